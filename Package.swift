@@ -1,0 +1,31 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+  name: "swift-cross-entropy",
+  products: [
+    .library(name: "CrossEntropy", targets: ["CrossEntropy"]),
+    .executable(name: "xent", targets: ["xent"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+  ],
+  targets: [
+    .target(
+      name: "CrossEntropy",
+      dependencies: [.product(name: "RealModule", package: "swift-numerics")]
+    ),
+    .target(name: "NumPyIO"),
+    .executableTarget(
+      name: "xent",
+      dependencies: [
+        "CrossEntropy",
+        "NumPyIO",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .testTarget(name: "CrossEntropyTests", dependencies: ["CrossEntropy"]),
+    .testTarget(name: "xentTests", dependencies: ["xent", "NumPyIO", "CrossEntropy"]),
+  ]
+)

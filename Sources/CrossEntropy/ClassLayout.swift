@@ -1,0 +1,112 @@
+/// Where the classes lie in a logits array: `outer × classes × inner` in row-major order.
+///
+/// The element for class `c` of row `r = o * inner + i` sits at `(o * classes + c) * inner + i`.
+/// Rows are numbered in the row-major order of the label shape (the input shape without the
+/// class axis), so row `r` pairs with `labels[r]`.
+struct ClassLayout: Hashable, Sendable {
+  /// The input shape.
+  let shape: [Int]
+  /// The class axis, normalised to `0..<shape.count`.
+  let axis: Int
+  /// The product of the extents before the class axis.
+  let outer: Int
+  /// The extent of the class axis.
+  let classes: Int
+  /// The product of the extents after the class axis (the stride between classes).
+  let inner: Int
+
+  /// The number of rows (elements of the label shape).
+  var rows: Int { outer * inner }
+  /// The number of logits.
+  var count: Int { outer * classes * inner }
+  /// The shape of a class-index target: the input shape without the class axis.
+  var labelShape: [Int] {
+    var result = shape
+    result.remove(at: axis)
+    return result
+  }
+
+  /// The flat offset of class 0 of `row`; later classes follow at a stride of ``inner``.
+  @inline(__always)
+  func base(ofRow row: Int) -> Int {
+    let (o, i) = row.quotientAndRemainder(dividingBy: inner)
+    return o * classes * inner + i
+  }
+
+  /// Resolves the class axis of `shape`, which may count from the end when negative.
+  ///
+  /// - Throws: ``LossError`` for a 0-dimensional shape, an axis out of range, an empty class
+  ///   dimension, or a negative extent.
+  init(shape: [Int], classAxis: Int, name: String = "logits") throws(LossError) {
+    _ = try elementCount(of: shape, name: "\(name) shape")
+    guard !shape.isEmpty else {
+      throw LossError(
+        .invalidAxis, "\(name) must have at least 1 dimension (the classes), got shape []")
+    }
+    let rank = shape.count
+    guard (-rank..<rank).contains(classAxis) else {
+      throw LossError(
+        .invalidAxis,
+        "class axis \(classAxis) is out of range for \(name) of shape \(describe(shape: shape))"
+          + " (expected \(-rank)..<\(rank))")
+    }
+    let axis = classAxis < 0 ? classAxis + rank : classAxis
+    guard shape[axis] > 0 else {
+      throw LossError(
+        .emptyClassDimension,
+        "the class axis \(axis) of \(name) shape \(describe(shape: shape)) is empty;"
+          + " expected at least 1 class")
+    }
+    self.shape = shape
+    self.axis = axis
+    self.outer = shape[..<axis].reduce(1, *)
+    self.classes = shape[axis]
+    self.inner = shape[(axis + 1)...].reduce(1, *)
+  }
+
+  /// Checks that a class-index target has the label shape.
+  func checkLabels(shape labelsShape: [Int], name: String = "labels") throws(LossError) {
+    guard labelsShape == labelShape else {
+      throw .shapeMismatch(
+        "\(name) shape \(describe(shape: labelsShape)) does not match logits shape"
+          + " \(describe(shape: shape)) without its class axis \(axis);"
+          + " expected \(describe(shape: labelShape))")
+    }
+  }
+
+  /// Checks that every label is the ignore index or lies in `0..<classes`.
+  func checkLabelRange(_ labels: UnsafeBufferPointer<Int>, ignoreIndex: Int) throws(LossError) {
+    for (row, label) in labels.enumerated()
+    where label != ignoreIndex && (label < 0 || label >= classes) {
+      throw LossError(
+        .labelOutOfRange,
+        "label \(label) at position \(describe(shape: position(ofFlatIndex: row, in: labelShape)))"
+          + " is outside 0..<\(classes)"
+          + (ignoreIndex < 0 || ignoreIndex >= classes ? " (ignore index \(ignoreIndex))" : ""))
+    }
+  }
+
+  /// Checks per-class weights, if any, against the class count.
+  func checkClassWeights(count: Int?) throws(LossError) {
+    if let count, count != classes {
+      throw .shapeMismatch(
+        "class weights have \(count) elements but logits have \(classes) classes on axis \(axis)")
+    }
+  }
+}
+
+/// Checks a label-smoothing amount: it must lie in [0, 1].
+func checkLabelSmoothing(_ value: Double) throws(LossError) {
+  guard value >= 0 && value <= 1 else {
+    throw .invalidOption("label smoothing \(value) is outside [0, 1]")
+  }
+}
+
+/// Checks that a buffer has the count its shape implies.
+func checkCount(_ count: Int, shape: [Int], name: String) throws(LossError) {
+  let expected = try elementCount(of: shape, name: "\(name) shape")
+  guard count == expected else {
+    throw .shapeMismatch(
+      "\(name) holds \(count) elements but its shape \(describe(shape: shape)) needs \(expected)")
+  }
+}

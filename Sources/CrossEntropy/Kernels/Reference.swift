@@ -1,0 +1,154 @@
+import RealModule
+
+/// The plain reference implementations: one row at a time, Double accumulation, formulas written
+/// as PyTorch evaluates them (so NaN and infinity propagate the same way).
+///
+/// They are the definition the fast kernels are tested against, and the path every input type
+/// can take. Each reads a row completely before writing its gradient, so the gradient may alias
+/// the logits.
+enum Reference {
+  /// Log-sum-exp of a row, shifting by the finite maximum. Infinite or NaN rows give the IEEE
+  /// results: +inf anywhere gives +inf, NaN gives NaN, all -inf gives -inf.
+  static func logSumExp(_ row: UnsafeBufferPointer<Double>) -> Double {
+    var maximum = -Double.infinity
+    for x in row where x > maximum { maximum = x }
+    let shift = maximum.isFinite ? maximum : 0
+    var sum = 0.0
+    for x in row { sum += .exp(x - shift) }
+    return shift + .log(sum)
+  }
+
+  /// Softmax cross-entropy over class-index labels or probability targets.
+  ///
+  /// - Parameters:
+  ///   - loss: One element for `.mean` and `.sum`, one per row for `.none`.
+  ///   - gradient: If not nil, receives d(loss)/d(logits) (of the sum of losses for `.none`);
+  ///     it may be the logits buffer itself.
+  static func softmaxCrossEntropy<Scalar: BinaryFloatingPoint>(
+    logits: UnsafePointer<Scalar>,
+    target: SoftmaxTarget<Scalar>,
+    classWeights: UnsafeBufferPointer<Scalar>?,
+    problem: SoftmaxProblem,
+    loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutablePointer<Scalar>?
+  ) {
+    let layout = problem.layout
+    let classes = layout.classes
+    let smoothing = problem.labelSmoothing
+    let weights = (0..<classes).map { c in classWeights.map { Double($0[c]) } ?? 1 }
+
+    // The denominator of the mean: the weighted count of non-ignored labels, or the row count.
+    var denominator = Double(layout.rows)
+    if case .labels(let labels) = target {
+      denominator = 0
+      for label in labels where label != problem.ignoreIndex { denominator += weights[label] }
+    }
+    let scale = problem.reduction == .mean ? 1 / denominator : 1
+
+    var row = [Double](repeating: 0, count: classes)
+    var dLogProbability = [Double](repeating: 0, count: classes)
+    var nllTotal = 0.0
+    var smoothTotal = 0.0
+    for r in 0..<layout.rows {
+      let base = layout.base(ofRow: r)
+      for c in 0..<classes { row[c] = Double(logits[base + c * layout.inner]) }
+      let lse = row.withUnsafeBufferPointer(logSumExp)
+      var nll = 0.0
+      var smooth = 0.0
+      switch target {
+      case .labels(let labels):
+        let label = labels[r]
+        if label == problem.ignoreIndex {
+          for c in 0..<classes { dLogProbability[c] = 0 }
+        } else {
+          nll = -weights[label] * (row[label] - lse)
+          for c in 0..<classes { dLogProbability[c] = 0 }
+          dLogProbability[label] = (1 - smoothing) * (weights[label] * -scale)
+          if smoothing > 0 {
+            for c in 0..<classes {
+              smooth -= (row[c] - lse) * weights[c]
+              dLogProbability[c] += smoothing / Double(classes) * (weights[c] * -scale)
+            }
+          }
+        }
+      case .probabilities(let probabilities):
+        for c in 0..<classes {
+          var t = Double(probabilities[base + c * layout.inner])
+          if smoothing > 0 { t = t * (1 - smoothing) + smoothing / Double(classes) }
+          nll -= (row[c] - lse) * t * weights[c]
+          dLogProbability[c] = -weights[c] * t * scale
+        }
+      }
+      nllTotal += nll
+      smoothTotal += smooth
+      if problem.reduction == .none {
+        loss[r] = Scalar(combine(nll, smooth, target: target, smoothing, classes))
+      }
+      if let gradient {
+        var total = 0.0
+        for c in 0..<classes { total += dLogProbability[c] }
+        for c in 0..<classes {
+          let p = Double.exp(row[c] - lse)
+          gradient[base + c * layout.inner] = Scalar(dLogProbability[c] - p * total)
+        }
+      }
+    }
+    switch problem.reduction {
+    case .none: break
+    case .sum: loss[0] = Scalar(combine(nllTotal, smoothTotal, target: target, smoothing, classes))
+    case .mean:
+      loss[0] = Scalar(
+        combine(
+          nllTotal / denominator, smoothTotal / denominator, target: target, smoothing, classes))
+    }
+  }
+
+  /// PyTorch's mix of the NLL and smoothing terms for class-index labels:
+  /// `(1 - e) * nll + (e / C) * smooth`, skipping the smoothing term entirely when `e == 0`.
+  /// Probability targets fold the smoothing into the target, so their loss is `nll` alone.
+  private static func combine<Scalar>(
+    _ nll: Double, _ smooth: Double, target: SoftmaxTarget<Scalar>, _ smoothing: Double,
+    _ classes: Int
+  ) -> Double {
+    guard case .labels = target, smoothing > 0 else { return nll }
+    return (1 - smoothing) * nll + smooth * (smoothing / Double(classes))
+  }
+
+  /// Negative log-likelihood of class-index labels given log-probabilities.
+  static func negativeLogLikelihood<Scalar: BinaryFloatingPoint>(
+    logProbabilities: UnsafePointer<Scalar>,
+    labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Scalar>?,
+    layout: ClassLayout,
+    ignoreIndex: Int,
+    reduction: Reduction,
+    loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutablePointer<Scalar>?
+  ) {
+    func weight(_ label: Int) -> Double { classWeights.map { Double($0[label]) } ?? 1 }
+    var denominator = 0.0
+    for label in labels where label != ignoreIndex { denominator += weight(label) }
+    let scale = reduction == .mean ? 1 / denominator : 1
+    var total = 0.0
+    for r in 0..<layout.rows {
+      let base = layout.base(ofRow: r)
+      let label = labels[r]
+      let value =
+        label == ignoreIndex
+        ? 0 : -weight(label) * Double(logProbabilities[base + label * layout.inner])
+      if let gradient {
+        for c in 0..<layout.classes { gradient[base + c * layout.inner] = 0 }
+        if label != ignoreIndex {
+          gradient[base + label * layout.inner] = Scalar(weight(label) * -scale)
+        }
+      }
+      total += value
+      if reduction == .none { loss[r] = Scalar(value) }
+    }
+    switch reduction {
+    case .none: break
+    case .sum: loss[0] = Scalar(total)
+    case .mean: loss[0] = Scalar(total / denominator)
+    }
+  }
+}

@@ -1,0 +1,378 @@
+/// Softmax cross-entropy from raw logits, with PyTorch's `F.cross_entropy` semantics.
+///
+/// For each row `n` (every position except the class axis) with class-index label `y`:
+///
+/// ```
+/// l_n  = -w[y] * log_softmax(x_n)[y]                     (0 where y == ignoreIndex)
+/// s_n  = -sum_c w[c] * log_softmax(x_n)[c]               (label smoothing only)
+/// loss = (1 - e) * reduce(l) + (e / C) * reduce(s)
+/// mean = sum / (sum of w[y] over non-ignored rows)       (a weighted mean, as PyTorch)
+/// ```
+///
+/// With probability targets `t`, `l_n = -sum_c w[c] * t'[c] * log_softmax(x_n)[c]` where
+/// `t' = (1 - e) * t + e / C`, and the mean divides by the number of rows.
+///
+/// The log-softmax is evaluated in the log-sum-exp form, never as `log(softmax(x))`.
+/// A `.mean` over a batch whose labels are all ignored is `0 / 0 = NaN`, as in PyTorch;
+/// its gradient is 0.
+///
+/// ```swift
+/// let criterion = SoftmaxCrossEntropy(labelSmoothing: 0.1)
+/// let logits = try ShapedArray<Float>(shape: [2, 3], scalars: [2, 1, 0, 0, 1, 2])
+/// let labels = try ShapedArray<Int>(shape: [2], scalars: [0, 2])
+/// let (loss, gradient) = try criterion.lossAndGradient(logits: logits, labels: labels)
+/// ```
+///
+/// PyTorch equivalent: `torch.nn.functional.cross_entropy`.
+public struct SoftmaxCrossEntropy: Sendable, Hashable {
+  /// How per-row losses are combined. Default `.mean`.
+  public var reduction: Reduction
+  /// The axis of the logits that holds the classes; negative values count from the end.
+  /// Default `-1` (last). PyTorch's layout for `(N, C, d1, ...)` inputs is axis `1`.
+  public var classAxis: Int
+  /// A label value whose rows contribute nothing, to the loss or the mean's denominator.
+  /// Default `-100`, as PyTorch. It may lie outside `0..<C`.
+  public var ignoreIndex: Int
+  /// The amount `e` in [0, 1] of uniform distribution mixed into the target. Default 0.
+  public var labelSmoothing: Double
+
+  /// Creates a softmax cross-entropy criterion.
+  ///
+  /// - Parameters:
+  ///   - reduction: How per-row losses are combined. Default `.mean`.
+  ///   - classAxis: The class axis of the logits; negative counts from the end. Default `-1`.
+  ///   - ignoreIndex: The label value to skip. Default `-100`.
+  ///   - labelSmoothing: The smoothing amount, in [0, 1]. Default 0.
+  public init(
+    reduction: Reduction = .mean, classAxis: Int = -1, ignoreIndex: Int = -100,
+    labelSmoothing: Double = 0
+  ) {
+    self.reduction = reduction
+    self.classAxis = classAxis
+    self.ignoreIndex = ignoreIndex
+    self.labelSmoothing = labelSmoothing
+  }
+}
+
+// MARK: - Arrays
+
+extension SoftmaxCrossEntropy {
+  /// The loss of logits against class-index labels.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
+  ///   - labels: Class indices, shaped like `logits` without the class axis.
+  ///   - classWeights: Optional per-class weights, one per class.
+  /// - Returns: A 0-dimensional array for `.mean` and `.sum`; for `.none`, one loss per label,
+  ///   shaped like `labels`.
+  /// - Throws: ``LossError`` for mismatched shapes, labels out of range, a bad class axis, an
+  ///   empty class dimension, or label smoothing outside [0, 1].
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil
+  ) throws(LossError) -> ShapedArray<Scalar> {
+    try evaluate(logits, labels: labels, classWeights: classWeights, wantsGradient: false).loss
+  }
+
+  /// The loss of logits against class-index labels, and its gradient with respect to the logits.
+  ///
+  /// For `.none` the gradient is that of the sum of the per-label losses.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
+  ///   - labels: Class indices, shaped like `logits` without the class axis.
+  ///   - classWeights: Optional per-class weights, one per class.
+  /// - Returns: The loss (as ``loss(logits:labels:classWeights:)``) and a gradient shaped like
+  ///   `logits`.
+  /// - Throws: ``LossError``, as ``loss(logits:labels:classWeights:)``.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
+    let result = try evaluate(logits, labels: labels, classWeights: classWeights, wantsGradient: true)
+    return (result.loss, result.gradient!)
+  }
+
+  /// The loss of logits against probability (soft) targets.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
+  ///   - probabilities: Target distributions, shaped like `logits`.
+  ///   - classWeights: Optional per-class weights, one per class.
+  /// - Returns: A 0-dimensional array for `.mean` (which divides by the number of rows) and
+  ///   `.sum`; for `.none`, one loss per row, shaped like `logits` without the class axis.
+  /// - Throws: ``LossError`` for mismatched shapes, a bad class axis, an empty class dimension,
+  ///   label smoothing outside [0, 1], or a non-negative ``ignoreIndex`` (which PyTorch rejects
+  ///   for probability targets).
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    logits: ShapedArray<Scalar>, probabilities: ShapedArray<Scalar>, classWeights: [Scalar]? = nil
+  ) throws(LossError) -> ShapedArray<Scalar> {
+    try evaluate(
+      logits, probabilities: probabilities, classWeights: classWeights, wantsGradient: false
+    ).loss
+  }
+
+  /// The loss of logits against probability targets, and its gradient with respect to the logits.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
+  ///   - probabilities: Target distributions, shaped like `logits`.
+  ///   - classWeights: Optional per-class weights, one per class.
+  /// - Returns: The loss and a gradient shaped like `logits`.
+  /// - Throws: ``LossError``, as ``loss(logits:probabilities:classWeights:)``.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    logits: ShapedArray<Scalar>, probabilities: ShapedArray<Scalar>, classWeights: [Scalar]? = nil
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
+    let result = try evaluate(
+      logits, probabilities: probabilities, classWeights: classWeights, wantsGradient: true)
+    return (result.loss, result.gradient!)
+  }
+
+  private func evaluate<Scalar: BinaryFloatingPoint>(
+    _ logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]?,
+    wantsGradient: Bool
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
+    let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
+    try layout.checkLabels(shape: labels.shape)
+    return try labels.withUnsafeBufferPointer { labelBuffer throws(LossError) in
+      try run(
+        logits, layout: layout, target: .labels(labelBuffer), classWeights: classWeights,
+        wantsGradient: wantsGradient)
+    }
+  }
+
+  private func evaluate<Scalar: BinaryFloatingPoint>(
+    _ logits: ShapedArray<Scalar>, probabilities: ShapedArray<Scalar>, classWeights: [Scalar]?,
+    wantsGradient: Bool
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
+    let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
+    try checkProbabilities(shape: probabilities.shape, layout: layout)
+    return try probabilities.withUnsafeBufferPointer { targetBuffer throws(LossError) in
+      try run(
+        logits, layout: layout, target: .probabilities(targetBuffer), classWeights: classWeights,
+        wantsGradient: wantsGradient)
+    }
+  }
+
+  private func run<Scalar: BinaryFloatingPoint>(
+    _ logits: ShapedArray<Scalar>, layout: ClassLayout, target: SoftmaxTarget<Scalar>,
+    classWeights: [Scalar]?, wantsGradient: Bool
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
+    let lossShape = reduction == .none ? layout.labelShape : []
+    var loss = [Scalar](repeating: 0, count: reduction == .none ? layout.rows : 1)
+    var gradient = wantsGradient ? [Scalar](repeating: 0, count: layout.count) : nil
+    try withOptionalBuffer(classWeights) { weights throws(LossError) in
+      try logits.withUnsafeBufferPointer { logitBuffer throws(LossError) in
+        try loss.withUnsafeMutableBufferPointer { lossBuffer throws(LossError) in
+          try withOptionalMutableBuffer(&gradient) { gradientBuffer throws(LossError) in
+            try compute(
+              logits: logitBuffer.baseAddress!, layout: layout, target: target,
+              classWeights: weights, loss: lossBuffer, gradient: gradientBuffer?.baseAddress)
+          }
+        }
+      }
+    }
+    return (
+      ShapedArray(uncheckedShape: lossShape, scalars: loss),
+      gradient.map { ShapedArray(uncheckedShape: layout.shape, scalars: $0) }
+    )
+  }
+}
+
+// MARK: - Caller-owned memory
+
+extension SoftmaxCrossEntropy {
+  /// Writes the loss of logits against class-index labels into a caller buffer, without copying.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order.
+  ///   - shape: The shape of `logits`, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row, in the row-major order of `shape` without the class
+  ///     axis.
+  ///   - classWeights: Optional per-class weights, one per class.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
+  /// - Throws: ``LossError`` for wrong counts or shapes, labels out of range, a bad class axis,
+  ///   an empty class dimension, or label smoothing outside [0, 1].
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Scalar>? = nil, into loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    let layout = try bufferLayout(count: logits.count, shape: shape)
+    try checkLabelCount(labels.count, layout: layout)
+    try compute(
+      logits: logits.baseAddress!, layout: layout, target: .labels(labels),
+      classWeights: classWeights, loss: loss, gradient: nil)
+  }
+
+  /// Writes the loss and its gradient with respect to the logits into caller buffers.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order.
+  ///   - shape: The shape of `logits`, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row.
+  ///   - classWeights: Optional per-class weights, one per class.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
+  ///   - gradient: Receives the gradient, as many elements as `logits`. It may be the same
+  ///     memory as `logits`; see also ``lossAndGradient(overwriting:shape:labels:classWeights:loss:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    let layout = try bufferLayout(count: logits.count, shape: shape)
+    try checkLabelCount(labels.count, layout: layout)
+    try checkGradientCount(gradient.count, layout: layout)
+    try compute(
+      logits: logits.baseAddress!, layout: layout, target: .labels(labels),
+      classWeights: classWeights, loss: loss, gradient: gradient.baseAddress)
+  }
+
+  /// Computes the loss and overwrites the logits with the gradient, as Liger-Kernel does:
+  /// no memory besides O(C) scratch.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order; on return, d(loss)/d(logits).
+  ///   - shape: The shape of `logits`, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row.
+  ///   - classWeights: Optional per-class weights, one per class.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``; the logits
+  ///   are unchanged when it throws.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    overwriting logits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
+    labels: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    let layout = try bufferLayout(count: logits.count, shape: shape)
+    try checkLabelCount(labels.count, layout: layout)
+    try compute(
+      logits: logits.baseAddress!, layout: layout, target: .labels(labels),
+      classWeights: classWeights, loss: loss, gradient: logits.baseAddress)
+  }
+
+  /// Writes the loss of logits against probability targets into a caller buffer.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order.
+  ///   - shape: The shape of `logits` and of `probabilities`, classes on ``classAxis``.
+  ///   - probabilities: Target distributions laid out like `logits`.
+  ///   - classWeights: Optional per-class weights, one per class.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
+  /// - Throws: ``LossError``, as ``loss(logits:probabilities:classWeights:)``.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int],
+    probabilities: UnsafeBufferPointer<Scalar>, classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    into loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    let layout = try bufferLayout(count: logits.count, shape: shape)
+    try checkProbabilityCount(probabilities.count, layout: layout)
+    try compute(
+      logits: logits.baseAddress!, layout: layout, target: .probabilities(probabilities),
+      classWeights: classWeights, loss: loss, gradient: nil)
+  }
+
+  /// Writes the loss against probability targets and its gradient into caller buffers.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order.
+  ///   - shape: The shape of `logits` and of `probabilities`, classes on ``classAxis``.
+  ///   - probabilities: Target distributions laid out like `logits`.
+  ///   - classWeights: Optional per-class weights, one per class.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
+  ///   - gradient: Receives the gradient; it may be the same memory as `logits`.
+  /// - Throws: ``LossError``, as ``loss(logits:probabilities:classWeights:)``.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int],
+    probabilities: UnsafeBufferPointer<Scalar>, classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    let layout = try bufferLayout(count: logits.count, shape: shape)
+    try checkProbabilityCount(probabilities.count, layout: layout)
+    try checkGradientCount(gradient.count, layout: layout)
+    try compute(
+      logits: logits.baseAddress!, layout: layout, target: .probabilities(probabilities),
+      classWeights: classWeights, loss: loss, gradient: gradient.baseAddress)
+  }
+}
+
+// MARK: - Validation and the kernel call
+
+extension SoftmaxCrossEntropy {
+  private func bufferLayout(count: Int, shape: [Int]) throws(LossError) -> ClassLayout {
+    let layout = try ClassLayout(shape: shape, classAxis: classAxis)
+    try checkCount(count, shape: shape, name: "logits")
+    return layout
+  }
+
+  private func checkLabelCount(_ count: Int, layout: ClassLayout) throws(LossError) {
+    guard count == layout.rows else {
+      throw .shapeMismatch(
+        "labels hold \(count) elements but logits shape \(describe(shape: layout.shape)) needs"
+          + " \(layout.rows), one per position of \(describe(shape: layout.labelShape))")
+    }
+  }
+
+  private func checkProbabilityCount(_ count: Int, layout: ClassLayout) throws(LossError) {
+    guard count == layout.count else {
+      throw .shapeMismatch(
+        "probabilities hold \(count) elements but logits shape \(describe(shape: layout.shape))"
+          + " holds \(layout.count); expected the same shape")
+    }
+  }
+
+  private func checkGradientCount(_ count: Int, layout: ClassLayout) throws(LossError) {
+    guard count == layout.count else {
+      throw .shapeMismatch(
+        "gradient holds \(count) elements but logits shape \(describe(shape: layout.shape))"
+          + " holds \(layout.count)")
+    }
+  }
+
+  private func checkProbabilities(shape: [Int], layout: ClassLayout) throws(LossError) {
+    guard shape == layout.shape else {
+      throw .shapeMismatch(
+        "probabilities shape \(describe(shape: shape)) does not match logits shape"
+          + " \(describe(shape: layout.shape))")
+    }
+  }
+
+  /// Validates the options and the data, then runs the kernel.
+  func compute<Scalar: BinaryFloatingPoint>(
+    logits: UnsafePointer<Scalar>, layout: ClassLayout, target: SoftmaxTarget<Scalar>,
+    classWeights: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutablePointer<Scalar>?
+  ) throws(LossError) {
+    try checkLabelSmoothing(labelSmoothing)
+    try layout.checkClassWeights(count: classWeights?.count)
+    let expectedLossCount = reduction == .none ? layout.rows : 1
+    guard loss.count == expectedLossCount else {
+      throw .shapeMismatch(
+        "loss buffer holds \(loss.count) elements but reduction \(reduction) writes"
+          + " \(expectedLossCount)")
+    }
+    switch target {
+    case .labels(let labels):
+      try layout.checkLabelRange(labels, ignoreIndex: ignoreIndex)
+    case .probabilities:
+      guard ignoreIndex < 0 else {
+        throw .invalidOption(
+          "ignore index \(ignoreIndex) is not supported with probability targets;"
+            + " expected a negative value such as the default -100")
+      }
+    }
+    Kernels.softmaxCrossEntropy(
+      logits: logits, target: target, classWeights: classWeights,
+      problem: SoftmaxProblem(
+        layout: layout, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing,
+        reduction: reduction),
+      loss: loss, gradient: gradient)
+  }
+}
