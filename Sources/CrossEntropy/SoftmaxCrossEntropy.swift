@@ -89,7 +89,8 @@ extension SoftmaxCrossEntropy {
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
-    let result = try evaluate(logits, labels: labels, classWeights: classWeights, wantsGradient: true)
+    let result = try evaluate(
+      logits, labels: labels, classWeights: classWeights, wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
