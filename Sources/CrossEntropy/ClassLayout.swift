@@ -6,6 +6,8 @@
 struct ClassLayout: Hashable, Sendable {
   /// The input shape.
   let shape: [Int]
+  /// What error messages call the input ("logits", "log-probabilities").
+  let name: String
   /// The class axis, normalised to `0..<shape.count`.
   let axis: Int
   /// The product of the extents before the class axis.
@@ -58,6 +60,7 @@ struct ClassLayout: Hashable, Sendable {
           + " expected at least 1 class")
     }
     self.shape = shape
+    self.name = name
     self.axis = axis
     self.outer = shape[..<axis].reduce(1, *)
     self.classes = shape[axis]
@@ -68,7 +71,7 @@ struct ClassLayout: Hashable, Sendable {
   func checkLabels(shape labelsShape: [Int], name: String = "labels") throws(LossError) {
     guard labelsShape == labelShape else {
       throw .shapeMismatch(
-        "\(name) shape \(describe(shape: labelsShape)) does not match logits shape"
+        "\(name) shape \(describe(shape: labelsShape)) does not match \(self.name) shape"
           + " \(describe(shape: shape)) without its class axis \(axis);"
           + " expected \(describe(shape: labelShape))")
     }
@@ -86,11 +89,29 @@ struct ClassLayout: Hashable, Sendable {
     }
   }
 
+  /// Checks that a caller's label buffer holds one label per row.
+  func checkLabelCount(_ count: Int) throws(LossError) {
+    guard count == rows else {
+      throw .shapeMismatch(
+        "labels hold \(count) elements but \(name) shape \(describe(shape: shape)) needs"
+          + " \(rows), one per position of \(describe(shape: labelShape))")
+    }
+  }
+
+  /// Checks that a caller's gradient buffer has one element per input element.
+  func checkGradientCount(_ count: Int) throws(LossError) {
+    guard count == self.count else {
+      throw .shapeMismatch(
+        "gradient holds \(count) elements but \(name) shape \(describe(shape: shape)) holds"
+          + " \(self.count)")
+    }
+  }
+
   /// Checks per-class weights, if any, against the class count.
   func checkClassWeights(count: Int?) throws(LossError) {
     if let count, count != classes {
       throw .shapeMismatch(
-        "class weights have \(count) elements but logits have \(classes) classes on axis \(axis)")
+        "class weights have \(count) elements but \(name) have \(classes) classes on axis \(axis)")
     }
   }
 }
@@ -108,5 +129,14 @@ func checkCount(_ count: Int, shape: [Int], name: String) throws(LossError) {
   guard count == expected else {
     throw .shapeMismatch(
       "\(name) holds \(count) elements but its shape \(describe(shape: shape)) needs \(expected)")
+  }
+}
+
+/// Checks that a caller's loss buffer holds what the reduction writes: 1, or one per row.
+func checkLossCount(_ count: Int, reduction: Reduction, rows: Int) throws(LossError) {
+  let expected = reduction == .none ? rows : 1
+  guard count == expected else {
+    throw .shapeMismatch(
+      "loss buffer holds \(count) elements but reduction \(reduction) writes \(expected)")
   }
 }

@@ -202,7 +202,7 @@ extension SoftmaxCrossEntropy {
     classWeights: UnsafeBufferPointer<Scalar>? = nil, into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     let layout = try bufferLayout(count: logits.count, shape: shape)
-    try checkLabelCount(labels.count, layout: layout)
+    try layout.checkLabelCount(labels.count)
     try compute(
       logits: logits.baseAddress!, layout: layout, target: .labels(labels),
       classWeights: classWeights, loss: loss, gradient: nil)
@@ -226,8 +226,8 @@ extension SoftmaxCrossEntropy {
     gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     let layout = try bufferLayout(count: logits.count, shape: shape)
-    try checkLabelCount(labels.count, layout: layout)
-    try checkGradientCount(gradient.count, layout: layout)
+    try layout.checkLabelCount(labels.count)
+    try layout.checkGradientCount(gradient.count)
     try compute(
       logits: logits.baseAddress!, layout: layout, target: .labels(labels),
       classWeights: classWeights, loss: loss, gradient: gradient.baseAddress)
@@ -251,7 +251,7 @@ extension SoftmaxCrossEntropy {
     loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     let layout = try bufferLayout(count: logits.count, shape: shape)
-    try checkLabelCount(labels.count, layout: layout)
+    try layout.checkLabelCount(labels.count)
     try compute(
       logits: logits.baseAddress!, layout: layout, target: .labels(labels),
       classWeights: classWeights, loss: loss, gradient: logits.baseAddress)
@@ -297,7 +297,7 @@ extension SoftmaxCrossEntropy {
   ) throws(LossError) {
     let layout = try bufferLayout(count: logits.count, shape: shape)
     try checkProbabilityCount(probabilities.count, layout: layout)
-    try checkGradientCount(gradient.count, layout: layout)
+    try layout.checkGradientCount(gradient.count)
     try compute(
       logits: logits.baseAddress!, layout: layout, target: .probabilities(probabilities),
       classWeights: classWeights, loss: loss, gradient: gradient.baseAddress)
@@ -313,27 +313,11 @@ extension SoftmaxCrossEntropy {
     return layout
   }
 
-  private func checkLabelCount(_ count: Int, layout: ClassLayout) throws(LossError) {
-    guard count == layout.rows else {
-      throw .shapeMismatch(
-        "labels hold \(count) elements but logits shape \(describe(shape: layout.shape)) needs"
-          + " \(layout.rows), one per position of \(describe(shape: layout.labelShape))")
-    }
-  }
-
   private func checkProbabilityCount(_ count: Int, layout: ClassLayout) throws(LossError) {
     guard count == layout.count else {
       throw .shapeMismatch(
         "probabilities hold \(count) elements but logits shape \(describe(shape: layout.shape))"
           + " holds \(layout.count); expected the same shape")
-    }
-  }
-
-  private func checkGradientCount(_ count: Int, layout: ClassLayout) throws(LossError) {
-    guard count == layout.count else {
-      throw .shapeMismatch(
-        "gradient holds \(count) elements but logits shape \(describe(shape: layout.shape))"
-          + " holds \(layout.count)")
     }
   }
 
@@ -353,12 +337,7 @@ extension SoftmaxCrossEntropy {
   ) throws(LossError) {
     try checkLabelSmoothing(labelSmoothing)
     try layout.checkClassWeights(count: classWeights?.count)
-    let expectedLossCount = reduction == .none ? layout.rows : 1
-    guard loss.count == expectedLossCount else {
-      throw .shapeMismatch(
-        "loss buffer holds \(loss.count) elements but reduction \(reduction) writes"
-          + " \(expectedLossCount)")
-    }
+    try checkLossCount(loss.count, reduction: reduction, rows: layout.rows)
     switch target {
     case .labels(let labels):
       try layout.checkLabelRange(labels, ignoreIndex: ignoreIndex)

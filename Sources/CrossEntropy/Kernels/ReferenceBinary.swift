@@ -1,0 +1,54 @@
+import RealModule
+
+extension Reference {
+  /// Binary cross-entropy from logits or probabilities, in Double, as PyTorch evaluates it.
+  static func binaryCrossEntropy<Scalar: BinaryFloatingPoint>(
+    _ kind: BinaryInputKind, input: [Scalar], targets: [Scalar],
+    weight: ([Scalar], BroadcastIndex)?, positiveWeight: ([Scalar], BroadcastIndex)?,
+    shape: [Int], reduction: Reduction, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutableBufferPointer<Scalar>?
+  ) {
+    let count = input.count
+    var weights = [Double](repeating: 1, count: count)
+    var positiveWeights = [Double]?.none
+    if let (values, index) = weight {
+      index.forEach { target, source in weights[target] = Double(values[source]) }
+    }
+    if let (values, index) = positiveWeight {
+      var expanded = [Double](repeating: 1, count: count)
+      index.forEach { target, source in expanded[target] = Double(values[source]) }
+      positiveWeights = expanded
+    }
+    let scale = reduction == .mean ? 1 / Double(count) : 1
+    var total = 0.0
+    for i in 0..<count {
+      let x = Double(input[i])
+      let y = Double(targets[i])
+      let value: Double
+      let slope: Double
+      switch kind {
+      case .logits:
+        let logSigmoid = Swift.min(x, 0) - .log(onePlus: .exp(-x.magnitude))
+        let sigmoid = 1 / (1 + .exp(-x))
+        if let positiveWeights {
+          let logWeight = (positiveWeights[i] - 1) * y + 1
+          value = (1 - y) * x - logWeight * logSigmoid
+          let t = positiveWeights[i] * y
+          slope = (t + 1 - y) * sigmoid - t
+        } else {
+          value = (1 - y) * x - logSigmoid
+          slope = sigmoid - y
+        }
+      case .probabilities:
+        value =
+          (y - 1) * Swift.max(.log(onePlus: -x), -100) - y * Swift.max(.log(x), -100)
+        slope = (x - y) / Swift.max((1 - x) * x, 1e-12)
+      }
+      let weighted = value * weights[i]
+      total += weighted
+      if reduction == .none { loss[i] = Scalar(weighted) }
+      gradient?[i] = Scalar(slope * weights[i] * scale)
+    }
+    if reduction != .none { loss[0] = Scalar(reduction == .mean ? total / Double(count) : total) }
+  }
+}

@@ -1,0 +1,145 @@
+/// Negative log-likelihood of class-index labels, given log-probabilities, with PyTorch's
+/// `F.nll_loss` semantics.
+///
+/// For each row `n` (every position except the class axis) with label `y`:
+///
+/// ```
+/// l_n  = -w[y] * input_n[y]                               (0 where y == ignoreIndex)
+/// mean = sum_n l_n / (sum of w[y] over non-ignored rows)  (a weighted mean)
+/// ```
+///
+/// The input is used as given: feed it log-probabilities (for example from ``logSoftmax(_:alongAxis:)``).
+/// Softmax cross-entropy is `logSoftmax` followed by this loss, fused; prefer
+/// ``SoftmaxCrossEntropy`` when you start from logits. A `.mean` over a batch whose labels are
+/// all ignored is `0 / 0 = NaN`, as in PyTorch.
+///
+/// ```swift
+/// let logProbabilities = try logSoftmax(logits)
+/// let loss = try NegativeLogLikelihood().loss(logProbabilities: logProbabilities, labels: labels)
+/// ```
+///
+/// PyTorch equivalent: `torch.nn.functional.nll_loss`.
+public struct NegativeLogLikelihood: Sendable, Hashable {
+  /// How per-row losses are combined. Default `.mean`.
+  public var reduction: Reduction
+  /// The axis that holds the classes; negative values count from the end. Default `-1`.
+  public var classAxis: Int
+  /// A label value whose rows contribute nothing. Default `-100`.
+  public var ignoreIndex: Int
+
+  /// Creates a negative log-likelihood criterion.
+  ///
+  /// - Parameters:
+  ///   - reduction: How per-row losses are combined. Default `.mean`.
+  ///   - classAxis: The class axis of the input; negative counts from the end. Default `-1`.
+  ///   - ignoreIndex: The label value to skip. Default `-100`.
+  public init(reduction: Reduction = .mean, classAxis: Int = -1, ignoreIndex: Int = -100) {
+    self.reduction = reduction
+    self.classAxis = classAxis
+    self.ignoreIndex = ignoreIndex
+  }
+
+  /// The loss of log-probabilities against class-index labels.
+  ///
+  /// - Parameters:
+  ///   - logProbabilities: Log-probabilities, any rank >= 1, classes on ``classAxis``.
+  ///   - labels: Class indices, shaped like the input without the class axis.
+  ///   - classWeights: Optional per-class weights, one per class.
+  /// - Returns: A 0-dimensional array for `.mean` and `.sum`; for `.none`, one loss per label.
+  /// - Throws: ``LossError`` for mismatched shapes, labels out of range, a bad class axis or an
+  ///   empty class dimension.
+  /// - Complexity: O(n) in the number of rows plus the input size for the gradient.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>,
+    classWeights: [Scalar]? = nil
+  ) throws(LossError) -> ShapedArray<Scalar> {
+    try evaluate(logProbabilities, labels, classWeights, wantsGradient: false).loss
+  }
+
+  /// The loss of log-probabilities against class-index labels, and its gradient with respect to
+  /// the log-probabilities (`-w[y] / denominator` at each label, 0 elsewhere).
+  ///
+  /// - Parameters:
+  ///   - logProbabilities: Log-probabilities, any rank >= 1, classes on ``classAxis``.
+  ///   - labels: Class indices, shaped like the input without the class axis.
+  ///   - classWeights: Optional per-class weights, one per class.
+  /// - Returns: The loss and a gradient shaped like the input.
+  /// - Throws: ``LossError``, as ``loss(logProbabilities:labels:classWeights:)``.
+  /// - Complexity: O(n) in the size of the input.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>,
+    classWeights: [Scalar]? = nil
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
+    let result = try evaluate(logProbabilities, labels, classWeights, wantsGradient: true)
+    return (result.loss, result.gradient!)
+  }
+
+  /// Writes the loss and, optionally, its gradient into caller buffers, without copying.
+  ///
+  /// - Parameters:
+  ///   - logProbabilities: Log-probabilities in row-major order.
+  ///   - shape: Their shape, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row, in the row-major order of `shape` without the class
+  ///     axis.
+  ///   - classWeights: Optional per-class weights, one per class.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
+  ///   - gradient: If given, receives the gradient (as many elements as the input); it may be the
+  ///     input's own memory.
+  /// - Throws: ``LossError`` for wrong counts or shapes, labels out of range, a bad class axis
+  ///   or an empty class dimension.
+  /// - Complexity: O(n) in the size of the input.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    logProbabilities: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutableBufferPointer<Scalar>? = nil
+  ) throws(LossError) {
+    let layout = try ClassLayout(shape: shape, classAxis: classAxis, name: "log-probabilities")
+    try checkCount(logProbabilities.count, shape: shape, name: "log-probabilities")
+    try layout.checkLabelCount(labels.count)
+    if let gradient { try layout.checkGradientCount(gradient.count) }
+    try compute(
+      logProbabilities.baseAddress!, layout: layout, labels: labels, classWeights: classWeights,
+      loss: loss, gradient: gradient?.baseAddress)
+  }
+
+  private func evaluate<Scalar: BinaryFloatingPoint>(
+    _ input: ShapedArray<Scalar>, _ labels: ShapedArray<Int>, _ classWeights: [Scalar]?,
+    wantsGradient: Bool
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
+    let layout = try ClassLayout(
+      shape: input.shape, classAxis: classAxis, name: "log-probabilities")
+    try layout.checkLabels(shape: labels.shape)
+    var loss = [Scalar](repeating: 0, count: reduction == .none ? layout.rows : 1)
+    var gradient = wantsGradient ? [Scalar](repeating: 0, count: layout.count) : nil
+    try withOptionalBuffer(classWeights) { weights throws(LossError) in
+      try input.withUnsafeBufferPointer { inputBuffer throws(LossError) in
+        try labels.withUnsafeBufferPointer { labelBuffer throws(LossError) in
+          try loss.withUnsafeMutableBufferPointer { lossBuffer throws(LossError) in
+            try withOptionalMutableBuffer(&gradient) { gradientBuffer throws(LossError) in
+              try compute(
+                inputBuffer.baseAddress!, layout: layout, labels: labelBuffer,
+                classWeights: weights, loss: lossBuffer, gradient: gradientBuffer?.baseAddress)
+            }
+          }
+        }
+      }
+    }
+    return (
+      ShapedArray(uncheckedShape: reduction == .none ? layout.labelShape : [], scalars: loss),
+      gradient.map { ShapedArray(uncheckedShape: layout.shape, scalars: $0) }
+    )
+  }
+
+  private func compute<Scalar: BinaryFloatingPoint>(
+    _ input: UnsafePointer<Scalar>, layout: ClassLayout, labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutablePointer<Scalar>?
+  ) throws(LossError) {
+    try layout.checkClassWeights(count: classWeights?.count)
+    try checkLossCount(loss.count, reduction: reduction, rows: layout.rows)
+    try layout.checkLabelRange(labels, ignoreIndex: ignoreIndex)
+    Reference.negativeLogLikelihood(
+      logProbabilities: input, labels: labels, classWeights: classWeights, layout: layout,
+      ignoreIndex: ignoreIndex, reduction: reduction, loss: loss, gradient: gradient)
+  }
+}
