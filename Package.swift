@@ -25,7 +25,8 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .testTarget(name: "CrossEntropyTests", dependencies: ["CrossEntropy"]),
+    .testTarget(
+      name: "CrossEntropyTests", dependencies: ["CrossEntropy"], exclude: ["Fixtures"]),
     .testTarget(name: "xentTests", dependencies: ["xent", "NumPyIO", "CrossEntropy"]),
   ]
 )

@@ -52,7 +52,10 @@ enum Reference {
     for r in 0..<layout.rows {
       let base = layout.base(ofRow: r)
       for c in 0..<classes { row[c] = Double(logits[base + c * layout.inner]) }
-      let lse = row.withUnsafeBufferPointer(logSumExp)
+      // PyTorch's log_softmax subtracts the row maximum, so a +inf logit gives inf - inf = NaN
+      // and makes the whole row NaN (loss and gradient), where logsumexp alone would be +inf.
+      var lse = row.withUnsafeBufferPointer(logSumExp)
+      if lse == .infinity { lse = .nan }
       var nll = 0.0
       var smooth = 0.0
       switch target {
