@@ -37,6 +37,8 @@ public func logSumExp<Scalar: BinaryFloatingPoint>(
 /// logSoftmax(x)_i = x_i - logSumExp(x)
 /// ```
 ///
+/// A row holding +inf or NaN is NaN throughout, as in PyTorch.
+///
 /// PyTorch equivalent: `torch.log_softmax(x, dim=axis)`.
 ///
 /// - Parameters:
@@ -51,7 +53,8 @@ public func logSoftmax<Scalar: BinaryFloatingPoint>(
   let layout = try ClassLayout(shape: x.shape, classAxis: axis, name: "input")
   var result = x.scalars
   forEachRow(of: x, layout: layout) { _, row, lse, offset in
-    for c in row.indices { result[offset(c)] = Scalar(row[c] - lse) }
+    let shift = normalizer(lse)
+    for c in row.indices { result[offset(c)] = Scalar(row[c] - shift) }
   }
   return ShapedArray(uncheckedShape: x.shape, scalars: result)
 }
@@ -61,6 +64,8 @@ public func logSoftmax<Scalar: BinaryFloatingPoint>(
 /// ```
 /// softmax(x)_i = exp(x_i - m) / sum_j exp(x_j - m),   m = max_j x_j
 /// ```
+///
+/// A row holding +inf or NaN is NaN throughout, as in PyTorch.
 ///
 /// PyTorch equivalent: `torch.softmax(x, dim=axis)`.
 ///
@@ -76,9 +81,16 @@ public func softmax<Scalar: BinaryFloatingPoint>(
   let layout = try ClassLayout(shape: x.shape, classAxis: axis, name: "input")
   var result = x.scalars
   forEachRow(of: x, layout: layout) { _, row, lse, offset in
-    for c in row.indices { result[offset(c)] = Scalar(Double.exp(row[c] - lse)) }
+    let shift = normalizer(lse)
+    for c in row.indices { result[offset(c)] = Scalar(Double.exp(row[c] - shift)) }
   }
   return ShapedArray(uncheckedShape: x.shape, scalars: result)
+}
+
+/// The value (log)softmax subtracts: the log-sum-exp, except NaN for a row holding +inf, as
+/// PyTorch subtracts the row maximum first (inf - inf = NaN makes the whole row NaN).
+private func normalizer(_ logSumExp: Double) -> Double {
+  logSumExp == .infinity ? .nan : logSumExp
 }
 
 /// Calls `body(row, values, logSumExp, offset)` for each row along the layout's axis, with the

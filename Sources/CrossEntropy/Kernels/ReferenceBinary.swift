@@ -42,7 +42,8 @@ extension Reference {
       case .probabilities:
         value =
           (y - 1) * Swift.max(.log(onePlus: -x), -100) - y * Swift.max(.log(x), -100)
-        slope = (x - y) / Swift.max((1 - x) * x, 1e-12)
+        // PyTorch's EPSILON is the float constant 1e-12 (9.99999996e-13) for every dtype.
+        slope = (x - y) / Swift.max((1 - x) * x, Double(Float(1e-12)))
       }
       let weighted = value * weights[i]
       total += weighted
