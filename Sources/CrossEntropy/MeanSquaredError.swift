@@ -1,0 +1,77 @@
+/// The mean squared error between predictions and targets, with PyTorch's `F.mse_loss`
+/// semantics.
+///
+/// ```
+/// l = (x - y)^2
+/// none = l, sum = sum(l), mean = sum(l) / numel
+/// ```
+///
+/// Unlike PyTorch, which broadcasts mismatched shapes with a warning, the shapes must be equal:
+/// PyTorch's warning exists because broadcasting here is almost always a bug.
+///
+/// ```swift
+/// let (loss, gradient) = try MeanSquaredError().lossAndGradient(
+///   predictions: output, targets: expected)
+/// ```
+///
+/// PyTorch equivalent: `torch.nn.functional.mse_loss`.
+public struct MeanSquaredError: Sendable, Hashable {
+  /// How per-element losses are combined. Default `.mean`.
+  public var reduction: Reduction
+
+  /// Creates a mean-squared-error criterion.
+  ///
+  /// - Parameter reduction: How per-element losses are combined. Default `.mean`.
+  public init(reduction: Reduction = .mean) {
+    self.reduction = reduction
+  }
+
+  /// The squared error of the predictions.
+  ///
+  /// - Parameters:
+  ///   - predictions: The predicted values, any shape.
+  ///   - targets: The expected values, the same shape.
+  /// - Returns: A 0-dimensional array, or one loss per element for `.none`.
+  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes differ.
+  /// - Complexity: O(n) in the number of elements.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    predictions: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
+  ) throws(LossError) -> ShapedArray<Scalar> {
+    try evaluate(predictions, targets, wantsGradient: false).loss
+  }
+
+  /// The squared error and its gradient `2 * (x - y)` (times `1 / numel` for `.mean`) with
+  /// respect to the predictions.
+  ///
+  /// - Parameters:
+  ///   - predictions: The predicted values, any shape.
+  ///   - targets: The expected values, the same shape.
+  /// - Returns: The loss and a gradient shaped like `predictions` (for `.none`, the gradient of
+  ///   the sum of the losses).
+  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes differ.
+  /// - Complexity: O(n) in the number of elements.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    predictions: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
+    let result = try evaluate(predictions, targets, wantsGradient: true)
+    return (result.loss, result.gradient!)
+  }
+
+  private func evaluate<Scalar: BinaryFloatingPoint>(
+    _ predictions: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>, wantsGradient: Bool
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
+    try checkSameShape(
+      predictions.shape, targets.shape, name: "predictions", otherName: "targets",
+      loss: "mean squared error")
+    let count = predictions.scalars.count
+    let x = predictions.scalars
+    let y = targets.scalars
+    return Elementwise.evaluate(
+      shape: predictions.shape, count: count, elementwise: reduction == .none,
+      scale: reduction == .mean ? 1 / Double(count) : 1, wantsGradient: wantsGradient
+    ) { i in
+      let difference = Double(x[i]) - Double(y[i])
+      return (difference * difference, 2 * difference)
+    }
+  }
+}

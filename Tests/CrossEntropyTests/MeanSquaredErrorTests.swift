@@ -1,0 +1,46 @@
+import Testing
+
+@testable import CrossEntropy
+
+@Suite struct MeanSquaredErrorTests {
+  static let fixture = try! FamilyFixture.load("mse")
+
+  func checkGolden<Scalar: BinaryFloatingPoint>(_: Scalar.Type) throws {
+    for c in Self.fixture.cases {
+      let mse = MeanSquaredError(reduction: c.reduction())
+      let input: ShapedArray<Scalar> = c.inputs["input"]!.shaped()
+      let target: ShapedArray<Scalar> = c.inputs["target"]!.shaped()
+      let expected = c.expected(Scalar.self)
+      let (loss, gradient) = try mse.lossAndGradient(predictions: input, targets: target)
+      familyExpectClose(loss, expected["loss"], "\(c.name) loss \(Scalar.self)")
+      familyExpectClose(gradient, expected["gradient"], "\(c.name) gradient \(Scalar.self)")
+    }
+  }
+
+  @Test func matchesPyTorchInDouble() throws { try checkGolden(Double.self) }
+  @Test func matchesPyTorchInFloat() throws { try checkGolden(Float.self) }
+
+  @Test(arguments: Reduction.allCases) func gradientMatchesFiniteDifferences(
+    reduction: Reduction
+  ) throws {
+    var random = FamilyRandom(seed: 11)
+    let target = ShapedArray(random.normals(6))
+    let point = random.normals(6)
+    let mse = MeanSquaredError(reduction: reduction)
+    let (_, gradient) = try mse.lossAndGradient(predictions: ShapedArray(point), targets: target)
+    familyExpectFiniteDifferences(at: point, gradient: gradient.scalars, "seed 11 \(reduction)") {
+      x in try! mse.loss(predictions: ShapedArray(x), targets: target).scalars.reduce(0, +)
+    }
+  }
+
+  @Test func shapeMismatchIsReported() {
+    let message = familyErrorMessage {
+      _ = try MeanSquaredError().loss(
+        predictions: try ShapedArray<Double>(shape: [2, 1], scalars: [0, 0]),
+        targets: ShapedArray<Double>([1, 0]))
+    }
+    #expect(
+      message == "targets shape [2] does not match predictions shape [2, 1];"
+        + " mean squared error expects the same shape (no broadcasting)")
+  }
+}
