@@ -274,10 +274,191 @@ def focal_cases():
     return cases
 
 
+# ---------------------------------------------------------------- z-loss and soft-capping
+def cross_entropy_z(input, target, weight=None, smoothing=0.0, scale=0.0, cap=None,
+                    reduction="mean", ignore_index=-100, probabilities=False):
+    """F.cross_entropy on soft-capped logits plus Liger-Kernel's z-loss (class axis 1)."""
+    x = cap * torch.tanh(input / cap) if cap is not None else input
+    ce = F.cross_entropy(x, target, weight=weight, ignore_index=ignore_index,
+                         reduction=reduction, label_smoothing=smoothing)
+    lse = torch.logsumexp(x, 1)
+    keep = torch.ones_like(lse, dtype=torch.bool) if probabilities else target != ignore_index
+    z = torch.where(keep, scale * lse * lse, torch.zeros_like(lse))
+    if reduction == "none":
+        return ce + z
+    if reduction == "sum":
+        return ce + z.sum()
+    return ce + z.sum() / keep.sum()
+
+
+def zloss_cases():
+    cases = []
+    specs = [
+        # (shape, scale, cap, smoothing, weight, ignore, probabilities)
+        ((6, 5), 1e-4, None, 0.0, False, False, False),
+        ((6, 5), 0.1, None, 0.0, False, True, False),
+        ((6, 5), 0.1, None, 0.1, True, True, False),
+        ((6, 5), 0.0, 3.0, 0.0, False, False, False),
+        ((6, 5), 0.0, 1.5, 0.2, True, True, False),
+        ((6, 5), 0.05, 2.0, 0.0, True, True, False),
+        ((2, 4, 3), 0.05, 2.5, 0.1, False, True, False),
+        ((6, 5), 0.05, 2.0, 0.1, False, False, True),
+    ]
+    for shape, scale, cap, smoothing, with_weight, ignore, probabilities in specs:
+        for reduction in ("none", "mean", "sum"):
+            x = randn(*shape, scale=3.0)
+            c = shape[1]
+            if probabilities:
+                y = f32(F.softmax(randn(*shape), 1))
+            else:
+                label_shape = [shape[0]] + list(shape[2:])
+                y = torch.randint(0, c, label_shape, generator=g)
+                if ignore:
+                    y.view(-1)[1::3] = -100
+            inputs = {"input": x, "target": y}
+            if with_weight:
+                inputs["weight"] = rand(c) + 0.5
+
+            def fn(input, target, weight=None, sm=smoothing, sc=scale, cp=cap, r=reduction,
+                   pr=probabilities):
+                return cross_entropy_z(input, target, weight, sm, sc, cp, r, -100, pr)
+
+            options = {"reduction": reduction, "zLossScale": scale, "labelSmoothing": smoothing,
+                       "classAxis": 1, "probabilities": probabilities}
+            if cap is not None:
+                options["logitSoftCap"] = cap
+            c_ = case(f"z-loss shape={list(shape)} {options} weight={with_weight}", fn, inputs,
+                      ["input"], options)
+            # The z-loss on its own (weights and smoothing do not enter it).
+            zonly = run(lambda input, target, sc=scale, cp=cap, r=reduction, pr=probabilities:
+                        cross_entropy_z(input, target, None, 0.0, sc, cp, r, -100, pr)
+                        - cross_entropy_z(input, target, None, 0.0, 0.0, cp, r, -100, pr),
+                        {"input": x, "target": y}, [])
+            for precision in ("float64", "float32"):
+                c_[precision]["zLoss"] = zonly[precision]["loss"]
+            cases.append(c_)
+    return cases
+
+
+# ---------------------------------------------------------------- distillation
+def distillation(student, teacher, target=None, temperature=1.0, hard_weight=0.0,
+                 reduction="mean", ignore_index=-100, class_axis=-1):
+    s = student.movedim(class_axis, -1)
+    t = teacher.movedim(class_axis, -1)
+    c = s.shape[-1]
+    row_shape = s.shape[:-1]
+    s = s.reshape(-1, c)
+    t = t.reshape(-1, c)
+    if target is None:
+        keep = torch.ones(s.shape[0], dtype=torch.bool)
+        y = torch.zeros(s.shape[0], dtype=torch.long)
+    else:
+        y = target.reshape(-1)
+        keep = y != ignore_index
+    kl = F.kl_div(F.log_softmax(s / temperature, -1), F.softmax(t / temperature, -1),
+                  reduction="none").sum(-1) * temperature ** 2
+    rows = (1 - hard_weight) * kl
+    if hard_weight != 0:
+        rows = rows + hard_weight * F.cross_entropy(s, torch.where(keep, y, 0), reduction="none")
+    rows = torch.where(keep, rows, torch.zeros_like(rows))
+    if reduction == "none":
+        return rows.reshape(row_shape)
+    if reduction == "sum":
+        return rows.sum()
+    return rows.sum() / keep.sum()
+
+
+def distillation_cases():
+    cases = []
+    specs = [
+        # (shape, axis, T, w, labels, ignore)
+        ((4, 6), -1, 1.0, 0.0, False, False),
+        ((4, 6), -1, 2.0, 0.0, False, False),
+        ((4, 6), -1, 4.0, 0.5, True, False),
+        ((6, 5), -1, 2.0, 0.3, True, True),
+        ((6, 5), -1, 0.5, 0.0, True, True),
+        ((2, 5, 3), 1, 3.0, 0.7, True, True),
+        ((3, 4), -1, 1.0, 1.0, True, False),
+    ]
+    for shape, axis, temperature, hard_weight, with_labels, ignore in specs:
+        for reduction in ("none", "mean", "sum"):
+            student = randn(*shape, scale=2.0)
+            teacher = randn(*shape, scale=4.0)
+            inputs = {"input": student, "teacher": teacher}
+            if with_labels:
+                label_shape = list(shape)
+                del label_shape[axis]
+                y = torch.randint(0, shape[axis], label_shape, generator=g)
+                if ignore:
+                    y.view(-1)[::3] = -100
+                inputs["target"] = y
+
+            def fn(input, teacher, target=None, T=temperature, w=hard_weight, r=reduction,
+                   ax=axis):
+                return distillation(input, teacher, target, T, w, r, -100, ax)
+
+            cases.append(case(
+                f"distillation shape={list(shape)} axis={axis} T={temperature} w={hard_weight}"
+                f" labels={with_labels} ignore={ignore} {reduction}",
+                fn, inputs, ["input"],
+                {"temperature": temperature, "hardLabelWeight": hard_weight,
+                 "reduction": reduction, "classAxis": axis}))
+    # Hinton's usual spelling, to pin the equivalence with batchmean.
+    student, teacher = randn(5, 7), randn(5, 7, scale=3.0)
+    cases.append(case(
+        "distillation as F.kl_div batchmean * T^2",
+        lambda input, teacher: F.kl_div(F.log_softmax(input / 2.5, -1),
+                                        F.softmax(teacher / 2.5, -1),
+                                        reduction="batchmean") * 2.5 ** 2,
+        {"input": student, "teacher": teacher}, ["input"],
+        {"temperature": 2.5, "hardLabelWeight": 0.0, "reduction": "mean", "classAxis": -1}))
+    return cases
+
+
+# ---------------------------------------------------------------- contrastive
+def clip_loss(imageEmbeddings, textEmbeddings, logitScale, normalize=True):
+    image, text = imageEmbeddings, textEmbeddings
+    if normalize:
+        image = F.normalize(image, dim=-1)
+        text = F.normalize(text, dim=-1)
+    logits = logitScale.exp() * image @ text.T
+    labels = torch.arange(image.shape[0])
+    return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+
+
+def contrastive_cases():
+    cases = []
+    for n, m, temperature in ((4, 4, 0.07), (3, 5, 0.5), (6, 6, 1.0), (1, 3, 0.2)):
+        for reduction in ("none", "mean", "sum"):
+            sim = f32(torch.tanh(randn(n, m)))
+            cases.append(case(
+                f"infonce {n}x{m} T={temperature} {reduction}",
+                lambda similarities, temperature, r=reduction: F.cross_entropy(
+                    similarities / temperature, torch.arange(similarities.shape[0]),
+                    reduction=r),
+                {"similarities": sim, "temperature": f32(torch.tensor(temperature))},
+                ["similarities", "temperature"],
+                {"kind": "infonce", "reduction": reduction}))
+    for n, d, normalize, scale in ((4, 3, True, math.log(1 / 0.07)), (5, 8, True, 1.0),
+                                   (3, 4, False, 0.5), (1, 2, True, 2.0)):
+        cases.append(case(
+            f"clip {n}x{d} normalize={normalize} logit_scale={scale:.4f}",
+            lambda imageEmbeddings, textEmbeddings, logitScale, nz=normalize: clip_loss(
+                imageEmbeddings, textEmbeddings, logitScale, nz),
+            {"imageEmbeddings": randn(n, d), "textEmbeddings": randn(n, d),
+             "logitScale": f32(torch.tensor(scale))},
+            ["imageEmbeddings", "textEmbeddings", "logitScale"],
+            {"kind": "clip", "normalize": normalize}))
+    return cases
+
+
 if __name__ == "__main__":
     torch.set_printoptions(precision=17)
     write("kl_div", kl_cases())
     write("mse", mse_cases())
     write("multi_margin", multi_margin_cases())
     write("focal", focal_cases())
+    write("zloss", zloss_cases())
+    write("distillation", distillation_cases())
+    write("contrastive", contrastive_cases())
     print("torch", torch.__version__, "->", os.path.normpath(OUT))

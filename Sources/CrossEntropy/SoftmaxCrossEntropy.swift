@@ -35,6 +35,13 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
   public var ignoreIndex: Int
   /// The amount `e` in [0, 1] of uniform distribution mixed into the target. Default 0.
   public var labelSmoothing: Double
+  /// The z-loss scale `s >= 0` (PaLM; Liger-Kernel's `lse_square_scale`): adds
+  /// `s * logsumexp(x_n)^2` for every non-ignored row. Default 0 (off). See
+  /// ``zLoss(logits:labels:)`` for its semantics and for reporting it on its own.
+  public var zLossScale: Double
+  /// The logit soft cap `c > 0` (Gemma 2): logits become `c * tanh(x / c)` before the softmax,
+  /// and the gradient is chained through it. Default `nil` (off).
+  public var logitSoftCap: Double?
 
   /// Creates a softmax cross-entropy criterion.
   ///
@@ -43,14 +50,18 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
   ///   - classAxis: The class axis of the logits; negative counts from the end. Default `-1`.
   ///   - ignoreIndex: The label value to skip. Default `-100`.
   ///   - labelSmoothing: The smoothing amount, in [0, 1]. Default 0.
+  ///   - zLossScale: The z-loss scale, finite and >= 0. Default 0 (off).
+  ///   - logitSoftCap: The soft cap, finite and > 0, or `nil` (off, the default).
   public init(
     reduction: Reduction = .mean, classAxis: Int = -1, ignoreIndex: Int = -100,
-    labelSmoothing: Double = 0
+    labelSmoothing: Double = 0, zLossScale: Double = 0, logitSoftCap: Double? = nil
   ) {
     self.reduction = reduction
     self.classAxis = classAxis
     self.ignoreIndex = ignoreIndex
     self.labelSmoothing = labelSmoothing
+    self.zLossScale = zLossScale
+    self.logitSoftCap = logitSoftCap
   }
 }
 
@@ -336,6 +347,7 @@ extension SoftmaxCrossEntropy {
     gradient: UnsafeMutablePointer<Scalar>?
   ) throws(LossError) {
     try checkLabelSmoothing(labelSmoothing)
+    try checkLogitOptions(zLossScale: zLossScale, logitSoftCap: logitSoftCap)
     try layout.checkClassWeights(count: classWeights?.count)
     try checkLossCount(loss.count, reduction: reduction, rows: layout.rows)
     switch target {
@@ -352,7 +364,7 @@ extension SoftmaxCrossEntropy {
       logits: logits, target: target, classWeights: classWeights,
       problem: SoftmaxProblem(
         layout: layout, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing,
-        reduction: reduction),
+        reduction: reduction, zLossScale: zLossScale, logitSoftCap: logitSoftCap),
       loss: loss, gradient: gradient)
   }
 }

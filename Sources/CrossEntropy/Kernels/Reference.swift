@@ -44,6 +44,16 @@ enum Reference {
       for label in labels where label != problem.ignoreIndex { denominator += weights[label] }
     }
     let scale = problem.reduction == .mean ? 1 / denominator : 1
+    // The z-loss (Liger-Kernel's semantics): s * lse^2 per non-ignored row; its mean divides by
+    // the number of those rows, whatever the class weights.
+    let zScale = problem.zLossScale
+    var zCount = Double(layout.rows)
+    if zScale != 0, case .labels(let labels) = target {
+      zCount = 0
+      for label in labels where label != problem.ignoreIndex { zCount += 1 }
+    }
+    let zGradientScale = problem.reduction == .mean ? 2 * zScale / zCount : 2 * zScale
+    var zTotal = 0.0
 
     var row = [Double](repeating: 0, count: classes)
     var dLogProbability = [Double](repeating: 0, count: classes)
@@ -52,6 +62,9 @@ enum Reference {
     for r in 0..<layout.rows {
       let base = layout.base(ofRow: r)
       for c in 0..<classes { row[c] = Double(logits[base + c * layout.inner]) }
+      if let cap = problem.logitSoftCap {
+        for c in 0..<classes { row[c] = cap * .tanh(row[c] / cap) }
+      }
       // PyTorch's log_softmax subtracts the row maximum, so a +inf logit gives inf - inf = NaN
       // and makes the whole row NaN (loss and gradient), where logsumexp alone would be +inf.
       var lse = row.withUnsafeBufferPointer(logSumExp)
@@ -84,25 +97,44 @@ enum Reference {
       }
       nllTotal += nll
       smoothTotal += smooth
+      var zLoss = 0.0
+      var dLogSumExp = 0.0
+      var ignored = false
+      if case .labels(let labels) = target { ignored = labels[r] == problem.ignoreIndex }
+      if zScale != 0 && !ignored {
+        zLoss = zScale * lse * lse
+        dLogSumExp = zGradientScale * lse
+      }
+      zTotal += zLoss
       if problem.reduction == .none {
-        loss[r] = Scalar(combine(nll, smooth, target: target, smoothing, classes))
+        loss[r] = Scalar(combine(nll, smooth, target: target, smoothing, classes) + zLoss)
       }
       if let gradient {
         var total = 0.0
         for c in 0..<classes { total += dLogProbability[c] }
         for c in 0..<classes {
           let p = Double.exp(row[c] - lse)
-          gradient[base + c * layout.inner] = Scalar(dLogProbability[c] - p * total)
+          var g = dLogProbability[c] - p * total
+          if zScale != 0 { g += p * dLogSumExp }
+          if let cap = problem.logitSoftCap {
+            let t = row[c] / cap
+            g *= 1 - t * t
+          }
+          gradient[base + c * layout.inner] = Scalar(g)
         }
       }
     }
+    let zReduced = zScale == 0 ? 0 : problem.reduction == .mean ? zTotal / zCount : zTotal
     switch problem.reduction {
     case .none: break
-    case .sum: loss[0] = Scalar(combine(nllTotal, smoothTotal, target: target, smoothing, classes))
+    case .sum:
+      loss[0] = Scalar(
+        combine(nllTotal, smoothTotal, target: target, smoothing, classes) + zReduced)
     case .mean:
       loss[0] = Scalar(
         combine(
-          nllTotal / denominator, smoothTotal / denominator, target: target, smoothing, classes))
+          nllTotal / denominator, smoothTotal / denominator, target: target, smoothing, classes)
+          + zReduced)
     }
   }
 

@@ -12,4 +12,12 @@ struct SoftmaxProblem: Sendable {
   var ignoreIndex: Int
   var labelSmoothing: Double
   var reduction: Reduction
+  /// The z-loss scale `s`: adds `s * lse^2` per non-ignored row (0: off).
+  var zLossScale: Double = 0
+  /// The soft cap `c`: logits become `c * tanh(x / c)` first (nil: off).
+  var logitSoftCap: Double? = nil
+
+  /// Whether the problem uses options that only the reference kernel implements (z-loss,
+  /// soft-capping); fast paths hand such problems to ``Reference``.
+  var needsReference: Bool { zLossScale != 0 || logitSoftCap != nil }
 }

@@ -1,0 +1,68 @@
+extension SoftmaxCrossEntropy {
+  /// The z-loss term on its own: `s * logsumexp(x_n)^2` per non-ignored row, reduced as the
+  /// criterion's ``reduction`` says, with `s` = ``zLossScale``.
+  ///
+  /// When ``zLossScale`` is not 0, ``loss(logits:labels:classWeights:)`` already includes this
+  /// term; this method reports it separately (for logging, as Liger-Kernel's `return_z_loss`).
+  /// The semantics follow Liger-Kernel's `lse_square_scale` (after PaLM):
+  ///
+  /// ```
+  /// z_n  = s * lse_n^2,  lse_n = logsumexp(x_n)        (0 where y_n == ignoreIndex)
+  /// mean = sum_n z_n / (number of non-ignored rows)     (class weights do not enter)
+  /// dz_n/dx_n = 2 * s * lse_n * softmax(x_n)
+  /// ```
+  ///
+  /// With ``logitSoftCap`` set, `lse_n` is that of the capped logits `c * tanh(x / c)`.
+  /// In the combined loss the z-term keeps its own denominator (the non-ignored count) even
+  /// when the cross-entropy term's weighted mean divides by the sum of the class weights.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
+  ///   - labels: Class indices, shaped like `logits` without the class axis; rows labelled
+  ///     ``ignoreIndex`` contribute nothing.
+  /// - Returns: A 0-dimensional array, or one term per label for `.none`.
+  /// - Throws: ``LossError`` for mismatched shapes, labels out of range, a bad class axis, an
+  ///   empty class dimension, or an invalid ``zLossScale`` or ``logitSoftCap``.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func zLoss<Scalar: BinaryFloatingPoint>(
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>
+  ) throws(LossError) -> ShapedArray<Scalar> {
+    try checkLogitOptions(zLossScale: zLossScale, logitSoftCap: logitSoftCap)
+    let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
+    try layout.checkLabels(shape: labels.shape)
+    try labels.withUnsafeBufferPointer { buffer throws(LossError) in
+      try layout.checkLabelRange(buffer, ignoreIndex: ignoreIndex)
+    }
+    let ignored = ignoreIndex
+    return Reference.zLoss(
+      logits: logits.scalars, layout: layout, scale: zLossScale, softCap: logitSoftCap,
+      reduction: reduction, keeps: { labels.scalars[$0] != ignored })
+  }
+
+  /// The z-loss term on its own for probability targets: every row counts.
+  ///
+  /// - Parameter logits: Raw scores, any rank >= 1, classes on ``classAxis``.
+  /// - Returns: A 0-dimensional array, or one term per row for `.none`.
+  /// - Throws: ``LossError`` for a bad class axis, an empty class dimension, or an invalid
+  ///   ``zLossScale`` or ``logitSoftCap``.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func zLoss<Scalar: BinaryFloatingPoint>(
+    logits: ShapedArray<Scalar>
+  ) throws(LossError) -> ShapedArray<Scalar> {
+    try checkLogitOptions(zLossScale: zLossScale, logitSoftCap: logitSoftCap)
+    let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
+    return Reference.zLoss(
+      logits: logits.scalars, layout: layout, scale: zLossScale, softCap: logitSoftCap,
+      reduction: reduction, keeps: { _ in true })
+  }
+}
+
+/// Checks the z-loss scale (finite, >= 0) and the soft cap (nil, or finite and > 0).
+func checkLogitOptions(zLossScale: Double, logitSoftCap: Double?) throws(LossError) {
+  guard zLossScale >= 0 && zLossScale.isFinite else {
+    throw .invalidOption("z-loss scale \(zLossScale) is invalid; expected a finite value >= 0")
+  }
+  if let cap = logitSoftCap, !(cap > 0 && cap.isFinite) {
+    throw .invalidOption("logit soft cap \(cap) is invalid; expected a finite value > 0")
+  }
+}
