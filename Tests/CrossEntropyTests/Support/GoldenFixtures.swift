@@ -128,3 +128,20 @@ func expectClose<Scalar: GoldenScalar>(
     + shown.joined(separator: ", ")
   Issue.record("\(message)", sourceLocation: sourceLocation)
 }
+
+/// Expects `body` to throw a ``LossError`` of `kind` whose message is exactly `message`.
+func expectLossError(
+  _ kind: LossError.Kind, _ message: String,
+  sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void
+) {
+  do {
+    try body()
+    Issue.record("expected \(kind): \(message)", sourceLocation: sourceLocation)
+  } catch let error as LossError {
+    #expect(error.kind == kind, sourceLocation: sourceLocation)
+    #expect(error.message == message, sourceLocation: sourceLocation)
+    #expect(!error.message.contains("\n"), sourceLocation: sourceLocation)
+  } catch {
+    Issue.record("expected a LossError, got \(error)", sourceLocation: sourceLocation)
+  }
+}
