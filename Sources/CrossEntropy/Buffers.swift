@@ -19,3 +19,10 @@ func withOptionalMutableBuffer<Element, R, E>(
   }
   return try result.get()
 }
+
+/// The start of a caller's buffer. An empty buffer may have no base address; it then gets an
+/// aligned placeholder that is never dereferenced (an empty input has no element to read), so
+/// that empty input never traps.
+func startAddress<Element>(_ pointer: UnsafePointer<Element>?) -> UnsafePointer<Element> {
+  pointer ?? UnsafePointer(bitPattern: MemoryLayout<Element>.alignment)!
+}

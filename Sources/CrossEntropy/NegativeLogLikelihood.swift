@@ -98,7 +98,8 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
     try layout.checkLabelCount(labels.count)
     if let gradient { try layout.checkGradientCount(gradient.count) }
     try compute(
-      logProbabilities.baseAddress!, layout: layout, labels: labels, classWeights: classWeights,
+      startAddress(logProbabilities.baseAddress), layout: layout, labels: labels,
+      classWeights: classWeights,
       loss: loss, gradient: gradient?.baseAddress)
   }
 
@@ -117,7 +118,7 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
           try loss.withUnsafeMutableBufferPointer { lossBuffer throws(LossError) in
             try withOptionalMutableBuffer(&gradient) { gradientBuffer throws(LossError) in
               try compute(
-                inputBuffer.baseAddress!, layout: layout, labels: labelBuffer,
+                startAddress(inputBuffer.baseAddress), layout: layout, labels: labelBuffer,
                 classWeights: weights, loss: lossBuffer, gradient: gradientBuffer?.baseAddress)
             }
           }

@@ -180,7 +180,7 @@ extension SoftmaxCrossEntropy {
         try loss.withUnsafeMutableBufferPointer { lossBuffer throws(LossError) in
           try withOptionalMutableBuffer(&gradient) { gradientBuffer throws(LossError) in
             try compute(
-              logits: logitBuffer.baseAddress!, layout: layout, target: target,
+              logits: startAddress(logitBuffer.baseAddress), layout: layout, target: target,
               classWeights: weights, loss: lossBuffer, gradient: gradientBuffer?.baseAddress)
           }
         }
@@ -215,7 +215,8 @@ extension SoftmaxCrossEntropy {
     let layout = try bufferLayout(count: logits.count, shape: shape)
     try layout.checkLabelCount(labels.count)
     try compute(
-      logits: logits.baseAddress!, layout: layout, target: .labels(labels),
+      logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
+      target: .labels(labels),
       classWeights: classWeights, loss: loss, gradient: nil)
   }
 
@@ -240,7 +241,8 @@ extension SoftmaxCrossEntropy {
     try layout.checkLabelCount(labels.count)
     try layout.checkGradientCount(gradient.count)
     try compute(
-      logits: logits.baseAddress!, layout: layout, target: .labels(labels),
+      logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
+      target: .labels(labels),
       classWeights: classWeights, loss: loss, gradient: gradient.baseAddress)
   }
 
@@ -264,7 +266,8 @@ extension SoftmaxCrossEntropy {
     let layout = try bufferLayout(count: logits.count, shape: shape)
     try layout.checkLabelCount(labels.count)
     try compute(
-      logits: logits.baseAddress!, layout: layout, target: .labels(labels),
+      logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
+      target: .labels(labels),
       classWeights: classWeights, loss: loss, gradient: logits.baseAddress)
   }
 
@@ -286,7 +289,8 @@ extension SoftmaxCrossEntropy {
     let layout = try bufferLayout(count: logits.count, shape: shape)
     try checkProbabilityCount(probabilities.count, layout: layout)
     try compute(
-      logits: logits.baseAddress!, layout: layout, target: .probabilities(probabilities),
+      logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
+      target: .probabilities(probabilities),
       classWeights: classWeights, loss: loss, gradient: nil)
   }
 
@@ -310,7 +314,8 @@ extension SoftmaxCrossEntropy {
     try checkProbabilityCount(probabilities.count, layout: layout)
     try layout.checkGradientCount(gradient.count)
     try compute(
-      logits: logits.baseAddress!, layout: layout, target: .probabilities(probabilities),
+      logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
+      target: .probabilities(probabilities),
       classWeights: classWeights, loss: loss, gradient: gradient.baseAddress)
   }
 }
