@@ -31,7 +31,8 @@ extension NumPyArray {
     let minor = bytes[7]
     guard (1...3).contains(major), minor == 0 else {
       throw NumPyError(
-        .unsupportedVersion, "unsupported .npy format version \(major).\(minor);"
+        .unsupportedVersion,
+        "unsupported .npy format version \(major).\(minor);"
           + " expected 1.0, 2.0 or 3.0")
     }
     let lengthSize = major == 1 ? 2 : 4
@@ -50,7 +51,8 @@ extension NumPyArray {
     }
     guard bytes.count - headerStart >= headerLength else {
       throw NumPyError(
-        .truncated, "header announces \(headerLength) bytes but only"
+        .truncated,
+        "header announces \(headerLength) bytes but only"
           + " \(bytes.count - headerStart) follow")
     }
     let headerText = bytes[headerStart..<headerStart + headerLength]

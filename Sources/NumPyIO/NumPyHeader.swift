@@ -28,7 +28,8 @@ struct NumPyHeader: Hashable, Sendable {
       case ("descr", .string(let text)) where descriptor == nil: descriptor = text
       case ("descr", .list):
         throw NumPyError(
-          .unsupportedDType, "structured (record) dtypes are not supported; expected a plain"
+          .unsupportedDType,
+          "structured (record) dtypes are not supported; expected a plain"
             + " numeric dtype such as '<f4'")
       case ("fortran_order", .bool(let flag)) where fortran == nil: fortran = flag
       case ("shape", .tuple(let extents)) where shape == nil: shape = extents

@@ -1,11 +1,285 @@
 import ArgumentParser
+import CrossEntropy
+import NumPyIO
 
-/// `xent evaluate`: a loss and its gradient from NumPy `.npy` files. (Owned by the CLI work.)
+/// `xent evaluate`: a loss, and optionally its gradient, from NumPy `.npy` files.
+///
+/// The contract is in CLI.md. The losses come from ``LossRegistry``; this struct declares the
+/// flags, reads the files, dispatches on the input's float dtype, and writes the outputs only
+/// after everything has been computed (each through a temporary file and a rename).
 struct Evaluate: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Compute a loss, and optionally its gradient, from NumPy .npy files.")
+    abstract: "Compute a loss, and optionally its gradient, from NumPy .npy files.",
+    usage: """
+      xent evaluate --loss <name> --input <x.npy> --target <y.npy> [<options>]
+                    [--output <loss.npy>] [--gradient <grad.npy>]
+      """,
+    discussion: discussion)
+
+  @Option(help: ArgumentHelp("The loss: \(LossRegistry.names).", valueName: "name"))
+  var loss: String
+
+  @Option(
+    help: ArgumentHelp(
+      "The input (logits, log-probabilities or probabilities): float16, float32 or float64.",
+      valueName: "x.npy"))
+  var input: String
+
+  @Option(
+    help: ArgumentHelp(
+      "The target: class indices (int64, int32 or uint8) or a float array.", valueName: "y.npy"))
+  var target: String
+
+  @Option(
+    help: ArgumentHelp(
+      "Write the loss here: 0-d for mean/sum, per element for none; the input's dtype.",
+      valueName: "loss.npy"))
+  var output: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Write d(loss)/d(input) here: the input's shape and dtype (for none: of the sum).",
+      valueName: "grad.npy"))
+  var gradient: String?
+
+  @Option(help: "none, mean, sum (batchmean: kl-div only). Default: mean.")
+  var reduction: ReductionOption?
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "The input axis holding the classes; negative counts from the end. Default: -1."
+        + " PyTorch's (N, C, d1, ...) layout is axis 1.", valueName: "k"))
+  var classAxis: Int?
+
+  @Option(
+    help: ArgumentHelp(
+      "Per-class weights (1-d, the input's dtype) or, for binary losses, weights broadcast"
+        + " against the target.", valueName: "w.npy"))
+  var weight: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Positive-class weights broadcast against the target (binary-cross-entropy-with-logits).",
+      valueName: "p.npy"))
+  var posWeight: String?
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("A target value to ignore. Default: -100.", valueName: "n"))
+  var ignoreIndex: Int?
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("Label smoothing in [0, 1]. Default: 0.", valueName: "e"))
+  var labelSmoothing: Double?
+
+  @Flag(help: "kl-div: the target holds log-probabilities.")
+  var logTarget = false
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("multi-margin: the margin. Default: 1.", valueName: "m"))
+  var margin: Double?
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("multi-margin: the exponent, 1 or 2. Default: 1.", valueName: "p"))
+  var p: Int?
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "focal: the class balance alpha (negative: none). Default: 0.25.", valueName: "a"))
+  var alpha: Double?
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("focal: the focusing exponent gamma. Default: 2.", valueName: "g"))
+  var gamma: Double?
+
+  @Option(help: ArgumentHelp("ctc: the input lengths, one per batch item.", valueName: "l.npy"))
+  var inputLengths: String?
+
+  @Option(help: ArgumentHelp("ctc: the target lengths, one per batch item.", valueName: "l.npy"))
+  var targetLengths: String?
+
+  @Option(
+    parsing: .unconditional, help: ArgumentHelp("ctc: the blank class. Default: 0.", valueName: "b")
+  )
+  var blank: Int?
+
+  @Flag(help: "ctc: replace infinite losses and their gradients by 0.")
+  var zeroInfinity = false
+
+  func validate() throws {
+    guard let lossType = LossRegistry.loss(named: loss) else {
+      throw ValidationError("unknown loss '\(loss)'; expected one of \(LossRegistry.names)")
+    }
+    if let stray = givenOptions.first(where: { !lossType.options.contains($0) }) {
+      let accepted = EvaluateOption.allCases.filter { lossType.options.contains($0) }
+      throw ValidationError(
+        "\(stray.rawValue) does not apply to \(loss); it takes "
+          + (accepted.isEmpty ? "no options" : accepted.map(\.rawValue).joined(separator: ", ")))
+    }
+    if let output, output == gradient {
+      throw ValidationError("--output and --gradient name the same file '\(output)'")
+    }
+  }
 
   func run() throws {
-    throw ValidationError("xent evaluate is not implemented yet")
+    print(try execute())
   }
+
+  /// Reads the files, computes, writes the outputs, and returns the text for standard output.
+  ///
+  /// - Throws: ``CLIError`` with one line; no output file is written then.
+  func execute() throws(CLIError) -> String {
+    guard let lossType = LossRegistry.loss(named: loss) else {
+      throw CLIError("unknown loss '\(loss)'; expected one of \(LossRegistry.names)")
+    }
+    let inputArray = try read("--input", input)!.array
+    let request = EvaluationPieces(
+      lossName: loss, inputArray: inputArray, inputPath: input,
+      target: try read("--target", target)!, options: try options(),
+      wantsGradient: gradient != nil)
+    let outputs: EncodedOutputs
+    switch inputArray.dtype {
+    case .float32: outputs = try request.evaluate(lossType, as: Float.self)
+    case .float64: outputs = try request.evaluate(lossType, as: Double.self)
+    case .float16:
+      #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+        outputs = try request.evaluate(lossType, as: Float16.self)
+      #else
+        throw CLIError("--input \(input): float16 is not available on this platform")
+      #endif
+    default:
+      throw CLIError(
+        "--input \(input) has dtype \(inputArray.dtype.rawValue); expected float16, float32"
+          + " or float64")
+    }
+    var files: [(flag: String, path: String, array: NumPyArray)] = []
+    if let output { files.append(("--output", output, outputs.loss)) }
+    if let gradient, let array = outputs.gradient { files.append(("--gradient", gradient, array)) }
+    try writeAtomically(files)
+    return outputs.summary
+  }
+
+  /// The optional flags that were given, in declaration order.
+  var givenOptions: [EvaluateOption] {
+    let given: [(EvaluateOption, Bool)] = [
+      (.reduction, reduction != nil), (.classAxis, classAxis != nil), (.weight, weight != nil),
+      (.posWeight, posWeight != nil), (.ignoreIndex, ignoreIndex != nil),
+      (.labelSmoothing, labelSmoothing != nil), (.logTarget, logTarget), (.margin, margin != nil),
+      (.p, p != nil), (.alpha, alpha != nil), (.gamma, gamma != nil),
+      (.inputLengths, inputLengths != nil), (.targetLengths, targetLengths != nil),
+      (.blank, blank != nil), (.zeroInfinity, zeroInfinity),
+    ]
+    return given.filter(\.1).map(\.0)
+  }
+
+  private func options() throws(CLIError) -> EvaluationOptions {
+    var options = EvaluationOptions()
+    options.reduction = reduction ?? options.reduction
+    options.classAxis = classAxis ?? options.classAxis
+    options.weight = try read("--weight", weight)
+    options.posWeight = try read("--pos-weight", posWeight)
+    options.ignoreIndex = ignoreIndex ?? options.ignoreIndex
+    options.labelSmoothing = labelSmoothing ?? options.labelSmoothing
+    options.logTarget = logTarget
+    options.margin = margin ?? options.margin
+    options.p = p ?? options.p
+    options.alpha = alpha ?? options.alpha
+    options.gamma = gamma ?? options.gamma
+    options.inputLengths = try read("--input-lengths", inputLengths)
+    options.targetLengths = try read("--target-lengths", targetLengths)
+    options.blank = blank ?? options.blank
+    options.zeroInfinity = zeroInfinity
+    return options
+  }
+
+  private func read(_ flag: String, _ path: String?) throws(CLIError) -> LoadedArray? {
+    guard let path else { return nil }
+    do {
+      return LoadedArray(flag: flag, path: path, array: try NumPyArray(contentsOf: path))
+    } catch {
+      throw CLIError("\(flag) \(error.message)")
+    }
+  }
+
+  private static var discussion: String {
+    let width = LossRegistry.all.map { $0.name.count }.max() ?? 0
+    let lines = LossRegistry.all.map { loss in
+      let name = loss.name.padding(toLength: width, withPad: " ", startingAt: 0)
+      let flags = EvaluateOption.allCases.filter { loss.options.contains($0) }.map(\.rawValue)
+      return "  \(name)  \(loss.summary)\n  \(String(repeating: " ", count: width))  options: "
+        + (flags.isEmpty ? "none" : flags.joined(separator: " "))
+    }
+    return """
+      Losses:
+      \(lines.joined(separator: "\n"))
+
+      Semantics follow torch.nn.functional. The loss is computed in the input's dtype and \
+      printed on standard output with full precision (for --reduction none, a summary). Any bad \
+      input prints one line on standard error, exits non-zero and writes no file.
+
+      Example (PyTorch layout, classes on axis 1):
+        xent evaluate --loss cross-entropy --input x.npy --target y.npy --class-axis 1 \\
+          --label-smoothing 0.1 --output loss.npy --gradient grad.npy
+      """
+  }
+}
+
+extension ReductionOption: ExpressibleByArgument {}
+
+/// The pieces of a request before the input's float type is known.
+struct EvaluationPieces {
+  var lossName: String
+  var inputArray: NumPyArray
+  var inputPath: String
+  var target: LoadedArray
+  var options: EvaluationOptions
+  var wantsGradient: Bool
+
+  /// Evaluates `lossType` in `Scalar`, the input's dtype, and encodes the results.
+  func evaluate<Scalar: EvaluationScalar>(
+    _ lossType: any EvaluableLoss.Type, as type: Scalar.Type
+  ) throws(CLIError) -> EncodedOutputs {
+    let input: ShapedArray<Scalar>
+    do {
+      input = try ShapedArray(
+        shape: inputArray.shape, scalars: inputArray.scalars(as: Scalar.self))
+    } catch {
+      throw CLIError("--input \(inputPath): \(error)")
+    }
+    let request = EvaluationRequest(
+      lossName: lossName, input: input, inputPath: inputPath, target: target, options: options,
+      wantsGradient: wantsGradient)
+    let result = try lossType.evaluate(request)
+    do {
+      return EncodedOutputs(
+        loss: try NumPyArray(shape: result.loss.shape, scalars: result.loss.scalars),
+        gradient: try result.gradient.map { g throws(NumPyError) in
+          try NumPyArray(shape: g.shape, scalars: g.scalars)
+        },
+        summary: summary(of: result.loss))
+    } catch {
+      throw CLIError("\(lossName): cannot encode the result: \(error.message)")
+    }
+  }
+
+  private func summary<Scalar: EvaluationScalar>(of loss: ShapedArray<Scalar>) -> String {
+    if loss.shape.isEmpty { return String(describing: loss.scalars[0]) }
+    let sum = loss.scalars.reduce(0.0) { $0 + Double($1) }
+    let mean = loss.scalars.isEmpty ? Double.nan : sum / Double(loss.scalars.count)
+    return "none: \(loss.scalars.count) losses of shape \(describe(loss.shape)), sum \(sum),"
+      + " mean \(mean)"
+  }
+}
+
+/// The encoded loss and gradient, and the standard-output text.
+struct EncodedOutputs {
+  var loss: NumPyArray
+  var gradient: NumPyArray?
+  var summary: String
 }

@@ -1,0 +1,102 @@
+import CrossEntropy
+import NumPyIO
+
+// MARK: - Adding a loss to `xent evaluate`
+//
+// 1. Write `Sources/xent/Losses/<Name>Evaluation.swift` with a type conforming to
+//    `EvaluableLoss`:
+//
+//      enum MeanSquaredErrorEvaluation: EvaluableLoss {
+//        static let name = "mse"
+//        static let summary = "Mean squared error (torch.nn.functional.mse_loss)."
+//        static let options: Set<EvaluateOption> = [.reduction]
+//        static func evaluate<Scalar: EvaluationScalar>(
+//          _ request: EvaluationRequest<Scalar>
+//        ) throws(CLIError) -> EvaluationResult<Scalar> {
+//          let target = try request.floatTarget()           // or request.classLabels()
+//          let criterion = MeanSquaredError(reduction: try request.reduction())
+//          return try request.run { () throws(LossError) in
+//            request.wantsGradient
+//              ? try criterion.lossAndGradient(input: request.input, target: target)
+//              : (try criterion.loss(input: request.input, target: target), nil)
+//          }
+//        }
+//      }
+//
+// 2. Add the type to `LossRegistry.all` below (one line).
+//
+// `options` lists the flags the loss reads; `xent evaluate` rejects any other flag the user gives
+// for it. The flags themselves live in `Evaluate` (all of CLI.md's flags are declared already);
+// their values reach the loss through `request.options`, and the helpers on `EvaluationRequest`
+// load targets and weights with PyTorch's dtype rules and file-naming error messages.
+
+/// The losses `xent evaluate --loss NAME` knows, in the order `--help` lists them.
+enum LossRegistry {
+  /// Every registered loss. Add new losses here.
+  static var all: [any EvaluableLoss.Type] {
+    [
+      CrossEntropyEvaluation.self,
+      NegativeLogLikelihoodEvaluation.self,
+      BinaryCrossEntropyEvaluation.self,
+      BinaryCrossEntropyWithLogitsEvaluation.self,
+    ]
+  }
+
+  /// The loss registered under `name`, or `nil`.
+  static func loss(named name: String) -> (any EvaluableLoss.Type)? {
+    all.first { $0.name == name }
+  }
+
+  /// The registered names, comma-separated.
+  static var names: String { all.map { $0.name }.joined(separator: ", ") }
+}
+
+/// A loss that `xent evaluate` can compute from `.npy` files.
+protocol EvaluableLoss {
+  /// The `--loss` name, in kebab case (PyTorch's function name with dashes).
+  static var name: String { get }
+  /// One line for `--help`, naming the PyTorch equivalent.
+  static var summary: String { get }
+  /// The flags this loss reads besides `--input`, `--target`, `--output` and `--gradient`.
+  static var options: Set<EvaluateOption> { get }
+  /// Computes the loss, and the gradient with respect to the input when
+  /// `request.wantsGradient`.
+  static func evaluate<Scalar: EvaluationScalar>(
+    _ request: EvaluationRequest<Scalar>
+  ) throws(CLIError) -> EvaluationResult<Scalar>
+}
+
+/// The optional flags of `xent evaluate`, so that each loss can say which ones it reads.
+enum EvaluateOption: String, CaseIterable, Hashable, Sendable {
+  case reduction = "--reduction"
+  case classAxis = "--class-axis"
+  case weight = "--weight"
+  case posWeight = "--pos-weight"
+  case ignoreIndex = "--ignore-index"
+  case labelSmoothing = "--label-smoothing"
+  case logTarget = "--log-target"
+  case margin = "--margin"
+  case p = "--p"
+  case alpha = "--alpha"
+  case gamma = "--gamma"
+  case inputLengths = "--input-lengths"
+  case targetLengths = "--target-lengths"
+  case blank = "--blank"
+  case zeroInfinity = "--zero-infinity"
+}
+
+/// The float types `xent evaluate` computes in: the input's own dtype.
+protocol EvaluationScalar: BinaryFloatingPoint, NumPyScalar, LosslessStringConvertible {}
+
+extension Float: EvaluationScalar {}
+extension Double: EvaluationScalar {}
+#if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+  extension Float16: EvaluationScalar {}
+#endif
+
+/// What a loss computed: the loss (0-d for reduced losses) and, if asked for, the gradient
+/// with respect to the input (shaped like the input).
+struct EvaluationResult<Scalar: EvaluationScalar> {
+  var loss: ShapedArray<Scalar>
+  var gradient: ShapedArray<Scalar>?
+}

@@ -1,0 +1,42 @@
+import CrossEntropy
+
+/// `--loss cross-entropy`: ``SoftmaxCrossEntropy``, as `torch.nn.functional.cross_entropy`.
+/// An integer target holds class indices; a float target holds probabilities.
+enum CrossEntropyEvaluation: EvaluableLoss {
+  static let name = "cross-entropy"
+  static let summary =
+    "Softmax cross-entropy from logits (F.cross_entropy); int target = class indices,"
+    + " float target = probabilities."
+  static let options: Set<EvaluateOption> = [
+    .reduction, .classAxis, .weight, .ignoreIndex, .labelSmoothing,
+  ]
+
+  static func evaluate<Scalar: EvaluationScalar>(
+    _ request: EvaluationRequest<Scalar>
+  ) throws(CLIError) -> EvaluationResult<Scalar> {
+    let options = request.options
+    let criterion = SoftmaxCrossEntropy(
+      reduction: try request.reduction(), classAxis: options.classAxis,
+      ignoreIndex: options.ignoreIndex, labelSmoothing: options.labelSmoothing)
+    let weights = try request.classWeights()
+    let logits = request.input
+    if request.target.array.dtype.isFloatingPoint {
+      let probabilities = try request.floatTarget()
+      return try request.run { () throws(LossError) in
+        request.wantsGradient
+          ? try criterion.lossAndGradient(
+            logits: logits, probabilities: probabilities, classWeights: weights)
+          : (
+            try criterion.loss(logits: logits, probabilities: probabilities, classWeights: weights),
+            nil
+          )
+      }
+    }
+    let labels = try request.classLabels()
+    return try request.run { () throws(LossError) in
+      request.wantsGradient
+        ? try criterion.lossAndGradient(logits: logits, labels: labels, classWeights: weights)
+        : (try criterion.loss(logits: logits, labels: labels, classWeights: weights), nil)
+    }
+  }
+}
