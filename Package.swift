@@ -27,6 +27,7 @@ let package = Package(
     ),
     .testTarget(
       name: "CrossEntropyTests", dependencies: ["CrossEntropy"], exclude: ["Fixtures"]),
-    .testTarget(name: "xentTests", dependencies: ["xent", "NumPyIO", "CrossEntropy"]),
+    .testTarget(
+      name: "xentTests", dependencies: ["xent", "NumPyIO", "CrossEntropy"], exclude: ["Fixtures"]),
   ]
 )

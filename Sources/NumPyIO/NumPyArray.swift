@@ -126,7 +126,7 @@ public struct NumPyArray: Hashable, Sendable {
       }
     case .float32: return (try? scalars(as: Float.self).map(Double.init)) ?? []
     case .float64: return (try? scalars(as: Double.self)) ?? []
-    case .uint64: return (try? scalars(as: UInt64.self).map(Double.init)) ?? []
+    case .uint64: return (try? scalars(as: UInt64.self).map { Double($0) }) ?? []
     default: return ((try? integers()) ?? []).map(Double.init)
     }
   }

@@ -42,7 +42,10 @@ struct Evaluate: ParsableCommand {
       valueName: "grad.npy"))
   var gradient: String?
 
-  @Option(help: "none, mean, sum (batchmean: kl-div only). Default: mean.")
+  @Option(
+    help: ArgumentHelp(
+      "How per-element losses are combined: none, mean, sum; batchmean for kl-div."
+        + " Default: mean.", valueName: "r"))
   var reduction: ReductionOption?
 
   @Option(
@@ -208,26 +211,42 @@ struct Evaluate: ParsableCommand {
   }
 
   private static var discussion: String {
-    let width = LossRegistry.all.map { $0.name.count }.max() ?? 0
-    let lines = LossRegistry.all.map { loss in
-      let name = loss.name.padding(toLength: width, withPad: " ", startingAt: 0)
+    let losses = LossRegistry.all.map { loss in
       let flags = EvaluateOption.allCases.filter { loss.options.contains($0) }.map(\.rawValue)
-      return "  \(name)  \(loss.summary)\n  \(String(repeating: " ", count: width))  options: "
-        + (flags.isEmpty ? "none" : flags.joined(separator: " "))
+      return "  \(loss.name)\n" + wrap(loss.summary, indent: 6) + "\n"
+        + wrap("options: " + (flags.isEmpty ? "none" : flags.joined(separator: " ")), indent: 6)
     }
     return """
       Losses:
-      \(lines.joined(separator: "\n"))
+      \(losses.joined(separator: "\n"))
 
-      Semantics follow torch.nn.functional. The loss is computed in the input's dtype and \
-      printed on standard output with full precision (for --reduction none, a summary). Any bad \
-      input prints one line on standard error, exits non-zero and writes no file.
+      Semantics follow torch.nn.functional. The loss is computed in the input's dtype
+      and printed on standard output with full precision (for --reduction none, a
+      summary). Any bad input prints one line on standard error, exits non-zero and
+      writes no file.
 
-      Example (PyTorch layout, classes on axis 1):
-        xent evaluate --loss cross-entropy --input x.npy --target y.npy --class-axis 1 \\
-          --label-smoothing 0.1 --output loss.npy --gradient grad.npy
+      Example (PyTorch's layout, classes on axis 1):
+        xent evaluate --loss cross-entropy --input x.npy --target y.npy \\
+          --class-axis 1 --label-smoothing 0.1 --output loss.npy --gradient grad.npy
       """
   }
+}
+
+/// Word-wraps `text` to lines of at most 79 characters, each indented by `indent` spaces
+/// (ArgumentParser would otherwise re-wrap long discussion lines without indentation).
+func wrap(_ text: String, indent: Int, width: Int = 79) -> String {
+  let margin = String(repeating: " ", count: indent)
+  var lines: [String] = []
+  var line = margin
+  for word in text.split(separator: " ") {
+    if line.count > indent && line.count + 1 + word.count > width {
+      lines.append(line)
+      line = margin
+    }
+    line += (line.count > indent ? " " : "") + word
+  }
+  lines.append(line)
+  return lines.joined(separator: "\n")
 }
 
 extension ReductionOption: ExpressibleByArgument {}

@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""Writes the .npy files that Tests/xentTests/NumPyIOTests.swift reads, with NumPy itself.
+
+Every array holds 0, 1, 2, ... in C (row-major) order, so the tests know the expected elements
+without running this script: whatever order, byte order or format version the file uses, the
+reader must return 0, 1, 2, ... in row-major order.
+
+Run: /tmp/torch/bin/python Scripts/make-npy-fixtures.py
+"""
+import os
+
+import numpy as np
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "xentTests", "Fixtures", "npy")
+os.makedirs(OUT, exist_ok=True)
+
+
+def save(name, array, version=None):
+    with open(os.path.join(OUT, name + ".npy"), "wb") as f:
+        if version is None:
+            np.save(f, array)
+        else:
+            np.lib.format.write_array(f, array, version=version)
+
+
+shape = (2, 3, 4)
+for dtype in ["f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8"]:
+    c = np.arange(24).reshape(shape).astype("<" + dtype)
+    save(f"c-{dtype}", c)
+    save(f"fortran-{dtype}", np.asfortranarray(c))
+    if dtype[1] != "1":
+        save(f"big-{dtype}", c.astype(">" + dtype))
+save("c-b1", (np.arange(24).reshape(shape) % 3 == 0))
+save("v2-f4", np.arange(24, dtype="<f4").reshape(shape), version=(2, 0))
+save("v3-f4", np.arange(24, dtype="<f4").reshape(shape), version=(3, 0))
+save("zero-d-f8", np.array(0.0))
+save("empty-f4", np.zeros((0, 3), dtype="<f4"))
+save("fortran-big-f8", np.asfortranarray(np.arange(24).reshape(shape).astype(">f8")))
+with open(os.path.join(OUT, "VERSION.txt"), "w") as f:
+    f.write(f"numpy {np.__version__}\n")

@@ -1,0 +1,206 @@
+import Foundation
+import NumPyIO
+import Testing
+
+@testable import xent
+
+/// `xent evaluate` against PyTorch (fixtures from Scripts/make-evaluate-fixtures.py).
+@Suite struct EvaluateGoldenTests {
+  static let cases =
+    (try? files(in: fixtures.appendingPathComponent("evaluate")))?
+    .filter { !$0.hasSuffix(".txt") } ?? []
+
+  @Test func thereAreCases() {
+    #expect(Self.cases.count >= 9)
+  }
+
+  @Test(arguments: cases)
+  func matchesPyTorch(_ name: String) throws {
+    let folder = fixtures.appendingPathComponent("evaluate/\(name)")
+    let output = try makeTemporaryFolder()
+    let text = try String(contentsOf: folder.appendingPathComponent("args.txt"), encoding: .utf8)
+    var arguments = text.split(separator: "\n").map { argument in
+      argument.hasSuffix(".npy")
+        ? folder.appendingPathComponent(String(argument)).path : String(argument)
+    }
+    let lossPath = output.appendingPathComponent("loss.npy").path
+    let gradientPath = output.appendingPathComponent("grad.npy").path
+    arguments += ["--output", lossPath, "--gradient", gradientPath]
+    let printed = try evaluate(arguments).get()
+
+    let expectedLoss = try NumPyArray(
+      contentsOf: folder.appendingPathComponent("expected-loss.npy").path)
+    let expectedGradient = try NumPyArray(
+      contentsOf: folder.appendingPathComponent("expected-grad.npy").path)
+    let loss = try NumPyArray(contentsOf: lossPath)
+    let gradient = try NumPyArray(contentsOf: gradientPath)
+    #expect(loss.dtype == expectedLoss.dtype)
+    #expect(loss.shape == expectedLoss.shape)
+    #expect(gradient.dtype == expectedGradient.dtype)
+    #expect(gradient.shape == expectedGradient.shape)
+    let tolerance: Double =
+      switch loss.dtype {
+      case .float16: 4e-3
+      case .float32: 2e-5
+      default: 1e-10
+      }
+    expectClose(loss.doubles(), expectedLoss.doubles(), tolerance: tolerance, what: "\(name) loss")
+    expectClose(
+      gradient.doubles(), expectedGradient.doubles(), tolerance: tolerance, what: "\(name) gradient"
+    )
+    if loss.shape.isEmpty {
+      // Printed with full precision: parsing it in the dtype gives back the stored value.
+      let parsed: Double? =
+        switch loss.dtype {
+        case .float32: Float(printed).map { Double($0) }
+        #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+          case .float16: Float16(printed).map { Double($0) }
+        #endif
+        default: Double(printed)
+        }
+      let value = try #require(parsed, "printed \(printed)")
+      expectClose([value], loss.doubles(), tolerance: 0, what: "\(name) printed loss")
+    } else {
+      #expect(printed.hasPrefix("none: \(loss.count) losses of shape"))
+    }
+  }
+
+  func expectClose(_ actual: [Double], _ expected: [Double], tolerance: Double, what: String) {
+    #expect(actual.count == expected.count, "\(what): count")
+    for (index, (a, e)) in zip(actual, expected).enumerated() {
+      let close = (a.isNaN && e.isNaN) || a == e || abs(a - e) <= tolerance * max(1, abs(e))
+      #expect(close, "\(what)[\(index)]: \(a) vs PyTorch \(e)")
+    }
+  }
+}
+
+/// Bad input: one clear message, and no output file.
+@Suite struct EvaluateErrorTests {
+  let folder: URL
+  let x: String
+  let labels: String
+
+  init() throws {
+    folder = try makeTemporaryFolder()
+    x = try save(
+      NumPyArray(shape: [2, 3], scalars: [Float(1), 2, 3, 4, 5, 6]), "x.npy", in: folder)
+    labels = try save(NumPyArray(shape: [2], scalars: [Int64(0), 2]), "y.npy", in: folder)
+  }
+
+  func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+  /// Runs with `--output` and `--gradient`, expects an error, and checks that no file appeared.
+  func failure(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws
+    -> String
+  {
+    let before = try files(in: folder)
+    let message = errorMessage(
+      arguments + ["--output", path("loss.npy"), "--gradient", path("grad.npy")],
+      sourceLocation: sourceLocation)
+    #expect(
+      try files(in: folder) == before, "an output file was written", sourceLocation: sourceLocation)
+    #expect(!message.contains("\n"), sourceLocation: sourceLocation)
+    return message
+  }
+
+  @Test func labelOutOfRange() throws {
+    let bad = try save(NumPyArray(shape: [2], scalars: [Int64(0), 3]), "bad.npy", in: folder)
+    let message = try failure(["--loss", "cross-entropy", "--input", x, "--target", bad])
+    #expect(
+      message
+        == "cross-entropy (--input \(x), --target \(bad)): label 3 at position [1] is outside 0..<3"
+        + " (ignore index -100)"
+    )
+  }
+
+  @Test func shapeMismatch() throws {
+    let bad = try save(NumPyArray(shape: [3], scalars: [Int64(0), 1, 2]), "bad.npy", in: folder)
+    let message = try failure(["--loss", "nll", "--input", x, "--target", bad])
+    #expect(message.hasPrefix("nll (--input \(x), --target \(bad)): "))
+    #expect(message.contains("[3]") && message.contains("[2]"))
+  }
+
+  @Test func unreadableAndMalformedFiles() throws {
+    #expect(
+      try failure(["--loss", "cross-entropy", "--input", path("none.npy"), "--target", labels])
+        == "--input \(path("none.npy")): no such file")
+    let text = path("text.npy")
+    try Data("hello".utf8).write(to: URL(fileURLWithPath: text))
+    #expect(
+      try failure(["--loss", "cross-entropy", "--input", x, "--target", text])
+        == "--target \(text): file is 5 bytes long, too short for a .npy header")
+  }
+
+  @Test func dtypes() throws {
+    #expect(
+      try failure(["--loss", "cross-entropy", "--input", labels, "--target", labels])
+        == "--input \(labels) has dtype int64; expected float16, float32 or float64")
+    let int16 = try save(NumPyArray(shape: [2], scalars: [Int16(0), 1]), "i16.npy", in: folder)
+    #expect(
+      try failure(["--loss", "nll", "--input", x, "--target", int16])
+        == "--target \(int16): nll expects class indices of dtype int64, int32 or uint8, got int16")
+    #expect(
+      try failure(["--loss", "binary-cross-entropy-with-logits", "--input", x, "--target", labels])
+        == "--target \(labels): binary-cross-entropy-with-logits expects a float array (float16,"
+        + " float32 or float64), got int64")
+    let doubles = try save(
+      NumPyArray(shape: [2, 3], scalars: [Double](repeating: 0.5, count: 6)), "d.npy", in: folder)
+    #expect(
+      try failure(["--loss", "binary-cross-entropy", "--input", x, "--target", doubles])
+        == "--target \(doubles) has dtype float64 but --input \(x) has float32;"
+        + " binary-cross-entropy needs the same dtype (as PyTorch)")
+    #expect(
+      try failure([
+        "--loss", "cross-entropy", "--input", x, "--target", labels, "--weight", path("d.npy"),
+      ])
+        == "--weight \(doubles) has shape [2, 3]; expected a 1-d array with one weight per class")
+  }
+
+  @Test func options() throws {
+    #expect(
+      try failure([
+        "--loss", "cross-entropy", "--input", x, "--target", labels, "--reduction", "batchmean",
+      ])
+        == "--reduction batchmean is not valid for cross-entropy; expected none, mean or sum")
+    #expect(
+      try failure([
+        "--loss", "cross-entropy", "--input", x, "--target", labels, "--class-axis", "2",
+      ])
+      .hasSuffix("class axis 2 is out of range for logits of shape [2, 3] (expected -2..<2)"))
+    #expect(
+      try failure([
+        "--loss", "cross-entropy", "--input", x, "--target", labels, "--label-smoothing", "1.5",
+      ])
+      .contains("1.5"))
+    #expect(
+      try failure(["--loss", "nll", "--input", x, "--target", labels, "--pos-weight", x])
+        == "--pos-weight does not apply to nll; it takes --reduction, --class-axis, --weight,"
+        + " --ignore-index")
+    #expect(
+      try failure(["--loss", "mystery", "--input", x, "--target", labels])
+        == "unknown loss 'mystery'; expected one of cross-entropy, nll, binary-cross-entropy,"
+        + " binary-cross-entropy-with-logits")
+    #expect(
+      try failure([
+        "--loss", "cross-entropy", "--input", x, "--target", labels, "--reduction", "avg",
+      ])
+      .contains("avg"))
+  }
+
+  @Test func unwritableOutputLeavesNothing() throws {
+    let message = errorMessage([
+      "--loss", "cross-entropy", "--input", x, "--target", labels, "--gradient", path("grad.npy"),
+      "--output", path("missing/loss.npy"),
+    ])
+    #expect(message.hasPrefix("--output \(path("missing/loss.npy")): cannot be written"))
+    #expect(try files(in: folder) == ["x.npy", "y.npy"])
+  }
+
+  @Test func negativeValuesParse() throws {
+    let output = try evaluate([
+      "--loss", "cross-entropy", "--input", x, "--target", labels, "--class-axis", "-1",
+      "--ignore-index", "-1",
+    ]).get()
+    #expect(Double(output) != nil)
+  }
+}
