@@ -1,0 +1,53 @@
+import RealModule
+
+extension Reference {
+  /// Poly-1 cross-entropy over kept rows, with `target(row, class)` the target distribution;
+  /// see ``PolyLoss``.
+  static func polyLoss<Scalar: BinaryFloatingPoint>(
+    logits: [Scalar], layout: ClassLayout, epsilon: Double, reduction: Reduction,
+    wantsGradient: Bool, keeps: (Int) -> Bool, target: (Int, Int) -> Double
+  ) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
+    let classes = layout.classes
+    var kept = 0
+    for r in 0..<layout.rows where keeps(r) { kept += 1 }
+    let elementwise = reduction == .none
+    let scale = reduction == .mean ? 1 / Double(kept) : 1
+    var losses = [Scalar](repeating: 0, count: elementwise ? layout.rows : 1)
+    var gradient = wantsGradient ? [Scalar](repeating: 0, count: layout.count) : nil
+    var row = [Double](repeating: 0, count: classes)
+    var t = [Double](repeating: 0, count: classes)
+    var total = 0.0
+    for r in 0..<layout.rows where keeps(r) {
+      let base = layout.base(ofRow: r)
+      for c in 0..<classes {
+        row[c] = Double(logits[base + c * layout.inner])
+        t[c] = target(r, c)
+      }
+      var lse = row.withUnsafeBufferPointer(logSumExp)
+      if lse == .infinity { lse = .nan }
+      var crossEntropy = 0.0
+      var pT = 0.0
+      var targetSum = 0.0
+      for c in 0..<classes where t[c] != 0 {
+        crossEntropy -= t[c] * (row[c] - lse)
+        pT += t[c] * Double.exp(row[c] - lse)
+        targetSum += t[c]
+      }
+      let value = crossEntropy + epsilon * (targetSum - pT)  // optax: sum_c t_c * (1 - p_c)
+      if elementwise { losses[r] = Scalar(value) } else { total += value }
+      if wantsGradient {
+        let factor = elementwise ? 1 : scale
+        for c in 0..<classes {
+          let p = Double.exp(row[c] - lse)
+          let g = p * targetSum - t[c] - epsilon * p * (t[c] - pT)
+          gradient![base + c * layout.inner] = Scalar(g * factor)
+        }
+      }
+    }
+    if !elementwise { losses[0] = Scalar(total * scale) }
+    return (
+      ShapedArray(uncheckedShape: elementwise ? layout.labelShape : [], scalars: losses),
+      gradient.map { ShapedArray(uncheckedShape: layout.shape, scalars: $0) }
+    )
+  }
+}

@@ -1,0 +1,149 @@
+/// Poly-1 cross-entropy (Leng et al., 2022), with optax's `poly_loss_cross_entropy`
+/// semantics: cross-entropy plus `epsilon` times the first polynomial term `1 - p_t`.
+///
+/// For each row `n` with target distribution `t` (one-hot for class-index labels) and
+/// `p = softmax(x_n)`:
+///
+/// ```
+/// p_t  = sum_c t_c * p_c
+/// l_n  = -sum_c t_c * log p_c + epsilon * sum_c t_c * (1 - p_c)    (0 where y == ignoreIndex)
+/// none = l_n, sum = sum(l_n), mean = sum(l_n) / (number of non-ignored rows)
+/// dl_n/dx_c = p_c * sum(t) - t_c - epsilon * p_c * (t_c - p_t)
+/// ```
+///
+/// The polynomial term is written as optax 0.2.8 computes it, `sum_c t_c * (1 - p_c)`, which is
+/// `1 - p_t` for targets that sum to 1. optax returns the per-row losses (our `.none`); its default `epsilon` is 2, kept here
+/// (the paper's ImageNet setting is 1). `epsilon = 0` gives ``SoftmaxCrossEntropy``; a
+/// negative `epsilon` (down to -1) is allowed, as in the paper.
+///
+/// ```swift
+/// let poly = PolyLoss(epsilon: 1)
+/// let (loss, gradient) = try poly.lossAndGradient(logits: logits, labels: labels)
+/// ```
+public struct PolyLoss: Sendable, Hashable {
+  /// The coefficient of `1 - p_t`. Default 2, as optax.
+  public var epsilon: Double
+  /// How per-row losses are combined. Default `.mean`.
+  public var reduction: Reduction
+  /// The axis of the logits that holds the classes; negative counts from the end. Default -1.
+  public var classAxis: Int
+  /// The label value whose rows contribute nothing (class-index labels only). Default -100.
+  public var ignoreIndex: Int
+
+  /// Creates a Poly-1 criterion.
+  ///
+  /// - Parameters:
+  ///   - epsilon: The coefficient of `1 - p_t`, finite. Default 2.
+  ///   - reduction: How per-row losses are combined. Default `.mean`.
+  ///   - classAxis: The class axis of the logits. Default -1.
+  ///   - ignoreIndex: The label value to skip. Default -100.
+  public init(
+    epsilon: Double = 2, reduction: Reduction = .mean, classAxis: Int = -1,
+    ignoreIndex: Int = -100
+  ) {
+    self.epsilon = epsilon
+    self.reduction = reduction
+    self.classAxis = classAxis
+    self.ignoreIndex = ignoreIndex
+  }
+
+  /// The Poly-1 loss of logits against class-index labels.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
+  ///   - labels: Class indices, shaped like `logits` without the class axis.
+  /// - Returns: A 0-dimensional array, or one loss per label for `.none`.
+  /// - Throws: ``LossError`` for mismatched shapes, labels out of range, a bad class axis, an
+  ///   empty class dimension, or a non-finite `epsilon`.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>
+  ) throws(LossError) -> ShapedArray<Scalar> {
+    try evaluate(logits, labels: labels, wantsGradient: false).loss
+  }
+
+  /// The Poly-1 loss against class-index labels and its gradient with respect to the logits.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
+  ///   - labels: Class indices, shaped like `logits` without the class axis.
+  /// - Returns: The loss and a gradient shaped like `logits` (for `.none`, of the sum).
+  /// - Throws: ``LossError``, as ``loss(logits:labels:)``.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
+    let result = try evaluate(logits, labels: labels, wantsGradient: true)
+    return (result.loss, result.gradient!)
+  }
+
+  /// The Poly-1 loss of logits against probability targets (optax's `labels` argument).
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
+  ///   - probabilities: Target distributions, shaped like `logits`.
+  /// - Returns: A 0-dimensional array (the mean divides by the number of rows), or one loss per
+  ///   row for `.none`.
+  /// - Throws: ``LossError`` for mismatched shapes, a bad class axis, an empty class dimension,
+  ///   or a non-finite `epsilon`.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    logits: ShapedArray<Scalar>, probabilities: ShapedArray<Scalar>
+  ) throws(LossError) -> ShapedArray<Scalar> {
+    try evaluate(logits, probabilities: probabilities, wantsGradient: false).loss
+  }
+
+  /// The Poly-1 loss against probability targets and its gradient with respect to the logits.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
+  ///   - probabilities: Target distributions, shaped like `logits`.
+  /// - Returns: The loss and a gradient shaped like `logits` (for `.none`, of the sum).
+  /// - Throws: ``LossError``, as ``loss(logits:probabilities:)``.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    logits: ShapedArray<Scalar>, probabilities: ShapedArray<Scalar>
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
+    let result = try evaluate(logits, probabilities: probabilities, wantsGradient: true)
+    return (result.loss, result.gradient!)
+  }
+
+  private func evaluate<Scalar: BinaryFloatingPoint>(
+    _ logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, wantsGradient: Bool
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
+    try checkEpsilon()
+    let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
+    try layout.checkLabels(shape: labels.shape)
+    try labels.withUnsafeBufferPointer { buffer throws(LossError) in
+      try layout.checkLabelRange(buffer, ignoreIndex: ignoreIndex)
+    }
+    let ignored = ignoreIndex
+    return Reference.polyLoss(
+      logits: logits.scalars, layout: layout, epsilon: epsilon, reduction: reduction,
+      wantsGradient: wantsGradient, keeps: { labels.scalars[$0] != ignored },
+      target: { row, c in c == labels.scalars[row] ? 1 : 0 })
+  }
+
+  private func evaluate<Scalar: BinaryFloatingPoint>(
+    _ logits: ShapedArray<Scalar>, probabilities: ShapedArray<Scalar>, wantsGradient: Bool
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
+    try checkEpsilon()
+    let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
+    guard probabilities.shape == logits.shape else {
+      throw .shapeMismatch(
+        "probabilities shape \(describe(shape: probabilities.shape)) does not match logits"
+          + " shape \(describe(shape: logits.shape))")
+    }
+    let targets = probabilities.scalars
+    return Reference.polyLoss(
+      logits: logits.scalars, layout: layout, epsilon: epsilon, reduction: reduction,
+      wantsGradient: wantsGradient, keeps: { _ in true },
+      target: { row, c in Double(targets[layout.base(ofRow: row) + c * layout.inner]) })
+  }
+
+  private func checkEpsilon() throws(LossError) {
+    guard epsilon.isFinite else {
+      throw .invalidOption("poly-1 epsilon \(epsilon) is invalid; expected a finite value")
+    }
+  }
+}
