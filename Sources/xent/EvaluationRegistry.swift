@@ -39,6 +39,8 @@ enum LossRegistry {
       NegativeLogLikelihoodEvaluation.self,
       BinaryCrossEntropyEvaluation.self,
       BinaryCrossEntropyWithLogitsEvaluation.self,
+      KLDivergenceEvaluation.self, MeanSquaredErrorEvaluation.self, MultiMarginEvaluation.self,
+      FocalEvaluation.self,
     ]
   }
 

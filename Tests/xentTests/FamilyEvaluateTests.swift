@@ -1,0 +1,72 @@
+import Foundation
+import NumPyIO
+import Testing
+
+@testable import xent
+
+/// `xent evaluate` with kl-div, mse, multi-margin and focal against PyTorch (fixtures from
+/// Scripts/make_family_evaluate_fixtures.py, on PyTorch's OpInfo sample shapes).
+@Suite struct FamilyEvaluateTests {
+  static let folder = fixtures.appendingPathComponent("evaluate-family")
+  static let cases = (try? files(in: folder))?.filter { !$0.hasSuffix(".txt") } ?? []
+
+  @Test func thereAreCases() {
+    #expect(Self.cases.count >= 60)
+  }
+
+  @Test(arguments: cases)
+  func matchesPyTorch(_ name: String) throws {
+    let folder = Self.folder.appendingPathComponent(name)
+    let output = try makeTemporaryFolder()
+    let text = try String(contentsOf: folder.appendingPathComponent("args.txt"), encoding: .utf8)
+    var arguments = text.split(separator: "\n").map { argument in
+      argument.hasSuffix(".npy")
+        ? folder.appendingPathComponent(String(argument)).path : String(argument)
+    }
+    let lossPath = output.appendingPathComponent("loss.npy").path
+    let gradientPath = output.appendingPathComponent("grad.npy").path
+    arguments += ["--output", lossPath, "--gradient", gradientPath]
+    _ = try evaluate(arguments).get()
+    for (actualPath, expectedName) in [
+      (lossPath, "expected-loss.npy"), (gradientPath, "expected-grad.npy"),
+    ] {
+      let expected = try NumPyArray(contentsOf: folder.appendingPathComponent(expectedName).path)
+      let actual = try NumPyArray(contentsOf: actualPath)
+      #expect(actual.dtype == expected.dtype, "\(name) \(expectedName) dtype")
+      #expect(actual.shape == expected.shape, "\(name) \(expectedName) shape")
+      let tolerance = actual.dtype == .float32 ? 2e-5 : 1e-10
+      for (index, (a, e)) in zip(actual.doubles(), expected.doubles()).enumerated() {
+        #expect(
+          a == e || (a.isNaN && e.isNaN) || abs(a - e) <= tolerance * max(1, abs(e)),
+          "\(name) \(expectedName) [\(index)]: got \(a), PyTorch \(e)")
+      }
+    }
+  }
+
+  @Test func familyErrorsNameTheLossAndTheFiles() throws {
+    let folder = try makeTemporaryFolder()
+    let x = try save(
+      NumPyArray(shape: [2, 3], scalars: [Float](repeating: 0, count: 6)), "x.npy", in: folder)
+    let labels = try save(NumPyArray(shape: [2], scalars: [Int64(0), 3]), "y.npy", in: folder)
+    let wrong = try save(
+      NumPyArray(shape: [3], scalars: [Float](repeating: 0, count: 3)), "t.npy", in: folder)
+    #expect(
+      errorMessage(["--loss", "multi-margin", "--input", x, "--target", labels])
+        == "multi-margin (--input \(x), --target \(labels)): label 3 at position [1] is outside"
+        + " 0..<3")
+    #expect(
+      errorMessage(["--loss", "mse", "--input", x, "--target", wrong])
+        == "mse (--input \(x), --target \(wrong)): targets shape [3] does not match predictions"
+        + " shape [2, 3]; mean squared error expects the same shape (no broadcasting)")
+    #expect(
+      errorMessage(["--loss", "multi-margin", "--input", x, "--target", labels, "--p", "3"])
+        == "multi-margin (--input \(x), --target \(labels)): multi-margin p 3 is not supported;"
+        + " expected 1 or 2")
+    #expect(
+      errorMessage(["--loss", "focal", "--input", x, "--target", wrong, "--margin", "2"])
+        == "--margin does not apply to focal; it takes --reduction, --alpha, --gamma")
+    #expect(
+      errorMessage(["--loss", "mse", "--input", x, "--target", x, "--reduction", "batchmean"])
+        == "--reduction batchmean is not valid for mse; expected none, mean or sum")
+  }
+}
