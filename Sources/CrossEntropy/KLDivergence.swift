@@ -3,7 +3,7 @@ import RealModule
 /// The Kullback-Leibler divergence between a target distribution and predicted log-probabilities,
 /// with PyTorch's `F.kl_div` semantics.
 ///
-/// The input holds log-probabilities `log q` (for example the output of ``logSoftmax``); the
+/// The input holds log-probabilities `log q` (for example the output of ``logSoftmax(_:alongAxis:)``); the
 /// target holds probabilities `t`, or log-probabilities when ``logTarget`` is true. Per element:
 ///
 /// ```
