@@ -17,16 +17,23 @@ let package = Package(
       dependencies: [.product(name: "RealModule", package: "swift-numerics")]
     ),
     .target(name: "NumPyIO"),
+    .target(
+      name: "DigitsDemo",
+      dependencies: ["CrossEntropy"],
+      resources: [.copy("Resources/digits.bin"), .copy("Resources/LICENSE-digits.md")]
+    ),
     .executableTarget(
       name: "xent",
       dependencies: [
         "CrossEntropy",
+        "DigitsDemo",
         "NumPyIO",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(
       name: "CrossEntropyTests", dependencies: ["CrossEntropy"], exclude: ["Fixtures"]),
+    .testTarget(name: "DigitsDemoTests", dependencies: ["DigitsDemo", "CrossEntropy"]),
     .testTarget(
       name: "xentTests", dependencies: ["xent", "NumPyIO", "CrossEntropy"], exclude: ["Fixtures"]),
   ]
