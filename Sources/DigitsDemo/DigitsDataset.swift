@@ -29,8 +29,9 @@ package struct DigitsDataset: Sendable {
   package init(bytes: [UInt8]) throws(DemoError) {
     let headerSize = 16
     guard bytes.count >= headerSize, Array(bytes[0..<8]) == Array("XENTDIGS".utf8) else {
-      throw DemoError("digits data: missing the XENTDIGS header; expected a file made by"
-        + " Scripts/make-digits-resource.py")
+      throw DemoError(
+        "digits data: missing the XENTDIGS header; expected a file made by"
+          + " Scripts/make-digits-resource.py")
     }
     func integer(at offset: Int, size: Int) -> Int {
       (0..<size).reduce(0) { $0 | Int(bytes[offset + $1]) << (8 * $1) }
@@ -39,23 +40,27 @@ package struct DigitsDataset: Sendable {
     let features = integer(at: 12, size: 2)
     let classes = integer(at: 14, size: 2)
     guard features == Self.featureCount, classes == Self.classCount else {
-      throw DemoError("digits data: \(features) features and \(classes) classes;"
-        + " expected \(Self.featureCount) and \(Self.classCount)")
+      throw DemoError(
+        "digits data: \(features) features and \(classes) classes;"
+          + " expected \(Self.featureCount) and \(Self.classCount)")
     }
     let expectedSize = headerSize + count * (1 + features)
     guard bytes.count == expectedSize else {
-      throw DemoError("digits data: \(bytes.count) bytes; expected \(expectedSize) for \(count)"
-        + " samples")
+      throw DemoError(
+        "digits data: \(bytes.count) bytes; expected \(expectedSize) for \(count)"
+          + " samples")
     }
     let labels = bytes[headerSize..<(headerSize + count)].map(Int.init)
     if let position = labels.firstIndex(where: { $0 >= classes }) {
-      throw DemoError("digits data: label \(labels[position]) of sample \(position) is outside"
-        + " 0..<\(classes)")
+      throw DemoError(
+        "digits data: label \(labels[position]) of sample \(position) is outside"
+          + " 0..<\(classes)")
     }
     let pixels = Array(bytes[(headerSize + count)...])
     if let position = pixels.firstIndex(where: { $0 > Self.maximumPixel }) {
-      throw DemoError("digits data: pixel \(pixels[position]) of sample \(position / features)"
-        + " is outside 0...\(Self.maximumPixel)")
+      throw DemoError(
+        "digits data: pixel \(pixels[position]) of sample \(position / features)"
+          + " is outside 0...\(Self.maximumPixel)")
     }
     self.labels = labels
     self.pixels = pixels

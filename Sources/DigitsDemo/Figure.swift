@@ -26,11 +26,12 @@ package struct FigureSeries: Sendable {
 ///   - title: The figure's title.
 /// - Returns: The SVG text.
 package func demoFigure(series: [FigureSeries], title: String) -> String {
-  var svg = SVGWriter(width: 1000, height: 470)
+  var svg = SVGWriter(width: 1000, height: 600)
   svg.text(title, x: 500, y: 30, size: 17, anchor: "middle", weight: "bold")
-  drawLossPanel(&svg, series: series, frame: PlotFrame(left: 80, top: 70, width: 400, height: 320))
+  drawLossPanel(&svg, series: series, frame: PlotFrame(left: 80, top: 70, width: 400, height: 390))
   drawReliabilityPanel(
-    &svg, series: series, frame: PlotFrame(left: 620, top: 70, width: 320, height: 320))
+    &svg, series: series, frame: PlotFrame(left: 620, top: 70, width: 320, height: 290),
+    strip: PlotFrame(left: 620, top: 375, width: 320, height: 85))
   return svg.document()
 }
 
@@ -113,11 +114,11 @@ private func drawLossPanel(_ svg: inout SVGWriter, series: [FigureSeries], frame
     legend.append(("\(entry.name): training loss", entry.color, false))
     legend.append(("\(entry.name): test NLL", entry.color, true))
   }
-  svg.legend(legend, x: frame.right - 250, y: frame.top + 10, width: 240)
+  svg.legend(legend, x: frame.left, y: frame.bottom + 55, width: frame.width, columns: 2)
 }
 
 private func drawReliabilityPanel(
-  _ svg: inout SVGWriter, series: [FigureSeries], frame: PlotFrame
+  _ svg: inout SVGWriter, series: [FigureSeries], frame: PlotFrame, strip: PlotFrame
 ) {
   func x(_ value: Double) -> Double { frame.left + value * frame.width }
   func y(_ value: Double) -> Double { frame.bottom - value * frame.height }
@@ -129,41 +130,58 @@ private func drawReliabilityPanel(
     svg.line(x1: frame.left, y1: y(value), x2: frame.right, y2: y(value), stroke: "#ececec")
     svg.line(x1: frame.left - 5, y1: y(value), x2: frame.left, y2: y(value), stroke: "#333")
     svg.text(formatTick(value), x: frame.left - 8, y: y(value) + 4, size: 11, anchor: "end")
-    svg.line(
-      x1: x(value), y1: frame.bottom, x2: x(value), y2: frame.bottom + 5, stroke: "#333")
-    svg.text(formatTick(value), x: x(value), y: frame.bottom + 19, size: 11, anchor: "middle")
+    svg.line(x1: x(value), y1: strip.bottom, x2: x(value), y2: strip.bottom + 5, stroke: "#333")
+    svg.text(formatTick(value), x: x(value), y: strip.bottom + 19, size: 11, anchor: "middle")
   }
+  // Bars: accuracy per bin above, the number of predictions per bin in the strip below.
   let runCount = max(series.count, 1)
+  let largestCount = series.flatMap { $0.run.test.calibration.bins.map(\.count) }.max() ?? 0
   for (index, entry) in series.enumerated() {
     for bin in entry.run.test.calibration.bins where bin.count > 0 {
       let width = (bin.upper - bin.lower) / Double(runCount)
-      let left = bin.lower + Double(index) * width
+      let left = x(bin.lower + Double(index) * width)
+      let right = x(bin.lower + Double(index + 1) * width)
+      let tooltip =
+        "\(entry.name): \(bin.count) predictions with confidence in"
+        + " (\(formatTick(bin.lower)), \(formatTick(bin.upper))], accuracy"
+        + " \(String(format: "%.3f", bin.accuracy)), mean confidence"
+        + " \(String(format: "%.3f", bin.confidence))"
       svg.bar(
-        x: x(left), y: y(bin.accuracy), width: x(left + width) - x(left),
-        height: y(0) - y(bin.accuracy), fill: entry.color,
-        tooltip: "\(entry.name): \(bin.count) predictions with confidence in"
-          + " (\(formatTick(bin.lower)), \(formatTick(bin.upper))], accuracy"
-          + " \(String(format: "%.3f", bin.accuracy)), mean confidence"
-          + " \(String(format: "%.3f", bin.confidence))")
+        x: left, y: y(bin.accuracy), width: right - left, height: y(0) - y(bin.accuracy),
+        fill: entry.color, tooltip: tooltip)
+      let share = Double(bin.count) / Double(max(largestCount, 1))
+      let height = max(share * strip.height, 1)
+      svg.bar(
+        x: left, y: strip.bottom - height, width: right - left, height: height,
+        fill: entry.color, tooltip: tooltip)
     }
   }
-  svg.line(
-    x1: x(0), y1: y(0), x2: x(1), y2: y(1), stroke: "#555", dashed: true)
+  svg.line(x1: x(0), y1: y(0), x2: x(1), y2: y(1), stroke: "#555", dashed: true)
   svg.rectangle(frame, stroke: "#333")
+  svg.rectangle(strip, stroke: "#333")
+  for (value, position) in [(0, strip.bottom), (largestCount, strip.top)] {
+    svg.line(x1: strip.left - 5, y1: position, x2: strip.left, y2: position, stroke: "#333")
+    svg.text(String(value), x: strip.left - 8, y: position + 4, size: 11, anchor: "end")
+  }
   svg.text(
     "confidence (largest softmax probability)", x: frame.left + frame.width / 2,
-    y: frame.bottom + 40, size: 13, anchor: "middle")
+    y: strip.bottom + 40, size: 13, anchor: "middle")
   svg.text(
     "accuracy", x: frame.left - 50, y: frame.top + frame.height / 2, size: 13, anchor: "middle",
     rotate: -90)
-  var legend = series.map { entry in
-    (
-      "\(entry.name) (ECE \(String(format: "%.3f", entry.run.test.calibration.expectedCalibrationError)))",
-      entry.color, false
-    )
+  svg.text(
+    "count", x: strip.left - 50, y: strip.top + strip.height / 2, size: 13, anchor: "middle",
+    rotate: -90)
+  let ece = { (run: TrainingRun) in
+    String(format: "%.3f", run.test.calibration.expectedCalibrationError)
   }
-  legend.append(("perfect calibration", "#555", true))
-  svg.legend(legend, x: frame.left + 10, y: frame.top + 10, width: 215, filled: series.count)
+  var legend = series.map { entry in
+    (label: "\(entry.name) (ECE \(ece(entry.run)))", color: entry.color, dashed: false)
+  }
+  legend.append((label: "perfect calibration", color: "#555", dashed: true))
+  svg.legend(
+    legend, x: frame.left, y: strip.bottom + 55, width: frame.width, columns: 1,
+    filled: series.count)
 }
 
 /// A short decimal for a tick label: no trailing zeros.

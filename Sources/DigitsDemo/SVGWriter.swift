@@ -69,30 +69,33 @@ struct SVGWriter {
         + "\(dashed ? " stroke-dasharray=\"6 4\"" : "")/>")
   }
 
-  /// A boxed legend: a swatch (a filled square for the first `filled` entries, a line sample
-  /// otherwise, dashed where asked) and a label per entry.
+  /// A boxed legend in `columns` columns: a swatch (a filled square for the first `filled`
+  /// entries, a line sample otherwise, dashed where asked) and a label per entry.
   mutating func legend(
     _ entries: [(label: String, color: String, dashed: Bool)], x: Double, y: Double,
-    width: Double, filled: Int = 0
+    width: Double, columns: Int = 1, filled: Int = 0
   ) {
     let rowHeight = 18.0
+    let rows = (entries.count + columns - 1) / columns
+    let columnWidth = width / Double(columns)
     elements.append(
       "<rect x=\"\(number(x))\" y=\"\(number(y))\" width=\"\(number(width))\""
-        + " height=\"\(number(Double(entries.count) * rowHeight + 8))\" fill=\"white\""
-        + " fill-opacity=\"0.9\" stroke=\"#bbb\"/>")
+        + " height=\"\(number(Double(rows) * rowHeight + 8))\" fill=\"white\""
+        + " stroke=\"#bbb\"/>")
     for (index, entry) in entries.enumerated() {
-      let middle = y + 4 + rowHeight * (Double(index) + 0.5)
+      let left = x + Double(index % columns) * columnWidth
+      let middle = y + 4 + rowHeight * (Double(index / columns) + 0.5)
       if index < filled {
         elements.append(
-          "<rect x=\"\(number(x + 8))\" y=\"\(number(middle - 6))\" width=\"22\" height=\"12\""
-            + " fill=\"\(entry.color)\" fill-opacity=\"0.75\"/>")
+          "<rect x=\"\(number(left + 8))\" y=\"\(number(middle - 6))\" width=\"22\""
+            + " height=\"12\" fill=\"\(entry.color)\" fill-opacity=\"0.75\"/>")
       } else {
         elements.append(
-          "<line x1=\"\(number(x + 8))\" y1=\"\(number(middle))\" x2=\"\(number(x + 30))\""
+          "<line x1=\"\(number(left + 8))\" y1=\"\(number(middle))\" x2=\"\(number(left + 30))\""
             + " y2=\"\(number(middle))\" stroke=\"\(entry.color)\" stroke-width=\"2\""
             + "\(entry.dashed ? " stroke-dasharray=\"6 4\"" : "")/>")
       }
-      text(entry.label, x: x + 38, y: middle + 4, size: 11)
+      text(entry.label, x: left + 38, y: middle + 4, size: 11)
     }
   }
 

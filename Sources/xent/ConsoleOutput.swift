@@ -25,7 +25,8 @@ struct ConsoleOutput {
   func progress(fraction: Double, label: String) {
     guard isTerminal else { return }
     let filled = Int((min(max(fraction, 0), 1) * Double(barWidth)).rounded(.down))
-    let bar = String(repeating: "█", count: filled)
+    let bar =
+      String(repeating: "█", count: filled)
       + String(repeating: "░", count: barWidth - filled)
     write("\r\u{1B}[2K  [\(bar)] \(Int((fraction * 100).rounded()))%  \(label)")
   }

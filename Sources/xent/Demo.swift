@@ -79,8 +79,13 @@ struct Demo: ParsableCommand {
     output.line("Loss and gradient: CrossEntropy's SoftmaxCrossEntropy")
 
     let smoothingName = "smoothing \(formatted(labelSmoothing))"
-    let plans = [("plain cross-entropy", "plain CE", 0.0), (smoothingName, smoothingName,
-      labelSmoothing)]
+    let plans = [
+      ("plain cross-entropy", "plain CE", 0.0),
+      (
+        smoothingName, smoothingName,
+        labelSmoothing
+      ),
+    ]
     var runs: [(name: String, run: TrainingRun)] = []
     for (index, plan) in plans.enumerated() {
       options.labelSmoothing = plan.2

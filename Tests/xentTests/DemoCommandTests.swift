@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Testing
+
+@testable import xent
+
+@Suite struct DemoCommandTests {
+  @Test func helpNamesEveryFlag() {
+    let help = Demo.helpMessage()
+    for flag in [
+      "--epochs", "--hidden", "--learning-rate", "--batch-size", "--label-smoothing", "--seed",
+      "--plot",
+    ] {
+      #expect(help.contains(flag), "help lacks \(flag)")
+    }
+    #expect(help.contains("CC BY 4.0"))
+  }
+
+  @Test(arguments: [
+    (["--epochs", "0"], "--epochs 0 must be at least 1"),
+    (["--hidden", "0"], "--hidden 0 must be at least 1"),
+    (["--learning-rate", "0"], "--learning-rate 0.0 must be a positive number"),
+    (["--batch-size", "0"], "--batch-size 0 must be at least 1"),
+    (["--label-smoothing", "1.5"], "--label-smoothing 1.5 must be in [0, 1]"),
+    (["--plot", ""], "--plot needs a file path"),
+  ])
+  func badOptionsGiveOneLine(arguments: [String], message: String) {
+    do {
+      _ = try Demo.parse(arguments)
+      Issue.record("\(arguments) parsed")
+    } catch {
+      let text = Demo.message(for: error)
+      #expect(text == message)
+      #expect(!text.contains("\n"))
+    }
+  }
+
+  @Test func aShortRunWritesTheFigure() throws {
+    let path = FileManager.default.temporaryDirectory
+      .appendingPathComponent("xent-demo-test-\(UUID().uuidString).svg").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let demo = try Demo.parse(["--epochs", "1", "--hidden", "8", "--plot", path])
+    try demo.run()
+    let svg = try String(contentsOfFile: path, encoding: .utf8)
+    #expect(svg.hasPrefix("<?xml"))
+    #expect(svg.contains("</svg>"))
+  }
+
+  @Test func anUnwritablePlotPathIsOneLine() throws {
+    let demo = try Demo.parse([
+      "--epochs", "1", "--hidden", "4", "--plot", "/nonexistent-dir/figure.svg",
+    ])
+    do {
+      try demo.run()
+      Issue.record("wrote to a missing directory")
+    } catch {
+      let text = Demo.message(for: error)
+      #expect(text.hasPrefix("cannot write the figure to /nonexistent-dir/figure.svg"))
+      #expect(!text.contains("\n"))
+    }
+  }
+}
