@@ -60,6 +60,14 @@ struct Demo: ParsableCommand {
   }
 
   func run() throws {
+    do {
+      try train()
+    } catch let error as DemoError {
+      throw CLIError(error.message)
+    }
+  }
+
+  private func train() throws {
     let output = ConsoleOutput()
     let dataset = try DigitsDataset.bundled()
     let data = PreparedDigits(dataset: dataset)
@@ -122,7 +130,7 @@ struct Demo: ParsableCommand {
     do {
       try figure.write(toFile: plot, atomically: true, encoding: .utf8)
     } catch {
-      throw ValidationError("cannot write the figure to \(plot): \(error.localizedDescription)")
+      throw CLIError("cannot write the figure to \(plot): \(error.localizedDescription)")
     }
     output.line("")
     output.line("Wrote \(plot) (loss curves and reliability diagram).")

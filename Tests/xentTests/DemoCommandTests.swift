@@ -29,7 +29,7 @@ import Testing
       _ = try Demo.parse(arguments)
       Issue.record("\(arguments) parsed")
     } catch {
-      let text = Demo.message(for: error)
+      let text = Xent.oneLineMessage(for: error)
       #expect(text == message)
       #expect(!text.contains("\n"))
     }
@@ -54,7 +54,8 @@ import Testing
       try demo.run()
       Issue.record("wrote to a missing directory")
     } catch {
-      let text = Demo.message(for: error)
+      let text = Xent.oneLineMessage(for: error)
+      #expect(error is CLIError)
       #expect(text.hasPrefix("cannot write the figure to /nonexistent-dir/figure.svg"))
       #expect(!text.contains("\n"))
     }
