@@ -88,6 +88,12 @@ for shape, reduction in (((), "mean"), ((S,), "mean"), ((S,), "sum"), ((S,), "no
              rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype),
              ["--reduction", reduction], reduction=reduction)
 
+# Broadcast shapes (PyTorch warns, then broadcasts).
+case("mse-broadcast-f64", "mse", F.mse_loss, rng.standard_normal((S, 1)),
+     rng.standard_normal((2, 1, 3)), ["--reduction", "none"], reduction="none")
+case("kl-div-broadcast-batchmean-f32", "kl-div", F.kl_div, log_softmax((4, 3), np.float32),
+     softmax((3,), np.float32), ["--reduction", "batchmean"], reduction="batchmean")
+
 # multi_margin_loss: OpInfo sample_inputs_multi_margin_loss.
 specs = [
     ("scalar", (), np.array(0), {}),

@@ -452,13 +452,44 @@ def contrastive_cases():
     return cases
 
 
+# ---------------------------------------------------------------- broadcasting (kl_div, mse)
+def broadcast_cases():
+    """Input and target of different shapes, broadcast as torch.broadcast_tensors."""
+    kl, mse = [], []
+    pairs = [((3, 4), (4,)), ((2, 1, 3), (4, 3)), ((4,), (2, 4)), ((5, 1), (1, 3)), ((), (3,))]
+    for input_shape, target_shape in pairs:
+        for reduction in ("none", "mean", "sum", "batchmean"):
+            for log_target in (False, True):
+                x = -rand(*input_shape) * 3
+                t = -rand(*target_shape) * 3 if log_target else rand(*target_shape)
+                kl.append(case(
+                    f"kl broadcast {list(input_shape)} with {list(target_shape)} {reduction}"
+                    f" log_target={log_target}",
+                    lambda input, target, r=reduction, lt=log_target: F.kl_div(
+                        input, target, reduction=r, log_target=lt),
+                    {"input": x, "target": t}, ["input"],
+                    {"reduction": reduction, "logTarget": log_target}))
+            if reduction == "batchmean":
+                continue
+            mse.append(case(
+                f"mse broadcast {list(input_shape)} with {list(target_shape)} {reduction}",
+                lambda input, target, r=reduction: F.mse_loss(input, target, reduction=r),
+                {"input": randn(*input_shape), "target": randn(*target_shape)}, ["input"],
+                {"reduction": reduction}))
+    return kl, mse
+
+
 if __name__ == "__main__":
+    import warnings
+    warnings.filterwarnings("ignore")  # kl_div's "mean" and mse_loss's broadcasting warnings
     torch.set_printoptions(precision=17)
-    write("kl_div", kl_cases())
-    write("mse", mse_cases())
-    write("multi_margin", multi_margin_cases())
-    write("focal", focal_cases())
-    write("zloss", zloss_cases())
-    write("distillation", distillation_cases())
-    write("contrastive", contrastive_cases())
+    families = [("kl_div", kl_cases()), ("mse", mse_cases()),
+                ("multi_margin", multi_margin_cases()), ("focal", focal_cases()),
+                ("zloss", zloss_cases()), ("distillation", distillation_cases()),
+                ("contrastive", contrastive_cases())]
+    kl_broadcast, mse_broadcast = broadcast_cases()
+    families[0][1].extend(kl_broadcast)
+    families[1][1].extend(mse_broadcast)
+    for family, cases in families:
+        write(family, cases)
     print("torch", torch.__version__, "->", os.path.normpath(OUT))

@@ -14,7 +14,9 @@ import RealModule
 ///
 /// `.batchmean` is the mathematically correct KL divergence per sample; `.mean` (PyTorch's
 /// default, and ours) divides by every element. A 0-dimensional input with `.batchmean` is not
-/// divided, as in PyTorch.
+/// divided, as in PyTorch. Input and target broadcast against each other (right-aligned, as
+/// PyTorch); `.none` then returns the broadcast shape, `.batchmean` still divides by the
+/// input's axis 0, and the gradient sums over the broadcast copies of each input element.
 ///
 /// ```swift
 /// let kl = KLDivergence(reduction: .batchmean)
@@ -55,9 +57,11 @@ public struct KLDivergence: Sendable, Hashable {
   ///
   /// - Parameters:
   ///   - logProbabilities: The predicted log-probabilities, any shape.
-  ///   - targets: Probabilities (or log-probabilities with ``logTarget``), the same shape.
-  /// - Returns: A 0-dimensional array, or one term per element for `.none`.
-  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes differ.
+  ///   - targets: Probabilities (or log-probabilities with ``logTarget``), of a shape that
+  ///     broadcasts with the input's.
+  /// - Returns: A 0-dimensional array, or one term per element of the broadcast shape for
+  ///   `.none`.
+  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes do not broadcast.
   /// - Complexity: O(n) in the number of elements.
   public func loss<Scalar: BinaryFloatingPoint>(
     logProbabilities: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
@@ -72,10 +76,11 @@ public struct KLDivergence: Sendable, Hashable {
   ///
   /// - Parameters:
   ///   - logProbabilities: The predicted log-probabilities, any shape.
-  ///   - targets: Probabilities (or log-probabilities with ``logTarget``), the same shape.
+  ///   - targets: Probabilities (or log-probabilities with ``logTarget``), of a shape that
+  ///     broadcasts with the input's.
   /// - Returns: The loss, as ``loss(logProbabilities:targets:)``, and a gradient shaped like
   ///   `logProbabilities`.
-  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes differ.
+  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes do not broadcast.
   /// - Complexity: O(n) in the number of elements.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logProbabilities: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
@@ -87,10 +92,9 @@ public struct KLDivergence: Sendable, Hashable {
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ input: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    try checkSameShape(
-      input.shape, targets.shape, name: "log-probabilities", otherName: "targets",
-      loss: "KL divergence")
-    let count = input.scalars.count
+    let pairs = try BroadcastPairs.make(
+      input.shape, targets.shape, name: "log-probabilities", otherName: "targets")
+    let count = pairs?.count ?? input.scalars.count
     let scale: Double
     switch reduction {
     case .none, .sum: scale = 1
@@ -101,11 +105,11 @@ public struct KLDivergence: Sendable, Hashable {
     let t = targets.scalars
     let logTarget = self.logTarget
     return Elementwise.evaluate(
-      shape: input.shape, count: count, elementwise: reduction == .none, scale: scale,
-      wantsGradient: wantsGradient
+      shape: input.shape, count: input.scalars.count, elementwise: reduction == .none,
+      scale: scale, wantsGradient: wantsGradient, broadcast: pairs
     ) { i in
-      let input = Double(x[i])
-      let target = Double(t[i])
+      let input = Double(x[pairs?.first[i] ?? i])
+      let target = Double(t[pairs?.second[i] ?? i])
       if logTarget {
         let weight = Double.exp(target)
         return (weight * (target - input), -weight)

@@ -6,8 +6,9 @@
 /// none = l, sum = sum(l), mean = sum(l) / numel
 /// ```
 ///
-/// Unlike PyTorch, which broadcasts mismatched shapes with a warning, the shapes must be equal:
-/// PyTorch's warning exists because broadcasting here is almost always a bug.
+/// Predictions and targets broadcast against each other (right-aligned), as PyTorch does after
+/// its warning that this is usually a bug: `.none` returns the broadcast shape, `.mean` divides
+/// by its element count, and the gradient sums over the broadcast copies of each prediction.
 ///
 /// ```swift
 /// let (loss, gradient) = try MeanSquaredError().lossAndGradient(
@@ -30,9 +31,10 @@ public struct MeanSquaredError: Sendable, Hashable {
   ///
   /// - Parameters:
   ///   - predictions: The predicted values, any shape.
-  ///   - targets: The expected values, the same shape.
-  /// - Returns: A 0-dimensional array, or one loss per element for `.none`.
-  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes differ.
+  ///   - targets: The expected values, of a shape that broadcasts with the predictions'.
+  /// - Returns: A 0-dimensional array, or one loss per element of the broadcast shape for
+  ///   `.none`.
+  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes do not broadcast.
   /// - Complexity: O(n) in the number of elements.
   public func loss<Scalar: BinaryFloatingPoint>(
     predictions: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
@@ -45,10 +47,10 @@ public struct MeanSquaredError: Sendable, Hashable {
   ///
   /// - Parameters:
   ///   - predictions: The predicted values, any shape.
-  ///   - targets: The expected values, the same shape.
+  ///   - targets: The expected values, of a shape that broadcasts with the predictions'.
   /// - Returns: The loss and a gradient shaped like `predictions` (for `.none`, the gradient of
   ///   the sum of the losses).
-  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes differ.
+  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes do not broadcast.
   /// - Complexity: O(n) in the number of elements.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     predictions: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
@@ -60,17 +62,17 @@ public struct MeanSquaredError: Sendable, Hashable {
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ predictions: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    try checkSameShape(
-      predictions.shape, targets.shape, name: "predictions", otherName: "targets",
-      loss: "mean squared error")
-    let count = predictions.scalars.count
+    let pairs = try BroadcastPairs.make(
+      predictions.shape, targets.shape, name: "predictions", otherName: "targets")
+    let count = pairs?.count ?? predictions.scalars.count
     let x = predictions.scalars
     let y = targets.scalars
     return Elementwise.evaluate(
-      shape: predictions.shape, count: count, elementwise: reduction == .none,
-      scale: reduction == .mean ? 1 / Double(count) : 1, wantsGradient: wantsGradient
+      shape: predictions.shape, count: predictions.scalars.count,
+      elementwise: reduction == .none, scale: reduction == .mean ? 1 / Double(count) : 1,
+      wantsGradient: wantsGradient, broadcast: pairs
     ) { i in
-      let difference = Double(x[i]) - Double(y[i])
+      let difference = Double(x[pairs?.first[i] ?? i]) - Double(y[pairs?.second[i] ?? i])
       return (difference * difference, 2 * difference)
     }
   }

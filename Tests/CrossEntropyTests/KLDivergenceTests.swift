@@ -57,10 +57,11 @@ import Testing
   @Test func shapeMismatchIsReported() {
     let message = familyErrorMessage {
       _ = try KLDivergence().loss(
-        logProbabilities: ShapedArray<Float>([0, 0]), targets: ShapedArray<Float>([1, 0, 0]))
+        logProbabilities: try ShapedArray<Float>(shape: [2, 2], scalars: [0, 0, 0, 0]),
+        targets: ShapedArray<Float>([1, 0, 0]))
     }
     #expect(
-      message == "targets shape [3] does not match log-probabilities shape [2];"
-        + " KL divergence expects the same shape (no broadcasting)")
+      message == "targets shape [3] does not broadcast with log-probabilities shape [2, 2]"
+        + " (right-aligned broadcasting: axis 1 has 3 and 2)")
   }
 }

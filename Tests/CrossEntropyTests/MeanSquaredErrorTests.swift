@@ -36,11 +36,21 @@ import Testing
   @Test func shapeMismatchIsReported() {
     let message = familyErrorMessage {
       _ = try MeanSquaredError().loss(
-        predictions: try ShapedArray<Double>(shape: [2, 1], scalars: [0, 0]),
-        targets: ShapedArray<Double>([1, 0]))
+        predictions: try ShapedArray<Double>(shape: [2, 3, 1], scalars: [0, 0, 0, 0, 0, 0]),
+        targets: try ShapedArray<Double>(shape: [2, 2], scalars: [1, 0, 0, 1]))
     }
     #expect(
-      message == "targets shape [2] does not match predictions shape [2, 1];"
-        + " mean squared error expects the same shape (no broadcasting)")
+      message == "targets shape [2, 2] does not broadcast with predictions shape [2, 3, 1]"
+        + " (right-aligned broadcasting: axis 1 has 2 and 3)")
+  }
+
+  @Test func broadcastGradientSumsOverCopies() throws {
+    let predictions = try ShapedArray<Double>(shape: [2, 1], scalars: [1, 2])
+    let targets = ShapedArray<Double>([0, 1, 3])
+    let (loss, gradient) = try MeanSquaredError(reduction: .sum).lossAndGradient(
+      predictions: predictions, targets: targets)
+    // (1-0)^2 + (1-1)^2 + (1-3)^2 + (2-0)^2 + (2-1)^2 + (2-3)^2 = 1 + 0 + 4 + 4 + 1 + 1
+    #expect(loss.scalar == 11)
+    #expect(gradient.shape == [2, 1] && gradient.scalars == [2 * (1 + 0 - 2), 2 * (2 + 1 - 1)])
   }
 }

@@ -54,10 +54,12 @@ import Testing
       errorMessage(["--loss", "multi-margin", "--input", x, "--target", labels])
         == "multi-margin (--input \(x), --target \(labels)): label 3 at position [1] is outside"
         + " 0..<3")
+    let incompatible = try save(
+      NumPyArray(shape: [2], scalars: [Float](repeating: 0, count: 2)), "u.npy", in: folder)
     #expect(
-      errorMessage(["--loss", "mse", "--input", x, "--target", wrong])
-        == "mse (--input \(x), --target \(wrong)): targets shape [3] does not match predictions"
-        + " shape [2, 3]; mean squared error expects the same shape (no broadcasting)")
+      errorMessage(["--loss", "mse", "--input", x, "--target", incompatible])
+        == "mse (--input \(x), --target \(incompatible)): targets shape [2] does not broadcast"
+        + " with predictions shape [2, 3] (right-aligned broadcasting: axis 1 has 2 and 3)")
     #expect(
       errorMessage(["--loss", "multi-margin", "--input", x, "--target", labels, "--p", "3"])
         == "multi-margin (--input \(x), --target \(labels)): multi-margin p 3 is not supported;"

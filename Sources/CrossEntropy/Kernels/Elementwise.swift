@@ -15,21 +15,26 @@ enum Elementwise {
   ///   returned loss (of the sum of losses when elementwise), shaped like the input.
   static func evaluate<Scalar: BinaryFloatingPoint>(
     shape: [Int], count: Int, elementwise: Bool, scale: Double, wantsGradient: Bool,
-    term: (Int) -> (value: Double, derivative: Double)
+    broadcast: BroadcastPairs? = nil, term: (Int) -> (value: Double, derivative: Double)
   ) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    var losses = [Scalar](repeating: 0, count: elementwise ? count : 1)
-    var gradient = wantsGradient ? [Scalar](repeating: 0, count: count) : nil
+    let lossShape = broadcast?.shape ?? shape
+    let lossCount = broadcast?.count ?? count
+    var losses = [Scalar](repeating: 0, count: elementwise ? lossCount : 1)
+    var gradient = wantsGradient ? [Double](repeating: 0, count: count) : nil
     let gradientScale = elementwise ? 1 : scale
     var total = 0.0
-    for i in 0..<count {
+    for i in 0..<lossCount {
       let (value, derivative) = term(i)
       if elementwise { losses[i] = Scalar(value) } else { total += value }
-      if wantsGradient { gradient![i] = Scalar(derivative * gradientScale) }
+      if wantsGradient {
+        // A broadcast input element receives the sum of the derivatives of its copies.
+        gradient![broadcast?.first[i] ?? i] += derivative * gradientScale
+      }
     }
     if !elementwise { losses[0] = Scalar(total * scale) }
     return (
-      ShapedArray(uncheckedShape: elementwise ? shape : [], scalars: losses),
-      gradient.map { ShapedArray(uncheckedShape: shape, scalars: $0) }
+      ShapedArray(uncheckedShape: elementwise ? lossShape : [], scalars: losses),
+      gradient.map { ShapedArray(uncheckedShape: shape, scalars: $0.map { Scalar($0) }) }
     )
   }
 
@@ -64,5 +69,51 @@ func checkSameShape(
     throw .shapeMismatch(
       "\(otherName) shape \(describe(shape: otherShape)) does not match \(name) shape"
         + " \(describe(shape: shape)); \(loss) expects the same shape (no broadcasting)")
+  }
+}
+
+/// Two arrays broadcast against each other with NumPy's right-aligned rules (as
+/// `torch.broadcast_tensors`): the common shape and, for each of its elements, the flat index of
+/// the element of each array.
+struct BroadcastPairs {
+  /// The broadcast shape.
+  let shape: [Int]
+  /// The number of elements of ``shape``.
+  var count: Int { first.count }
+  /// For each element of the broadcast shape, the index into the first array.
+  let first: [Int]
+  /// For each element of the broadcast shape, the index into the second array.
+  let second: [Int]
+
+  /// Broadcasts `a` against `b`, or returns nil when the shapes are equal (no mapping needed).
+  ///
+  /// - Throws: ``LossError`` naming both shapes when they do not broadcast.
+  static func make(
+    _ a: [Int], _ b: [Int], name: String, otherName: String
+  ) throws(LossError) -> BroadcastPairs? {
+    guard a != b else { return nil }
+    let rank = Swift.max(a.count, b.count)
+    var shape = [Int](repeating: 1, count: rank)
+    for k in 0..<rank {
+      let x = k < a.count ? a[a.count - 1 - k] : 1
+      let y = k < b.count ? b[b.count - 1 - k] : 1
+      guard x == y || x == 1 || y == 1 else {
+        throw .shapeMismatch(
+          "\(otherName) shape \(describe(shape: b)) does not broadcast with \(name) shape"
+            + " \(describe(shape: a)) (right-aligned broadcasting: axis \(rank - 1 - k) has"
+            + " \(y) and \(x))")
+      }
+      shape[rank - 1 - k] = x == 1 ? y : x
+    }
+    func indices(_ source: [Int], _ label: String) throws(LossError) -> [Int] {
+      var result = [Int]()
+      result.reserveCapacity(shape.reduce(1, *))
+      try BroadcastIndex(source: source, target: shape, name: label).forEach { _, index in
+        result.append(index)
+      }
+      return result
+    }
+    return BroadcastPairs(
+      shape: shape, first: try indices(a, name), second: try indices(b, otherName))
   }
 }

@@ -25,10 +25,10 @@ enum KLDivergenceEvaluation: EvaluableLoss {
   }
 }
 
-/// `--loss mse`: ``MeanSquaredError``, as `torch.nn.functional.mse_loss` (same shapes only).
+/// `--loss mse`: ``MeanSquaredError``, as `torch.nn.functional.mse_loss` (shapes broadcast).
 enum MeanSquaredErrorEvaluation: EvaluableLoss {
   static let name = "mse"
-  static let summary = "Mean squared error (F.mse_loss); input and target of the same shape."
+  static let summary = "Mean squared error (F.mse_loss); input and target broadcast."
   static let options: Set<EvaluateOption> = [.reduction]
 
   static func evaluate<Scalar: EvaluationScalar>(
