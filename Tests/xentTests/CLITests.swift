@@ -7,8 +7,11 @@ import Testing
 @Suite(.serialized) struct CLITests {
   @Test func rootHelpListsTheSubcommands() {
     let help = Xent.helpMessage()
-    for name in ["evaluate", "bench", "demo", "--version"] {
+    for name in ["evaluate", "bench", "demo", "--version", "xent demo", "xent evaluate --help"] {
       #expect(help.contains(name), "\(name) missing from xent --help")
+    }
+    for line in help.split(separator: "\n") {
+      #expect(line.count <= 80, "help line too long: \(line)")
     }
   }
 
