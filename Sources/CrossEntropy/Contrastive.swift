@@ -66,6 +66,8 @@ public struct InfoNCELoss: Sendable, Hashable {
     return (result.loss, result.gradient!, result.temperatureGradient)
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ similarities: ShapedArray<Scalar>, wantsGradient: Bool
   ) throws(LossError) -> (
@@ -169,6 +171,8 @@ public struct CLIPLoss: Sendable, Hashable {
     return (result.loss, result.image!, result.text!, result.scale)
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ image: ShapedArray<Scalar>, _ text: ShapedArray<Scalar>, _ logitScale: Scalar,
     wantsGradient: Bool

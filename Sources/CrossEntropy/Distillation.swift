@@ -93,6 +93,8 @@ public struct DistillationLoss: Sendable, Hashable {
     return (result.loss, result.gradient!)
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ student: ShapedArray<Scalar>, _ teacher: ShapedArray<Scalar>, _ labels: ShapedArray<Int>?,
     wantsGradient: Bool

@@ -81,6 +81,8 @@ public struct SigmoidFocalLoss: Sendable, Hashable {
     return (result.loss, result.gradient!)
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ logits: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
@@ -184,6 +186,8 @@ public struct SoftmaxFocalLoss: Sendable, Hashable {
     return (result.loss, result.gradient!)
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ logits: ShapedArray<Scalar>, _ labels: ShapedArray<Int>, _ alpha: [Scalar]?,
     wantsGradient: Bool

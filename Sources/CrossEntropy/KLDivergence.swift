@@ -89,6 +89,8 @@ public struct KLDivergence: Sendable, Hashable {
     return (result.loss, result.gradient!)
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ input: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {

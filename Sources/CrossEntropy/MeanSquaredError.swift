@@ -59,6 +59,8 @@ public struct MeanSquaredError: Sendable, Hashable {
     return (result.loss, result.gradient!)
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ predictions: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {

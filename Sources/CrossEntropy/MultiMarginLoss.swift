@@ -78,6 +78,8 @@ public struct MultiMarginLoss: Sendable, Hashable {
     return (result.loss, result.gradient!)
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ logits: ShapedArray<Scalar>, _ labels: ShapedArray<Int>, _ classWeights: [Scalar]?,
     wantsGradient: Bool

@@ -108,6 +108,8 @@ public struct PolyLoss: Sendable, Hashable {
     return (result.loss, result.gradient!)
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
@@ -124,6 +126,8 @@ public struct PolyLoss: Sendable, Hashable {
       target: { row, c in c == labels.scalars[row] ? 1 : 0 })
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ logits: ShapedArray<Scalar>, probabilities: ShapedArray<Scalar>, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
