@@ -137,5 +137,46 @@ for shape, alpha, gamma, reduction in (((4, 6), None, None, "mean"), ((8,), 0.5,
         case(f"focal-{len(shape)}d-{reduction}-a{alpha}-g{gamma}-{tag}", "focal",
              sigmoid_focal_loss, x, y, args, **kwargs)
 
+
+
+def softmax_focal_loss(logits, labels, weight=None, gamma=2.0, ignore_index=-100,
+                       reduction="mean", class_axis=-1):
+    # -alpha[y] (1 - p_y)^gamma log p_y; mean over non-ignored rows (as make_family_fixtures.py).
+    x = logits.movedim(class_axis, -1)
+    c = x.shape[-1]
+    x = x.reshape(-1, c)
+    y = labels.reshape(-1).long()
+    keep = y != ignore_index
+    logp = F.log_softmax(x, -1)
+    ce = F.nll_loss(logp, y, weight=weight, reduction="none", ignore_index=ignore_index)
+    pt = logp.gather(1, torch.where(keep, y, 0)[:, None])[:, 0].exp()
+    loss = torch.where(keep, (1 - pt) ** gamma * ce, torch.zeros_like(ce))
+    if reduction == "none":
+        return loss.reshape(labels.shape)
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / keep.sum()
+
+
+for name, shape, axis, gamma, reduction, with_weight in (
+        ("defaults", (6, 4), -1, None, "mean", False),
+        ("axis1-alpha-ignore", (3, 4, 5), 1, 1.5, "mean", True),
+        ("none-g0", (5, 3), -1, 0.0, "none", False),
+        ("sum-alpha", (7, 6), -1, 3.0, "sum", True)):
+    for dtype, tag in ((np.float32, "f32"), (np.float64, "f64")):
+        x = (rng.standard_normal(shape) * 2).astype(dtype)
+        label_shape = list(shape)
+        del label_shape[axis]
+        y = rng.integers(0, shape[axis], label_shape)
+        y.reshape(-1)[::4] = -100
+        args = ["--reduction", reduction, "--class-axis", str(axis)]
+        kwargs = {"reduction": reduction, "class_axis": axis}
+        if gamma is not None:
+            args += ["--gamma", str(gamma)]
+            kwargs["gamma"] = gamma
+        weight = rng.random(shape[axis]).astype(dtype) + 0.1 if with_weight else None
+        case(f"softmax-focal-{name}-{tag}", "softmax-focal", softmax_focal_loss, x, y, args,
+             weight=weight, **kwargs)
+
 with open(os.path.join(OUT, "VERSION.txt"), "w") as f:
     f.write(f"torch {torch.__version__}, numpy {np.__version__}\n")

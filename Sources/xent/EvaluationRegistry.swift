@@ -40,7 +40,7 @@ enum LossRegistry {
       BinaryCrossEntropyEvaluation.self,
       BinaryCrossEntropyWithLogitsEvaluation.self,
       KLDivergenceEvaluation.self, MeanSquaredErrorEvaluation.self, MultiMarginEvaluation.self,
-      FocalEvaluation.self,
+      FocalEvaluation.self, SoftmaxFocalEvaluation.self,
     ]
   }
 
