@@ -34,10 +34,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-RTOL = {"float32": 2e-5, "float64": 1e-10}
-ATOL_SCALE = {"float32": 1e-6, "float64": 1e-13}
-NP = {"float32": np.float32, "float64": np.float64}
-TORCH = {"float32": torch.float32, "float64": torch.float64}
+RTOL = {"float32": 2e-5, "float64": 1e-10, "float16": 1e-3}  # float16: informational
+ATOL_SCALE = {"float32": 1e-6, "float64": 1e-13, "float16": 1e-3}
+NP = {"float32": np.float32, "float64": np.float64, "float16": np.float16}
+TORCH = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16}
 
 
 class Case:
@@ -51,6 +51,7 @@ class Case:
         self.flags = []  # extra CLI flags
         self.torch_fn = None  # () -> (loss tensor, grad ndarray in the CLI's layout)
         self.describe = ""
+        self.deviation = None  # why xent rejects a case PyTorch accepts (SEMANTICS.md)
 
 
 def random_shape(rng, rank, low=1, high=4):
@@ -149,6 +150,8 @@ def make_cross_entropy(case, dtype):
         case.flags += ["--ignore-index", str(ignore_index)]
     if smoothing != 0.0 or rng.uniform() < 0.2:
         case.flags += ["--label-smoothing", repr(smoothing)]
+    if smoothing < 0:
+        case.deviation = "negative label smoothing is rejected (PyTorch treats it as 0)"
     case.describe = (f"cross-entropy {dtype} shape={shape} layout={'last' if layout_last else 'axis1'}"
                      f" target={'probabilities' if probability_targets else target.dtype}"
                      f" weight={weight is not None} ignore={ignore_index} smoothing={smoothing}"
@@ -285,6 +288,72 @@ def make_case(seed):
     return case
 
 
+OPINFO_LOSSES = {
+    "nn.functional.cross_entropy": ("cross-entropy", F.cross_entropy),
+    "nn.functional.nll_loss": ("nll", F.nll_loss),
+    "nn.functional.binary_cross_entropy": ("binary-cross-entropy", F.binary_cross_entropy),
+    "nn.functional.binary_cross_entropy_with_logits": (
+        "binary-cross-entropy-with-logits", F.binary_cross_entropy_with_logits),
+}
+
+
+def opinfo_cases(dtypes):
+    """PyTorch's own OpInfo sample inputs (and error inputs, where defined) for the four losses."""
+    try:
+        import expecttest  # noqa: F401  (a test-only dependency of torch.testing._internal)
+    except ImportError:
+        import types
+        import unittest
+        stub = types.ModuleType("expecttest")
+        stub.TestCase = unittest.TestCase
+        sys.modules["expecttest"] = stub
+    from torch.testing._internal.common_methods_invocations import op_db
+
+    index = 0
+    for op in op_db:
+        if op.name not in OPINFO_LOSSES or op.variant_test_name:
+            continue
+        loss_name, function = OPINFO_LOSSES[op.name]
+        samples = []
+        for dtype in dtypes:
+            samples += [(dtype, s, None) for s in op.sample_inputs("cpu", TORCH[dtype])]
+        if op.error_inputs_func is not None:
+            samples += [("float32", e.sample_input, e) for e in op.error_inputs("cpu")]
+        for dtype, sample, error in samples:
+            index += 1
+            case = Case(index)
+            case.dtype = dtype
+            case.loss = loss_name
+            x = sample.input.detach().numpy().copy()
+            target = sample.args[0] if sample.args else sample.kwargs.get("target")
+            target = target.detach().numpy().copy()
+            kwargs = {k: v for k, v in sample.kwargs.items() if k != "target"}
+            case.arrays = {"input": x, "target": target}
+            if kwargs.get("weight") is not None:
+                case.arrays["weight"] = kwargs["weight"].detach().numpy().copy()
+            if kwargs.get("pos_weight") is not None:
+                case.arrays["pos_weight"] = kwargs["pos_weight"].detach().numpy().copy()
+            reduction = kwargs.get("reduction", "mean")
+            case.flags = ["--reduction", reduction]
+            if loss_name in ("cross-entropy", "nll"):
+                case.flags += ["--class-axis", "1" if x.ndim >= 2 else "0"]
+                if "ignore_index" in kwargs:
+                    case.flags += ["--ignore-index", str(kwargs["ignore_index"])]
+            if "label_smoothing" in kwargs:
+                case.flags += ["--label-smoothing", repr(float(kwargs["label_smoothing"]))]
+            case.describe = (f"OpInfo {op.name} #{index} {dtype} input={x.shape}"
+                             f" target={target.shape}:{target.dtype}"
+                             f" kwargs={ {k: (tuple(v.shape) if torch.is_tensor(v) else v) for k, v in kwargs.items()} }"
+                             + (f" error={error.error_regex!r}" if error is not None else ""))
+
+            def torch_fn(x=x, target=target, kwargs=kwargs, function=function,
+                         reduction=reduction):
+                t = torch.tensor(target)
+                return run_torch(lambda xt: function(xt, t, **kwargs), x, reduction)
+            case.torch_fn = torch_fn
+            yield case
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -332,6 +401,9 @@ def run_case(case, xent, workdir, keep):
         torch_error = None
     except (RuntimeError, ValueError, IndexError, TypeError) as error:
         torch_error = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+    if torch_error is None and case.deviation:
+        # A documented deviation (SEMANTICS.md): xent rejects what PyTorch silently accepts.
+        torch_error = f"(not PyTorch) {case.deviation}"
 
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     stderr_lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -380,14 +452,18 @@ def main():
     parser.add_argument("--xent", default=os.path.join(".build", "debug", "xent"))
     parser.add_argument("--keep", help="save each failing case's .npy files and command here")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--opinfo", action="store_true",
+                        help="run PyTorch's OpInfo sample inputs instead of random cases")
+    parser.add_argument("--dtypes", default="float32,float64", help="for --opinfo")
     args = parser.parse_args()
     torch.set_num_threads(1)
     seeds = [args.only] if args.only is not None else range(args.seed, args.seed + args.cases)
+    cases = opinfo_cases(args.dtypes.split(",")) if args.opinfo else (make_case(s) for s in seeds)
     counts = {"computed": [0, 0], "rejected": [0, 0]}
     failures = []
     with tempfile.TemporaryDirectory() as workdir:
-        for seed in seeds:
-            case = make_case(seed)
+        for case in cases:
+            seed = case.seed
             try:
                 outcome, problems, command, torch_error = run_case(
                     case, args.xent, workdir, args.keep)
