@@ -1,0 +1,299 @@
+/// Connectionist temporal classification (CTC) loss, with PyTorch's `F.ctc_loss` semantics.
+///
+/// CTC scores a label sequence `y` (length `L`) against per-frame class scores (length `T`)
+/// without an alignment: it sums the probability of every frame-level path that collapses to
+/// `y` once repeats are merged and blanks removed (Graves et al., ICML 2006).
+///
+/// ```
+/// y'   = (blank, y_1, blank, y_2, ..., y_L, blank)             the extended target, 2L + 1
+/// a_0  = lp_0[blank], lp_0[y_1]                                 (log space)
+/// a_t(s) = logsumexp(a_{t-1}(s), a_{t-1}(s-1), a_{t-1}(s-2) if y'_s != y'_{s-2}) + lp_t[y'_s]
+/// l_n  = -logsumexp(a_{T_n - 1}(2L), a_{T_n - 1}(2L - 1))       (just a(0) when L = 0)
+/// none = l_n;  sum = sum_n l_n;  mean = (1 / N) sum_n l_n / max(L_n, 1)
+/// ```
+///
+/// - An alignment that cannot exist (for example `T_n < L_n` plus the repeats) gives `+inf`;
+///   with ``zeroInfinity`` it gives 0 and its gradient is 0. Without it, such a sample's gradient
+///   is NaN up to its input length, as in PyTorch.
+/// - The gradient with respect to the log-probabilities is PyTorch's:
+///   `exp(lp_t[c]) - (sum of alpha * beta over the positions of class c) / (p(y) * p_t[c])`,
+///   scaled by the reduction. Its first term is the gradient of the log-softmax that normally
+///   produces `lp`, so it is exactly the gradient with respect to the logits when `lp` is a
+///   log-softmax; a finite-difference check on the log-probabilities alone sees only the second
+///   term. Like PyTorch, a `-inf` log-probability gives a NaN gradient at its position.
+/// - ``loss(logits:targets:inputLengths:targetLengths:)`` takes raw scores and fuses the
+///   log-softmax in; its gradient is with respect to the logits (`softmax - occupancy`).
+/// - Targets may equal the blank; PyTorch computes a value for them and so does this type.
+///   Labels outside `0..<C` are an error here (PyTorch does not check them and reads other
+///   memory). Padding after a sample's target length is never read.
+///
+/// ```swift
+/// let ctc = ConnectionistTemporalClassification(blank: 0)
+/// let logits = try ShapedArray<Float>(shape: [6, 2, 5], scalars: scores)  // (T, N, C)
+/// let targets = try ShapedArray<Int>(shape: [2, 3], scalars: [1, 2, 2, 3, 1, 0])
+/// let (loss, gradient) = try ctc.lossAndGradient(
+///   logits: logits, targets: targets, inputLengths: [6, 5], targetLengths: [3, 2])
+/// ```
+///
+/// PyTorch equivalent: `torch.nn.functional.ctc_loss`.
+public struct ConnectionistTemporalClassification: Sendable, Hashable {
+  /// The class index of the blank, in `0..<C`. Default 0.
+  public var blank: Int
+  /// How per-sample losses are combined. Default `.mean`, which divides each loss by its target
+  /// length (clamped to at least 1) before averaging over the batch, as PyTorch does.
+  public var reduction: Reduction
+  /// Whether infinite losses, and their gradients, are replaced by 0. Default false.
+  public var zeroInfinity: Bool
+
+  /// Creates a CTC loss.
+  ///
+  /// - Parameters:
+  ///   - blank: The blank class index, in `0..<C`. Default 0.
+  ///   - reduction: `.mean` (default), `.sum` or `.none`.
+  ///   - zeroInfinity: Whether infinite losses and their gradients become 0. Default false.
+  public init(blank: Int = 0, reduction: Reduction = .mean, zeroInfinity: Bool = false) {
+    self.blank = blank
+    self.reduction = reduction
+    self.zeroInfinity = zeroInfinity
+  }
+
+  /// The CTC loss of log-probabilities against target sequences.
+  ///
+  /// - Parameters:
+  ///   - logProbabilities: Log-probabilities shaped `(T, N, C)`, or `(T, C)` for one unbatched
+  ///     sample (normally a log-softmax over the classes).
+  ///   - targets: Labels, either padded `(N, S)` with `S >= max(targetLengths)`, or concatenated,
+  ///     1-dimensional, holding exactly `sum(targetLengths)` labels. Unbatched input takes a
+  ///     1-dimensional target of `targetLengths[0]` labels (or a padded `(1, S)` one).
+  ///   - inputLengths: One length per sample, each in `0...T`.
+  ///   - targetLengths: One length per sample, each at least 0.
+  /// - Returns: A 0-dimensional array for `.mean` and `.sum`; for `.none`, `N` losses (a
+  ///   0-dimensional array for unbatched input).
+  /// - Throws: ``LossError`` for a log-probability rank other than 2 or 3, an empty
+  ///   log-probability array, a blank outside `0..<C`, a length count that is not the batch size,
+  ///   a negative length, an input length above `T`, targets of the wrong shape or count, or a
+  ///   label outside `0..<C`.
+  /// - Complexity: O(sum over samples of `T_n * (2 L_n + 1)`) plus the size of the input, on up
+  ///   to one thread per sample.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    logProbabilities: ShapedArray<Scalar>, targets: ShapedArray<Int>, inputLengths: [Int],
+    targetLengths: [Int]
+  ) throws(LossError) -> ShapedArray<Scalar> {
+    try evaluate(
+      logProbabilities, fromLogits: false, targets: targets, inputLengths: inputLengths,
+      targetLengths: targetLengths, wantsGradient: false
+    ).loss
+  }
+
+  /// The CTC loss of log-probabilities and PyTorch's gradient with respect to them.
+  ///
+  /// For `.none` the gradient is that of the sum of the per-sample losses. Time steps at or
+  /// after a sample's input length get 0.
+  ///
+  /// - Parameters:
+  ///   - logProbabilities: Log-probabilities shaped `(T, N, C)` or `(T, C)`.
+  ///   - targets: Padded `(N, S)` or concatenated labels.
+  ///   - inputLengths: One length per sample, each in `0...T`.
+  ///   - targetLengths: One length per sample, each at least 0.
+  /// - Returns: The loss (as ``loss(logProbabilities:targets:inputLengths:targetLengths:)``) and
+  ///   a gradient shaped like `logProbabilities`.
+  /// - Throws: ``LossError``, as ``loss(logProbabilities:targets:inputLengths:targetLengths:)``.
+  /// - Complexity: As the loss, about three times the work; O(T * (2 max L + 1)) extra memory per
+  ///   sample in flight.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    logProbabilities: ShapedArray<Scalar>, targets: ShapedArray<Int>, inputLengths: [Int],
+    targetLengths: [Int]
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
+    let result = try evaluate(
+      logProbabilities, fromLogits: false, targets: targets, inputLengths: inputLengths,
+      targetLengths: targetLengths, wantsGradient: true)
+    return (result.loss, result.gradient!)
+  }
+
+  /// The CTC loss of raw scores, with the log-softmax over the classes fused in.
+  ///
+  /// Equivalent to `F.ctc_loss(F.log_softmax(logits, dim=-1), ...)`.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores shaped `(T, N, C)` or `(T, C)`.
+  ///   - targets: Padded `(N, S)` or concatenated labels.
+  ///   - inputLengths: One length per sample, each in `0...T`.
+  ///   - targetLengths: One length per sample, each at least 0.
+  /// - Returns: The loss, shaped as for
+  ///   ``loss(logProbabilities:targets:inputLengths:targetLengths:)``.
+  /// - Throws: ``LossError``, as ``loss(logProbabilities:targets:inputLengths:targetLengths:)``.
+  /// - Complexity: As ``loss(logProbabilities:targets:inputLengths:targetLengths:)``, plus one
+  ///   log-softmax per time step.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    logits: ShapedArray<Scalar>, targets: ShapedArray<Int>, inputLengths: [Int],
+    targetLengths: [Int]
+  ) throws(LossError) -> ShapedArray<Scalar> {
+    try evaluate(
+      logits, fromLogits: true, targets: targets, inputLengths: inputLengths,
+      targetLengths: targetLengths, wantsGradient: false
+    ).loss
+  }
+
+  /// The CTC loss of raw scores and its gradient with respect to them: for each time step before
+  /// the input length, `(softmax(x_t) - occupancy_t) * scale`, where `occupancy_t[c]` is the
+  /// posterior probability of class `c` at `t` and `scale` comes from the reduction.
+  ///
+  /// Unlike the log-probability form, a `-inf` logit gets gradient 0 (its probability is 0).
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores shaped `(T, N, C)` or `(T, C)`.
+  ///   - targets: Padded `(N, S)` or concatenated labels.
+  ///   - inputLengths: One length per sample, each in `0...T`.
+  ///   - targetLengths: One length per sample, each at least 0.
+  /// - Returns: The loss and a gradient shaped like `logits`.
+  /// - Throws: ``LossError``, as ``loss(logProbabilities:targets:inputLengths:targetLengths:)``.
+  /// - Complexity: As ``lossAndGradient(logProbabilities:targets:inputLengths:targetLengths:)``.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    logits: ShapedArray<Scalar>, targets: ShapedArray<Int>, inputLengths: [Int],
+    targetLengths: [Int]
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
+    let result = try evaluate(
+      logits, fromLogits: true, targets: targets, inputLengths: inputLengths,
+      targetLengths: targetLengths, wantsGradient: true)
+    return (result.loss, result.gradient!)
+  }
+
+  private func evaluate<Scalar: BinaryFloatingPoint>(
+    _ input: ShapedArray<Scalar>, fromLogits: Bool, targets: ShapedArray<Int>,
+    inputLengths: [Int], targetLengths: [Int], wantsGradient: Bool
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
+    let name = fromLogits ? "logits" : "log probabilities"
+    let problem = try makeProblem(
+      shape: input.shape, name: name, targets: targets, inputLengths: inputLengths,
+      targetLengths: targetLengths)
+    var losses = [Double](repeating: 0, count: problem.batch)
+    var gradient = wantsGradient ? [Scalar](repeating: 0, count: input.scalars.count) : nil
+    input.withUnsafeBufferPointer { inputBuffer in
+      losses.withUnsafeMutableBufferPointer { lossBuffer in
+        withOptionalMutableBuffer(&gradient) { gradientBuffer in
+          CTCKernel.evaluate(
+            input: inputBuffer.baseAddress!, problem: problem, fromLogits: fromLogits,
+            losses: lossBuffer.baseAddress!, gradient: gradientBuffer?.baseAddress)
+        }
+      }
+    }
+    if zeroInfinity {
+      for n in losses.indices where losses[n] == .infinity { losses[n] = 0 }
+    }
+    let loss: ShapedArray<Scalar>
+    switch reduction {
+    case .none:
+      let values = losses.map { Scalar($0) }
+      loss = ShapedArray(uncheckedShape: input.rank == 3 ? [problem.batch] : [], scalars: values)
+    case .sum:
+      loss = ShapedArray(scalar: Scalar(losses.reduce(0, +)))
+    case .mean:
+      var total = 0.0
+      for n in losses.indices { total += losses[n] / Double(max(problem.targetLengths[n], 1)) }
+      loss = ShapedArray(scalar: Scalar(total / Double(problem.batch)))
+    }
+    return (loss, gradient.map { ShapedArray(uncheckedShape: input.shape, scalars: $0) })
+  }
+
+  /// Validates the arguments as PyTorch does (plus the label range) and gathers the targets.
+  func makeProblem(
+    shape: [Int], name: String, targets: ShapedArray<Int>, inputLengths: [Int],
+    targetLengths: [Int]
+  ) throws(LossError) -> CTCProblem {
+    guard shape.count == 2 || shape.count == 3 else {
+      throw .shapeMismatch(
+        "\(name) must have shape (T, N, C) or (T, C), got \(describe(shape: shape))")
+    }
+    let batched = shape.count == 3
+    let timeSteps = shape[0]
+    let batch = batched ? shape[1] : 1
+    let classes = shape[shape.count - 1]
+    guard timeSteps > 0 && batch > 0 && classes > 0 else {
+      throw .shapeMismatch(
+        "\(name) of shape \(describe(shape: shape)) are empty; expected T, N and C of at least 1")
+    }
+    guard (0..<classes).contains(blank) else {
+      throw .invalidOption(
+        "blank \(blank) is outside 0..<\(classes), the classes of \(name)"
+          + " \(describe(shape: shape))")
+    }
+    let batchText =
+      batched ? "the batch size \(batch) of \(name) \(describe(shape: shape))" : "1 (unbatched)"
+    guard inputLengths.count == batch else {
+      throw .shapeMismatch("input lengths hold \(inputLengths.count) values; expected \(batchText)")
+    }
+    guard targetLengths.count == batch else {
+      throw .shapeMismatch(
+        "target lengths hold \(targetLengths.count) values; expected \(batchText)")
+    }
+    for (n, length) in targetLengths.enumerated() where length < 0 {
+      throw .valueOutOfRange("target length \(length) at position [\(n)] is negative")
+    }
+    for (n, length) in inputLengths.enumerated() where length < 0 {
+      throw .valueOutOfRange("input length \(length) at position [\(n)] is negative")
+    }
+    for (n, length) in inputLengths.enumerated() where length > timeSteps {
+      throw .valueOutOfRange(
+        "input length \(length) at position [\(n)] exceeds the \(timeSteps) time steps of"
+          + " \(name) \(describe(shape: shape))")
+    }
+
+    var offsets = [Int](repeating: 0, count: batch)
+    var labels: [Int] = []
+    func checkLabel(_ label: Int, at position: [Int]) throws(LossError) {
+      guard label >= 0 && label < classes else {
+        throw LossError(
+          .labelOutOfRange,
+          "target \(label) at position \(describe(shape: position)) is outside 0..<\(classes)")
+      }
+    }
+    switch targets.rank {
+    case 1:
+      let total = targetLengths.reduce(0, +)
+      guard targets.scalars.count == total else {
+        throw .shapeMismatch(
+          "concatenated targets hold \(targets.scalars.count) labels but the target lengths"
+            + " add up to \(total)")
+      }
+      var start = 0
+      for n in 0..<batch {
+        offsets[n] = start
+        start += targetLengths[n]
+      }
+      labels = targets.scalars
+      for (index, label) in labels.enumerated() { try checkLabel(label, at: [index]) }
+    case 2:
+      let rows = targets.shape[0]
+      let columns = targets.shape[1]
+      guard rows == batch else {
+        throw .shapeMismatch(
+          "padded targets \(describe(shape: targets.shape)) have \(rows) rows; expected"
+            + " \(batchText)")
+      }
+      for (n, length) in targetLengths.enumerated() where length > columns {
+        throw .shapeMismatch(
+          "target length \(length) at position [\(n)] exceeds the \(columns) columns of padded"
+            + " targets \(describe(shape: targets.shape))")
+      }
+      for n in 0..<batch {
+        offsets[n] = labels.count
+        for i in 0..<targetLengths[n] {
+          let label = targets.scalars[n * columns + i]
+          try checkLabel(label, at: [n, i])
+          labels.append(label)
+        }
+      }
+    default:
+      throw .shapeMismatch(
+        "targets must be padded (N, S) or concatenated (sum of target lengths), got shape"
+          + " \(describe(shape: targets.shape))")
+    }
+    return CTCProblem(
+      timeSteps: timeSteps, batch: batch, classes: classes, blank: blank,
+      inputLengths: inputLengths, targetLengths: targetLengths, targetOffsets: offsets,
+      targets: labels, reduction: reduction, zeroInfinity: zeroInfinity)
+  }
+}
+
+/// The PyTorch-style name of ``ConnectionistTemporalClassification``.
+public typealias CTCLoss = ConnectionistTemporalClassification

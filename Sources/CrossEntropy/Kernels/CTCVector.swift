@@ -1,0 +1,377 @@
+import RealModule
+
+/// The vectorised `Float` CTC kernel: the alpha and beta recursions in log space, 16 extended
+/// label positions at a time.
+///
+/// Each time step of the recursion depends only on the previous one, so a whole row of the
+/// extended target (`2L + 1` positions) is computed with SIMD16 loads shifted by one and two
+/// positions. Three things keep it exact and fast:
+///
+/// - Rows are stored relative to a running offset: row `t` holds `log alpha_t - O_t`, where `O_t`
+///   (a `Double`) adds up the row maxima. The stored values stay small, so `Float` rounding is
+///   relative to numbers near 0 rather than to a log-likelihood of thousands; the gradient's
+///   `alpha + beta - lp + nll` is formed from small numbers plus one `Double` constant per row.
+/// - An impossible state is a finite sentinel (`-1e30`) instead of `-inf`, so no `-inf - -inf`
+///   arises in the vector code; a row whose maximum is the sentinel means the alignment is
+///   impossible and the loss is `+inf`, as in PyTorch.
+/// - The log-sum-exp of three terms uses the maximum and two exponentials of the others.
+///
+/// Samples whose gathered log-probabilities are not finite, or larger than `1e15` in magnitude,
+/// return `nil` and take the `Double` reference path instead, which reproduces PyTorch's
+/// handling of `-inf`, `+inf` and NaN.
+enum CTCVectorKernel {
+  typealias Vector = SIMD16<Float>
+
+  /// The lanes per vector.
+  static let width = 16
+  /// The stand-in for `log 0`.
+  static let impossible: Float = -1e30
+  /// Values at or below this are treated as impossible states.
+  static let impossibleThreshold: Float = -5e29
+  /// The largest gathered log-probability magnitude the fast path accepts.
+  static let eligibleMagnitude: Float = 1e15
+
+  /// Runs one sample: its loss and, if `gradient` is not nil, its gradient rows.
+  ///
+  /// - Parameters:
+  ///   - input: The sample's row at `t = 0`; later rows follow at `sample.rowStride`.
+  ///   - fromLogits: Whether `input` holds logits (a log-softmax comes first).
+  ///   - gradient: The sample's gradient row at `t = 0`, zero-filled, or nil.
+  /// - Returns: The negative log-likelihood, or nil when the sample needs the reference path.
+  static func sample(
+    _ sample: CTCSample, input: UnsafePointer<Float>, fromLogits: Bool,
+    gradient: UnsafeMutablePointer<Float>?
+  ) -> Double? {
+    let length = sample.inputLength
+    let classes = sample.classes
+    guard length > 0 else { return nil }
+    let extended = sample.extendedCount
+    let rounded = (extended + width - 1) / width * width
+    let pitch = rounded + width  // each alpha row: `width` lanes of padding, then `rounded`
+
+    // Log-probabilities: the input itself, or a log-softmax of the logits.
+    var ownedLogProbabilities: UnsafeMutablePointer<Float>? = nil
+    defer { ownedLogProbabilities?.deallocate() }
+    let logProbabilities: UnsafePointer<Float>
+    let logProbabilityStride: Int
+    if fromLogits {
+      let buffer = UnsafeMutablePointer<Float>.allocate(capacity: length * classes)
+      ownedLogProbabilities = buffer
+      for t in 0..<length {
+        logSoftmax(input + t * sample.rowStride, into: buffer + t * classes, count: classes)
+      }
+      logProbabilities = UnsafePointer(buffer)
+      logProbabilityStride = classes
+    } else {
+      logProbabilities = input
+      logProbabilityStride = sample.rowStride
+    }
+
+    // Scratch: the extended labels, the skip penalties, the alpha rows with their offsets, the
+    // gathered log-probabilities of one row.
+    let labels = UnsafeMutablePointer<Int>.allocate(capacity: rounded)
+    let skip = UnsafeMutablePointer<Float>.allocate(capacity: rounded + 2 * width)
+    let alpha = UnsafeMutablePointer<Float>.allocate(capacity: length * pitch)
+    let offsets = UnsafeMutablePointer<Double>.allocate(capacity: length)
+    let gathered = UnsafeMutablePointer<Float>.allocate(capacity: rounded)
+    defer {
+      labels.deallocate()
+      skip.deallocate()
+      alpha.deallocate()
+      offsets.deallocate()
+      gathered.deallocate()
+    }
+    for s in 0..<rounded { labels[s] = s < extended ? sample.label(s) : sample.blank }
+    // skip[s] is 0 where the transition s - 2 -> s is allowed (PyTorch: s > 1 and the labels
+    // at s - 2 and s differ, which only happens at odd s), the sentinel elsewhere.
+    for s in 0..<(rounded + 2 * width) {
+      let allowed = s < extended && s > 1 && labels[s] != labels[s - 2]
+      skip[s] = allowed ? 0 : impossible
+    }
+    for s in extended..<rounded { gathered[s] = impossible }
+
+    /// Gathers row t's log-probabilities along the extended target; false if not eligible.
+    func gather(_ t: Int) -> Bool {
+      let row = logProbabilities + t * logProbabilityStride
+      let blankValue = row[sample.blank]
+      guard abs(blankValue) <= eligibleMagnitude else { return false }
+      var s = 0
+      while s < extended {
+        gathered[s] = blankValue
+        s += 2
+      }
+      s = 1
+      while s < extended {
+        let value = row[labels[s]]
+        guard abs(value) <= eligibleMagnitude else { return false }
+        gathered[s] = value
+        s += 2
+      }
+      return true
+    }
+
+    // Forward.
+    guard gather(0) else { return nil }
+    let row0 = alpha + width
+    for s in -width..<rounded { row0[s] = impossible }
+    row0[0] = gathered[0]
+    if extended > 1 { row0[1] = gathered[1] }
+    var rowMaximum = extended > 1 ? max(row0[0], row0[1]) : row0[0]
+    offsets[0] = 0
+    var alive = true
+    for t in 1..<length {
+      guard gather(t) else { return nil }
+      let previous = alpha + (t - 1) * pitch + width
+      let current = alpha + t * pitch + width
+      current[-2] = impossible
+      current[-1] = impossible
+      var maxima = Vector(repeating: impossible)
+      var j = 0
+      while j < rounded {
+        let a = load(previous + j)
+        let b = load(previous + j - 1)
+        let c = load(previous + j - 2) + load(skip + j)
+        var r = logSumExp(a, b, c) + (load(gathered + j) - rowMaximum)
+        r = r.replacing(with: impossible, where: r .< impossible)
+        store(r, to: current + j)
+        maxima = maxima.replacing(with: r, where: r .> maxima)
+        j += width
+      }
+      offsets[t] = offsets[t - 1] + Double(rowMaximum)
+      rowMaximum = horizontalMax(maxima)
+      if rowMaximum <= impossibleThreshold {
+        // Every state is impossible from here on: the loss is +inf, unless a later row holds a
+        // value the reference handles differently (PyTorch turns -inf + NaN into NaN).
+        alive = false
+        for later in (t + 1)..<length where !gather(later) { return nil }
+        break
+      }
+    }
+
+    var nll = Double.infinity
+    if alive {
+      let last = alpha + (length - 1) * pitch + width
+      let offset = offsets[length - 1]
+      if extended == 1 {
+        if last[0] > impossibleThreshold { nll = -(offset + Double(last[0])) }
+      } else {
+        let l1 = Double(last[extended - 1])
+        let l2 = Double(last[extended - 2])
+        let largest = max(l1, l2)
+        if largest > Double(impossibleThreshold) {
+          nll = -(offset + largest + .log(.exp(l1 - largest) + .exp(l2 - largest)))
+        }
+      }
+    }
+    guard let gradient else { return nll }
+    guard nll.isFinite else {
+      if !sample.zeroInfinity {
+        for t in 0..<length {
+          for c in 0..<classes { gradient[t * sample.rowStride + c] = .nan }
+        }
+      }
+      return nll
+    }
+
+    // Backward: beta rows (two, swapped), relative to their own running offset, and the
+    // gradient row for each t as soon as beta_t is known.
+    let betaCount = rounded + 2 * width
+    var next = UnsafeMutablePointer<Float>.allocate(capacity: betaCount)
+    var current = UnsafeMutablePointer<Float>.allocate(capacity: betaCount)
+    let occupancy = UnsafeMutablePointer<Float>.allocate(capacity: rounded)
+    let perClass = UnsafeMutablePointer<Float>.allocate(capacity: classes)
+    defer {
+      next.deallocate()
+      current.deallocate()
+      occupancy.deallocate()
+      perClass.deallocate()
+    }
+    next.initialize(repeating: impossible, count: betaCount)
+    current.initialize(repeating: impossible, count: betaCount)
+    perClass.initialize(repeating: 0, count: classes)
+    let scale = Float(sample.gradientScale)
+
+    /// Writes gradient row t from alpha_t, beta_t (relative values) and their combined offset.
+    func emitGradientRow(_ t: Int, beta: UnsafeMutablePointer<Float>, offset: Double) {
+      let alphaRow = alpha + t * pitch + width
+      let shift = Float(offset + nll)
+      var j = 0
+      while j < rounded {
+        let x = (load(alphaRow + j) + load(beta + j)) + (shift - load(gathered + j))
+        store(exponential(x), to: occupancy + j)
+        j += width
+      }
+      for s in 0..<extended { perClass[labels[s]] += occupancy[s] }
+      let logRow = logProbabilities + t * logProbabilityStride
+      let gradientRow = gradient + t * sample.rowStride
+      var c = 0
+      while c + width <= classes {
+        let lp = load(logProbabilities: logRow + c)
+        var value = (exponential(lp) - load(perClass + c)) * scale
+        if !fromLogits { value.replace(with: .nan, where: lp .== -.infinity) }
+        store(value, to: gradientRow + c)
+        store(Vector(repeating: 0), to: perClass + c)
+        c += width
+      }
+      while c < classes {
+        let lp = logRow[c]
+        var value = (Float.exp(lp) - perClass[c]) * scale
+        if !fromLogits && lp == -.infinity { value = .nan }
+        gradientRow[c] = value
+        perClass[c] = 0
+        c += 1
+      }
+    }
+
+    var t = length - 1
+    _ = gather(t)
+    next[extended - 1] = gathered[extended - 1]
+    if extended > 1 { next[extended - 2] = gathered[extended - 2] }
+    var betaMaximum = extended > 1 ? max(next[extended - 1], next[extended - 2]) : next[0]
+    var betaOffset = 0.0
+    emitGradientRow(t, beta: next, offset: offsets[t] + betaOffset)
+    t -= 1
+    while t >= 0 {
+      _ = gather(t)
+      var maxima = Vector(repeating: impossible)
+      var j = 0
+      while j < rounded {
+        let a = load(next + j)
+        let b = load(next + j + 1)
+        let c = load(next + j + 2) + load(skip + j + 2)
+        var r = logSumExp(a, b, c) + (load(gathered + j) - betaMaximum)
+        r = r.replacing(with: impossible, where: r .< impossible)
+        store(r, to: current + j)
+        maxima = maxima.replacing(with: r, where: r .> maxima)
+        j += width
+      }
+      betaOffset += Double(betaMaximum)
+      betaMaximum = horizontalMax(maxima)
+      emitGradientRow(t, beta: current, offset: offsets[t] + betaOffset)
+      swap(&next, &current)
+      t -= 1
+    }
+    return nll
+  }
+
+  /// A log-softmax of one row, accumulated in `Double`.
+  private static func logSoftmax(
+    _ row: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int
+  ) {
+    var largest = -Double.infinity
+    for c in 0..<count where Double(row[c]) > largest { largest = Double(row[c]) }
+    let shift = largest.isFinite ? largest : 0
+    var sum = 0.0
+    for c in 0..<count { sum += .exp(Double(row[c]) - shift) }
+    let logSum = shift + .log(sum)
+    for c in 0..<count { output[c] = Float(Double(row[c]) - logSum) }
+  }
+
+  // MARK: - Vector helpers
+
+  @inline(__always)
+  private static func load(_ pointer: UnsafePointer<Float>) -> Vector {
+    UnsafeRawPointer(pointer).loadUnaligned(as: Vector.self)
+  }
+
+  @inline(__always)
+  private static func load(_ pointer: UnsafeMutablePointer<Float>) -> Vector {
+    UnsafeRawPointer(pointer).loadUnaligned(as: Vector.self)
+  }
+
+  @inline(__always)
+  private static func load(logProbabilities pointer: UnsafePointer<Float>) -> Vector {
+    UnsafeRawPointer(pointer).loadUnaligned(as: Vector.self)
+  }
+
+  @inline(__always)
+  private static func store(_ value: Vector, to pointer: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: Vector.self)
+  }
+
+  /// The largest lane, reduced by halves.
+  @inline(__always)
+  static func horizontalMax(_ v: Vector) -> Float {
+    let h8 = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .> v.lowHalf)
+    let h4 = h8.lowHalf.replacing(with: h8.highHalf, where: h8.highHalf .> h8.lowHalf)
+    let h2 = h4.lowHalf.replacing(with: h4.highHalf, where: h4.highHalf .> h4.lowHalf)
+    return max(h2[0], h2[1])
+  }
+
+  /// log(e^a + e^b + e^c) for finite lanes: the largest term plus the log of 1 and two
+  /// exponentials of the others relative to it.
+  @inline(__always)
+  static func logSumExp(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector {
+    let high = a.replacing(with: b, where: b .> a)
+    let low = a.replacing(with: b, where: b .< a)
+    let largest = high.replacing(with: c, where: c .> high)
+    let middle = high.replacing(with: c, where: c .< high)
+    let sum = exponentialOfNonPositive(low - largest) + exponentialOfNonPositive(middle - largest)
+    return largest + logarithmOneToThree(1 + sum)
+  }
+
+  /// e^x for x <= 0; inputs below -87.3 give about 1e-38 instead of a smaller number, which is
+  /// harmless where the result is added to 1.
+  @inline(__always)
+  static func exponentialOfNonPositive(_ x: Vector) -> Vector {
+    exponentialCore(x.replacing(with: -87.3, where: x .< -87.3))
+  }
+
+  /// e^x for any x: 0 below -87.3, +inf above 88.7, NaN for NaN.
+  @inline(__always)
+  static func exponential(_ x: Vector) -> Vector {
+    var clamped = x.replacing(with: -87.3, where: x .< -87.3)
+    clamped.replace(with: 88.3, where: clamped .> 88.3)
+    var result = exponentialCore(clamped)
+    result.replace(with: 0, where: x .< -87.3)
+    result.replace(with: .infinity, where: x .> 88.72)
+    return result
+  }
+
+  /// e^x for x in [-87.3, 88.3]: x = n ln 2 + r with |r| <= ln 2 / 2, a degree-7 polynomial
+  /// for e^r (relative error about 1e-7), and 2^n built in the exponent bits.
+  @inline(__always)
+  static func exponentialCore(_ x: Vector) -> Vector {
+    let magic: Float = 12_582_912  // 1.5 * 2^23: adding it rounds to an integer
+    let shifted = x * 1.442_695_04 + magic
+    let n = shifted - magic
+    let r = (x - n * 0.693_359_375) - n * -2.121_944_4e-4
+    var p = Vector(repeating: 1.987_569_1e-4)
+    p = p * r + 1.398_199_9e-3
+    p = p * r + 8.333_452e-3
+    p = p * r + 4.166_579_6e-2
+    p = p * r + 0.166_666_65
+    p = p * r + 0.500_000_01
+    p = p * (r * r) + r + 1
+    // The low bits of `shifted` hold n; n + 127 in the exponent field is 2^n.
+    let bits = unsafeBitCast(shifted, to: SIMD16<UInt32>.self)
+    let exponent = (bits &- (0x4B40_0000 &- 127)) &<< 23
+    return p * unsafeBitCast(exponent, to: Vector.self)
+  }
+
+  /// log(x) for x in [1, 3] (the only range the recursion needs): x = 2^k m with
+  /// m in [sqrt(1/2), sqrt(2)), and a polynomial in m - 1.
+  @inline(__always)
+  static func logarithmOneToThree(_ x: Vector) -> Vector {
+    let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
+    let mantissaBits = (bits & 0x007F_FFFF) | 0x3F80_0000
+    var m = unsafeBitCast(mantissaBits, to: Vector.self)
+    var k = unsafeBitCast(((bits &>> 23) &- 127) &+ 0x4B40_0000, to: Vector.self) - 12_582_912
+    let large = m .> 1.414_213_5
+    m.replace(with: m * 0.5, where: large)
+    k.replace(with: k + 1, where: large)
+    let f = m - 1
+    let f2 = f * f
+    var p = Vector(repeating: 7.037_683_6e-2)
+    p = p * f - 1.151_461e-1
+    p = p * f + 1.167_699_9e-1
+    p = p * f - 1.242_014_1e-1
+    p = p * f + 1.424_932_3e-1
+    p = p * f - 1.666_805_8e-1
+    p = p * f + 2.000_071_4e-1
+    p = p * f - 2.499_999_4e-1
+    p = p * f + 3.333_333_1e-1
+    let logM = f - 0.5 * f2 + f2 * f * p
+    return logM + k * 0.693_147_18
+  }
+}
