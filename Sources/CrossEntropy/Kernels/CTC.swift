@@ -232,6 +232,9 @@ enum CTCKernel {
     collect(length - 1, extended - 1)
     if sample.targetLength > 0 {
       beta[last + extended - 2] = lp(length - 1, extended - 2)
+      // PyTorch assigns (rather than log-adds) this last-step term, assuming the last label is
+      // not the blank; when it is, the blank's term above is overwritten. Reproduced as is.
+      collected[(length - 1) * classes + sample.label(extended - 2)] = negativeInfinity
       collect(length - 1, extended - 2)
     }
     var t = length - 2

@@ -201,6 +201,11 @@ enum CTCVectorKernel {
         store(exponential(x), to: occupancy + j)
         j += width
       }
+      if t == length - 1 && extended > 1 && labels[extended - 2] == labels[extended - 1] {
+        // The last label is the blank: PyTorch's last-step assignment drops the final blank's
+        // term (see the reference).
+        occupancy[extended - 1] = 0
+      }
       for s in 0..<extended { perClass[labels[s]] += occupancy[s] }
       let logRow = logProbabilities + t * logProbabilityStride
       let gradientRow = gradient + t * sample.rowStride

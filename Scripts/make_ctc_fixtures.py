@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""Generates Tests/CrossEntropyTests/Fixtures/ctc/ with PyTorch's F.ctc_loss.
+
+Usage (from the repository root):
+
+    /tmp/torch/bin/python Scripts/make_ctc_fixtures.py
+
+ctc.json is {"cases": [...]}. A case holds its inputs (log-probabilities, or logits for the
+"logits" form, which PyTorch evaluates as ctc_loss(log_softmax(x, -1))), its options, and
+PyTorch's outputs: the loss and d(loss)/d(input) (for reduction "none": of loss.sum()).
+
+Floats are stored as strings: the shortest decimal that round-trips in the case's dtype
+(float32 or float64), or "inf", "-inf", "nan". Inputs are (T, N, C) or unbatched (T, C); targets
+are padded (N, S) or concatenated (1-D).
+
+Long cases (T = 1000, S = 200) would be megabytes, so their inputs are not stored: they are
+defined by an integer formula that Swift evaluates bit for bit (see `long_case`), and only the loss
+and a gradient summary (sum, sum of magnitudes, and every 97th element) are stored.
+
+The script is deterministic (fixed seed); PROVENANCE records the versions that produced the files.
+"""
+
+import datetime
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "Tests", "CrossEntropyTests", "Fixtures", "ctc")
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+NP_DTYPES = {"float32": np.float32, "float64": np.float64}
+rng = np.random.default_rng(20261129)
+LONG_STRIDE = 97
+
+
+def enc(values, dtype):
+    """Float values as shortest round-trip strings of `dtype`."""
+    arr = np.asarray(values.detach().cpu().numpy() if torch.is_tensor(values) else values)
+    arr = arr.astype(NP_DTYPES[dtype]).ravel()
+    out = []
+    for v in arr:
+        if np.isnan(v):
+            out.append("nan")
+        elif np.isinf(v):
+            out.append("inf" if v > 0 else "-inf")
+        else:
+            out.append(str(v))
+    return out
+
+
+def run_ctc(x, targets, input_lengths, target_lengths, blank, reduction, zero_infinity, form):
+    """PyTorch's loss and gradient for input tensor x (a leaf that requires grad)."""
+    lp = x.log_softmax(-1) if form == "logits" else x
+    loss = F.ctc_loss(
+        lp, torch.tensor(np.asarray(targets, dtype=np.int64)),
+        torch.tensor(input_lengths, dtype=torch.long), torch.tensor(target_lengths, dtype=torch.long),
+        blank=blank, reduction=reduction, zero_infinity=zero_infinity)
+    (loss.sum() if reduction == "none" else loss).backward()
+    return loss, x.grad
+
+
+def case(name, x, targets, input_lengths, target_lengths, dtype, blank=0, reduction="mean",
+         zero_infinity=False, form="logProbabilities"):
+    x = np.asarray(x, dtype=NP_DTYPES[dtype])
+    xt = torch.tensor(x, dtype=DTYPES[dtype], requires_grad=True)
+    targets = np.asarray(targets, dtype=np.int64)
+    loss, grad = run_ctc(
+        xt, targets, input_lengths, target_lengths, blank, reduction, zero_infinity, form)
+    extra = {}
+    if dtype == "float32":
+        # PyTorch in float64 on the same (float32) inputs: the exact answer to compare a
+        # float32 implementation with, besides PyTorch's own float32 result.
+        x64 = torch.tensor(x.astype(np.float64), requires_grad=True)
+        loss64, grad64 = run_ctc(
+            x64, targets, input_lengths, target_lengths, blank, reduction, zero_infinity, form)
+        extra = {"float64Loss": enc(loss64, "float64"), "float64Gradient": enc(grad64, "float64")}
+    return {
+        "name": name, "dtype": dtype, "form": form, "blank": blank, "reduction": reduction,
+        "zeroInfinity": zero_infinity,
+        "inputShape": list(x.shape), "input": enc(x, dtype),
+        "targetShape": list(targets.shape), "targets": [int(v) for v in targets.ravel()],
+        "inputLengths": [int(v) for v in input_lengths],
+        "targetLengths": [int(v) for v in target_lengths],
+        "lossShape": list(loss.shape), "loss": enc(loss, dtype), "gradient": enc(grad, dtype),
+        **extra,
+    }
+
+
+def log_probs(shape, dtype, scale=1.5):
+    x = torch.tensor(rng.standard_normal(shape) * scale, dtype=torch.float64)
+    return x.to(DTYPES[dtype]).log_softmax(-1).detach().numpy()
+
+
+def logits(shape, dtype, scale=1.5):
+    return (rng.standard_normal(shape) * scale).astype(NP_DTYPES[dtype])
+
+
+def long_case(dtype, form):
+    """T = 1000, S = 200, N = 2, C = 20. The scores are
+    ((t * 7919 + n * 104729 + c * 15485863) mod 10007) / 10007 * 8 - 4: integer arithmetic, then
+    one division, one multiplication and one subtraction in float64, each exactly rounded, so
+    Swift reproduces them bit for bit (then rounds to the case's dtype).
+    """
+    T, N, C, S = 1000, 2, 20, 200
+    grid = np.fromfunction(
+        lambda t, n, c: ((t * 7919 + n * 104729 + c * 15485863) % 10007), (T, N, C), dtype=np.int64)
+    x = (grid / 10007.0 * 8.0 - 4.0).astype(NP_DTYPES[dtype])
+    # Targets: 1 + ((n * 31 + i * 17) mod (C - 1)), so repeats never meet and blank 0 is unused.
+    targets = np.array([[1 + (n * 31 + i * 17) % (C - 1) for i in range(S)] for n in range(N)])
+    input_lengths = [T, T - 123]
+    target_lengths = [S, S - 37]
+    xt = torch.tensor(x, dtype=DTYPES[dtype], requires_grad=True)
+    loss, grad = run_ctc(xt, targets, input_lengths, target_lengths, 0, "none", False, form)
+    g = grad.detach().to(torch.float64).numpy().ravel()
+    picks = list(range(0, g.size, LONG_STRIDE))
+    extra = {}
+    if dtype == "float32":
+        x64 = torch.tensor(x.astype(np.float64), requires_grad=True)
+        loss64, grad64 = run_ctc(x64, targets, input_lengths, target_lengths, 0, "none", False, form)
+        g64 = grad64.detach().numpy().ravel()
+        extra = {
+            "float64Loss": enc(loss64, "float64"),
+            "float64GradientSum": enc(np.array([g64.sum()]), "float64"),
+            "float64GradientAbsoluteSum": enc(np.array([np.abs(g64).sum()]), "float64"),
+            "float64GradientSample": enc(g64[picks], "float64"),
+        }
+    return {
+        "name": f"long T=1000 S=200 ({form})", "dtype": dtype, "form": form, "blank": 0,
+        "reduction": "none", "zeroInfinity": False,
+        "inputShape": [T, N, C], "input": None, "inputFormula": "hashed",
+        "targetShape": list(targets.shape), "targets": [int(v) for v in targets.ravel()],
+        "inputLengths": input_lengths, "targetLengths": target_lengths,
+        "lossShape": list(loss.shape), "loss": enc(loss, dtype), "gradient": None,
+        "gradientSum": enc(np.array([g.sum()]), "float64"),
+        "gradientAbsoluteSum": enc(np.array([np.abs(g).sum()]), "float64"),
+        "gradientStride": LONG_STRIDE, "gradientSample": enc(g[picks], dtype),
+        **extra,
+    }
+
+
+def cases_for(dtype):
+    out = []
+    T, N, C = 12, 4, 6
+    x = log_probs((T, N, C), dtype)
+    padded = [[1, 2, 2, 3, 0], [4, 4, 4, 1, 0], [5, 1, 2, 3, 4], [2, 0, 0, 0, 0]]
+    il = [12, 10, 12, 7]
+    tl = [4, 3, 5, 1]
+    for reduction in ["none", "mean", "sum"]:
+        out.append(case(f"padded {reduction}", x, padded, il, tl, dtype, reduction=reduction))
+    concatenated = [v for row, n in zip(padded, tl) for v in row[:n]]
+    out.append(case("concatenated mean", x, concatenated, il, tl, dtype))
+    out.append(case("concatenated none", x, concatenated, il, tl, dtype, reduction="none"))
+
+    # Repeated labels; input length equal to the minimum the repeats allow, and T == L.
+    x2 = log_probs((7, 3, 5), dtype)
+    out.append(case(
+        "repeats at their minimum input length", x2,
+        [[1, 1, 2, 2, 2], [3, 3, 0, 0, 0], [1, 2, 3, 4, 1]], [7, 3, 5], [3, 2, 5], dtype,
+        reduction="none"))
+    out.append(case(
+        "input length equals target length", x2, [[1, 2, 3, 4, 1], [2, 3, 2, 3, 2], [4, 0, 0, 0, 0]],
+        [5, 5, 1], [5, 5, 1], dtype, reduction="sum"))
+
+    # Empty targets, zero input lengths.
+    x3 = log_probs((6, 4, 5), dtype)
+    out.append(case(
+        "empty targets", x3, [[0, 0], [1, 2], [0, 0], [3, 0]], [6, 6, 3, 4], [0, 2, 0, 1], dtype,
+        reduction="none"))
+    out.append(case(
+        "empty targets mean", x3, [[0, 0], [1, 2], [0, 0], [3, 0]], [6, 6, 3, 4], [0, 2, 0, 1],
+        dtype))
+    out.append(case(
+        "zero input lengths", x3, [[0, 0], [1, 2], [0, 0], [3, 0]], [0, 0, 6, 4], [0, 2, 0, 1],
+        dtype, reduction="none"))
+
+    # Impossible alignments: +inf (NaN gradient), or 0 with zero_infinity.
+    impossible = ([[1, 1, 0], [1, 2, 3], [2, 3, 0], [1, 2, 3]], [2, 2, 6, 6], [2, 3, 2, 3])
+    x4 = log_probs((6, 4, 5), dtype)
+    out.append(case("impossible none", x4, *impossible, dtype, reduction="none"))
+    out.append(case("impossible sum", x4, *impossible, dtype, reduction="sum"))
+    for reduction in ["none", "mean", "sum"]:
+        out.append(case(
+            f"impossible zero_infinity {reduction}", x4, *impossible, dtype, reduction=reduction,
+            zero_infinity=True))
+    out.append(case(
+        "zero input length, non-empty target, zero_infinity", x3, [[0, 0], [1, 2], [0, 0], [3, 0]],
+        [0, 0, 6, 4], [0, 2, 0, 1], dtype, reduction="mean", zero_infinity=True))
+
+    # Blank other than 0; a target equal to the blank (PyTorch computes a value).
+    x5 = log_probs((9, 3, 6), dtype)
+    out.append(case(
+        "blank 5", x5, [[0, 1, 1, 2], [4, 3, 2, 0], [0, 0, 0, 0]], [9, 8, 9], [4, 3, 2], dtype,
+        blank=5, reduction="none"))
+    out.append(case(
+        "blank 2 mean", x5, [[0, 1, 1, 3], [4, 3, 5, 0], [1, 1, 1, 1]], [9, 8, 9], [4, 3, 3], dtype,
+        blank=2))
+    out.append(case(
+        "target equal to blank", x5, [[1, 0, 2, 0], [0, 0, 3, 1], [1, 1, 1, 1]], [9, 8, 9],
+        [4, 4, 2], dtype, reduction="none"))
+
+    # Unbatched (T, C).
+    x6 = log_probs((8, 5), dtype)
+    out.append(case("unbatched none", x6, [1, 3, 3], [8], [3], dtype, reduction="none"))
+    out.append(case("unbatched mean", x6, [1, 3, 3], [7], [3], dtype))
+    out.append(case("unbatched padded", x6, [[2, 4, 0, 0]], [8], [2], dtype, reduction="sum"))
+
+    # A -inf log-probability (a masked class): NaN gradient where it lies, as PyTorch.
+    x7 = log_probs((6, 2, 5), dtype)
+    x7[2, 0, 4] = -np.inf
+    x7[3, 1, 1] = -np.inf
+    out.append(case(
+        "negative infinity log-probability", x7, [[1, 2], [1, 3]], [6, 6], [2, 2], dtype,
+        reduction="sum"))
+
+    # Raw logits with the log-softmax fused in.
+    x8 = logits((10, 3, 7), dtype)
+    out.append(case(
+        "logits mean", x8, [[1, 2, 2, 6], [3, 3, 0, 0], [6, 5, 4, 3]], [10, 9, 10], [4, 2, 4],
+        dtype, form="logits"))
+    out.append(case(
+        "logits none blank 6", x8, [[1, 2, 2, 0], [3, 3, 0, 0], [0, 5, 4, 3]], [10, 6, 10],
+        [4, 2, 4], dtype, blank=6, reduction="none", form="logits"))
+    out.append(case(
+        "logits impossible zero_infinity", x8, [[1, 1, 1, 1], [3, 3, 0, 0], [6, 5, 4, 3]],
+        [6, 9, 10], [4, 2, 4], dtype, reduction="sum", zero_infinity=True, form="logits"))
+    out.append(case("logits unbatched", logits((8, 4), dtype), [1, 2, 3], [8], [3], dtype,
+                    form="logits"))
+
+    # Wider problems than a vector (2L + 1 > 16) with varied lengths.
+    T, N, C = 40, 3, 8
+    x9 = log_probs((T, N, C), dtype)
+    t9 = rng.integers(1, C, size=(N, 18))
+    out.append(case("wide", x9, t9, [40, 37, 30], [18, 15, 9], dtype, reduction="none"))
+    out.append(case("wide logits", logits((T, N, C), dtype), t9, [40, 37, 30], [18, 15, 9],
+                    dtype, reduction="mean", form="logits"))
+
+    out.append(long_case(dtype, "logits"))
+    out.append(long_case(dtype, "logProbabilities"))
+    return out
+
+
+def main():
+    torch.manual_seed(0)
+    os.makedirs(OUT, exist_ok=True)
+    cases = cases_for("float32") + cases_for("float64")
+    with open(os.path.join(OUT, "ctc.json"), "w") as f:
+        json.dump({"cases": cases}, f, separators=(",", ":"))
+        f.write("\n")
+    with open(os.path.join(OUT, "PROVENANCE"), "w") as f:
+        f.write(
+            "Generated by Scripts/make_ctc_fixtures.py (seed 20261129)\n"
+            f"command: {os.path.basename(sys.executable)} Scripts/make_ctc_fixtures.py\n"
+            f"python: {sys.version.split()[0]}\n"
+            f"torch: {torch.__version__}\n"
+            f"numpy: {np.__version__}\n"
+            f"date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d')}\n"
+            "device: cpu\n"
+            "function: torch.nn.functional.ctc_loss (logits form: of log_softmax(x, -1))\n"
+            "format: JSON {\"cases\": [...]}; floats as shortest round-trip strings of the case's\n"
+            "dtype, or \"inf\", \"-inf\", \"nan\"; gradients are input.grad after loss.backward()\n"
+            "(loss.sum().backward() for reduction none). float32 cases also hold float64* results:\n"
+            "PyTorch in float64 on the same float32 inputs. Long cases store no input (see the\n"
+            "script's long_case formula) and a gradient summary instead of the gradient.\n")
+    print(f"{len(cases)} cases -> {OUT}")
+
+
+if __name__ == "__main__":
+    main()
