@@ -267,8 +267,8 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
       let columns = targets.shape[1]
       guard rows == batch else {
         throw .shapeMismatch(
-          "padded targets \(describe(shape: targets.shape)) have \(rows) rows; expected"
-            + " \(batchText)")
+          "padded targets \(describe(shape: targets.shape)) have a first extent of \(rows);"
+            + " expected \(batchText)")
       }
       for (n, length) in targetLengths.enumerated() where length > columns {
         throw .shapeMismatch(
