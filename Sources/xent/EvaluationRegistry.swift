@@ -41,6 +41,7 @@ enum LossRegistry {
       BinaryCrossEntropyWithLogitsEvaluation.self,
       KLDivergenceEvaluation.self, MeanSquaredErrorEvaluation.self, MultiMarginEvaluation.self,
       FocalEvaluation.self, SoftmaxFocalEvaluation.self,
+      CTCEvaluation.self,
     ]
   }
 
