@@ -119,11 +119,10 @@ public struct PolyLoss: Sendable, Hashable {
     try labels.withUnsafeBufferPointer { buffer throws(LossError) in
       try layout.checkLabelRange(buffer, ignoreIndex: ignoreIndex)
     }
-    let ignored = ignoreIndex
     return Reference.polyLoss(
       logits: logits.scalars, layout: layout, epsilon: epsilon, reduction: reduction,
-      wantsGradient: wantsGradient, keeps: { labels.scalars[$0] != ignored },
-      target: { row, c in c == labels.scalars[row] ? 1 : 0 })
+      wantsGradient: wantsGradient, labels: labels.scalars, ignoreIndex: ignoreIndex,
+      probabilities: nil)
   }
 
   @_specialize(where Scalar == Float)
@@ -138,11 +137,10 @@ public struct PolyLoss: Sendable, Hashable {
         "probabilities shape \(describe(shape: probabilities.shape)) does not match logits"
           + " shape \(describe(shape: logits.shape))")
     }
-    let targets = probabilities.scalars
     return Reference.polyLoss(
       logits: logits.scalars, layout: layout, epsilon: epsilon, reduction: reduction,
-      wantsGradient: wantsGradient, keeps: { _ in true },
-      target: { row, c in Double(targets[layout.base(ofRow: row) + c * layout.inner]) })
+      wantsGradient: wantsGradient, labels: nil, ignoreIndex: ignoreIndex,
+      probabilities: probabilities.scalars)
   }
 
   private func checkEpsilon() throws(LossError) {

@@ -45,20 +45,6 @@ enum Elementwise {
     if x == 0 { return 0 }
     return x * .log(y)
   }
-
-  /// The logistic sigmoid, evaluated without overflow.
-  @inline(__always)
-  static func sigmoid(_ x: Double) -> Double {
-    if x >= 0 { return 1 / (1 + .exp(-x)) }
-    let e = Double.exp(x)
-    return e / (1 + e)
-  }
-
-  /// Binary cross-entropy with logits, `max(x, 0) - x * y + log1p(exp(-|x|))`.
-  @inline(__always)
-  static func binaryCrossEntropyWithLogits(_ x: Double, _ y: Double) -> Double {
-    (1 - y) * x + (Double.log(onePlus: .exp(-Swift.abs(x))) + Swift.max(-x, 0))
-  }
 }
 
 /// Checks that two arrays the elementwise losses pair up have the same shape.

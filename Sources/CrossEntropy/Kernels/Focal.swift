@@ -5,15 +5,16 @@ extension Reference {
   static func sigmoidFocal(
     _ x: Double, _ y: Double, alpha: Double, gamma: Double
   ) -> (value: Double, derivative: Double) {
-    let p = Elementwise.sigmoid(x)
-    let ce = Elementwise.binaryCrossEntropyWithLogits(x, y)
+    // One exponential serves the sigmoid and the stable BCE-with-logits.
+    let e = Double.exp(-Swift.abs(x))
+    let p = x >= 0 ? 1 / (1 + e) : e / (1 + e)
+    let ce = (1 - y) * x + (Double.log(onePlus: e) + Swift.max(-x, 0))
     let oneMinusPt = 1 - (p * y + (1 - p) * (1 - y))
-    let modulation = gamma == 0 ? 1 : Double.pow(oneMinusPt, gamma)
+    let modulation = power(oneMinusPt, gamma)
     var derivative = (p - y) * modulation
     if gamma != 0 {
       // d(1 - p_t)/dx = -p (1 - p) (2y - 1); pow's derivative as PyTorch's autograd takes it.
-      let power = gamma == 1 ? 1 : Double.pow(oneMinusPt, gamma - 1)
-      derivative -= ce * gamma * power * p * (1 - p) * (2 * y - 1)
+      derivative -= ce * gamma * power(oneMinusPt, gamma - 1) * p * (1 - p) * (2 * y - 1)
     }
     var value = ce * modulation
     if alpha >= 0 {
@@ -22,6 +23,22 @@ extension Reference {
       derivative *= alphaT
     }
     return (value, derivative)
+  }
+
+  /// `base^exponent`, by multiplication for the small whole exponents focal losses use
+  /// (0 to 4), else by `pow`. `base^0` is 1, as PyTorch's autograd takes it for `gamma = 1`.
+  @inline(__always)
+  static func power(_ base: Double, _ exponent: Double) -> Double {
+    switch exponent {
+    case 0: return 1
+    case 1: return base
+    case 2: return base * base
+    case 3: return base * base * base
+    case 4:
+      let square = base * base
+      return square * square
+    default: return .pow(base, exponent)
+    }
   }
 
   /// The softmax focal loss over class-index labels; see ``SoftmaxFocalLoss``.
@@ -37,32 +54,29 @@ extension Reference {
     var losses = [Scalar](repeating: 0, count: elementwise ? layout.rows : 1)
     var gradient = wantsGradient ? [Scalar](repeating: 0, count: layout.count) : nil
     var row = [Double](repeating: 0, count: classes)
+    var probabilities = [Double](repeating: 0, count: classes)
     var total = 0.0
     for r in 0..<layout.rows {
       let label = labels[r]
       guard label != ignoreIndex else { continue }
       let base = layout.base(ofRow: r)
       for c in 0..<classes { row[c] = Double(logits[base + c * layout.inner]) }
-      let lse = row.withUnsafeBufferPointer(logSumExp)
+      let lse = softmax(row, into: &probabilities)
       let weight = alpha?[label] ?? 1
       let logP = row[label] - lse
       let p = Double.exp(logP)
       let oneMinusP = 1 - p
-      let modulation = gamma == 0 ? 1 : Double.pow(oneMinusP, gamma)
+      let modulation = power(oneMinusP, gamma)
       let value = -weight * modulation * logP
       if elementwise { losses[r] = Scalar(value) } else { total += value }
       if wantsGradient {
         // d/du of -(1 - e^u)^gamma * u at u = log p.
         var dU = -modulation
-        if gamma != 0 {
-          let power = gamma == 1 ? 1 : Double.pow(oneMinusP, gamma - 1)
-          dU += gamma * power * p * logP
-        }
+        if gamma != 0 { dU += gamma * power(oneMinusP, gamma - 1) * p * logP }
         let factor = weight * dU * (elementwise ? 1 : scale)
         for c in 0..<classes {
           let indicator: Double = c == label ? 1 : 0
-          let softmax = Double.exp(row[c] - lse)
-          gradient![base + c * layout.inner] = Scalar(factor * (indicator - softmax))
+          gradient![base + c * layout.inner] = Scalar(factor * (indicator - probabilities[c]))
         }
       }
     }

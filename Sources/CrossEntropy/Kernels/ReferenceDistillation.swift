@@ -22,12 +22,10 @@ extension Reference {
     var softStudent = [Double](repeating: 0, count: classes)
     var softTeacher = [Double](repeating: 0, count: classes)
     var raw = [Double](repeating: 0, count: hardLabelWeight != 0 ? classes : 0)
+    var q = [Double](repeating: 0, count: classes)
+    var p = [Double](repeating: 0, count: classes)
+    var rawProbabilities = [Double](repeating: 0, count: raw.count)
     var total = 0.0
-
-    func logSumExpOf(_ row: [Double]) -> Double {
-      let value = row.withUnsafeBufferPointer(logSumExp)
-      return value == .infinity ? .nan : value  // a +inf logit makes the row NaN, as PyTorch
-    }
 
     for r in 0..<layout.rows {
       let label = labels?[r] ?? 0
@@ -39,26 +37,24 @@ extension Reference {
         softTeacher[c] = Double(teacher[base + c * layout.inner]) / temperature
         if hardLabelWeight != 0 { raw[c] = s }
       }
-      let lseStudent = logSumExpOf(softStudent)
-      let lseTeacher = logSumExpOf(softTeacher)
+      let lseStudent = softmax(softStudent, into: &q)
+      let lseTeacher = softmax(softTeacher, into: &p)
       var kl = 0.0
-      for c in 0..<classes {
-        let logP = softTeacher[c] - lseTeacher
-        let p = Double.exp(logP)
-        if p != 0 { kl += p * (logP - (softStudent[c] - lseStudent)) }
+      for c in 0..<classes where p[c] != 0 {
+        kl += p[c] * ((softTeacher[c] - lseTeacher) - (softStudent[c] - lseStudent))
       }
       var value = hardLabelWeight == 1 ? 0 : softWeight * kl
-      let lseRaw = hardLabelWeight != 0 ? logSumExpOf(raw) : 0
-      if hardLabelWeight != 0 { value += hardLabelWeight * (lseRaw - raw[label]) }
+      if hardLabelWeight != 0 {
+        let lseRaw = softmax(raw, into: &rawProbabilities)
+        value += hardLabelWeight * (lseRaw - raw[label])
+      }
       if elementwise { losses[r] = Scalar(value) } else { total += value }
       if wantsGradient {
         let soft = (1 - hardLabelWeight) * temperature
         for c in 0..<classes {
-          let q = Double.exp(softStudent[c] - lseStudent)
-          let p = Double.exp(softTeacher[c] - lseTeacher)
-          var g = soft * (q - p)
+          var g = soft * (q[c] - p[c])
           if hardLabelWeight != 0 {
-            g += hardLabelWeight * (Double.exp(raw[c] - lseRaw) - (c == label ? 1 : 0))
+            g += hardLabelWeight * (rawProbabilities[c] - (c == label ? 1 : 0))
           }
           gradient![base + c * layout.inner] = Scalar(g * gradientScale)
         }

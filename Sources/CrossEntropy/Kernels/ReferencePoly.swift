@@ -1,36 +1,44 @@
 import RealModule
 
 extension Reference {
-  /// Poly-1 cross-entropy over kept rows, with `target(row, class)` the target distribution;
-  /// see ``PolyLoss``.
+  /// Poly-1 cross-entropy against class-index `labels` (rows labelled `ignoreIndex` skipped) or
+  /// against `probabilities` laid out like the logits; see ``PolyLoss``.
   static func polyLoss<Scalar: BinaryFloatingPoint>(
     logits: [Scalar], layout: ClassLayout, epsilon: Double, reduction: Reduction,
-    wantsGradient: Bool, keeps: (Int) -> Bool, target: (Int, Int) -> Double
+    wantsGradient: Bool, labels: [Int]?, ignoreIndex: Int, probabilities targets: [Scalar]?
   ) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     let classes = layout.classes
-    var kept = 0
-    for r in 0..<layout.rows where keeps(r) { kept += 1 }
+    var kept = layout.rows
+    if let labels {
+      kept = 0
+      for label in labels where label != ignoreIndex { kept += 1 }
+    }
     let elementwise = reduction == .none
     let scale = reduction == .mean ? 1 / Double(kept) : 1
     var losses = [Scalar](repeating: 0, count: elementwise ? layout.rows : 1)
     var gradient = wantsGradient ? [Scalar](repeating: 0, count: layout.count) : nil
     var row = [Double](repeating: 0, count: classes)
     var t = [Double](repeating: 0, count: classes)
+    var probabilities = [Double](repeating: 0, count: classes)
     var total = 0.0
-    for r in 0..<layout.rows where keeps(r) {
+    for r in 0..<layout.rows {
+      if let labels, labels[r] == ignoreIndex { continue }
       let base = layout.base(ofRow: r)
       for c in 0..<classes {
         row[c] = Double(logits[base + c * layout.inner])
-        t[c] = target(r, c)
+        if let targets { t[c] = Double(targets[base + c * layout.inner]) }
       }
-      var lse = row.withUnsafeBufferPointer(logSumExp)
-      if lse == .infinity { lse = .nan }
+      if let labels {
+        for c in 0..<classes { t[c] = 0 }
+        t[labels[r]] = 1
+      }
+      let lse = softmax(row, into: &probabilities)
       var crossEntropy = 0.0
       var pT = 0.0
       var targetSum = 0.0
       for c in 0..<classes where t[c] != 0 {
         crossEntropy -= t[c] * (row[c] - lse)
-        pT += t[c] * Double.exp(row[c] - lse)
+        pT += t[c] * probabilities[c]
         targetSum += t[c]
       }
       let value = crossEntropy + epsilon * (targetSum - pT)  // optax: sum_c t_c * (1 - p_c)
@@ -38,7 +46,7 @@ extension Reference {
       if wantsGradient {
         let factor = elementwise ? 1 : scale
         for c in 0..<classes {
-          let p = Double.exp(row[c] - lse)
+          let p = probabilities[c]
           let g = p * targetSum - t[c] - epsilon * p * (t[c] - pT)
           gradient![base + c * layout.inner] = Scalar(g * factor)
         }
