@@ -186,7 +186,7 @@ package func trainClassifier(
 }
 
 /// The test accuracy, negative log-likelihood (by ``SoftmaxCrossEntropy`` without smoothing) and
-/// calibration of a network.
+/// calibration (confidence: the largest probability of the library's `softmax`) of a network.
 ///
 /// - Throws: ``DemoError`` if the loss rejects the data (it cannot for prepared digits).
 package func evaluate(
@@ -196,23 +196,23 @@ package func evaluate(
   let classes = data.classCount
   let logits = model.logits(data.testFeatures, rows: rows)
   let nll: Double
+  let probabilities: [Float]
   do {
+    let scores = try ShapedArray(shape: [rows, classes], scalars: logits)
     let loss = try SoftmaxCrossEntropy().loss(
-      logits: ShapedArray(shape: [rows, classes], scalars: logits),
-      labels: ShapedArray(shape: [rows], scalars: data.testLabels))
+      logits: scores, labels: ShapedArray(shape: [rows], scalars: data.testLabels))
     nll = Double(loss.scalars[0])
+    probabilities = try softmax(scores).scalars
   } catch {
-    throw DemoError("test loss: \(error)")
+    throw DemoError("test evaluation: \(error)")
   }
   var confidences: [Double] = []
   var correct: [Bool] = []
   for row in 0..<rows {
-    let scores = logits[(row * classes)..<((row + 1) * classes)]
-    let largest = scores.max()!
-    let predicted = scores.firstIndex(of: largest)! - row * classes
-    // The largest softmax probability is 1 / sum_c exp(x_c - max).
-    let denominator = scores.reduce(0.0) { $0 + exp(Double($1 - largest)) }
-    confidences.append(1 / denominator)
+    let distribution = probabilities[(row * classes)..<((row + 1) * classes)]
+    let confidence = distribution.max()!
+    let predicted = distribution.firstIndex(of: confidence)! - row * classes
+    confidences.append(Double(confidence))
     correct.append(predicted == data.testLabels[row])
   }
   let calibration = Calibration(confidences: confidences, correct: correct)

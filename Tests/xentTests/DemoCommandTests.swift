@@ -56,7 +56,10 @@ import Testing
     } catch {
       let text = Xent.oneLineMessage(for: error)
       #expect(error is CLIError)
-      #expect(text.hasPrefix("cannot write the figure to /nonexistent-dir/figure.svg"))
+      #expect(
+        text
+          == "cannot write the figure to /nonexistent-dir/figure.svg: the folder /nonexistent-dir"
+          + " does not exist")
       #expect(!text.contains("\n"))
     }
   }
