@@ -85,7 +85,7 @@ struct Demo: ParsableCommand {
     options.seed = seed
 
     output.line(
-      "Handwritten digits (UCI, \(dataset.count) 8x8 images): \(data.trainLabels.count) train /"
+      "Handwritten digits (UCI, \(grouped(dataset.count)) 8x8 images): \(data.trainLabels.count) train /"
         + " \(data.testLabels.count) test, fixed stratified split")
     output.line(
       "Model: 64 -> \(hidden) -> 10 perceptron (ReLU), Adam, learning rate \(learningRate),"
@@ -125,7 +125,8 @@ struct Demo: ParsableCommand {
     output.line("")
     for row in summaryTable(runs) { output.line(row) }
     output.line("")
-    output.line(interpretation(plain: runs[0].run, smoothed: runs[1].run, name: runs[1].name))
+    let verdict = interpretation(plain: runs[0].run, smoothed: runs[1].run, name: runs[1].name)
+    for line in wrap(verdict, width: 96) { output.line(line) }
 
     let figure = demoFigure(
       series: [
@@ -206,6 +207,32 @@ private func signedPoints(_ value: Double) -> String {
 
 private func formatted(_ value: Double) -> String {
   value == value.rounded() ? String(Int(value)) : String(value)
+}
+
+/// `n` with a comma between groups of three digits, whatever the locale.
+private func grouped(_ n: Int) -> String {
+  let digits = String(n)
+  var result = ""
+  for (index, digit) in digits.enumerated() {
+    if index > 0, (digits.count - index) % 3 == 0 { result += "," }
+    result.append(digit)
+  }
+  return result
+}
+
+/// Splits `text` into lines of at most `width` characters at spaces.
+private func wrap(_ text: String, width: Int) -> [String] {
+  var lines: [String] = []
+  var current = ""
+  for word in text.split(separator: " ") {
+    if !current.isEmpty, current.count + 1 + word.count > width {
+      lines.append(current)
+      current = ""
+    }
+    current += (current.isEmpty ? "" : " ") + word
+  }
+  if !current.isEmpty { lines.append(current) }
+  return lines
 }
 
 /// Right-aligns `text` in `width` columns.
