@@ -19,6 +19,9 @@ struct ClassLayout: Hashable, Sendable {
 
   /// The number of rows (elements of the label shape).
   var rows: Int { outer * inner }
+  /// The length of per-row scratch buffers: the class count, or 0 when there are no rows, so
+  /// that an empty batch with an absurd class count allocates nothing.
+  var scratchClasses: Int { rows == 0 ? 0 : classes }
   /// The number of logits.
   var count: Int { outer * classes * inner }
   /// The shape of a class-index target: the input shape without the class axis.

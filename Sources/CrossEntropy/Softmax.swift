@@ -99,7 +99,7 @@ private func forEachRow<Scalar: BinaryFloatingPoint>(
   of x: ShapedArray<Scalar>, layout: ClassLayout,
   _ body: (Int, [Double], Double, (Int) -> Int) -> Void
 ) {
-  var row = [Double](repeating: 0, count: layout.classes)
+  var row = [Double](repeating: 0, count: layout.scratchClasses)
   for r in 0..<layout.rows {
     let base = layout.base(ofRow: r)
     let offset = { (c: Int) in base + c * layout.inner }

@@ -35,7 +35,7 @@ enum Reference {
     let layout = problem.layout
     let classes = layout.classes
     let smoothing = problem.labelSmoothing
-    let weights = (0..<classes).map { c in classWeights.map { Double($0[c]) } ?? 1 }
+    let weights = (0..<layout.scratchClasses).map { c in classWeights.map { Double($0[c]) } ?? 1 }
 
     // The denominator of the mean: the weighted count of non-ignored labels, or the row count.
     var denominator = Double(layout.rows)
@@ -55,8 +55,8 @@ enum Reference {
     let zGradientScale = problem.reduction == .mean ? 2 * zScale / zCount : 2 * zScale
     var zTotal = 0.0
 
-    var row = [Double](repeating: 0, count: classes)
-    var dLogProbability = [Double](repeating: 0, count: classes)
+    var row = [Double](repeating: 0, count: layout.scratchClasses)
+    var dLogProbability = [Double](repeating: 0, count: layout.scratchClasses)
     var nllTotal = 0.0
     var smoothTotal = 0.0
     for r in 0..<layout.rows {

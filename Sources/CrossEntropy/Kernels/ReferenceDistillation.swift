@@ -19,11 +19,11 @@ extension Reference {
     let softWeight = (1 - hardLabelWeight) * temperature * temperature
     var losses = [Scalar](repeating: 0, count: elementwise ? layout.rows : 1)
     var gradient = wantsGradient ? [Scalar](repeating: 0, count: layout.count) : nil
-    var softStudent = [Double](repeating: 0, count: classes)
-    var softTeacher = [Double](repeating: 0, count: classes)
+    var softStudent = [Double](repeating: 0, count: layout.scratchClasses)
+    var softTeacher = [Double](repeating: 0, count: layout.scratchClasses)
     var raw = [Double](repeating: 0, count: hardLabelWeight != 0 ? classes : 0)
-    var q = [Double](repeating: 0, count: classes)
-    var p = [Double](repeating: 0, count: classes)
+    var q = [Double](repeating: 0, count: layout.scratchClasses)
+    var p = [Double](repeating: 0, count: layout.scratchClasses)
     var rawProbabilities = [Double](repeating: 0, count: raw.count)
     var total = 0.0
 

@@ -17,9 +17,9 @@ extension Reference {
     let scale = reduction == .mean ? 1 / Double(kept) : 1
     var losses = [Scalar](repeating: 0, count: elementwise ? layout.rows : 1)
     var gradient = wantsGradient ? [Scalar](repeating: 0, count: layout.count) : nil
-    var row = [Double](repeating: 0, count: classes)
-    var t = [Double](repeating: 0, count: classes)
-    var probabilities = [Double](repeating: 0, count: classes)
+    var row = [Double](repeating: 0, count: layout.scratchClasses)
+    var t = [Double](repeating: 0, count: layout.scratchClasses)
+    var probabilities = [Double](repeating: 0, count: layout.scratchClasses)
     var total = 0.0
     for r in 0..<layout.rows {
       if let labels, labels[r] == ignoreIndex { continue }

@@ -6,7 +6,7 @@ extension Reference {
     logits: [Scalar], layout: ClassLayout, scale: Double, softCap: Double?,
     reduction: Reduction, keeps: (Int) -> Bool
   ) -> ShapedArray<Scalar> {
-    var row = [Double](repeating: 0, count: layout.classes)
+    var row = [Double](repeating: 0, count: layout.scratchClasses)
     var losses = [Scalar](repeating: 0, count: reduction == .none ? layout.rows : 1)
     var total = 0.0
     var kept = 0
