@@ -431,6 +431,15 @@ def binary_cross_entropy_with_logits():
                     cases.append(bce_logits_case(
                         f"extreme logits target={targets[0]} pos_weight={with_pos} {reduction} "
                         f"{dtype}", x, t, dtype, reduction, None, pos))
+        # Soft targets where the two terms cancel, and saturated sigmoids: PyTorch evaluates
+        # each step in the input's precision.
+        x = np.array([-6.0, -9.5, 7.0, -12.0, 17.0, 20.0, -1e30, 1e30], dtype=npd)
+        t = np.array([0.0004, 0.0001, 0.9995, 0.00002, 1.0, 1.0, 0.0003, 0.9999], dtype=npd)
+        for with_pos in (False, True):
+            pos = np.asarray([1.7], dtype=npd) if with_pos else None
+            cases.append(bce_logits_case(
+                f"cancelling soft targets pos_weight={with_pos} none {dtype}", x, t, dtype,
+                "none", None, pos))
         # NaN input.
         x = np.array([np.nan, 1.0], dtype=npd)
         cases.append(bce_logits_case(

@@ -28,16 +28,22 @@ extension Reference {
       let slope: Double
       switch kind {
       case .logits:
-        let logSigmoid = Swift.min(x, 0) - .log(onePlus: .exp(-x.magnitude))
-        let sigmoid = 1 / (1 + .exp(-x))
+        // Each step rounded to the input precision, in PyTorch's order: with soft targets the
+        // terms can cancel (x = -6, y = 0.0004: -5.9976 + 6.0025), and a Float sigmoid saturates
+        // to 1, so computing these in Double would not give PyTorch's Float numbers. In Double
+        // the rounding changes nothing.
+        func r(_ value: Double) -> Double { Double(Scalar(value)) }
+        let logSigmoid = r(Swift.min(x, 0) - r(.log(onePlus: r(.exp(-x.magnitude)))))
+        let sigmoid = r(1 / r(1 + r(.exp(-x))))
         if let positiveWeights {
-          let logWeight = (positiveWeights[i] - 1) * y + 1
-          value = (1 - y) * x - logWeight * logSigmoid
-          let t = positiveWeights[i] * y
-          slope = (t + 1 - y) * sigmoid - t
+          let p = positiveWeights[i]
+          let logWeight = r(r(r(p - 1) * y) + 1)
+          value = r(r(r(1 - y) * x) - r(logWeight * logSigmoid))
+          let t = r(p * y)
+          slope = r(r(r(r(t + 1) - y) * sigmoid) - t)
         } else {
-          value = (1 - y) * x - logSigmoid
-          slope = sigmoid - y
+          value = r(r(r(1 - y) * x) - logSigmoid)
+          slope = r(sigmoid - y)
         }
       case .probabilities:
         value =
