@@ -137,6 +137,11 @@ def make_cross_entropy(case, dtype):
     if rng.uniform() < 0.04 and rank >= 2:
         target = target[:-1] if target.ndim else target  # wrong target shape
 
+    other = "float64" if dtype == "float32" else "float32"
+    if rng.uniform() < 0.03 and weight is not None:
+        weight = weight.astype(NP[other])  # PyTorch raises: the weight's dtype must match
+    if rng.uniform() < 0.05 and probability_targets:
+        target = target.astype(NP[other])  # PyTorch promotes
     x_cli = np.moveaxis(x, 1, -1) if layout_last else x
     target_cli = target
     if layout_last and probability_targets:
@@ -226,7 +231,7 @@ def broadcast_shape(rng, shape):
 def make_bce(case, dtype, logits):
     rng = case.rng
     rank = int(rng.integers(0, 5))
-    shape = random_shape(rng, rank)
+    shape = random_shape(rng, rank, low=0 if rng.uniform() < 0.03 else 1)
     reduction = reduction_of(rng)
     if logits:
         x = random_logits(rng, shape, dtype, nonfinite=0.05)
@@ -250,7 +255,18 @@ def make_bce(case, dtype, logits):
         if rng.uniform() < 0.5 else None
     pos = None
     if logits and rng.uniform() < 0.5:
-        pos = rng.uniform(0.1, 4, broadcast_shape(rng, shape)).astype(NP[dtype])
+        pos = rng.uniform(0.0 if rng.uniform() < 0.2 else 0.1, 4,
+                          broadcast_shape(rng, shape)).astype(NP[dtype])
+    other = "float64" if dtype == "float32" else "float32"
+    mutation = rng.uniform()
+    if mutation < 0.03:
+        t = t.astype(NP[other])  # BCE raises, BCE with logits promotes
+    elif mutation < 0.05:
+        t = t.astype(np.int64)  # PyTorch raises
+    elif mutation < 0.08 and weight is not None:
+        weight = weight.astype(NP[other])
+    elif mutation < 0.10 and pos is not None:
+        pos = pos.astype(NP[other])
     case.loss = "binary-cross-entropy-with-logits" if logits else "binary-cross-entropy"
     case.arrays = {"input": x, "target": t}
     if weight is not None:
