@@ -14,8 +14,11 @@ let package = Package(
   targets: [
     .target(
       name: "CrossEntropy",
-      dependencies: [.product(name: "RealModule", package: "swift-numerics")]
+      dependencies: [
+        "CrossEntropyCPU", .product(name: "RealModule", package: "swift-numerics"),
+      ]
     ),
+    .target(name: "CrossEntropyCPU"),
     .target(name: "NumPyIO"),
     .target(
       name: "DigitsDemo",
@@ -26,6 +29,7 @@ let package = Package(
       name: "xent",
       dependencies: [
         "CrossEntropy",
+        "CrossEntropyCPU",
         "DigitsDemo",
         "NumPyIO",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),

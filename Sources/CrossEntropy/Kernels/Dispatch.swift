@@ -9,6 +9,21 @@ enum Kernels {
     loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutablePointer<Scalar>?
   ) {
+    if Scalar.self == Float.self, problem.layout.inner == 1, case .labels(let labels) = target {
+      FusedSoftmax.run(
+        logits: UnsafeRawPointer(logits).assumingMemoryBound(to: Float.self), labels: labels,
+        classWeights: classWeights.map {
+          UnsafeBufferPointer(
+            start: UnsafeRawPointer($0.baseAddress)?.assumingMemoryBound(to: Float.self),
+            count: $0.count)
+        },
+        problem: problem,
+        loss: UnsafeMutableBufferPointer(
+          start: UnsafeMutableRawPointer(loss.baseAddress)?.assumingMemoryBound(to: Float.self),
+          count: loss.count),
+        gradient: UnsafeMutableRawPointer(gradient)?.assumingMemoryBound(to: Float.self))
+      return
+    }
     Reference.softmaxCrossEntropy(
       logits: logits, target: target, classWeights: classWeights, problem: problem, loss: loss,
       gradient: gradient)

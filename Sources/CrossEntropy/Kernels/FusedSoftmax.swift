@@ -1,0 +1,211 @@
+import RealModule
+
+/// The fused fp32 softmax cross-entropy kernel: class-index labels, classes on the last axis
+/// (or any axis with nothing after it), every option of the reference at full speed.
+///
+/// Per row, forward + backward: a max pass; `exp(x - max)` stored into the gradient (which may
+/// be the logits) and summed; a scale pass. One exp per element, O(C) scratch. Rows too large
+/// for L2 take the blocked online softmax instead (one read for the statistics, one for the
+/// gradient). Forward only reads the logits once (online softmax per row).
+///
+/// Semantics follow ``Reference`` exactly, NaN and infinity included: rows whose maximum is not
+/// finite take a scalar Double path that evaluates the reference's formulas.
+struct FusedSoftmax {
+  /// Rows with at most this many classes keep their exponentials in cache between passes
+  /// (in place: the row; with a separate gradient: the row and the gradient row).
+  static let cachedRowBytes = 512 * 1024
+
+  let classes: Int
+  let ignoreIndex: Int
+  let smoothing: Double
+  let weights: UnsafeBufferPointer<Float>?
+  /// The reduction's scale of the gradient: 1 / denominator for `.mean`, else 1.
+  let scale: Double
+  /// The side sum of the exp pass (the smoothing term), if label smoothing is on.
+  let side: FusedRows.Side
+  /// The sum of the weights the side term uses (the class count without weights).
+  let sideWeightTotal: Double
+  /// The smoothing part of each gradient row, and its sum over the classes.
+  let addend: FusedRows.Addend
+  let addendTotal: Double
+
+  /// The weight of class `c` as the reference reads it.
+  @inline(__always)
+  func weight(_ c: Int) -> Double { weights.map { Double($0[c]) } ?? 1 }
+
+  /// The reference's combination of the NLL and smoothing terms.
+  @inline(__always)
+  func combine(_ nll: Double, _ smooth: Double) -> Double {
+    smoothing > 0 ? (1 - smoothing) * nll + smooth * (smoothing / Double(classes)) : nll
+  }
+
+  /// Runs the kernel. `gradient` may be `logits`.
+  static func run(
+    logits: UnsafePointer<Float>, labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Float>?, problem: SoftmaxProblem,
+    loss: UnsafeMutableBufferPointer<Float>, gradient: UnsafeMutablePointer<Float>?
+  ) {
+    let classes = problem.layout.classes
+    let rows = problem.layout.rows
+    let smoothing = problem.labelSmoothing
+    func weight(_ c: Int) -> Double { classWeights.map { Double($0[c]) } ?? 1 }
+
+    // The mean's denominator first, from the labels alone, in the reference's order.
+    var denominator = 0.0
+    for label in labels where label != problem.ignoreIndex { denominator += weight(label) }
+    let scale = problem.reduction == .mean ? 1 / denominator : 1
+
+    var sideWeightTotal = Double(classes)
+    var side = FusedRows.Side.none
+    var addend = FusedRows.Addend.none
+    var addendTotal = 0.0
+    var perClass: UnsafeMutableBufferPointer<Float>? = nil
+    defer { perClass?.deallocate() }
+    if smoothing > 0 {
+      if let classWeights {
+        side = .weighted(classWeights.baseAddress!)
+        sideWeightTotal = 0
+        for w in classWeights { sideWeightTotal += Double(w) }
+        let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: classes)
+        for c in 0..<classes {
+          let value = smoothing / Double(classes) * (weight(c) * -scale)
+          values[c] = Float(value)
+          addendTotal += value
+        }
+        perClass = values
+        addend = .perClass(UnsafePointer(values.baseAddress!))
+      } else {
+        side = .plain
+        let value = smoothing / Double(classes) * -scale
+        addend = .constant(Float(value))
+        addendTotal = value * Double(classes)
+      }
+    }
+    let kernel = FusedSoftmax(
+      classes: classes, ignoreIndex: problem.ignoreIndex, smoothing: smoothing,
+      weights: classWeights, scale: scale, side: side, sideWeightTotal: sideWeightTotal,
+      addend: addend, addendTotal: addendTotal)
+
+    let perRow = problem.reduction == .none
+    let terms = UnsafeMutableBufferPointer<Double>.allocate(capacity: perRow ? 0 : 2 * rows)
+    defer { terms.deallocate() }
+    let threads = Threads.count(rows: rows, elementsPerRow: classes)
+    Threads.forEachRange(rows: rows, threads: threads) { range in
+      for r in range {
+        let (nll, smooth) = kernel.row(
+          logits + r * classes, gradient: gradient.map { $0 + r * classes }, label: labels[r])
+        if perRow {
+          loss[r] = Float(kernel.combine(nll, smooth))
+        } else {
+          terms[2 * r] = nll
+          terms[2 * r + 1] = smooth
+        }
+      }
+    }
+    if !perRow {
+      var nllTotal = 0.0
+      var smoothTotal = 0.0
+      for r in 0..<rows {
+        nllTotal += terms[2 * r]
+        smoothTotal += terms[2 * r + 1]
+      }
+      if problem.reduction == .mean {
+        nllTotal /= denominator
+        smoothTotal /= denominator
+      }
+      loss[0] = Float(kernel.combine(nllTotal, smoothTotal))
+    }
+  }
+
+  /// One row: its NLL and smoothing terms, and its gradient if `gradient` is not nil.
+  @inline(__always)
+  func row(
+    _ x: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>?, label: Int
+  ) -> (nll: Double, smooth: Double) {
+    let ignored = label == ignoreIndex
+    let rowSide = ignored ? FusedRows.Side.none : side
+    guard let g else {
+      if ignored { return (0, 0) }
+      let stats = FusedRows.onlineStatistics(x, count: classes, side: rowSide)
+      guard stats.maximum.isFinite else { return scalarRow(x, gradient: nil, label: label) }
+      let lse = Double(stats.maximum) + .log(stats.sum)
+      return terms(
+        label: label, labelLogit: x[label], lse: lse, side: stats.side, sideShift: stats.sideShift)
+    }
+    let labelLogit = ignored ? 0 : x[label]
+    let gradientLabel = ignored ? 0 : (1 - smoothing) * (weight(label) * -scale)
+    let total = ignored ? 0 : gradientLabel + addendTotal
+    let rowAddend = ignored ? FusedRows.Addend.none : addend
+    let inPlace = UnsafePointer(g) == x
+    var result: (nll: Double, smooth: Double)
+    if classes * MemoryLayout<Float>.stride * (inPlace ? 1 : 2) <= Self.cachedRowBytes {
+      let m = FusedRows.maximum(x, count: classes)
+      guard m.isFinite else { return scalarRow(x, gradient: g, label: label) }
+      let (sum, sideSum) = FusedRows.expSum(x, count: classes, shift: m, store: g, side: rowSide)
+      let lse = Double(m) + .log(sum)
+      result = terms(label: label, labelLogit: labelLogit, lse: lse, side: sideSum, sideShift: m)
+      FusedRows.scale(g, count: classes, by: Float(-total / sum), add: rowAddend)
+    } else {
+      let stats = FusedRows.onlineStatistics(x, count: classes, side: rowSide)
+      guard stats.maximum.isFinite else { return scalarRow(x, gradient: g, label: label) }
+      let lse = Double(stats.maximum) + .log(stats.sum)
+      result = terms(
+        label: label, labelLogit: labelLogit, lse: lse, side: stats.side, sideShift: stats.sideShift)
+      FusedRows.exponentialGradient(
+        x, g, count: classes, shift: stats.maximum, by: Float(-total / stats.sum),
+        add: rowAddend)
+    }
+    if !ignored { g[label] += Float(gradientLabel) }
+    return result
+  }
+
+  /// The NLL and smoothing terms of a non-ignored row from its statistics:
+  /// `nll = -w[y] (x[y] - lse)`, `smooth = -sum_c w[c] (x[c] - lse)` where the side sum is
+  /// `sum_c w[c] (x[c] - sideShift)`.
+  @inline(__always)
+  func terms(
+    label: Int, labelLogit: Float, lse: Double, side sideSum: Double, sideShift: Float
+  ) -> (nll: Double, smooth: Double) {
+    if label == ignoreIndex { return (0, 0) }
+    let nll = -weight(label) * (Double(labelLogit) - lse)
+    guard smoothing > 0 else { return (nll, 0) }
+    return (nll, -(sideSum - (lse - Double(sideShift)) * sideWeightTotal))
+  }
+
+  /// A row whose maximum is not finite (+inf, or only -inf and NaN): the reference's formulas
+  /// in Double, element by element.
+  func scalarRow(
+    _ x: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>?, label: Int
+  ) -> (nll: Double, smooth: Double) {
+    let ignored = label == ignoreIndex
+    var row = [Double](repeating: 0, count: classes)
+    for c in 0..<classes { row[c] = Double(x[c]) }
+    let lse = row.withUnsafeBufferPointer(Reference.logSumExp)
+    var nll = 0.0
+    var smooth = 0.0
+    var total = 0.0
+    var gradientLabel = 0.0
+    if !ignored {
+      nll = -weight(label) * (row[label] - lse)
+      gradientLabel = (1 - smoothing) * (weight(label) * -scale)
+      total = gradientLabel
+      if smoothing > 0 {
+        for c in 0..<classes {
+          smooth -= (row[c] - lse) * weight(c)
+          total += smoothing / Double(classes) * (weight(c) * -scale)
+        }
+      }
+    }
+    if let g {
+      for c in 0..<classes {
+        var d = 0.0
+        if !ignored {
+          if c == label { d = gradientLabel }
+          if smoothing > 0 { d += smoothing / Double(classes) * (weight(c) * -scale) }
+        }
+        g[c] = Float(d - Double.exp(row[c] - lse) * total)
+      }
+    }
+    return (nll, smooth)
+  }
+}
