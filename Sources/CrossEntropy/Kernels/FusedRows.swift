@@ -171,8 +171,10 @@ enum FusedRows {
       let e = VectorMath.load(g, i)
       switch add {
       case .none: VectorMath.store(e * kv, g, i)
-      case .constant(let c): VectorMath.store(VectorMath.multiplyAdd(e, kv, Vector(repeating: c)), g, i)
-      case .perClass(let a): VectorMath.store(VectorMath.multiplyAdd(e, kv, VectorMath.load(a, i)), g, i)
+      case .constant(let c):
+        VectorMath.store(VectorMath.multiplyAdd(e, kv, Vector(repeating: c)), g, i)
+      case .perClass(let a):
+        VectorMath.store(VectorMath.multiplyAdd(e, kv, VectorMath.load(a, i)), g, i)
       }
     }
     while i + 64 <= count {

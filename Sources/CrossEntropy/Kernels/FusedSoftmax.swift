@@ -150,7 +150,8 @@ struct FusedSoftmax {
       guard stats.maximum.isFinite else { return scalarRow(x, gradient: g, label: label) }
       let lse = Double(stats.maximum) + .log(stats.sum)
       result = terms(
-        label: label, labelLogit: labelLogit, lse: lse, side: stats.side, sideShift: stats.sideShift)
+        label: label, labelLogit: labelLogit, lse: lse, side: stats.side, sideShift: stats.sideShift
+      )
       FusedRows.exponentialGradient(
         x, g, count: classes, shift: stats.maximum, by: Float(-total / stats.sum),
         add: rowAddend)
@@ -180,7 +181,8 @@ struct FusedSoftmax {
     let ignored = label == ignoreIndex
     var row = [Double](repeating: 0, count: classes)
     for c in 0..<classes { row[c] = Double(x[c]) }
-    let lse = row.withUnsafeBufferPointer(Reference.logSumExp)
+    var lse = row.withUnsafeBufferPointer(Reference.logSumExp)
+    if lse == .infinity { lse = .nan }  // as the reference: a +inf logit makes the row NaN
     var nll = 0.0
     var smooth = 0.0
     var total = 0.0
