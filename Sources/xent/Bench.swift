@@ -1,11 +1,232 @@
 import ArgumentParser
+import CrossEntropy
+import CrossEntropyCPU
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// `xent bench`: times the library's kernels on synthetic data. (Owned by the speed work.)
+///
+/// Prints medians over `--repeats` timed calls after `--warmup` untimed ones, in nanoseconds
+/// per logit: the forward pass (loss only) and the forward + backward pass with the gradient
+/// written over the logits (so later calls run on the previous call's gradient, which is as
+/// good a logit row as any for timing).
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Time the library's kernels on synthetic data.")
+    abstract: "Time the library's kernels on synthetic data.",
+    discussion: """
+      Example: xent bench --loss cross-entropy --rows 4096 --classes 32000 --json
+      The `build` field says whether the binary was compiled for the host CPU
+      (swift build -c release -Xswiftc -target-cpu -Xswiftc native) or portably.
+      """)
+
+  /// The losses `xent bench` can time.
+  enum LossName: String, ExpressibleByArgument, CaseIterable {
+    case crossEntropy = "cross-entropy"
+    case binaryCrossEntropyWithLogits = "binary-cross-entropy-with-logits"
+  }
+
+  /// The element types `xent bench` can time.
+  enum DType: String, ExpressibleByArgument, CaseIterable {
+    case float32, float16, bfloat16, float64
+  }
+
+  @Option(help: "The loss to time: cross-entropy or binary-cross-entropy-with-logits.")
+  var loss: LossName = .crossEntropy
+
+  @Option(help: "Rows (batch positions).")
+  var rows: Int = 4096
+
+  @Option(help: "Classes per row.")
+  var classes: Int = 32000
+
+  @Option(help: "Element type: float32, float16, bfloat16 or float64.")
+  var dtype: DType = .float32
+
+  @Option(help: "Threads (0: one per online processor).")
+  var threads: Int = 0
+
+  @Option(help: "Label smoothing in [0, 1].")
+  var labelSmoothing: Double = 0
+
+  @Flag(help: "Use random per-class weights.")
+  var weighted = false
+
+  @Option(help: "Set every K-th label to the ignore index (0: none).")
+  var ignoreEvery: Int = 0
+
+  @Option(help: "Untimed calls before timing.")
+  var warmup: Int = 2
+
+  @Option(help: "Timed calls per figure (the median is reported).")
+  var repeats: Int = 7
+
+  @Flag(help: "Print one JSON object instead of a table.")
+  var json = false
+
+  func validate() throws {
+    guard rows > 0, classes > 0 else { throw ValidationError("--rows and --classes must be > 0") }
+    guard threads >= 0 else { throw ValidationError("--threads \(threads) must be >= 0") }
+    guard repeats > 0, warmup >= 0 else {
+      throw ValidationError("--repeats must be > 0 and --warmup >= 0")
+    }
+    guard (0...1).contains(labelSmoothing) else {
+      throw ValidationError("--label-smoothing \(labelSmoothing) is outside [0, 1]")
+    }
+    guard ignoreEvery >= 0 else { throw ValidationError("--ignore-every must be >= 0") }
+  }
 
   func run() throws {
-    throw ValidationError("xent bench is not implemented yet")
+    Parallelism.maximumThreadCount = threads
+    let timing: Timing
+    switch (loss, dtype) {
+    case (.crossEntropy, .float32): timing = try timeCrossEntropy(Float.self)
+    case (.crossEntropy, .float64): timing = try timeCrossEntropy(Double.self)
+    #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+      case (.crossEntropy, .float16): timing = try timeCrossEntropy(Float16.self)
+    #endif
+    default:
+      throw ValidationError(
+        "xent bench does not time --loss \(loss.rawValue) with --dtype \(dtype.rawValue) yet")
+    }
+    let build = xent_cpu_is_native_build() != 0 ? "native" : "portable"
+    let usedThreads = Parallelism.effectiveThreadCount
+    if json {
+      print(
+        "{\"loss\": \"\(loss.rawValue)\", \"rows\": \(rows), \"classes\": \(classes),"
+          + " \"dtype\": \"\(dtype.rawValue)\", \"threads\": \(usedThreads),"
+          + " \"label_smoothing\": \(labelSmoothing), \"weighted\": \(weighted),"
+          + " \"ignore_every\": \(ignoreEvery),"
+          + " \"ns_per_element_forward\": \(timing.forward),"
+          + " \"ns_per_element_forward_backward\": \(timing.forwardBackward),"
+          + " \"extra_bytes\": \(timing.extraBytes), \"build\": \"\(build)\"}")
+    } else {
+      print("loss            \(loss.rawValue) (\(dtype.rawValue), \(build) build)")
+      print("shape           \(rows) x \(classes), \(usedThreads) thread(s)")
+      print("forward         \(format(timing.forward)) ns/element (median of \(repeats))")
+      print("forward+bwd     \(format(timing.forwardBackward)) ns/element, gradient in place")
+      print("extra memory    \(timing.extraBytes) bytes (peak resident growth)")
+    }
+  }
+
+  private func format(_ value: Double) -> String {
+    let scaled = (value * 1000).rounded() / 1000
+    return "\(scaled)"
+  }
+
+  /// Medians in ns per element, and the peak extra memory of one forward + backward call.
+  struct Timing {
+    var forward: Double
+    var forwardBackward: Double
+    var extraBytes: Int
+  }
+
+  private func timeCrossEntropy<Scalar: BinaryFloatingPoint>(
+    _: Scalar.Type
+  ) throws -> Timing {
+    var state: UInt64 = 0x1234_5678
+    func next() -> UInt64 {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return state >> 11
+    }
+    let count = rows * classes
+    let logits = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: count)
+    defer { logits.deallocate() }
+    for i in 0..<count { logits[i] = Scalar(Double(next() % 8192) / 1024 - 4) }
+    let criterion = SoftmaxCrossEntropy(labelSmoothing: labelSmoothing)
+    let labels = (0..<rows).map { r in
+      ignoreEvery > 0 && r % ignoreEvery == 0
+        ? criterion.ignoreIndex : Int(next() % UInt64(classes))
+    }
+    var weightStorage: UnsafeMutableBufferPointer<Scalar>? = nil
+    if weighted {
+      let storage = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: classes)
+      for c in 0..<classes { storage[c] = Scalar(0.5 + Double(next() % 1024) / 1024) }
+      weightStorage = storage
+    }
+    defer { weightStorage?.deallocate() }
+    let weightBuffer = weightStorage.map { UnsafeBufferPointer($0) }
+    var loss = [Scalar](repeating: 0, count: 1)
+    let elements = Double(count)
+
+    func median(_ body: () throws -> Void) throws -> Double {
+      for _ in 0..<warmup { try body() }
+      var samples: [Double] = []
+      for _ in 0..<repeats {
+        let start = ContinuousClock.now
+        try body()
+        let elapsed = ContinuousClock.now - start
+        let (seconds, attoseconds) = elapsed.components
+        samples.append((Double(seconds) * 1e9 + Double(attoseconds) * 1e-9) / elements)
+      }
+      samples.sort()
+      return samples[samples.count / 2]
+    }
+
+    return try labels.withUnsafeBufferPointer { labelBuffer in
+      try loss.withUnsafeMutableBufferPointer { lossBuffer in
+        func forward() throws {
+          try criterion.loss(
+            logits: UnsafeBufferPointer(logits), shape: [rows, classes], labels: labelBuffer,
+            classWeights: weightBuffer, into: lossBuffer)
+        }
+        func forwardBackward() throws {
+          try criterion.lossAndGradient(
+            overwriting: logits, shape: [rows, classes], labels: labelBuffer,
+            classWeights: weightBuffer, loss: lossBuffer)
+        }
+        let forwardTime = try median(forward)
+        let before = residentPeakReset()
+        try forwardBackward()
+        let extra = residentPeak().map { peak in before.map { max(0, peak - $0) } ?? -1 } ?? -1
+        let forwardBackwardTime = try median(forwardBackward)
+        return Timing(
+          forward: forwardTime, forwardBackward: forwardBackwardTime, extraBytes: extra)
+      }
+    }
   }
 }
+
+/// Resets the kernel's peak-resident-memory mark (Linux: /proc/self/clear_refs) and returns
+/// the current resident size in bytes, or nil where that is not available.
+private func residentPeakReset() -> Int? {
+  #if os(Linux)
+    if let file = fopen("/proc/self/clear_refs", "w") {
+      fputs("5", file)
+      fclose(file)
+    }
+    return procStatus("VmRSS:")
+  #else
+    return nil
+  #endif
+}
+
+/// The peak resident size in bytes since the last reset, or nil where not available.
+private func residentPeak() -> Int? {
+  #if os(Linux)
+    return procStatus("VmHWM:")
+  #else
+    return nil
+  #endif
+}
+
+#if os(Linux)
+  /// A `kB` field of /proc/self/status, in bytes.
+  private func procStatus(_ field: String) -> Int? {
+    guard let file = fopen("/proc/self/status", "r") else { return nil }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, 256, file) != nil {
+      let text = String(
+        decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      if text.hasPrefix(field) {
+        let digits = text.dropFirst(field.count).filter(\.isNumber)
+        return Int(digits).map { $0 * 1024 }
+      }
+    }
+    return nil
+  }
+#endif

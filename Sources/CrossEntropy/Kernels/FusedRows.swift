@@ -3,6 +3,9 @@
 ///
 /// None allocates; none calls libm. Sums are flushed from the fp32 lanes into a Double every
 /// ``block`` elements, so a row of 256K classes loses no more than a short fp32 sum does.
+/// The variants (side term, store, gradient addend) are generic policy types, so each loop is
+/// specialised with no branch inside (an enum switch or a nested function in a hot loop keeps
+/// Swift from inlining it).
 enum FusedRows {
   /// Elements per block: the unit of the online softmax and of fp32 → Double flushes.
   /// 2048 floats (8 KiB) stay in L1 between a block's max pass and its exp pass.
@@ -54,13 +57,31 @@ enum FusedRows {
     _ x: UnsafePointer<Float>, count: Int, shift: Float, store: UnsafeMutablePointer<Float>?,
     side: Side
   ) -> (sum: Double, side: Double) {
+    if let store {
+      switch side {
+      case .none: return expSum(x, count, shift, Store(pointer: store), NoSide())
+      case .plain: return expSum(x, count, shift, Store(pointer: store), PlainSide())
+      case .weighted(let w):
+        return expSum(x, count, shift, Store(pointer: store), WeightedSide(weights: w))
+      }
+    }
+    switch side {
+    case .none: return expSum(x, count, shift, NoStore(), NoSide())
+    case .plain: return expSum(x, count, shift, NoStore(), PlainSide())
+    case .weighted(let w): return expSum(x, count, shift, NoStore(), WeightedSide(weights: w))
+    }
+  }
+
+  @inline(__always)
+  static func expSum<S: StorePolicy, T: SidePolicy>(
+    _ x: UnsafePointer<Float>, _ count: Int, _ shift: Float, _ store: S, _ side: T
+  ) -> (sum: Double, side: Double) {
     var total = 0.0
     var sideTotal = 0.0
     var start = 0
     while start < count {
       let end = min(start + block, count)
-      let (s, t) = expSumBlock(
-        x, from: start, to: end, shift: shift, sideShift: shift, store: store, side: side)
+      let (s, t) = expSumBlock(x, start, end, shift, shift, store, side)
       total += Double(s)
       sideTotal += Double(t)
       start = end
@@ -68,12 +89,12 @@ enum FusedRows {
     return (total, sideTotal)
   }
 
-  /// One block of ``expSum(_:count:shift:store:side:)`` in fp32, the side term taken relative
-  /// to `sideShift`: `sum w[i] * (x[i] - sideShift)`.
+  /// One block of the exp pass in fp32, the side term taken relative to `sideShift`:
+  /// `sum w[i] * (x[i] - sideShift)`.
   @inline(__always)
-  static func expSumBlock(
-    _ x: UnsafePointer<Float>, from start: Int, to end: Int, shift: Float, sideShift: Float,
-    store: UnsafeMutablePointer<Float>?, side: Side
+  static func expSumBlock<S: StorePolicy, T: SidePolicy>(
+    _ x: UnsafePointer<Float>, _ start: Int, _ end: Int, _ shift: Float, _ sideShift: Float,
+    _ store: S, _ side: T
   ) -> (Float, Float) {
     let m = Vector(repeating: shift)
     let ms = Vector(repeating: sideShift)
@@ -84,26 +105,35 @@ enum FusedRows {
     var t0 = Vector.zero
     var t1 = Vector.zero
     var i = start
-    @inline(__always) func step(_ i: Int, _ s: inout Vector, _ t: inout Vector) {
-      let v = VectorMath.load(x, i)
-      let e = VectorMath.exp(v - m)
-      s += e
-      switch side {
-      case .none: break
-      case .plain: t += v - ms
-      case .weighted(let w): t = VectorMath.multiplyAdd(VectorMath.load(w, i), v - ms, t)
-      }
-      if let store { VectorMath.store(e, store, i) }
-    }
     while i + 64 <= end {
-      step(i, &s0, &t0)
-      step(i + 16, &s1, &t1)
-      step(i + 32, &s2, &t0)
-      step(i + 48, &s3, &t1)
+      let v0 = VectorMath.load(x, i)
+      let v1 = VectorMath.load(x, i + 16)
+      let v2 = VectorMath.load(x, i + 32)
+      let v3 = VectorMath.load(x, i + 48)
+      let e0 = VectorMath.exp(v0 - m)
+      let e1 = VectorMath.exp(v1 - m)
+      let e2 = VectorMath.exp(v2 - m)
+      let e3 = VectorMath.exp(v3 - m)
+      s0 += e0
+      s1 += e1
+      s2 += e2
+      s3 += e3
+      side.accumulate(&t0, v0 - ms, i)
+      side.accumulate(&t1, v1 - ms, i + 16)
+      side.accumulate(&t0, v2 - ms, i + 32)
+      side.accumulate(&t1, v3 - ms, i + 48)
+      store.store(e0, i)
+      store.store(e1, i + 16)
+      store.store(e2, i + 32)
+      store.store(e3, i + 48)
       i += 64
     }
     while i + 16 <= end {
-      step(i, &s0, &t0)
+      let v = VectorMath.load(x, i)
+      let e = VectorMath.exp(v - m)
+      s0 += e
+      side.accumulate(&t0, v - ms, i)
+      store.store(e, i)
       i += 16
     }
     if i < end {
@@ -111,12 +141,10 @@ enum FusedRows {
       let v = VectorMath.loadPartial(x, i, count: n, fill: -.infinity)
       let e = VectorMath.exp(v - m)
       s1 += e
-      switch side {
-      case .none: break
-      case .plain: for j in 0..<n { t1[j] += v[j] - sideShift }
-      case .weighted(let w): for j in 0..<n { t1[j] += w[i + j] * (v[j] - sideShift) }
-      }
-      if let store { VectorMath.storePartial(e, store, i, count: n) }
+      var t = Vector.zero
+      side.accumulate(&t, v - ms, i, count: n)
+      t1 += t
+      store.storePartial(e, i, count: n)
     }
     return (VectorMath.sum((s0 + s1) + (s2 + s3)), VectorMath.sum(t0 + t1))
   }
@@ -131,6 +159,17 @@ enum FusedRows {
   @inline(__always)
   static func onlineStatistics(
     _ x: UnsafePointer<Float>, count: Int, side: Side
+  ) -> (maximum: Float, sum: Double, side: Double, sideShift: Float) {
+    switch side {
+    case .none: return onlineStatistics(x, count, NoSide())
+    case .plain: return onlineStatistics(x, count, PlainSide())
+    case .weighted(let w): return onlineStatistics(x, count, WeightedSide(weights: w))
+    }
+  }
+
+  @inline(__always)
+  static func onlineStatistics<T: SidePolicy>(
+    _ x: UnsafePointer<Float>, _ count: Int, _ side: T
   ) -> (maximum: Float, sum: Double, side: Double, sideShift: Float) {
     var runningMax = -Float.infinity
     var runningSum = 0.0
@@ -150,52 +189,12 @@ enum FusedRows {
       }
       // Before any finite value, the shift is 0 and the block adds 0 (or NaN) to the sum.
       let (s, t) = expSumBlock(
-        x, from: start, to: end, shift: runningMax == -.infinity ? 0 : runningMax,
-        sideShift: sideShift, store: nil, side: side)
+        x, start, end, runningMax == -.infinity ? 0 : runningMax, sideShift, NoStore(), side)
       runningSum += Double(s)
       sideTotal += Double(t)
       start = end
     }
     return (runningMax, runningSum, sideTotal, sideShift)
-  }
-
-  /// `g[i] = g[i] * k + add[i]` over a row (the gradient's scale pass; `add` is the smoothing
-  /// gradient: nothing, a constant, or one value per class).
-  @inline(__always)
-  static func scale(
-    _ g: UnsafeMutablePointer<Float>, count: Int, by k: Float, add: Addend
-  ) {
-    let kv = Vector(repeating: k)
-    var i = 0
-    @inline(__always) func step(_ i: Int) {
-      let e = VectorMath.load(g, i)
-      switch add {
-      case .none: VectorMath.store(e * kv, g, i)
-      case .constant(let c):
-        VectorMath.store(VectorMath.multiplyAdd(e, kv, Vector(repeating: c)), g, i)
-      case .perClass(let a):
-        VectorMath.store(VectorMath.multiplyAdd(e, kv, VectorMath.load(a, i)), g, i)
-      }
-    }
-    while i + 64 <= count {
-      step(i)
-      step(i + 16)
-      step(i + 32)
-      step(i + 48)
-      i += 64
-    }
-    while i + 16 <= count {
-      step(i)
-      i += 16
-    }
-    while i < count {
-      switch add {
-      case .none: g[i] = g[i] * k
-      case .constant(let c): g[i] = VectorMath.multiplyAdd(g[i], k, c)
-      case .perClass(let a): g[i] = VectorMath.multiplyAdd(g[i], k, a[i])
-      }
-      i += 1
-    }
   }
 
   /// The additive part of the gradient: 0, the same value for every class, or one per class.
@@ -205,6 +204,47 @@ enum FusedRows {
     case perClass(UnsafePointer<Float>)
   }
 
+  /// `g[i] = g[i] * k + add[i]` over a row (the gradient's scale pass; `add` is the smoothing
+  /// gradient: nothing, a constant, or one value per class).
+  @inline(__always)
+  static func scale(
+    _ g: UnsafeMutablePointer<Float>, count: Int, by k: Float, add: Addend
+  ) {
+    switch add {
+    case .none: scale(g, count, k, NoAddend())
+    case .constant(let c): scale(g, count, k, ConstantAddend(value: Vector(repeating: c)))
+    case .perClass(let a): scale(g, count, k, PerClassAddend(values: a))
+    }
+  }
+
+  @inline(__always)
+  static func scale<A: AddendPolicy>(
+    _ g: UnsafeMutablePointer<Float>, _ count: Int, _ k: Float, _ add: A
+  ) {
+    let kv = Vector(repeating: k)
+    var i = 0
+    while i + 64 <= count {
+      let e0 = VectorMath.load(g, i)
+      let e1 = VectorMath.load(g, i + 16)
+      let e2 = VectorMath.load(g, i + 32)
+      let e3 = VectorMath.load(g, i + 48)
+      VectorMath.store(add.apply(e0, kv, i), g, i)
+      VectorMath.store(add.apply(e1, kv, i + 16), g, i + 16)
+      VectorMath.store(add.apply(e2, kv, i + 32), g, i + 32)
+      VectorMath.store(add.apply(e3, kv, i + 48), g, i + 48)
+      i += 64
+    }
+    while i + 16 <= count {
+      VectorMath.store(add.apply(VectorMath.load(g, i), kv, i), g, i)
+      i += 16
+    }
+    if i < count {
+      let n = count - i
+      let e = VectorMath.loadPartial(UnsafePointer(g), i, count: n, fill: 0)
+      VectorMath.storePartial(add.apply(e, kv, i, count: n), g, i, count: n)
+    }
+  }
+
   /// `g[i] = exp(x[i] - shift) * k + add[i]` over a row (the gradient pass of rows too large
   /// for the cache, one more exp per element; `g` may be `x`).
   @inline(__always)
@@ -212,31 +252,129 @@ enum FusedRows {
     _ x: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, count: Int, shift: Float,
     by k: Float, add: Addend
   ) {
+    switch add {
+    case .none: exponentialGradient(x, g, count, shift, k, NoAddend())
+    case .constant(let c):
+      exponentialGradient(x, g, count, shift, k, ConstantAddend(value: Vector(repeating: c)))
+    case .perClass(let a): exponentialGradient(x, g, count, shift, k, PerClassAddend(values: a))
+    }
+  }
+
+  @inline(__always)
+  static func exponentialGradient<A: AddendPolicy>(
+    _ x: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ count: Int, _ shift: Float,
+    _ k: Float, _ add: A
+  ) {
     let kv = Vector(repeating: k)
     let m = Vector(repeating: shift)
-    @inline(__always) func value(_ e: Vector, _ i: Int) -> Vector {
-      switch add {
-      case .none: return e * kv
-      case .constant(let c): return VectorMath.multiplyAdd(e, kv, Vector(repeating: c))
-      case .perClass(let a): return VectorMath.multiplyAdd(e, kv, VectorMath.load(a, i))
-      }
-    }
     var i = 0
+    while i + 32 <= count {
+      let e0 = VectorMath.exp(VectorMath.load(x, i) - m)
+      let e1 = VectorMath.exp(VectorMath.load(x, i + 16) - m)
+      VectorMath.store(add.apply(e0, kv, i), g, i)
+      VectorMath.store(add.apply(e1, kv, i + 16), g, i + 16)
+      i += 32
+    }
     while i + 16 <= count {
       let e = VectorMath.exp(VectorMath.load(x, i) - m)
-      VectorMath.store(value(e, i), g, i)
+      VectorMath.store(add.apply(e, kv, i), g, i)
       i += 16
     }
     if i < count {
       let n = count - i
       let e = VectorMath.exp(VectorMath.loadPartial(x, i, count: n, fill: -.infinity) - m)
-      for j in 0..<n {
-        switch add {
-        case .none: g[i + j] = e[j] * k
-        case .constant(let c): g[i + j] = VectorMath.multiplyAdd(e[j], k, c)
-        case .perClass(let a): g[i + j] = VectorMath.multiplyAdd(e[j], k, a[i + j])
-        }
-      }
+      VectorMath.storePartial(add.apply(e, kv, i, count: n), g, i, count: n)
     }
+  }
+}
+
+// MARK: - Policies
+
+/// Where the exp pass puts its exponentials.
+protocol StorePolicy {
+  func store(_ e: Vector, _ i: Int)
+  func storePartial(_ e: Vector, _ i: Int, count: Int)
+}
+
+/// The exponentials are not kept (forward only, online statistics).
+struct NoStore: StorePolicy {
+  @inline(__always) func store(_ e: Vector, _ i: Int) {}
+  @inline(__always) func storePartial(_ e: Vector, _ i: Int, count: Int) {}
+}
+
+/// The exponentials are written to a row (the gradient, or the logits themselves).
+struct Store: StorePolicy {
+  let pointer: UnsafeMutablePointer<Float>
+  @inline(__always) func store(_ e: Vector, _ i: Int) { VectorMath.store(e, pointer, i) }
+  @inline(__always) func storePartial(_ e: Vector, _ i: Int, count: Int) {
+    VectorMath.storePartial(e, pointer, i, count: count)
+  }
+}
+
+/// What the exp pass sums besides the exponentials, from the shifted logits `d`.
+protocol SidePolicy {
+  func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int)
+  func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int, count: Int)
+}
+
+/// Nothing (no label smoothing).
+struct NoSide: SidePolicy {
+  @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int) {}
+  @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int, count: Int) {}
+}
+
+/// The plain sum of the shifted logits (label smoothing without class weights).
+struct PlainSide: SidePolicy {
+  @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int) { t += d }
+  @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int, count: Int) {
+    for j in 0..<count { t[j] += d[j] }
+  }
+}
+
+/// The class-weighted sum of the shifted logits (label smoothing with class weights).
+struct WeightedSide: SidePolicy {
+  let weights: UnsafePointer<Float>
+  @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int) {
+    t = VectorMath.multiplyAdd(VectorMath.load(weights, i), d, t)
+  }
+  @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int, count: Int) {
+    for j in 0..<count { t[j] += weights[i + j] * d[j] }
+  }
+}
+
+/// The additive part of a gradient element: `e * k + add[i]`.
+protocol AddendPolicy {
+  func apply(_ e: Vector, _ k: Vector, _ i: Int) -> Vector
+  /// The tail form: only the first `count` lanes matter, and only they may be read.
+  func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector
+}
+
+/// No addend.
+struct NoAddend: AddendPolicy {
+  @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int) -> Vector { e * k }
+  @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector {
+    e * k
+  }
+}
+
+/// The same addend for every class.
+struct ConstantAddend: AddendPolicy {
+  let value: Vector
+  @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int) -> Vector {
+    VectorMath.multiplyAdd(e, k, value)
+  }
+  @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector {
+    VectorMath.multiplyAdd(e, k, value)
+  }
+}
+
+/// One addend per class.
+struct PerClassAddend: AddendPolicy {
+  let values: UnsafePointer<Float>
+  @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int) -> Vector {
+    VectorMath.multiplyAdd(e, k, VectorMath.load(values, i))
+  }
+  @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector {
+    VectorMath.multiplyAdd(e, k, VectorMath.loadPartial(values, i, count: count, fill: 0))
   }
 }

@@ -144,7 +144,9 @@ struct FusedSoftmax {
       let (sum, sideSum) = FusedRows.expSum(x, count: classes, shift: m, store: g, side: rowSide)
       let lse = Double(m) + .log(sum)
       result = terms(label: label, labelLogit: labelLogit, lse: lse, side: sideSum, sideShift: m)
+      let labelExp = ignored ? 0 : g[label]
       FusedRows.scale(g, count: classes, by: Float(-total / sum), add: rowAddend)
+      if !ignored { fixLabel(g, label, gradientLabel, labelExp, total / sum) }
     } else {
       let stats = FusedRows.onlineStatistics(x, count: classes, side: rowSide)
       guard stats.maximum.isFinite else { return scalarRow(x, gradient: g, label: label) }
@@ -152,12 +154,26 @@ struct FusedSoftmax {
       result = terms(
         label: label, labelLogit: labelLogit, lse: lse, side: stats.side, sideShift: stats.sideShift
       )
+      let labelExp = ignored ? 0 : VectorMath.exp(labelLogit - stats.maximum)
       FusedRows.exponentialGradient(
         x, g, count: classes, shift: stats.maximum, by: Float(-total / stats.sum),
         add: rowAddend)
+      if !ignored { fixLabel(g, label, gradientLabel, labelExp, total / stats.sum) }
     }
-    if !ignored { g[label] += Float(gradientLabel) }
     return result
+  }
+
+  /// Rewrites the label's gradient in Double as the reference evaluates it,
+  /// `(dlogp[y] + smoothing part) - p[y] * total`, so that it cancels to exactly 0 where the
+  /// reference's does (one class, or p[y] = 1).
+  @inline(__always)
+  func fixLabel(
+    _ g: UnsafeMutablePointer<Float>, _ label: Int, _ gradientLabel: Double, _ labelExp: Float,
+    _ totalOverSum: Double
+  ) {
+    var direct = gradientLabel
+    if smoothing > 0 { direct += smoothing / Double(classes) * (weight(label) * -scale) }
+    g[label] = Float(direct - Double(labelExp) * totalOverSum)
   }
 
   /// The NLL and smoothing terms of a non-ignored row from its statistics:
