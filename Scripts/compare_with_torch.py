@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Times the same cross-entropy problems through PyTorch and `xent bench` in one run, and prints
+the ratio table of the README's performance section (machine, versions, date included).
+
+    /tmp/torch/bin/python Scripts/compare_with_torch.py \
+        --xent .build/release/xent --native-xent .build-native/release/xent
+
+Build the two binaries first:
+    swift build -c release --product xent
+    swift build -c release --product xent --scratch-path .build-native \
+        -Xswiftc -target-cpu -Xswiftc native
+
+Figures are medians in nanoseconds per logit. PyTorch's forward + backward is
+`F.cross_entropy(x, y, ...).backward()` on a leaf tensor (its gradient buffer is reused between
+calls); xent's is the in-place gradient path. Every case runs PyTorch and xent back to back, and
+the whole table can be repeated (--rounds) because shared machines are noisy.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+CASES = [
+    # name, rows, classes, dtype, label smoothing, weighted, ignore every
+    ("fp32 4096x32000", 4096, 32000, "float32", 0.0, False, 0),
+    ("fp32 4096x32000 smoothing+weights+ignore", 4096, 32000, "float32", 0.1, True, 8),
+    ("fp32 1024x256000", 1024, 256000, "float32", 0.0, False, 0),
+    ("fp32 32768x1000", 32768, 1000, "float32", 0.0, False, 0),
+    ("fp16 4096x32000", 4096, 32000, "float16", 0.0, False, 0),
+    ("bf16 4096x32000", 4096, 32000, "bfloat16", 0.0, False, 0),
+]
+
+TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def median_time(fn, warmup, repeats):
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def torch_case(rows, classes, dtype, smoothing, weighted, ignore_every, warmup, repeats,
+               compiled=False):
+    """Returns (forward, forward+backward) in ns per element, or None where PyTorch fails."""
+    generator = torch.Generator().manual_seed(0)
+    x = (torch.rand(rows, classes, generator=generator) * 8 - 4).to(TORCH_DTYPES[dtype])
+    y = torch.randint(0, classes, (rows,), generator=generator)
+    if ignore_every:
+        y[::ignore_every] = -100
+    w = (torch.rand(classes, generator=generator) + 0.5).to(x.dtype) if weighted else None
+    n = rows * classes
+
+    def loss_fn(logits, labels):
+        return F.cross_entropy(logits, labels, weight=w, label_smoothing=smoothing)
+
+    fn = torch.compile(loss_fn) if compiled else loss_fn
+    try:
+        with torch.no_grad():
+            forward = median_time(lambda: fn(x, y), warmup, repeats)
+        leaf = x.clone().requires_grad_(True)
+
+        def step():
+            leaf.grad = None
+            fn(leaf, y).backward()
+
+        backward = median_time(step, warmup, repeats)
+    except Exception as error:  # noqa: BLE001 -- report and go on
+        print(f"  torch{' compile' if compiled else ''} failed: {str(error)[:120]}",
+              file=sys.stderr)
+        return None
+    return forward * 1e9 / n, backward * 1e9 / n
+
+
+def xent_case(binary, rows, classes, dtype, smoothing, weighted, ignore_every, warmup, repeats):
+    if not binary:
+        return None
+    command = [binary, "bench", "--loss", "cross-entropy", "--rows", str(rows), "--classes",
+               str(classes), "--dtype", dtype, "--label-smoothing", str(smoothing),
+               "--ignore-every", str(ignore_every), "--warmup", str(warmup), "--repeats",
+               str(repeats), "--json"] + (["--weighted"] if weighted else [])
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        print(f"  xent failed: {result.stderr.strip()[:160]}", file=sys.stderr)
+        return None
+    return json.loads(result.stdout)
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def swift_version():
+    try:
+        return subprocess.run(["swift", "--version"], capture_output=True,
+                              text=True).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        return "unknown Swift"
+
+
+def fmt(value):
+    return "-" if value is None else f"{value:.2f}"
+
+
+def ratio(a, b):
+    return "-" if a is None or b is None or b == 0 else f"{a / b:.1f}x"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--xent", default=".build/release/xent", help="portable xent binary")
+    parser.add_argument("--native-xent", default=None, help="xent built with -target-cpu native")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=1, help="repeat the whole table")
+    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile")
+    parser.add_argument("--cases", default=None, help="comma-separated case indices (0-based)")
+    args = parser.parse_args()
+
+    cases = CASES if args.cases is None else [CASES[int(i)] for i in args.cases.split(",")]
+    print(f"Machine: {cpu_name()}, {os.cpu_count()} logical CPUs, {platform.system()} "
+          f"{platform.release()}")
+    print(f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads); {swift_version()}")
+    print(f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}")
+    print(f"Medians of {args.repeats} after {args.warmup} warm-up calls, ns per logit; "
+          "F+B = forward + backward (xent: gradient in place).")
+    for round_index in range(args.rounds):
+        print()
+        print(f"Round {round_index + 1}")
+        print("| case | torch eager F+B | torch.compile F+B | xent portable F+B | "
+              "xent native F+B | native vs eager | portable vs eager | torch eager F | "
+              "xent native F |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for name, rows, classes, dtype, smoothing, weighted, ignore_every in cases:
+            shape = (rows, classes, dtype, smoothing, weighted, ignore_every)
+            eager = torch_case(*shape, args.warmup, args.repeats)
+            compiled = None if args.no_compile else torch_case(
+                *shape, args.warmup, args.repeats, compiled=True)
+            portable = xent_case(args.xent, *shape, args.warmup, args.repeats)
+            native = xent_case(args.native_xent, *shape, args.warmup, args.repeats)
+            e_fb = eager[1] if eager else None
+            c_fb = compiled[1] if compiled else None
+            p_fb = portable["ns_per_element_forward_backward"] if portable else None
+            n_fb = native["ns_per_element_forward_backward"] if native else None
+            e_f = eager[0] if eager else None
+            n_f = native["ns_per_element_forward"] if native else None
+            print(f"| {name} | {fmt(e_fb)} | {fmt(c_fb)} | {fmt(p_fb)} | {fmt(n_fb)} | "
+                  f"{ratio(e_fb, n_fb)} | {ratio(e_fb, p_fb)} | {fmt(e_f)} | {fmt(n_f)} |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
