@@ -9,7 +9,9 @@ enum Kernels {
     loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutablePointer<Scalar>?
   ) {
-    if Scalar.self == Float.self, problem.layout.inner == 1, case .labels(let labels) = target {
+    if Scalar.self == Float.self, !problem.needsReference, problem.layout.inner == 1,
+      case .labels(let labels) = target
+    {
       FusedSoftmax.run(
         logits: UnsafeRawPointer(logits).assumingMemoryBound(to: Float.self), labels: labels,
         classWeights: classWeights.map {
