@@ -99,8 +99,9 @@ def make_cross_entropy(case, dtype):
     label_shape = shape[1:] if rank == 1 else (shape[0],) + shape[2:]
     if rank == 1:
         label_shape = ()
-    weight = rng.uniform(0.0 if rng.uniform() < 0.2 else 0.1, 2.0, classes).astype(NP[dtype]) \
-        if rng.uniform() < 0.5 else None
+    weight = rng.uniform(0.1, 2.0, classes).astype(NP[dtype]) if rng.uniform() < 0.5 else None
+    if weight is not None and rng.uniform() < 0.2:
+        weight[rng.uniform(size=classes) < 0.5] = 0  # zero weights (a zero denominator: NaN)
     ignore_index = -100
     layout_last = rank >= 3 and rng.uniform() < 0.3
     class_axis = -1 if layout_last else (0 if rank == 1 else int(rng.choice([1, 1, 1 - rank])))
@@ -196,6 +197,8 @@ def make_nll(case, dtype):
     if rng.uniform() < 0.04:
         target = target.astype(NP[dtype])  # a float target: PyTorch raises
     weight = rng.uniform(0.1, 2, classes).astype(NP[dtype]) if rng.uniform() < 0.5 else None
+    if weight is not None and rng.uniform() < 0.2:
+        weight[rng.uniform(size=classes) < 0.5] = rng.choice([0.0, -1.5])  # PyTorch allows both
     case.loss = "nll"
     case.arrays = {"input": x, "target": target}
     if weight is not None:
