@@ -218,6 +218,20 @@ def softmax_cross_entropy_label_edges(dtype):
         cases.append(ce_labels_case(
             f"empty batch {reduction} {dtype}", logits_array((0, 4), dtype),
             np.zeros(0, dtype=np.int64), dtype, reduction, None, -100, 0.0))
+    # Large logits with small losses: log-probabilities must be (x - max) - log(sum), as
+    # PyTorch computes them; x - (max + log(sum)) loses the loss's low bits.
+    x = np.array([[70.62393917, 29.39492988, -41.51067696, 59.21260307, -28.61632739],
+                  [1e4, 1e4 - 12, 1e4 - 20, 1e4 - 30, 1e4 - 13],
+                  [-300, -311, -320, -305, -400],
+                  [1e8, 1e8 - 16, 1e8 - 24, 1e8 - 8, 1e8 - 40]], dtype=NP_DTYPES[dtype])
+    for reduction in ("none", "sum"):
+        for layout in ("axis1", "last"):
+            cases.append(ce_labels_case(
+                f"large logits, small losses {layout} {reduction} {dtype}", x[:, :, None],
+                np.zeros((4, 1), dtype=np.int64), dtype, reduction, None, -100, 0.0, layout))
+        cases.append(ce_labels_case(
+            f"large logits, small losses rank2 {reduction} {dtype}", x, np.zeros(4, np.int64),
+            dtype, reduction, None, -100, 0.0))
     return cases
 
 
@@ -514,6 +528,10 @@ def softmax_family():
         x[4, :] = (1e30 if dtype == "float32" else 1e300) * np.array([1, -1, 0.5, 0.25])
         x[5, :] = [np.inf, np.inf, 1, -np.inf]
         cases.append(softmax_family_case(f"non-finite rows {dtype}", x, 1, dtype))
+        x = np.array([[1e4, 1e4 - 12, 1e4 - 20], [1e8, 1e8 - 16, 1e8 - 8], [-300, -311, -320]],
+                     dtype=NP_DTYPES[dtype])
+        cases.append(softmax_family_case(f"large logits, tiny log-probabilities {dtype}", x, 1,
+                                         dtype))
     return cases
 
 

@@ -26,7 +26,7 @@ public func logSumExp<Scalar: BinaryFloatingPoint>(
 ) throws(LossError) -> ShapedArray<Scalar> {
   let layout = try ClassLayout(shape: x.shape, classAxis: axis, name: "input")
   var result = [Scalar](repeating: 0, count: layout.rows)
-  forEachRow(of: x, layout: layout) { r, row, lse, _ in result[r] = Scalar(lse) }
+  forEachRow(of: x, layout: layout) { r, _, shift, logSum, _ in result[r] = Scalar(shift + logSum) }
   return ShapedArray(uncheckedShape: layout.labelShape, scalars: result)
 }
 
@@ -52,9 +52,9 @@ public func logSoftmax<Scalar: BinaryFloatingPoint>(
 ) throws(LossError) -> ShapedArray<Scalar> {
   let layout = try ClassLayout(shape: x.shape, classAxis: axis, name: "input")
   var result = x.scalars
-  forEachRow(of: x, layout: layout) { _, row, lse, offset in
-    let shift = normalizer(lse)
-    for c in row.indices { result[offset(c)] = Scalar(row[c] - shift) }
+  forEachRow(of: x, layout: layout) { _, row, shift, logSum, offset in
+    let logSum = normalizer(logSum)
+    for c in row.indices { result[offset(c)] = Scalar((row[c] - shift) - logSum) }
   }
   return ShapedArray(uncheckedShape: x.shape, scalars: result)
 }
@@ -80,31 +80,33 @@ public func softmax<Scalar: BinaryFloatingPoint>(
 ) throws(LossError) -> ShapedArray<Scalar> {
   let layout = try ClassLayout(shape: x.shape, classAxis: axis, name: "input")
   var result = x.scalars
-  forEachRow(of: x, layout: layout) { _, row, lse, offset in
-    let shift = normalizer(lse)
-    for c in row.indices { result[offset(c)] = Scalar(Double.exp(row[c] - shift)) }
+  forEachRow(of: x, layout: layout) { _, row, shift, logSum, offset in
+    let logSum = normalizer(logSum)
+    for c in row.indices { result[offset(c)] = Scalar(Double.exp((row[c] - shift) - logSum)) }
   }
   return ShapedArray(uncheckedShape: x.shape, scalars: result)
 }
 
-/// The value (log)softmax subtracts: the log-sum-exp, except NaN for a row holding +inf, as
-/// PyTorch subtracts the row maximum first (inf - inf = NaN makes the whole row NaN).
-private func normalizer(_ logSumExp: Double) -> Double {
-  logSumExp == .infinity ? .nan : logSumExp
+/// The log of the shifted sum that (log)softmax subtracts after the shift, except NaN for a row
+/// holding +inf, as PyTorch subtracts the row maximum first (inf - inf = NaN makes the whole row
+/// NaN).
+private func normalizer(_ logSum: Double) -> Double {
+  logSum == .infinity ? .nan : logSum
 }
 
-/// Calls `body(row, values, logSumExp, offset)` for each row along the layout's axis, with the
-/// row's values in Double and a function from a class to its flat offset.
+/// Calls `body(row, values, shift, logSum, offset)` for each row along the layout's axis, with
+/// the row's values in Double, the two parts of its log-sum-exp (log-probabilities are
+/// `(x - shift) - logSum`, PyTorch's order) and a function from a class to its flat offset.
 private func forEachRow<Scalar: BinaryFloatingPoint>(
   of x: ShapedArray<Scalar>, layout: ClassLayout,
-  _ body: (Int, [Double], Double, (Int) -> Int) -> Void
+  _ body: (Int, [Double], Double, Double, (Int) -> Int) -> Void
 ) {
   var row = [Double](repeating: 0, count: layout.scratchClasses)
   for r in 0..<layout.rows {
     let base = layout.base(ofRow: r)
     let offset = { (c: Int) in base + c * layout.inner }
     for c in 0..<layout.classes { row[c] = Double(x.scalars[offset(c)]) }
-    let lse = row.withUnsafeBufferPointer(Reference.logSumExp)
-    body(r, row, lse, offset)
+    let (shift, logSum) = row.withUnsafeBufferPointer(Reference.shiftAndLogSum)
+    body(r, row, shift, logSum, offset)
   }
 }

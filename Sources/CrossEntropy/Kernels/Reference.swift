@@ -10,12 +10,22 @@ enum Reference {
   /// Log-sum-exp of a row, shifting by the finite maximum. Infinite or NaN rows give the IEEE
   /// results: +inf anywhere gives +inf, NaN gives NaN, all -inf gives -inf.
   static func logSumExp(_ row: UnsafeBufferPointer<Double>) -> Double {
+    let (shift, logSum) = shiftAndLogSum(row)
+    return shift + logSum
+  }
+
+  /// The two parts of a row's log-sum-exp: the shift (the finite maximum, else 0) and
+  /// `log(sum(exp(x - shift)))`. Log-probabilities are `(x - shift) - logSum`, in that order, as
+  /// PyTorch computes them: `x - (shift + logSum)` would lose the low bits of a small loss when
+  /// the logits are large (x = 70.6 with a loss of 1.1e-5 keeps only 9 digits in Double).
+  static func shiftAndLogSum(_ row: UnsafeBufferPointer<Double>) -> (shift: Double, logSum: Double)
+  {
     var maximum = -Double.infinity
     for x in row where x > maximum { maximum = x }
     let shift = maximum.isFinite ? maximum : 0
     var sum = 0.0
     for x in row { sum += .exp(x - shift) }
-    return shift + .log(sum)
+    return (shift, .log(sum))
   }
 
   /// Softmax cross-entropy over class-index labels or probability targets.
@@ -67,8 +77,11 @@ enum Reference {
       }
       // PyTorch's log_softmax subtracts the row maximum, so a +inf logit gives inf - inf = NaN
       // and makes the whole row NaN (loss and gradient), where logsumexp alone would be +inf.
-      var lse = row.withUnsafeBufferPointer(logSumExp)
-      if lse == .infinity { lse = .nan }
+      var (shift, logSum) = row.withUnsafeBufferPointer(shiftAndLogSum)
+      if logSum == .infinity { logSum = .nan }
+      let lse = shift + logSum
+      /// log_softmax(x)[c], in PyTorch's order (see ``shiftAndLogSum(_:)``).
+      func logProbability(_ c: Int) -> Double { (row[c] - shift) - logSum }
       var nll = 0.0
       var smooth = 0.0
       switch target {
@@ -77,12 +90,12 @@ enum Reference {
         if label == problem.ignoreIndex {
           for c in 0..<classes { dLogProbability[c] = 0 }
         } else {
-          nll = -weights[label] * (row[label] - lse)
+          nll = -weights[label] * logProbability(label)
           for c in 0..<classes { dLogProbability[c] = 0 }
           dLogProbability[label] = (1 - smoothing) * (weights[label] * -scale)
           if smoothing > 0 {
             for c in 0..<classes {
-              smooth -= (row[c] - lse) * weights[c]
+              smooth -= logProbability(c) * weights[c]
               dLogProbability[c] += smoothing / Double(classes) * (weights[c] * -scale)
             }
           }
@@ -91,7 +104,7 @@ enum Reference {
         for c in 0..<classes {
           var t = Double(probabilities[base + c * layout.inner])
           if smoothing > 0 { t = t * (1 - smoothing) + smoothing / Double(classes) }
-          nll -= (row[c] - lse) * t * weights[c]
+          nll -= logProbability(c) * t * weights[c]
           dLogProbability[c] = -weights[c] * t * scale
         }
       }
@@ -113,7 +126,7 @@ enum Reference {
         var total = 0.0
         for c in 0..<classes { total += dLogProbability[c] }
         for c in 0..<classes {
-          let p = Double.exp(row[c] - lse)
+          let p = Double.exp(logProbability(c))
           var g = dLogProbability[c] - p * total
           if zScale != 0 { g += p * dLogSumExp }
           if let cap = problem.logitSoftCap {
