@@ -188,42 +188,4 @@ struct FusedSoftmax {
     guard smoothing > 0 else { return (nll, 0) }
     return (nll, -(sideSum - (lse - Double(sideShift)) * sideWeightTotal))
   }
-
-  /// A row whose maximum is not finite (+inf, or only -inf and NaN): the reference's formulas
-  /// in Double, element by element.
-  func scalarRow(
-    _ x: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>?, label: Int
-  ) -> (nll: Double, smooth: Double) {
-    let ignored = label == ignoreIndex
-    var row = [Double](repeating: 0, count: classes)
-    for c in 0..<classes { row[c] = Double(x[c]) }
-    var lse = row.withUnsafeBufferPointer(Reference.logSumExp)
-    if lse == .infinity { lse = .nan }  // as the reference: a +inf logit makes the row NaN
-    var nll = 0.0
-    var smooth = 0.0
-    var total = 0.0
-    var gradientLabel = 0.0
-    if !ignored {
-      nll = -weight(label) * (row[label] - lse)
-      gradientLabel = (1 - smoothing) * (weight(label) * -scale)
-      total = gradientLabel
-      if smoothing > 0 {
-        for c in 0..<classes {
-          smooth -= (row[c] - lse) * weight(c)
-          total += smoothing / Double(classes) * (weight(c) * -scale)
-        }
-      }
-    }
-    if let g {
-      for c in 0..<classes {
-        var d = 0.0
-        if !ignored {
-          if c == label { d = gradientLabel }
-          if smoothing > 0 { d += smoothing / Double(classes) * (weight(c) * -scale) }
-        }
-        g[c] = Float(d - Double.exp(row[c] - lse) * total)
-      }
-    }
-    return (nll, smooth)
-  }
 }
