@@ -85,6 +85,7 @@ struct Bench: ParsableCommand {
     switch (loss, dtype) {
     case (.crossEntropy, .float32): timing = try timeCrossEntropy(Float.self)
     case (.crossEntropy, .float64): timing = try timeCrossEntropy(Double.self)
+    case (.crossEntropy, .bfloat16): timing = try timeBFloat16()
     #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
       case (.crossEntropy, .float16): timing = try timeCrossEntropy(Float16.self)
     #endif
@@ -127,29 +128,76 @@ struct Bench: ParsableCommand {
   private func timeCrossEntropy<Scalar: BinaryFloatingPoint>(
     _: Scalar.Type
   ) throws -> Timing {
+    let shape = [rows, classes]
+    return try time(
+      logit: { Scalar($0) }, weight: { Scalar($0) }, loss: Scalar(0),
+      forward: { criterion, x, y, w, l in
+        try criterion.loss(
+          logits: UnsafeBufferPointer(x), shape: shape, labels: y, classWeights: w, into: l)
+      },
+      forwardBackward: { criterion, x, y, w, l in
+        try criterion.lossAndGradient(
+          overwriting: x, shape: shape, labels: y, classWeights: w, loss: l)
+      })
+  }
+
+  private func timeBFloat16() throws -> Timing {
+    let shape = [rows, classes]
+    return try time(
+      logit: { (value: Double) -> UInt16 in
+        UInt16(truncatingIfNeeded: Float(value).bitPattern >> 16)  // exact: 1/1024 steps
+      },
+      weight: { Float($0) }, loss: Float(0),
+      forward: { criterion, x, y, w, l in
+        try criterion.loss(
+          bfloat16Logits: UnsafeBufferPointer(x), shape: shape, labels: y, classWeights: w,
+          into: l)
+      },
+      forwardBackward: { criterion, x, y, w, l in
+        try criterion.lossAndGradient(
+          overwritingBFloat16: x, shape: shape, labels: y, classWeights: w, loss: l)
+      })
+  }
+
+  /// Times `forward` and `forwardBackward` (in place) on synthetic logits in [-4, 4).
+  private func time<Logit, Weight, Loss>(
+    logit: (Double) -> Logit, weight: (Double) -> Weight, loss zero: Loss,
+    forward: (
+      SoftmaxCrossEntropy, UnsafeMutableBufferPointer<Logit>, UnsafeBufferPointer<Int>,
+      UnsafeBufferPointer<Weight>?, UnsafeMutableBufferPointer<Loss>
+    ) throws -> Void,
+    forwardBackward: (
+      SoftmaxCrossEntropy, UnsafeMutableBufferPointer<Logit>, UnsafeBufferPointer<Int>,
+      UnsafeBufferPointer<Weight>?, UnsafeMutableBufferPointer<Loss>
+    ) throws -> Void
+  ) throws -> Timing {
     var state: UInt64 = 0x1234_5678
     func next() -> UInt64 {
       state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
       return state >> 11
     }
     let count = rows * classes
-    let logits = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: count)
+    let logits = UnsafeMutableBufferPointer<Logit>.allocate(capacity: count)
     defer { logits.deallocate() }
-    for i in 0..<count { logits[i] = Scalar(Double(next() % 8192) / 1024 - 4) }
+    for i in 0..<count {
+      logits.initializeElement(at: i, to: logit(Double(next() % 8192) / 1024 - 4))
+    }
     let criterion = SoftmaxCrossEntropy(labelSmoothing: labelSmoothing)
     let labels = (0..<rows).map { r in
       ignoreEvery > 0 && r % ignoreEvery == 0
         ? criterion.ignoreIndex : Int(next() % UInt64(classes))
     }
-    var weightStorage: UnsafeMutableBufferPointer<Scalar>? = nil
+    var weightStorage: UnsafeMutableBufferPointer<Weight>? = nil
     if weighted {
-      let storage = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: classes)
-      for c in 0..<classes { storage[c] = Scalar(0.5 + Double(next() % 1024) / 1024) }
+      let storage = UnsafeMutableBufferPointer<Weight>.allocate(capacity: classes)
+      for c in 0..<classes {
+        storage.initializeElement(at: c, to: weight(0.5 + Double(next() % 1024) / 1024))
+      }
       weightStorage = storage
     }
     defer { weightStorage?.deallocate() }
     let weightBuffer = weightStorage.map { UnsafeBufferPointer($0) }
-    var loss = [Scalar](repeating: 0, count: 1)
+    var loss = [Loss](repeating: zero, count: 1)
     let elements = Double(count)
 
     func median(_ body: () throws -> Void) throws -> Double {
@@ -168,21 +216,15 @@ struct Bench: ParsableCommand {
 
     return try labels.withUnsafeBufferPointer { labelBuffer in
       try loss.withUnsafeMutableBufferPointer { lossBuffer in
-        func forward() throws {
-          try criterion.loss(
-            logits: UnsafeBufferPointer(logits), shape: [rows, classes], labels: labelBuffer,
-            classWeights: weightBuffer, into: lossBuffer)
+        let forwardTime = try median {
+          try forward(criterion, logits, labelBuffer, weightBuffer, lossBuffer)
         }
-        func forwardBackward() throws {
-          try criterion.lossAndGradient(
-            overwriting: logits, shape: [rows, classes], labels: labelBuffer,
-            classWeights: weightBuffer, loss: lossBuffer)
-        }
-        let forwardTime = try median(forward)
         let before = residentPeakReset()
-        try forwardBackward()
+        try forwardBackward(criterion, logits, labelBuffer, weightBuffer, lossBuffer)
         let extra = residentPeak().map { peak in before.map { max(0, peak - $0) } ?? -1 } ?? -1
-        let forwardBackwardTime = try median(forwardBackward)
+        let forwardBackwardTime = try median {
+          try forwardBackward(criterion, logits, labelBuffer, weightBuffer, lossBuffer)
+        }
         return Timing(
           forward: forwardTime, forwardBackward: forwardBackwardTime, extraBytes: extra)
       }

@@ -237,3 +237,197 @@ let criteria: [SoftmaxCrossEntropy] = [
     #expect(Threads.count(rows: 2, elementsPerRow: 1_000_000) == 2)
   }
 }
+
+// MARK: - Half precision
+//
+// Tolerances: the inputs are exactly representable, the arithmetic is fp32, so the only extra
+// error is the final rounding of the outputs. Float16: loss within 2e-3 relative (it is stored in
+// Float16), gradient within 2e-3 relative plus 1e-3 of the largest gradient. bfloat16 (8-bit
+// significand): loss (fp32) within 2e-5 relative, gradient within 8e-3 relative plus 4e-3 of the
+// largest gradient.
+
+/// Checks half-precision results (already widened to Double) against the reference.
+func expectClose(
+  loss: [Double], gradient: [Double]?, reference: (loss: [Double], gradient: [Double]),
+  lossTolerance: Double, gradientTolerance: Double, _ path: String,
+  sourceLocation: SourceLocation = #_sourceLocation
+) {
+  for i in loss.indices {
+    #expect(
+      agrees(loss[i], reference.loss[i], relative: lossTolerance, absolute: 1e-6),
+      "\(path) loss[\(i)] \(loss[i]) vs \(reference.loss[i])", sourceLocation: sourceLocation)
+  }
+  guard let gradient else { return }
+  let maxGradient = reference.gradient.reduce(0) { $1.isFinite ? max($0, abs($1)) : $0 }
+  var failures = 0
+  for i in gradient.indices
+  where !agrees(
+    gradient[i], reference.gradient[i], relative: gradientTolerance,
+    absolute: gradientTolerance / 2 * maxGradient)
+  {
+    failures += 1
+    if failures <= 3 {
+      Issue.record(
+        "\(path) gradient[\(i)] \(gradient[i]) vs \(reference.gradient[i])",
+        sourceLocation: sourceLocation)
+    }
+  }
+}
+
+/// The reference's loss and gradient in Double for logits given as Double values.
+func referenceResult(
+  _ logits: [Double], _ problem: FloatProblem
+) throws -> (loss: [Double], gradient: [Double]) {
+  let result = try problem.criterion.lossAndGradient(
+    logits: ShapedArray(shape: problem.shape, scalars: logits),
+    labels: ShapedArray(shape: [problem.rows], scalars: problem.labels),
+    classWeights: problem.weights?.map(Double.init))
+  return (result.loss.scalars, result.gradient.scalars)
+}
+
+extension KernelEquivalenceTests {
+  /// Problems for the half-precision paths: small and large rows, options, non-finite rows.
+  static func halfProblems() -> [FloatProblem] {
+    var problems: [FloatProblem] = []
+    for (k, classes) in [1, 2, 17, 1000, 70_000].enumerated() {
+      for criterion in [
+        SoftmaxCrossEntropy(), SoftmaxCrossEntropy(reduction: .none, labelSmoothing: 0.2),
+        SoftmaxCrossEntropy(reduction: .sum, labelSmoothing: 0.1),
+      ] {
+        var problem = FloatProblem(
+          rows: classes > 10_000 ? 2 : 5, classes: classes, seed: UInt64(k + 50),
+          weighted: k % 2 == 1, ignoredEvery: 3, criterion: criterion)
+        if classes == 17 {
+          problem.logits[3] = .nan
+          problem.logits[17 + 2] = .infinity
+          problem.logits[34 + 5] = -.infinity
+        }
+        problems.append(problem)
+      }
+    }
+    return problems
+  }
+
+  #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+    @Test func float16MatchesReference() throws {
+      for problem in Self.halfProblems() {
+        let logits = problem.logits.map { Float16($0) }
+        let weights = problem.weights?.map { Float16($0) }
+        let wide = FloatProblem(copying: problem, weights: weights?.map(Float.init))
+        let reference = try referenceResult(logits.map(Double.init), wide)
+        let criterion = problem.criterion
+        let x = try ShapedArray(shape: problem.shape, scalars: logits)
+        let y = try ShapedArray(shape: [problem.rows], scalars: problem.labels)
+        let (loss, gradient) = try criterion.lossAndGradient(
+          logits: x, labels: y, classWeights: weights)
+        let forward = try criterion.loss(logits: x, labels: y, classWeights: weights)
+        expectClose(
+          loss: loss.scalars.map(Double.init), gradient: gradient.scalars.map(Double.init),
+          reference: reference, lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16")
+        expectClose(
+          loss: forward.scalars.map(Double.init), gradient: nil, reference: reference,
+          lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16 forward")
+        var inPlace = logits
+        var inPlaceLoss = [Float16](repeating: .nan, count: loss.scalars.count)
+        try problem.labels.withUnsafeBufferPointer { labels in
+          try withOptionalBuffer(weights) { w in
+            try inPlace.withUnsafeMutableBufferPointer { g in
+              try inPlaceLoss.withUnsafeMutableBufferPointer { l in
+                try criterion.lossAndGradient(
+                  overwriting: g, shape: problem.shape, labels: labels, classWeights: w, loss: l)
+              }
+            }
+          }
+        }
+        expectClose(
+          loss: inPlaceLoss.map(Double.init), gradient: inPlace.map(Double.init),
+          reference: reference, lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16 in place")
+      }
+    }
+  #endif
+
+  @Test func bfloat16MatchesReference() throws {
+    func bits(_ x: Float) -> UInt16 {
+      // Round to nearest even (NaN kept as a quiet NaN).
+      if x.isNaN { return 0x7FC0 }
+      let u = x.bitPattern
+      return UInt16((u &+ 0x7FFF &+ ((u >> 16) & 1)) >> 16)
+    }
+    func value(_ b: UInt16) -> Double { Double(Float(bitPattern: UInt32(b) << 16)) }
+    for problem in Self.halfProblems() {
+      let logits = problem.logits.map(bits)
+      let reference = try referenceResult(logits.map(value), problem)
+      let criterion = problem.criterion
+      let lossCount = reference.loss.count
+      var loss = [Float](repeating: .nan, count: lossCount)
+      var forward = loss
+      var gradient = [UInt16](repeating: 0, count: logits.count)
+      var inPlace = logits
+      var inPlaceLoss = loss
+      try problem.labels.withUnsafeBufferPointer { labels in
+        try withOptionalBuffer(problem.weights) { w in
+          try logits.withUnsafeBufferPointer { x in
+            try loss.withUnsafeMutableBufferPointer { l in
+              try gradient.withUnsafeMutableBufferPointer { g in
+                try criterion.lossAndGradient(
+                  bfloat16Logits: x, shape: problem.shape, labels: labels, classWeights: w,
+                  loss: l, gradient: g)
+              }
+            }
+            try forward.withUnsafeMutableBufferPointer { l in
+              try criterion.loss(
+                bfloat16Logits: x, shape: problem.shape, labels: labels, classWeights: w, into: l)
+            }
+          }
+          try inPlace.withUnsafeMutableBufferPointer { g in
+            try inPlaceLoss.withUnsafeMutableBufferPointer { l in
+              try criterion.lossAndGradient(
+                overwritingBFloat16: g, shape: problem.shape, labels: labels, classWeights: w,
+                loss: l)
+            }
+          }
+        }
+      }
+      expectClose(
+        loss: loss.map(Double.init), gradient: gradient.map(value), reference: reference,
+        lossTolerance: 2e-5, gradientTolerance: 8e-3, "bfloat16")
+      expectClose(
+        loss: forward.map(Double.init), gradient: nil, reference: reference,
+        lossTolerance: 2e-5, gradientTolerance: 8e-3, "bfloat16 forward")
+      expectClose(
+        loss: inPlaceLoss.map(Double.init), gradient: inPlace.map(value), reference: reference,
+        lossTolerance: 2e-5, gradientTolerance: 8e-3, "bfloat16 in place")
+    }
+  }
+
+  @Test func bfloat16ArrayFormAndErrors() throws {
+    var logits: [UInt16] = [0x3F80, 0x0000, 0xBF80]  // 1, 0, -1
+    var loss: Float = 0
+    try SoftmaxCrossEntropy().lossAndGradient(
+      overwritingBFloat16: &logits, shape: [1, 3], labels: [0], loss: &loss)
+    let expected = -1 + Double.log(Double.exp(1) + 1 + Double.exp(-1))
+    #expect(abs(Double(loss) - expected) < 1e-6)
+    #expect(Float(bitPattern: UInt32(logits[0]) << 16) < 0)
+    var bad: [UInt16] = [0, 0, 0]
+    #expect(throws: LossError.self) {
+      try SoftmaxCrossEntropy(reduction: .none).lossAndGradient(
+        overwritingBFloat16: &bad, shape: [1, 3], labels: [0], loss: &loss)
+    }
+    do {
+      try SoftmaxCrossEntropy().lossAndGradient(
+        overwritingBFloat16: &bad, shape: [1, 3], labels: [3], loss: &loss)
+      Issue.record("expected an error")
+    } catch {
+      #expect(error.message.contains("label 3"), "\(error.message)")
+    }
+    #expect(bad == [0, 0, 0])
+  }
+}
+
+extension FloatProblem {
+  /// A copy with other class weights.
+  init(copying problem: FloatProblem, weights: [Float]?) {
+    self = problem
+    self.weights = weights
+  }
+}

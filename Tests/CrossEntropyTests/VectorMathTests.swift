@@ -68,3 +68,33 @@ private func ulpError(_ value: Float, _ exact: Double) -> Double {
   v[3] = .nan
   #expect(VectorMath.maximum(v) == 11.5)
 }
+
+#if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+  @Test func halfConversionsMatchSwiftOnEveryBitPattern() {
+    var mismatches = 0
+    for pattern in 0...UInt16.max {
+      let h = Float16(bitPattern: pattern)
+      let wide = HalfStorage.float(h)
+      if h.isNaN ? !wide.isNaN : wide.bitPattern != Float(h).bitPattern { mismatches += 1 }
+      if !h.isNaN, HalfStorage.stored(Float(h)).bitPattern != pattern { mismatches += 1 }
+    }
+    var generator = SplitMix(state: 3)
+    for _ in 0..<100_000 {
+      let x = Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &generator))
+      let expected = Float16(x)
+      let actual = HalfStorage.stored(x)
+      if x.isNaN ? !actual.isNaN : actual.bitPattern != expected.bitPattern { mismatches += 1 }
+    }
+    #expect(mismatches == 0)
+  }
+#endif
+
+@Test func bfloat16RoundsToNearestEven() {
+  #expect(BFloat16Storage.stored(1) == 0x3F80)
+  #expect(BFloat16Storage.stored(Float(bitPattern: 0x3F80_8000)) == 0x3F80)  // tie, even
+  #expect(BFloat16Storage.stored(Float(bitPattern: 0x3F81_8000)) == 0x3F82)  // tie, even
+  #expect(BFloat16Storage.stored(Float(bitPattern: 0x3F80_8001)) == 0x3F81)
+  #expect(BFloat16Storage.stored(-.infinity) == 0xFF80)
+  #expect(BFloat16Storage.float(BFloat16Storage.stored(.nan)).isNaN)
+  #expect(BFloat16Storage.float(0xC040) == -3)
+}

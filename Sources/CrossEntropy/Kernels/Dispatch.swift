@@ -9,25 +9,89 @@ enum Kernels {
     loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutablePointer<Scalar>?
   ) {
-    if Scalar.self == Float.self, !problem.needsReference, problem.layout.inner == 1,
-      case .labels(let labels) = target
-    {
-      FusedSoftmax.run(
-        logits: UnsafeRawPointer(logits).assumingMemoryBound(to: Float.self), labels: labels,
-        classWeights: classWeights.map {
-          UnsafeBufferPointer(
-            start: UnsafeRawPointer($0.baseAddress)?.assumingMemoryBound(to: Float.self),
-            count: $0.count)
-        },
-        problem: problem,
-        loss: UnsafeMutableBufferPointer(
-          start: UnsafeMutableRawPointer(loss.baseAddress)?.assumingMemoryBound(to: Float.self),
-          count: loss.count),
-        gradient: UnsafeMutableRawPointer(gradient)?.assumingMemoryBound(to: Float.self))
-      return
+    if !problem.needsReference, problem.layout.inner == 1, case .labels(let labels) = target {
+      if Scalar.self == Float.self {
+        FusedSoftmax.run(
+          logits: cast(logits, to: Float.self), labels: labels,
+          classWeights: classWeights.map { cast($0, to: Float.self) },
+          problem: problem, loss: cast(loss, to: Float.self),
+          gradient: gradient.map { cast($0, to: Float.self) }, FloatStorage.self)
+        return
+      }
+      #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+        if Scalar.self == Float16.self {
+          let weights = classWeights.map { $0.map { Float($0) } }
+          var lossFloat = [Float](repeating: 0, count: loss.count)
+          withOptionalBuffer(weights) { weightBuffer in
+            lossFloat.withUnsafeMutableBufferPointer { lossBuffer in
+              FusedSoftmax.run(
+                logits: cast(logits, to: Float16.self), labels: labels,
+                classWeights: weightBuffer, problem: problem, loss: lossBuffer,
+                gradient: gradient.map { cast($0, to: Float16.self) }, HalfStorage.self)
+            }
+          }
+          for i in loss.indices { loss[i] = Scalar(lossFloat[i]) }
+          return
+        }
+      #endif
     }
     Reference.softmaxCrossEntropy(
       logits: logits, target: target, classWeights: classWeights, problem: problem, loss: loss,
       gradient: gradient)
+  }
+
+  /// Softmax cross-entropy of bfloat16 logits given as raw bits: the loss in fp32, the gradient
+  /// (if any; it may be the logits) in bfloat16. Problems the fused kernel does not take go
+  /// through fp32 copies and the generic dispatch.
+  static func softmaxCrossEntropyBFloat16(
+    logits: UnsafePointer<UInt16>,
+    labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Float>?,
+    problem: SoftmaxProblem,
+    loss: UnsafeMutableBufferPointer<Float>,
+    gradient: UnsafeMutablePointer<UInt16>?
+  ) {
+    if !problem.needsReference, problem.layout.inner == 1 {
+      FusedSoftmax.run(
+        logits: logits, labels: labels, classWeights: classWeights, problem: problem, loss: loss,
+        gradient: gradient, BFloat16Storage.self)
+      return
+    }
+    let count = problem.layout.count
+    var wide = (0..<count).map { BFloat16Storage.float(logits[$0]) }
+    wide.withUnsafeMutableBufferPointer { buffer in
+      softmaxCrossEntropy(
+        logits: UnsafePointer(buffer.baseAddress!), target: .labels(labels),
+        classWeights: classWeights, problem: problem, loss: loss,
+        gradient: gradient == nil ? nil : buffer.baseAddress!)
+    }
+    if let gradient {
+      for i in 0..<count { gradient[i] = BFloat16Storage.stored(wide[i]) }
+    }
+  }
+
+  @inline(__always)
+  private static func cast<T, U>(_ p: UnsafePointer<T>, to: U.Type) -> UnsafePointer<U> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: U.self)
+  }
+
+  @inline(__always)
+  private static func cast<T, U>(_ p: UnsafeMutablePointer<T>, to: U.Type)
+    -> UnsafeMutablePointer<U>
+  {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: U.self)
+  }
+
+  @inline(__always)
+  private static func cast<T, U>(_ b: UnsafeBufferPointer<T>, to: U.Type) -> UnsafeBufferPointer<U>
+  {
+    UnsafeBufferPointer(start: b.baseAddress.map { cast($0, to: U.self) }, count: b.count)
+  }
+
+  @inline(__always)
+  private static func cast<T, U>(_ b: UnsafeMutableBufferPointer<T>, to: U.Type)
+    -> UnsafeMutableBufferPointer<U>
+  {
+    UnsafeMutableBufferPointer(start: b.baseAddress.map { cast($0, to: U.self) }, count: b.count)
   }
 }

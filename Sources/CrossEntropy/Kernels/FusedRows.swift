@@ -14,26 +14,28 @@ enum FusedRows {
   /// The maximum of a row, ignoring NaN (like the reference's `x > maximum` scan); -inf for a
   /// row of -inf and NaN.
   @inline(__always)
-  static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+  static func maximum<E: KernelStorage>(
+    _ x: UnsafePointer<E.Stored>, count: Int, _: E.Type
+  ) -> Float {
     var m0 = Vector(repeating: -.infinity)
     var m1 = m0
     var m2 = m0
     var m3 = m0
     var i = 0
     while i + 64 <= count {
-      m0 = VectorMath.maximum(m0, VectorMath.load(x, i))
-      m1 = VectorMath.maximum(m1, VectorMath.load(x, i + 16))
-      m2 = VectorMath.maximum(m2, VectorMath.load(x, i + 32))
-      m3 = VectorMath.maximum(m3, VectorMath.load(x, i + 48))
+      m0 = VectorMath.maximum(m0, E.load(x, i))
+      m1 = VectorMath.maximum(m1, E.load(x, i + 16))
+      m2 = VectorMath.maximum(m2, E.load(x, i + 32))
+      m3 = VectorMath.maximum(m3, E.load(x, i + 48))
       i += 64
     }
     while i + 16 <= count {
-      m0 = VectorMath.maximum(m0, VectorMath.load(x, i))
+      m0 = VectorMath.maximum(m0, E.load(x, i))
       i += 16
     }
     if i < count {
       m1 = VectorMath.maximum(
-        m1, VectorMath.loadPartial(x, i, count: count - i, fill: -.infinity))
+        m1, E.loadPartial(x, i, count: count - i, fill: -.infinity))
     }
     m0 = VectorMath.maximum(m0, m1)
     m2 = VectorMath.maximum(m2, m3)
@@ -53,35 +55,36 @@ enum FusedRows {
   ///
   /// - Returns: The sum of exponentials and the side sum, accumulated in Double per block.
   @inline(__always)
-  static func expSum(
-    _ x: UnsafePointer<Float>, count: Int, shift: Float, store: UnsafeMutablePointer<Float>?,
-    side: Side
+  static func expSum<E: KernelStorage>(
+    _ x: UnsafePointer<E.Stored>, count: Int, shift: Float, store: UnsafeMutablePointer<Float>?,
+    side: Side, _ e: E.Type
   ) -> (sum: Double, side: Double) {
     if let store {
       switch side {
-      case .none: return expSum(x, count, shift, Store(pointer: store), NoSide())
-      case .plain: return expSum(x, count, shift, Store(pointer: store), PlainSide())
+      case .none: return expSum(x, count, shift, Store(pointer: store), NoSide(), e)
+      case .plain: return expSum(x, count, shift, Store(pointer: store), PlainSide(), e)
       case .weighted(let w):
-        return expSum(x, count, shift, Store(pointer: store), WeightedSide(weights: w))
+        return expSum(x, count, shift, Store(pointer: store), WeightedSide(weights: w), e)
       }
     }
     switch side {
-    case .none: return expSum(x, count, shift, NoStore(), NoSide())
-    case .plain: return expSum(x, count, shift, NoStore(), PlainSide())
-    case .weighted(let w): return expSum(x, count, shift, NoStore(), WeightedSide(weights: w))
+    case .none: return expSum(x, count, shift, NoStore(), NoSide(), e)
+    case .plain: return expSum(x, count, shift, NoStore(), PlainSide(), e)
+    case .weighted(let w): return expSum(x, count, shift, NoStore(), WeightedSide(weights: w), e)
     }
   }
 
   @inline(__always)
-  static func expSum<S: StorePolicy, T: SidePolicy>(
-    _ x: UnsafePointer<Float>, _ count: Int, _ shift: Float, _ store: S, _ side: T
+  static func expSum<E: KernelStorage, S: StorePolicy, T: SidePolicy>(
+    _ x: UnsafePointer<E.Stored>, _ count: Int, _ shift: Float, _ store: S, _ side: T,
+    _ e: E.Type
   ) -> (sum: Double, side: Double) {
     var total = 0.0
     var sideTotal = 0.0
     var start = 0
     while start < count {
       let end = min(start + block, count)
-      let (s, t) = expSumBlock(x, start, end, shift, shift, store, side)
+      let (s, t) = expSumBlock(x, start, end, shift, shift, store, side, e)
       total += Double(s)
       sideTotal += Double(t)
       start = end
@@ -92,9 +95,9 @@ enum FusedRows {
   /// One block of the exp pass in fp32, the side term taken relative to `sideShift`:
   /// `sum w[i] * (x[i] - sideShift)`.
   @inline(__always)
-  static func expSumBlock<S: StorePolicy, T: SidePolicy>(
-    _ x: UnsafePointer<Float>, _ start: Int, _ end: Int, _ shift: Float, _ sideShift: Float,
-    _ store: S, _ side: T
+  static func expSumBlock<E: KernelStorage, S: StorePolicy, T: SidePolicy>(
+    _ x: UnsafePointer<E.Stored>, _ start: Int, _ end: Int, _ shift: Float, _ sideShift: Float,
+    _ store: S, _ side: T, _: E.Type
   ) -> (Float, Float) {
     let m = Vector(repeating: shift)
     let ms = Vector(repeating: sideShift)
@@ -106,10 +109,10 @@ enum FusedRows {
     var t1 = Vector.zero
     var i = start
     while i + 64 <= end {
-      let v0 = VectorMath.load(x, i)
-      let v1 = VectorMath.load(x, i + 16)
-      let v2 = VectorMath.load(x, i + 32)
-      let v3 = VectorMath.load(x, i + 48)
+      let v0 = E.load(x, i)
+      let v1 = E.load(x, i + 16)
+      let v2 = E.load(x, i + 32)
+      let v3 = E.load(x, i + 48)
       let e0 = VectorMath.exp(v0 - m)
       let e1 = VectorMath.exp(v1 - m)
       let e2 = VectorMath.exp(v2 - m)
@@ -129,7 +132,7 @@ enum FusedRows {
       i += 64
     }
     while i + 16 <= end {
-      let v = VectorMath.load(x, i)
+      let v = E.load(x, i)
       let e = VectorMath.exp(v - m)
       s0 += e
       side.accumulate(&t0, v - ms, i)
@@ -138,7 +141,7 @@ enum FusedRows {
     }
     if i < end {
       let n = end - i
-      let v = VectorMath.loadPartial(x, i, count: n, fill: -.infinity)
+      let v = E.loadPartial(x, i, count: n, fill: -.infinity)
       let e = VectorMath.exp(v - m)
       s1 += e
       var t = Vector.zero
@@ -157,19 +160,19 @@ enum FusedRows {
   /// - Returns: The row maximum (ignoring NaN), the sum of `exp(x - max)` (NaN if the row holds
   ///   a NaN), the side sum and its shift. A non-finite maximum is the caller's to handle.
   @inline(__always)
-  static func onlineStatistics(
-    _ x: UnsafePointer<Float>, count: Int, side: Side
+  static func onlineStatistics<E: KernelStorage>(
+    _ x: UnsafePointer<E.Stored>, count: Int, side: Side, _ e: E.Type
   ) -> (maximum: Float, sum: Double, side: Double, sideShift: Float) {
     switch side {
-    case .none: return onlineStatistics(x, count, NoSide())
-    case .plain: return onlineStatistics(x, count, PlainSide())
-    case .weighted(let w): return onlineStatistics(x, count, WeightedSide(weights: w))
+    case .none: return onlineStatistics(x, count, NoSide(), e)
+    case .plain: return onlineStatistics(x, count, PlainSide(), e)
+    case .weighted(let w): return onlineStatistics(x, count, WeightedSide(weights: w), e)
     }
   }
 
   @inline(__always)
-  static func onlineStatistics<T: SidePolicy>(
-    _ x: UnsafePointer<Float>, _ count: Int, _ side: T
+  static func onlineStatistics<E: KernelStorage, T: SidePolicy>(
+    _ x: UnsafePointer<E.Stored>, _ count: Int, _ side: T, _ e: E.Type
   ) -> (maximum: Float, sum: Double, side: Double, sideShift: Float) {
     var runningMax = -Float.infinity
     var runningSum = 0.0
@@ -178,7 +181,7 @@ enum FusedRows {
     var start = 0
     while start < count {
       let end = min(start + block, count)
-      let blockMax = maximum(x + start, count: end - start)
+      let blockMax = maximum(x + start, count: end - start, e)
       if blockMax == .infinity { return (blockMax, .nan, .nan, 0) }
       if start == 0, blockMax.isFinite { sideShift = blockMax }
       if blockMax > runningMax {
@@ -189,7 +192,7 @@ enum FusedRows {
       }
       // Before any finite value, the shift is 0 and the block adds 0 (or NaN) to the sum.
       let (s, t) = expSumBlock(
-        x, start, end, runningMax == -.infinity ? 0 : runningMax, sideShift, NoStore(), side)
+        x, start, end, runningMax == -.infinity ? 0 : runningMax, sideShift, NoStore(), side, e)
       runningSum += Double(s)
       sideTotal += Double(t)
       start = end
@@ -204,86 +207,90 @@ enum FusedRows {
     case perClass(UnsafePointer<Float>)
   }
 
-  /// `g[i] = g[i] * k + add[i]` over a row (the gradient's scale pass; `add` is the smoothing
-  /// gradient: nothing, a constant, or one value per class).
+  /// `g[i] = e[i] * k + add[i]` over a row (the gradient's scale pass; `add` is the smoothing
+  /// gradient: nothing, a constant, or one value per class). `e` holds the stored exponentials
+  /// in fp32; it may be `g` itself when the elements are fp32.
   @inline(__always)
-  static func scale(
-    _ g: UnsafeMutablePointer<Float>, count: Int, by k: Float, add: Addend
+  static func scale<E: KernelStorage>(
+    _ e: UnsafePointer<Float>, into g: UnsafeMutablePointer<E.Stored>, count: Int, by k: Float,
+    add: Addend, _ s: E.Type
   ) {
     switch add {
-    case .none: scale(g, count, k, NoAddend())
-    case .constant(let c): scale(g, count, k, ConstantAddend(value: Vector(repeating: c)))
-    case .perClass(let a): scale(g, count, k, PerClassAddend(values: a))
+    case .none: scale(e, g, count, k, NoAddend(), s)
+    case .constant(let c): scale(e, g, count, k, ConstantAddend(value: Vector(repeating: c)), s)
+    case .perClass(let a): scale(e, g, count, k, PerClassAddend(values: a), s)
     }
   }
 
   @inline(__always)
-  static func scale<A: AddendPolicy>(
-    _ g: UnsafeMutablePointer<Float>, _ count: Int, _ k: Float, _ add: A
+  static func scale<E: KernelStorage, A: AddendPolicy>(
+    _ source: UnsafePointer<Float>, _ g: UnsafeMutablePointer<E.Stored>, _ count: Int,
+    _ k: Float, _ add: A, _: E.Type
   ) {
     let kv = Vector(repeating: k)
     var i = 0
     while i + 64 <= count {
-      let e0 = VectorMath.load(g, i)
-      let e1 = VectorMath.load(g, i + 16)
-      let e2 = VectorMath.load(g, i + 32)
-      let e3 = VectorMath.load(g, i + 48)
-      VectorMath.store(add.apply(e0, kv, i), g, i)
-      VectorMath.store(add.apply(e1, kv, i + 16), g, i + 16)
-      VectorMath.store(add.apply(e2, kv, i + 32), g, i + 32)
-      VectorMath.store(add.apply(e3, kv, i + 48), g, i + 48)
+      let e0 = VectorMath.load(source, i)
+      let e1 = VectorMath.load(source, i + 16)
+      let e2 = VectorMath.load(source, i + 32)
+      let e3 = VectorMath.load(source, i + 48)
+      E.store(add.apply(e0, kv, i), g, i)
+      E.store(add.apply(e1, kv, i + 16), g, i + 16)
+      E.store(add.apply(e2, kv, i + 32), g, i + 32)
+      E.store(add.apply(e3, kv, i + 48), g, i + 48)
       i += 64
     }
     while i + 16 <= count {
-      VectorMath.store(add.apply(VectorMath.load(g, i), kv, i), g, i)
+      E.store(add.apply(VectorMath.load(source, i), kv, i), g, i)
       i += 16
     }
     if i < count {
       let n = count - i
-      let e = VectorMath.loadPartial(UnsafePointer(g), i, count: n, fill: 0)
-      VectorMath.storePartial(add.apply(e, kv, i, count: n), g, i, count: n)
+      let e = VectorMath.loadPartial(source, i, count: n, fill: 0)
+      E.storePartial(add.apply(e, kv, i, count: n), g, i, count: n)
     }
   }
 
   /// `g[i] = exp(x[i] - shift) * k + add[i]` over a row (the gradient pass of rows too large
   /// for the cache, one more exp per element; `g` may be `x`).
   @inline(__always)
-  static func exponentialGradient(
-    _ x: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, count: Int, shift: Float,
-    by k: Float, add: Addend
+  static func exponentialGradient<E: KernelStorage>(
+    _ x: UnsafePointer<E.Stored>, _ g: UnsafeMutablePointer<E.Stored>, count: Int, shift: Float,
+    by k: Float, add: Addend, _ s: E.Type
   ) {
     switch add {
-    case .none: exponentialGradient(x, g, count, shift, k, NoAddend())
+    case .none: exponentialGradient(x, g, count, shift, k, NoAddend(), s)
     case .constant(let c):
-      exponentialGradient(x, g, count, shift, k, ConstantAddend(value: Vector(repeating: c)))
-    case .perClass(let a): exponentialGradient(x, g, count, shift, k, PerClassAddend(values: a))
+      exponentialGradient(x, g, count, shift, k, ConstantAddend(value: Vector(repeating: c)), s)
+    case .perClass(let a):
+      exponentialGradient(x, g, count, shift, k, PerClassAddend(values: a), s)
     }
   }
 
   @inline(__always)
-  static func exponentialGradient<A: AddendPolicy>(
-    _ x: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ count: Int, _ shift: Float,
-    _ k: Float, _ add: A
+  static func exponentialGradient<E: KernelStorage, A: AddendPolicy>(
+    _ x: UnsafePointer<E.Stored>, _ g: UnsafeMutablePointer<E.Stored>, _ count: Int,
+    _ shift: Float, _ k: Float, _ add: A, _: E.Type
   ) {
     let kv = Vector(repeating: k)
     let m = Vector(repeating: shift)
     var i = 0
     while i + 32 <= count {
-      let e0 = VectorMath.exp(VectorMath.load(x, i) - m)
-      let e1 = VectorMath.exp(VectorMath.load(x, i + 16) - m)
-      VectorMath.store(add.apply(e0, kv, i), g, i)
-      VectorMath.store(add.apply(e1, kv, i + 16), g, i + 16)
+      let e0 = VectorMath.exp(E.load(x, i) - m)
+      let e1 = VectorMath.exp(E.load(x, i + 16) - m)
+      E.store(add.apply(e0, kv, i), g, i)
+      E.store(add.apply(e1, kv, i + 16), g, i + 16)
       i += 32
     }
     while i + 16 <= count {
-      let e = VectorMath.exp(VectorMath.load(x, i) - m)
-      VectorMath.store(add.apply(e, kv, i), g, i)
+      let e = VectorMath.exp(E.load(x, i) - m)
+      E.store(add.apply(e, kv, i), g, i)
       i += 16
     }
     if i < count {
       let n = count - i
-      let e = VectorMath.exp(VectorMath.loadPartial(x, i, count: n, fill: -.infinity) - m)
-      VectorMath.storePartial(add.apply(e, kv, i, count: n), g, i, count: n)
+      let e = VectorMath.exp(E.loadPartial(x, i, count: n, fill: -.infinity) - m)
+      E.storePartial(add.apply(e, kv, i, count: n), g, i, count: n)
     }
   }
 }

@@ -6,12 +6,13 @@ extension FusedSoftmax {
   /// A row whose maximum is not finite (+inf, or only -inf and NaN): the reference's formulas
   /// in Double, element by element.
   @inline(never)
-  func scalarRow(
-    _ x: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>?, label: Int
+  func scalarRow<E: KernelStorage>(
+    _ x: UnsafePointer<E.Stored>, gradient g: UnsafeMutablePointer<E.Stored>?, label: Int,
+    _: E.Type
   ) -> (nll: Double, smooth: Double) {
     let ignored = label == ignoreIndex
     var row = [Double](repeating: 0, count: classes)
-    for c in 0..<classes { row[c] = Double(x[c]) }
+    for c in 0..<classes { row[c] = Double(E.float(x[c])) }
     var lse = row.withUnsafeBufferPointer(Reference.logSumExp)
     if lse == .infinity { lse = .nan }  // as the reference: a +inf logit makes the row NaN
     var nll = 0.0
@@ -36,7 +37,7 @@ extension FusedSoftmax {
           if c == label { d = gradientLabel }
           if smoothing > 0 { d += smoothing / Double(classes) * (weight(c) * -scale) }
         }
-        g[c] = Float(d - Double.exp(row[c] - lse) * total)
+        g[c] = E.stored(Float(d - Double.exp(row[c] - lse) * total))
       }
     }
     return (nll, smooth)

@@ -39,11 +39,13 @@ struct FusedSoftmax {
     smoothing > 0 ? (1 - smoothing) * nll + smooth * (smoothing / Double(classes)) : nll
   }
 
-  /// Runs the kernel. `gradient` may be `logits`.
-  static func run(
-    logits: UnsafePointer<Float>, labels: UnsafeBufferPointer<Int>,
+  /// Runs the kernel on elements of type `E` (fp32 arithmetic; the loss in fp32, the gradient
+  /// in `E`). `gradient` may be `logits`.
+  static func run<E: KernelStorage>(
+    logits: UnsafePointer<E.Stored>, labels: UnsafeBufferPointer<Int>,
     classWeights: UnsafeBufferPointer<Float>?, problem: SoftmaxProblem,
-    loss: UnsafeMutableBufferPointer<Float>, gradient: UnsafeMutablePointer<Float>?
+    loss: UnsafeMutableBufferPointer<Float>, gradient: UnsafeMutablePointer<E.Stored>?,
+    _: E.Type
   ) {
     let classes = problem.layout.classes
     let rows = problem.layout.rows
@@ -90,10 +92,15 @@ struct FusedSoftmax {
     let terms = UnsafeMutableBufferPointer<Double>.allocate(capacity: perRow ? 0 : 2 * rows)
     defer { terms.deallocate() }
     let threads = Threads.count(rows: rows, elementsPerRow: classes)
+    // Elements narrower than fp32 keep their exponentials in an fp32 row of scratch per thread.
+    let needsScratch = gradient != nil && E.self != FloatStorage.self
     Threads.forEachRange(rows: rows, threads: threads) { range in
+      let scratch = needsScratch ? UnsafeMutablePointer<Float>.allocate(capacity: classes) : nil
+      defer { scratch?.deallocate() }
       for r in range {
         let (nll, smooth) = kernel.row(
-          logits + r * classes, gradient: gradient.map { $0 + r * classes }, label: labels[r])
+          logits + r * classes, gradient: gradient.map { $0 + r * classes }, label: labels[r],
+          scratch: scratch, E.self)
         if perRow {
           loss[r] = Float(kernel.combine(nll, smooth))
         } else {
@@ -119,37 +126,46 @@ struct FusedSoftmax {
 
   /// One row: its NLL and smoothing terms, and its gradient if `gradient` is not nil.
   @inline(__always)
-  func row(
-    _ x: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>?, label: Int
+  func row<E: KernelStorage>(
+    _ x: UnsafePointer<E.Stored>, gradient g: UnsafeMutablePointer<E.Stored>?, label: Int,
+    scratch: UnsafeMutablePointer<Float>?, _ e: E.Type
   ) -> (nll: Double, smooth: Double) {
     let ignored = label == ignoreIndex
     let rowSide = ignored ? FusedRows.Side.none : side
     guard let g else {
       if ignored { return (0, 0) }
-      let stats = FusedRows.onlineStatistics(x, count: classes, side: rowSide)
-      guard stats.maximum.isFinite else { return scalarRow(x, gradient: nil, label: label) }
+      let stats = FusedRows.onlineStatistics(x, count: classes, side: rowSide, e)
+      guard stats.maximum.isFinite else { return scalarRow(x, gradient: nil, label: label, e) }
       let lse = Double(stats.maximum) + .log(stats.sum)
       return terms(
-        label: label, labelLogit: x[label], lse: lse, side: stats.side, sideShift: stats.sideShift)
+        label: label, labelLogit: E.float(x[label]), lse: lse, side: stats.side,
+        sideShift: stats.sideShift)
     }
-    let labelLogit = ignored ? 0 : x[label]
+    let labelLogit = ignored ? 0 : E.float(x[label])
     let gradientLabel = ignored ? 0 : (1 - smoothing) * (weight(label) * -scale)
     let total = ignored ? 0 : gradientLabel + addendTotal
     let rowAddend = ignored ? FusedRows.Addend.none : addend
-    let inPlace = UnsafePointer(g) == x
+    let inPlace = Int(bitPattern: g) == Int(bitPattern: x)
+    let rowBytes =
+      classes * MemoryLayout<E.Stored>.stride * (inPlace ? 1 : 2)
+      + (scratch == nil ? 0 : classes * MemoryLayout<Float>.stride)
     var result: (nll: Double, smooth: Double)
-    if classes * MemoryLayout<Float>.stride * (inPlace ? 1 : 2) <= Self.cachedRowBytes {
-      let m = FusedRows.maximum(x, count: classes)
-      guard m.isFinite else { return scalarRow(x, gradient: g, label: label) }
-      let (sum, sideSum) = FusedRows.expSum(x, count: classes, shift: m, store: g, side: rowSide)
+    if rowBytes <= Self.cachedRowBytes {
+      let m = FusedRows.maximum(x, count: classes, e)
+      guard m.isFinite else { return scalarRow(x, gradient: g, label: label, e) }
+      // fp32 elements keep their exponentials in the gradient row itself.
+      let exps = scratch ?? UnsafeMutableRawPointer(g).assumingMemoryBound(to: Float.self)
+      let (sum, sideSum) = FusedRows.expSum(
+        x, count: classes, shift: m, store: exps, side: rowSide, e)
       let lse = Double(m) + .log(sum)
       result = terms(label: label, labelLogit: labelLogit, lse: lse, side: sideSum, sideShift: m)
-      let labelExp = ignored ? 0 : g[label]
-      FusedRows.scale(g, count: classes, by: Float(-total / sum), add: rowAddend)
-      if !ignored { fixLabel(g, label, gradientLabel, labelExp, total / sum) }
+      let labelExp = ignored ? 0 : exps[label]
+      FusedRows.scale(
+        UnsafePointer(exps), into: g, count: classes, by: Float(-total / sum), add: rowAddend, e)
+      if !ignored { fixLabel(g, label, gradientLabel, labelExp, total / sum, e) }
     } else {
-      let stats = FusedRows.onlineStatistics(x, count: classes, side: rowSide)
-      guard stats.maximum.isFinite else { return scalarRow(x, gradient: g, label: label) }
+      let stats = FusedRows.onlineStatistics(x, count: classes, side: rowSide, e)
+      guard stats.maximum.isFinite else { return scalarRow(x, gradient: g, label: label, e) }
       let lse = Double(stats.maximum) + .log(stats.sum)
       result = terms(
         label: label, labelLogit: labelLogit, lse: lse, side: stats.side, sideShift: stats.sideShift
@@ -157,8 +173,8 @@ struct FusedSoftmax {
       let labelExp = ignored ? 0 : VectorMath.exp(labelLogit - stats.maximum)
       FusedRows.exponentialGradient(
         x, g, count: classes, shift: stats.maximum, by: Float(-total / stats.sum),
-        add: rowAddend)
-      if !ignored { fixLabel(g, label, gradientLabel, labelExp, total / stats.sum) }
+        add: rowAddend, e)
+      if !ignored { fixLabel(g, label, gradientLabel, labelExp, total / stats.sum, e) }
     }
     return result
   }
@@ -167,13 +183,13 @@ struct FusedSoftmax {
   /// `(dlogp[y] + smoothing part) - p[y] * total`, so that it cancels to exactly 0 where the
   /// reference's does (one class, or p[y] = 1).
   @inline(__always)
-  func fixLabel(
-    _ g: UnsafeMutablePointer<Float>, _ label: Int, _ gradientLabel: Double, _ labelExp: Float,
-    _ totalOverSum: Double
+  func fixLabel<E: KernelStorage>(
+    _ g: UnsafeMutablePointer<E.Stored>, _ label: Int, _ gradientLabel: Double,
+    _ labelExp: Float, _ totalOverSum: Double, _: E.Type
   ) {
     var direct = gradientLabel
     if smoothing > 0 { direct += smoothing / Double(classes) * (weight(label) * -scale) }
-    g[label] = Float(direct - Double(labelExp) * totalOverSum)
+    g[label] = E.stored(Float(direct - Double(labelExp) * totalOverSum))
   }
 
   /// The NLL and smoothing terms of a non-ignored row from its statistics:

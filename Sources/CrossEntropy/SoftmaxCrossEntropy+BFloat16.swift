@@ -1,0 +1,155 @@
+/// bfloat16 logits, held as their raw 16-bit patterns (`UInt16`), since Swift has no bfloat16
+/// type: the high half of an IEEE fp32, as PyTorch's `torch.bfloat16` and NumPy's `uint16` view
+/// of it store them.
+///
+/// The kernels widen each value to fp32 exactly, accumulate in fp32 (sums per block in Double),
+/// return the loss in fp32 and write the gradient rounded to nearest even in bfloat16.
+/// Semantics are those of the other forms (weights, ignore index, label smoothing, z-loss,
+/// soft-capping, every reduction); problems the fused kernel does not handle (a class axis that
+/// is not last, z-loss, soft-capping) go through fp32 copies, O(n) extra memory.
+///
+/// ```swift
+/// var logits: [UInt16] = [0x3F80, 0x0000, 0xBF80]  // 1, 0, -1 in bfloat16
+/// var loss: Float = 0
+/// try SoftmaxCrossEntropy().lossAndGradient(
+///   overwritingBFloat16: &logits, shape: [1, 3], labels: [0], loss: &loss)
+/// ```
+extension SoftmaxCrossEntropy {
+  /// Writes the loss of bfloat16 logits (raw bits) against class-index labels.
+  ///
+  /// - Parameters:
+  ///   - bfloat16Logits: Raw scores as bfloat16 bit patterns, row-major.
+  ///   - shape: The shape of the logits, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row.
+  ///   - classWeights: Optional per-class weights, one per class, in fp32.
+  ///   - loss: Receives the loss in fp32: 1 element for `.mean` and `.sum`, one per label for
+  ///     `.none`.
+  /// - Throws: ``LossError`` for wrong counts or shapes, labels out of range, a bad class axis,
+  ///   an empty class dimension, or invalid options.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory on the fused path.
+  public func loss(
+    bfloat16Logits: UnsafeBufferPointer<UInt16>, shape: [Int], labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Float>? = nil, into loss: UnsafeMutableBufferPointer<Float>
+  ) throws(LossError) {
+    let problem = try bfloat16Problem(
+      count: bfloat16Logits.count, shape: shape, labels: labels, classWeights: classWeights,
+      lossCount: loss.count)
+    Kernels.softmaxCrossEntropyBFloat16(
+      logits: bfloat16Logits.baseAddress!, labels: labels, classWeights: classWeights,
+      problem: problem, loss: loss, gradient: nil)
+  }
+
+  /// Writes the loss of bfloat16 logits (raw bits) and its gradient, in bfloat16, into caller
+  /// buffers.
+  ///
+  /// - Parameters:
+  ///   - bfloat16Logits: Raw scores as bfloat16 bit patterns, row-major.
+  ///   - shape: The shape of the logits, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row.
+  ///   - classWeights: Optional per-class weights, one per class, in fp32.
+  ///   - loss: Receives the loss in fp32 (1 element, or one per label for `.none`).
+  ///   - gradient: Receives d(loss)/d(logits) as bfloat16 bits, as many as the logits; it may be
+  ///     the same memory as `bfloat16Logits`.
+  /// - Throws: ``LossError``, as ``loss(bfloat16Logits:shape:labels:classWeights:into:)``, or for
+  ///   a gradient of the wrong size.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory per thread on the fused path.
+  public func lossAndGradient(
+    bfloat16Logits: UnsafeBufferPointer<UInt16>, shape: [Int], labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Float>? = nil, loss: UnsafeMutableBufferPointer<Float>,
+    gradient: UnsafeMutableBufferPointer<UInt16>
+  ) throws(LossError) {
+    let problem = try bfloat16Problem(
+      count: bfloat16Logits.count, shape: shape, labels: labels, classWeights: classWeights,
+      lossCount: loss.count)
+    guard gradient.count == bfloat16Logits.count else {
+      throw .shapeMismatch(
+        "gradient holds \(gradient.count) elements but logits shape \(describe(shape: shape))"
+          + " holds \(bfloat16Logits.count)")
+    }
+    Kernels.softmaxCrossEntropyBFloat16(
+      logits: bfloat16Logits.baseAddress!, labels: labels, classWeights: classWeights,
+      problem: problem, loss: loss, gradient: gradient.baseAddress)
+  }
+
+  /// Computes the loss of bfloat16 logits (raw bits) and overwrites them with the gradient in
+  /// bfloat16, as Liger-Kernel does: no memory besides O(C) scratch per thread.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores as bfloat16 bit patterns; on return, d(loss)/d(logits).
+  ///   - shape: The shape of the logits, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row.
+  ///   - classWeights: Optional per-class weights, one per class, in fp32.
+  ///   - loss: Receives the loss in fp32 (1 element, or one per label for `.none`).
+  /// - Throws: ``LossError``, as ``loss(bfloat16Logits:shape:labels:classWeights:into:)``; the
+  ///   logits are unchanged when it throws.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory per thread on the fused path.
+  public func lossAndGradient(
+    overwritingBFloat16 logits: UnsafeMutableBufferPointer<UInt16>, shape: [Int],
+    labels: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<Float>? = nil,
+    loss: UnsafeMutableBufferPointer<Float>
+  ) throws(LossError) {
+    let problem = try bfloat16Problem(
+      count: logits.count, shape: shape, labels: labels, classWeights: classWeights,
+      lossCount: loss.count)
+    Kernels.softmaxCrossEntropyBFloat16(
+      logits: logits.baseAddress!, labels: labels, classWeights: classWeights,
+      problem: problem, loss: loss, gradient: logits.baseAddress)
+  }
+
+  /// Computes the loss of bfloat16 logits (raw bits) and overwrites them with the gradient, for
+  /// arrays: see ``lossAndGradient(overwritingBFloat16:shape:labels:classWeights:loss:)``.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores as bfloat16 bit patterns; on return, d(loss)/d(logits).
+  ///   - shape: The shape of the logits, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row.
+  ///   - classWeights: Optional per-class weights, one per class, in fp32.
+  ///   - loss: Receives the reduced loss (use the buffer form for `.none`).
+  /// - Throws: ``LossError``, as ``loss(bfloat16Logits:shape:labels:classWeights:into:)``, or
+  ///   `.invalidOption` for `.none` (which has one loss per row).
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory per thread on the fused path.
+  public func lossAndGradient(
+    overwritingBFloat16 logits: inout [UInt16], shape: [Int], labels: [Int],
+    classWeights: [Float]? = nil, loss: inout Float
+  ) throws(LossError) {
+    guard reduction != .none else {
+      throw .invalidOption(
+        "reduction none writes one loss per row; use the buffer form of"
+          + " lossAndGradient(overwritingBFloat16:) for it")
+    }
+    var value: Float = 0
+    try labels.withUnsafeBufferPointer { labelBuffer throws(LossError) in
+      try withOptionalBuffer(classWeights) { weights throws(LossError) in
+        try logits.withUnsafeMutableBufferPointer { logitBuffer throws(LossError) in
+          try withUnsafeMutablePointer(to: &value) { pointer throws(LossError) in
+            try lossAndGradient(
+              overwritingBFloat16: logitBuffer, shape: shape, labels: labelBuffer,
+              classWeights: weights, loss: UnsafeMutableBufferPointer(start: pointer, count: 1))
+          }
+        }
+      }
+    }
+    loss = value
+  }
+
+  private func bfloat16Problem(
+    count: Int, shape: [Int], labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Float>?, lossCount: Int
+  ) throws(LossError) -> SoftmaxProblem {
+    let layout = try ClassLayout(shape: shape, classAxis: classAxis)
+    try checkCount(count, shape: shape, name: "logits")
+    guard labels.count == layout.rows else {
+      throw .shapeMismatch(
+        "labels hold \(labels.count) elements but logits shape \(describe(shape: shape)) needs"
+          + " \(layout.rows), one per position of \(describe(shape: layout.labelShape))")
+    }
+    try checkLabelSmoothing(labelSmoothing)
+    try checkLogitOptions(zLossScale: zLossScale, logitSoftCap: logitSoftCap)
+    try layout.checkClassWeights(count: classWeights?.count)
+    try checkLossCount(lossCount, reduction: reduction, rows: layout.rows)
+    try layout.checkLabelRange(labels, ignoreIndex: ignoreIndex)
+    return SoftmaxProblem(
+      layout: layout, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing,
+      reduction: reduction, zLossScale: zLossScale, logitSoftCap: logitSoftCap)
+  }
+}

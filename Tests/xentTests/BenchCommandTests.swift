@@ -1,0 +1,35 @@
+import Foundation
+import Testing
+
+/// `xent bench`: the JSON contract of shared/docs/CLI.md, on a tiny problem.
+@Suite struct BenchCommandTests {
+  @Test(arguments: ["float32", "float16", "bfloat16", "float64"])
+  func jsonHasTheContractFields(dtype: String) throws {
+    let run = try runXent([
+      "bench", "--rows", "8", "--classes", "37", "--dtype", dtype, "--threads", "1",
+      "--label-smoothing", "0.1", "--weighted", "--ignore-every", "3", "--warmup", "0",
+      "--repeats", "1", "--json",
+    ])
+    #expect(run.status == 0, "\(run.error)")
+    let object = try #require(
+      try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+    #expect(object["loss"] as? String == "cross-entropy")
+    #expect(object["rows"] as? Int == 8)
+    #expect(object["classes"] as? Int == 37)
+    #expect(object["dtype"] as? String == dtype)
+    #expect(object["threads"] as? Int == 1)
+    #expect((object["ns_per_element_forward"] as? Double ?? -1) > 0)
+    #expect((object["ns_per_element_forward_backward"] as? Double ?? -1) > 0)
+    #expect(object["extra_bytes"] is Int)
+    #expect(["portable", "native"].contains(object["build"] as? String ?? ""))
+  }
+
+  @Test func badOptionsFailWithAMessage() throws {
+    let run = try runXent(["bench", "--rows", "0"])
+    #expect(run.status != 0)
+    #expect(run.error.contains("--rows"))
+    let smoothing = try runXent(["bench", "--label-smoothing", "2"])
+    #expect(smoothing.status != 0)
+    #expect(smoothing.error.contains("--label-smoothing 2.0 is outside [0, 1]"))
+  }
+}
