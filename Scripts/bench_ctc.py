@@ -6,8 +6,8 @@ Usage (from the repository root, after `swift build -c release`):
     /tmp/torch/bin/python Scripts/bench_ctc.py [--time-steps 500] [--batch 32] [--classes 80]
         [--target-length 100] [--repeats 9] [--threads 2] [--xent .build/release/xent]
 
-The problem: float32 log-probabilities (T, N, C) from a log-softmax of random scores, every
-input length T, every target S labels from 1..C-1 (blank 0), reduction mean. PyTorch runs with
+The problem: float32 (or --dtype float64) log-probabilities (T, N, C) from a log-softmax of
+random scores, every input length T, every target S labels from 1..C-1 (blank 0), reduction mean. PyTorch runs with
 torch.set_num_threads(threads); both sides report the median of `repeats` timed calls after two
 warm-up calls: the loss alone (forward) and loss.backward() included (forward+backward, with
 log_probs requiring grad). The PyTorch and xent runs alternate three times and the best median
@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 
 
-def torch_medians(T, N, C, S, repeats):
+def torch_medians(T, N, C, S, repeats, dtype):
     g = torch.Generator().manual_seed(0)
-    log_probs = torch.randn(T, N, C, generator=g).log_softmax(2).detach()
+    log_probs = torch.randn(T, N, C, generator=g, dtype=dtype).log_softmax(2).detach()
     targets = torch.randint(1, C, (N, S), generator=g, dtype=torch.long)
     input_lengths = torch.full((N,), T, dtype=torch.long)
     target_lengths = torch.full((N,), S, dtype=torch.long)
@@ -62,6 +62,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--xent", default=".build/release/xent")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     T, N, C, S = args.time_steps, args.batch, args.classes, args.target_length
@@ -69,12 +70,13 @@ def main():
     torch_forward, torch_both, ours_forward, ours_both = [], [], [], []
     ours = None
     for _ in range(args.rounds):
-        f, b = torch_medians(T, N, C, S, args.repeats)
+        f, b = torch_medians(T, N, C, S, args.repeats, getattr(torch, args.dtype))
         torch_forward.append(f)
         torch_both.append(b)
         out = subprocess.run(
             [args.xent, "bench-ctc", "--time-steps", str(T), "--batch", str(N), "--classes",
-             str(C), "--target-length", str(S), "--repeats", str(args.repeats), "--json"],
+             str(C), "--target-length", str(S), "--repeats", str(args.repeats),
+             "--dtype", args.dtype, "--json"],
             check=True, capture_output=True, text=True).stdout
         ours = json.loads(out)
         ours_forward.append(ours["ms_forward"])
@@ -82,7 +84,7 @@ def main():
 
     result = {
         "problem": {"time_steps": T, "batch": N, "classes": C, "target_length": S,
-                    "dtype": "float32", "reduction": "mean"},
+                    "dtype": args.dtype, "reduction": "mean"},
         "torch": {"version": torch.__version__, "threads": torch.get_num_threads(),
                   "ms_forward": min(torch_forward), "ms_forward_backward": min(torch_both)},
         "xent": {"ms_forward": min(ours_forward), "ms_forward_backward": min(ours_both)},

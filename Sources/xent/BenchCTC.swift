@@ -10,7 +10,7 @@ import CrossEntropy
 /// `xent bench-ctc`: times the CTC loss on synthetic data (the figures `Scripts/bench_ctc.py`
 /// compares with PyTorch's CPU `ctc_loss`).
 ///
-/// The problem is `T x N x C` float32 log-probabilities (a log-softmax of seeded pseudo-random
+/// The problem is `T x N x C` float32 (or `--dtype float64`) log-probabilities (a log-softmax of seeded pseudo-random
 /// scores), every input length `T`, every target `S` labels drawn from `1..<C` (blank 0),
 /// reduction mean. It prints medians over `--repeats` timed calls after `--warmup` untimed ones,
 /// in milliseconds per call: the loss alone, and the loss with its gradient.
@@ -41,6 +41,9 @@ struct BenchCTC: ParsableCommand {
   @Option(help: "Timed calls per figure (the median is reported).")
   var repeats: Int = 9
 
+  @Option(help: "Element type: float32 or float64.")
+  var dtype: String = "float32"
+
   @Flag(help: "Print one JSON object instead of a table.")
   var json = false
 
@@ -52,16 +55,23 @@ struct BenchCTC: ParsableCommand {
     guard repeats > 0, warmup >= 0 else {
       throw ValidationError("--repeats must be > 0 and --warmup >= 0")
     }
+    guard dtype == "float32" || dtype == "float64" else {
+      throw ValidationError("--dtype \(dtype) is not float32 or float64")
+    }
   }
 
   func run() throws {
+    if dtype == "float64" { try time(Double.self) } else { try time(Float.self) }
+  }
+
+  private func time<Scalar: BinaryFloatingPoint>(_: Scalar.Type) throws {
     var state: UInt64 = 0x5EED_C7C0
     func next() -> UInt64 {
       state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
       return state >> 11
     }
     let count = timeSteps * batch * classes
-    var logProbabilities = [Float](repeating: 0, count: count)
+    var logProbabilities = [Scalar](repeating: 0, count: count)
     for row in 0..<(timeSteps * batch) {
       var largest = -Double.infinity
       var scores = [Double](repeating: 0, count: classes)
@@ -72,7 +82,7 @@ struct BenchCTC: ParsableCommand {
       var sum = 0.0
       for c in 0..<classes { sum += exp(scores[c] - largest) }
       let logSum = largest + log(sum)
-      for c in 0..<classes { logProbabilities[row * classes + c] = Float(scores[c] - logSum) }
+      for c in 0..<classes { logProbabilities[row * classes + c] = Scalar(scores[c] - logSum) }
     }
     let input = try ShapedArray(shape: [timeSteps, batch, classes], scalars: logProbabilities)
     let targets = try ShapedArray(
@@ -100,11 +110,11 @@ struct BenchCTC: ParsableCommand {
       print(
         "{\"loss\": \"ctc\", \"time_steps\": \(timeSteps), \"batch\": \(batch),"
           + " \"classes\": \(classes), \"target_length\": \(targetLength),"
-          + " \"dtype\": \"float32\", \"repeats\": \(repeats),"
+          + " \"dtype\": \"\(dtype)\", \"repeats\": \(repeats),"
           + " \"ms_forward\": \(forward), \"ms_forward_backward\": \(forwardBackward),"
           + " \"checksum\": \(checksum)}")
     } else {
-      print("ctc             T=\(timeSteps) N=\(batch) C=\(classes) S=\(targetLength) float32")
+      print("ctc             T=\(timeSteps) N=\(batch) C=\(classes) S=\(targetLength) \(dtype)")
       print("forward         \(forward) ms (median of \(repeats))")
       print("forward+bwd     \(forwardBackward) ms (median of \(repeats))")
     }

@@ -156,19 +156,37 @@ enum CTCKernel {
       return sample.targetLength == 0 ? 0 : .infinity
     }
 
+    // Scratch (unchecked pointers: the indices below stay inside the counts by construction).
+    func scratch(_ count: Int, _ value: Double) -> UnsafeMutablePointer<Double> {
+      let pointer = UnsafeMutablePointer<Double>.allocate(capacity: count)
+      pointer.initialize(repeating: value, count: count)
+      return pointer
+    }
+    let logProbabilities = scratch(length * classes, 0)
+    let row = scratch(classes, 0)
+    let alpha = scratch(length * extended, negativeInfinity)
+    let labels = UnsafeMutablePointer<Int>.allocate(capacity: extended)
+    defer {
+      logProbabilities.deallocate()
+      row.deallocate()
+      alpha.deallocate()
+      labels.deallocate()
+    }
+    for s in 0..<extended { labels[s] = sample.label(s) }
+
     // The log-probabilities of this sample, in Double.
-    var logProbabilities = [Double](repeating: 0, count: length * classes)
-    var row = [Double](repeating: 0, count: classes)
     for t in 0..<length {
       let source = input + t * sample.rowStride
       for c in 0..<classes { row[c] = Double(source[c]) }
-      let shift = fromLogits ? row.withUnsafeBufferPointer(Reference.logSumExp) : 0
+      let shift =
+        fromLogits ? Reference.logSumExp(UnsafeBufferPointer(start: row, count: classes)) : 0
       for c in 0..<classes { logProbabilities[t * classes + c] = row[c] - shift }
     }
-    func lp(_ t: Int, _ s: Int) -> Double { logProbabilities[t * classes + sample.label(s)] }
+    @inline(__always) func lp(_ t: Int, _ s: Int) -> Double {
+      logProbabilities[t * classes + labels[s]]
+    }
 
     // Forward: alpha[t][s], log space, three-term log-sum-exp as PyTorch writes it.
-    var alpha = [Double](repeating: negativeInfinity, count: length * extended)
     alpha[0] = lp(0, 0)
     if sample.targetLength > 0 { alpha[1] = lp(0, 1) }
     for t in 1..<length {
@@ -181,7 +199,7 @@ enum CTCKernel {
           a2 = alpha[(t - 1) * extended + s - 1]
           if a2 > largest { largest = a2 }
         }
-        if s > 1 && sample.label(s - 2) != sample.label(s) {
+        if s > 1 && labels[s - 2] != labels[s] {
           a3 = alpha[(t - 1) * extended + s - 2]
           if a3 > largest { largest = a3 }
         }
@@ -215,11 +233,15 @@ enum CTCKernel {
     }
 
     // Backward: beta, and the log of the summed alpha * beta per (t, class).
-    var beta = [Double](repeating: negativeInfinity, count: length * extended)
-    var collected = [Double](repeating: negativeInfinity, count: length * classes)
-    func collect(_ t: Int, _ s: Int) {
+    let beta = scratch(length * extended, negativeInfinity)
+    let collected = scratch(length * classes, negativeInfinity)
+    defer {
+      beta.deallocate()
+      collected.deallocate()
+    }
+    @inline(__always) func collect(_ t: Int, _ s: Int) {
       let value = alpha[t * extended + s] + beta[t * extended + s]
-      let index = t * classes + sample.label(s)
+      let index = t * classes + labels[s]
       let current = collected[index]
       if current == negativeInfinity {
         collected[index] = value
@@ -234,7 +256,7 @@ enum CTCKernel {
       beta[last + extended - 2] = lp(length - 1, extended - 2)
       // PyTorch assigns (rather than log-adds) this last-step term, assuming the last label is
       // not the blank; when it is, the blank's term above is overwritten. Reproduced as is.
-      collected[(length - 1) * classes + sample.label(extended - 2)] = negativeInfinity
+      collected[(length - 1) * classes + labels[extended - 2]] = negativeInfinity
       collect(length - 1, extended - 2)
     }
     var t = length - 2
@@ -248,7 +270,7 @@ enum CTCKernel {
           b2 = beta[(t + 1) * extended + s + 1]
           if b2 > largest { largest = b2 }
         }
-        if s < extended - 2 && sample.label(s + 2) != sample.label(s) {
+        if s < extended - 2 && labels[s + 2] != labels[s] {
           b3 = beta[(t + 1) * extended + s + 2]
           if b3 > largest { largest = b3 }
         }
