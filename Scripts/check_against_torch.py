@@ -37,6 +37,7 @@ import torch.nn.functional as F
 RTOL = {"float32": 2e-5, "float64": 1e-10, "float16": 1e-3}  # float16: informational
 ATOL_SCALE = {"float32": 1e-6, "float64": 1e-13, "float16": 1e-3}
 NP = {"float32": np.float32, "float64": np.float64, "float16": np.float16}
+MIXED_DTYPES = False  # --mixed-dtypes: weights/targets in the other float dtype sometimes
 TORCH = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16}
 
 
@@ -139,9 +140,9 @@ def make_cross_entropy(case, dtype):
         target = target[:-1] if target.ndim else target  # wrong target shape
 
     other = "float64" if dtype == "float32" else "float32"
-    if rng.uniform() < 0.03 and weight is not None:
+    if MIXED_DTYPES and rng.uniform() < 0.03 and weight is not None:
         weight = weight.astype(NP[other])  # PyTorch raises: the weight's dtype must match
-    if rng.uniform() < 0.05 and probability_targets:
+    if MIXED_DTYPES and rng.uniform() < 0.05 and probability_targets:
         target = target.astype(NP[other])  # PyTorch promotes
     x_cli = np.moveaxis(x, 1, -1) if layout_last else x
     target_cli = target
@@ -261,7 +262,7 @@ def make_bce(case, dtype, logits):
         pos = rng.uniform(0.0 if rng.uniform() < 0.2 else 0.1, 4,
                           broadcast_shape(rng, shape)).astype(NP[dtype])
     other = "float64" if dtype == "float32" else "float32"
-    mutation = rng.uniform()
+    mutation = rng.uniform() if MIXED_DTYPES else 1.0
     if mutation < 0.03:
         t = t.astype(NP[other])  # BCE raises, BCE with logits promotes
     elif mutation < 0.05:
@@ -474,7 +475,11 @@ def main():
     parser.add_argument("--opinfo", action="store_true",
                         help="run PyTorch's OpInfo sample inputs instead of random cases")
     parser.add_argument("--dtypes", default="float32,float64", help="for --opinfo")
+    parser.add_argument("--mixed-dtypes", action="store_true",
+                        help="also give weights and targets the other float dtype sometimes")
     args = parser.parse_args()
+    global MIXED_DTYPES
+    MIXED_DTYPES = args.mixed_dtypes
     torch.set_num_threads(1)
     seeds = [args.only] if args.only is not None else range(args.seed, args.seed + args.cases)
     cases = opinfo_cases(args.dtypes.split(",")) if args.opinfo else (make_case(s) for s in seeds)
