@@ -7,11 +7,12 @@ Usage (from the repository root, after `swift build -c release`):
         [--target-length 100] [--repeats 9] [--threads 2] [--xent .build/release/xent]
 
 The problem: float32 (or --dtype float64) log-probabilities (T, N, C) from a log-softmax of
-random scores, every input length T, every target S labels from 1..C-1 (blank 0), reduction mean. PyTorch runs with
-torch.set_num_threads(threads); both sides report the median of `repeats` timed calls after two
-warm-up calls: the loss alone (forward) and loss.backward() included (forward+backward, with
-log_probs requiring grad). The PyTorch and xent runs alternate three times and the best median
-of each side is kept, so that both see the same machine load. Prints one JSON object.
+random scores, every input length T, every target S labels from 1..C-1 (blank 0), reduction
+mean. PyTorch runs with torch.set_num_threads(threads) and xent with --threads threads; both
+sides report the median of `repeats` timed calls after two warm-up calls: the loss alone
+(forward) and loss.backward() included (forward+backward, with log_probs requiring grad). The
+PyTorch and xent runs alternate `rounds` times and the best median of each side is kept, so
+that both see the same machine load. Prints one JSON object.
 """
 
 import argparse
@@ -76,7 +77,7 @@ def main():
         out = subprocess.run(
             [args.xent, "bench-ctc", "--time-steps", str(T), "--batch", str(N), "--classes",
              str(C), "--target-length", str(S), "--repeats", str(args.repeats),
-             "--dtype", args.dtype, "--json"],
+             "--dtype", args.dtype, "--threads", str(args.threads), "--json"],
             check=True, capture_output=True, text=True).stdout
         ours = json.loads(out)
         ours_forward.append(ours["ms_forward"])
@@ -87,7 +88,8 @@ def main():
                     "dtype": args.dtype, "reduction": "mean"},
         "torch": {"version": torch.__version__, "threads": torch.get_num_threads(),
                   "ms_forward": min(torch_forward), "ms_forward_backward": min(torch_both)},
-        "xent": {"ms_forward": min(ours_forward), "ms_forward_backward": min(ours_both)},
+        "xent": {"threads": ours["threads"], "ms_forward": min(ours_forward),
+                 "ms_forward_backward": min(ours_both)},
         "speedup_forward": min(torch_forward) / min(ours_forward),
         "speedup_forward_backward": min(torch_both) / min(ours_both),
         "repeats": args.repeats, "rounds": args.rounds,

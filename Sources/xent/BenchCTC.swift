@@ -41,6 +41,9 @@ struct BenchCTC: ParsableCommand {
   @Option(help: "Timed calls per figure (the median is reported).")
   var repeats: Int = 9
 
+  @Option(help: "Threads (0: one per online processor).")
+  var threads: Int = 0
+
   @Option(help: "Element type: float32 or float64.")
   var dtype: String = "float32"
 
@@ -55,12 +58,14 @@ struct BenchCTC: ParsableCommand {
     guard repeats > 0, warmup >= 0 else {
       throw ValidationError("--repeats must be > 0 and --warmup >= 0")
     }
+    guard threads >= 0 else { throw ValidationError("--threads \(threads) must be >= 0") }
     guard dtype == "float32" || dtype == "float64" else {
       throw ValidationError("--dtype \(dtype) is not float32 or float64")
     }
   }
 
   func run() throws {
+    Parallelism.maximumThreadCount = threads
     if dtype == "float64" { try time(Double.self) } else { try time(Float.self) }
   }
 
@@ -111,6 +116,7 @@ struct BenchCTC: ParsableCommand {
         "{\"loss\": \"ctc\", \"time_steps\": \(timeSteps), \"batch\": \(batch),"
           + " \"classes\": \(classes), \"target_length\": \(targetLength),"
           + " \"dtype\": \"\(dtype)\", \"repeats\": \(repeats),"
+          + " \"threads\": \(Parallelism.effectiveThreadCount),"
           + " \"ms_forward\": \(forward), \"ms_forward_backward\": \(forwardBackward),"
           + " \"checksum\": \(checksum)}")
     } else {

@@ -236,6 +236,32 @@ struct ConnectionistTemporalClassificationTests {
     }
   }
 
+  /// One thread or several: the same bits.
+  @Test func threadCountDoesNotChangeResults() throws {
+    // The first seed from 77 on whose batch is large enough to be spread over threads.
+    let problem = (77...).lazy.map {
+      CTCRandomProblem(seed: $0, maxSteps: 80, maxBatch: 9, maxClasses: 12, maxTarget: 20)
+    }.first { problem in
+      let work = zip(problem.inputLengths, problem.targetLengths).map { $0 * (2 * $1 + 1) }
+      return problem.shape[1] >= 4 && work.reduce(0, +) > 8192
+    }!
+    let input = try ShapedArray(shape: problem.shape, scalars: problem.scores.map { Float($0) })
+    func run() throws -> (loss: ShapedArray<Float>, gradient: ShapedArray<Float>) {
+      try problem.criterion.lossAndGradient(
+        logits: input, targets: problem.targets, inputLengths: problem.inputLengths,
+        targetLengths: problem.targetLengths)
+    }
+    let saved = Parallelism.maximumThreadCount
+    defer { Parallelism.maximumThreadCount = saved }
+    Parallelism.maximumThreadCount = 1
+    let single = try run()
+    Parallelism.maximumThreadCount = 3
+    let several = try run()
+    #expect(single.loss.scalars.map(\.bitPattern) == several.loss.scalars.map(\.bitPattern))
+    #expect(
+      single.gradient.scalars.map(\.bitPattern) == several.gradient.scalars.map(\.bitPattern))
+  }
+
   /// Non-finite or huge log-probabilities on the path take the reference path, so Float gives
   /// what Double (and PyTorch) give.
   @Test(arguments: [Float.nan, .infinity, -.infinity, -1e30, 1e30])

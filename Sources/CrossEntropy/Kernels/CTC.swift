@@ -123,8 +123,10 @@ enum CTCKernel {
     forEachSample(problem) { n in buffers.runSample(n, problem: problem, fromLogits: fromLogits) }
   }
 
-  /// Calls `body` once per sample, on several threads when the batch is worth it. Each sample's
-  /// result depends only on that sample, so it is the same whatever the thread count.
+  /// Calls `body` once per sample, on up to ``Parallelism/maximumThreadCount`` threads when the
+  /// batch is worth it; thread `k` takes samples `k`, `k + threads`, ... (so that sorted lengths
+  /// still share the work evenly). Each sample's result depends only on that sample, so it is the
+  /// same whatever the thread count.
   private static func forEachSample(
     _ problem: CTCProblem, _ body: @escaping @Sendable (Int) -> Void
   ) {
@@ -132,10 +134,14 @@ enum CTCKernel {
     for n in 0..<problem.batch {
       work += problem.inputLengths[n] * (2 * problem.targetLengths[n] + 1)
     }
-    if problem.batch == 1 || work < 4096 {
+    let threads = min(Parallelism.effectiveThreadCount, problem.batch)
+    if threads <= 1 || work < 4096 {
       for n in 0..<problem.batch { body(n) }
     } else {
-      DispatchQueue.concurrentPerform(iterations: problem.batch, execute: body)
+      let batch = problem.batch
+      DispatchQueue.concurrentPerform(iterations: threads) { first in
+        for n in stride(from: first, to: batch, by: threads) { body(n) }
+      }
     }
   }
 
