@@ -10,7 +10,9 @@ Two sources of cases:
 - PyTorch's own OpInfo sample inputs for nn.functional.ctc_loss (float32 and float64);
 - seeded random cases: batched or unbatched, padded or concatenated targets (int64 or int32),
   blank anywhere, repeats, empty targets, zero and infeasible input lengths, every reduction,
-  zero_infinity on and off.
+  zero_infinity on and off; some with bad input that PyTorch rejects (lengths beyond the
+  tensors, negative lengths, a blank out of range, a length count that is not the batch size),
+  and some with a label outside 0..<C (xent rejects it; PyTorch does not check it).
 
 Each case goes through `xent evaluate` (loss and gradient files) and through PyTorch. The loss
 must match PyTorch in the input's dtype (rtol 2e-5 for float32, 1e-10 for float64). A float64
@@ -187,7 +189,37 @@ def random_case(seed):
         il, tl = np.array(il[0]), np.array(tl[0])
     int_type = np.int32 if rng.random() < 0.3 else np.int64
     reduction = str(rng.choice(["none", "mean", "sum"]))
-    return {"name": f"random seed {seed} {dtype} x{x.shape} blank {blank} {reduction}",
+    name = f"random seed {seed} {dtype} x{x.shape} blank {blank} {reduction}"
+    deviation = None
+    if rng.random() < 0.15:
+        # Bad input: PyTorch raises for each of these, and xent must refuse it in one line.
+        il, tl = np.array(il).copy(), np.array(tl).copy()
+        kind = rng.choice(["input too long", "negative input", "negative target",
+                           "blank", "lengths count", "padded too short"])
+        if kind == "input too long":
+            il.flat[0] = x.shape[0] + 1
+        elif kind == "negative input":
+            il.flat[0] = -1
+        elif kind == "negative target":
+            tl.flat[0] = -1
+        elif kind == "blank":
+            blank = C if rng.random() < 0.5 else -1
+        elif kind == "lengths count":
+            il = np.append(il.reshape(-1), 1)
+        elif kind == "padded too short" and targets.ndim == 2:
+            tl.flat[0] = targets.shape[1] + 1
+        name += f" bad: {kind}"
+    elif rng.random() < 0.1 and targets.size > 0 and tl.sum() > 0:
+        # A label outside 0..<C: PyTorch reads other memory; xent refuses (a documented
+        # deviation).
+        targets = targets.copy()
+        targets.flat[0] = C + 3
+        if targets.ndim == 2 and tl.reshape(-1)[0] == 0:
+            targets.flat[0] = 0
+        else:
+            deviation = "labels outside 0..<C are an error in xent"
+        name += " label out of range"
+    return {"name": name, "deviation": deviation,
             "args": (x, targets, il, tl, blank, reduction, bool(rng.random() < 0.5), int_type)}
 
 
