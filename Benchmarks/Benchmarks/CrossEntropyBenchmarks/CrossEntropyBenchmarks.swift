@@ -1,0 +1,182 @@
+// The core suite (issue 3, item 8): softmax cross-entropy in its fused caller-buffer forms, and
+// BCE-with-logits, at C = 10, 1000, 32000, 128256 and 256000, with the batch chosen so that each
+// case holds about `XENT_BENCH_ELEMENTS` logits (16 Mi by default).
+//
+// Buffers are allocated in `setup:`, and the in-place cases restore their logits before
+// `startMeasurement()`, so the malloc and peak-memory metrics cover the loss call alone: the
+// caller-buffer forms should show a handful of small mallocs and no N × C growth.
+
+import Benchmark
+import BenchmarkData
+import CrossEntropy
+
+/// Buffers for the in-place forward+backward form: the logits (overwritten by the gradient on
+/// each call), a pristine copy to restore them from, labels, optional class weights, the loss.
+final class InPlaceState<Scalar: BinaryFloatingPoint>: @unchecked Sendable {
+  let pristine: Buffer<Scalar>
+  let logits: Buffer<Scalar>
+  let labels: Buffer<Int>
+  let weights: Buffer<Scalar>?
+  let loss = Buffer<Scalar>(count: 1) { _ in 0 }
+
+  init(logitCount: Int, labelCount: Int, classes: Int, ignoredFraction: Double, weighted: Bool) {
+    let source = Buffer<Float>.logits(count: logitCount, seed: 1)
+    pristine = Buffer(count: logitCount) { Scalar(source.memory[$0]) }
+    logits = Buffer(count: logitCount) { pristine.memory[$0] }
+    labels = .labels(
+      count: labelCount, classes: classes, seed: 2, ignoredFraction: ignoredFraction)
+    if weighted {
+      let draws = Buffer<Float>.logits(count: classes, seed: 3)
+      weights = Buffer(count: classes) { Scalar(1 + draws.memory[$0] / 8) }
+    } else {
+      weights = nil
+    }
+  }
+
+  /// Puts the original logits back (outside the measured region).
+  func restore() { logits.assign(from: pristine) }
+}
+
+/// Registers the in-place forward+backward benchmark for one criterion and shape.
+func registerInPlace<Scalar: BinaryFloatingPoint>(
+  _ name: String, _: Scalar.Type, criterion: SoftmaxCrossEntropy, shape: [Int], classes: Int,
+  ignoredFraction: Double = 0, weighted: Bool = false
+) {
+  let count = shape.reduce(1, *)
+  let labelCount = count / classes
+  Benchmark(name, configuration: BenchmarkSettings.configuration) {
+    (benchmark: Benchmark, state: InPlaceState<Scalar>) in
+    state.restore()
+    benchmark.startMeasurement()
+    try measurePerElement(benchmark, elements: count) {
+      try criterion.lossAndGradient(
+        overwriting: state.logits.memory, shape: shape, labels: state.labels.readOnly,
+        classWeights: state.weights?.readOnly, loss: state.loss.memory)
+    }
+  } setup: {
+    InPlaceState<Scalar>(
+      logitCount: count, labelCount: labelCount, classes: classes,
+      ignoredFraction: ignoredFraction, weighted: weighted)
+  }
+}
+
+/// Buffers for the forward-only form.
+final class ForwardState: @unchecked Sendable {
+  let logits: Buffer<Float>
+  let labels: Buffer<Int>
+  let loss = Buffer<Float>(count: 1) { _ in 0 }
+
+  init(rows: Int, classes: Int) {
+    logits = .logits(count: rows * classes, seed: 1)
+    labels = .labels(count: rows, classes: classes, seed: 2)
+  }
+}
+
+/// Buffers for probability targets: logits, targets, and a separate gradient.
+final class ProbabilityState: @unchecked Sendable {
+  let logits: Buffer<Float>
+  let probabilities: Buffer<Float>
+  let gradient: Buffer<Float>
+  let loss = Buffer<Float>(count: 1) { _ in 0 }
+
+  init(rows: Int, classes: Int) {
+    logits = .logits(count: rows * classes, seed: 1)
+    probabilities = .probabilities(rows: rows, classes: classes, seed: 4)
+    gradient = Buffer(count: rows * classes) { _ in 0 }
+  }
+}
+
+/// Arrays for BCE-with-logits (an array API: it allocates its loss and gradient by design).
+struct BinaryState: @unchecked Sendable {
+  let logits: ShapedArray<Float>
+  let targets: ShapedArray<Float>
+
+  init(rows: Int, classes: Int) throws {
+    let source = Buffer<Float>.logits(count: rows * classes, seed: 1)
+    var generator = DataGenerator(seed: 5)
+    logits = try ShapedArray(shape: [rows, classes], scalars: Array(source.memory))
+    targets = try ShapedArray(
+      shape: [rows, classes],
+      scalars: (0..<(rows * classes)).map { _ in generator.next() & 1 == 0 ? 0 : 1 })
+  }
+}
+
+let benchmarks: @Sendable () -> Void = {
+  let plain = SoftmaxCrossEntropy()
+  let options = SoftmaxCrossEntropy(ignoreIndex: -100, labelSmoothing: 0.1)
+  let spatial = 8 * 8
+
+  // The harness's own allocations in the measured region (about 16 mallocs here), to subtract
+  // from the malloc counts below.
+  Benchmark("Baseline: empty measured call", configuration: BenchmarkSettings.configuration) {
+    benchmark in
+    measurePerElement(benchmark, elements: 1) { 0 }
+  }
+
+  for classes in BenchmarkSettings.classCounts {
+    let rows = BenchmarkSettings.batch(rowSize: classes)
+    let count = rows * classes
+    let label = "C=\(classes) \(rows)x\(classes)"
+
+    // 1. Plain CE, labels, mean: forward+backward with the gradient written over the logits.
+    registerInPlace(
+      "CE fwd+bwd in-place \(label)", Float.self, criterion: plain, shape: [rows, classes],
+      classes: classes)
+
+    // 2. Plain CE, forward only, into a caller buffer.
+    Benchmark("CE forward \(label)", configuration: BenchmarkSettings.configuration) {
+      (benchmark: Benchmark, state: ForwardState) in
+      try measurePerElement(benchmark, elements: count) {
+        try plain.loss(
+          logits: state.logits.readOnly, shape: [rows, classes], labels: state.labels.readOnly,
+          into: state.loss.memory)
+      }
+    } setup: {
+      ForwardState(rows: rows, classes: classes)
+    }
+
+    // 3. Label smoothing 0.1 + class weights + 10% ignored labels, in place.
+    registerInPlace(
+      "CE smooth+weights+ignore in-place \(label)", Float.self, criterion: options,
+      shape: [rows, classes], classes: classes, ignoredFraction: 0.1, weighted: true)
+
+    // 4. Probability targets, forward+backward into a separate gradient buffer.
+    Benchmark("CE probabilities fwd+bwd \(label)", configuration: BenchmarkSettings.configuration) {
+      (benchmark: Benchmark, state: ProbabilityState) in
+      try measurePerElement(benchmark, elements: count) {
+        try plain.lossAndGradient(
+          logits: state.logits.readOnly, shape: [rows, classes],
+          probabilities: state.probabilities.readOnly, loss: state.loss.memory,
+          gradient: state.gradient.memory)
+      }
+    } setup: {
+      ProbabilityState(rows: rows, classes: classes)
+    }
+
+    // 5. (N, C, H, W) with classAxis 1 (H = W = 8), in place.
+    let images = BenchmarkSettings.batch(rowSize: classes * spatial)
+    registerInPlace(
+      "CE NCHW axis1 in-place C=\(classes) \(images)x\(classes)x8x8", Float.self,
+      criterion: SoftmaxCrossEntropy(classAxis: 1), shape: [images, classes, 8, 8],
+      classes: classes)
+
+    // 6. BCE-with-logits on an (N, C) multi-label batch (array API).
+    Benchmark("BCE-with-logits fwd+bwd \(label)", configuration: BenchmarkSettings.configuration) {
+      (benchmark: Benchmark, state: BinaryState) in
+      try measurePerElement(benchmark, elements: count) {
+        try BinaryCrossEntropy().lossAndGradient(logits: state.logits, targets: state.targets)
+      }
+    } setup: {
+      try BinaryState(rows: rows, classes: classes)
+    }
+
+    // 7. Float16 logits (the generic caller-buffer API), in place.
+    #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+      registerInPlace(
+        "CE Float16 fwd+bwd in-place \(label)", Float16.self, criterion: plain,
+        shape: [rows, classes], classes: classes)
+    #endif
+    // bfloat16: no public bfloat16 entry point exists in the library yet; add it here when it
+    // does.
+  }
+}
