@@ -5,7 +5,7 @@
 #
 # Usage: Scripts/run-benchmarks.sh [--quick] [extra `benchmark` arguments]
 #   --quick                    1 Mi logits per core case (instead of 16 Mi), at most 10 iterations
-#   --filter REGEX             only the benchmarks whose name matches (e.g. 'C=32000')
+#   --filter REGEX             only the benchmarks whose whole name matches (e.g. '.*C=32000 .*')
 #   --target NAME              CrossEntropyBenchmarks (core, issue 3) or FamilyBenchmarks (issue 5)
 #   --format markdown          GitHub tables instead of text
 # Environment: XENT_BENCH_ELEMENTS (logits per core case, default 16777216), XENT_BENCH_SECONDS

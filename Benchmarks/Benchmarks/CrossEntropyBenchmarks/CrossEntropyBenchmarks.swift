@@ -21,8 +21,9 @@ final class InPlaceState<Scalar: BinaryFloatingPoint>: @unchecked Sendable {
 
   init(logitCount: Int, labelCount: Int, classes: Int, ignoredFraction: Double, weighted: Bool) {
     let source = Buffer<Float>.logits(count: logitCount, seed: 1)
-    pristine = Buffer(count: logitCount) { Scalar(source.memory[$0]) }
-    logits = Buffer(count: logitCount) { pristine.memory[$0] }
+    let original = Buffer<Scalar>(count: logitCount) { Scalar(source.memory[$0]) }
+    pristine = original
+    logits = Buffer(count: logitCount) { original.memory[$0] }
     labels = .labels(
       count: labelCount, classes: classes, seed: 2, ignoredFraction: ignoredFraction)
     if weighted {
@@ -104,7 +105,6 @@ struct BinaryState: @unchecked Sendable {
 let benchmarks: @Sendable () -> Void = {
   let plain = SoftmaxCrossEntropy()
   let options = SoftmaxCrossEntropy(ignoreIndex: -100, labelSmoothing: 0.1)
-  let spatial = 8 * 8
 
   // The harness's own allocations in the measured region (about 16 mallocs here), to subtract
   // from the malloc counts below.
@@ -153,11 +153,13 @@ let benchmarks: @Sendable () -> Void = {
       ProbabilityState(rows: rows, classes: classes)
     }
 
-    // 5. (N, C, H, W) with classAxis 1 (H = W = 8), in place.
-    let images = BenchmarkSettings.batch(rowSize: classes * spatial)
+    // 5. (N, C, H, W) with classAxis 1, in place: H = W = 8, or smaller where one image of
+    // C × 8 × 8 would exceed the element budget.
+    let side = [8, 4, 2, 1].first { classes * $0 * $0 <= BenchmarkSettings.elementBudget } ?? 1
+    let images = BenchmarkSettings.batch(rowSize: classes * side * side)
     registerInPlace(
-      "CE NCHW axis1 in-place C=\(classes) \(images)x\(classes)x8x8", Float.self,
-      criterion: SoftmaxCrossEntropy(classAxis: 1), shape: [images, classes, 8, 8],
+      "CE NCHW axis1 in-place C=\(classes) \(images)x\(classes)x\(side)x\(side)", Float.self,
+      criterion: SoftmaxCrossEntropy(classAxis: 1), shape: [images, classes, side, side],
       classes: classes)
 
     // 6. BCE-with-logits on an (N, C) multi-label batch (array API).
