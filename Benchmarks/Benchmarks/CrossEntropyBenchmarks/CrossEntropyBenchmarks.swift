@@ -61,6 +61,27 @@ func registerInPlace<Scalar: BinaryFloatingPoint>(
   }
 }
 
+/// Buffers for bfloat16 logits in place: raw 16-bit values (the top half of a Float's bits).
+final class BFloat16State: @unchecked Sendable {
+  let pristine: Buffer<UInt16>
+  let logits: Buffer<UInt16>
+  let labels: Buffer<Int>
+  let loss = Buffer<Float>(count: 1) { _ in 0 }
+
+  init(rows: Int, classes: Int) {
+    let source = Buffer<Float>.logits(count: rows * classes, seed: 1)
+    let original = Buffer<UInt16>(count: rows * classes) {
+      UInt16(truncatingIfNeeded: source.memory[$0].bitPattern >> 16)
+    }
+    pristine = original
+    logits = Buffer(count: rows * classes) { original.memory[$0] }
+    labels = .labels(count: rows, classes: classes, seed: 2)
+  }
+
+  /// Puts the original logits back (outside the measured region).
+  func restore() { logits.assign(from: pristine) }
+}
+
 /// Buffers for the forward-only form.
 final class ForwardState: @unchecked Sendable {
   let logits: Buffer<Float>
@@ -178,7 +199,20 @@ let benchmarks: @Sendable () -> Void = {
         "CE Float16 fwd+bwd in-place \(label)", Float16.self, criterion: plain,
         shape: [rows, classes], classes: classes)
     #endif
-    // bfloat16: no public bfloat16 entry point exists in the library yet; add it here when it
-    // does.
+
+    // 8. bfloat16 logits (raw 16-bit storage), in place.
+    Benchmark(
+      "CE bfloat16 fwd+bwd in-place \(label)", configuration: BenchmarkSettings.configuration
+    ) { (benchmark: Benchmark, state: BFloat16State) in
+      state.restore()
+      benchmark.startMeasurement()
+      try measurePerElement(benchmark, elements: count) {
+        try plain.lossAndGradient(
+          overwritingBFloat16: state.logits.memory, shape: [rows, classes],
+          labels: state.labels.readOnly, loss: state.loss.memory)
+      }
+    } setup: {
+      BFloat16State(rows: rows, classes: classes)
+    }
   }
 }
