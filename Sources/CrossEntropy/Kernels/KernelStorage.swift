@@ -32,6 +32,23 @@ extension KernelStorage {
   }
 }
 
+/// Zero-extends 16-bit lanes (a lane loop, which LLVM turns into one `vpmovzxwd`; the generic
+/// `init(truncatingIfNeeded:)` stays an out-of-line call).
+@inline(__always)
+func widenLanes(_ v: SIMD16<UInt16>) -> SIMD16<UInt32> {
+  var r = SIMD16<UInt32>()
+  for i in 0..<16 { r[i] = UInt32(v[i]) }
+  return r
+}
+
+/// Keeps the low 16 bits of each lane (one `vpmovdw` where available).
+@inline(__always)
+func narrowLanes(_ v: SIMD16<UInt32>) -> SIMD16<UInt16> {
+  var r = SIMD16<UInt16>()
+  for i in 0..<16 { r[i] = UInt16(truncatingIfNeeded: v[i]) }
+  return r
+}
+
 /// fp32 elements.
 enum FloatStorage: KernelStorage {
   @inline(__always)
@@ -49,7 +66,7 @@ enum BFloat16Storage: KernelStorage {
   @inline(__always)
   static func load(_ p: UnsafePointer<UInt16>, _ i: Int) -> Vector {
     let bits = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<UInt16>.self)
-    return unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: bits) &<< 16, to: Vector.self)
+    return unsafeBitCast(widenLanes(bits) &<< 16, to: Vector.self)
   }
 
   @inline(__always)
@@ -61,9 +78,10 @@ enum BFloat16Storage: KernelStorage {
   @inline(__always)
   static func round(_ v: Vector) -> SIMD16<UInt16> {
     let u = unsafeBitCast(v, to: SIMD16<UInt32>.self)
-    var rounded = (u &+ 0x7FFF &+ ((u &>> 16) & 1)) &>> 16
-    rounded.replace(with: (u &>> 16) | 0x40, where: v .!= v)
-    return SIMD16<UInt16>(truncatingIfNeeded: rounded)
+    let rounded = (u &+ 0x7FFF &+ ((u &>> 16) & 1)) &>> 16
+    var result = unsafeBitCast(rounded, to: Vector.self)
+    result.replace(with: unsafeBitCast((u &>> 16) | 0x40, to: Vector.self), where: v .!= v)
+    return narrowLanes(unsafeBitCast(result, to: SIMD16<UInt32>.self))
   }
 
   @inline(__always) static func float(_ x: UInt16) -> Float {
@@ -80,28 +98,24 @@ enum BFloat16Storage: KernelStorage {
     @inline(__always)
     static func load(_ p: UnsafePointer<Float16>, _ i: Int) -> Vector {
       let bits = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<UInt16>.self)
-      return widen(SIMD16<UInt32>(truncatingIfNeeded: bits))
+      return widen(widenLanes(bits))
     }
 
     @inline(__always)
     static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float16>, _ i: Int) {
       UnsafeMutableRawPointer(p + i).storeBytes(
-        of: SIMD16<UInt16>(truncatingIfNeeded: narrow(v)), as: SIMD16<UInt16>.self)
+        of: narrowLanes(narrow(v)), as: SIMD16<UInt16>.self)
     }
 
     /// Half bits (in the low 16 bits of each lane) to fp32, exactly (subnormals, inf, NaN).
+    /// Selects are made on fp32 vectors: integer-vector `replace` lowers lane by lane.
     @inline(__always)
     static func widen(_ h: SIMD16<UInt32>) -> Vector {
-      let shiftedExponent: UInt32 = 0x7C00 << 13
-      var o = (h & 0x7FFF) &<< 13
-      let exponent = o & shiftedExponent
-      o &+= (127 - 15) << 23
-      o.replace(with: o &+ ((128 - 16) << 23), where: exponent .== shiftedExponent)
-      // Zero and subnormals: renormalise through an fp32 subtraction.
-      let magic = Float(bitPattern: 113 << 23)
-      let renormalised = unsafeBitCast(o &+ (1 << 23), to: Vector.self) - magic
-      var result = unsafeBitCast(o, to: Vector.self)
-      result.replace(with: renormalised, where: exponent .== 0)
+      let o = (h & 0x7FFF) &<< 13
+      // Rescaling by 2^112 moves the exponent and normalises subnormals exactly.
+      var result = unsafeBitCast(o, to: Vector.self) * Float(bitPattern: (127 + 112) << 23)
+      let infinityOrNaN = unsafeBitCast(o | (255 << 23), to: Vector.self)
+      result.replace(with: infinityOrNaN, where: result .>= 65536)
       return unsafeBitCast(
         unsafeBitCast(result, to: SIMD16<UInt32>.self) | ((h & 0x8000) &<< 16), to: Vector.self)
     }
@@ -109,25 +123,29 @@ enum BFloat16Storage: KernelStorage {
     /// fp32 to half bits, rounded to nearest even (overflow to inf, NaN to a quiet NaN).
     @inline(__always)
     static func narrow(_ v: Vector) -> SIMD16<UInt32> {
-      let f32Infinity: UInt32 = 255 << 23
-      let f16Maximum: UInt32 = (127 + 16) << 23
       let denormalMagic: UInt32 = ((127 - 15) + (23 - 10) + 1) << 23
       let bits = unsafeBitCast(v, to: SIMD16<UInt32>.self)
       let sign = bits & 0x8000_0000
       let u = bits ^ sign
-      // Normal results.
+      let magnitude = unsafeBitCast(u, to: Vector.self)
+      // Normal results: round the 13 dropped bits to nearest even.
       let odd = (u &>> 13) & 1
-      var normal = (u &+ (((15 &- 127) << 23) &+ 0xFFF) &+ odd) &>> 13
+      let normal = (u &+ (((15 &- 127) << 23) &+ 0xFFF) &+ odd) &>> 13
+      var result = unsafeBitCast(normal, to: Vector.self)
       // Subnormal results: let an fp32 addition do the rounding.
       let sub =
-        unsafeBitCast(
-          unsafeBitCast(u, to: Vector.self) + Float(bitPattern: denormalMagic),
-          to: SIMD16<UInt32>.self) &- denormalMagic
-      normal.replace(with: sub, where: u .< (113 << 23))
-      var special = SIMD16<UInt32>(repeating: 0x7C00)
-      special.replace(with: 0x7E00, where: u .> f32Infinity)
-      normal.replace(with: special, where: u .>= f16Maximum)
-      return normal | (sign &>> 16)
+        unsafeBitCast(magnitude + Float(bitPattern: denormalMagic), to: SIMD16<UInt32>.self)
+        &- denormalMagic
+      result.replace(
+        with: unsafeBitCast(sub, to: Vector.self),
+        where: magnitude .< Float(bitPattern: 113 << 23))
+      result.replace(
+        with: unsafeBitCast(SIMD16<UInt32>(repeating: 0x7C00), to: Vector.self),
+        where: magnitude .>= 65536)
+      result.replace(
+        with: unsafeBitCast(SIMD16<UInt32>(repeating: 0x7E00), to: Vector.self),
+        where: v .!= v)
+      return unsafeBitCast(result, to: SIMD16<UInt32>.self) | (sign &>> 16)
     }
 
     @inline(__always) static func float(_ x: Float16) -> Float {
