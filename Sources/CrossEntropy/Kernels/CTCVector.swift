@@ -305,7 +305,7 @@ enum CTCVectorKernel {
 
   /// log(e^a + e^b + e^c) for finite lanes: the largest term plus the log of 1 and two
   /// exponentials of the others relative to it.
-  @inline(__always)
+  @_transparent
   static func logSumExp(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector {
     let high = a.replacing(with: b, where: b .> a)
     let low = a.replacing(with: b, where: b .< a)
