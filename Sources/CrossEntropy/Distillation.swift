@@ -121,6 +121,13 @@ public struct DistillationLoss: Sendable, Hashable {
       throw .invalidOption(
         "hard-label weight \(hardLabelWeight) needs labels; pass labels or a weight of 0")
     }
+    if let fast = Kernels.distillation(
+      student: student, teacher: teacher, labels: labels, layout: layout,
+      temperature: temperature, hardLabelWeight: hardLabelWeight, ignoreIndex: ignoreIndex,
+      reduction: reduction, wantsGradient: wantsGradient)
+    {
+      return fast
+    }
     return Reference.distillation(
       student: student.scalars, teacher: teacher.scalars, labels: labels?.scalars,
       layout: layout, temperature: temperature, hardLabelWeight: hardLabelWeight,

@@ -95,6 +95,12 @@ public struct SigmoidFocalLoss: Sendable, Hashable {
     let x = logits.scalars
     let y = targets.scalars
     let (alpha, gamma) = (self.alpha, self.gamma)
+    if let fast = Kernels.sigmoidFocal(
+      logits: logits, targets: targets, alpha: alpha, gamma: gamma, reduction: reduction,
+      wantsGradient: wantsGradient)
+    {
+      return fast
+    }
     return Elementwise.evaluate(
       shape: logits.shape, count: count, elementwise: reduction == .none,
       scale: reduction == .mean ? 1 / Double(count) : 1, wantsGradient: wantsGradient
@@ -203,10 +209,16 @@ public struct SoftmaxFocalLoss: Sendable, Hashable {
     try labels.withUnsafeBufferPointer { buffer throws(LossError) in
       try layout.checkLabelRange(buffer, ignoreIndex: ignoreIndex)
     }
+    let weights = alpha.map { $0.map(Double.init) }
+    if let fast = Kernels.softmaxFocal(
+      logits: logits, labels: labels, alpha: weights, layout: layout, ignoreIndex: ignoreIndex,
+      gamma: gamma, reduction: reduction, wantsGradient: wantsGradient)
+    {
+      return fast
+    }
     return Reference.softmaxFocal(
-      logits: logits.scalars, labels: labels.scalars, alpha: alpha.map { $0.map(Double.init) },
-      layout: layout, ignoreIndex: ignoreIndex, gamma: gamma, reduction: reduction,
-      wantsGradient: wantsGradient)
+      logits: logits.scalars, labels: labels.scalars, alpha: weights, layout: layout,
+      ignoreIndex: ignoreIndex, gamma: gamma, reduction: reduction, wantsGradient: wantsGradient)
   }
 }
 

@@ -1,0 +1,333 @@
+import RealModule
+
+/// The fused fp32 softmax focal loss (see ``SoftmaxFocalLoss``): classes on the last axis (or
+/// any axis with nothing after it), every option of ``Reference/softmaxFocal``.
+///
+/// A row costs what a softmax cross-entropy row costs (``FusedRows``: a max pass, `exp(x -
+/// max)` stored into the gradient and summed, a scale pass; the online softmax for rows too
+/// large for the cache): the focal factor depends on the row only through `log p_y`, evaluated
+/// once per row in Double. The gradient is `alpha[y] f'(u) (onehot(y) - softmax(x))`.
+struct FusedSoftmaxFocal {
+  let classes: Int
+  let ignoreIndex: Int
+  let gamma: Double
+  let alpha: UnsafeBufferPointer<Double>?
+  /// The factor of each row's gradient: 1 / kept rows for `.mean`, else 1.
+  let gradientScale: Double
+
+  /// Runs the kernel over `rows` rows of `classes` logits; `loss` holds `rows` values for
+  /// `.none`, else 1. `threads` overrides the thread count (tests).
+  static func run(
+    logits: UnsafePointer<Float>, labels: UnsafeBufferPointer<Int>,
+    alpha: UnsafeBufferPointer<Double>?, classes: Int, ignoreIndex: Int, gamma: Double,
+    reduction: Reduction, loss: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>?,
+    threads: Int? = nil
+  ) {
+    let rows = labels.count
+    var kept = 0
+    for label in labels where label != ignoreIndex { kept += 1 }
+    let perRow = reduction == .none
+    let scale = reduction == .mean ? 1 / Double(kept) : 1
+    let kernel = FusedSoftmaxFocal(
+      classes: classes, ignoreIndex: ignoreIndex, gamma: gamma, alpha: alpha,
+      gradientScale: perRow ? 1 : scale)
+    let terms = UnsafeMutableBufferPointer<Double>.allocate(capacity: rows)
+    defer { terms.deallocate() }
+    let threads = threads ?? Threads.count(rows: rows, elementsPerRow: classes)
+    Threads.forEachRange(rows: rows, threads: threads) { range in
+      for r in range {
+        terms[r] = kernel.row(
+          logits + r * classes, gradient: gradient.map { $0 + r * classes }, label: labels[r])
+      }
+    }
+    if perRow {
+      for r in 0..<rows { loss[r] = Float(terms[r]) }
+    } else {
+      var total = 0.0
+      for r in 0..<rows { total += terms[r] }
+      loss[0] = Float(total * scale)
+    }
+  }
+
+  /// The loss of a row with log-probability `logP` of its label, and the factor of its
+  /// gradient, `alpha[y] f'(u)` at `u = log p_y` (before the reduction's scale).
+  @inline(__always)
+  func focal(_ logP: Double, label: Int) -> (value: Double, factor: Double) {
+    let weight = alpha?[label] ?? 1
+    let p = Double.exp(logP)
+    let oneMinusP = 1 - p
+    let modulation = Reference.power(oneMinusP, gamma)
+    var dU = -modulation
+    if gamma != 0 { dU += gamma * Reference.power(oneMinusP, gamma - 1) * p * logP }
+    return (-weight * modulation * logP, weight * dU)
+  }
+
+  /// One row: its loss, and its gradient if `g` is not nil (`g` may not be `x`).
+  @inline(__always)
+  func row(_ x: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>?, label: Int)
+    -> Double
+  {
+    if label == ignoreIndex {
+      if let g { g.update(repeating: 0, count: classes) }
+      return 0
+    }
+    guard let g else {
+      let stats = FusedRows.onlineStatistics(x, count: classes, side: .none)
+      guard stats.maximum.isFinite else { return scalarRow(x, gradient: nil, label: label) }
+      let lse = Double(stats.maximum) + .log(stats.sum)
+      return focal(Double(x[label]) - lse, label: label).value
+    }
+    let value: Double
+    let factor: Double
+    let labelProbability: Double
+    if 2 * classes * MemoryLayout<Float>.stride <= FusedSoftmax.cachedRowBytes {
+      let m = FusedRows.maximum(x, count: classes)
+      guard m.isFinite else { return scalarRow(x, gradient: g, label: label) }
+      let (sum, _) = FusedRows.expSum(x, count: classes, shift: m, store: g, side: .none)
+      (value, factor) = focal(Double(x[label]) - (Double(m) + .log(sum)), label: label)
+      labelProbability = Double(g[label]) / sum
+      FusedRows.scale(g, count: classes, by: Float(-factor * gradientScale / sum), add: .none)
+    } else {
+      let stats = FusedRows.onlineStatistics(x, count: classes, side: .none)
+      guard stats.maximum.isFinite else { return scalarRow(x, gradient: g, label: label) }
+      let lse = Double(stats.maximum) + .log(stats.sum)
+      (value, factor) = focal(Double(x[label]) - lse, label: label)
+      labelProbability = Double(VectorMath.exp(x[label] - stats.maximum)) / stats.sum
+      FusedRows.exponentialGradient(
+        x, g, count: classes, shift: stats.maximum, by: Float(-factor * gradientScale / stats.sum),
+        add: .none)
+    }
+    g[label] = Float(factor * gradientScale * (1 - labelProbability))
+    return value
+  }
+
+  /// A row whose maximum is not finite (+inf, or only -inf and NaN): the reference's formulas
+  /// in Double.
+  func scalarRow(_ x: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>?, label: Int)
+    -> Double
+  {
+    let row = (0..<classes).map { Double(x[$0]) }
+    var probabilities = [Double](repeating: 0, count: classes)
+    let lse = Reference.softmax(row, into: &probabilities)
+    let (value, factor) = focal(row[label] - lse, label: label)
+    if let g {
+      for c in 0..<classes {
+        let indicator: Double = c == label ? 1 : 0
+        g[c] = Float(factor * gradientScale * (indicator - probabilities[c]))
+      }
+    }
+    return value
+  }
+}
+
+/// The fused fp32 sigmoid focal loss (see ``SigmoidFocalLoss``) for whole `gamma` in 0...4
+/// (torchvision's default is 2); other exponents take the reference.
+///
+/// Per element, one vector exp, one reciprocal and one vector log: with `e = exp(-|x|)`,
+/// `p = sigmoid(x)` and `q = 1 - p` both from `e / (1 + e)` and `1 / (1 + e)` (no cancellation),
+///
+/// ```
+/// ce       = (max(x, 0) - x y) + log1p(e)
+/// 1 - p_t  = y q + (1 - y) p
+/// p - y    = (1 - y) p - y q
+/// ```
+///
+/// which are the reference's quantities rearranged so that fp32 keeps them accurate for the
+/// confident elements (reference: Double). Elements whose logit or target is not finite are
+/// evaluated by the reference's scalar formula. Sums run in fp32 lanes over fixed blocks of
+/// ``block`` elements, flushed to Double and added in block order, so the result does not
+/// depend on the thread count.
+enum FusedSigmoidFocal {
+  /// The elements of one summation block (and the unit of the thread split).
+  static let block = 2048
+
+  /// Whether the fast kernel evaluates `gamma`: a whole number from 0 to 4.
+  static func supports(gamma: Double) -> Bool {
+    gamma >= 0 && gamma <= 4 && gamma == gamma.rounded(.towardZero)
+  }
+
+  /// Runs the kernel over `count` elements; `loss` holds `count` values for `.none`, else 1.
+  /// `gamma` must satisfy ``supports(gamma:)``. `threads` overrides the thread count (tests).
+  static func run(
+    logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, count: Int, alpha: Double,
+    gamma: Double, reduction: Reduction, loss: UnsafeMutablePointer<Float>,
+    gradient: UnsafeMutablePointer<Float>?, threads: Int? = nil
+  ) {
+    let args = (logits, targets, count, alpha, reduction, loss, gradient, threads)
+    switch gamma {
+    case 0: run(Power0.self, args)
+    case 1: run(Power1.self, args)
+    case 2: run(Power2.self, args)
+    case 3: run(Power3.self, args)
+    default: run(Power4.self, args)
+    }
+  }
+
+  static func run<P: WholePower>(
+    _: P.Type,
+    _ args: (
+      UnsafePointer<Float>, UnsafePointer<Float>, Int, Double, Reduction,
+      UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?, Int?
+    )
+  ) {
+    let (x, y, count, alpha, reduction, loss, gradient, threadOverride) = args
+    let perElement = reduction == .none
+    let scale = reduction == .mean ? 1 / Double(count) : 1
+    // a_t = alpha y + (1 - alpha)(1 - y) = (1 - alpha) + (2 alpha - 1) y; 1 when disabled.
+    let alphaBase: Float = alpha >= 0 ? Float(1 - alpha) : 1
+    let alphaSlope: Float = alpha >= 0 ? Float(2 * alpha - 1) : 0
+    let gradientScale = Float(perElement ? 1 : scale)
+    let blocks = (count + block - 1) / block
+    let partials = UnsafeMutableBufferPointer<Double>.allocate(capacity: blocks)
+    defer { partials.deallocate() }
+    let threads = threadOverride ?? Threads.count(rows: blocks, elementsPerRow: block)
+    Threads.forEachRange(rows: blocks, threads: threads) { range in
+      for b in range {
+        partials[b] = Self.block(
+          P.self, x, y, start: b * block, end: min(count, (b + 1) * block),
+          alpha: (alphaBase, alphaSlope, alpha), gradientScale: gradientScale,
+          loss: perElement ? loss : nil, gradient: gradient)
+      }
+    }
+    if !perElement {
+      var total = 0.0
+      for b in 0..<blocks { total += partials[b] }
+      loss[0] = Float(total * scale)
+    }
+  }
+
+  /// One block: stores per-element losses into `loss` if given (else sums them), and scaled
+  /// derivatives into `gradient` if given.
+  @inline(__always)
+  static func block<P: WholePower>(
+    _: P.Type, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, start: Int, end: Int,
+    alpha: (base: Float, slope: Float, raw: Double), gradientScale: Float,
+    loss: UnsafeMutablePointer<Float>?, gradient: UnsafeMutablePointer<Float>?
+  ) -> Double {
+    let base = Vector(repeating: alpha.base)
+    let slope = Vector(repeating: alpha.slope)
+    let k = Vector(repeating: gradientScale)
+    var sum = Vector.zero
+    var i = start
+    while i < end {
+      let n = min(16, end - i)
+      var xv: Vector
+      var yv: Vector
+      if n == 16 {
+        xv = VectorMath.load(x, i)
+        yv = VectorMath.load(y, i)
+      } else {
+        xv = VectorMath.loadPartial(x, i, count: n, fill: 0)
+        yv = VectorMath.loadPartial(y, i, count: n, fill: 0)
+      }
+      var (value, derivative) = element(P.self, xv, yv, base, slope)
+      if any(.!((xv - xv) .== 0) .| .!((yv - yv) .== 0)) {
+        for j in 0..<n where !(xv[j].isFinite && yv[j].isFinite) {
+          let exact = Reference.sigmoidFocal(
+            Double(xv[j]), Double(yv[j]), alpha: alpha.raw, gamma: P.gamma)
+          value[j] = Float(exact.value)
+          derivative[j] = Float(exact.derivative)
+        }
+      }
+      if n < 16 {
+        for j in n..<16 { value[j] = 0 }
+      }
+      if let loss {
+        if n == 16 {
+          VectorMath.store(value, loss, i)
+        } else {
+          VectorMath.storePartial(value, loss, i, count: n)
+        }
+      } else {
+        sum += value
+      }
+      if let gradient {
+        if n == 16 {
+          VectorMath.store(derivative * k, gradient, i)
+        } else {
+          VectorMath.storePartial(derivative * k, gradient, i, count: n)
+        }
+      }
+      i += n
+    }
+    return Double(VectorMath.sum(sum))
+  }
+
+  /// The loss and derivative of 16 elements with finite logits and targets.
+  @inline(__always)
+  static func element<P: WholePower>(
+    _: P.Type, _ x: Vector, _ y: Vector, _ alphaBase: Vector, _ alphaSlope: Vector
+  ) -> (value: Vector, derivative: Vector) {
+    let magnitude = unsafeBitCast(
+      unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7fff_ffff, to: Vector.self)
+    let e = VectorMath.exp(-magnitude)
+    let u = 1 + e
+    let r = 1 / u
+    let er = e * r
+    let positive = x .>= 0
+    var p = er
+    p.replace(with: r, where: positive)
+    var q = r
+    q.replace(with: er, where: positive)
+    var positivePart = x
+    positivePart.replace(with: 0, where: .!positive)
+    let oneMinusY = 1 - y
+    let ce = VectorMath.multiplyAdd(-x, y, positivePart) + VectorMath.log1p(e, onePlus: u, reciprocal: r)
+    let oneMinusPt = VectorMath.multiplyAdd(y, q, p * oneMinusY)
+    let pMinusY = VectorMath.multiplyAdd(p, oneMinusY, -(y * q))
+    let modulation = P.power(oneMinusPt)
+    var derivative = pMinusY * modulation
+    if P.gamma != 0 {
+      let chain = Vector(repeating: Float(P.gamma)) * ce * P.powerBelow(oneMinusPt) * (p * q)
+      derivative = VectorMath.multiplyAdd(-chain, y + y - 1, derivative)
+    }
+    let alphaT = VectorMath.multiplyAdd(y, alphaSlope, alphaBase)
+    return (ce * modulation * alphaT, derivative * alphaT)
+  }
+}
+
+/// `b^gamma` and `b^(gamma - 1)` for a whole `gamma`, by multiplication.
+protocol WholePower {
+  static var gamma: Double { get }
+  static func power(_ b: Vector) -> Vector
+  /// `b^(gamma - 1)`; unused when `gamma` is 0.
+  static func powerBelow(_ b: Vector) -> Vector
+}
+
+/// gamma = 0: plain (alpha-weighted) binary cross-entropy.
+enum Power0: WholePower {
+  static var gamma: Double { 0 }
+  @inline(__always) static func power(_ b: Vector) -> Vector { Vector(repeating: 1) }
+  @inline(__always) static func powerBelow(_ b: Vector) -> Vector { .zero }
+}
+
+/// gamma = 1 (`b^0` is 1, as PyTorch's autograd takes `pow(b, 0)` even at b = 0).
+enum Power1: WholePower {
+  static var gamma: Double { 1 }
+  @inline(__always) static func power(_ b: Vector) -> Vector { b }
+  @inline(__always) static func powerBelow(_ b: Vector) -> Vector { Vector(repeating: 1) }
+}
+
+/// gamma = 2 (torchvision's default).
+enum Power2: WholePower {
+  static var gamma: Double { 2 }
+  @inline(__always) static func power(_ b: Vector) -> Vector { b * b }
+  @inline(__always) static func powerBelow(_ b: Vector) -> Vector { b }
+}
+
+/// gamma = 3.
+enum Power3: WholePower {
+  static var gamma: Double { 3 }
+  @inline(__always) static func power(_ b: Vector) -> Vector { b * b * b }
+  @inline(__always) static func powerBelow(_ b: Vector) -> Vector { b * b }
+}
+
+/// gamma = 4.
+enum Power4: WholePower {
+  static var gamma: Double { 4 }
+  @inline(__always) static func power(_ b: Vector) -> Vector {
+    let square = b * b
+    return square * square
+  }
+  @inline(__always) static func powerBelow(_ b: Vector) -> Vector { b * b * b }
+}
