@@ -17,7 +17,12 @@ private func worstError(
     for j in 0..<n {
       let expected = exact(Double(lanes[j]))
       let ulp = Double(Float(expected).ulp)
-      let error = expected == 0 ? abs(Double(outputs[j])) : abs(Double(outputs[j]) - expected) / ulp
+      let error: Double
+      if expected.isInfinite || expected == 0 {
+        error = Double(outputs[j]) == expected ? 0 : .infinity
+      } else {
+        error = abs(Double(outputs[j]) - expected) / ulp
+      }
       if error > worst.ulp || error.isNaN { worst = (error, lanes[j]) }
     }
     start += n
