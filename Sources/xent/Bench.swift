@@ -27,6 +27,7 @@ struct Bench: ParsableCommand {
   enum LossName: String, ExpressibleByArgument, CaseIterable {
     case crossEntropy = "cross-entropy"
     case binaryCrossEntropyWithLogits = "binary-cross-entropy-with-logits"
+    case distillation, sigmoidFocal = "sigmoid-focal", softmaxFocal = "softmax-focal"
   }
 
   /// The element types `xent bench` can time.
@@ -34,7 +35,11 @@ struct Bench: ParsableCommand {
     case float32, float16, bfloat16, float64
   }
 
-  @Option(help: "The loss to time: cross-entropy or binary-cross-entropy-with-logits.")
+  @Option(
+    help: """
+      The loss to time: cross-entropy, binary-cross-entropy-with-logits, distillation, \
+      sigmoid-focal or softmax-focal (the last three float32 only, next to cross-entropy).
+      """)
   var loss: LossName = .crossEntropy
 
   @Option(help: "Rows (batch positions).")
@@ -57,6 +62,15 @@ struct Bench: ParsableCommand {
 
   @Option(help: "Set every K-th label to the ignore index (0: none).")
   var ignoreEvery: Int = 0
+
+  @Option(help: "Distillation temperature.")
+  var temperature: Double = 2
+
+  @Option(help: "Distillation hard-label weight in [0, 1].")
+  var hardLabelWeight: Double = 0
+
+  @Option(help: "Focal exponent gamma.")
+  var gamma: Double = 2
 
   @Option(help: "Untimed calls before timing.")
   var warmup: Int = 2
@@ -82,6 +96,7 @@ struct Bench: ParsableCommand {
   func run() throws {
     Parallelism.maximumThreadCount = threads
     let timing: Timing
+    var family: FamilyTiming? = nil
     switch (loss, dtype) {
     case (.crossEntropy, .float32): timing = try timeCrossEntropy(Float.self)
     case (.crossEntropy, .float64): timing = try timeCrossEntropy(Double.self)
@@ -89,6 +104,9 @@ struct Bench: ParsableCommand {
     #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
       case (.crossEntropy, .float16): timing = try timeCrossEntropy(Float16.self)
     #endif
+    case (.distillation, .float32), (.sigmoidFocal, .float32), (.softmaxFocal, .float32):
+      family = try timeFamily()
+      timing = family!.loss
     default:
       throw ValidationError(
         "xent bench does not time --loss \(loss.rawValue) with --dtype \(dtype.rawValue) yet")
@@ -103,13 +121,15 @@ struct Bench: ParsableCommand {
           + " \"ignore_every\": \(ignoreEvery),"
           + " \"ns_per_element_forward\": \(timing.forward),"
           + " \"ns_per_element_forward_backward\": \(timing.forwardBackward),"
-          + " \"extra_bytes\": \(timing.extraBytes), \"build\": \"\(build)\"}")
+          + " \"extra_bytes\": \(timing.extraBytes), \"build\": \"\(build)\""
+          + (family.map { ", \(crossEntropyFields($0))" } ?? "") + "}")
     } else {
       print("loss            \(loss.rawValue) (\(dtype.rawValue), \(build) build)")
       print("shape           \(rows) x \(classes), \(usedThreads) thread(s)")
       print("forward         \(format(timing.forward)) ns/element (median of \(repeats))")
       print("forward+bwd     \(format(timing.forwardBackward)) ns/element, gradient in place")
       print("extra memory    \(timing.extraBytes) bytes (peak resident growth)")
+      if let family { printCrossEntropyComparison(family) }
     }
   }
 

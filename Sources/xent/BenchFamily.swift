@@ -1,0 +1,110 @@
+import CrossEntropy
+
+/// `xent bench --loss distillation | sigmoid-focal | softmax-focal`: the wider family's fused
+/// fp32 kernels through their public (array) API, next to plain softmax cross-entropy through
+/// the same kind of API at the same shape, so that the per-element ratio comes from one run.
+///
+/// Problems: `rows x classes` fp32 logits uniform in [-4, 4]; distillation's teacher is the
+/// student plus uniform noise in [-1, 1] and its labels are random; sigmoid focal's targets are
+/// 0 or 1 at random (the logits' shape, `classes` per row); softmax focal's labels are random.
+/// The figures are ns per logit (per student logit for distillation). Both the family loss and
+/// the cross-entropy it is compared with allocate their gradient on every call, as their array
+/// API does.
+extension Bench {
+  /// Timings of a family loss and of cross-entropy through the same kind of API.
+  struct FamilyTiming {
+    var loss: Timing
+    var crossEntropy: Timing
+  }
+
+  func timeFamily() throws -> FamilyTiming {
+    var state: UInt64 = 0x9E37_79B9
+    func next() -> UInt64 {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return state >> 11
+    }
+    func uniform(_ spread: Double) -> Float {
+      Float(Double(next() % 65536) / 32768 * spread - spread)
+    }
+    let count = rows * classes
+    let shape = [rows, classes]
+    let logits = try ShapedArray<Float>(shape: shape, scalars: (0..<count).map { _ in uniform(4) })
+    let labels = try ShapedArray<Int>(
+      shape: [rows], scalars: (0..<rows).map { _ in Int(next() % UInt64(classes)) })
+    let elements = Double(count)
+
+    func median(_ body: () throws -> Void) rethrows -> Double {
+      for _ in 0..<warmup { try body() }
+      var samples: [Double] = []
+      for _ in 0..<repeats {
+        let start = ContinuousClock.now
+        try body()
+        let (seconds, attoseconds) = (ContinuousClock.now - start).components
+        samples.append((Double(seconds) * 1e9 + Double(attoseconds) * 1e-9) / elements)
+      }
+      samples.sort()
+      return samples[samples.count / 2]
+    }
+
+    var forward: () throws -> Void
+    var forwardBackward: () throws -> Void
+    switch loss {
+    case .distillation:
+      let teacher = try ShapedArray<Float>(
+        shape: shape, scalars: logits.scalars.map { $0 + uniform(1) })
+      let criterion = DistillationLoss(
+        temperature: temperature, hardLabelWeight: hardLabelWeight)
+      forward = {
+        _ = try criterion.loss(studentLogits: logits, teacherLogits: teacher, labels: labels)
+      }
+      forwardBackward = {
+        _ = try criterion.lossAndGradient(
+          studentLogits: logits, teacherLogits: teacher, labels: labels)
+      }
+    case .sigmoidFocal:
+      let targets = try ShapedArray<Float>(
+        shape: shape, scalars: (0..<count).map { _ in next() % 2 == 0 ? 0 : 1 })
+      let criterion = SigmoidFocalLoss(gamma: gamma)
+      forward = { _ = try criterion.loss(logits: logits, targets: targets) }
+      forwardBackward = { _ = try criterion.lossAndGradient(logits: logits, targets: targets) }
+    default:
+      let criterion = SoftmaxFocalLoss(gamma: gamma)
+      forward = { _ = try criterion.loss(logits: logits, labels: labels) }
+      forwardBackward = { _ = try criterion.lossAndGradient(logits: logits, labels: labels) }
+    }
+    let crossEntropy = SoftmaxCrossEntropy()
+    // Interleaved, so that both figures see the same machine load.
+    let familyForward = try median(forward)
+    let plainForward = try median { _ = try crossEntropy.loss(logits: logits, labels: labels) }
+    let familyBoth = try median(forwardBackward)
+    let plainBoth = try median {
+      _ = try crossEntropy.lossAndGradient(logits: logits, labels: labels)
+    }
+    return FamilyTiming(
+      loss: Timing(forward: familyForward, forwardBackward: familyBoth, extraBytes: -1),
+      crossEntropy: Timing(forward: plainForward, forwardBackward: plainBoth, extraBytes: -1))
+  }
+
+  /// The JSON fields of the cross-entropy comparison (no braces).
+  func crossEntropyFields(_ family: FamilyTiming) -> String {
+    let plain = family.crossEntropy
+    return "\"gradient\": \"allocated\","
+      + " \"cross_entropy_ns_per_element_forward\": \(plain.forward),"
+      + " \"cross_entropy_ns_per_element_forward_backward\": \(plain.forwardBackward),"
+      + " \"ratio_forward\": \(family.loss.forward / plain.forward),"
+      + " \"ratio_forward_backward\": \(family.loss.forwardBackward / plain.forwardBackward)"
+  }
+
+  /// The table lines of the cross-entropy comparison.
+  func printCrossEntropyComparison(_ family: FamilyTiming) {
+    func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+    let plain = family.crossEntropy
+    print("                (the family's array API allocates its gradient: not in place)")
+    print(
+      "cross-entropy   \(rounded(plain.forward)) forward, \(rounded(plain.forwardBackward))"
+        + " forward+bwd ns/element (same shape, array API, gradient allocated)")
+    print(
+      "ratio           \(rounded(family.loss.forward / plain.forward)) forward,"
+        + " \(rounded(family.loss.forwardBackward / plain.forwardBackward)) forward+bwd")
+  }
+}
