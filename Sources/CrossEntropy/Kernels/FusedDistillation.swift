@@ -137,10 +137,31 @@ struct FusedDistillation {
     gradient g: UnsafeMutablePointer<Float>?, teacherScratch: UnsafeMutablePointer<Float>,
     hardScratch: UnsafeMutablePointer<Float>
   ) -> (student: Double, teacher: Double, cross: Double, hard: Double) {
+    // The variants are policy types, so that the hot loop has no branch (a branch there splits
+    // the 16-lane code into 4-lane pieces).
+    switch (g, separateHard) {
+    case (nil, false):
+      return exponentialSums(s, t, ms, mt, NoStore(), NoStore(), NoStore(), Without.self)
+    case (nil, true):
+      return exponentialSums(s, t, ms, mt, NoStore(), NoStore(), NoStore(), With.self)
+    case (let g?, false):
+      return exponentialSums(
+        s, t, ms, mt, Store(pointer: g), Store(pointer: teacherScratch), NoStore(), Without.self)
+    case (let g?, true):
+      return exponentialSums(
+        s, t, ms, mt, Store(pointer: g), Store(pointer: teacherScratch),
+        Store(pointer: hardScratch), With.self)
+    }
+  }
+
+  @inline(__always)
+  func exponentialSums<S: StorePolicy, T: StorePolicy, H: StorePolicy, Hard: Option>(
+    _ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ ms: Float, _ mt: Float,
+    _ studentStore: S, _ teacherStore: T, _ hardStore: H, _: Hard.Type
+  ) -> (student: Double, teacher: Double, cross: Double, hard: Double) {
     let invT = Vector(repeating: Float(1 / temperature))
     let msv = Vector(repeating: ms)
     let mtv = Vector(repeating: mt)
-    let hard = separateHard
     var student = 0.0
     var teacher = 0.0
     var cross = 0.0
@@ -163,15 +184,13 @@ struct FusedDistillation {
         zt += et
         zs += es
         zc = VectorMath.multiplyAdd(et, a - b, zc)
-        if hard {
+        if Hard.isOn {
           let e1 = VectorMath.exp(sv - msv)
           z1 += e1
-          if g != nil { VectorMath.store(e1, hardScratch, i) }
+          hardStore.store(e1, i)
         }
-        if let g {
-          VectorMath.store(es, g, i)
-          VectorMath.store(et, teacherScratch, i)
-        }
+        studentStore.store(es, i)
+        teacherStore.store(et, i)
         i += 16
       }
       if i < end {
@@ -182,7 +201,7 @@ struct FusedDistillation {
         let b = (sv - msv) * invT
         var et = VectorMath.exp(a)
         var es = VectorMath.exp(b)
-        var e1 = hard ? VectorMath.exp(sv - msv) : .zero
+        var e1 = Hard.isOn ? VectorMath.exp(sv - msv) : .zero
         for j in n..<16 {
           et[j] = 0
           es[j] = 0
@@ -192,11 +211,9 @@ struct FusedDistillation {
         zs += es
         zc = VectorMath.multiplyAdd(et, a - b, zc)
         z1 += e1
-        if let g {
-          VectorMath.storePartial(es, g, i, count: n)
-          VectorMath.storePartial(et, teacherScratch, i, count: n)
-          if hard { VectorMath.storePartial(e1, hardScratch, i, count: n) }
-        }
+        studentStore.storePartial(es, i, count: n)
+        teacherStore.storePartial(et, i, count: n)
+        hardStore.storePartial(e1, i, count: n)
       }
       student += Double(VectorMath.sum(zs))
       teacher += Double(VectorMath.sum(zt))
@@ -286,4 +303,20 @@ struct FusedDistillation {
     }
     return value
   }
+}
+
+/// A compile-time switch of a kernel variant (a generic parameter, so each variant is its own
+/// specialisation with no branch in its loops).
+protocol Option {
+  static var isOn: Bool { get }
+}
+
+/// The variant is on.
+enum With: Option {
+  static var isOn: Bool { true }
+}
+
+/// The variant is off.
+enum Without: Option {
+  static var isOn: Bool { false }
 }

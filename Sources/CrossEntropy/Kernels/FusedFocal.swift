@@ -183,10 +183,24 @@ enum FusedSigmoidFocal {
     let threads = threadOverride ?? Threads.count(rows: blocks, elementsPerRow: block)
     Threads.forEachRange(rows: blocks, threads: threads) { range in
       for b in range {
-        partials[b] = Self.block(
-          P.self, x, y, start: b * block, end: min(count, (b + 1) * block),
-          alpha: (alphaBase, alphaSlope, alpha), gradientScale: gradientScale,
-          loss: perElement ? loss : nil, gradient: gradient)
+        let (start, end) = (b * block, min(count, (b + 1) * block))
+        let alpha = (alphaBase, alphaSlope, alpha)
+        // Stores are policy types, so that the hot loop has no branch (a branch there splits
+        // the 16-lane code into 4-lane pieces).
+        switch (perElement ? loss : nil, gradient) {
+        case (nil, nil):
+          partials[b] = Self.block(
+            P.self, x, y, start, end, alpha, gradientScale, NoStore(), NoStore())
+        case (let l?, nil):
+          partials[b] = Self.block(
+            P.self, x, y, start, end, alpha, gradientScale, Store(pointer: l), NoStore())
+        case (nil, let g?):
+          partials[b] = Self.block(
+            P.self, x, y, start, end, alpha, gradientScale, NoStore(), Store(pointer: g))
+        case (let l?, let g?):
+          partials[b] = Self.block(
+            P.self, x, y, start, end, alpha, gradientScale, Store(pointer: l), Store(pointer: g))
+        }
       }
     }
     if !perElement {
@@ -196,61 +210,78 @@ enum FusedSigmoidFocal {
     }
   }
 
-  /// One block: stores per-element losses into `loss` if given (else sums them), and scaled
-  /// derivatives into `gradient` if given.
+  /// One block: the sum of its losses; per-element losses go to `lossStore`, scaled
+  /// derivatives to `gradientStore`. Full vectors run straight-line code that only notes
+  /// whether a logit or target is not finite; such a block (and the tail) is redone by
+  /// ``checkedBlock(_:_:_:start:end:alpha:gradientScale:loss:gradient:)``.
   @inline(__always)
-  static func block<P: WholePower>(
+  static func block<P: WholePower, L: StorePolicy, G: StorePolicy>(
+    _: P.Type, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ start: Int, _ end: Int,
+    _ alpha: (base: Float, slope: Float, raw: Double), _ gradientScale: Float,
+    _ lossStore: L, _ gradientStore: G
+  ) -> Double {
+    let loss = (lossStore as? Store)?.pointer
+    let gradient = (gradientStore as? Store)?.pointer
+    let base = Vector(repeating: alpha.base)
+    let slope = Vector(repeating: alpha.slope)
+    let k = Vector(repeating: gradientScale)
+    var sum = Vector.zero
+    var finite = Vector.zero  // stays 0 unless some x - x or y - y is NaN
+    let fullEnd = start + (end - start) / 16 * 16
+    var i = start
+    while i < fullEnd {
+      let xv = VectorMath.load(x, i)
+      let yv = VectorMath.load(y, i)
+      finite += (xv - xv) + (yv - yv)
+      let (value, derivative) = element(P.self, xv, yv, base, slope)
+      sum += value
+      lossStore.store(value, i)
+      gradientStore.store(derivative * k, i)
+      i += 16
+    }
+    if VectorMath.sum(finite).isNaN {
+      return checkedBlock(
+        P.self, x, y, start: start, end: end, alpha: alpha, gradientScale: gradientScale,
+        loss: loss, gradient: gradient)
+    }
+    var total = Double(VectorMath.sum(sum))
+    if fullEnd < end {
+      total += checkedBlock(
+        P.self, x, y, start: fullEnd, end: end, alpha: alpha, gradientScale: gradientScale,
+        loss: loss, gradient: gradient)
+    }
+    return total
+  }
+
+  /// ``block(_:_:_:_:_:_:_:_:_:)`` with partial vectors and
+  /// non-finite elements, which take the reference's scalar formula.
+  static func checkedBlock<P: WholePower>(
     _: P.Type, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, start: Int, end: Int,
     alpha: (base: Float, slope: Float, raw: Double), gradientScale: Float,
     loss: UnsafeMutablePointer<Float>?, gradient: UnsafeMutablePointer<Float>?
   ) -> Double {
     let base = Vector(repeating: alpha.base)
     let slope = Vector(repeating: alpha.slope)
-    let k = Vector(repeating: gradientScale)
-    var sum = Vector.zero
+    var sum = 0.0
     var i = start
     while i < end {
       let n = min(16, end - i)
-      var xv: Vector
-      var yv: Vector
-      if n == 16 {
-        xv = VectorMath.load(x, i)
-        yv = VectorMath.load(y, i)
-      } else {
-        xv = VectorMath.loadPartial(x, i, count: n, fill: 0)
-        yv = VectorMath.loadPartial(y, i, count: n, fill: 0)
-      }
+      let xv = VectorMath.loadPartial(x, i, count: n, fill: 0)
+      let yv = VectorMath.loadPartial(y, i, count: n, fill: 0)
       var (value, derivative) = element(P.self, xv, yv, base, slope)
-      if any(.!((xv - xv) .== 0) .| .!((yv - yv) .== 0)) {
-        for j in 0..<n where !(xv[j].isFinite && yv[j].isFinite) {
-          let exact = Reference.sigmoidFocal(
-            Double(xv[j]), Double(yv[j]), alpha: alpha.raw, gamma: P.gamma)
-          value[j] = Float(exact.value)
-          derivative[j] = Float(exact.derivative)
-        }
+      for j in 0..<n where !(xv[j].isFinite && yv[j].isFinite) {
+        let exact = Reference.sigmoidFocal(
+          Double(xv[j]), Double(yv[j]), alpha: alpha.raw, gamma: P.gamma)
+        value[j] = Float(exact.value)
+        derivative[j] = Float(exact.derivative)
       }
-      if n < 16 {
-        for j in n..<16 { value[j] = 0 }
-      }
-      if let loss {
-        if n == 16 {
-          VectorMath.store(value, loss, i)
-        } else {
-          VectorMath.storePartial(value, loss, i, count: n)
-        }
-      } else {
-        sum += value
-      }
-      if let gradient {
-        if n == 16 {
-          VectorMath.store(derivative * k, gradient, i)
-        } else {
-          VectorMath.storePartial(derivative * k, gradient, i, count: n)
-        }
+      for j in 0..<n {
+        if let loss { loss[i + j] = value[j] } else { sum += Double(value[j]) }
+        if let gradient { gradient[i + j] = derivative[j] * gradientScale }
       }
       i += n
     }
-    return Double(VectorMath.sum(sum))
+    return sum
   }
 
   /// The loss and derivative of 16 elements with finite logits and targets.
@@ -258,21 +289,21 @@ enum FusedSigmoidFocal {
   static func element<P: WholePower>(
     _: P.Type, _ x: Vector, _ y: Vector, _ alphaBase: Vector, _ alphaSlope: Vector
   ) -> (value: Vector, derivative: Vector) {
+    let negative = VectorMath.signMask(x)
     let magnitude = unsafeBitCast(
       unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7fff_ffff, to: Vector.self)
     let e = VectorMath.exp(-magnitude)
     let u = 1 + e
     let r = 1 / u
     let er = e * r
-    let positive = x .>= 0
-    var p = er
-    p.replace(with: r, where: positive)
-    var q = r
-    q.replace(with: er, where: positive)
-    var positivePart = x
-    positivePart.replace(with: 0, where: .!positive)
+    let p = VectorMath.select(negative, er, r)  // sigmoid(x)
+    let q = VectorMath.select(negative, r, er)  // sigmoid(-x) = 1 - p, without cancellation
+    let positivePart = unsafeBitCast(
+      unsafeBitCast(x, to: SIMD16<UInt32>.self) & ~negative, to: Vector.self)  // max(x, 0)
     let oneMinusY = 1 - y
-    let ce = VectorMath.multiplyAdd(-x, y, positivePart) + VectorMath.log1p(e, onePlus: u, reciprocal: r)
+    let ce =
+      VectorMath.multiplyAdd(-x, y, positivePart)
+      + VectorMath.log1pOfUnit(e, onePlus: u, reciprocal: r)
     let oneMinusPt = VectorMath.multiplyAdd(y, q, p * oneMinusY)
     let pMinusY = VectorMath.multiplyAdd(p, oneMinusY, -(y * q))
     let modulation = P.power(oneMinusPt)

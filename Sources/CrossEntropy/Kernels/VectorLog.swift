@@ -3,26 +3,36 @@
 extension VectorMath {
   /// ln(u) per lane for u >= 0 (the argument built by ``log1p(_:)``).
   ///
-  /// Cephes' `logf`: u = m * 2^k with m in [sqrt(1/2), sqrt(2)), a degree-9 polynomial in
-  /// m - 1, and k ln 2 added in two parts. Subnormal u is scaled up first. 0 gives -inf, +inf
-  /// gives +inf, negative u and NaN give NaN.
+  /// ``logOfNormal(_:)`` with the special cases: subnormal u is scaled up first; 0 gives -inf,
+  /// +inf gives +inf, negative u and NaN give NaN.
   @inline(__always)
   static func log(_ u: Vector) -> Vector {
     let tiny = u .< Float.leastNormalMagnitude
     var v = u
     v.replace(with: u * 8_388_608, where: tiny)  // 2^23
-    let bits = unsafeBitCast(v, to: SIMD16<UInt32>.self)
-    let exponentField = (bits &>> 23) & 0xff
-    // m in [0.5, 1): the mantissa with the exponent of 0.5.
-    var m = unsafeBitCast((bits & 0x007f_ffff) | 0x3f00_0000, to: Vector.self)
-    // k as a float without a conversion instruction: 2^23 + field, minus 2^23 + 126.
-    var k =
-      unsafeBitCast(exponentField | 0x4b00_0000, to: Vector.self) - Vector(repeating: 8_388_734)
-    k.replace(with: k - 23, where: tiny)
-    let small = m .< 0.707_106_781_186_547_524
-    k.replace(with: k - 1, where: small)
-    m.replace(with: m + m, where: small)
-    m -= 1
+    var result = logOfNormal(v)
+    result.replace(with: result - 23 * 0.693_147_180_559_945_3, where: tiny)
+    result.replace(with: -.infinity, where: u .== 0)
+    result.replace(with: .infinity, where: u .== .infinity)
+    result.replace(with: .nan, where: .!(u .>= 0))
+    return result
+  }
+
+  /// ln(u) per lane for normal, positive, finite u; no compares and no lane selects, so that it
+  /// stays straight-line vector code inside any loop.
+  ///
+  /// Cephes' `logf` polynomial: u = (1 + m) 2^k with 1 + m in [sqrt(1/2), sqrt(2)) found by
+  /// integer arithmetic on the bits (adding the bits of 1 - sqrt(1/2) carries into the exponent
+  /// exactly when the mantissa is past sqrt(2)), a degree-9 polynomial in m, and k ln 2 added in
+  /// two parts.
+  @inline(__always)
+  static func logOfNormal(_ u: Vector) -> Vector {
+    var bits = unsafeBitCast(u, to: SIMD16<UInt32>.self) &+ (0x3f80_0000 &- 0x3f35_04f3)
+    // k + 127 sits in the exponent field; 2^23 + field - (2^23 + 127) is k, with no conversion.
+    let k =
+      unsafeBitCast((bits &>> 23) | 0x4b00_0000, to: Vector.self) - Vector(repeating: 8_388_735)
+    bits = (bits & 0x007f_ffff) &+ 0x3f35_04f3
+    let m = unsafeBitCast(bits, to: Vector.self) - 1
     let z = m * m
     var p = multiplyAdd(
       Vector(repeating: 7.037_683_629_2e-2), m, Vector(repeating: -1.151_461_031_0e-1))
@@ -36,12 +46,7 @@ extension VectorMath {
     var y = p * m * z
     y = multiplyAdd(k, Vector(repeating: -2.121_944_400_546_905_8e-4), y)
     y = multiplyAdd(z, Vector(repeating: -0.5), y)
-    var result = m + y
-    result = multiplyAdd(k, Vector(repeating: 0.693_359_375), result)
-    result.replace(with: -.infinity, where: u .== 0)
-    result.replace(with: .infinity, where: u .== .infinity)
-    result.replace(with: .nan, where: .!(u .>= 0))
-    return result
+    return multiplyAdd(k, Vector(repeating: 0.693_359_375), m + y)
   }
 
   /// ln(1 + x) per lane, accurate for small x: ln(u) of u = 1 + x, plus the rounding of that
@@ -55,11 +60,33 @@ extension VectorMath {
     return log1p(x, onePlus: u, reciprocal: 1 / u)
   }
 
-  /// ``log1p(_:)`` for callers that already hold `u = 1 + x` and `r = 1 / u` (the sigmoid).
+  /// ``log1p(_:)`` for callers that already hold `u = 1 + x` and `r = 1 / u`.
   @inline(__always)
   static func log1p(_ x: Vector, onePlus u: Vector, reciprocal r: Vector) -> Vector {
     var correction = (x - (u - 1)) * r
     correction.replace(with: 0, where: (u .== 0) .| (u .== .infinity))
     return log(u) + correction
+  }
+
+  /// ``log1p(_:)`` for x in [0, 1] (the softplus of the sigmoid: x = e^-|logit|), given
+  /// `u = 1 + x` and `r = 1 / u`; no special cases, straight-line code.
+  @inline(__always)
+  static func log1pOfUnit(_ x: Vector, onePlus u: Vector, reciprocal r: Vector) -> Vector {
+    multiplyAdd(x - (u - 1), r, logOfNormal(u))
+  }
+
+  /// Lanes of `a` where `mask` is all ones, of `b` where it is 0 (a bitwise select, which stays
+  /// one instruction where `replace(with:where:)` can turn into a per-lane loop).
+  @inline(__always)
+  static func select(_ mask: SIMD16<UInt32>, _ a: Vector, _ b: Vector) -> Vector {
+    let aBits = unsafeBitCast(a, to: SIMD16<UInt32>.self)
+    let bBits = unsafeBitCast(b, to: SIMD16<UInt32>.self)
+    return unsafeBitCast((aBits & mask) | (bBits & ~mask), to: Vector.self)
+  }
+
+  /// All ones in the lanes whose sign bit is set (negative numbers, -0, negative NaN), else 0.
+  @inline(__always)
+  static func signMask(_ x: Vector) -> SIMD16<UInt32> {
+    unsafeBitCast(unsafeBitCast(x, to: SIMD16<Int32>.self) &>> 31, to: SIMD16<UInt32>.self)
   }
 }
