@@ -90,8 +90,8 @@ struct FusedDistillation {
     }
     let y = label ?? 0
     let w = hardLabelWeight
-    let ms = FusedRows.maximum(s, count: classes)
-    let mt = FusedRows.maximum(t, count: classes)
+    let ms = FusedRows.maximum(s, count: classes, FloatStorage.self)
+    let mt = FusedRows.maximum(t, count: classes, FloatStorage.self)
     guard ms.isFinite, mt.isFinite else { return scalarRow(s, t, label: y, gradient: g) }
     let sums = exponentialSums(
       s, t, ms: ms, mt: mt, gradient: g, teacherScratch: teacherScratch,

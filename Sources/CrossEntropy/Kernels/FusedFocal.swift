@@ -72,7 +72,7 @@ struct FusedSoftmaxFocal {
       return 0
     }
     guard let g else {
-      let stats = FusedRows.onlineStatistics(x, count: classes, side: .none)
+      let stats = FusedRows.onlineStatistics(x, count: classes, side: .none, FloatStorage.self)
       guard stats.maximum.isFinite else { return scalarRow(x, gradient: nil, label: label) }
       let lse = Double(stats.maximum) + .log(stats.sum)
       return focal(Double(x[label]) - lse, label: label).value
@@ -81,21 +81,24 @@ struct FusedSoftmaxFocal {
     let factor: Double
     let labelProbability: Double
     if 2 * classes * MemoryLayout<Float>.stride <= FusedSoftmax.cachedRowBytes {
-      let m = FusedRows.maximum(x, count: classes)
+      let m = FusedRows.maximum(x, count: classes, FloatStorage.self)
       guard m.isFinite else { return scalarRow(x, gradient: g, label: label) }
-      let (sum, _) = FusedRows.expSum(x, count: classes, shift: m, store: g, side: .none)
+      let (sum, _) = FusedRows.expSum(
+        x, count: classes, shift: m, store: g, side: .none, FloatStorage.self)
       (value, factor) = focal(Double(x[label]) - (Double(m) + .log(sum)), label: label)
       labelProbability = Double(g[label]) / sum
-      FusedRows.scale(g, count: classes, by: Float(-factor * gradientScale / sum), add: .none)
+      FusedRows.scale(
+        g, into: g, count: classes, by: Float(-factor * gradientScale / sum), add: .none,
+        FloatStorage.self)
     } else {
-      let stats = FusedRows.onlineStatistics(x, count: classes, side: .none)
+      let stats = FusedRows.onlineStatistics(x, count: classes, side: .none, FloatStorage.self)
       guard stats.maximum.isFinite else { return scalarRow(x, gradient: g, label: label) }
       let lse = Double(stats.maximum) + .log(stats.sum)
       (value, factor) = focal(Double(x[label]) - lse, label: label)
       labelProbability = Double(VectorMath.exp(x[label] - stats.maximum)) / stats.sum
       FusedRows.exponentialGradient(
         x, g, count: classes, shift: stats.maximum, by: Float(-factor * gradientScale / stats.sum),
-        add: .none)
+        add: .none, FloatStorage.self)
     }
     g[label] = Float(factor * gradientScale * (1 - labelProbability))
     return value
