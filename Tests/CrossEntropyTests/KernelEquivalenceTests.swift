@@ -431,3 +431,90 @@ extension FloatProblem {
     self.weights = weights
   }
 }
+
+// MARK: - Probability targets (tolerances as for labels)
+
+extension KernelEquivalenceTests {
+  @Test(arguments: [1, 2, 17, 1000, 70_000, 140_000])
+  func floatProbabilityTargetsMatchReference(classes: Int) throws {
+    var generator = SplitMix(state: UInt64(classes))
+    for criterion in [
+      SoftmaxCrossEntropy(), SoftmaxCrossEntropy(reduction: .none, labelSmoothing: 0.2),
+      SoftmaxCrossEntropy(reduction: .sum, labelSmoothing: 0.05),
+    ] {
+      for weighted in [false, true] {
+        let rows = classes > 10_000 ? 2 : 6
+        var problem = FloatProblem(
+          rows: rows, classes: classes, seed: UInt64(classes + 7), spread: 10,
+          weighted: weighted, criterion: criterion)
+        var targets = (0..<rows * classes).map { _ in Float.random(in: 0...1, using: &generator) }
+        if classes == 17 {
+          problem.logits[2] = .nan
+          problem.logits[17 + 4] = .infinity
+          for c in 0..<17 { problem.logits[34 + c] = -.infinity }
+          problem.logits[51 + 3] = -.infinity
+          targets[51 + 3] = 0
+          targets[68 + 1] = .nan
+        }
+        let reference = try criterion.lossAndGradient(
+          logits: ShapedArray(shape: problem.shape, scalars: problem.logits.map(Double.init)),
+          probabilities: ShapedArray(shape: problem.shape, scalars: targets.map(Double.init)),
+          classWeights: problem.weights?.map(Double.init))
+        let expected = (reference.loss.scalars, reference.gradient.scalars)
+        let x = try ShapedArray(shape: problem.shape, scalars: problem.logits)
+        let t = try ShapedArray(shape: problem.shape, scalars: targets)
+        let (loss, gradient) = try criterion.lossAndGradient(
+          logits: x, probabilities: t, classWeights: problem.weights)
+        let forward = try criterion.loss(logits: x, probabilities: t, classWeights: problem.weights)
+        expectClose(
+          loss: loss.scalars.map(Double.init), gradient: gradient.scalars.map(Double.init),
+          reference: expected, lossTolerance: 2e-5, gradientTolerance: 4e-5, "probabilities")
+        expectClose(
+          loss: forward.scalars.map(Double.init), gradient: nil, reference: expected,
+          lossTolerance: 2e-5, gradientTolerance: 4e-5, "probabilities forward")
+        // The gradient written over the logits.
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: problem.logits.count)
+        defer { buffer.deallocate() }
+        _ = buffer.initialize(from: problem.logits)
+        var inPlaceLoss = [Float](repeating: .nan, count: expected.0.count)
+        try targets.withUnsafeBufferPointer { tb in
+          try withOptionalBuffer(problem.weights) { w in
+            try inPlaceLoss.withUnsafeMutableBufferPointer { l in
+              try criterion.lossAndGradient(
+                logits: UnsafeBufferPointer(buffer), shape: problem.shape, probabilities: tb,
+                classWeights: w, loss: l, gradient: buffer)
+            }
+          }
+        }
+        expectClose(
+          loss: inPlaceLoss.map(Double.init), gradient: buffer.map(Double.init),
+          reference: expected, lossTolerance: 2e-5, gradientTolerance: 4e-5,
+          "probabilities in place")
+      }
+    }
+  }
+
+  #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+    @Test func float16ProbabilityTargetsMatchReference() throws {
+      var generator = SplitMix(state: 11)
+      for classes in [3, 40, 70_000] {
+        let criterion = SoftmaxCrossEntropy(labelSmoothing: 0.1)  // .mean: no Float16 overflow
+        let problem = FloatProblem(rows: 3, classes: classes, seed: 5, criterion: criterion)
+        let x = problem.logits.map { Float16($0) }
+        let t = (0..<x.count).map { _ in
+          Float16(Float.random(in: 0...2, using: &generator) / Float(classes))  // rows sum to ~1
+        }
+        let reference = try criterion.lossAndGradient(
+          logits: ShapedArray(shape: problem.shape, scalars: x.map(Double.init)),
+          probabilities: ShapedArray(shape: problem.shape, scalars: t.map(Double.init)))
+        let (loss, gradient) = try criterion.lossAndGradient(
+          logits: ShapedArray(shape: problem.shape, scalars: x),
+          probabilities: ShapedArray(shape: problem.shape, scalars: t))
+        expectClose(
+          loss: loss.scalars.map(Double.init), gradient: gradient.scalars.map(Double.init),
+          reference: (reference.loss.scalars, reference.gradient.scalars), lossTolerance: 2e-3,
+          gradientTolerance: 2e-3, "float16 probabilities")
+      }
+    }
+  #endif
+}

@@ -9,25 +9,42 @@ enum Kernels {
     loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutablePointer<Scalar>?
   ) {
-    if !problem.needsReference, problem.layout.inner == 1, case .labels(let labels) = target {
+    if !problem.needsReference, problem.layout.inner == 1 {
       if Scalar.self == Float.self {
-        FusedSoftmax.run(
-          logits: cast(logits, to: Float.self), labels: labels,
-          classWeights: classWeights.map { cast($0, to: Float.self) },
-          problem: problem, loss: cast(loss, to: Float.self),
-          gradient: gradient.map { cast($0, to: Float.self) }, FloatStorage.self)
+        let x = cast(logits, to: Float.self)
+        let w = classWeights.map { cast($0, to: Float.self) }
+        let l = cast(loss, to: Float.self)
+        let g = gradient.map { cast($0, to: Float.self) }
+        switch target {
+        case .labels(let labels):
+          FusedSoftmax.run(
+            logits: x, labels: labels, classWeights: w, problem: problem, loss: l, gradient: g,
+            FloatStorage.self)
+        case .probabilities(let targets):
+          FusedSoftmax.runProbabilities(
+            logits: x, targets: cast(targets.baseAddress!, to: Float.self), classWeights: w,
+            problem: problem, loss: l, gradient: g, FloatStorage.self)
+        }
         return
       }
       #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
         if Scalar.self == Float16.self {
           let weights = classWeights.map { $0.map { Float($0) } }
           var lossFloat = [Float](repeating: 0, count: loss.count)
-          withOptionalBuffer(weights) { weightBuffer in
-            lossFloat.withUnsafeMutableBufferPointer { lossBuffer in
-              FusedSoftmax.run(
-                logits: cast(logits, to: Float16.self), labels: labels,
-                classWeights: weightBuffer, problem: problem, loss: lossBuffer,
-                gradient: gradient.map { cast($0, to: Float16.self) }, HalfStorage.self)
+          let x = cast(logits, to: Float16.self)
+          let g = gradient.map { cast($0, to: Float16.self) }
+          withOptionalBuffer(weights) { w in
+            lossFloat.withUnsafeMutableBufferPointer { l in
+              switch target {
+              case .labels(let labels):
+                FusedSoftmax.run(
+                  logits: x, labels: labels, classWeights: w, problem: problem, loss: l,
+                  gradient: g, HalfStorage.self)
+              case .probabilities(let targets):
+                FusedSoftmax.runProbabilities(
+                  logits: x, targets: cast(targets.baseAddress!, to: Float16.self),
+                  classWeights: w, problem: problem, loss: l, gradient: g, HalfStorage.self)
+              }
             }
           }
           for i in loss.indices { loss[i] = Scalar(lossFloat[i]) }

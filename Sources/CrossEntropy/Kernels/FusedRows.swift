@@ -79,17 +79,29 @@ enum FusedRows {
     _ x: UnsafePointer<E.Stored>, _ count: Int, _ shift: Float, _ store: S, _ side: T,
     _ e: E.Type
   ) -> (sum: Double, side: Double) {
+    let (sum, sideSum, _) = expSum3(x, count, shift, store, side, e)
+    return (sum, sideSum)
+  }
+
+  /// ``expSum(_:_:_:_:_:_:)`` with the second side sum (``SidePolicy``'s `u`).
+  @inline(__always)
+  static func expSum3<E: KernelStorage, S: StorePolicy, T: SidePolicy>(
+    _ x: UnsafePointer<E.Stored>, _ count: Int, _ shift: Float, _ store: S, _ side: T,
+    _ e: E.Type
+  ) -> (sum: Double, side: Double, side2: Double) {
     var total = 0.0
     var sideTotal = 0.0
+    var side2Total = 0.0
     var start = 0
     while start < count {
       let end = min(start + block, count)
-      let (s, t) = expSumBlock(x, start, end, shift, shift, store, side, e)
+      let (s, t, u) = expSumBlock(x, start, end, shift, shift, store, side, e)
       total += Double(s)
       sideTotal += Double(t)
+      side2Total += Double(u)
       start = end
     }
-    return (total, sideTotal)
+    return (total, sideTotal, side2Total)
   }
 
   /// One block of the exp pass in fp32, the side term taken relative to `sideShift`:
@@ -98,7 +110,7 @@ enum FusedRows {
   static func expSumBlock<E: KernelStorage, S: StorePolicy, T: SidePolicy>(
     _ x: UnsafePointer<E.Stored>, _ start: Int, _ end: Int, _ shift: Float, _ sideShift: Float,
     _ store: S, _ side: T, _: E.Type
-  ) -> (Float, Float) {
+  ) -> (Float, Float, Float) {
     let m = Vector(repeating: shift)
     let ms = Vector(repeating: sideShift)
     var s0 = Vector.zero
@@ -107,6 +119,8 @@ enum FusedRows {
     var s3 = Vector.zero
     var t0 = Vector.zero
     var t1 = Vector.zero
+    var u0 = Vector.zero
+    var u1 = Vector.zero
     var i = start
     while i + 64 <= end {
       let v0 = E.load(x, i)
@@ -121,10 +135,10 @@ enum FusedRows {
       s1 += e1
       s2 += e2
       s3 += e3
-      side.accumulate(&t0, v0 - ms, i)
-      side.accumulate(&t1, v1 - ms, i + 16)
-      side.accumulate(&t0, v2 - ms, i + 32)
-      side.accumulate(&t1, v3 - ms, i + 48)
+      side.accumulate(&t0, &u0, v0 - ms, i)
+      side.accumulate(&t1, &u1, v1 - ms, i + 16)
+      side.accumulate(&t0, &u0, v2 - ms, i + 32)
+      side.accumulate(&t1, &u1, v3 - ms, i + 48)
       store.store(e0, i)
       store.store(e1, i + 16)
       store.store(e2, i + 32)
@@ -135,7 +149,7 @@ enum FusedRows {
       let v = E.load(x, i)
       let e = VectorMath.exp(v - m)
       s0 += e
-      side.accumulate(&t0, v - ms, i)
+      side.accumulate(&t0, &u0, v - ms, i)
       store.store(e, i)
       i += 16
     }
@@ -145,11 +159,15 @@ enum FusedRows {
       let e = VectorMath.exp(v - m)
       s1 += e
       var t = Vector.zero
-      side.accumulate(&t, v - ms, i, count: n)
+      var u = Vector.zero
+      side.accumulate(&t, &u, v - ms, i, count: n)
       t1 += t
+      u1 += u
       store.storePartial(e, i, count: n)
     }
-    return (VectorMath.sum((s0 + s1) + (s2 + s3)), VectorMath.sum(t0 + t1))
+    return (
+      VectorMath.sum((s0 + s1) + (s2 + s3)), VectorMath.sum(t0 + t1), VectorMath.sum(u0 + u1)
+    )
   }
 
   /// Online (blocked) softmax statistics of a row in one read: per block, the block maximum,
@@ -174,6 +192,16 @@ enum FusedRows {
   static func onlineStatistics<E: KernelStorage, T: SidePolicy>(
     _ x: UnsafePointer<E.Stored>, _ count: Int, _ side: T, _ e: E.Type
   ) -> (maximum: Float, sum: Double, side: Double, sideShift: Float) {
+    let stats = onlineStatistics3(x, count, side, e)
+    return (stats.maximum, stats.sum, stats.side, stats.sideShift)
+  }
+
+  /// ``onlineStatistics(_:_:_:_:)`` with the second side sum (not shifted).
+  @inline(__always)
+  static func onlineStatistics3<E: KernelStorage, T: SidePolicy>(
+    _ x: UnsafePointer<E.Stored>, _ count: Int, _ side: T, _ e: E.Type
+  ) -> (maximum: Float, sum: Double, side: Double, side2: Double, sideShift: Float) {
+    var side2Total = 0.0
     var runningMax = -Float.infinity
     var runningSum = 0.0
     var sideTotal = 0.0
@@ -182,7 +210,7 @@ enum FusedRows {
     while start < count {
       let end = min(start + block, count)
       let blockMax = maximum(x + start, count: end - start, e)
-      if blockMax == .infinity { return (blockMax, .nan, .nan, 0) }
+      if blockMax == .infinity { return (blockMax, .nan, .nan, .nan, 0) }
       if start == 0, blockMax.isFinite { sideShift = blockMax }
       if blockMax > runningMax {
         if runningSum != 0 {
@@ -191,13 +219,14 @@ enum FusedRows {
         runningMax = blockMax
       }
       // Before any finite value, the shift is 0 and the block adds 0 (or NaN) to the sum.
-      let (s, t) = expSumBlock(
+      let (s, t, u) = expSumBlock(
         x, start, end, runningMax == -.infinity ? 0 : runningMax, sideShift, NoStore(), side, e)
       runningSum += Double(s)
       sideTotal += Double(t)
+      side2Total += Double(u)
       start = end
     }
-    return (runningMax, runningSum, sideTotal, sideShift)
+    return (runningMax, runningSum, sideTotal, side2Total, sideShift)
   }
 
   /// The additive part of the gradient: 0, the same value for every class, or one per class.
@@ -322,6 +351,20 @@ struct Store: StorePolicy {
 protocol SidePolicy {
   func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int)
   func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int, count: Int)
+  /// Accumulates into two sums (`u` is a second side sum, unused by most policies).
+  func accumulate(_ t: inout Vector, _ u: inout Vector, _ d: Vector, _ i: Int)
+  func accumulate(_ t: inout Vector, _ u: inout Vector, _ d: Vector, _ i: Int, count: Int)
+}
+
+extension SidePolicy {
+  @inline(__always)
+  func accumulate(_ t: inout Vector, _ u: inout Vector, _ d: Vector, _ i: Int) {
+    accumulate(&t, d, i)
+  }
+  @inline(__always)
+  func accumulate(_ t: inout Vector, _ u: inout Vector, _ d: Vector, _ i: Int, count: Int) {
+    accumulate(&t, d, i, count: count)
+  }
 }
 
 /// Nothing (no label smoothing).
@@ -383,5 +426,58 @@ struct PerClassAddend: AddendPolicy {
   }
   @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector {
     VectorMath.multiplyAdd(e, k, VectorMath.loadPartial(values, i, count: count, fill: 0))
+  }
+}
+
+/// Probability targets: `t' = t (1 - e) + e / C` (with label smoothing `e`), times the class
+/// weight if any; accumulates `sum w t' (x - shift)` and `sum w t'`.
+struct TargetSide<E: KernelStorage>: SidePolicy {
+  let targets: UnsafePointer<E.Stored>
+  let weights: UnsafePointer<Float>?
+  let keep: Float
+  let uniform: Float
+
+  /// `w[i] t'[i]` for 16 classes.
+  @inline(__always) func weighted(_ i: Int) -> Vector {
+    var t = VectorMath.multiplyAdd(
+      E.load(targets, i), Vector(repeating: keep), .init(repeating: uniform))
+    if let weights { t *= VectorMath.load(weights, i) }
+    return t
+  }
+
+  @inline(__always) func weighted(_ i: Int, count: Int) -> Vector {
+    var t =
+      E.loadPartial(targets, i, count: count, fill: 0) * keep + Vector(repeating: uniform)
+    if let weights { t *= VectorMath.loadPartial(weights, i, count: count, fill: 0) }
+    for j in count..<16 { t[j] = 0 }
+    return t
+  }
+
+  @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int) {}
+  @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int, count: Int) {}
+  @inline(__always)
+  func accumulate(_ t: inout Vector, _ u: inout Vector, _ d: Vector, _ i: Int) {
+    let wt = weighted(i)
+    t = VectorMath.multiplyAdd(wt, d, t)
+    u += wt
+  }
+  @inline(__always)
+  func accumulate(_ t: inout Vector, _ u: inout Vector, _ d: Vector, _ i: Int, count: Int) {
+    let wt = weighted(i, count: count)
+    for j in 0..<count { t[j] += wt[j] * d[j] }
+    u += wt
+  }
+}
+
+/// The gradient addend of probability targets: `-scale * w[i] t'[i]`.
+struct TargetAddend<E: KernelStorage>: AddendPolicy {
+  let side: TargetSide<E>
+  let negativeScale: Vector
+
+  @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int) -> Vector {
+    VectorMath.multiplyAdd(e, k, side.weighted(i) * negativeScale)
+  }
+  @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector {
+    VectorMath.multiplyAdd(e, k, side.weighted(i, count: count) * negativeScale)
   }
 }

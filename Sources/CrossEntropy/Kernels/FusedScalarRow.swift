@@ -43,3 +43,33 @@ extension FusedSoftmax {
     return (nll, smooth)
   }
 }
+
+extension FusedSoftmax {
+  /// A probability-target row whose maximum is not finite: the reference's formulas in Double.
+  @inline(never)
+  func scalarProbabilityRow<E: KernelStorage>(
+    _ x: UnsafePointer<E.Stored>, targets: UnsafePointer<E.Stored>,
+    gradient g: UnsafeMutablePointer<E.Stored>?, _: E.Type
+  ) -> Double {
+    var row = [Double](repeating: 0, count: classes)
+    for c in 0..<classes { row[c] = Double(E.float(x[c])) }
+    var lse = row.withUnsafeBufferPointer(Reference.logSumExp)
+    if lse == .infinity { lse = .nan }  // as the reference: a +inf logit makes the row NaN
+    var nll = 0.0
+    var direct = [Double](repeating: 0, count: classes)
+    for c in 0..<classes {
+      var t = Double(E.float(targets[c]))
+      if smoothing > 0 { t = t * (1 - smoothing) + smoothing / Double(classes) }
+      nll -= (row[c] - lse) * t * weight(c)
+      direct[c] = -weight(c) * t * scale
+    }
+    if let g {
+      var total = 0.0
+      for c in 0..<classes { total += direct[c] }
+      for c in 0..<classes {
+        g[c] = E.stored(Float(direct[c] - Double.exp(row[c] - lse) * total))
+      }
+    }
+    return nll
+  }
+}
