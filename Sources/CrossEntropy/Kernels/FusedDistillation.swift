@@ -7,7 +7,8 @@ import RealModule
 /// a max pass over both rows; one pass that sums `e^a`, `e^b` and `e^a (a - b)` (and `e^(s -
 /// max s)` for the hard term when `T != 1`), storing the exponentials; a gradient pass
 /// `g = k_s e^b - k_t e^a (+ k_1 e^(s - max s))`. That is two exps per element (three with a
-/// hard term at `T != 1`) and O(C) scratch per thread; no `N × C` temporaries. With
+/// hard term at `T` other than 1 and 2; at 2 it is the square of `e^b`) and O(C) scratch per
+/// thread; no `N × C` temporaries. With
 /// `Z_t = sum e^a`, `Z_s = sum e^b`:
 ///
 /// ```
@@ -90,8 +91,7 @@ struct FusedDistillation {
     }
     let y = label ?? 0
     let w = hardLabelWeight
-    let ms = FusedRows.maximum(s, count: classes, FloatStorage.self)
-    let mt = FusedRows.maximum(t, count: classes, FloatStorage.self)
+    let (ms, mt) = maxima(s, t)
     guard ms.isFinite, mt.isFinite else { return scalarRow(s, t, label: y, gradient: g) }
     let sums = exponentialSums(
       s, t, ms: ms, mt: mt, gradient: g, teacherScratch: teacherScratch,
@@ -127,6 +127,37 @@ struct FusedDistillation {
     return value
   }
 
+  /// The maxima of the student's and the teacher's row in one sweep over both, ignoring NaN
+  /// (as ``FusedRows/maximum(_:count:_:)``).
+  @inline(__always)
+  func maxima(_ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>) -> (Float, Float) {
+    var s0 = Vector(repeating: -.infinity)
+    var s1 = s0
+    var t0 = s0
+    var t1 = s0
+    var i = 0
+    while i + 32 <= classes {
+      s0 = VectorMath.maximum(s0, VectorMath.load(s, i))
+      t0 = VectorMath.maximum(t0, VectorMath.load(t, i))
+      s1 = VectorMath.maximum(s1, VectorMath.load(s, i + 16))
+      t1 = VectorMath.maximum(t1, VectorMath.load(t, i + 16))
+      i += 32
+    }
+    while i + 16 <= classes {
+      s0 = VectorMath.maximum(s0, VectorMath.load(s, i))
+      t0 = VectorMath.maximum(t0, VectorMath.load(t, i))
+      i += 16
+    }
+    if i < classes {
+      let n = classes - i
+      s1 = VectorMath.maximum(s1, VectorMath.loadPartial(s, i, count: n, fill: -.infinity))
+      t1 = VectorMath.maximum(t1, VectorMath.loadPartial(t, i, count: n, fill: -.infinity))
+    }
+    return (
+      VectorMath.maximum(VectorMath.maximum(s0, s1)), VectorMath.maximum(VectorMath.maximum(t0, t1))
+    )
+  }
+
   /// The sums of one row: `Z_s = sum e^b`, `Z_t = sum e^a`, `sum e^a (a - b)` and, with a
   /// separate hard term, `sum e^(s - max s)` (else 0). With a gradient, `e^b` goes to `g`,
   /// `e^a` to `teacherScratch` and `e^(s - max s)` to `hardScratch`. fp32 lanes, flushed to
@@ -139,23 +170,34 @@ struct FusedDistillation {
   ) -> (student: Double, teacher: Double, cross: Double, hard: Double) {
     // The variants are policy types, so that the hot loop has no branch (a branch there splits
     // the 16-lane code into 4-lane pieces).
+    // At T = 2 the hard term's e^(s - max s) is the square of the student's e^b.
+    let square = temperature == 2
     switch (g, separateHard) {
     case (nil, false):
-      return exponentialSums(s, t, ms, mt, NoStore(), NoStore(), NoStore(), Without.self)
+      return exponentialSums(s, t, ms, mt, NoStore(), NoStore(), NoStore(), NoHardTerm.self)
+    case (nil, true) where square:
+      return exponentialSums(s, t, ms, mt, NoStore(), NoStore(), NoStore(), SquaredHardTerm.self)
     case (nil, true):
-      return exponentialSums(s, t, ms, mt, NoStore(), NoStore(), NoStore(), With.self)
+      return exponentialSums(s, t, ms, mt, NoStore(), NoStore(), NoStore(), HardTerm.self)
     case (let g?, false):
       return exponentialSums(
-        s, t, ms, mt, Store(pointer: g), Store(pointer: teacherScratch), NoStore(), Without.self)
+        s, t, ms, mt, Store(pointer: g), Store(pointer: teacherScratch), NoStore(),
+        NoHardTerm.self)
+    case (let g?, true) where square:
+      return exponentialSums(
+        s, t, ms, mt, Store(pointer: g), Store(pointer: teacherScratch),
+        Store(pointer: hardScratch), SquaredHardTerm.self)
     case (let g?, true):
       return exponentialSums(
         s, t, ms, mt, Store(pointer: g), Store(pointer: teacherScratch),
-        Store(pointer: hardScratch), With.self)
+        Store(pointer: hardScratch), HardTerm.self)
     }
   }
 
-  @inline(__always)
-  func exponentialSums<S: StorePolicy, T: StorePolicy, H: StorePolicy, Hard: Option>(
+  // Not inlined: each variant keeps its own branch-free loop (inlined into the switch above,
+  // the forward-only variant's loop was split into 4-lane pieces).
+  @inline(never)
+  func exponentialSums<S: StorePolicy, T: StorePolicy, H: StorePolicy, Hard: HardExponential>(
     _ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ ms: Float, _ mt: Float,
     _ studentStore: S, _ teacherStore: T, _ hardStore: H, _: Hard.Type
   ) -> (student: Double, teacher: Double, cross: Double, hard: Double) {
@@ -185,7 +227,7 @@ struct FusedDistillation {
         zs += es
         zc = VectorMath.multiplyAdd(et, a - b, zc)
         if Hard.isOn {
-          let e1 = VectorMath.exp(sv - msv)
+          let e1 = Hard.exponential(sv - msv, student: es)
           z1 += e1
           hardStore.store(e1, i)
         }
@@ -201,7 +243,7 @@ struct FusedDistillation {
         let b = (sv - msv) * invT
         var et = VectorMath.exp(a)
         var es = VectorMath.exp(b)
-        var e1 = Hard.isOn ? VectorMath.exp(sv - msv) : .zero
+        var e1 = Hard.isOn ? Hard.exponential(sv - msv, student: es) : .zero
         for j in n..<16 {
           et[j] = 0
           es[j] = 0
@@ -305,18 +347,33 @@ struct FusedDistillation {
   }
 }
 
-/// A compile-time switch of a kernel variant (a generic parameter, so each variant is its own
-/// specialisation with no branch in its loops).
-protocol Option {
+/// How the distillation kernel gets the hard term's `e^(s - max s)` (a generic parameter, so
+/// each variant is its own specialisation with no branch in its loops).
+protocol HardExponential {
+  /// Whether there is a separate hard term at all.
   static var isOn: Bool { get }
+  /// `e^d` for `d = s - max s`, given the student's softened `e^(d / T)`.
+  static func exponential(_ d: Vector, student: Vector) -> Vector
 }
 
-/// The variant is on.
-enum With: Option {
-  static var isOn: Bool { true }
-}
-
-/// The variant is off.
-enum Without: Option {
+/// No separate hard term (weight 0, or T = 1 where it is the student's own softmax).
+enum NoHardTerm: HardExponential {
   static var isOn: Bool { false }
+  @inline(__always) static func exponential(_ d: Vector, student: Vector) -> Vector { .zero }
+}
+
+/// A hard term with its own exponential.
+enum HardTerm: HardExponential {
+  static var isOn: Bool { true }
+  @inline(__always) static func exponential(_ d: Vector, student: Vector) -> Vector {
+    VectorMath.exp(d)
+  }
+}
+
+/// A hard term at T = 2: `e^d = (e^(d / 2))^2`, one multiplication instead of an exponential.
+enum SquaredHardTerm: HardExponential {
+  static var isOn: Bool { true }
+  @inline(__always) static func exponential(_ d: Vector, student: Vector) -> Vector {
+    student * student
+  }
 }

@@ -217,7 +217,9 @@ enum FusedSigmoidFocal {
   /// derivatives to `gradientStore`. Full vectors run straight-line code that only notes
   /// whether a logit or target is not finite; such a block (and the tail) is redone by
   /// ``checkedBlock(_:_:_:start:end:alpha:gradientScale:loss:gradient:)``.
-  @inline(__always)
+  // Not inlined: each variant keeps its own branch-free loop (inlined into the switch of the
+  // caller, the forward-only variant's loop was split into 4-lane pieces).
+  @inline(never)
   static func block<P: WholePower, L: StorePolicy, G: StorePolicy>(
     _: P.Type, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ start: Int, _ end: Int,
     _ alpha: (base: Float, slope: Float, raw: Double), _ gradientScale: Float,
