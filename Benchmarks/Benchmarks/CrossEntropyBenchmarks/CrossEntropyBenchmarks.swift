@@ -116,7 +116,7 @@ struct BinaryState: @unchecked Sendable {
   init(rows: Int, classes: Int) throws {
     let source = Buffer<Float>.logits(count: rows * classes, seed: 1)
     var generator = DataGenerator(seed: 5)
-    logits = try ShapedArray(shape: [rows, classes], scalars: Array(source.memory))
+    logits = try ShapedArray(shape: [rows, classes], scalars: source.toArray())
     targets = try ShapedArray(
       shape: [rows, classes],
       scalars: (0..<(rows * classes)).map { _ in generator.next() & 1 == 0 ? 0 : 1 })

@@ -28,10 +28,10 @@ struct FamilyState: @unchecked Sendable {
     inPlaceLogits = Buffer(count: count) { [pristine] in pristine.memory[$0] }
     labelBuffer = .labels(count: rows, classes: classes, seed: 2)
     var generator = DataGenerator(seed: 5)
-    logits = try ShapedArray(shape: shape, scalars: Array(pristine.memory))
+    logits = try ShapedArray(shape: shape, scalars: pristine.toArray())
     teacher = try ShapedArray(
-      shape: shape, scalars: Array(Buffer<Float>.logits(count: count, seed: 6).memory))
-    labels = try ShapedArray(shape: [rows], scalars: Array(labelBuffer.memory))
+      shape: shape, scalars: Buffer<Float>.logits(count: count, seed: 6).toArray())
+    labels = try ShapedArray(shape: [rows], scalars: labelBuffer.toArray())
     // KL input: the student's log-softmax; KL target: the teacher's softmax.
     logProbabilities = try logSoftmax(logits, alongAxis: -1)
     probabilities = try softmax(teacher, alongAxis: -1)

@@ -116,6 +116,9 @@ public final class Buffer<Scalar>: @unchecked Sendable {
   /// A read-only view of the memory.
   public var readOnly: UnsafeBufferPointer<Scalar> { UnsafeBufferPointer(memory) }
 
+  /// A copy of the elements as an array (a method, so the buffer stays alive while it copies).
+  public func toArray() -> [Scalar] { Array(memory) }
+
   /// Copies `source` (of the same count) over this buffer.
   public func assign(from source: Buffer<Scalar>) {
     precondition(source.memory.count == memory.count)
