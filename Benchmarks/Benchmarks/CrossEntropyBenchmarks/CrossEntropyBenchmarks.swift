@@ -127,8 +127,7 @@ let benchmarks: @Sendable () -> Void = {
   let plain = SoftmaxCrossEntropy()
   let options = SoftmaxCrossEntropy(ignoreIndex: -100, labelSmoothing: 0.1)
 
-  // The harness's own allocations in the measured region (about 16 mallocs here), to subtract
-  // from the malloc counts below.
+  // The harness's own allocations in the measured region, to subtract from the counts below.
   Benchmark("Baseline: empty measured call", configuration: BenchmarkSettings.configuration) {
     benchmark in
     measurePerElement(benchmark, elements: 1) { 0 }
