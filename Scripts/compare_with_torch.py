@@ -67,6 +67,8 @@ def torch_case(rows, classes, dtype, smoothing, weighted, ignore_every, warmup, 
     def loss_fn(logits, labels):
         return F.cross_entropy(logits, labels, weight=w, label_smoothing=smoothing)
 
+    if compiled:
+        torch._dynamo.reset()  # one compiled graph per case, not recompiles of a shared one
     fn = torch.compile(loss_fn) if compiled else loss_fn
     try:
         with torch.no_grad():
