@@ -67,18 +67,16 @@ enum CTCVectorKernel {
       logProbabilityStride = sample.rowStride
     }
 
-    // Scratch: the extended labels, the skip penalties, the alpha rows with their offsets, the
+    // Scratch: the extended labels, the skip penalties, the alpha rows, the
     // gathered log-probabilities of one row.
     let labels = UnsafeMutablePointer<Int>.allocate(capacity: rounded)
     let skip = UnsafeMutablePointer<Float>.allocate(capacity: rounded + 2 * width)
     let alpha = UnsafeMutablePointer<Float>.allocate(capacity: length * pitch)
-    let offsets = UnsafeMutablePointer<Double>.allocate(capacity: length)
     let gathered = UnsafeMutablePointer<Float>.allocate(capacity: rounded)
     defer {
       labels.deallocate()
       skip.deallocate()
       alpha.deallocate()
-      offsets.deallocate()
       gathered.deallocate()
     }
     for s in 0..<rounded { labels[s] = s < extended ? sample.label(s) : sample.blank }
@@ -117,7 +115,6 @@ enum CTCVectorKernel {
     row0[0] = gathered[0]
     if extended > 1 { row0[1] = gathered[1] }
     var rowMaximum = extended > 1 ? max(row0[0], row0[1]) : row0[0]
-    offsets[0] = 0
     var alive = true
     for t in 1..<length {
       guard gather(t) else { return nil }
@@ -131,13 +128,12 @@ enum CTCVectorKernel {
         let a = load(previous + j)
         let b = load(previous + j - 1)
         let c = load(previous + j - 2) + load(skip + j)
-        var r = logSumExp(a, b, c) + (load(gathered + j) - rowMaximum)
+        var r = logSumExp(a, b, c) + load(gathered + j)
         r = r.replacing(with: impossible, where: r .< impossible)
         store(r, to: current + j)
         maxima = maxima.replacing(with: r, where: r .> maxima)
         j += width
       }
-      offsets[t] = offsets[t - 1] + Double(rowMaximum)
       rowMaximum = horizontalMax(maxima)
       if rowMaximum <= impossibleThreshold {
         // Every state is impossible from here on: the loss is +inf, unless a later row holds a
@@ -148,21 +144,22 @@ enum CTCVectorKernel {
       }
     }
 
-    var nll = Double.infinity
+    // The loss in Float, as PyTorch forms it (the gradient below uses this rounded value).
+    var floatNLL = Float.infinity
     if alive {
       let last = alpha + (length - 1) * pitch + width
-      let offset = offsets[length - 1]
       if extended == 1 {
-        if last[0] > impossibleThreshold { nll = -(offset + Double(last[0])) }
+        if last[0] > impossibleThreshold { floatNLL = -last[0] }
       } else {
-        let l1 = Double(last[extended - 1])
-        let l2 = Double(last[extended - 2])
+        let l1 = last[extended - 1]
+        let l2 = last[extended - 2]
         let largest = max(l1, l2)
-        if largest > Double(impossibleThreshold) {
-          nll = -(offset + largest + .log(.exp(l1 - largest) + .exp(l2 - largest)))
+        if largest > impossibleThreshold {
+          floatNLL = -(Float.log(Float.exp(l1 - largest) + Float.exp(l2 - largest)) + largest)
         }
       }
     }
+    let nll = Double(floatNLL)
     guard let gradient else { return nll }
     guard nll.isFinite else {
       if !sample.zeroInfinity {
@@ -188,42 +185,61 @@ enum CTCVectorKernel {
     }
     next.initialize(repeating: impossible, count: betaCount)
     current.initialize(repeating: impossible, count: betaCount)
-    perClass.initialize(repeating: 0, count: classes)
+    perClass.initialize(repeating: -.infinity, count: classes)
     let scale = Float(sample.gradientScale)
 
-    /// Writes gradient row t from alpha_t, beta_t (relative values) and their combined offset.
-    func emitGradientRow(_ t: Int, beta: UnsafeMutablePointer<Float>, offset: Double) {
+    /// Writes gradient row t from alpha_t and beta_t, in PyTorch's order and Float rounding:
+    /// `collected[c]` log-adds `alpha_t[s] + beta_t[s]` over the positions `s` of class `c`,
+    /// from the last position down, then the gradient is `(e^lp - e^(collected + nll - lp)) * g`.
+    func emitGradientRow(_ t: Int, beta: UnsafeMutablePointer<Float>) {
       let alphaRow = alpha + t * pitch + width
-      let shift = Float(offset + nll)
       var j = 0
       while j < rounded {
-        let x = (load(alphaRow + j) + load(beta + j)) + (shift - load(gathered + j))
-        store(exponential(x), to: occupancy + j)
+        store(load(alphaRow + j) + load(beta + j), to: occupancy + j)
         j += width
       }
-      if t == length - 1 && extended > 1 && labels[extended - 2] == labels[extended - 1] {
-        // The last label is the blank: PyTorch's last-step assignment drops the final blank's
-        // term (see the reference).
-        occupancy[extended - 1] = 0
+      // At the last step PyTorch assigns the last label's term after the final blank's, so a
+      // blank last label drops the final blank's term (see the reference).
+      let top =
+        t == length - 1 && extended > 1 && labels[extended - 2] == labels[extended - 1]
+        ? extended - 2 : extended - 1
+      for s in stride(from: top, through: 0, by: -1) {
+        let value = occupancy[s]
+        guard value > impossibleThreshold else { continue }
+        let c = labels[s]
+        let current = perClass[c]
+        if current == -.infinity {
+          perClass[c] = value
+        } else {
+          let largest = max(current, value)
+          perClass[c] =
+            Float.log(Float.exp(current - largest) + Float.exp(value - largest)) + largest
+        }
       }
-      for s in 0..<extended { perClass[labels[s]] += occupancy[s] }
       let logRow = logProbabilities + t * logProbabilityStride
       let gradientRow = gradient + t * sample.rowStride
+      let negativeInfinity = Vector(repeating: -.infinity)
       var c = 0
       while c + width <= classes {
         let lp = load(logProbabilities: logRow + c)
-        var value = (exponential(lp) - load(perClass + c)) * scale
+        let collected = load(perClass + c)
+        var occupied = exponential((collected + floatNLL) - lp)
+        if fromLogits { occupied.replace(with: 0, where: collected .== -.infinity) }
+        var value = (exponential(lp) - occupied) * scale
         if !fromLogits { value.replace(with: .nan, where: lp .== -.infinity) }
         store(value, to: gradientRow + c)
-        store(Vector(repeating: 0), to: perClass + c)
+        store(negativeInfinity, to: perClass + c)
         c += width
       }
       while c < classes {
         let lp = logRow[c]
-        var value = (Float.exp(lp) - perClass[c]) * scale
+        let collected = perClass[c]
+        var occupied = Float.exp((collected + floatNLL) - lp)
+        if fromLogits && collected == -.infinity { occupied = 0 }
+        var value = (Float.exp(lp) - occupied) * scale
         if !fromLogits && lp == -.infinity { value = .nan }
         gradientRow[c] = value
-        perClass[c] = 0
+        perClass[c] = -.infinity
         c += 1
       }
     }
@@ -232,27 +248,21 @@ enum CTCVectorKernel {
     _ = gather(t)
     next[extended - 1] = gathered[extended - 1]
     if extended > 1 { next[extended - 2] = gathered[extended - 2] }
-    var betaMaximum = extended > 1 ? max(next[extended - 1], next[extended - 2]) : next[0]
-    var betaOffset = 0.0
-    emitGradientRow(t, beta: next, offset: offsets[t] + betaOffset)
+    emitGradientRow(t, beta: next)
     t -= 1
     while t >= 0 {
       _ = gather(t)
-      var maxima = Vector(repeating: impossible)
       var j = 0
       while j < rounded {
         let a = load(next + j)
         let b = load(next + j + 1)
         let c = load(next + j + 2) + load(skip + j + 2)
-        var r = logSumExp(a, b, c) + (load(gathered + j) - betaMaximum)
+        var r = logSumExp(a, b, c) + load(gathered + j)
         r = r.replacing(with: impossible, where: r .< impossible)
         store(r, to: current + j)
-        maxima = maxima.replacing(with: r, where: r .> maxima)
         j += width
       }
-      betaOffset += Double(betaMaximum)
-      betaMaximum = horizontalMax(maxima)
-      emitGradientRow(t, beta: current, offset: offsets[t] + betaOffset)
+      emitGradientRow(t, beta: current)
       swap(&next, &current)
       t -= 1
     }
@@ -303,16 +313,16 @@ enum CTCVectorKernel {
     return max(h2[0], h2[1])
   }
 
-  /// log(e^a + e^b + e^c) for finite lanes: the largest term plus the log of 1 and two
-  /// exponentials of the others relative to it.
+  /// log(e^a + e^b + e^c) for finite lanes, in PyTorch's order: with `m` the largest,
+  /// `log((e^(a-m) + e^(b-m)) + e^(c-m)) + m`.
   @_transparent
   static func logSumExp(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector {
     let high = a.replacing(with: b, where: b .> a)
-    let low = a.replacing(with: b, where: b .< a)
     let largest = high.replacing(with: c, where: c .> high)
-    let middle = high.replacing(with: c, where: c .< high)
-    let sum = exponentialOfNonPositive(low - largest) + exponentialOfNonPositive(middle - largest)
-    return largest + logarithmOneToThree(1 + sum)
+    let sum =
+      (exponentialOfNonPositive(a - largest) + exponentialOfNonPositive(b - largest))
+      + exponentialOfNonPositive(c - largest)
+    return logarithmOneToThree(sum) + largest
   }
 
   /// e^x for x <= 0; inputs below -87.3 give about 1e-38 instead of a smaller number, which is
