@@ -113,41 +113,44 @@ struct ConnectionistTemporalClassificationGoldenTests {
         targetLengths: golden.targetLengths)
     expectClose(lossOnly.scalars, result.loss.scalars, "loss-only loss", in: golden.name)
 
-    // Float results are held to PyTorch's float64 answer on the same inputs (float64*), which
-    // they track to about 1e-6. PyTorch's own float32 gradient is less accurate: its log-space
-    // values reach the size of the log-likelihood, so it drifts by up to ~3e-3 (relative) on the
-    // 40-step cases and ~1% (in the sum of magnitudes) on the 1000-step ones; against it the
-    // gradient is only checked loosely, and not at all for the long cases.
+    // Float results are held to PyTorch's own float32 answer: the Float kernel follows its
+    // order and rounding (log alpha and log beta kept in Float at the size of the
+    // log-likelihood), so it shares PyTorch's float32 error, which reaches ~3e-3 (relative)
+    // against the exact answer on the 40-step cases and ~1% on the 1000-step ones. Against the
+    // exact answer (float64*) the gradient is only checked loosely.
     let isFloat = Scalar.self == Float.self
     if let float64Loss = golden.float64Loss {
       expectClose(
         result.loss.scalars, parse(float64Loss, as: type), "loss vs float64", in: golden.name)
     }
-    let reference = isFloat ? golden.float64Gradient : golden.gradient
-    if let reference {
+    if let reference = golden.gradient {
       expectClose(result.gradient.scalars, parse(reference, as: type), "gradient", in: golden.name)
     }
-    if isFloat, let gradient = golden.gradient {
+    if isFloat, let exact = golden.float64Gradient {
       let actual = result.gradient.scalars.map { Double($0) }
-      let expected = parse(gradient, as: Double.self)
+      let expected = parse(exact, as: Double.self)
       let scale = expected.lazy.filter(\.isFinite).map(abs).max() ?? 0
       for (index, value) in expected.enumerated() {
         let close =
           value.isNaN
           ? actual[index].isNaN
-          : abs(actual[index] - value) <= 1e-5 * scale + 5e-3 * abs(value)
-        #expect(close, "\(golden.name): gradient[\(index)] \(actual[index]) vs float32 \(value)")
+          : abs(actual[index] - value) <= 1e-3 * scale + 1e-2 * abs(value)
+        #expect(close, "\(golden.name): gradient[\(index)] \(actual[index]) vs float64 \(value)")
       }
     }
     if let stride = golden.gradientStride {
-      let sample = isFloat ? golden.float64GradientSample! : golden.gradientSample!
-      let sums = isFloat ? golden.float64GradientSum! : golden.gradientSum!
-      let magnitudes = isFloat ? golden.float64GradientAbsoluteSum! : golden.gradientAbsoluteSum!
-      // Over 1000 steps the rounding of the recursion adds up, even relative to the running
-      // offsets: up to ~1e-4 of absolute error in an occupancy in Float (PyTorch's float32 is
-      // ~1e-2), ~1e-11 in Double (PyTorch's float64 too), so the long cases get an absolute
-      // tolerance to match.
-      let atol = isFloat ? 1e-4 : 1e-10
+      let sample = golden.gradientSample!
+      let sums = golden.gradientSum!
+      let magnitudes = golden.gradientAbsoluteSum!
+      // Against PyTorch in the same dtype. Over 1000 steps the Float log values reach a few
+      // thousand (a rounding step of 2.4e-4), and an occasional step that rounds the other way
+      // (our vector exp and log are within an ulp or two of libm's, not identical) moves an
+      // occupancy by up to ~1e-4; Double rounds ~1e-11 apart. Hence the absolute tolerances.
+      // The fused logits form also starts from a log-softmax rounded once from Double, while
+      // PyTorch's float32 log_softmax is an ulp off here and there, so every step may round
+      // differently: it is held to 5e-4 of PyTorch's float32 (which is ~1% from exact).
+      let looseLogits = isFloat && golden.form == "logits"
+      let atol = isFloat ? (looseLogits ? 5e-4 : 1e-4) : 1e-10
       let picked = Swift.stride(from: 0, to: result.gradient.scalars.count, by: stride).map {
         Double(result.gradient.scalars[$0])
       }
@@ -161,7 +164,7 @@ struct ConnectionistTemporalClassificationGoldenTests {
       let magnitude = values.reduce(0) { $0 + abs($1) }
       let expectedSum = Double(sums[0])!
       let expectedMagnitude = Double(magnitudes[0])!
-      let tolerance = Double(Scalar.relativeTolerance) * expectedMagnitude
+      let tolerance = (looseLogits ? 5e-4 : Double(Scalar.relativeTolerance)) * expectedMagnitude
       #expect(abs(sum - expectedSum) <= tolerance, "\(golden.name): gradient sum \(sum)")
       #expect(
         abs(magnitude - expectedMagnitude) <= tolerance,

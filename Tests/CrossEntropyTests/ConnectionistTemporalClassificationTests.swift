@@ -155,8 +155,9 @@ struct ConnectionistTemporalClassificationTests {
   }
 
   /// The vectorised Float kernel against the Double reference on the same inputs. Tolerance: the
-  /// Float recursion rounds at every step (about 1e-7 of the small relative values), which over
-  /// up to 70 steps reaches a few 1e-6 in a gradient element that is a difference of O(1) terms.
+  /// Float recursion rounds as PyTorch's float32 does, at the size of the log-likelihood, which
+  /// over up to 70 steps reaches ~1e-4 of the largest gradient element (the golden tests hold
+  /// it to PyTorch's float32 results at 2e-5).
   @Test(arguments: 1...40)
   func floatKernelMatchesDoubleReference(seed: UInt64) throws {
     let problem = CTCRandomProblem(
@@ -193,7 +194,7 @@ struct ConnectionistTemporalClassificationTests {
       let scale = double.gradient.scalars.lazy.filter(\.isFinite).map(abs).max() ?? 0
       var mismatches = 0
       for (a, b) in zip(float.gradient.scalars, double.gradient.scalars) {
-        let close = b.isNaN ? a.isNaN : abs(Double(a) - b) <= 5e-6 * scale + 2e-5 * abs(b)
+        let close = b.isNaN ? a.isNaN : abs(Double(a) - b) <= 5e-4 * scale + 5e-3 * abs(b)
         if !close { mismatches += 1 }
       }
       #expect(mismatches == 0, "\(context): \(mismatches) gradient elements differ")

@@ -211,9 +211,10 @@ enum CTCVectorKernel {
         if current == -.infinity {
           perClass[c] = value
         } else {
-          let largest = max(current, value)
-          perClass[c] =
-            Float.log(Float.exp(current - largest) + Float.exp(value - largest)) + largest
+          // PyTorch's log(e^(current - m) + e^(value - m)) + m, where one exponential is
+          // e^0 = 1 exactly.
+          let (largest, smallest) = current > value ? (current, value) : (value, current)
+          perClass[c] = Float.log(1 + Float.exp(smallest - largest)) + largest
         }
       }
       let logRow = logProbabilities + t * logProbabilityStride
@@ -241,6 +242,14 @@ enum CTCVectorKernel {
         gradientRow[c] = value
         perClass[c] = -.infinity
         c += 1
+      }
+      if fromLogits {
+        // The log-softmax's backward as PyTorch runs it after its float32 CTC gradient:
+        // g - softmax * sum(g). The sum is 0 in exact arithmetic; in Float it is not, and this
+        // step is what makes each row of PyTorch's logits gradient sum to ~0.
+        var total: Float = 0
+        for c in 0..<classes { total += gradientRow[c] }
+        for c in 0..<classes { gradientRow[c] -= Float.exp(logRow[c]) * total }
       }
     }
 
