@@ -19,10 +19,11 @@ must match PyTorch in the input's dtype (rtol 2e-5 for float32, 1e-10 for float6
 gradient must match PyTorch's (rtol 1e-10, plus 1e-13 times the largest magnitude). A float32
 gradient is judged against the exact answer (PyTorch in float64 on the same inputs): its largest
 error must stay within twice that of PyTorch's own float32 gradient (or 2e-6 of the largest
-magnitude); in practice it is 5-10 times smaller on inputs of 50 steps or more.
-Neither float32 implementation is within 2e-5 of the exact gradient on long inputs: the log-space
-recursion rounds at every time step (PyTorch's at the size of the log-likelihood, xent's at the
-size of values relative to a running offset, about 10-20 times less). Cases PyTorch rejects must make xent exit non-zero with one line on
+magnitude). xent's float32 kernel follows PyTorch's float32 order and rounding, so both share the
+same error (up to ~1% at T = 1000); the note printed for OpInfo cases also gives the largest
+difference to PyTorch's float32 gradient (relative to its largest magnitude), which is ~6e-6 on
+the OpInfo samples: xent's vector exp/log are an ulp or two from libm's, so now and then a step
+of the recursion rounds the other way. Cases PyTorch rejects must make xent exit non-zero with one line on
 standard error and no output files. Exit status 1 if any case fails.
 """
 
@@ -130,7 +131,9 @@ def run(case, xent, workdir):
             bound = max(2 * theirs, ATOL_SCALE[dtype] * np.abs(e[finite]).max())
             if ours > bound:
                 problems.append(f"gradient error {ours:.2e} exceeds twice PyTorch float32's {theirs:.2e}")
-            note = f"gradient max error vs exact: xent {ours:.2e}, PyTorch float32 {theirs:.2e}"
+            apart = np.abs(a - t)[finite].max() / max(np.abs(t[finite]).max(), 1e-30)
+            note = (f"gradient max error vs exact: xent {ours:.2e}, PyTorch float32 {theirs:.2e};"
+                    f" xent vs PyTorch float32 {apart:.2e} of the largest magnitude")
     return "computed", problems, note
 
 
