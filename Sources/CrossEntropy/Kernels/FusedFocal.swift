@@ -49,17 +49,12 @@ struct FusedSoftmaxFocal {
     }
   }
 
-  /// The loss of a row with log-probability `logP` of its label, and the factor of its
-  /// gradient, `alpha[y] f'(u)` at `u = log p_y` (before the reduction's scale).
+  /// The loss of a row with log-probability `logP` and probability `p` of its label, and the
+  /// factor of its gradient, `alpha[y] f'(u)` at `u = log p_y` (before the reduction's scale).
+  /// `p` comes from the row's exponentials (no libm call in the kernel).
   @inline(__always)
-  func focal(_ logP: Double, label: Int) -> (value: Double, factor: Double) {
-    let weight = alpha?[label] ?? 1
-    let p = Double.exp(logP)
-    let oneMinusP = 1 - p
-    let modulation = Reference.power(oneMinusP, gamma)
-    var dU = -modulation
-    if gamma != 0 { dU += gamma * Reference.power(oneMinusP, gamma - 1) * p * logP }
-    return (-weight * modulation * logP, weight * dU)
+  func focal(_ logP: Double, _ p: Double, label: Int) -> (value: Double, factor: Double) {
+    Reference.softmaxFocalRow(logP: logP, p: p, weight: alpha?[label] ?? 1, gamma: gamma)
   }
 
   /// One row: its loss, and its gradient if `g` is not nil (`g` may not be `x`).
@@ -75,7 +70,8 @@ struct FusedSoftmaxFocal {
       let stats = FusedRows.onlineStatistics(x, count: classes, side: .none, FloatStorage.self)
       guard stats.maximum.isFinite else { return scalarRow(x, gradient: nil, label: label) }
       let lse = Double(stats.maximum) + .log(stats.sum)
-      return focal(Double(x[label]) - lse, label: label).value
+      let p = Double(VectorMath.exp(x[label] - stats.maximum)) / stats.sum
+      return focal(Double(x[label]) - lse, p, label: label).value
     }
     let value: Double
     let factor: Double
@@ -85,8 +81,9 @@ struct FusedSoftmaxFocal {
       guard m.isFinite else { return scalarRow(x, gradient: g, label: label) }
       let (sum, _) = FusedRows.expSum(
         x, count: classes, shift: m, store: g, side: .none, FloatStorage.self)
-      (value, factor) = focal(Double(x[label]) - (Double(m) + .log(sum)), label: label)
       labelProbability = Double(g[label]) / sum
+      (value, factor) = focal(
+        Double(x[label]) - (Double(m) + .log(sum)), labelProbability, label: label)
       FusedRows.scale(
         g, into: g, count: classes, by: Float(-factor * gradientScale / sum), add: .none,
         FloatStorage.self)
@@ -94,8 +91,8 @@ struct FusedSoftmaxFocal {
       let stats = FusedRows.onlineStatistics(x, count: classes, side: .none, FloatStorage.self)
       guard stats.maximum.isFinite else { return scalarRow(x, gradient: g, label: label) }
       let lse = Double(stats.maximum) + .log(stats.sum)
-      (value, factor) = focal(Double(x[label]) - lse, label: label)
       labelProbability = Double(VectorMath.exp(x[label] - stats.maximum)) / stats.sum
+      (value, factor) = focal(Double(x[label]) - lse, labelProbability, label: label)
       FusedRows.exponentialGradient(
         x, g, count: classes, shift: stats.maximum, by: Float(-factor * gradientScale / stats.sum),
         add: .none, FloatStorage.self)
@@ -105,14 +102,15 @@ struct FusedSoftmaxFocal {
   }
 
   /// A row whose maximum is not finite (+inf, or only -inf and NaN): the reference's formulas
-  /// in Double.
+  /// in Double. Not inlined: it is not a loop over well-formed data.
+  @inline(never)
   func scalarRow(_ x: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>?, label: Int)
     -> Double
   {
     let row = (0..<classes).map { Double(x[$0]) }
     var probabilities = [Double](repeating: 0, count: classes)
     let lse = Reference.softmax(row, into: &probabilities)
-    let (value, factor) = focal(row[label] - lse, label: label)
+    let (value, factor) = focal(row[label] - lse, .exp(row[label] - lse), label: label)
     if let g {
       for c in 0..<classes {
         let indicator: Double = c == label ? 1 : 0
@@ -120,6 +118,22 @@ struct FusedSoftmaxFocal {
       }
     }
     return value
+  }
+}
+
+extension Reference {
+  /// The softmax focal loss of one row from its label's log-probability `logP` and probability
+  /// `p`, and the factor of the row's gradient `weight f'(u)` at `u = logP`. Once per row (a
+  /// libm `pow` for a fractional `gamma`), so kept out of the row loops of the fused kernel.
+  @inline(never)
+  static func softmaxFocalRow(
+    logP: Double, p: Double, weight: Double, gamma: Double
+  ) -> (value: Double, factor: Double) {
+    let oneMinusP = 1 - p
+    let modulation = power(oneMinusP, gamma)
+    var dU = -modulation
+    if gamma != 0 { dU += gamma * power(oneMinusP, gamma - 1) * p * logP }
+    return (-weight * modulation * logP, weight * dU)
   }
 }
 
