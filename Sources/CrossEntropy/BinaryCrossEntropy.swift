@@ -117,6 +117,8 @@ public struct BinaryCrossEntropy: Sendable, Hashable {
     return (result.loss, result.gradient!)
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ kind: BinaryInputKind, _ input: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>,
     _ weight: ShapedArray<Scalar>?, positiveWeight: ShapedArray<Scalar>?, wantsGradient: Bool

@@ -103,6 +103,8 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
       loss: loss, gradient: gradient?.baseAddress)
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ input: ShapedArray<Scalar>, _ labels: ShapedArray<Int>, _ classWeights: [Scalar]?,
     wantsGradient: Bool
@@ -131,6 +133,8 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
     )
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private func compute<Scalar: BinaryFloatingPoint>(
     _ input: UnsafePointer<Scalar>, layout: ClassLayout, labels: UnsafeBufferPointer<Int>,
     classWeights: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,

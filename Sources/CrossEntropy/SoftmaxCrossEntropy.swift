@@ -168,6 +168,8 @@ extension SoftmaxCrossEntropy {
     }
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private func run<Scalar: BinaryFloatingPoint>(
     _ logits: ShapedArray<Scalar>, layout: ClassLayout, target: SoftmaxTarget<Scalar>,
     classWeights: [Scalar]?, wantsGradient: Bool
@@ -346,6 +348,8 @@ extension SoftmaxCrossEntropy {
   }
 
   /// Validates the options and the data, then runs the kernel.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   func compute<Scalar: BinaryFloatingPoint>(
     logits: UnsafePointer<Scalar>, layout: ClassLayout, target: SoftmaxTarget<Scalar>,
     classWeights: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
