@@ -52,8 +52,12 @@ public struct NumPyArray: Hashable, Sendable {
     let size = Scalar.numPyDType.itemSize
     var bytes = [UInt8](repeating: 0, count: scalars.count * size)
     bytes.withUnsafeMutableBytes { raw in
-      for (index, scalar) in scalars.enumerated() {
-        scalar.storeLittleEndian(to: raw.baseAddress! + index * size)
+      if storesNumPyBytes(Scalar.self) {
+        scalars.withUnsafeBytes { raw.copyMemory(from: $0) }
+      } else {
+        for (index, scalar) in scalars.enumerated() {
+          scalar.storeLittleEndian(to: raw.baseAddress! + index * size)
+        }
       }
     }
     try self.init(dtype: Scalar.numPyDType, shape: shape, data: bytes)
@@ -74,8 +78,20 @@ public struct NumPyArray: Hashable, Sendable {
         .typeMismatch, "expected \(Scalar.numPyDType.rawValue) elements, found \(dtype.rawValue)")
     }
     let size = dtype.itemSize
+    let count = self.count
     return data.withUnsafeBytes { raw in
-      (0..<count).map { Scalar(littleEndianAt: raw.baseAddress! + $0 * size) }
+      [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
+        if storesNumPyBytes(Scalar.self) {
+          UnsafeMutableRawBufferPointer(buffer).copyMemory(
+            from: UnsafeRawBufferPointer(rebasing: raw[..<(count * size)]))
+        } else {
+          for index in 0..<count {
+            (buffer.baseAddress! + index).initialize(
+              to: Scalar(littleEndianAt: raw.baseAddress! + index * size))
+          }
+        }
+        initialized = count
+      }
     }
   }
 
@@ -177,4 +193,17 @@ func halfToDouble(_ bits: UInt16) -> Double {
     return sign * (1 + fraction / 1024)
       * Double(sign: .plus, exponent: exponent - 15, significand: 1)
   }
+}
+
+/// Whether `Scalar` is stored in memory exactly as NumPy stores it (a little-endian host, a
+/// fixed-width integer or IEEE float of the dtype's size), so whole arrays copy as bytes instead of
+/// element by element through the generic protocol, which is slow when unspecialised.
+private func storesNumPyBytes<Scalar: NumPyScalar>(_: Scalar.Type) -> Bool {
+  #if _endian(little)
+    return
+      (Scalar.self is any FixedWidthInteger.Type || Scalar.self is any BinaryFloatingPoint.Type)
+      && MemoryLayout<Scalar>.stride == Scalar.numPyDType.itemSize
+  #else
+    return false
+  #endif
 }
