@@ -15,31 +15,7 @@ import Testing
 
   @Test(arguments: cases)
   func matchesPyTorch(_ name: String) throws {
-    let folder = Self.folder.appendingPathComponent(name)
-    let output = try makeTemporaryFolder()
-    let text = try String(contentsOf: folder.appendingPathComponent("args.txt"), encoding: .utf8)
-    var arguments = text.split(separator: "\n").map { argument in
-      argument.hasSuffix(".npy")
-        ? folder.appendingPathComponent(String(argument)).path : String(argument)
-    }
-    let lossPath = output.appendingPathComponent("loss.npy").path
-    let gradientPath = output.appendingPathComponent("grad.npy").path
-    arguments += ["--output", lossPath, "--gradient", gradientPath]
-    _ = try evaluate(arguments).get()
-    for (actualPath, expectedName) in [
-      (lossPath, "expected-loss.npy"), (gradientPath, "expected-grad.npy"),
-    ] {
-      let expected = try NumPyArray(contentsOf: folder.appendingPathComponent(expectedName).path)
-      let actual = try NumPyArray(contentsOf: actualPath)
-      #expect(actual.dtype == expected.dtype, "\(name) \(expectedName) dtype")
-      #expect(actual.shape == expected.shape, "\(name) \(expectedName) shape")
-      let tolerance = actual.dtype == .float32 ? 2e-5 : 1e-10
-      for (index, (a, e)) in zip(actual.doubles(), expected.doubles()).enumerated() {
-        #expect(
-          a == e || (a.isNaN && e.isNaN) || abs(a - e) <= tolerance * max(1, abs(e)),
-          "\(name) \(expectedName) [\(index)]: got \(a), PyTorch \(e)")
-      }
-    }
+    try expectEvaluateMatchesFixture(Self.folder.appendingPathComponent(name), name: name)
   }
 
   @Test func errorsNameTheFlagsAndTheFiles() throws {

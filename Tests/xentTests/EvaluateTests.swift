@@ -16,38 +16,8 @@ import Testing
 
   @Test(arguments: cases)
   func matchesPyTorch(_ name: String) throws {
-    let folder = fixtures.appendingPathComponent("evaluate/\(name)")
-    let output = try makeTemporaryFolder()
-    let text = try String(contentsOf: folder.appendingPathComponent("args.txt"), encoding: .utf8)
-    var arguments = text.split(separator: "\n").map { argument in
-      argument.hasSuffix(".npy")
-        ? folder.appendingPathComponent(String(argument)).path : String(argument)
-    }
-    let lossPath = output.appendingPathComponent("loss.npy").path
-    let gradientPath = output.appendingPathComponent("grad.npy").path
-    arguments += ["--output", lossPath, "--gradient", gradientPath]
-    let printed = try evaluate(arguments).get()
-
-    let expectedLoss = try NumPyArray(
-      contentsOf: folder.appendingPathComponent("expected-loss.npy").path)
-    let expectedGradient = try NumPyArray(
-      contentsOf: folder.appendingPathComponent("expected-grad.npy").path)
-    let loss = try NumPyArray(contentsOf: lossPath)
-    let gradient = try NumPyArray(contentsOf: gradientPath)
-    #expect(loss.dtype == expectedLoss.dtype)
-    #expect(loss.shape == expectedLoss.shape)
-    #expect(gradient.dtype == expectedGradient.dtype)
-    #expect(gradient.shape == expectedGradient.shape)
-    let tolerance: Double =
-      switch loss.dtype {
-      case .float16: 4e-3
-      case .float32: 2e-5
-      default: 1e-10
-      }
-    expectClose(loss.doubles(), expectedLoss.doubles(), tolerance: tolerance, what: "\(name) loss")
-    expectClose(
-      gradient.doubles(), expectedGradient.doubles(), tolerance: tolerance, what: "\(name) gradient"
-    )
+    let (printed, loss) = try expectEvaluateMatchesFixture(
+      fixtures.appendingPathComponent("evaluate/\(name)"), name: name)
     if loss.shape.isEmpty {
       // Printed with full precision: parsing it in the dtype gives back the stored value.
       let parsed: Double? =
@@ -62,14 +32,6 @@ import Testing
       expectClose([value], loss.doubles(), tolerance: 0, what: "\(name) printed loss")
     } else {
       #expect(printed.hasPrefix("none: \(loss.count) losses of shape"))
-    }
-  }
-
-  func expectClose(_ actual: [Double], _ expected: [Double], tolerance: Double, what: String) {
-    #expect(actual.count == expected.count, "\(what): count")
-    for (index, (a, e)) in zip(actual, expected).enumerated() {
-      let close = (a.isNaN && e.isNaN) || a == e || abs(a - e) <= tolerance * max(1, abs(e))
-      #expect(close, "\(what)[\(index)]: \(a) vs PyTorch \(e)")
     }
   }
 }

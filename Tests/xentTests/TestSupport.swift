@@ -100,3 +100,52 @@ func runXent(_ arguments: [String]) throws -> (status: Int32, output: String, er
     try String(contentsOf: errorURL, encoding: .utf8)
   )
 }
+
+/// Runs one `xent evaluate` fixture case written by a script in Scripts/ (`args.txt`, the input
+/// files, and PyTorch's `expected-loss.npy` and `expected-grad.npy`), and expects the loss and
+/// gradient files to match PyTorch's in dtype, shape and value (relative tolerance 4e-3 for
+/// float16, 2e-5 for float32, 1e-10 otherwise; NaN matches NaN).
+///
+/// - Returns: What `xent evaluate` printed, and the loss file it wrote.
+@discardableResult
+func expectEvaluateMatchesFixture(
+  _ folder: URL, name: String
+) throws -> (printed: String, loss: NumPyArray) {
+  let output = try makeTemporaryFolder()
+  let text = try String(contentsOf: folder.appendingPathComponent("args.txt"), encoding: .utf8)
+  var arguments = text.split(separator: "\n").map { argument in
+    argument.hasSuffix(".npy")
+      ? folder.appendingPathComponent(String(argument)).path : String(argument)
+  }
+  let lossPath = output.appendingPathComponent("loss.npy").path
+  let gradientPath = output.appendingPathComponent("grad.npy").path
+  arguments += ["--output", lossPath, "--gradient", gradientPath]
+  let printed = try evaluate(arguments).get()
+  for (actualPath, expectedName) in [
+    (lossPath, "expected-loss.npy"), (gradientPath, "expected-grad.npy"),
+  ] {
+    let expected = try NumPyArray(contentsOf: folder.appendingPathComponent(expectedName).path)
+    let actual = try NumPyArray(contentsOf: actualPath)
+    #expect(actual.dtype == expected.dtype, "\(name) \(expectedName) dtype")
+    #expect(actual.shape == expected.shape, "\(name) \(expectedName) shape")
+    let tolerance: Double =
+      switch actual.dtype {
+      case .float16: 4e-3
+      case .float32: 2e-5
+      default: 1e-10
+      }
+    expectClose(
+      actual.doubles(), expected.doubles(), tolerance: tolerance, what: "\(name) \(expectedName)")
+  }
+  return (printed, try NumPyArray(contentsOf: lossPath))
+}
+
+/// Expects each value within `tolerance` relative (absolute below 1) of PyTorch's; NaN matches
+/// NaN and equal infinities match.
+func expectClose(_ actual: [Double], _ expected: [Double], tolerance: Double, what: String) {
+  #expect(actual.count == expected.count, "\(what): count")
+  for (index, (a, e)) in zip(actual, expected).enumerated() {
+    let close = (a.isNaN && e.isNaN) || a == e || abs(a - e) <= tolerance * max(1, abs(e))
+    #expect(close, "\(what)[\(index)]: \(a) vs PyTorch \(e)")
+  }
+}
