@@ -13,37 +13,18 @@ extension Kernels {
     }
     let x = unsafeBitCast(logits.scalars, to: [Float].self)
     let y = unsafeBitCast(targets.scalars, to: [Float].self)
-    let lossCount = reduction == .none ? count : 1
-    var gradient: [Float]? = nil
-    let loss = [Float](unsafeUninitializedCapacity: lossCount) { lossBuffer, lossInitialized in
-      let lossPointer = lossBuffer.baseAddress!
+    return fusedOutputs(
+      lossShape: reduction == .none ? logits.shape : [], gradientShape: logits.shape,
+      wantsGradient: wantsGradient
+    ) { loss, gradient in
       x.withUnsafeBufferPointer { xb in
         y.withUnsafeBufferPointer { yb in
-          let run = { (g: UnsafeMutablePointer<Float>?) in
-            FusedSigmoidFocal.run(
-              logits: xb.baseAddress!, targets: yb.baseAddress!, count: count, alpha: alpha,
-              gamma: gamma, reduction: reduction, loss: lossPointer, gradient: g)
-          }
-          if wantsGradient {
-            gradient = [Float](unsafeUninitializedCapacity: count) { g, initialized in
-              run(g.baseAddress!)
-              initialized = count
-            }
-          } else {
-            run(nil)
-          }
+          FusedSigmoidFocal.run(
+            logits: xb.baseAddress!, targets: yb.baseAddress!, count: count, alpha: alpha,
+            gamma: gamma, reduction: reduction, loss: loss, gradient: gradient)
         }
       }
-      lossInitialized = lossCount
     }
-    return (
-      ShapedArray(
-        uncheckedShape: reduction == .none ? logits.shape : [],
-        scalars: unsafeBitCast(loss, to: [Scalar].self)),
-      gradient.map {
-        ShapedArray(uncheckedShape: logits.shape, scalars: unsafeBitCast($0, to: [Scalar].self))
-      }
-    )
   }
 
   /// The fused softmax focal loss for fp32 with classes on the last axis, else nil.
@@ -53,40 +34,21 @@ extension Kernels {
   ) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?)? {
     guard Scalar.self == Float.self, layout.inner == 1, layout.rows > 0 else { return nil }
     let x = unsafeBitCast(logits.scalars, to: [Float].self)
-    let lossCount = reduction == .none ? layout.rows : 1
-    var gradient: [Float]? = nil
-    let loss = [Float](unsafeUninitializedCapacity: lossCount) { lossBuffer, lossInitialized in
-      let lossPointer = lossBuffer.baseAddress!
+    return fusedOutputs(
+      lossShape: reduction == .none ? layout.labelShape : [], gradientShape: layout.shape,
+      wantsGradient: wantsGradient
+    ) { loss, gradient in
       x.withUnsafeBufferPointer { xb in
         labels.scalars.withUnsafeBufferPointer { lb in
           (alpha ?? []).withUnsafeBufferPointer { wb in
-            let run = { (g: UnsafeMutablePointer<Float>?) in
-              FusedSoftmaxFocal.run(
-                logits: xb.baseAddress!, labels: lb, alpha: alpha == nil ? nil : wb,
-                classes: layout.classes, ignoreIndex: ignoreIndex, gamma: gamma,
-                reduction: reduction, loss: lossPointer, gradient: g)
-            }
-            if wantsGradient {
-              gradient = [Float](unsafeUninitializedCapacity: layout.count) { g, initialized in
-                run(g.baseAddress!)
-                initialized = layout.count
-              }
-            } else {
-              run(nil)
-            }
+            FusedSoftmaxFocal.run(
+              logits: xb.baseAddress!, labels: lb, alpha: alpha == nil ? nil : wb,
+              classes: layout.classes, ignoreIndex: ignoreIndex, gamma: gamma,
+              reduction: reduction, loss: loss, gradient: gradient)
           }
         }
       }
-      lossInitialized = lossCount
     }
-    return (
-      ShapedArray(
-        uncheckedShape: reduction == .none ? layout.labelShape : [],
-        scalars: unsafeBitCast(loss, to: [Scalar].self)),
-      gradient.map {
-        ShapedArray(uncheckedShape: layout.shape, scalars: unsafeBitCast($0, to: [Scalar].self))
-      }
-    )
   }
 
   /// The fused distillation loss for fp32 with classes on the last axis, else nil.
@@ -98,40 +60,50 @@ extension Kernels {
     guard Scalar.self == Float.self, layout.inner == 1, layout.rows > 0 else { return nil }
     let s = unsafeBitCast(student.scalars, to: [Float].self)
     let t = unsafeBitCast(teacher.scalars, to: [Float].self)
-    let lossCount = reduction == .none ? layout.rows : 1
-    var gradient: [Float]? = nil
-    let loss = [Float](unsafeUninitializedCapacity: lossCount) { lossBuffer, lossInitialized in
-      let lossPointer = lossBuffer.baseAddress!
+    return fusedOutputs(
+      lossShape: reduction == .none ? layout.labelShape : [], gradientShape: layout.shape,
+      wantsGradient: wantsGradient
+    ) { loss, gradient in
       s.withUnsafeBufferPointer { sb in
         t.withUnsafeBufferPointer { tb in
           (labels?.scalars ?? []).withUnsafeBufferPointer { lb in
-            let run = { (g: UnsafeMutablePointer<Float>?) in
-              FusedDistillation.run(
-                student: sb.baseAddress!, teacher: tb.baseAddress!,
-                labels: labels == nil ? nil : lb, rows: layout.rows, classes: layout.classes,
-                temperature: temperature, hardLabelWeight: hardLabelWeight,
-                ignoreIndex: ignoreIndex, reduction: reduction, loss: lossPointer,
-                gradient: g)
-            }
-            if wantsGradient {
-              gradient = [Float](unsafeUninitializedCapacity: layout.count) { g, initialized in
-                run(g.baseAddress!)
-                initialized = layout.count
-              }
-            } else {
-              run(nil)
-            }
+            FusedDistillation.run(
+              student: sb.baseAddress!, teacher: tb.baseAddress!,
+              labels: labels == nil ? nil : lb, rows: layout.rows, classes: layout.classes,
+              temperature: temperature, hardLabelWeight: hardLabelWeight,
+              ignoreIndex: ignoreIndex, reduction: reduction, loss: loss, gradient: gradient)
           }
         }
+      }
+    }
+  }
+
+  /// Allocates the loss and, when asked, the gradient without initialising them, lets `body`
+  /// (a fused fp32 kernel, which writes every element) fill them, and returns them as arrays of
+  /// `Scalar`, which the callers have checked is `Float`.
+  private static func fusedOutputs<Scalar: BinaryFloatingPoint>(
+    lossShape: [Int], gradientShape: [Int], wantsGradient: Bool,
+    _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?) -> Void
+  ) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
+    assert(Scalar.self == Float.self)
+    let lossCount = lossShape.reduce(1, *)
+    let gradientCount = gradientShape.reduce(1, *)
+    var gradient: [Float]? = nil
+    let loss = [Float](unsafeUninitializedCapacity: lossCount) { lossBuffer, lossInitialized in
+      if wantsGradient {
+        gradient = [Float](unsafeUninitializedCapacity: gradientCount) { g, initialized in
+          body(lossBuffer.baseAddress!, g.baseAddress!)
+          initialized = gradientCount
+        }
+      } else {
+        body(lossBuffer.baseAddress!, nil)
       }
       lossInitialized = lossCount
     }
     return (
-      ShapedArray(
-        uncheckedShape: reduction == .none ? layout.labelShape : [],
-        scalars: unsafeBitCast(loss, to: [Scalar].self)),
+      ShapedArray(uncheckedShape: lossShape, scalars: unsafeBitCast(loss, to: [Scalar].self)),
       gradient.map {
-        ShapedArray(uncheckedShape: layout.shape, scalars: unsafeBitCast($0, to: [Scalar].self))
+        ShapedArray(uncheckedShape: gradientShape, scalars: unsafeBitCast($0, to: [Scalar].self))
       }
     )
   }
