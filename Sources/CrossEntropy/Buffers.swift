@@ -26,3 +26,18 @@ func withOptionalMutableBuffer<Element, R, E>(
 func startAddress<Element>(_ pointer: UnsafePointer<Element>?) -> UnsafePointer<Element> {
   pointer ?? UnsafePointer(bitPattern: MemoryLayout<Element>.alignment)!
 }
+
+/// Copies `values` into the start of `buffer` (which the caller has checked is large enough).
+func copy<Element>(_ values: [Element], into buffer: UnsafeMutableBufferPointer<Element>) {
+  _ = values.withUnsafeBufferPointer { source in
+    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(source))
+  }
+}
+
+/// The start of a caller's mutable buffer, with the placeholder of ``startAddress(_:)`` for an
+/// empty one (never written: an empty output receives nothing).
+func mutableStartAddress<Element>(
+  _ pointer: UnsafeMutablePointer<Element>?
+) -> UnsafeMutablePointer<Element> {
+  pointer ?? UnsafeMutablePointer(bitPattern: MemoryLayout<Element>.alignment)!
+}

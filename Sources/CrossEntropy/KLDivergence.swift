@@ -97,12 +97,7 @@ public struct KLDivergence: Sendable, Hashable {
     let pairs = try BroadcastPairs.make(
       input.shape, targets.shape, name: "log-probabilities", otherName: "targets")
     let count = pairs?.count ?? input.scalars.count
-    let scale: Double
-    switch reduction {
-    case .none, .sum: scale = 1
-    case .mean: scale = 1 / Double(count)
-    case .batchmean: scale = input.rank == 0 ? 1 : 1 / Double(input.shape[0])
-    }
+    let scale = self.scale(count: count, shape: input.shape)
     let x = input.scalars
     let t = targets.scalars
     let logTarget = self.logTarget
@@ -110,13 +105,125 @@ public struct KLDivergence: Sendable, Hashable {
       shape: input.shape, count: input.scalars.count, elementwise: reduction == .none,
       scale: scale, wantsGradient: wantsGradient, broadcast: pairs
     ) { i in
-      let input = Double(x[pairs?.first[i] ?? i])
-      let target = Double(t[pairs?.second[i] ?? i])
-      if logTarget {
-        let weight = Double.exp(target)
-        return (weight * (target - input), -weight)
-      }
-      return (Elementwise.xlogy(target, target) - target * input, -target)
+      Self.term(
+        input: Double(x[pairs?.first[i] ?? i]), target: Double(t[pairs?.second[i] ?? i]),
+        logTarget: logTarget)
+    }
+  }
+
+  /// The reduction's factor of the sum over `count` terms of an input shaped `shape`.
+  private func scale(count: Int, shape: [Int]) -> Double {
+    switch reduction {
+    case .none, .sum: return 1
+    case .mean: return 1 / Double(count)
+    case .batchmean: return shape.isEmpty ? 1 : 1 / Double(shape[0])
+    }
+  }
+
+  /// One element's term and its derivative with respect to the input.
+  @inline(__always)
+  private static func term(
+    input: Double, target: Double, logTarget: Bool
+  ) -> (value: Double, derivative: Double) {
+    if logTarget {
+      let weight = Double.exp(target)
+      return (weight * (target - input), -weight)
+    }
+    return (Elementwise.xlogy(target, target) - target * input, -target)
+  }
+}
+
+// MARK: - Caller-owned memory
+
+extension KLDivergence {
+  /// Writes the divergence of the targets from the predicted distribution into a caller
+  /// buffer, without copying: per element `xlogy(t, t) - t * input` (or
+  /// `exp(t) * (t - input)` with ``logTarget``), reduced as ``reduction`` says.
+  ///
+  /// The buffers hold same-shaped operands (no broadcasting).
+  ///
+  /// - Parameters:
+  ///   - logProbabilities: The predicted log-probabilities in row-major order.
+  ///   - targets: Probabilities (or log-probabilities with ``logTarget``), laid out like
+  ///     `logProbabilities`.
+  ///   - shape: The shape of both (`.batchmean` divides by its first extent).
+  ///   - loss: Receives the loss: one element per input element for `.none`, else 1.
+  /// - Throws: ``LossError`` of kind `shapeMismatch` for buffers whose sizes do not match
+  ///   `shape` (naming both sizes).
+  /// - Complexity: O(n) in the number of elements; O(1) extra memory.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    logProbabilities: UnsafeBufferPointer<Scalar>, targets: UnsafeBufferPointer<Scalar>,
+    shape: [Int], into loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    try compute(
+      input: startAddress(logProbabilities.baseAddress), count: logProbabilities.count,
+      targets: targets, shape: shape, loss: loss, gradient: nil)
+  }
+
+  /// Writes the divergence and its gradient with respect to the log-probabilities into caller
+  /// buffers: `-t` (or `-exp(t)` with ``logTarget``) times the reduction's scale (for `.none`,
+  /// the gradient of the sum of the terms).
+  ///
+  /// - Parameters:
+  ///   - logProbabilities: The predicted log-probabilities in row-major order.
+  ///   - targets: Probabilities (or log-probabilities with ``logTarget``), laid out like
+  ///     `logProbabilities`.
+  ///   - shape: The shape of both.
+  ///   - loss: Receives the loss: one element per input element for `.none`, else 1.
+  ///   - gradient: Receives the gradient, as many elements as `logProbabilities`; it may be the
+  ///     same memory (see ``lossAndGradient(overwriting:targets:shape:loss:)``).
+  /// - Throws: ``LossError``, as ``loss(logProbabilities:targets:shape:into:)``.
+  /// - Complexity: O(n) in the number of elements; O(1) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    logProbabilities: UnsafeBufferPointer<Scalar>, targets: UnsafeBufferPointer<Scalar>,
+    shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    try checkGradientCount(gradient.count, shape: shape, name: "log-probabilities")
+    try compute(
+      input: startAddress(logProbabilities.baseAddress), count: logProbabilities.count,
+      targets: targets, shape: shape, loss: loss, gradient: gradient.baseAddress)
+  }
+
+  /// Computes the divergence and overwrites the log-probabilities with its gradient.
+  ///
+  /// - Parameters:
+  ///   - logProbabilities: The predicted log-probabilities in row-major order; on return, the
+  ///     gradient with respect to them.
+  ///   - targets: Probabilities (or log-probabilities with ``logTarget``), laid out alike.
+  ///   - shape: The shape of both.
+  ///   - loss: Receives the loss: one element per input element for `.none`, else 1.
+  /// - Throws: ``LossError``, as ``loss(logProbabilities:targets:shape:into:)``; the input is
+  ///   unchanged when it throws.
+  /// - Complexity: O(n) in the number of elements; O(1) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    overwriting logProbabilities: UnsafeMutableBufferPointer<Scalar>,
+    targets: UnsafeBufferPointer<Scalar>, shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    try compute(
+      input: startAddress(UnsafePointer(logProbabilities.baseAddress)),
+      count: logProbabilities.count, targets: targets, shape: shape, loss: loss,
+      gradient: logProbabilities.baseAddress)
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  private func compute<Scalar: BinaryFloatingPoint>(
+    input: UnsafePointer<Scalar>, count: Int, targets: UnsafeBufferPointer<Scalar>,
+    shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutablePointer<Scalar>?
+  ) throws(LossError) {
+    try checkCount(count, shape: shape, name: "log-probabilities")
+    try checkCount(targets.count, shape: shape, name: "targets")
+    try checkElementwiseLossCount(
+      loss.count, reduction: reduction.rawValue, elements: count, elementwise: reduction == .none)
+    let t = startAddress(targets.baseAddress)
+    let logTarget = self.logTarget
+    Elementwise.run(
+      count: count, elementwise: reduction == .none, scale: scale(count: count, shape: shape),
+      loss: mutableStartAddress(loss.baseAddress), gradient: gradient
+    ) { i in
+      Self.term(input: Double(input[i]), target: Double(t[i]), logTarget: logTarget)
     }
   }
 }

@@ -74,8 +74,106 @@ public struct MeanSquaredError: Sendable, Hashable {
       elementwise: reduction == .none, scale: reduction == .mean ? 1 / Double(count) : 1,
       wantsGradient: wantsGradient, broadcast: pairs
     ) { i in
-      let difference = Double(x[pairs?.first[i] ?? i]) - Double(y[pairs?.second[i] ?? i])
-      return (difference * difference, 2 * difference)
+      Self.term(Double(x[pairs?.first[i] ?? i]), Double(y[pairs?.second[i] ?? i]))
+    }
+  }
+
+  /// One element's squared error and its derivative with respect to the prediction.
+  @inline(__always)
+  private static func term(_ x: Double, _ y: Double) -> (value: Double, derivative: Double) {
+    let difference = x - y
+    return (difference * difference, 2 * difference)
+  }
+}
+
+// MARK: - Caller-owned memory
+
+extension MeanSquaredError {
+  /// Writes the squared error of the predictions into a caller buffer, without copying:
+  /// per element `(x - y)^2`, reduced as ``reduction`` says.
+  ///
+  /// The buffers hold same-shaped operands (no broadcasting).
+  ///
+  /// - Parameters:
+  ///   - predictions: The predicted values in row-major order.
+  ///   - targets: The expected values, laid out like `predictions`.
+  ///   - shape: The shape of both.
+  ///   - loss: Receives the loss: one element per prediction for `.none`, else 1.
+  /// - Throws: ``LossError`` of kind `shapeMismatch` for buffers whose sizes do not match
+  ///   `shape` (naming both sizes).
+  /// - Complexity: O(n) in the number of elements; O(1) extra memory.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    predictions: UnsafeBufferPointer<Scalar>, targets: UnsafeBufferPointer<Scalar>,
+    shape: [Int], into loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    try compute(
+      predictions: startAddress(predictions.baseAddress), count: predictions.count,
+      targets: targets, shape: shape, loss: loss, gradient: nil)
+  }
+
+  /// Writes the squared error and its gradient `2 (x - y)` (times `1 / numel` for `.mean`)
+  /// with respect to the predictions into caller buffers.
+  ///
+  /// - Parameters:
+  ///   - predictions: The predicted values in row-major order.
+  ///   - targets: The expected values, laid out like `predictions`.
+  ///   - shape: The shape of both.
+  ///   - loss: Receives the loss: one element per prediction for `.none`, else 1.
+  ///   - gradient: Receives the gradient (of the sum for `.none`), as many elements as
+  ///     `predictions`; it may be the same memory (see
+  ///     ``lossAndGradient(overwriting:targets:shape:loss:)``).
+  /// - Throws: ``LossError``, as ``loss(predictions:targets:shape:into:)``.
+  /// - Complexity: O(n) in the number of elements; O(1) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    predictions: UnsafeBufferPointer<Scalar>, targets: UnsafeBufferPointer<Scalar>,
+    shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    try checkGradientCount(gradient.count, shape: shape, name: "predictions")
+    try compute(
+      predictions: startAddress(predictions.baseAddress), count: predictions.count,
+      targets: targets, shape: shape, loss: loss, gradient: gradient.baseAddress)
+  }
+
+  /// Computes the squared error and overwrites the predictions with its gradient.
+  ///
+  /// - Parameters:
+  ///   - predictions: The predicted values in row-major order; on return, the gradient with
+  ///     respect to them.
+  ///   - targets: The expected values, laid out like `predictions`.
+  ///   - shape: The shape of both.
+  ///   - loss: Receives the loss: one element per prediction for `.none`, else 1.
+  /// - Throws: ``LossError``, as ``loss(predictions:targets:shape:into:)``; the predictions are
+  ///   unchanged when it throws.
+  /// - Complexity: O(n) in the number of elements; O(1) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    overwriting predictions: UnsafeMutableBufferPointer<Scalar>,
+    targets: UnsafeBufferPointer<Scalar>, shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    try compute(
+      predictions: startAddress(UnsafePointer(predictions.baseAddress)),
+      count: predictions.count, targets: targets, shape: shape, loss: loss,
+      gradient: predictions.baseAddress)
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  private func compute<Scalar: BinaryFloatingPoint>(
+    predictions x: UnsafePointer<Scalar>, count: Int, targets: UnsafeBufferPointer<Scalar>,
+    shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutablePointer<Scalar>?
+  ) throws(LossError) {
+    try checkCount(count, shape: shape, name: "predictions")
+    try checkCount(targets.count, shape: shape, name: "targets")
+    try checkElementwiseLossCount(
+      loss.count, reduction: "\(reduction)", elements: count, elementwise: reduction == .none)
+    let y = startAddress(targets.baseAddress)
+    Elementwise.run(
+      count: count, elementwise: reduction == .none,
+      scale: reduction == .mean ? 1 / Double(count) : 1,
+      loss: mutableStartAddress(loss.baseAddress), gradient: gradient
+    ) { i in
+      Self.term(Double(x[i]), Double(y[i]))
     }
   }
 }

@@ -149,3 +149,141 @@ public struct PolyLoss: Sendable, Hashable {
     }
   }
 }
+
+// MARK: - Caller-owned memory
+
+extension PolyLoss {
+  /// Writes the Poly-1 loss of logits against class-index labels into a caller buffer, without
+  /// copying: per row `-log p_y + epsilon (1 - p_y)` with `p = softmax(x)`, reduced as
+  /// ``reduction`` says.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order.
+  ///   - shape: The shape of `logits`, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row in the row-major order of `shape` without the class
+  ///     axis.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
+  /// - Throws: ``LossError`` for buffers whose sizes do not match `shape` (naming both sizes),
+  ///   labels out of range, a bad class axis, an empty class dimension, or a non-finite
+  ///   `epsilon`.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
+    into loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    try compute(
+      logits: logits, shape: shape, labels: labels, probabilities: nil, loss: loss,
+      gradient: nil)
+  }
+
+  /// Writes the Poly-1 loss against class-index labels and its gradient with respect to the
+  /// logits into caller buffers: per row `p - onehot(y) - epsilon p (onehot(y) - p_y)`, times
+  /// `1 / kept rows` for `.mean`.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order.
+  ///   - shape: The shape of `logits`, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
+  ///   - gradient: Receives the gradient (of the sum for `.none`), as many elements as
+  ///     `logits`. It may be the same memory as `logits`; see also
+  ///     ``lossAndGradient(overwriting:shape:labels:loss:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:into:)``, and for a gradient buffer
+  ///   of the wrong size.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    try compute(
+      logits: logits, shape: shape, labels: labels, probabilities: nil, loss: loss,
+      gradient: gradient)
+  }
+
+  /// Computes the Poly-1 loss against class-index labels and overwrites the logits with its
+  /// gradient: no memory besides O(C) scratch.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order; on return, the gradient with respect to them.
+  ///   - shape: The shape of `logits`, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:into:)``; the logits are unchanged
+  ///   when it throws.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    overwriting logits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
+    labels: UnsafeBufferPointer<Int>, loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    try compute(
+      logits: UnsafeBufferPointer(logits), shape: shape, labels: labels, probabilities: nil,
+      loss: loss, gradient: logits)
+  }
+
+  /// Writes the Poly-1 loss of logits against probability targets into a caller buffer.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order.
+  ///   - shape: The shape of `logits` and of `probabilities`, classes on ``classAxis``.
+  ///   - probabilities: Target distributions laid out like `logits`.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:into:)``.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int],
+    probabilities: UnsafeBufferPointer<Scalar>, into loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    try compute(
+      logits: logits, shape: shape, labels: nil, probabilities: probabilities, loss: loss,
+      gradient: nil)
+  }
+
+  /// Writes the Poly-1 loss against probability targets and its gradient into caller buffers.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order.
+  ///   - shape: The shape of `logits` and of `probabilities`, classes on ``classAxis``.
+  ///   - probabilities: Target distributions laid out like `logits`.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
+  ///   - gradient: Receives the gradient (of the sum for `.none`), as many elements as
+  ///     `logits`; it may be the same memory as `logits`.
+  /// - Throws: ``LossError``, as ``lossAndGradient(logits:shape:labels:loss:gradient:)``.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int],
+    probabilities: UnsafeBufferPointer<Scalar>, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    try compute(
+      logits: logits, shape: shape, labels: nil, probabilities: probabilities, loss: loss,
+      gradient: gradient)
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  private func compute<Scalar: BinaryFloatingPoint>(
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>?,
+    probabilities: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutableBufferPointer<Scalar>?
+  ) throws(LossError) {
+    try checkEpsilon()
+    let layout = try ClassLayout(shape: shape, classAxis: classAxis)
+    try checkCount(logits.count, shape: shape, name: "logits")
+    if let labels {
+      try layout.checkLabelCount(labels.count)
+      try layout.checkLabelRange(labels, ignoreIndex: ignoreIndex)
+    }
+    if let probabilities, probabilities.count != layout.count {
+      throw .shapeMismatch(
+        "probabilities hold \(probabilities.count) elements but logits shape"
+          + " \(describe(shape: shape)) holds \(layout.count); expected the same shape")
+    }
+    try checkLossCount(loss.count, reduction: reduction, rows: layout.rows)
+    if let gradient { try layout.checkGradientCount(gradient.count) }
+    Reference.polyLoss(
+      logits: startAddress(logits.baseAddress), layout: layout, epsilon: epsilon,
+      reduction: reduction, labels: labels, ignoreIndex: ignoreIndex,
+      probabilities: probabilities.map { startAddress($0.baseAddress) },
+      loss: mutableStartAddress(loss.baseAddress), gradient: gradient?.baseAddress)
+  }
+}

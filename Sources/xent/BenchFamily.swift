@@ -7,10 +7,11 @@ import CrossEntropy
 /// Problems: `rows x classes` fp32 logits uniform in [-4, 4]; distillation's teacher is the
 /// student plus uniform noise in [-1, 1] and its labels are random; sigmoid focal's targets are
 /// 0 or 1 at random (the logits' shape, `classes` per row); softmax focal's labels are random.
-/// The figures are ns per logit (per student logit for distillation). The family's array API
-/// allocates its gradient on every call (page faults included); the cross-entropy it is
-/// compared with writes into a preallocated separate gradient buffer (its caller-buffer form),
-/// the fastest non-in-place form of plain CE.
+/// The figures are ns per logit (per student logit for distillation). Distillation and softmax
+/// focal run their caller-buffer forms (loss and gradient in preallocated buffers), like the
+/// plain cross-entropy they are compared with (its separate-gradient caller-buffer form, the
+/// fastest non-in-place form); sigmoid focal has only the array API, which allocates its
+/// gradient on every call (page faults included).
 extension Bench {
   /// Timings of a family loss and of plain cross-entropy.
   struct FamilyTiming {
@@ -49,19 +50,37 @@ extension Bench {
 
     var forward: () throws -> Void
     var forwardBackward: () throws -> Void
+    let familyLoss = UnsafeMutableBufferPointer<Float>.allocate(capacity: 1)
+    let familyGradient = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+    defer {
+      familyLoss.deallocate()
+      familyGradient.deallocate()
+    }
+    familyGradient.initialize(repeating: 0)
     switch loss {
     case .distillation:
       let teacher = try ShapedArray<Float>(
         shape: shape, scalars: logits.scalars.map { $0 + uniform(1) })
       let criterion = DistillationLoss(
         temperature: temperature, hardLabelWeight: hardLabelWeight)
-      forward = {
-        _ = try criterion.loss(studentLogits: logits, teacherLogits: teacher, labels: labels)
+      func run(gradient: Bool) throws {
+        try logits.withUnsafeBufferPointer { s in
+          try teacher.withUnsafeBufferPointer { t in
+            try labels.withUnsafeBufferPointer { y in
+              if gradient {
+                try criterion.lossAndGradient(
+                  studentLogits: s, teacherLogits: t, shape: shape, labels: y, loss: familyLoss,
+                  gradient: familyGradient)
+              } else {
+                try criterion.loss(
+                  studentLogits: s, teacherLogits: t, shape: shape, labels: y, into: familyLoss)
+              }
+            }
+          }
+        }
       }
-      forwardBackward = {
-        _ = try criterion.lossAndGradient(
-          studentLogits: logits, teacherLogits: teacher, labels: labels)
-      }
+      forward = { try run(gradient: false) }
+      forwardBackward = { try run(gradient: true) }
     case .sigmoidFocal:
       let targets = try ShapedArray<Float>(
         shape: shape, scalars: (0..<count).map { _ in next() % 2 == 0 ? 0 : 1 })
@@ -70,8 +89,20 @@ extension Bench {
       forwardBackward = { _ = try criterion.lossAndGradient(logits: logits, targets: targets) }
     default:
       let criterion = SoftmaxFocalLoss(gamma: gamma)
-      forward = { _ = try criterion.loss(logits: logits, labels: labels) }
-      forwardBackward = { _ = try criterion.lossAndGradient(logits: logits, labels: labels) }
+      func run(gradient: Bool) throws {
+        try logits.withUnsafeBufferPointer { x in
+          try labels.withUnsafeBufferPointer { y in
+            if gradient {
+              try criterion.lossAndGradient(
+                logits: x, shape: shape, labels: y, loss: familyLoss, gradient: familyGradient)
+            } else {
+              try criterion.loss(logits: x, shape: shape, labels: y, into: familyLoss)
+            }
+          }
+        }
+      }
+      forward = { try run(gradient: false) }
+      forwardBackward = { try run(gradient: true) }
     }
     let crossEntropy = SoftmaxCrossEntropy()
     let plainLoss = UnsafeMutableBufferPointer<Float>.allocate(capacity: 1)
@@ -107,7 +138,8 @@ extension Bench {
   /// The JSON fields of the cross-entropy comparison (no braces).
   func crossEntropyFields(_ family: FamilyTiming) -> String {
     let plain = family.crossEntropy
-    return "\"gradient\": \"allocated\", \"cross_entropy_gradient\": \"caller buffer\","
+    let form = loss == .sigmoidFocal ? "allocated" : "caller buffer"
+    return "\"gradient\": \"\(form)\", \"cross_entropy_gradient\": \"caller buffer\","
       + " \"cross_entropy_ns_per_element_forward\": \(plain.forward),"
       + " \"cross_entropy_ns_per_element_forward_backward\": \(plain.forwardBackward),"
       + " \"ratio_forward\": \(family.loss.forward / plain.forward),"
@@ -118,7 +150,11 @@ extension Bench {
   func printCrossEntropyComparison(_ family: FamilyTiming) {
     func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
     let plain = family.crossEntropy
-    print("                (the family's array API allocates its gradient: not in place)")
+    if loss == .sigmoidFocal {
+      print("                (sigmoid focal's array API allocates its gradient: not in place)")
+    } else {
+      print("                (caller buffers, separate gradient: not in place)")
+    }
     print(
       "cross-entropy   \(rounded(plain.forward)) forward, \(rounded(plain.forwardBackward))"
         + " forward+bwd ns/element (same shape, caller buffers, separate gradient)")

@@ -476,11 +476,28 @@ private struct DistillationCase {
     ).check()
   }
 
+  @Test func forwardRescalesAcrossBlocks() throws {
+    // Rows of three blocks whose maxima rise (or fall) from block to block: the forward-only
+    // path rescales its running sums at each new maximum (T = 3: the hard term's own sum too).
+    for slope: Float in [0.004, -0.004] {
+      var problem = DistillationCase(
+        rows: 4, classes: 6000, seed: 31, temperature: 3, hardLabelWeight: 0.25,
+        reduction: .none, withLabels: true)
+      for i in problem.student.indices {
+        let c = Float(i % 6000)
+        problem.student[i] += slope * c
+        problem.teacher[i] += 0.5 * slope * c
+      }
+      try problem.check()
+    }
+  }
+
   @Test func equalStudentAndTeacherGiveZeroKL() {
     var problem = DistillationCase(
       rows: 4, classes: 1000, seed: 12, temperature: 2, hardLabelWeight: 0, reduction: .none,
       withLabels: false)
     problem.teacher = problem.student
+    #expect(problem.fast(threads: 1, wantsGradient: false).loss == [0, 0, 0, 0])
     let result = problem.fast(threads: 1, wantsGradient: true)
     #expect(result.loss == [0, 0, 0, 0])
     #expect(result.gradient!.allSatisfy { $0 == 0 })

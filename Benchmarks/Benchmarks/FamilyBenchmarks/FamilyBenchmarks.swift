@@ -1,8 +1,11 @@
 // The wider family (issue 5) next to plain softmax cross-entropy at the same shapes, so that
 // "distillation and focal within 2x of plain CE per element" can be read off the
-// "ps per element" metric. The family losses have array APIs only (their loss and gradient are
-// allocated by design), so plain CE is measured both in its array form (like for like) and in
-// its in-place caller-buffer form.
+// "ps per element" metric, and "no N x C temporaries" off the malloc metrics.
+//
+// Each loss is measured three ways where it has caller-buffer forms: its array form (which
+// allocates its loss and gradient, like for like with CE's array form), its caller-buffer
+// forward + backward (gradient into a preallocated buffer: the mallocs left are the kernel's own
+// O(N + C) scratch), and its caller-buffer forward only. Sigmoid focal has the array form only.
 
 import Benchmark
 import BenchmarkData
@@ -10,6 +13,9 @@ import CrossEntropy
 
 /// The inputs of every family loss at one (N, C) shape, built once in `setup:`.
 struct FamilyState: @unchecked Sendable {
+  let rows: Int
+  let classes: Int
+  var shape: [Int] { [rows, classes] }
   let logits: ShapedArray<Float>
   let teacher: ShapedArray<Float>
   let labels: ShapedArray<Int>
@@ -18,23 +24,34 @@ struct FamilyState: @unchecked Sendable {
   let binaryTargets: ShapedArray<Float>
   let inPlaceLogits: Buffer<Float>
   let pristine: Buffer<Float>
+  let teacherBuffer: Buffer<Float>
+  let probabilityBuffer: Buffer<Float>
+  let logProbabilityBuffer: Buffer<Float>
+  let gradient: Buffer<Float>
   let labelBuffer: Buffer<Int>
   let loss = Buffer<Float>(count: 1) { _ in 0 }
 
   init(rows: Int, classes: Int) throws {
+    self.rows = rows
+    self.classes = classes
     let shape = [rows, classes]
     let count = rows * classes
     pristine = .logits(count: count, seed: 1)
     inPlaceLogits = Buffer(count: count) { [pristine] in pristine.memory[$0] }
+    gradient = Buffer(count: count) { _ in 0 }
     labelBuffer = .labels(count: rows, classes: classes, seed: 2)
+    teacherBuffer = .logits(count: count, seed: 6)
     var generator = DataGenerator(seed: 5)
     logits = try ShapedArray(shape: shape, scalars: pristine.toArray())
-    teacher = try ShapedArray(
-      shape: shape, scalars: Buffer<Float>.logits(count: count, seed: 6).toArray())
+    teacher = try ShapedArray(shape: shape, scalars: teacherBuffer.toArray())
     labels = try ShapedArray(shape: [rows], scalars: labelBuffer.toArray())
     // KL input: the student's log-softmax; KL target: the teacher's softmax.
     logProbabilities = try logSoftmax(logits, alongAxis: -1)
     probabilities = try softmax(teacher, alongAxis: -1)
+    logProbabilityBuffer = Buffer(count: count) { [logProbabilities] in
+      logProbabilities.scalars[$0]
+    }
+    probabilityBuffer = Buffer(count: count) { [probabilities] in probabilities.scalars[$0] }
     binaryTargets = try ShapedArray(
       shape: shape, scalars: (0..<count).map { _ in generator.next() & 1 == 0 ? 0 : 1 })
   }
@@ -47,14 +64,24 @@ let benchmarks: @Sendable () -> Void = {
     let count = rows * classes
     let suffix = "\(rows)x\(classes)"
 
-    /// Registers one forward+backward benchmark of a loss over the shared inputs.
+    /// Registers one benchmark of a call over the shared inputs.
     func register<Result>(_ name: String, _ body: @escaping (FamilyState) throws -> Result) {
-      Benchmark("\(name) fwd+bwd \(suffix)", configuration: BenchmarkSettings.configuration) {
+      Benchmark("\(name) \(suffix)", configuration: BenchmarkSettings.configuration) {
         (benchmark: Benchmark, state: FamilyState) in
         try measurePerElement(benchmark, elements: count) { try body(state) }
       } setup: {
         try FamilyState(rows: rows, classes: classes)
       }
+    }
+
+    /// Registers the caller-buffer forward + backward and forward-only benchmarks of a loss.
+    func registerBuffers(
+      _ name: String,
+      forward: @escaping (FamilyState) throws -> Void,
+      forwardBackward: @escaping (FamilyState) throws -> Void
+    ) {
+      register("\(name) buffers fwd+bwd", forwardBackward)
+      register("\(name) buffers fwd", forward)
     }
 
     Benchmark("CE in-place fwd+bwd \(suffix)", configuration: BenchmarkSettings.configuration) {
@@ -70,31 +97,129 @@ let benchmarks: @Sendable () -> Void = {
       try FamilyState(rows: rows, classes: classes)
     }
 
-    register("CE (arrays)") {
+    register("CE (arrays) fwd+bwd") {
       try SoftmaxCrossEntropy().lossAndGradient(logits: $0.logits, labels: $0.labels)
     }
-    register("KLDivergence batchmean") {
-      try KLDivergence(reduction: .batchmean).lossAndGradient(
-        logProbabilities: $0.logProbabilities, targets: $0.probabilities)
+    registerBuffers(
+      "CE",
+      forward: {
+        try SoftmaxCrossEntropy().loss(
+          logits: $0.pristine.readOnly, shape: $0.shape, labels: $0.labelBuffer.readOnly,
+          into: $0.loss.memory)
+      },
+      forwardBackward: {
+        try SoftmaxCrossEntropy().lossAndGradient(
+          logits: $0.pristine.readOnly, shape: $0.shape, labels: $0.labelBuffer.readOnly,
+          loss: $0.loss.memory, gradient: $0.gradient.memory)
+      })
+
+    let kl = KLDivergence(reduction: .batchmean)
+    register("KLDivergence batchmean (arrays) fwd+bwd") {
+      try kl.lossAndGradient(logProbabilities: $0.logProbabilities, targets: $0.probabilities)
     }
-    register("SigmoidFocalLoss") {
+    registerBuffers(
+      "KLDivergence batchmean",
+      forward: {
+        try kl.loss(
+          logProbabilities: $0.logProbabilityBuffer.readOnly,
+          targets: $0.probabilityBuffer.readOnly, shape: $0.shape, into: $0.loss.memory)
+      },
+      forwardBackward: {
+        try kl.lossAndGradient(
+          logProbabilities: $0.logProbabilityBuffer.readOnly,
+          targets: $0.probabilityBuffer.readOnly, shape: $0.shape, loss: $0.loss.memory,
+          gradient: $0.gradient.memory)
+      })
+
+    register("SigmoidFocalLoss (arrays) fwd+bwd") {
       try SigmoidFocalLoss().lossAndGradient(logits: $0.logits, targets: $0.binaryTargets)
     }
-    register("SoftmaxFocalLoss gamma2") {
-      try SoftmaxFocalLoss().lossAndGradient(logits: $0.logits, labels: $0.labels)
+
+    let focal = SoftmaxFocalLoss()
+    register("SoftmaxFocalLoss gamma2 (arrays) fwd+bwd") {
+      try focal.lossAndGradient(logits: $0.logits, labels: $0.labels)
     }
-    register("DistillationLoss T2 hard0.5") {
-      try DistillationLoss(temperature: 2, hardLabelWeight: 0.5).lossAndGradient(
+    registerBuffers(
+      "SoftmaxFocalLoss gamma2",
+      forward: {
+        try focal.loss(
+          logits: $0.pristine.readOnly, shape: $0.shape, labels: $0.labelBuffer.readOnly,
+          into: $0.loss.memory)
+      },
+      forwardBackward: {
+        try focal.lossAndGradient(
+          logits: $0.pristine.readOnly, shape: $0.shape, labels: $0.labelBuffer.readOnly,
+          loss: $0.loss.memory, gradient: $0.gradient.memory)
+      })
+
+    let distillation = DistillationLoss(temperature: 2, hardLabelWeight: 0.5)
+    register("DistillationLoss T2 hard0.5 (arrays) fwd+bwd") {
+      try distillation.lossAndGradient(
         studentLogits: $0.logits, teacherLogits: $0.teacher, labels: $0.labels)
     }
-    register("MultiMarginLoss p1") {
-      try MultiMarginLoss().lossAndGradient(logits: $0.logits, labels: $0.labels)
+    registerBuffers(
+      "DistillationLoss T2 hard0.5",
+      forward: {
+        try distillation.loss(
+          studentLogits: $0.pristine.readOnly, teacherLogits: $0.teacherBuffer.readOnly,
+          shape: $0.shape, labels: $0.labelBuffer.readOnly, into: $0.loss.memory)
+      },
+      forwardBackward: {
+        try distillation.lossAndGradient(
+          studentLogits: $0.pristine.readOnly, teacherLogits: $0.teacherBuffer.readOnly,
+          shape: $0.shape, labels: $0.labelBuffer.readOnly, loss: $0.loss.memory,
+          gradient: $0.gradient.memory)
+      })
+
+    let margin = MultiMarginLoss()
+    register("MultiMarginLoss p1 (arrays) fwd+bwd") {
+      try margin.lossAndGradient(logits: $0.logits, labels: $0.labels)
     }
-    register("MeanSquaredError") {
-      try MeanSquaredError().lossAndGradient(predictions: $0.logits, targets: $0.probabilities)
+    registerBuffers(
+      "MultiMarginLoss p1",
+      forward: {
+        try margin.loss(
+          logits: $0.pristine.readOnly, shape: $0.shape, labels: $0.labelBuffer.readOnly,
+          into: $0.loss.memory)
+      },
+      forwardBackward: {
+        try margin.lossAndGradient(
+          logits: $0.pristine.readOnly, shape: $0.shape, labels: $0.labelBuffer.readOnly,
+          loss: $0.loss.memory, gradient: $0.gradient.memory)
+      })
+
+    let mse = MeanSquaredError()
+    register("MeanSquaredError (arrays) fwd+bwd") {
+      try mse.lossAndGradient(predictions: $0.logits, targets: $0.probabilities)
     }
-    register("PolyLoss eps2") {
-      try PolyLoss().lossAndGradient(logits: $0.logits, labels: $0.labels)
+    registerBuffers(
+      "MeanSquaredError",
+      forward: {
+        try mse.loss(
+          predictions: $0.pristine.readOnly, targets: $0.probabilityBuffer.readOnly,
+          shape: $0.shape, into: $0.loss.memory)
+      },
+      forwardBackward: {
+        try mse.lossAndGradient(
+          predictions: $0.pristine.readOnly, targets: $0.probabilityBuffer.readOnly,
+          shape: $0.shape, loss: $0.loss.memory, gradient: $0.gradient.memory)
+      })
+
+    let poly = PolyLoss()
+    register("PolyLoss eps2 (arrays) fwd+bwd") {
+      try poly.lossAndGradient(logits: $0.logits, labels: $0.labels)
     }
+    registerBuffers(
+      "PolyLoss eps2",
+      forward: {
+        try poly.loss(
+          logits: $0.pristine.readOnly, shape: $0.shape, labels: $0.labelBuffer.readOnly,
+          into: $0.loss.memory)
+      },
+      forwardBackward: {
+        try poly.lossAndGradient(
+          logits: $0.pristine.readOnly, shape: $0.shape, labels: $0.labelBuffer.readOnly,
+          loss: $0.loss.memory, gradient: $0.gradient.memory)
+      })
   }
 }

@@ -17,8 +17,32 @@ enum Elementwise {
     shape: [Int], count: Int, elementwise: Bool, scale: Double, wantsGradient: Bool,
     broadcast: BroadcastPairs? = nil, term: (Int) -> (value: Double, derivative: Double)
   ) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    let lossShape = broadcast?.shape ?? shape
-    let lossCount = broadcast?.count ?? count
+    guard let broadcast else {
+      // Same shapes: one pass straight into the outputs.
+      var gradient: [Scalar]? = nil
+      let losses = [Scalar](unsafeUninitializedCapacity: elementwise ? count : 1) {
+        lossBuffer, initialized in
+        if wantsGradient {
+          gradient = [Scalar](unsafeUninitializedCapacity: count) { g, gradientInitialized in
+            run(
+              count: count, elementwise: elementwise, scale: scale, loss: lossBuffer.baseAddress!,
+              gradient: g.baseAddress, term: term)
+            gradientInitialized = count
+          }
+        } else {
+          run(
+            count: count, elementwise: elementwise, scale: scale, loss: lossBuffer.baseAddress!,
+            gradient: nil, term: term)
+        }
+        initialized = elementwise ? count : 1
+      }
+      return (
+        ShapedArray(uncheckedShape: elementwise ? shape : [], scalars: losses),
+        gradient.map { ShapedArray(uncheckedShape: shape, scalars: $0) }
+      )
+    }
+    let lossShape = broadcast.shape
+    let lossCount = broadcast.count
     var losses = [Scalar](repeating: 0, count: elementwise ? lossCount : 1)
     var gradient = wantsGradient ? [Double](repeating: 0, count: count) : nil
     let gradientScale = elementwise ? 1 : scale
@@ -28,7 +52,7 @@ enum Elementwise {
       if elementwise { losses[i] = Scalar(value) } else { total += value }
       if wantsGradient {
         // A broadcast input element receives the sum of the derivatives of its copies.
-        gradient![broadcast?.first[i] ?? i] += derivative * gradientScale
+        gradient![broadcast.first[i]] += derivative * gradientScale
       }
     }
     if !elementwise { losses[0] = Scalar(total * scale) }
@@ -38,12 +62,60 @@ enum Elementwise {
     )
   }
 
+  /// Evaluates `term` at every index of same-shaped operands straight into the outputs: one
+  /// pass, no temporaries (the array form and the caller-buffer forms).
+  ///
+  /// - Parameters:
+  ///   - count: The number of elements.
+  ///   - elementwise: Keep one loss per element (reduction `none`).
+  ///   - scale: The factor applied to the sum when not elementwise.
+  ///   - loss: Receives `count` losses when elementwise, else 1.
+  ///   - gradient: Receives the gradient (of the sum when elementwise), or nil. `term(i)` may
+  ///     read the memory of `gradient[i]` (it is written after).
+  ///   - term: The loss of element `i` and its derivative with respect to the input element.
+  static func run<Scalar: BinaryFloatingPoint>(
+    count: Int, elementwise: Bool, scale: Double, loss: UnsafeMutablePointer<Scalar>,
+    gradient: UnsafeMutablePointer<Scalar>?, term: (Int) -> (value: Double, derivative: Double)
+  ) {
+    let gradientScale = elementwise ? 1 : scale
+    var total = 0.0
+    for i in 0..<count {
+      let (value, derivative) = term(i)
+      if elementwise { loss[i] = Scalar(value) } else { total += value }
+      // `+ 0` turns -0 into +0, as the sum into a zeroed gradient did.
+      if let gradient { gradient[i] = Scalar(derivative * gradientScale + 0) }
+    }
+    if !elementwise { loss[0] = Scalar(total * scale) }
+  }
+
   /// `x * log(y)`, defined as 0 where `x == 0` (unless `y` is NaN), as `torch.xlogy`.
   @inline(__always)
   static func xlogy(_ x: Double, _ y: Double) -> Double {
     if y.isNaN { return .nan }
     if x == 0 { return 0 }
     return x * .log(y)
+  }
+}
+
+/// Checks that a caller's loss buffer holds what an elementwise loss's reduction writes: one
+/// value per element, or 1.
+func checkElementwiseLossCount(
+  _ count: Int, reduction: String, elements: Int, elementwise: Bool
+) throws(LossError) {
+  let expected = elementwise ? elements : 1
+  guard count == expected else {
+    throw .shapeMismatch(
+      "loss buffer holds \(count) elements but reduction \(reduction) writes \(expected)")
+  }
+}
+
+/// Checks that a caller's gradient buffer has one element per input element of `shape`.
+func checkGradientCount(_ count: Int, shape: [Int], name: String) throws(LossError) {
+  let expected = try elementCount(of: shape, name: "\(name) shape")
+  guard count == expected else {
+    throw .shapeMismatch(
+      "gradient holds \(count) elements but \(name) shape \(describe(shape: shape)) holds"
+        + " \(expected)")
   }
 }
 

@@ -3,11 +3,16 @@ import RealModule
 /// The fused fp32 distillation kernel (see ``DistillationLoss``): classes on the last axis (or
 /// any axis with nothing after it), every option of ``Reference/distillation``.
 ///
-/// Per row, with `a = (t - max t) / T`, `b = (s - max s) / T` (the shifted, softened logits):
-/// a max pass over both rows; one pass that sums `e^a`, `e^b` and `e^a (a - b)` (and `e^(s -
-/// max s)` for the hard term when `T != 1`), storing the exponentials; a gradient pass
-/// `g = k_s e^b - k_t e^a (+ k_1 e^(s - max s))`. That is two exps per element (three with a
-/// hard term at `T` other than 1 and 2; at 2 it is the square of `e^b`) and O(C) scratch per
+/// Forward only, per row: one read of both rows (``onlineSums(_:_:_:)``: per block of
+/// ``FusedRows/block`` classes, the block maxima, one rescale of the running sums, then the
+/// block's exponentials while it is in L1), two exps per element.
+///
+/// With the gradient, per row, with `a = (t - max t) / T`, `b = (s - max s) / T` (the shifted,
+/// softened logits): a max pass over both rows; one pass that sums `e^a`, `e^b` and
+/// `e^a (a - b)` (and `e^(s - max s)` for the hard term when `T != 1`), storing the
+/// exponentials; a gradient pass `g = k_s e^b - k_t e^a (+ k_1 e^(s - max s))`. That is two
+/// exps per element (three with a hard term at `T` other than 1 and 2; at 2 it is the square of
+/// `e^b`) and O(C) scratch per
 /// thread; no `N × C` temporaries. With
 /// `Z_t = sum e^a`, `Z_s = sum e^b`:
 ///
@@ -16,7 +21,8 @@ import RealModule
 /// ```
 ///
 /// Working in shifted coordinates keeps the cancellation in KL to the size of the difference
-/// between the two distributions (a student that equals the teacher gives exactly 0).
+/// between the two distributions (a student that equals the teacher gives exactly 0 when
+/// `1 / T` is a power of two, else a rounding error of the softened logits).
 ///
 /// Rows holding a NaN or an infinity (or a temperature that overflows the softened logits)
 /// take a scalar Double path that evaluates the reference's formulas, so the special values
@@ -55,8 +61,11 @@ struct FusedDistillation {
     let terms = UnsafeMutableBufferPointer<Double>.allocate(capacity: rows)
     defer { terms.deallocate() }
     let threads = threads ?? Threads.count(rows: rows, elementsPerRow: 2 * classes)
-    let needsScratch = gradient != nil
-    let scratchRows = needsScratch ? (kernel.separateHard ? 2 : 1) : 0
+    // With a gradient: the teacher's exponentials, the hard term's if separate, and the
+    // student's when the gradient overwrites the student (else they go to the gradient row).
+    let inPlace = gradient.map { Int(bitPattern: $0) == Int(bitPattern: student) } ?? false
+    let scratchRows =
+      gradient == nil ? 0 : 1 + (kernel.separateHard ? 1 : 0) + (inPlace ? 1 : 0)
     Threads.forEachRange(rows: rows, threads: threads) { range in
       let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchRows * classes)
       defer { scratch.deallocate() }
@@ -65,7 +74,8 @@ struct FusedDistillation {
         terms[r] = kernel.row(
           student + offset, teacher + offset, label: labels?[r],
           gradient: gradient.map { $0 + offset }, teacherScratch: scratch,
-          hardScratch: scratch + classes)
+          hardScratch: scratch + classes,
+          studentScratch: inPlace ? scratch + (scratchRows - 1) * classes : nil)
       }
     }
     if perRow {
@@ -78,12 +88,14 @@ struct FusedDistillation {
   }
 
   /// One row: its loss, and its gradient if `g` is not nil (the scratch rows then hold
-  /// `classes` floats each; the second is used only with a separate hard term).
+  /// `classes` floats each; `hardScratch` is used only with a separate hard term). `g` may be
+  /// `s`: then `studentScratch` holds the student's exponentials (else they go to `g`), so that
+  /// `s` is read whole before the gradient pass writes it (the scalar path needs it).
   @inline(__always)
   func row(
     _ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, label: Int?,
     gradient g: UnsafeMutablePointer<Float>?, teacherScratch: UnsafeMutablePointer<Float>,
-    hardScratch: UnsafeMutablePointer<Float>
+    hardScratch: UnsafeMutablePointer<Float>, studentScratch: UnsafeMutablePointer<Float>?
   ) -> Double {
     if let label, label == ignoreIndex {
       if let g { g.update(repeating: 0, count: classes) }
@@ -91,10 +103,12 @@ struct FusedDistillation {
     }
     let y = label ?? 0
     let w = hardLabelWeight
-    let (ms, mt) = maxima(s, t)
+    guard let g else { return forwardRow(s, t, label: y) }
+    let (ms, mt) = maxima(s, t, count: classes)
     guard ms.isFinite, mt.isFinite else { return scalarRow(s, t, label: y, gradient: g) }
+    let es = studentScratch ?? g
     let sums = exponentialSums(
-      s, t, ms: ms, mt: mt, gradient: g, teacherScratch: teacherScratch,
+      s, t, ms: ms, mt: mt, gradient: es, teacherScratch: teacherScratch,
       hardScratch: hardScratch)
     guard sums.teacher.isFinite, sums.student.isFinite, sums.cross.isFinite, sums.hard.isFinite
     else { return scalarRow(s, t, label: y, gradient: g) }
@@ -105,15 +119,14 @@ struct FusedDistillation {
       value = (1 - w) * temperature * temperature * kl
     }
     if w != 0 { value += w * (Double(ms) + .log(hardSum) - Double(s[y])) }
-    guard let g else { return value }
 
     // The label's element, evaluated in Double from the stored exponentials before the pass.
     let soft = (1 - w) * temperature
     var labelGradient = 0.0
     if w != 0 {
-      let e1 = Double(separateHard ? hardScratch[y] : g[y])
+      let e1 = Double(separateHard ? hardScratch[y] : es[y])
       labelGradient =
-        soft * (Double(g[y]) / sums.student - Double(teacherScratch[y]) / sums.teacher)
+        soft * (Double(es[y]) / sums.student - Double(teacherScratch[y]) / sums.teacher)
         + w * (e1 / hardSum - 1)
     }
     var ks = gradientScale * soft / sums.student
@@ -121,35 +134,117 @@ struct FusedDistillation {
     let k1 = gradientScale * w / hardSum
     if w != 0 && !separateHard { ks += k1 }
     gradientPass(
-      g, teacherScratch, hard: separateHard ? UnsafePointer(hardScratch) : nil, ks: Float(ks),
-      kt: Float(kt), k1: Float(k1))
+      g, UnsafePointer(es), teacherScratch,
+      hard: separateHard ? UnsafePointer(hardScratch) : nil, ks: Float(ks), kt: Float(kt),
+      k1: Float(k1))
     if w != 0 { g[y] = Float(labelGradient * gradientScale) }
     return value
+  }
+
+  /// The loss of one row without its gradient: one read of both rows (``onlineSums(_:_:_:)``).
+  @inline(__always)
+  func forwardRow(_ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, label y: Int) -> Double {
+    let sums: OnlineSums
+    switch (separateHard, temperature == 2) {
+    case (false, _): sums = onlineSums(s, t, NoHardTerm.self)
+    case (true, true): sums = onlineSums(s, t, SquaredHardTerm.self)
+    case (true, false): sums = onlineSums(s, t, HardTerm.self)
+    }
+    guard sums.ms.isFinite, sums.mt.isFinite, sums.teacher.isFinite, sums.student.isFinite,
+      sums.cross.isFinite, sums.hard.isFinite
+    else { return scalarRow(s, t, label: y, gradient: nil) }
+    let w = hardLabelWeight
+    var value = 0.0
+    if w != 1 {
+      let kl = sums.cross / sums.teacher + .log(sums.student) - .log(sums.teacher)
+      value = (1 - w) * temperature * temperature * kl
+    }
+    if w != 0 {
+      let hardSum = separateHard ? sums.hard : sums.student
+      value += w * (Double(sums.ms) + .log(hardSum) - Double(s[y]))
+    }
+    return value
+  }
+
+  /// The row maxima `ms`, `mt` and the row's sums `Z_s`, `Z_t`, `sum e^a (a - b)` and the hard
+  /// term's `sum e^(s - ms)`, relative to them.
+  struct OnlineSums {
+    var ms: Float
+    var mt: Float
+    var student: Double
+    var teacher: Double
+    var cross: Double
+    var hard: Double
+  }
+
+  /// The sums of one row in one read of both rows (online softmax, per ``FusedRows/block``):
+  /// each block's maxima update the running maxima, the running sums are rescaled in Double,
+  /// then the block's exponentials are summed while it is in L1. With `d_s`, `d_t` the increase
+  /// of the softened maxima (`(new max - old max) / T`), the cross term rescales as
+  ///
+  /// ```
+  /// sum e^(a - d_t) ((a - d_t) - (b - d_s)) = e^(-d_t) (cross + (d_s - d_t) Z_t)
+  /// ```
+  ///
+  /// A non-finite maximum or sum is the caller's to handle (the scalar path).
+  @inline(never)
+  func onlineSums<Hard: HardExponential>(
+    _ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _: Hard.Type
+  ) -> OnlineSums {
+    var sums = OnlineSums(ms: -.infinity, mt: -.infinity, student: 0, teacher: 0, cross: 0, hard: 0)
+    var start = 0
+    while start < classes {
+      let count = min(FusedRows.block, classes - start)
+      let (bs, bt) = maxima(s + start, t + start, count: count)
+      let ms = bs > sums.ms ? bs : sums.ms
+      let mt = bt > sums.mt ? bt : sums.mt
+      if start > 0 && (ms != sums.ms || mt != sums.mt) {
+        let ds = (Double(ms) - Double(sums.ms)) / temperature
+        let dt = (Double(mt) - Double(sums.mt)) / temperature
+        let ft = Double.exp(-dt)
+        sums.cross = ft * (sums.cross + (ds - dt) * sums.teacher)
+        sums.teacher *= ft
+        sums.student *= .exp(-ds)
+        if Hard.isOn { sums.hard *= .exp(Double(sums.ms) - Double(ms)) }
+      }
+      sums.ms = ms
+      sums.mt = mt
+      let block = exponentialSums(
+        s + start, t + start, ms, mt, count: count, NoStore(), NoStore(), NoStore(), Hard.self)
+      sums.student += block.student
+      sums.teacher += block.teacher
+      sums.cross += block.cross
+      sums.hard += block.hard
+      start += count
+    }
+    return sums
   }
 
   /// The maxima of the student's and the teacher's row in one sweep over both, ignoring NaN
   /// (as ``FusedRows/maximum(_:count:_:)``).
   @inline(__always)
-  func maxima(_ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>) -> (Float, Float) {
+  func maxima(
+    _ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, count: Int
+  ) -> (Float, Float) {
     var s0 = Vector(repeating: -.infinity)
     var s1 = s0
     var t0 = s0
     var t1 = s0
     var i = 0
-    while i + 32 <= classes {
+    while i + 32 <= count {
       s0 = VectorMath.maximum(s0, VectorMath.load(s, i))
       t0 = VectorMath.maximum(t0, VectorMath.load(t, i))
       s1 = VectorMath.maximum(s1, VectorMath.load(s, i + 16))
       t1 = VectorMath.maximum(t1, VectorMath.load(t, i + 16))
       i += 32
     }
-    while i + 16 <= classes {
+    while i + 16 <= count {
       s0 = VectorMath.maximum(s0, VectorMath.load(s, i))
       t0 = VectorMath.maximum(t0, VectorMath.load(t, i))
       i += 16
     }
-    if i < classes {
-      let n = classes - i
+    if i < count {
+      let n = count - i
       s1 = VectorMath.maximum(s1, VectorMath.loadPartial(s, i, count: n, fill: -.infinity))
       t1 = VectorMath.maximum(t1, VectorMath.loadPartial(t, i, count: n, fill: -.infinity))
     }
@@ -158,50 +253,46 @@ struct FusedDistillation {
     )
   }
 
-  /// The sums of one row: `Z_s = sum e^b`, `Z_t = sum e^a`, `sum e^a (a - b)` and, with a
-  /// separate hard term, `sum e^(s - max s)` (else 0). With a gradient, `e^b` goes to `g`,
-  /// `e^a` to `teacherScratch` and `e^(s - max s)` to `hardScratch`. fp32 lanes, flushed to
-  /// Double every ``FusedRows/block`` elements.
+  /// The sums of one row with its gradient: `Z_s = sum e^b`, `Z_t = sum e^a`,
+  /// `sum e^a (a - b)` and, with a separate hard term, `sum e^(s - max s)` (else 0); `e^b` goes
+  /// to `g`, `e^a` to `teacherScratch` and `e^(s - max s)` to `hardScratch`. fp32 lanes,
+  /// flushed to Double every ``FusedRows/block`` elements.
   @inline(__always)
   func exponentialSums(
     _ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, ms: Float, mt: Float,
-    gradient g: UnsafeMutablePointer<Float>?, teacherScratch: UnsafeMutablePointer<Float>,
+    gradient g: UnsafeMutablePointer<Float>, teacherScratch: UnsafeMutablePointer<Float>,
     hardScratch: UnsafeMutablePointer<Float>
   ) -> (student: Double, teacher: Double, cross: Double, hard: Double) {
     // The variants are policy types, so that the hot loop has no branch (a branch there splits
     // the 16-lane code into 4-lane pieces).
     // At T = 2 the hard term's e^(s - max s) is the square of the student's e^b.
-    let square = temperature == 2
-    switch (g, separateHard) {
-    case (nil, false):
-      return exponentialSums(s, t, ms, mt, NoStore(), NoStore(), NoStore(), NoHardTerm.self)
-    case (nil, true) where square:
-      return exponentialSums(s, t, ms, mt, NoStore(), NoStore(), NoStore(), SquaredHardTerm.self)
-    case (nil, true):
-      return exponentialSums(s, t, ms, mt, NoStore(), NoStore(), NoStore(), HardTerm.self)
-    case (let g?, false):
+    switch (separateHard, temperature == 2) {
+    case (false, _):
       return exponentialSums(
-        s, t, ms, mt, Store(pointer: g), Store(pointer: teacherScratch), NoStore(),
+        s, t, ms, mt, count: classes, Store(pointer: g), Store(pointer: teacherScratch), NoStore(),
         NoHardTerm.self)
-    case (let g?, true) where square:
+    case (true, true):
       return exponentialSums(
-        s, t, ms, mt, Store(pointer: g), Store(pointer: teacherScratch),
+        s, t, ms, mt, count: classes, Store(pointer: g), Store(pointer: teacherScratch),
         Store(pointer: hardScratch), SquaredHardTerm.self)
-    case (let g?, true):
+    case (true, false):
       return exponentialSums(
-        s, t, ms, mt, Store(pointer: g), Store(pointer: teacherScratch),
+        s, t, ms, mt, count: classes, Store(pointer: g), Store(pointer: teacherScratch),
         Store(pointer: hardScratch), HardTerm.self)
     }
   }
 
   // Not inlined: each variant keeps its own branch-free loop (inlined into the switch above,
-  // the forward-only variant's loop was split into 4-lane pieces).
+  // the forward-only variant's loop was split into 4-lane pieces). The cross term's `a - b` is
+  // `fma(s - max s, -1/T, a)`: written as `a - b`, Swift 6.3's LLVM split both 16-lane chains
+  // into shuffled 4-lane pieces (twice the instructions); the FMA also rounds once, not twice.
   @inline(never)
   func exponentialSums<S: StorePolicy, T: StorePolicy, H: StorePolicy, Hard: HardExponential>(
     _ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ ms: Float, _ mt: Float,
-    _ studentStore: S, _ teacherStore: T, _ hardStore: H, _: Hard.Type
+    count: Int, _ studentStore: S, _ teacherStore: T, _ hardStore: H, _: Hard.Type
   ) -> (student: Double, teacher: Double, cross: Double, hard: Double) {
     let invT = Vector(repeating: Float(1 / temperature))
+    let negativeInvT = -invT
     let msv = Vector(repeating: ms)
     let mtv = Vector(repeating: mt)
     var student = 0.0
@@ -209,8 +300,8 @@ struct FusedDistillation {
     var cross = 0.0
     var hardTotal = 0.0
     var start = 0
-    while start < classes {
-      let end = min(start + FusedRows.block, classes)
+    while start < count {
+      let end = min(start + FusedRows.block, count)
       var zs = Vector.zero
       var zt = Vector.zero
       var zc = Vector.zero
@@ -220,14 +311,15 @@ struct FusedDistillation {
         let sv = VectorMath.load(s, i)
         let tv = VectorMath.load(t, i)
         let a = (tv - mtv) * invT
-        let b = (sv - msv) * invT
+        let d = sv - msv
+        let b = d * invT
         let et = VectorMath.exp(a)
         let es = VectorMath.exp(b)
         zt += et
         zs += es
-        zc = VectorMath.multiplyAdd(et, a - b, zc)
+        zc = VectorMath.multiplyAdd(et, VectorMath.multiplyAdd(d, negativeInvT, a), zc)
         if Hard.isOn {
-          let e1 = Hard.exponential(sv - msv, student: es)
+          let e1 = Hard.exponential(d, student: es)
           z1 += e1
           hardStore.store(e1, i)
         }
@@ -240,10 +332,11 @@ struct FusedDistillation {
         let sv = VectorMath.loadPartial(s, i, count: n, fill: ms)
         let tv = VectorMath.loadPartial(t, i, count: n, fill: mt)
         let a = (tv - mtv) * invT
-        let b = (sv - msv) * invT
+        let d = sv - msv
+        let b = d * invT
         var et = VectorMath.exp(a)
         var es = VectorMath.exp(b)
-        var e1 = Hard.isOn ? Hard.exponential(sv - msv, student: es) : .zero
+        var e1 = Hard.isOn ? Hard.exponential(d, student: es) : .zero
         for j in n..<16 {
           et[j] = 0
           es[j] = 0
@@ -251,7 +344,7 @@ struct FusedDistillation {
         }
         zt += et
         zs += es
-        zc = VectorMath.multiplyAdd(et, a - b, zc)
+        zc = VectorMath.multiplyAdd(et, VectorMath.multiplyAdd(d, negativeInvT, a), zc)
         z1 += e1
         studentStore.storePartial(es, i, count: n)
         teacherStore.storePartial(et, i, count: n)
@@ -266,10 +359,11 @@ struct FusedDistillation {
     return (student, teacher, cross, hardTotal)
   }
 
-  /// `g = ks * g - kt * teacher (+ k1 * hard)` over the row.
+  /// `g = ks * student - kt * teacher (+ k1 * hard)` over the row (`student` may be `g`).
   @inline(__always)
   func gradientPass(
-    _ g: UnsafeMutablePointer<Float>, _ teacher: UnsafePointer<Float>,
+    _ g: UnsafeMutablePointer<Float>, _ student: UnsafePointer<Float>,
+    _ teacher: UnsafePointer<Float>,
     hard: UnsafePointer<Float>?, ks: Float, kt: Float, k1: Float
   ) {
     let ksv = Vector(repeating: ks)
@@ -278,34 +372,35 @@ struct FusedDistillation {
     var i = 0
     if let hard {
       while i + 16 <= classes {
-        var v = VectorMath.load(g, i) * ksv
+        var v = VectorMath.load(student, i) * ksv
         v = VectorMath.multiplyAdd(VectorMath.load(teacher, i), ktv, v)
         v = VectorMath.multiplyAdd(VectorMath.load(hard, i), k1v, v)
         VectorMath.store(v, g, i)
         i += 16
       }
       while i < classes {
-        g[i] = g[i] * ks - teacher[i] * kt + hard[i] * k1
+        g[i] = student[i] * ks - teacher[i] * kt + hard[i] * k1
         i += 1
       }
       return
     }
     while i + 32 <= classes {
       let v0 = VectorMath.multiplyAdd(
-        VectorMath.load(teacher, i), ktv, VectorMath.load(g, i) * ksv)
+        VectorMath.load(teacher, i), ktv, VectorMath.load(student, i) * ksv)
       let v1 = VectorMath.multiplyAdd(
-        VectorMath.load(teacher, i + 16), ktv, VectorMath.load(g, i + 16) * ksv)
+        VectorMath.load(teacher, i + 16), ktv, VectorMath.load(student, i + 16) * ksv)
       VectorMath.store(v0, g, i)
       VectorMath.store(v1, g, i + 16)
       i += 32
     }
     while i + 16 <= classes {
-      let v = VectorMath.multiplyAdd(VectorMath.load(teacher, i), ktv, VectorMath.load(g, i) * ksv)
+      let v = VectorMath.multiplyAdd(
+        VectorMath.load(teacher, i), ktv, VectorMath.load(student, i) * ksv)
       VectorMath.store(v, g, i)
       i += 16
     }
     while i < classes {
-      g[i] = g[i] * ks - teacher[i] * kt
+      g[i] = student[i] * ks - teacher[i] * kt
       i += 1
     }
   }

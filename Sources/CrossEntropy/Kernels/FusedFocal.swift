@@ -57,7 +57,8 @@ struct FusedSoftmaxFocal {
     Reference.softmaxFocalRow(logP: logP, p: p, weight: alpha?[label] ?? 1, gamma: gamma)
   }
 
-  /// One row: its loss, and its gradient if `g` is not nil (`g` may not be `x`).
+  /// One row: its loss, and its gradient if `g` is not nil (`g` may be `x`: the label's logit
+  /// is read before the row is overwritten).
   @inline(__always)
   func row(_ x: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>?, label: Int)
     -> Double
@@ -76,14 +77,14 @@ struct FusedSoftmaxFocal {
     let value: Double
     let factor: Double
     let labelProbability: Double
+    let labelLogit = Double(x[label])
     if 2 * classes * MemoryLayout<Float>.stride <= FusedSoftmax.cachedRowBytes {
       let m = FusedRows.maximum(x, count: classes, FloatStorage.self)
       guard m.isFinite else { return scalarRow(x, gradient: g, label: label) }
       let (sum, _) = FusedRows.expSum(
         x, count: classes, shift: m, store: g, side: .none, FloatStorage.self)
       labelProbability = Double(g[label]) / sum
-      (value, factor) = focal(
-        Double(x[label]) - (Double(m) + .log(sum)), labelProbability, label: label)
+      (value, factor) = focal(labelLogit - (Double(m) + .log(sum)), labelProbability, label: label)
       FusedRows.scale(
         g, into: g, count: classes, by: Float(-factor * gradientScale / sum), add: .none,
         FloatStorage.self)
