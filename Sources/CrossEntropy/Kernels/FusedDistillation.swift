@@ -11,9 +11,8 @@ import RealModule
 /// softened logits): a max pass over both rows; one pass that sums `e^a`, `e^b` and
 /// `e^a (a - b)` (and `e^(s - max s)` for the hard term when `T != 1`), storing the
 /// exponentials; a gradient pass `g = k_s e^b - k_t e^a (+ k_1 e^(s - max s))`. That is two
-/// exps per element (three with a hard term at `T` other than 1 and 2; at 2 it is the square of
-/// `e^b`) and O(C) scratch per
-/// thread; no `N × C` temporaries. With
+/// exps per element (three with a hard term at a `T` other than 1, 2, 3 and 4; at those it is
+/// `e^b` to the power `T`) and O(C) scratch per thread; no `N × C` temporaries. With
 /// `Z_t = sum e^a`, `Z_s = sum e^b`:
 ///
 /// ```
@@ -37,6 +36,21 @@ struct FusedDistillation {
 
   /// Whether the hard term needs exponentials of its own (`T != 1`).
   var separateHard: Bool { hardLabelWeight != 0 && temperature != 1 }
+
+  /// How the hard term's `e^(s - max s)` is computed: not at all, as a power of the student's
+  /// `e^((s - max s) / T)` for T = 2, 3, 4 (one or two multiplications), or by its own exp.
+  enum HardPolicy { case none, square, cube, fourthPower, exponential }
+
+  /// This kernel's ``HardPolicy``.
+  var hardPolicy: HardPolicy {
+    guard separateHard else { return .none }
+    switch temperature {
+    case 2: return .square
+    case 3: return .cube
+    case 4: return .fourthPower
+    default: return .exponential
+    }
+  }
 
   /// Runs the kernel over `rows` rows. `labels` is nil when there are none (then every row
   /// counts); `loss` holds `rows` values for `.none`, else 1. `threads` overrides the thread
@@ -145,10 +159,12 @@ struct FusedDistillation {
   @inline(__always)
   func forwardRow(_ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, label y: Int) -> Double {
     let sums: OnlineSums
-    switch (separateHard, temperature == 2) {
-    case (false, _): sums = onlineSums(s, t, NoHardTerm.self)
-    case (true, true): sums = onlineSums(s, t, SquaredHardTerm.self)
-    case (true, false): sums = onlineSums(s, t, HardTerm.self)
+    switch hardPolicy {
+    case .none: sums = onlineSums(s, t, NoHardTerm.self)
+    case .square: sums = onlineSums(s, t, PowerHardTerm<Two>.self)
+    case .cube: sums = onlineSums(s, t, PowerHardTerm<Three>.self)
+    case .fourthPower: sums = onlineSums(s, t, PowerHardTerm<Four>.self)
+    case .exponential: sums = onlineSums(s, t, HardTerm.self)
     }
     guard sums.ms.isFinite, sums.mt.isFinite, sums.teacher.isFinite, sums.student.isFinite,
       sums.cross.isFinite, sums.hard.isFinite
@@ -265,20 +281,24 @@ struct FusedDistillation {
   ) -> (student: Double, teacher: Double, cross: Double, hard: Double) {
     // The variants are policy types, so that the hot loop has no branch (a branch there splits
     // the 16-lane code into 4-lane pieces).
-    // At T = 2 the hard term's e^(s - max s) is the square of the student's e^b.
-    switch (separateHard, temperature == 2) {
-    case (false, _):
+    let student = Store(pointer: g)
+    let teacher = Store(pointer: teacherScratch)
+    let hard = Store(pointer: hardScratch)
+    switch hardPolicy {
+    case .none:
       return exponentialSums(
-        s, t, ms, mt, count: classes, Store(pointer: g), Store(pointer: teacherScratch), NoStore(),
-        NoHardTerm.self)
-    case (true, true):
+        s, t, ms, mt, count: classes, student, teacher, NoStore(), NoHardTerm.self)
+    case .square:
       return exponentialSums(
-        s, t, ms, mt, count: classes, Store(pointer: g), Store(pointer: teacherScratch),
-        Store(pointer: hardScratch), SquaredHardTerm.self)
-    case (true, false):
+        s, t, ms, mt, count: classes, student, teacher, hard, PowerHardTerm<Two>.self)
+    case .cube:
       return exponentialSums(
-        s, t, ms, mt, count: classes, Store(pointer: g), Store(pointer: teacherScratch),
-        Store(pointer: hardScratch), HardTerm.self)
+        s, t, ms, mt, count: classes, student, teacher, hard, PowerHardTerm<Three>.self)
+    case .fourthPower:
+      return exponentialSums(
+        s, t, ms, mt, count: classes, student, teacher, hard, PowerHardTerm<Four>.self)
+    case .exponential:
+      return exponentialSums(s, t, ms, mt, count: classes, student, teacher, hard, HardTerm.self)
     }
   }
 
@@ -313,8 +333,8 @@ struct FusedDistillation {
         let a = (tv - mtv) * invT
         let d = sv - msv
         let b = d * invT
-        let et = VectorMath.exp(a)
-        let es = VectorMath.exp(b)
+        let et = Self.exponential(a)
+        let es = Self.exponential(b)
         zt += et
         zs += es
         zc = VectorMath.multiplyAdd(et, VectorMath.multiplyAdd(d, negativeInvT, a), zc)
@@ -334,8 +354,8 @@ struct FusedDistillation {
         let a = (tv - mtv) * invT
         let d = sv - msv
         let b = d * invT
-        var et = VectorMath.exp(a)
-        var es = VectorMath.exp(b)
+        var et = Self.exponential(a)
+        var es = Self.exponential(b)
         var e1 = Hard.isOn ? Hard.exponential(d, student: es) : .zero
         for j in n..<16 {
           et[j] = 0
@@ -357,6 +377,36 @@ struct FusedDistillation {
       start = end
     }
     return (student, teacher, cross, hardTotal)
+  }
+
+  /// `e^x` for `x <= 0` (or NaN), as `VectorMath.exp(_:)` computes it, bit for bit,
+  /// without its clamps: the range reduction and polynomial run on every lane, then lanes
+  /// below `VectorMath.expLowerBound` (-inf included, whose lanes hold NaN by then) are
+  /// cleared with a bit mask. The kernel's arguments are shifted by their maximum, so never
+  /// positive; two compares and blends fewer per exp (4 of about 22 instructions).
+  @inline(__always)
+  static func exponential(_ x: Vector) -> Vector {
+    let log2e: Float = 1.442_695_04
+    let magic: Float = 12_582_912  // 1.5 * 2^23: adding it rounds to an integer.
+    let ln2High: Float = 0.693_359_375
+    let ln2Low: Float = -2.121_944_4e-4
+    let shifted = VectorMath.multiplyAdd(x, Vector(repeating: log2e), Vector(repeating: magic))
+    let n = shifted - magic
+    var f = VectorMath.multiplyAdd(n, Vector(repeating: -ln2High), x)
+    f = VectorMath.multiplyAdd(n, Vector(repeating: -ln2Low), f)
+    var p = VectorMath.multiplyAdd(
+      Vector(repeating: 1.987_569_15e-4), f, Vector(repeating: 1.398_199_950_7e-3))
+    p = VectorMath.multiplyAdd(p, f, Vector(repeating: 8.333_451_907_3e-3))
+    p = VectorMath.multiplyAdd(p, f, Vector(repeating: 4.166_579_589_4e-2))
+    p = VectorMath.multiplyAdd(p, f, Vector(repeating: 1.666_666_545_9e-1))
+    p = VectorMath.multiplyAdd(p, f, Vector(repeating: 5.000_000_120_1e-1))
+    let f2 = f * f
+    p = VectorMath.multiplyAdd(p, f2, f) + 1
+    let bits = unsafeBitCast(shifted, to: SIMD16<UInt32>.self)
+    let scale = unsafeBitCast((bits &+ 127) &<< 23, to: Vector.self)
+    let result = unsafeBitCast(p * scale, to: SIMD16<UInt32>.self)
+    let keep = unsafeBitCast(.!(x .< VectorMath.expLowerBound), to: SIMD16<UInt32>.self)
+    return unsafeBitCast(result & keep, to: Vector.self)
   }
 
   /// `g = ks * student - kt * teacher (+ k1 * hard)` over the row (`student` may be `g`).
@@ -461,14 +511,41 @@ enum NoHardTerm: HardExponential {
 enum HardTerm: HardExponential {
   static var isOn: Bool { true }
   @inline(__always) static func exponential(_ d: Vector, student: Vector) -> Vector {
-    VectorMath.exp(d)
+    FusedDistillation.exponential(d)
   }
 }
 
-/// A hard term at T = 2: `e^d = (e^(d / 2))^2`, one multiplication instead of an exponential.
-enum SquaredHardTerm: HardExponential {
+/// A whole temperature `T` in 2...4 (a type, so that ``PowerHardTerm`` specialises per `T`).
+protocol WholeTemperature {
+  /// `v^T`, by multiplication.
+  static func power(_ v: Vector) -> Vector
+}
+
+/// T = 2.
+enum Two: WholeTemperature {
+  @inline(__always) static func power(_ v: Vector) -> Vector { v * v }
+}
+
+/// T = 3.
+enum Three: WholeTemperature {
+  @inline(__always) static func power(_ v: Vector) -> Vector { v * v * v }
+}
+
+/// T = 4.
+enum Four: WholeTemperature {
+  @inline(__always) static func power(_ v: Vector) -> Vector {
+    let square = v * v
+    return square * square
+  }
+}
+
+/// A hard term at a whole temperature `T` in 2...4: `e^d = (e^(d / T))^T`, one or two
+/// multiplications instead of an exponential (the relative error grows to about `T` times the
+/// exp's; below `T * expLowerBound` both give 0, between them the power may keep a subnormal
+/// that the exp flushes, far below anything the row's sum can see).
+enum PowerHardTerm<T: WholeTemperature>: HardExponential {
   static var isOn: Bool { true }
   @inline(__always) static func exponential(_ d: Vector, student: Vector) -> Vector {
-    student * student
+    T.power(student)
   }
 }
