@@ -129,32 +129,88 @@ public struct BinaryCrossEntropy: Sendable, Hashable {
         "targets shape \(describe(shape: targets.shape)) does not match \(inputName) shape"
           + " \(describe(shape: input.shape))")
     }
-    let weightIndex = try weight.map { w throws(LossError) in
-      try BroadcastIndex(source: w.shape, target: targets.shape, name: "weight")
-    }
-    let positiveIndex = try positiveWeight.map { w throws(LossError) in
-      try BroadcastIndex(source: w.shape, target: targets.shape, name: "positive weight")
-    }
+    let indices = try broadcastIndices(weight, positiveWeight, shape: targets.shape)
     if kind == .probabilities {
       try checkUnitInterval(input.scalars, shape: input.shape, name: "probability")
       try checkUnitInterval(targets.scalars, shape: targets.shape, name: "target")
     }
     let count = input.scalars.count
-    var loss = [Scalar](repeating: 0, count: reduction == .none ? count : 1)
-    var gradient = wantsGradient ? [Scalar](repeating: 0, count: count) : nil
-    loss.withUnsafeMutableBufferPointer { lossBuffer in
-      withOptionalMutableBuffer(&gradient) { gradientBuffer in
-        Reference.binaryCrossEntropy(
-          kind, input: input.scalars, targets: targets.scalars,
-          weight: weight.map { ($0.scalars, weightIndex!) },
-          positiveWeight: positiveWeight.map { ($0.scalars, positiveIndex!) },
-          shape: input.shape, reduction: reduction, loss: lossBuffer, gradient: gradientBuffer)
+    let lossCount = reduction == .none ? count : 1
+    var gradient: [Scalar]? = nil
+    // The kernels write every element of the loss and of the gradient.
+    let loss = [Scalar](unsafeUninitializedCapacity: lossCount) { lossBuffer, initialized in
+      func run(_ g: UnsafeMutablePointer<Scalar>?) {
+        input.withUnsafeBufferPointer { x in
+          targets.withUnsafeBufferPointer { y in
+            self.run(
+              kind, input: x, targets: y, shape: input.shape, weight: weight,
+              positiveWeight: positiveWeight, indices: indices, loss: lossBuffer, gradient: g)
+          }
+        }
       }
+      if wantsGradient {
+        gradient = [Scalar](unsafeUninitializedCapacity: count) { g, gradientInitialized in
+          run(g.baseAddress)
+          gradientInitialized = count
+        }
+      } else {
+        run(nil)
+      }
+      initialized = lossCount
     }
     return (
       ShapedArray(uncheckedShape: reduction == .none ? input.shape : [], scalars: loss),
       gradient.map { ShapedArray(uncheckedShape: input.shape, scalars: $0) }
     )
+  }
+
+  /// Resolves how the weights broadcast to the target shape.
+  private func broadcastIndices<Scalar>(
+    _ weight: ShapedArray<Scalar>?, _ positiveWeight: ShapedArray<Scalar>?, shape: [Int]
+  ) throws(LossError) -> (weight: BroadcastIndex?, positiveWeight: BroadcastIndex?) {
+    let weightIndex = try weight.map { w throws(LossError) in
+      try BroadcastIndex(source: w.shape, target: shape, name: "weight")
+    }
+    let positiveIndex = try positiveWeight.map { w throws(LossError) in
+      try BroadcastIndex(source: w.shape, target: shape, name: "positive weight")
+    }
+    return (weightIndex, positiveIndex)
+  }
+
+  /// Runs the kernel on checked arguments; `gradient` may be `input`'s memory.
+  private func run<Scalar: BinaryFloatingPoint>(
+    _ kind: BinaryInputKind, input: UnsafeBufferPointer<Scalar>,
+    targets: UnsafeBufferPointer<Scalar>, shape: [Int], weight: ShapedArray<Scalar>?,
+    positiveWeight: ShapedArray<Scalar>?,
+    indices: (weight: BroadcastIndex?, positiveWeight: BroadcastIndex?),
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?
+  ) {
+    func withArgument(
+      _ w: ShapedArray<Scalar>?, _ index: BroadcastIndex?,
+      _ body: (BinaryWeightArgument<Scalar>?) -> Void
+    ) {
+      guard let w, let index else { return body(nil) }
+      w.withUnsafeBufferPointer {
+        body(BinaryWeightArgument(values: $0, shape: w.shape, index: index))
+      }
+    }
+    let count = input.count
+    withArgument(weight, indices.weight) { w in
+      withArgument(positiveWeight, indices.positiveWeight) { p in
+        switch kind {
+        case .logits:
+          Kernels.binaryCrossEntropyWithLogits(
+            logits: startAddress(input.baseAddress), targets: startAddress(targets.baseAddress),
+            shape: shape, count: count, weight: w, positiveWeight: p, reduction: reduction,
+            loss: loss, gradient: gradient)
+        case .probabilities:
+          Reference.binaryCrossEntropy(
+            .probabilities, input: input, targets: targets, weight: w.map { ($0.values, $0.index) },
+            positiveWeight: nil, shape: shape, reduction: reduction, loss: loss,
+            gradient: gradient.map { UnsafeMutableBufferPointer(start: $0, count: count) })
+        }
+      }
+    }
   }
 
   private func checkUnitInterval<Scalar: BinaryFloatingPoint>(
@@ -172,4 +228,123 @@ public struct BinaryCrossEntropy: Sendable, Hashable {
 enum BinaryInputKind: Sendable {
   case logits
   case probabilities
+}
+
+// MARK: - Caller-owned memory
+
+extension BinaryCrossEntropy {
+  /// Writes the loss of logits against binary (or soft) targets into a caller buffer, without
+  /// copying the inputs.
+  ///
+  /// Per element, as PyTorch's `binary_cross_entropy_with_logits`:
+  /// `weight * ((1 - y) * x + (1 + (pos_weight - 1) * y) * (log1p(exp(-|x|)) + max(-x, 0)))`.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order.
+  ///   - shape: The shape of `logits` and of `targets`.
+  ///   - targets: Targets in [0, 1], laid out like `logits`.
+  ///   - weight: Optional weights, broadcast right-aligned against `shape`.
+  ///   - positiveWeight: Optional positive-class weights (PyTorch's `pos_weight`), broadcast
+  ///     right-aligned against `shape`.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per element for `.none`.
+  /// - Throws: ``LossError`` when a count does not match `shape`, the loss buffer has the wrong
+  ///   size for the reduction, or a weight does not broadcast.
+  /// - Complexity: O(n) in the number of elements; O(1) extra memory for no weights, a scalar,
+  ///   full-shape or last-axis weights (O(weight) for a short repeating weight); other
+  ///   broadcasts take the reference path, which allocates O(n).
+  public func loss<Scalar: BinaryFloatingPoint>(
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
+    weight: ShapedArray<Scalar>? = nil, positiveWeight: ShapedArray<Scalar>? = nil,
+    into loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    let indices = try checkBuffers(
+      logits: logits.count, shape: shape, targets: targets.count, gradient: nil,
+      loss: loss.count, weight: weight, positiveWeight: positiveWeight)
+    run(
+      .logits, input: logits, targets: targets, shape: shape, weight: weight,
+      positiveWeight: positiveWeight, indices: indices, loss: loss, gradient: nil)
+  }
+
+  /// Writes the loss and its gradient with respect to the logits into caller buffers.
+  ///
+  /// The gradient is `weight * ((pos_weight * y + 1 - y) * sigmoid(x) - pos_weight * y)`,
+  /// divided by the element count for `.mean`.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order.
+  ///   - shape: The shape of `logits` and of `targets`.
+  ///   - targets: Targets in [0, 1], laid out like `logits`.
+  ///   - weight: Optional weights, broadcast right-aligned against `shape`.
+  ///   - positiveWeight: Optional positive-class weights, broadcast right-aligned against
+  ///     `shape`.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per element for `.none`.
+  ///   - gradient: Receives the gradient, as many elements as `logits`. It may be the same
+  ///     memory as `logits`; see also
+  ///     ``lossAndGradient(overwriting:shape:targets:weight:positiveWeight:loss:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:targets:weight:positiveWeight:into:)``, and
+  ///   when `gradient` does not hold as many elements as `logits`.
+  /// - Complexity: O(n) in the number of elements; extra memory as
+  ///   ``loss(logits:shape:targets:weight:positiveWeight:into:)``.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
+    weight: ShapedArray<Scalar>? = nil, positiveWeight: ShapedArray<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    let indices = try checkBuffers(
+      logits: logits.count, shape: shape, targets: targets.count, gradient: gradient.count,
+      loss: loss.count, weight: weight, positiveWeight: positiveWeight)
+    run(
+      .logits, input: logits, targets: targets, shape: shape, weight: weight,
+      positiveWeight: positiveWeight, indices: indices, loss: loss,
+      gradient: gradient.baseAddress)
+  }
+
+  /// Computes the loss and overwrites the logits with the gradient: no memory besides the
+  /// loss.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order; on return, d(loss)/d(logits).
+  ///   - shape: The shape of `logits` and of `targets`.
+  ///   - targets: Targets in [0, 1], laid out like `logits`.
+  ///   - weight: Optional weights, broadcast right-aligned against `shape`.
+  ///   - positiveWeight: Optional positive-class weights, broadcast right-aligned against
+  ///     `shape`.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per element for `.none`.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:targets:weight:positiveWeight:into:)``; the
+  ///   logits are unchanged when it throws.
+  /// - Complexity: O(n) in the number of elements; extra memory as
+  ///   ``loss(logits:shape:targets:weight:positiveWeight:into:)``.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    overwriting logits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
+    targets: UnsafeBufferPointer<Scalar>, weight: ShapedArray<Scalar>? = nil,
+    positiveWeight: ShapedArray<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    let indices = try checkBuffers(
+      logits: logits.count, shape: shape, targets: targets.count, gradient: nil,
+      loss: loss.count, weight: weight, positiveWeight: positiveWeight)
+    run(
+      .logits, input: UnsafeBufferPointer(logits), targets: targets, shape: shape,
+      weight: weight, positiveWeight: positiveWeight, indices: indices, loss: loss,
+      gradient: logits.baseAddress)
+  }
+
+  /// Checks the counts of caller buffers against `shape` and the weights' shapes.
+  private func checkBuffers<Scalar>(
+    logits: Int, shape: [Int], targets: Int, gradient: Int?, loss: Int,
+    weight: ShapedArray<Scalar>?, positiveWeight: ShapedArray<Scalar>?
+  ) throws(LossError) -> (weight: BroadcastIndex?, positiveWeight: BroadcastIndex?) {
+    try checkCount(logits, shape: shape, name: "logits")
+    guard targets == logits else {
+      throw .shapeMismatch(
+        "targets hold \(targets) elements but logits shape \(describe(shape: shape)) holds"
+          + " \(logits); expected the same shape")
+    }
+    if let gradient, gradient != logits {
+      throw .shapeMismatch(
+        "gradient holds \(gradient) elements but logits shape \(describe(shape: shape)) holds"
+          + " \(logits)")
+    }
+    try checkLossCount(loss, reduction: reduction, rows: logits)
+    return try broadcastIndices(weight, positiveWeight, shape: shape)
+  }
 }

@@ -2,9 +2,11 @@ import RealModule
 
 extension Reference {
   /// Binary cross-entropy from logits or probabilities, in Double, as PyTorch evaluates it.
+  /// `gradient` may be the same memory as `input` (each element is read before it is written).
   static func binaryCrossEntropy<Scalar: BinaryFloatingPoint>(
-    _ kind: BinaryInputKind, input: [Scalar], targets: [Scalar],
-    weight: ([Scalar], BroadcastIndex)?, positiveWeight: ([Scalar], BroadcastIndex)?,
+    _ kind: BinaryInputKind, input: UnsafeBufferPointer<Scalar>,
+    targets: UnsafeBufferPointer<Scalar>, weight: (UnsafeBufferPointer<Scalar>, BroadcastIndex)?,
+    positiveWeight: (UnsafeBufferPointer<Scalar>, BroadcastIndex)?,
     shape: [Int], reduction: Reduction, loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutableBufferPointer<Scalar>?
   ) {
