@@ -101,8 +101,11 @@ struct Bench: ParsableCommand {
     case (.crossEntropy, .float32): timing = try timeCrossEntropy(Float.self)
     case (.crossEntropy, .float64): timing = try timeCrossEntropy(Double.self)
     case (.crossEntropy, .bfloat16): timing = try timeBFloat16()
+    case (.binaryCrossEntropyWithLogits, .float32): timing = try timeBinary(Float.self)
+    case (.binaryCrossEntropyWithLogits, .float64): timing = try timeBinary(Double.self)
     #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
       case (.crossEntropy, .float16): timing = try timeCrossEntropy(Float16.self)
+      case (.binaryCrossEntropyWithLogits, .float16): timing = try timeBinary(Float16.self)
     #endif
     case (.distillation, .float32), (.sigmoidFocal, .float32), (.softmaxFocal, .float32):
       family = try timeFamily()
@@ -254,7 +257,7 @@ struct Bench: ParsableCommand {
 
 /// Resets the kernel's peak-resident-memory mark (Linux: /proc/self/clear_refs) and returns
 /// the current resident size in bytes, or nil where that is not available.
-private func residentPeakReset() -> Int? {
+func residentPeakReset() -> Int? {
   #if os(Linux)
     if let file = fopen("/proc/self/clear_refs", "w") {
       fputs("5", file)
@@ -267,7 +270,7 @@ private func residentPeakReset() -> Int? {
 }
 
 /// The peak resident size in bytes since the last reset, or nil where not available.
-private func residentPeak() -> Int? {
+func residentPeak() -> Int? {
   #if os(Linux)
     return procStatus("VmHWM:")
   #else

@@ -33,3 +33,21 @@ import Testing
     #expect(smoothing.error.contains("--label-smoothing 2.0 is outside [0, 1]"))
   }
 }
+
+/// `xent bench --loss binary-cross-entropy-with-logits`: times the fused BCE path.
+@Suite struct BenchBinaryCommandTests {
+  @Test(arguments: ["float32", "float64"])
+  func jsonReportsTheBinaryLoss(dtype: String) throws {
+    let run = try runXent([
+      "bench", "--loss", "binary-cross-entropy-with-logits", "--rows", "4", "--classes", "37",
+      "--dtype", dtype, "--weighted", "--threads", "1", "--warmup", "0", "--repeats", "1",
+      "--json",
+    ])
+    #expect(run.status == 0, "\(run.error)")
+    let object = try #require(
+      try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+    #expect(object["loss"] as? String == "binary-cross-entropy-with-logits")
+    #expect(object["dtype"] as? String == dtype)
+    #expect((object["ns_per_element_forward_backward"] as? Double ?? -1) > 0)
+  }
+}
