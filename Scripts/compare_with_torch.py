@@ -12,8 +12,11 @@ Build the two binaries first:
 
 Figures are medians in nanoseconds per logit. PyTorch's forward + backward is
 `F.cross_entropy(x, y, ...).backward()` on a leaf tensor (its gradient buffer is reused between
-calls); xent's is the in-place gradient path. Every case runs PyTorch and xent back to back, and
-the whole table can be repeated (--rounds) because shared machines are noisy.
+calls); xent's is the in-place gradient path. The BCE-with-logits rows time
+`F.binary_cross_entropy_with_logits(x, t, weight, pos_weight).backward()` against
+`xent bench --loss binary-cross-entropy-with-logits` (fused kernel, gradient in place). Every
+case runs PyTorch and xent back to back, and the whole table can be repeated (--rounds) because
+shared machines are noisy.
 """
 
 import argparse
@@ -30,13 +33,18 @@ import torch
 import torch.nn.functional as F
 
 CASES = [
-    # name, rows, classes, dtype, label smoothing, weighted, ignore every
+    # name, rows, classes, dtype, label smoothing, weighted, ignore every[, loss]
     ("fp32 4096x32000", 4096, 32000, "float32", 0.0, False, 0),
     ("fp32 4096x32000 smoothing+weights+ignore", 4096, 32000, "float32", 0.1, True, 8),
     ("fp32 1024x256000", 1024, 256000, "float32", 0.0, False, 0),
     ("fp32 32768x1000", 32768, 1000, "float32", 0.0, False, 0),
     ("fp16 4096x32000", 4096, 32000, "float16", 0.0, False, 0),
     ("bf16 4096x32000", 4096, 32000, "bfloat16", 0.0, False, 0),
+    # BCE-with-logits on an (N, C) multi-label batch of 0/1 targets, mean; "weighted" adds a
+    # per-class weight and pos_weight (shape [C]).
+    ("BCE-with-logits fp32 1024x32000", 1024, 32000, "float32", 0.0, False, 0, "bce"),
+    ("BCE-with-logits fp32 1024x32000 weight+pos_weight", 1024, 32000, "float32", 0.0, True, 0,
+     "bce"),
 ]
 
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -53,19 +61,27 @@ def median_time(fn, warmup, repeats):
     return statistics.median(samples)
 
 
-def torch_case(rows, classes, dtype, smoothing, weighted, ignore_every, warmup, repeats,
+def torch_case(rows, classes, dtype, smoothing, weighted, ignore_every, loss, warmup, repeats,
                compiled=False):
     """Returns (forward, forward+backward) in ns per element, or None where PyTorch fails."""
     generator = torch.Generator().manual_seed(0)
     x = (torch.rand(rows, classes, generator=generator) * 8 - 4).to(TORCH_DTYPES[dtype])
-    y = torch.randint(0, classes, (rows,), generator=generator)
-    if ignore_every:
-        y[::ignore_every] = -100
-    w = (torch.rand(classes, generator=generator) + 0.5).to(x.dtype) if weighted else None
     n = rows * classes
+    if loss == "bce":
+        y = torch.randint(0, 2, (rows, classes), generator=generator).to(x.dtype)
+        w = (torch.rand(classes, generator=generator) + 0.5).to(x.dtype) if weighted else None
+        pw = (torch.rand(classes, generator=generator) * 4 + 1).to(x.dtype) if weighted else None
 
-    def loss_fn(logits, labels):
-        return F.cross_entropy(logits, labels, weight=w, label_smoothing=smoothing)
+        def loss_fn(logits, targets):
+            return F.binary_cross_entropy_with_logits(logits, targets, weight=w, pos_weight=pw)
+    else:
+        y = torch.randint(0, classes, (rows,), generator=generator)
+        if ignore_every:
+            y[::ignore_every] = -100
+        w = (torch.rand(classes, generator=generator) + 0.5).to(x.dtype) if weighted else None
+
+        def loss_fn(logits, labels):
+            return F.cross_entropy(logits, labels, weight=w, label_smoothing=smoothing)
 
     if compiled:
         torch._dynamo.reset()  # one compiled graph per case, not recompiles of a shared one
@@ -87,10 +103,12 @@ def torch_case(rows, classes, dtype, smoothing, weighted, ignore_every, warmup, 
     return forward * 1e9 / n, backward * 1e9 / n
 
 
-def xent_case(binary, rows, classes, dtype, smoothing, weighted, ignore_every, warmup, repeats):
+def xent_case(binary, rows, classes, dtype, smoothing, weighted, ignore_every, loss, warmup,
+              repeats):
     if not binary:
         return None
-    command = [binary, "bench", "--loss", "cross-entropy", "--rows", str(rows), "--classes",
+    name = "binary-cross-entropy-with-logits" if loss == "bce" else "cross-entropy"
+    command = [binary, "bench", "--loss", name, "--rows", str(rows), "--classes",
                str(classes), "--dtype", dtype, "--label-smoothing", str(smoothing),
                "--ignore-every", str(ignore_every), "--warmup", str(warmup), "--repeats",
                str(repeats), "--json"] + (["--weighted"] if weighted else [])
@@ -153,8 +171,10 @@ def main():
               "xent native F+B | native vs eager | portable vs eager | torch eager F | "
               "xent native F |")
         print("|---|---|---|---|---|---|---|---|---|")
-        for name, rows, classes, dtype, smoothing, weighted, ignore_every in cases:
-            shape = (rows, classes, dtype, smoothing, weighted, ignore_every)
+        for case in cases:
+            name = case[0]
+            loss = case[7] if len(case) > 7 else "cross-entropy"
+            shape = tuple(case[1:7]) + (loss,)
             eager = torch_case(*shape, args.warmup, args.repeats)
             compiled = None if args.no_compile else torch_case(
                 *shape, args.warmup, args.repeats, compiled=True)
