@@ -92,21 +92,33 @@ public struct SigmoidFocalLoss: Sendable, Hashable {
       logits.shape, targets.shape, name: "logits", otherName: "targets",
       loss: "sigmoid focal loss")
     let count = logits.scalars.count
-    let x = logits.scalars
-    let y = targets.scalars
-    let (alpha, gamma) = (self.alpha, self.gamma)
-    if let fast = Kernels.sigmoidFocal(
-      logits: logits, targets: targets, alpha: alpha, gamma: gamma, reduction: reduction,
-      wantsGradient: wantsGradient)
-    {
-      return fast
+    let lossCount = reduction == .none ? count : 1
+    var gradient: [Scalar]? = nil
+    // `compute` writes every element of the loss and of the gradient.
+    let loss = [Scalar](unsafeUninitializedCapacity: lossCount) { lossBuffer, initialized in
+      func run(_ g: UnsafeMutablePointer<Scalar>?) {
+        logits.withUnsafeBufferPointer { x in
+          targets.withUnsafeBufferPointer { y in
+            compute(
+              logits: startAddress(x.baseAddress), targets: startAddress(y.baseAddress),
+              count: count, loss: lossBuffer, gradient: g)
+          }
+        }
+      }
+      if wantsGradient {
+        gradient = [Scalar](unsafeUninitializedCapacity: count) { g, gradientInitialized in
+          run(g.baseAddress)
+          gradientInitialized = count
+        }
+      } else {
+        run(nil)
+      }
+      initialized = lossCount
     }
-    return Elementwise.evaluate(
-      shape: logits.shape, count: count, elementwise: reduction == .none,
-      scale: reduction == .mean ? 1 / Double(count) : 1, wantsGradient: wantsGradient
-    ) { i in
-      Reference.sigmoidFocal(Double(x[i]), Double(y[i]), alpha: alpha, gamma: gamma)
-    }
+    return (
+      ShapedArray(uncheckedShape: reduction == .none ? logits.shape : [], scalars: loss),
+      gradient.map { ShapedArray(uncheckedShape: logits.shape, scalars: $0) }
+    )
   }
 }
 

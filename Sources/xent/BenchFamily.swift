@@ -7,11 +7,10 @@ import CrossEntropy
 /// Problems: `rows x classes` fp32 logits uniform in [-4, 4]; distillation's teacher is the
 /// student plus uniform noise in [-1, 1] and its labels are random; sigmoid focal's targets are
 /// 0 or 1 at random (the logits' shape, `classes` per row); softmax focal's labels are random.
-/// The figures are ns per logit (per student logit for distillation). Distillation and softmax
-/// focal run their caller-buffer forms (loss and gradient in preallocated buffers), like the
-/// plain cross-entropy they are compared with (its separate-gradient caller-buffer form, the
-/// fastest non-in-place form); sigmoid focal has only the array API, which allocates its
-/// gradient on every call (page faults included).
+/// The figures are ns per logit (per student logit for distillation). Every family loss runs
+/// its caller-buffer form (loss and gradient in preallocated buffers), like the plain
+/// cross-entropy it is compared with (its separate-gradient caller-buffer form, the fastest
+/// non-in-place form).
 extension Bench {
   /// Timings of a family loss and of plain cross-entropy.
   struct FamilyTiming {
@@ -85,8 +84,20 @@ extension Bench {
       let targets = try ShapedArray<Float>(
         shape: shape, scalars: (0..<count).map { _ in next() % 2 == 0 ? 0 : 1 })
       let criterion = SigmoidFocalLoss(gamma: gamma)
-      forward = { _ = try criterion.loss(logits: logits, targets: targets) }
-      forwardBackward = { _ = try criterion.lossAndGradient(logits: logits, targets: targets) }
+      func run(gradient: Bool) throws {
+        try logits.withUnsafeBufferPointer { x in
+          try targets.withUnsafeBufferPointer { y in
+            if gradient {
+              try criterion.lossAndGradient(
+                logits: x, shape: shape, targets: y, loss: familyLoss, gradient: familyGradient)
+            } else {
+              try criterion.loss(logits: x, shape: shape, targets: y, into: familyLoss)
+            }
+          }
+        }
+      }
+      forward = { try run(gradient: false) }
+      forwardBackward = { try run(gradient: true) }
     default:
       let criterion = SoftmaxFocalLoss(gamma: gamma)
       func run(gradient: Bool) throws {
@@ -138,8 +149,7 @@ extension Bench {
   /// The JSON fields of the cross-entropy comparison (no braces).
   func crossEntropyFields(_ family: FamilyTiming) -> String {
     let plain = family.crossEntropy
-    let form = loss == .sigmoidFocal ? "allocated" : "caller buffer"
-    return "\"gradient\": \"\(form)\", \"cross_entropy_gradient\": \"caller buffer\","
+    return "\"gradient\": \"caller buffer\", \"cross_entropy_gradient\": \"caller buffer\","
       + " \"cross_entropy_ns_per_element_forward\": \(plain.forward),"
       + " \"cross_entropy_ns_per_element_forward_backward\": \(plain.forwardBackward),"
       + " \"ratio_forward\": \(family.loss.forward / plain.forward),"
@@ -150,11 +160,7 @@ extension Bench {
   func printCrossEntropyComparison(_ family: FamilyTiming) {
     func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
     let plain = family.crossEntropy
-    if loss == .sigmoidFocal {
-      print("                (sigmoid focal's array API allocates its gradient: not in place)")
-    } else {
-      print("                (caller buffers, separate gradient: not in place)")
-    }
+    print("                (caller buffers, separate gradient: not in place)")
     print(
       "cross-entropy   \(rounded(plain.forward)) forward, \(rounded(plain.forwardBackward))"
         + " forward+bwd ns/element (same shape, caller buffers, separate gradient)")

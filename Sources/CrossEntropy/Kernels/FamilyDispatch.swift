@@ -2,29 +2,28 @@
 /// to them; everything else (Double, Float16, other layouts or options) returns nil and the
 /// caller takes the reference kernel, which remains the definition.
 extension Kernels {
-  /// The fused sigmoid focal loss for fp32 with whole `gamma` in 0...4, else nil.
+  /// The fused sigmoid focal loss for fp32 with a `gamma` the kernel evaluates: writes `loss`
+  /// (one value per element for `.none`, else 1) and the gradient (which may be `logits`), and
+  /// returns true; false, with nothing written, for other problems (the caller takes the
+  /// reference).
   static func sigmoidFocal<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, alpha: Double, gamma: Double,
-    reduction: Reduction, wantsGradient: Bool
-  ) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?)? {
-    let count = logits.scalars.count
+    logits: UnsafePointer<Scalar>, targets: UnsafePointer<Scalar>, count: Int, alpha: Double,
+    gamma: Double, reduction: Reduction, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutablePointer<Scalar>?
+  ) -> Bool {
     guard Scalar.self == Float.self, count > 0, FusedSigmoidFocal.supports(gamma: gamma) else {
-      return nil
+      return false
     }
-    let x = unsafeBitCast(logits.scalars, to: [Float].self)
-    let y = unsafeBitCast(targets.scalars, to: [Float].self)
-    return fusedOutputs(
-      lossShape: reduction == .none ? logits.shape : [], gradientShape: logits.shape,
-      wantsGradient: wantsGradient
-    ) { loss, gradient in
-      x.withUnsafeBufferPointer { xb in
-        y.withUnsafeBufferPointer { yb in
-          FusedSigmoidFocal.run(
-            logits: xb.baseAddress!, targets: yb.baseAddress!, count: count, alpha: alpha,
-            gamma: gamma, reduction: reduction, loss: loss, gradient: gradient)
-        }
-      }
+    func float(_ p: UnsafePointer<Scalar>) -> UnsafePointer<Float> {
+      UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
     }
+    func float(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
+      UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+    FusedSigmoidFocal.run(
+      logits: float(logits), targets: float(targets), count: count, alpha: alpha, gamma: gamma,
+      reduction: reduction, loss: float(loss.baseAddress!), gradient: gradient.map(float))
+    return true
   }
 
   /// The fused softmax focal loss for fp32 with classes on the last axis, else nil.
