@@ -282,7 +282,7 @@ private struct SigmoidFocalCase {
   @Test(arguments: [1, 2, 17, 1000, 5000])
   func matchesReference(count: Int) throws {
     var seed = UInt64(count) * 100
-    for gamma in [0.0, 1, 2, 3, 4] {
+    for gamma in [0.0, 1, 2, 3, 4, 1.5, 2.5, 7.3] {
       for alpha in [0.25, -1, 0.9] {
         for reduction in [Reduction.none, .mean, .sum] {
           for soft in [false, true] {
@@ -303,9 +303,10 @@ private struct SigmoidFocalCase {
     ).check()
   }
 
-  @Test func nonFiniteElementsMatchReference() throws {
+  @Test(arguments: [2.0, 2.5])
+  func nonFiniteElementsMatchReference(gamma: Double) throws {
     var problem = SigmoidFocalCase(
-      count: 40, seed: 8, alpha: 0.25, gamma: 2, reduction: .none, soft: false)
+      count: 40, seed: 8, alpha: 0.25, gamma: gamma, reduction: .none, soft: false)
     let specials: [(Float, Float)] = [
       (.infinity, 1), (.infinity, 0), (-.infinity, 1), (-.infinity, 0), (.nan, 1), (1, .nan),
       (2, .infinity), (.infinity, 0.5), (0, 0), (-0.0, 1), (100, 1), (-100, 0), (100, 0),
@@ -323,18 +324,19 @@ private struct SigmoidFocalCase {
 
   @Test func unsupportedGammaTakesTheReference() throws {
     #expect(FusedSigmoidFocal.supports(gamma: 2))
-    #expect(!FusedSigmoidFocal.supports(gamma: 1.5))
-    #expect(!FusedSigmoidFocal.supports(gamma: 5))
-    // Through the public API, a fractional gamma in fp32 still matches the reference.
+    #expect(FusedSigmoidFocal.supports(gamma: 1.5))
+    #expect(!FusedSigmoidFocal.supports(gamma: 0.5))
+    #expect(!FusedSigmoidFocal.supports(gamma: 17))
+    // Through the public API, a gamma below 1 in fp32 still matches the reference.
     let problem = SigmoidFocalCase(
-      count: 100, seed: 4, alpha: 0.25, gamma: 1.5, reduction: .none, soft: true)
+      count: 100, seed: 4, alpha: 0.25, gamma: 0.5, reduction: .none, soft: true)
     let result = try problem.criterion.lossAndGradient(
       logits: ShapedArray<Float>(shape: [100], scalars: problem.logits),
       targets: ShapedArray<Float>(shape: [100], scalars: problem.targets))
     let expected = try problem.reference()
     expectClose(
       loss: result.loss.scalars, gradient: result.gradient.scalars, reference: expected,
-      lossTolerance: (1e-6, 1e-7), gradientTolerance: (1e-6, 1e-7), "gamma 1.5")
+      lossTolerance: (1e-6, 1e-7), gradientTolerance: (1e-6, 1e-7), "gamma 0.5")
   }
 
   @Test func floatTakesTheFastPathThroughThePublicAPI() throws {

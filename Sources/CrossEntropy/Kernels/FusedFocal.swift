@@ -139,7 +139,8 @@ extension Reference {
 }
 
 /// The fused fp32 sigmoid focal loss (see ``SigmoidFocalLoss``) for whole `gamma` in 0...4
-/// (torchvision's default is 2); other exponents take the reference.
+/// (torchvision's default is 2), by multiplication, and for fractional `gamma` in (1, 16], by
+/// `exp(gamma log b)` with the vector exp and log; other exponents take the reference.
 ///
 /// Per element, one vector exp, one reciprocal and one vector log: with `e = exp(-|x|)`,
 /// `p = sigmoid(x)` and `q = 1 - p` both from `e / (1 + e)` and `1 / (1 + e)` (no cancellation),
@@ -159,9 +160,12 @@ enum FusedSigmoidFocal {
   /// The elements of one summation block (and the unit of the thread split).
   static let block = 2048
 
-  /// Whether the fast kernel evaluates `gamma`: a whole number from 0 to 4.
+  /// Whether the fast kernel evaluates `gamma`: a whole number from 0 to 4, or a number in
+  /// (1, 16]. (Below 1, `b^(gamma - 1)` is infinite at `b = 0`, where the reference's NaN
+  /// gradients depend on the exact rounding of `1 - p_t`: those take the reference.)
   static func supports(gamma: Double) -> Bool {
-    gamma >= 0 && gamma <= 4 && gamma == gamma.rounded(.towardZero)
+    (gamma >= 0 && gamma <= 4 && gamma == gamma.rounded(.towardZero))
+      || (gamma > 1 && gamma <= 16)
   }
 
   /// Runs the kernel over `count` elements; `loss` holds `count` values for `.none`, else 1.
@@ -173,16 +177,17 @@ enum FusedSigmoidFocal {
   ) {
     let args = (logits, targets, count, alpha, reduction, loss, gradient, threads)
     switch gamma {
-    case 0: run(Power0.self, args)
-    case 1: run(Power1.self, args)
-    case 2: run(Power2.self, args)
-    case 3: run(Power3.self, args)
-    default: run(Power4.self, args)
+    case 0: run(Power0(), args)
+    case 1: run(Power1(), args)
+    case 2: run(Power2(), args)
+    case 3: run(Power3(), args)
+    case 4: run(Power4(), args)
+    default: run(FractionalPower(gamma: gamma), args)
     }
   }
 
-  static func run<P: WholePower>(
-    _: P.Type,
+  static func run<P: FocalPower>(
+    _ power: P,
     _ args: (
       UnsafePointer<Float>, UnsafePointer<Float>, Int, Double, Reduction,
       UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?, Int?
@@ -208,16 +213,16 @@ enum FusedSigmoidFocal {
         switch (perElement ? loss : nil, gradient) {
         case (nil, nil):
           partials[b] = Self.block(
-            P.self, x, y, start, end, alpha, gradientScale, NoStore(), NoStore())
+            power, x, y, start, end, alpha, gradientScale, NoStore(), NoStore())
         case (let l?, nil):
           partials[b] = Self.block(
-            P.self, x, y, start, end, alpha, gradientScale, Store(pointer: l), NoStore())
+            power, x, y, start, end, alpha, gradientScale, Store(pointer: l), NoStore())
         case (nil, let g?):
           partials[b] = Self.block(
-            P.self, x, y, start, end, alpha, gradientScale, NoStore(), Store(pointer: g))
+            power, x, y, start, end, alpha, gradientScale, NoStore(), Store(pointer: g))
         case (let l?, let g?):
           partials[b] = Self.block(
-            P.self, x, y, start, end, alpha, gradientScale, Store(pointer: l), Store(pointer: g))
+            power, x, y, start, end, alpha, gradientScale, Store(pointer: l), Store(pointer: g))
         }
       }
     }
@@ -235,8 +240,8 @@ enum FusedSigmoidFocal {
   // Not inlined: each variant keeps its own branch-free loop (inlined into the switch of the
   // caller, the forward-only variant's loop was split into 4-lane pieces).
   @inline(never)
-  static func block<P: WholePower, L: StorePolicy, G: StorePolicy>(
-    _: P.Type, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ start: Int, _ end: Int,
+  static func block<P: FocalPower, L: StorePolicy, G: StorePolicy>(
+    _ power: P, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ start: Int, _ end: Int,
     _ alpha: (base: Float, slope: Float, raw: Double), _ gradientScale: Float,
     _ lossStore: L, _ gradientStore: G
   ) -> Double {
@@ -253,7 +258,7 @@ enum FusedSigmoidFocal {
       let xv = VectorMath.load(x, i)
       let yv = VectorMath.load(y, i)
       finite += (xv - xv) + (yv - yv)
-      let (value, derivative) = element(P.self, xv, yv, base, slope)
+      let (value, derivative) = element(power, xv, yv, base, slope)
       sum += value
       lossStore.store(value, i)
       gradientStore.store(derivative * k, i)
@@ -261,13 +266,13 @@ enum FusedSigmoidFocal {
     }
     if VectorMath.sum(finite).isNaN {
       return checkedBlock(
-        P.self, x, y, start: start, end: end, alpha: alpha, gradientScale: gradientScale,
+        power, x, y, start: start, end: end, alpha: alpha, gradientScale: gradientScale,
         loss: loss, gradient: gradient)
     }
     var total = Double(VectorMath.sum(sum))
     if fullEnd < end {
       total += checkedBlock(
-        P.self, x, y, start: fullEnd, end: end, alpha: alpha, gradientScale: gradientScale,
+        power, x, y, start: fullEnd, end: end, alpha: alpha, gradientScale: gradientScale,
         loss: loss, gradient: gradient)
     }
     return total
@@ -275,8 +280,8 @@ enum FusedSigmoidFocal {
 
   /// ``block(_:_:_:_:_:_:_:_:_:)`` with partial vectors and
   /// non-finite elements, which take the reference's scalar formula.
-  static func checkedBlock<P: WholePower>(
-    _: P.Type, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, start: Int, end: Int,
+  static func checkedBlock<P: FocalPower>(
+    _ power: P, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, start: Int, end: Int,
     alpha: (base: Float, slope: Float, raw: Double), gradientScale: Float,
     loss: UnsafeMutablePointer<Float>?, gradient: UnsafeMutablePointer<Float>?
   ) -> Double {
@@ -288,10 +293,10 @@ enum FusedSigmoidFocal {
       let n = min(16, end - i)
       let xv = VectorMath.loadPartial(x, i, count: n, fill: 0)
       let yv = VectorMath.loadPartial(y, i, count: n, fill: 0)
-      var (value, derivative) = element(P.self, xv, yv, base, slope)
+      var (value, derivative) = element(power, xv, yv, base, slope)
       for j in 0..<n where !(xv[j].isFinite && yv[j].isFinite) {
         let exact = Reference.sigmoidFocal(
-          Double(xv[j]), Double(yv[j]), alpha: alpha.raw, gamma: P.gamma)
+          Double(xv[j]), Double(yv[j]), alpha: alpha.raw, gamma: power.gamma)
         value[j] = Float(exact.value)
         derivative[j] = Float(exact.derivative)
       }
@@ -306,8 +311,8 @@ enum FusedSigmoidFocal {
 
   /// The loss and derivative of 16 elements with finite logits and targets.
   @inline(__always)
-  static func element<P: WholePower>(
-    _: P.Type, _ x: Vector, _ y: Vector, _ alphaBase: Vector, _ alphaSlope: Vector
+  static func element<P: FocalPower>(
+    _ power: P, _ x: Vector, _ y: Vector, _ alphaBase: Vector, _ alphaSlope: Vector
   ) -> (value: Vector, derivative: Vector) {
     let negative = VectorMath.signMask(x)
     let magnitude = unsafeBitCast(
@@ -326,10 +331,10 @@ enum FusedSigmoidFocal {
       + VectorMath.log1pOfUnit(e, onePlus: u, reciprocal: r)
     let oneMinusPt = VectorMath.multiplyAdd(y, q, p * oneMinusY)
     let pMinusY = VectorMath.multiplyAdd(p, oneMinusY, -(y * q))
-    let modulation = P.power(oneMinusPt)
+    let modulation = power.power(oneMinusPt)
     var derivative = pMinusY * modulation
-    if P.gamma != 0 {
-      let chain = Vector(repeating: Float(P.gamma)) * ce * P.powerBelow(oneMinusPt) * (p * q)
+    if power.gamma != 0 {
+      let chain = Vector(repeating: Float(power.gamma)) * ce * power.powerBelow(oneMinusPt) * (p * q)
       derivative = VectorMath.multiplyAdd(-chain, y + y - 1, derivative)
     }
     let alphaT = VectorMath.multiplyAdd(y, alphaSlope, alphaBase)
@@ -337,48 +342,70 @@ enum FusedSigmoidFocal {
   }
 }
 
-/// `b^gamma` and `b^(gamma - 1)` for a whole `gamma`, by multiplication.
-protocol WholePower {
-  static var gamma: Double { get }
-  static func power(_ b: Vector) -> Vector
+/// `b^gamma` and `b^(gamma - 1)` for b in [0, 1].
+protocol FocalPower {
+  var gamma: Double { get }
+  func power(_ b: Vector) -> Vector
   /// `b^(gamma - 1)`; unused when `gamma` is 0.
-  static func powerBelow(_ b: Vector) -> Vector
+  func powerBelow(_ b: Vector) -> Vector
 }
 
 /// gamma = 0: plain (alpha-weighted) binary cross-entropy.
-enum Power0: WholePower {
-  static var gamma: Double { 0 }
-  @inline(__always) static func power(_ b: Vector) -> Vector { Vector(repeating: 1) }
-  @inline(__always) static func powerBelow(_ b: Vector) -> Vector { .zero }
+struct Power0: FocalPower {
+  var gamma: Double { 0 }
+  @inline(__always) func power(_ b: Vector) -> Vector { Vector(repeating: 1) }
+  @inline(__always) func powerBelow(_ b: Vector) -> Vector { .zero }
 }
 
 /// gamma = 1 (`b^0` is 1, as PyTorch's autograd takes `pow(b, 0)` even at b = 0).
-enum Power1: WholePower {
-  static var gamma: Double { 1 }
-  @inline(__always) static func power(_ b: Vector) -> Vector { b }
-  @inline(__always) static func powerBelow(_ b: Vector) -> Vector { Vector(repeating: 1) }
+struct Power1: FocalPower {
+  var gamma: Double { 1 }
+  @inline(__always) func power(_ b: Vector) -> Vector { b }
+  @inline(__always) func powerBelow(_ b: Vector) -> Vector { Vector(repeating: 1) }
 }
 
 /// gamma = 2 (torchvision's default).
-enum Power2: WholePower {
-  static var gamma: Double { 2 }
-  @inline(__always) static func power(_ b: Vector) -> Vector { b * b }
-  @inline(__always) static func powerBelow(_ b: Vector) -> Vector { b }
+struct Power2: FocalPower {
+  var gamma: Double { 2 }
+  @inline(__always) func power(_ b: Vector) -> Vector { b * b }
+  @inline(__always) func powerBelow(_ b: Vector) -> Vector { b }
 }
 
 /// gamma = 3.
-enum Power3: WholePower {
-  static var gamma: Double { 3 }
-  @inline(__always) static func power(_ b: Vector) -> Vector { b * b * b }
-  @inline(__always) static func powerBelow(_ b: Vector) -> Vector { b * b }
+struct Power3: FocalPower {
+  var gamma: Double { 3 }
+  @inline(__always) func power(_ b: Vector) -> Vector { b * b * b }
+  @inline(__always) func powerBelow(_ b: Vector) -> Vector { b * b }
 }
 
 /// gamma = 4.
-enum Power4: WholePower {
-  static var gamma: Double { 4 }
-  @inline(__always) static func power(_ b: Vector) -> Vector {
+struct Power4: FocalPower {
+  var gamma: Double { 4 }
+  @inline(__always) func power(_ b: Vector) -> Vector {
     let square = b * b
     return square * square
   }
-  @inline(__always) static func powerBelow(_ b: Vector) -> Vector { b * b * b }
+  @inline(__always) func powerBelow(_ b: Vector) -> Vector { b * b * b }
+}
+
+/// A fractional gamma in (1, 16]: `b^g = exp(g ln b)` with the vector log (0 gives -inf, so
+/// `0^g = 0`) and the vector exp (0 below e^-87.3, where the true power is below 1e-38). With
+/// both within 2 ULP, the relative error of `b^g` is at most about `g |ln b| 2^-22 + 2^-22`.
+struct FractionalPower: FocalPower {
+  let gamma: Double
+  let exponent: Vector
+  let exponentBelow: Vector
+
+  init(gamma: Double) {
+    self.gamma = gamma
+    exponent = Vector(repeating: Float(gamma))
+    exponentBelow = Vector(repeating: Float(gamma - 1))
+  }
+
+  @inline(__always) func power(_ b: Vector) -> Vector {
+    VectorMath.exp(exponent * VectorMath.log(b))
+  }
+  @inline(__always) func powerBelow(_ b: Vector) -> Vector {
+    VectorMath.exp(exponentBelow * VectorMath.log(b))
+  }
 }
