@@ -334,7 +334,8 @@ enum FusedSigmoidFocal {
     let modulation = power.power(oneMinusPt)
     var derivative = pMinusY * modulation
     if power.gamma != 0 {
-      let chain = Vector(repeating: Float(power.gamma)) * ce * power.powerBelow(oneMinusPt) * (p * q)
+      let chain =
+        Vector(repeating: Float(power.gamma)) * ce * power.powerBelow(oneMinusPt) * (p * q)
       derivative = VectorMath.multiplyAdd(-chain, y + y - 1, derivative)
     }
     let alphaT = VectorMath.multiplyAdd(y, alphaSlope, alphaBase)
