@@ -468,3 +468,52 @@ private func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
     #expect(z == [1, 2, 3])
   }
 }
+
+#if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+  /// Float16 inputs take the fused kernel through the storage abstraction (fp32 arithmetic,
+  /// one rounding to Float16 per output): within 2e-3 relative (4 half-precision ULP) + 2e-3 of
+  /// the term size of the fp32 reference on the same (widened) values, for the loss; the gradient
+  /// within 2e-3 relative + 1e-3 of its largest magnitude.
+  @Suite struct BinaryCrossEntropyHalfTests {
+    @Test(arguments: [Reduction.none, .sum, .mean])
+    func halfMatchesTheFloatReference(reduction: Reduction) throws {
+      var problem = BinaryCase(
+        shape: [13, 29], seed: 21, soft: true, weightShape: [29], positiveShape: [13, 29],
+        reduction: reduction)
+      // Values that Float16 holds exactly, so that both sides see the same inputs.
+      problem.logits = problem.logits.map { Float(Float16($0)) }
+      problem.targets = problem.targets.map { Float(Float16($0)) }
+      func half(_ w: ShapedArray<Float>?) throws -> ShapedArray<Float16>? {
+        try w.map { try ShapedArray(shape: $0.shape, scalars: $0.scalars.map { Float16($0) }) }
+      }
+      problem.weight = try half(problem.weight).map {
+        try ShapedArray(shape: $0.shape, scalars: $0.scalars.map { Float($0) })
+      }
+      problem.positiveWeight = try half(problem.positiveWeight).map {
+        try ShapedArray(shape: $0.shape, scalars: $0.scalars.map { Float($0) })
+      }
+      let expected = problem.run(threads: 1, wantsGradient: true, reference: true)
+      let sizes = problem.termSizes()
+      let result = try BinaryCrossEntropy(reduction: reduction).lossAndGradient(
+        logits: ShapedArray(shape: problem.shape, scalars: problem.logits.map { Float16($0) }),
+        targets: ShapedArray(shape: problem.shape, scalars: problem.targets.map { Float16($0) }),
+        weight: half(problem.weight), positiveWeight: half(problem.positiveWeight))
+      for i in result.loss.scalars.indices {
+        let size =
+          reduction == .none
+          ? sizes[i] : sizes.reduce(0, +) / (reduction == .mean ? Double(problem.count) : 1)
+        #expect(
+          agrees(
+            Double(result.loss.scalars[i]), Double(expected.loss[i]), relative: 2e-3,
+            absolute: 2e-3 * size), "loss[\(i)]")
+      }
+      let largest = Double(expected.gradient!.map(abs).max()!)
+      for i in result.gradient.scalars.indices {
+        #expect(
+          agrees(
+            Double(result.gradient.scalars[i]), Double(expected.gradient![i]), relative: 2e-3,
+            absolute: 1e-3 * largest), "gradient[\(i)]")
+      }
+    }
+  }
+#endif
