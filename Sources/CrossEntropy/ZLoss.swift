@@ -34,7 +34,7 @@ extension SoftmaxCrossEntropy {
       try layout.checkLabelRange(buffer, ignoreIndex: ignoreIndex)
     }
     let ignored = ignoreIndex
-    return Reference.zLoss(
+    return Kernels.zLoss(
       logits: logits.scalars, layout: layout, scale: zLossScale, softCap: logitSoftCap,
       reduction: reduction, keeps: { labels.scalars[$0] != ignored })
   }
@@ -51,7 +51,7 @@ extension SoftmaxCrossEntropy {
   ) throws(LossError) -> ShapedArray<Scalar> {
     try checkLogitOptions(zLossScale: zLossScale, logitSoftCap: logitSoftCap)
     let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
-    return Reference.zLoss(
+    return Kernels.zLoss(
       logits: logits.scalars, layout: layout, scale: zLossScale, softCap: logitSoftCap,
       reduction: reduction, keeps: { _ in true })
   }

@@ -9,7 +9,7 @@ enum Kernels {
     loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutablePointer<Scalar>?
   ) {
-    if !problem.needsReference, problem.layout.inner == 1 {
+    if problem.layout.inner == 1 {
       if Scalar.self == Float.self {
         let x = cast(logits, to: Float.self)
         let w = classWeights.map { cast($0, to: Float.self) }
@@ -68,7 +68,7 @@ enum Kernels {
     loss: UnsafeMutableBufferPointer<Float>,
     gradient: UnsafeMutablePointer<UInt16>?
   ) {
-    if !problem.needsReference, problem.layout.inner == 1 {
+    if problem.layout.inner == 1 {
       FusedSoftmax.run(
         logits: logits, labels: labels, classWeights: classWeights, problem: problem, loss: loss,
         gradient: gradient, BFloat16Storage.self)

@@ -4,12 +4,12 @@ import RealModule
 // hot loops (FusedRows, FusedSoftmax) holds no per-element libm call (Scripts/check-codegen.sh).
 extension FusedSoftmax {
   /// A row whose maximum is not finite (+inf, or only -inf and NaN): the reference's formulas
-  /// in Double, element by element.
+  /// in Double, element by element, z-loss included (the row's log-sum-exp is returned).
   @inline(never)
   func scalarRow<E: KernelStorage>(
     _ x: UnsafePointer<E.Stored>, gradient g: UnsafeMutablePointer<E.Stored>?, label: Int,
     _: E.Type
-  ) -> (nll: Double, smooth: Double) {
+  ) -> (nll: Double, smooth: Double, lse: Double) {
     let ignored = label == ignoreIndex
     var row = [Double](repeating: 0, count: classes)
     for c in 0..<classes { row[c] = Double(E.float(x[c])) }
@@ -31,26 +31,31 @@ extension FusedSoftmax {
       }
     }
     if let g {
+      let dz = ignored ? 0 : zGradient * lse
       for c in 0..<classes {
         var d = 0.0
         if !ignored {
           if c == label { d = gradientLabel }
           if smoothing > 0 { d += smoothing / Double(classes) * (weight(c) * -scale) }
         }
-        g[c] = E.stored(Float(d - Double.exp(row[c] - lse) * total))
+        let p = Double.exp(row[c] - lse)
+        var value = d - p * total
+        if zGradient != 0 { value += p * dz }
+        g[c] = E.stored(Float(value))
       }
     }
-    return (nll, smooth)
+    return (nll, smooth, lse)
   }
 }
 
 extension FusedSoftmax {
-  /// A probability-target row whose maximum is not finite: the reference's formulas in Double.
+  /// A probability-target row whose maximum is not finite (or a one-class row): the
+  /// reference's formulas in Double, z-loss included; returns the loss and the log-sum-exp.
   @inline(never)
-  func scalarProbabilityRow<E: KernelStorage>(
-    _ x: UnsafePointer<E.Stored>, targets: UnsafePointer<E.Stored>,
-    gradient g: UnsafeMutablePointer<E.Stored>?, _: E.Type
-  ) -> Double {
+  func scalarProbabilityRow<E: KernelStorage, T: KernelStorage>(
+    _ x: UnsafePointer<E.Stored>, targets: UnsafePointer<T.Stored>,
+    gradient g: UnsafeMutablePointer<E.Stored>?, _: E.Type, _: T.Type
+  ) -> (loss: Double, lse: Double) {
     var row = [Double](repeating: 0, count: classes)
     for c in 0..<classes { row[c] = Double(E.float(x[c])) }
     var lse = row.withUnsafeBufferPointer(Reference.logSumExp)
@@ -58,7 +63,7 @@ extension FusedSoftmax {
     var nll = 0.0
     var direct = [Double](repeating: 0, count: classes)
     for c in 0..<classes {
-      var t = Double(E.float(targets[c]))
+      var t = Double(T.float(targets[c]))
       if smoothing > 0 { t = t * (1 - smoothing) + smoothing / Double(classes) }
       nll -= (row[c] - lse) * t * weight(c)
       direct[c] = -weight(c) * t * scale
@@ -66,10 +71,27 @@ extension FusedSoftmax {
     if let g {
       var total = 0.0
       for c in 0..<classes { total += direct[c] }
+      let dz = zGradient * lse
       for c in 0..<classes {
-        g[c] = E.stored(Float(direct[c] - Double.exp(row[c] - lse) * total))
+        let p = Double.exp(row[c] - lse)
+        var value = direct[c] - p * total
+        if zGradient != 0 { value += p * dz }
+        g[c] = E.stored(Float(value))
       }
     }
-    return nll
+    return (nll, lse)
+  }
+}
+
+extension FusedSoftmax {
+  /// The log-sum-exp of a row whose maximum is not finite, in Double as the reference computes
+  /// it (+inf anywhere gives NaN, as in the loss).
+  @inline(never)
+  static func scalarLogSumExpRow<E: KernelStorage>(
+    _ x: UnsafePointer<E.Stored>, count: Int, _: E.Type
+  ) -> Double {
+    let row = (0..<count).map { Double(E.float(x[$0])) }
+    let lse = row.withUnsafeBufferPointer(Reference.logSumExp)
+    return lse == .infinity ? .nan : lse
   }
 }

@@ -3,6 +3,10 @@ import RealModule
 /// The fused fp32 softmax cross-entropy kernel: class-index labels, classes on the last axis
 /// (or any axis with nothing after it), every option of the reference at full speed.
 ///
+/// The z-loss `s * lse^2` adds `dz * softmax(x)` to the gradient (`dz = 2 s lse`, over the
+/// non-ignored row count for `.mean`), which is folded into the scale pass's factor; the soft
+/// cap runs the same passes on a capped fp32 copy of the row (see FusedSoftCap.swift).
+///
 /// Per row, forward + backward: a max pass; `exp(x - max)` stored into the gradient (which may
 /// be the logits) and summed; a scale pass. One exp per element, O(C) scratch. Rows too large
 /// for L2 take the blocked online softmax instead (one read for the statistics, one for the
@@ -28,6 +32,8 @@ struct FusedSoftmax {
   /// The smoothing part of each gradient row, and its sum over the classes.
   let addend: FusedRows.Addend
   let addendTotal: Double
+  /// The z-loss gradient factor: `dz = zGradient * lse` per non-ignored row (0: no z-loss).
+  var zGradient = 0.0
 
   /// The weight of class `c` as the reference reads it.
   @inline(__always)
@@ -83,63 +89,88 @@ struct FusedSoftmax {
         addendTotal = value * Double(classes)
       }
     }
-    let kernel = FusedSoftmax(
+    // The z-loss (as the reference): its mean divides by the non-ignored row count.
+    let zScale = problem.zLossScale
+    var zCount = 0.0
+    for label in labels where label != problem.ignoreIndex { zCount += 1 }
+    var kernel = FusedSoftmax(
       classes: classes, ignoreIndex: problem.ignoreIndex, smoothing: smoothing,
       weights: classWeights, scale: scale, side: side, sideWeightTotal: sideWeightTotal,
       addend: addend, addendTotal: addendTotal)
+    if zScale != 0 {
+      kernel.zGradient = problem.reduction == .mean ? 2 * zScale / zCount : 2 * zScale
+    }
+    let softCap = problem.logitSoftCap.map(FusedRows.SoftCap.init)
 
     let perRow = problem.reduction == .none
-    let terms = UnsafeMutableBufferPointer<Double>.allocate(capacity: perRow ? 0 : 2 * rows)
+    let terms = UnsafeMutableBufferPointer<Double>.allocate(capacity: perRow ? 0 : 3 * rows)
     defer { terms.deallocate() }
     let threads = Threads.count(rows: rows, elementsPerRow: classes)
-    // Elements narrower than fp32 keep their exponentials in an fp32 row of scratch per thread.
+    // Elements narrower than fp32 keep their exponentials (or, capped, their fp32 gradient) in
+    // an fp32 row of scratch per thread; capped rows also need a row for the capped logits.
     let needsScratch = gradient != nil && E.self != FloatStorage.self
     Threads.forEachRange(rows: rows, threads: threads) { range in
       let scratch = needsScratch ? UnsafeMutablePointer<Float>.allocate(capacity: classes) : nil
       defer { scratch?.deallocate() }
+      let capped = softCap == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: classes)
+      defer { capped?.deallocate() }
       for r in range {
-        let (nll, smooth) = kernel.row(
-          logits + r * classes, gradient: gradient.map { $0 + r * classes }, label: labels[r],
-          scratch: scratch, E.self)
+        let x = logits + r * classes
+        let g = gradient.map { $0 + r * classes }
+        let (nll, smooth, lse) =
+          if let softCap, let capped {
+            kernel.cappedRow(
+              x, gradient: g, label: labels[r], softCap: softCap, capped: capped, wide: scratch,
+              E.self)
+          } else {
+            kernel.row(x, gradient: g, label: labels[r], scratch: scratch, E.self)
+          }
+        let z = zScale == 0 || labels[r] == problem.ignoreIndex ? 0 : zScale * lse * lse
         if perRow {
-          loss[r] = Float(kernel.combine(nll, smooth))
+          loss[r] = Float(kernel.combine(nll, smooth) + z)
         } else {
-          terms[2 * r] = nll
-          terms[2 * r + 1] = smooth
+          terms[3 * r] = nll
+          terms[3 * r + 1] = smooth
+          terms[3 * r + 2] = z
         }
       }
     }
     if !perRow {
       var nllTotal = 0.0
       var smoothTotal = 0.0
+      var zTotal = 0.0
       for r in 0..<rows {
-        nllTotal += terms[2 * r]
-        smoothTotal += terms[2 * r + 1]
+        nllTotal += terms[3 * r]
+        smoothTotal += terms[3 * r + 1]
+        zTotal += terms[3 * r + 2]
       }
       if problem.reduction == .mean {
         nllTotal /= denominator
         smoothTotal /= denominator
+        zTotal /= zCount
       }
-      loss[0] = Float(kernel.combine(nllTotal, smoothTotal))
+      loss[0] = Float(kernel.combine(nllTotal, smoothTotal) + (zScale == 0 ? 0 : zTotal))
     }
   }
 
-  /// One row: its NLL and smoothing terms, and its gradient if `gradient` is not nil.
+  /// One row: its NLL and smoothing terms and its log-sum-exp (0 for an ignored row without a
+  /// gradient), and its gradient if `gradient` is not nil.
   @inline(__always)
   func row<E: KernelStorage>(
     _ x: UnsafePointer<E.Stored>, gradient g: UnsafeMutablePointer<E.Stored>?, label: Int,
     scratch: UnsafeMutablePointer<Float>?, _ e: E.Type
-  ) -> (nll: Double, smooth: Double) {
+  ) -> (nll: Double, smooth: Double, lse: Double) {
     let ignored = label == ignoreIndex
     let rowSide = ignored ? FusedRows.Side.none : side
     guard let g else {
-      if ignored { return (0, 0) }
+      if ignored { return (0, 0, 0) }
       let stats = FusedRows.onlineStatistics(x, count: classes, side: rowSide, e)
       guard stats.maximum.isFinite else { return scalarRow(x, gradient: nil, label: label, e) }
       let lse = Double(stats.maximum) + .log(stats.sum)
-      return terms(
+      let (nll, smooth) = terms(
         label: label, labelLogit: E.float(x[label]), lse: lse, side: stats.side,
         sideShift: stats.sideShift)
+      return (nll, smooth, lse)
     }
     let labelLogit = ignored ? 0 : E.float(x[label])
     let gradientLabel = ignored ? 0 : (1 - smoothing) * (weight(label) * -scale)
@@ -149,7 +180,7 @@ struct FusedSoftmax {
     let rowBytes =
       classes * MemoryLayout<E.Stored>.stride * (inPlace ? 1 : 2)
       + (scratch == nil ? 0 : classes * MemoryLayout<Float>.stride)
-    var result: (nll: Double, smooth: Double)
+    var result: (nll: Double, smooth: Double, lse: Double)
     if rowBytes <= Self.cachedRowBytes {
       let m = FusedRows.maximum(x, count: classes, e)
       guard m.isFinite else { return scalarRow(x, gradient: g, label: label, e) }
@@ -158,30 +189,36 @@ struct FusedSoftmax {
       let (sum, sideSum) = FusedRows.expSum(
         x, count: classes, shift: m, store: exps, side: rowSide, e)
       let lse = Double(m) + .log(sum)
-      result = terms(label: label, labelLogit: labelLogit, lse: lse, side: sideSum, sideShift: m)
+      let (nll, smooth) = terms(
+        label: label, labelLogit: labelLogit, lse: lse, side: sideSum, sideShift: m)
+      result = (nll, smooth, lse)
+      // The z-loss adds dz * p to every class: -total becomes dz - total.
+      let net = ignored ? total : total - zGradient * lse
       let labelExp = ignored ? 0 : exps[label]
       FusedRows.scale(
-        UnsafePointer(exps), into: g, count: classes, by: Float(-total / sum), add: rowAddend, e)
-      if !ignored { fixLabel(g, label, gradientLabel, labelExp, total / sum, e) }
+        UnsafePointer(exps), into: g, count: classes, by: Float(-net / sum), add: rowAddend, e)
+      if !ignored { fixLabel(g, label, gradientLabel, labelExp, net / sum, e) }
     } else {
       let stats = FusedRows.onlineStatistics(x, count: classes, side: rowSide, e)
       guard stats.maximum.isFinite else { return scalarRow(x, gradient: g, label: label, e) }
       let lse = Double(stats.maximum) + .log(stats.sum)
-      result = terms(
+      let (nll, smooth) = terms(
         label: label, labelLogit: labelLogit, lse: lse, side: stats.side, sideShift: stats.sideShift
       )
+      result = (nll, smooth, lse)
+      let net = ignored ? total : total - zGradient * lse
       let labelExp = ignored ? 0 : VectorMath.exp(labelLogit - stats.maximum)
       FusedRows.exponentialGradient(
-        x, g, count: classes, shift: stats.maximum, by: Float(-total / stats.sum),
+        x, g, count: classes, shift: stats.maximum, by: Float(-net / stats.sum),
         add: rowAddend, e)
-      if !ignored { fixLabel(g, label, gradientLabel, labelExp, total / stats.sum, e) }
+      if !ignored { fixLabel(g, label, gradientLabel, labelExp, net / stats.sum, e) }
     }
     return result
   }
 
   /// Rewrites the label's gradient in Double as the reference evaluates it,
   /// `(dlogp[y] + smoothing part) - p[y] * total`, so that it cancels to exactly 0 where the
-  /// reference's does (one class, or p[y] = 1).
+  /// reference's does (one class, or p[y] = 1). With the z-loss, `total` is net of its `dz`.
   @inline(__always)
   func fixLabel<E: KernelStorage>(
     _ g: UnsafeMutablePointer<E.Stored>, _ label: Int, _ gradientLabel: Double,

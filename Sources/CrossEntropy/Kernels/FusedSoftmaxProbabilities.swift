@@ -7,6 +7,7 @@ import RealModule
 /// l_n  = -sum_c w[c] t'[c] (x[c] - lse)     = -(A - (lse - m) B)
 ///        with A = sum w t' (x - m), B = sum w t', accumulated in the exp pass
 /// grad = -scale w t' + p * scale * B        (p = softmax(x))
+///        + p * dz                           (z-loss s lse^2: dz = 2 s lse, / N for .mean)
 /// ```
 ///
 /// The same passes as class-index labels (max; exp stored + summed; scale), reading the targets
@@ -22,40 +23,70 @@ extension FusedSoftmax {
     let rows = problem.layout.rows
     let smoothing = problem.labelSmoothing
     let scale = problem.reduction == .mean ? 1 / Double(rows) : 1
-    let kernel = FusedSoftmax(
+    var kernel = FusedSoftmax(
       classes: classes, ignoreIndex: problem.ignoreIndex, smoothing: smoothing,
       weights: classWeights, scale: scale, side: .none, sideWeightTotal: 0, addend: .none,
       addendTotal: 0)
+    // The z-loss counts every row.
+    let zScale = problem.zLossScale
+    if zScale != 0 {
+      kernel.zGradient = problem.reduction == .mean ? 2 * zScale / Double(rows) : 2 * zScale
+    }
+    let softCap = problem.logitSoftCap.map(FusedRows.SoftCap.init)
     let perRow = problem.reduction == .none
-    let terms = UnsafeMutableBufferPointer<Double>.allocate(capacity: perRow ? 0 : rows)
+    let terms = UnsafeMutableBufferPointer<Double>.allocate(capacity: perRow ? 0 : 2 * rows)
     defer { terms.deallocate() }
     let needsScratch = gradient != nil && E.self != FloatStorage.self
     let threads = Threads.count(rows: rows, elementsPerRow: classes)
     Threads.forEachRange(rows: rows, threads: threads) { range in
       let scratch = needsScratch ? UnsafeMutablePointer<Float>.allocate(capacity: classes) : nil
       defer { scratch?.deallocate() }
+      let capped = softCap == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: classes)
+      defer { capped?.deallocate() }
       for r in range {
-        let nll = kernel.probabilityRow(
-          logits + r * classes, targets: targets + r * classes,
-          gradient: gradient.map { $0 + r * classes }, scratch: scratch, E.self)
-        if perRow { loss[r] = Float(nll) } else { terms[r] = nll }
+        let x = logits + r * classes
+        let t = targets + r * classes
+        let g = gradient.map { $0 + r * classes }
+        let (nll, lse) =
+          if let softCap, let capped {
+            kernel.cappedProbabilityRow(
+              x, targets: t, gradient: g, softCap: softCap, capped: capped, wide: scratch, E.self)
+          } else {
+            kernel.probabilityRow(x, targets: t, gradient: g, scratch: scratch, E.self, E.self)
+          }
+        let z = zScale == 0 ? 0 : zScale * lse * lse
+        if perRow {
+          loss[r] = Float(nll + z)
+        } else {
+          terms[2 * r] = nll
+          terms[2 * r + 1] = z
+        }
       }
     }
     if !perRow {
       var total = 0.0
-      for r in 0..<rows { total += terms[r] }
-      loss[0] = Float(problem.reduction == .mean ? total / Double(rows) : total)
+      var zTotal = 0.0
+      for r in 0..<rows {
+        total += terms[2 * r]
+        zTotal += terms[2 * r + 1]
+      }
+      if problem.reduction == .mean {
+        total /= Double(rows)
+        zTotal /= Double(rows)
+      }
+      loss[0] = Float(total + (zScale == 0 ? 0 : zTotal))
     }
   }
 
-  /// One row of probability targets: its loss, and its gradient if `gradient` is not nil.
+  /// One row of probability targets: its loss and log-sum-exp, and its gradient if `gradient`
+  /// is not nil. The logits and gradient are of element type `E`, the targets of `T`.
   @inline(__always)
-  func probabilityRow<E: KernelStorage>(
-    _ x: UnsafePointer<E.Stored>, targets t: UnsafePointer<E.Stored>,
+  func probabilityRow<E: KernelStorage, T: KernelStorage>(
+    _ x: UnsafePointer<E.Stored>, targets t: UnsafePointer<T.Stored>,
     gradient g: UnsafeMutablePointer<E.Stored>?, scratch: UnsafeMutablePointer<Float>?,
-    _ e: E.Type
-  ) -> Double {
-    let side = TargetSide<E>(
+    _ e: E.Type, _ targetType: T.Type
+  ) -> (loss: Double, lse: Double) {
+    let side = TargetSide<T>(
       targets: t, weights: weights?.baseAddress,
       keep: smoothing > 0 ? Float(1 - smoothing) : 1,
       uniform: smoothing > 0 ? Float(smoothing / Double(classes)) : 0)
@@ -65,27 +96,30 @@ extension FusedSoftmax {
       classes * MemoryLayout<E.Stored>.stride * (inPlace ? 2 : 3)
       + (scratch == nil ? 0 : classes * MemoryLayout<Float>.stride)
     // One class: the reference's gradient cancels to exactly 0 (p = 1); keep that exactness.
-    if classes == 1 { return scalarProbabilityRow(x, targets: t, gradient: g, e) }
+    if classes == 1 { return scalarProbabilityRow(x, targets: t, gradient: g, e, targetType) }
     if let g, rowBytes <= Self.cachedRowBytes {
       let m = FusedRows.maximum(x, count: classes, e)
-      guard m.isFinite else { return scalarProbabilityRow(x, targets: t, gradient: g, e) }
+      guard m.isFinite else {
+        return scalarProbabilityRow(x, targets: t, gradient: g, e, targetType)
+      }
       let exps = scratch ?? UnsafeMutableRawPointer(g).assumingMemoryBound(to: Float.self)
       let (sum, a, b) = FusedRows.expSum3(x, classes, m, Store(pointer: exps), side, e)
       let lse = Double(m) + .log(sum)
-      let total = -scale * b
-      FusedRows.scale(UnsafePointer(exps), g, classes, Float(-total / sum), addend, e)
-      return -(a - (lse - Double(m)) * b)
+      // The z-loss adds dz * p to every class: -total becomes dz - total.
+      let net = -scale * b - zGradient * lse
+      FusedRows.scale(UnsafePointer(exps), g, classes, Float(-net / sum), addend, e)
+      return (-(a - (lse - Double(m)) * b), lse)
     }
     let stats = FusedRows.onlineStatistics3(x, classes, side, e)
     guard stats.maximum.isFinite else {
-      return scalarProbabilityRow(x, targets: t, gradient: g, e)
+      return scalarProbabilityRow(x, targets: t, gradient: g, e, targetType)
     }
     let lse = Double(stats.maximum) + .log(stats.sum)
     if let g {
-      let total = -scale * stats.side2
+      let net = -scale * stats.side2 - zGradient * lse
       FusedRows.exponentialGradient(
-        x, g, classes, stats.maximum, Float(-total / stats.sum), addend, e)
+        x, g, classes, stats.maximum, Float(-net / stats.sum), addend, e)
     }
-    return -(stats.side - (lse - Double(stats.sideShift)) * stats.side2)
+    return (-(stats.side - (lse - Double(stats.sideShift)) * stats.side2), lse)
   }
 }

@@ -17,7 +17,8 @@ struct SoftmaxProblem: Sendable {
   /// The soft cap `c`: logits become `c * tanh(x / c)` first (nil: off).
   var logitSoftCap: Double? = nil
 
-  /// Whether the problem uses options that only the reference kernel implements (z-loss,
-  /// soft-capping); fast paths hand such problems to ``Reference``.
-  var needsReference: Bool { zLossScale != 0 || logitSoftCap != nil }
+  /// Whether the problem uses the logit options (z-loss, soft-capping). ``Reference`` and the
+  /// fused class-axis-last kernels (``FusedSoftmax``, labels and probabilities, every element
+  /// type) implement them; any other fast path must hand such problems to ``Reference``.
+  var hasLogitOptions: Bool { zLossScale != 0 || logitSoftCap != nil }
 }

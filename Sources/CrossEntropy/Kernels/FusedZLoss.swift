@@ -1,0 +1,101 @@
+import RealModule
+
+extension Kernels {
+  /// The z-loss `scale * lse^2` of every kept row of (optionally soft-capped) logits, reduced
+  /// as ``Reference/zLoss(logits:layout:scale:softCap:reduction:keeps:)`` defines it. Float and
+  /// Float16 logits with the classes last take the fused row statistics (one read per row,
+  /// threads over rows); everything else the reference.
+  static func zLoss<Scalar: BinaryFloatingPoint>(
+    logits: [Scalar], layout: ClassLayout, scale: Double, softCap: Double?,
+    reduction: Reduction, keeps: (Int) -> Bool
+  ) -> ShapedArray<Scalar> {
+    let rows = layout.rows
+    var lse: [Double]? = nil
+    if layout.inner == 1, rows > 0 {
+      let kept = (0..<rows).map(keeps)
+      if Scalar.self == Float.self {
+        lse = logits.withUnsafeBufferPointer { buffer in
+          buffer.withMemoryRebound(to: Float.self) {
+            FusedSoftmax.logSumExps(
+              $0.baseAddress!, rows: rows, classes: layout.classes, softCap: softCap, kept: kept,
+              FloatStorage.self)
+          }
+        }
+      }
+      #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+        if Scalar.self == Float16.self {
+          lse = logits.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: Float16.self) {
+              FusedSoftmax.logSumExps(
+                $0.baseAddress!, rows: rows, classes: layout.classes, softCap: softCap,
+                kept: kept, HalfStorage.self)
+            }
+          }
+        }
+      #endif
+    }
+    guard let lse else {
+      return Reference.zLoss(
+        logits: logits, layout: layout, scale: scale, softCap: softCap, reduction: reduction,
+        keeps: keeps)
+    }
+    // The reduction, in the reference's order.
+    var losses = [Scalar](repeating: 0, count: reduction == .none ? rows : 1)
+    var total = 0.0
+    var count = 0
+    for r in 0..<rows where keeps(r) {
+      count += 1
+      let value = scale == 0 ? 0 : scale * lse[r] * lse[r]
+      if reduction == .none { losses[r] = Scalar(value) } else { total += value }
+    }
+    switch reduction {
+    case .none: break
+    case .sum: losses[0] = Scalar(total)
+    case .mean: losses[0] = Scalar(total / Double(count))
+    }
+    return ShapedArray(
+      uncheckedShape: reduction == .none ? layout.labelShape : [], scalars: losses)
+  }
+}
+
+extension FusedSoftmax {
+  /// The log-sum-exp of every kept row (0 for the others) of `rows x classes` logits, soft-capped
+  /// first if `softCap` is set; a +inf logit makes its row's value NaN, as in the loss.
+  static func logSumExps<E: KernelStorage>(
+    _ logits: UnsafePointer<E.Stored>, rows: Int, classes: Int, softCap: Double?, kept: [Bool],
+    _: E.Type
+  ) -> [Double] {
+    var lse = [Double](repeating: 0, count: rows)
+    let cap = softCap.map(FusedRows.SoftCap.init)
+    lse.withUnsafeMutableBufferPointer { out in
+      kept.withUnsafeBufferPointer { kept in
+        let threads = Threads.count(rows: rows, elementsPerRow: classes)
+        Threads.forEachRange(rows: rows, threads: threads) { range in
+          let capped = cap == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: classes)
+          defer { capped?.deallocate() }
+          for r in range where kept[r] {
+            let x = logits + r * classes
+            if let cap, let capped {
+              FusedRows.softCap(x, count: classes, into: capped, cap, E.self)
+              out[r] = logSumExp(UnsafePointer(capped), count: classes, FloatStorage.self)
+            } else {
+              out[r] = logSumExp(x, count: classes, E.self)
+            }
+          }
+        }
+      }
+    }
+    return lse
+  }
+
+  /// The log-sum-exp of one row from its online statistics (the reference's Double formula when
+  /// the maximum is not finite).
+  @inline(__always)
+  static func logSumExp<E: KernelStorage>(
+    _ x: UnsafePointer<E.Stored>, count: Int, _ e: E.Type
+  ) -> Double {
+    let stats = FusedRows.onlineStatistics(x, count: count, side: .none, e)
+    guard stats.maximum.isFinite else { return scalarLogSumExpRow(x, count: count, e) }
+    return Double(stats.maximum) + .log(stats.sum)
+  }
+}
