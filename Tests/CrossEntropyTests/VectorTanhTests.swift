@@ -82,3 +82,23 @@ private func worstTanhError(stride: UInt32, limit: UInt32) -> (ulp: Double, at: 
     t += 1.0 / 64
   }
 }
+
+@Test func vectorTanhDerivativeKeepsItsRelativeAccuracyWhereTanhSaturates() {
+  // 1 - tanh^2(y) = 4e / (1 + e)^2 with e = exp(-2|y|), in Double; |y| up to 40 (the factor
+  // falls to about 1e-34), where 1 - t * t from an fp32 t would have no correct digit left.
+  var worst = 0.0
+  var worstInput: Float = 0
+  var y: Float = -40
+  while y <= 40 {
+    let d = VectorMath.tanhWithDerivative(Vector(repeating: y)).derivative[0]
+    let e = Double.exp(-2 * abs(Double(y)))
+    let exact = 4 * e / ((1 + e) * (1 + e))
+    let error = abs(Double(d) - exact) / exact
+    if error > worst {
+      worst = error
+      worstInput = y
+    }
+    y += 1.0 / 128
+  }
+  #expect(worst <= 1e-6, "worst relative error \(worst) at y = \(worstInput)")
+}

@@ -112,26 +112,27 @@ struct FusedSoftmax {
     Threads.forEachRange(rows: rows, threads: threads) { range in
       let scratch = needsScratch ? UnsafeMutablePointer<Float>.allocate(capacity: classes) : nil
       defer { scratch?.deallocate() }
-      let capped = softCap == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: classes)
-      defer { capped?.deallocate() }
-      for r in range {
-        let x = logits + r * classes
-        let g = gradient.map { $0 + r * classes }
-        let (nll, smooth, lse) =
-          if let softCap, let capped {
-            kernel.cappedRow(
-              x, gradient: g, label: labels[r], softCap: softCap, capped: capped, wide: scratch,
-              E.self)
+      withCapScratch(
+        softCap: softCap, classes: classes, gradient: gradient != nil, wide: scratch
+      ) { capScratch in
+        for r in range {
+          let x = logits + r * classes
+          let g = gradient.map { $0 + r * classes }
+          let (nll, smooth, lse) =
+            if let softCap, let capScratch {
+              kernel.cappedRow(
+                x, gradient: g, label: labels[r], softCap: softCap, scratch: capScratch, E.self)
+            } else {
+              kernel.row(x, gradient: g, label: labels[r], scratch: scratch, E.self)
+            }
+          let z = zScale == 0 || labels[r] == problem.ignoreIndex ? 0 : zScale * lse * lse
+          if perRow {
+            loss[r] = Float(kernel.combine(nll, smooth) + z)
           } else {
-            kernel.row(x, gradient: g, label: labels[r], scratch: scratch, E.self)
+            terms[3 * r] = nll
+            terms[3 * r + 1] = smooth
+            terms[3 * r + 2] = z
           }
-        let z = zScale == 0 || labels[r] == problem.ignoreIndex ? 0 : zScale * lse * lse
-        if perRow {
-          loss[r] = Float(kernel.combine(nll, smooth) + z)
-        } else {
-          terms[3 * r] = nll
-          terms[3 * r + 1] = smooth
-          terms[3 * r + 2] = z
         }
       }
     }

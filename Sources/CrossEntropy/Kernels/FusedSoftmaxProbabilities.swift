@@ -41,25 +41,27 @@ extension FusedSoftmax {
     Threads.forEachRange(rows: rows, threads: threads) { range in
       let scratch = needsScratch ? UnsafeMutablePointer<Float>.allocate(capacity: classes) : nil
       defer { scratch?.deallocate() }
-      let capped = softCap == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: classes)
-      defer { capped?.deallocate() }
-      for r in range {
-        let x = logits + r * classes
-        let t = targets + r * classes
-        let g = gradient.map { $0 + r * classes }
-        let (nll, lse) =
-          if let softCap, let capped {
-            kernel.cappedProbabilityRow(
-              x, targets: t, gradient: g, softCap: softCap, capped: capped, wide: scratch, E.self)
+      withCapScratch(
+        softCap: softCap, classes: classes, gradient: gradient != nil, wide: scratch
+      ) { capScratch in
+        for r in range {
+          let x = logits + r * classes
+          let t = targets + r * classes
+          let g = gradient.map { $0 + r * classes }
+          let (nll, lse) =
+            if let softCap, let capScratch {
+              kernel.cappedProbabilityRow(
+                x, targets: t, gradient: g, softCap: softCap, scratch: capScratch, E.self)
+            } else {
+              kernel.probabilityRow(x, targets: t, gradient: g, scratch: scratch, E.self, E.self)
+            }
+          let z = zScale == 0 ? 0 : zScale * lse * lse
+          if perRow {
+            loss[r] = Float(nll + z)
           } else {
-            kernel.probabilityRow(x, targets: t, gradient: g, scratch: scratch, E.self, E.self)
+            terms[2 * r] = nll
+            terms[2 * r + 1] = z
           }
-        let z = zScale == 0 ? 0 : zScale * lse * lse
-        if perRow {
-          loss[r] = Float(nll + z)
-        } else {
-          terms[2 * r] = nll
-          terms[2 * r + 1] = z
         }
       }
     }

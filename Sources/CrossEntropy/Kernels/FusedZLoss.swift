@@ -76,7 +76,8 @@ extension FusedSoftmax {
           for r in range where kept[r] {
             let x = logits + r * classes
             if let cap, let capped {
-              FusedRows.softCap(x, count: classes, into: capped, cap, E.self)
+              FusedRows.softCap(
+                x, count: classes, into: capped, derivative: NoStore(), cap, E.self)
               out[r] = logSumExp(UnsafePointer(capped), count: classes, FloatStorage.self)
             } else {
               out[r] = logSumExp(x, count: classes, E.self)
