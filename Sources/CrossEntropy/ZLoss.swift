@@ -23,7 +23,8 @@ extension SoftmaxCrossEntropy {
   /// - Returns: A 0-dimensional array, or one term per label for `.none`.
   /// - Throws: ``LossError`` for mismatched shapes, labels out of range, a bad class axis, an
   ///   empty class dimension, or an invalid ``zLossScale`` or ``logitSoftCap``.
-  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  /// - Complexity: O(n) in the number of logits; O(N + C) extra memory for N rows of C
+  ///   classes.
   public func zLoss<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, labels: ShapedArray<Int>
   ) throws(LossError) -> ShapedArray<Scalar> {
@@ -45,7 +46,8 @@ extension SoftmaxCrossEntropy {
   /// - Returns: A 0-dimensional array, or one term per row for `.none`.
   /// - Throws: ``LossError`` for a bad class axis, an empty class dimension, or an invalid
   ///   ``zLossScale`` or ``logitSoftCap``.
-  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  /// - Complexity: O(n) in the number of logits; O(N + C) extra memory for N rows of C
+  ///   classes.
   public func zLoss<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>
   ) throws(LossError) -> ShapedArray<Scalar> {

@@ -63,6 +63,12 @@ struct Bench: ParsableCommand {
   @Option(help: "Set every K-th label to the ignore index (0: none).")
   var ignoreEvery: Int = 0
 
+  @Option(help: "Cross-entropy z-loss scale (>= 0; 0: off).")
+  var zLossScale: Double = 0
+
+  @Option(help: "Cross-entropy logit soft cap (> 0; off when not given).")
+  var logitSoftCap: Double?
+
   @Option(help: "Distillation temperature.")
   var temperature: Double = 2
 
@@ -91,6 +97,12 @@ struct Bench: ParsableCommand {
       throw ValidationError("--label-smoothing \(labelSmoothing) is outside [0, 1]")
     }
     guard ignoreEvery >= 0 else { throw ValidationError("--ignore-every must be >= 0") }
+    guard zLossScale >= 0, zLossScale.isFinite else {
+      throw ValidationError("--z-loss-scale \(zLossScale) must be finite and >= 0")
+    }
+    if let cap = logitSoftCap, !(cap > 0 && cap.isFinite) {
+      throw ValidationError("--logit-soft-cap \(cap) must be finite and > 0")
+    }
   }
 
   func run() throws {
@@ -121,7 +133,8 @@ struct Bench: ParsableCommand {
         "{\"loss\": \"\(loss.rawValue)\", \"rows\": \(rows), \"classes\": \(classes),"
           + " \"dtype\": \"\(dtype.rawValue)\", \"threads\": \(usedThreads),"
           + " \"label_smoothing\": \(labelSmoothing), \"weighted\": \(weighted),"
-          + " \"ignore_every\": \(ignoreEvery),"
+          + " \"ignore_every\": \(ignoreEvery), \"z_loss_scale\": \(zLossScale),"
+          + " \"logit_soft_cap\": \(logitSoftCap.map { "\($0)" } ?? "null"),"
           + " \"ns_per_element_forward\": \(timing.forward),"
           + " \"ns_per_element_forward_backward\": \(timing.forwardBackward),"
           + " \"extra_bytes\": \(timing.extraBytes), \"build\": \"\(build)\""
@@ -205,7 +218,8 @@ struct Bench: ParsableCommand {
     for i in 0..<count {
       logits.initializeElement(at: i, to: logit(Double(next() % 8192) / 1024 - 4))
     }
-    let criterion = SoftmaxCrossEntropy(labelSmoothing: labelSmoothing)
+    let criterion = SoftmaxCrossEntropy(
+      labelSmoothing: labelSmoothing, zLossScale: zLossScale, logitSoftCap: logitSoftCap)
     let labels = (0..<rows).map { r in
       ignoreEvery > 0 && r % ignoreEvery == 0
         ? criterion.ignoreIndex : Int(next() % UInt64(classes))

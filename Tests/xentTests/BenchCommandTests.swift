@@ -32,6 +32,24 @@ import Testing
     #expect(smoothing.status != 0)
     #expect(smoothing.error.contains("--label-smoothing 2.0 is outside [0, 1]"))
   }
+
+  @Test func logitOptionsAreTimedAndReported() throws {
+    let run = try runXent([
+      "bench", "--rows", "4", "--classes", "50", "--threads", "1", "--z-loss-scale", "0.001",
+      "--logit-soft-cap", "30", "--warmup", "0", "--repeats", "1", "--json",
+    ])
+    #expect(run.status == 0, "\(run.error)")
+    let object = try #require(
+      try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+    #expect(object["z_loss_scale"] as? Double == 0.001)
+    #expect(object["logit_soft_cap"] as? Double == 30)
+    let plain = try runXent(["bench", "--rows", "2", "--classes", "5", "--repeats", "1", "--json"])
+    #expect(plain.output.contains("\"logit_soft_cap\": null"), "\(plain.output)")
+    let scale = try runXent(["bench", "--z-loss-scale=-1"])
+    #expect(scale.error.contains("--z-loss-scale -1.0 must be finite and >= 0"), "\(scale.error)")
+    let cap = try runXent(["bench", "--logit-soft-cap", "0"])
+    #expect(cap.error.contains("--logit-soft-cap 0.0 must be finite and > 0"), "\(cap.error)")
+  }
 }
 
 /// `xent bench --loss binary-cross-entropy-with-logits`: times the fused BCE path.
