@@ -4,8 +4,10 @@
 #     of FusedRows and FusedSoftmax, wherever the optimiser placed their specialisations)
 #     call no libm function except `log` (once per row): in particular no `fmaf`, which is what
 #     `addingProduct` becomes without an FMA target, and no per-lane half-precision conversion.
-#  2. a release build with `-Xswiftc -target-cpu -Xswiftc native` uses FMA (vfmadd) and, where
-#     the host has AVX-512, zmm registers in those functions.
+#  2. a release build with `-Xswiftc -target-cpu -Xswiftc native` uses FMA (vfmadd), where the
+#     host has F16C converts Float16 with vcvtph2ps/vcvtps2ph (and, as in 1, calls no per-lane
+#     conversion such as __extendhfsf2/__truncsfhf2), and where the host has AVX-512 uses zmm
+#     registers in those functions.
 # The scalar fallbacks for non-finite rows (FusedSoftmax.scalar*Row) are exempt: it is not a loop
 # over well-formed data. x86-64 with objdump only (elsewhere it says so and succeeds).
 # Usage: Scripts/check-codegen.sh [--portable-only]. The native build goes to .build-native.
@@ -55,6 +57,11 @@ check() {  # label, directory
     if grep -q -w fma /proc/cpuinfo; then
       if grep -q vfmadd <<<"$code"; then echo "ok:   native: vfmadd in the kernels"; else
         echo "FAIL: native: no vfmadd in the kernels"; failures=$((failures + 1)); fi
+    fi
+    if grep -q -w f16c /proc/cpuinfo; then
+      if grep -q vcvtph2ps <<<"$code" && grep -q vcvtps2ph <<<"$code"; then
+        echo "ok:   native: Float16 loads and stores are vcvtph2ps/vcvtps2ph (F16C)"; else
+        echo "FAIL: native: no vcvtph2ps/vcvtps2ph in the kernels"; failures=$((failures + 1)); fi
     fi
     if grep -q -w avx512f /proc/cpuinfo; then
       if grep -q zmm <<<"$code"; then echo "ok:   native: zmm registers in the kernels"; else

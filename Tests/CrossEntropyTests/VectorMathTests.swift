@@ -70,20 +70,56 @@ private func ulpError(_ value: Float, _ exact: Double) -> Double {
 }
 
 #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+  /// The build's half-precision path (hardware conversion where the target has it) and the
+  /// integer SIMD emulation (always tested) against Swift's `Float16` conversions: every half
+  /// bit pattern widened, and a large sample of floats rounded, through the vector and the
+  /// scalar entry points.
   @Test func halfConversionsMatchSwiftOnEveryBitPattern() {
     var mismatches = 0
-    for pattern in 0...UInt16.max {
-      let h = Float16(bitPattern: pattern)
-      let wide = HalfStorage.float(h)
-      if h.isNaN ? !wide.isNaN : wide.bitPattern != Float(h).bitPattern { mismatches += 1 }
-      if !h.isNaN, HalfStorage.stored(Float(h)).bitPattern != pattern { mismatches += 1 }
+    func widenedWrong(_ h: Float16, _ wide: Float) -> Bool {
+      h.isNaN ? !wide.isNaN : wide.bitPattern != Float(h).bitPattern
+    }
+    func roundedWrong(_ x: Float, _ h: Float16) -> Bool {
+      x.isNaN ? !h.isNaN : h.bitPattern != Float16(x).bitPattern
+    }
+    var halves = (0...UInt16.max).map { Float16(bitPattern: $0) }
+    halves.withUnsafeBufferPointer { p in
+      for start in stride(from: 0, to: p.count, by: 16) {
+        let loaded = HalfStorage.load(p.baseAddress!, start)
+        var bits = SIMD16<UInt32>()
+        for k in 0..<16 { bits[k] = UInt32(p[start + k].bitPattern) }
+        let emulated = HalfStorage.widen(bits)
+        for k in 0..<16 {
+          let h = p[start + k]
+          if widenedWrong(h, loaded[k]) || widenedWrong(h, emulated[k]) { mismatches += 1 }
+          if widenedWrong(h, HalfStorage.float(h)) { mismatches += 1 }
+          if !h.isNaN, HalfStorage.stored(Float(h)).bitPattern != h.bitPattern { mismatches += 1 }
+        }
+      }
     }
     var generator = SplitMix(state: 3)
-    for _ in 0..<100_000 {
-      let x = Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &generator))
-      let expected = Float16(x)
-      let actual = HalfStorage.stored(x)
-      if x.isNaN ? !actual.isNaN : actual.bitPattern != expected.bitPattern { mismatches += 1 }
+    var v = Vector()
+    for _ in 0..<20_000 {
+      for k in 0..<16 {
+        v[k] = Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &generator))
+      }
+      // Twelve lanes in the half range (2^-25 ..< 2^18: subnormals, overflow), four of them
+      // exactly halfway between two halves (in the normal range), four anywhere.
+      for k in 0..<12 {
+        let r = v[k].bitPattern
+        let exponent = 102 + (r >> 23) % 43
+        v[k] = Float(bitPattern: (r & 0x807F_FFFF) | (exponent << 23))
+        if k >= 8 { v[k] = Float(bitPattern: (v[k].bitPattern & ~0x1FFF) | 0x1000) }
+      }
+      halves.withUnsafeMutableBufferPointer { p in HalfStorage.store(v, p.baseAddress!, 0) }
+      let emulated = HalfStorage.narrow(v)
+      for k in 0..<16 {
+        let x = v[k]
+        if roundedWrong(x, halves[k]) || roundedWrong(x, HalfStorage.stored(x)) { mismatches += 1 }
+        if roundedWrong(x, Float16(bitPattern: UInt16(truncatingIfNeeded: emulated[k]))) {
+          mismatches += 1
+        }
+      }
     }
     #expect(mismatches == 0)
   }

@@ -1,7 +1,9 @@
+import CrossEntropyCPU
+
 /// How the fused kernels read and write one element type: 16 elements to and from a `Vector`
 /// of fp32. All arithmetic happens in fp32; half-precision types are widened on load and
-/// rounded to nearest even on store, with integer SIMD code (no per-lane conversion calls,
-/// which the portable build would otherwise make for Float16).
+/// rounded to nearest even on store, with hardware vector conversions where the target has
+/// them, else integer SIMD code (never per-lane conversion calls).
 protocol KernelStorage {
   associatedtype Stored
   /// Loads 16 elements as fp32.
@@ -93,16 +95,39 @@ enum BFloat16Storage: KernelStorage {
 }
 
 #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
-  /// IEEE half-precision elements.
+  /// IEEE half-precision elements. Where the compile target converts half precision in
+  /// hardware (x86 F16C, as in a `-target-cpu native` build on most x86 machines, or any
+  /// AArch64), a load or store is one vector conversion (`vcvtph2ps` / `vcvtps2ph`, `fcvtl` /
+  /// `fcvtn`); elsewhere the integer SIMD code of ``widen(_:)`` and ``narrow(_:)`` does it with
+  /// the same results (Swift's `Float16` conversions would be one library call per lane there).
   enum HalfStorage: KernelStorage {
+    /// True when the compile target converts half precision in hardware. A compile-time
+    /// constant, so each build keeps only one of the two paths.
+    static var hasHardwareConversion: Bool {
+      @inline(__always) get { xent_cpu_has_half_conversion() != 0 }
+    }
+
     @inline(__always)
     static func load(_ p: UnsafePointer<Float16>, _ i: Int) -> Vector {
+      if hasHardwareConversion {
+        // A lane loop: LLVM makes it one conversion (the SIMD initialiser stays a call).
+        let h = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float16>.self)
+        var v = Vector()
+        for k in 0..<16 { v[k] = Float(h[k]) }
+        return v
+      }
       let bits = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<UInt16>.self)
       return widen(widenLanes(bits))
     }
 
     @inline(__always)
     static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float16>, _ i: Int) {
+      if hasHardwareConversion {
+        var h = SIMD16<Float16>()
+        for k in 0..<16 { h[k] = Float16(v[k]) }
+        UnsafeMutableRawPointer(p + i).storeBytes(of: h, as: SIMD16<Float16>.self)
+        return
+      }
       UnsafeMutableRawPointer(p + i).storeBytes(
         of: narrowLanes(narrow(v)), as: SIMD16<UInt16>.self)
     }
@@ -149,10 +174,12 @@ enum BFloat16Storage: KernelStorage {
     }
 
     @inline(__always) static func float(_ x: Float16) -> Float {
-      widen(SIMD16<UInt32>(repeating: UInt32(x.bitPattern)))[0]
+      if hasHardwareConversion { return Float(x) }
+      return widen(SIMD16<UInt32>(repeating: UInt32(x.bitPattern)))[0]
     }
     @inline(__always) static func stored(_ x: Float) -> Float16 {
-      Float16(bitPattern: UInt16(truncatingIfNeeded: narrow(Vector(repeating: x))[0]))
+      if hasHardwareConversion { return Float16(x) }
+      return Float16(bitPattern: UInt16(truncatingIfNeeded: narrow(Vector(repeating: x))[0]))
     }
   }
 #endif

@@ -20,6 +20,17 @@ static inline int xent_cpu_has_fma(void) {
 #endif
 }
 
+/// 1 when the target converts between IEEE half and single precision in hardware, a vector at a
+/// time (x86 F16C, or any AArch64), else 0. Without it, Swift's `Float16` <-> `Float`
+/// conversions become one library call per lane on x86-64.
+static inline int xent_cpu_has_half_conversion(void) {
+#if defined(__F16C__) || defined(__aarch64__)
+  return 1;
+#else
+  return 0;
+#endif
+}
+
 /// 1 when the compiler targets AVX-512F, else 0.
 static inline int xent_cpu_has_avx512f(void) {
 #if defined(__AVX512F__)
