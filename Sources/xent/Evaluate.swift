@@ -21,7 +21,8 @@ struct Evaluate: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "The input (logits, log-probabilities or probabilities): float16, float32 or float64.",
+      "The input (logits, log-probabilities or probabilities): float16, float32 or float64"
+        + " (or uint16 bfloat16 bits with --bfloat16).",
       valueName: "x.npy"))
   var input: String
 
@@ -115,6 +116,13 @@ struct Evaluate: ParsableCommand {
   @Flag(help: "ctc: replace infinite losses and their gradients by 0.")
   var zeroInfinity = false
 
+  @Flag(
+    help: ArgumentHelp(
+      "cross-entropy: --input (and --weight) hold bfloat16 values as raw bits in a uint16 .npy"
+        + " (NumPy has no bfloat16); class-index targets only. The loss is written as float32,"
+        + " the gradient as uint16 bfloat16 bits."))
+  var bfloat16 = false
+
   func validate() throws {
     guard let lossType = LossRegistry.loss(named: loss) else {
       throw ValidationError("unknown loss '\(loss)'; expected one of \(LossRegistry.names)")
@@ -147,7 +155,34 @@ struct Evaluate: ParsableCommand {
       target: try read("--target", target)!, options: try options(),
       wantsGradient: gradient != nil)
     let outputs: EncodedOutputs
-    switch inputArray.dtype {
+    if bfloat16 || inputArray.dtype == .uint16 {
+      guard bfloat16 else {
+        throw CLIError(
+          "--input \(input) has dtype uint16; for bfloat16 logits stored as uint16 bits add"
+            + " --bfloat16, else give float16, float32 or float64")
+      }
+      guard inputArray.dtype == .uint16 else {
+        throw CLIError(
+          "--bfloat16: --input \(input) has dtype \(inputArray.dtype.rawValue); expected uint16"
+            + " (bfloat16 bit patterns)")
+      }
+      outputs = try BFloat16CrossEntropyEvaluation.evaluate(request)
+    } else {
+      outputs = try evaluate(request, lossType, dtype: inputArray.dtype)
+    }
+    var files: [(flag: String, path: String, array: NumPyArray)] = []
+    if let output { files.append(("--output", output, outputs.loss)) }
+    if let gradient, let array = outputs.gradient { files.append(("--gradient", gradient, array)) }
+    try writeAtomically(files)
+    return outputs.summary
+  }
+
+  /// Evaluates a request whose input is a float array, in the input's dtype.
+  private func evaluate(
+    _ request: EvaluationPieces, _ lossType: any EvaluableLoss.Type, dtype: NumPyDType
+  ) throws(CLIError) -> EncodedOutputs {
+    let outputs: EncodedOutputs
+    switch dtype {
     case .float32: outputs = try request.evaluate(lossType, as: Float.self)
     case .float64: outputs = try request.evaluate(lossType, as: Double.self)
     case .float16:
@@ -158,14 +193,9 @@ struct Evaluate: ParsableCommand {
       #endif
     default:
       throw CLIError(
-        "--input \(input) has dtype \(inputArray.dtype.rawValue); expected float16, float32"
-          + " or float64")
+        "--input \(input) has dtype \(dtype.rawValue); expected float16, float32 or float64")
     }
-    var files: [(flag: String, path: String, array: NumPyArray)] = []
-    if let output { files.append(("--output", output, outputs.loss)) }
-    if let gradient, let array = outputs.gradient { files.append(("--gradient", gradient, array)) }
-    try writeAtomically(files)
-    return outputs.summary
+    return outputs
   }
 
   /// The optional flags that were given, in declaration order.
@@ -176,7 +206,7 @@ struct Evaluate: ParsableCommand {
       (.labelSmoothing, labelSmoothing != nil), (.logTarget, logTarget), (.margin, margin != nil),
       (.p, p != nil), (.alpha, alpha != nil), (.gamma, gamma != nil),
       (.inputLengths, inputLengths != nil), (.targetLengths, targetLengths != nil),
-      (.blank, blank != nil), (.zeroInfinity, zeroInfinity),
+      (.blank, blank != nil), (.zeroInfinity, zeroInfinity), (.bfloat16, bfloat16),
     ]
     return given.filter(\.1).map(\.0)
   }
@@ -228,6 +258,9 @@ struct Evaluate: ParsableCommand {
       Example (PyTorch's layout, classes on axis 1):
         xent evaluate --loss cross-entropy --input x.npy --target y.npy \\
           --class-axis 1 --label-smoothing 0.1 --output loss.npy --gradient grad.npy
+
+      bfloat16 (cross-entropy): save the logits' bits, x.view(torch.uint16).numpy(),
+      and add --bfloat16; the loss is float32, the gradient uint16 bfloat16 bits.
       """
   }
 }

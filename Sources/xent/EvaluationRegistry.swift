@@ -86,6 +86,7 @@ enum EvaluateOption: String, CaseIterable, Hashable, Sendable {
   case targetLengths = "--target-lengths"
   case blank = "--blank"
   case zeroInfinity = "--zero-infinity"
+  case bfloat16 = "--bfloat16"
 }
 
 /// The float types `xent evaluate` computes in: the input's own dtype.

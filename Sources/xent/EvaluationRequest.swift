@@ -71,15 +71,7 @@ struct EvaluationRequest<Scalar: EvaluationScalar> {
 
   /// The target as class indices. PyTorch takes int64 or uint8; int32 is accepted too.
   func classLabels() throws(CLIError) -> ShapedArray<Int> {
-    let array = target.array
-    guard [.int64, .int32, .uint8].contains(array.dtype) else {
-      throw CLIError(
-        "\(target.label): \(lossName) expects class indices of dtype int64, int32 or uint8,"
-          + " got \(array.dtype.rawValue)")
-    }
-    let values: [Int]
-    do { values = try array.integers() } catch { throw CLIError(error.prefixed(target.label)) }
-    return try shaped(array.shape, values, from: target)
+    try readClassLabels(target, lossName: lossName)
   }
 
   /// The target as floats converted to the input's type.
@@ -148,6 +140,23 @@ struct EvaluationRequest<Scalar: EvaluationScalar> {
     } catch {
       throw CLIError("\(loaded.label): \(error.message)")
     }
+  }
+}
+
+/// A target file as class indices (int64, int32 or uint8), for `lossName`'s messages.
+func readClassLabels(_ target: LoadedArray, lossName: String) throws(CLIError) -> ShapedArray<Int> {
+  let array = target.array
+  guard [.int64, .int32, .uint8].contains(array.dtype) else {
+    throw CLIError(
+      "\(target.label): \(lossName) expects class indices of dtype int64, int32 or uint8,"
+        + " got \(array.dtype.rawValue)")
+  }
+  let values: [Int]
+  do { values = try array.integers() } catch { throw CLIError(error.prefixed(target.label)) }
+  do {
+    return try ShapedArray(shape: array.shape, scalars: values)
+  } catch {
+    throw CLIError("\(target.label): \(error.message)")
   }
 }
 

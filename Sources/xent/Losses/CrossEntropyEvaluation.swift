@@ -8,7 +8,7 @@ enum CrossEntropyEvaluation: EvaluableLoss {
     "Softmax cross-entropy from logits (F.cross_entropy); int target = class indices,"
     + " float target = probabilities."
   static let options: Set<EvaluateOption> = [
-    .reduction, .classAxis, .weight, .ignoreIndex, .labelSmoothing,
+    .reduction, .classAxis, .weight, .ignoreIndex, .labelSmoothing, .bfloat16,
   ]
 
   static func evaluate<Scalar: EvaluationScalar>(

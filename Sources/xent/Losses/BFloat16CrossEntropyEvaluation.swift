@@ -1,0 +1,120 @@
+import CrossEntropy
+import NumPyIO
+
+/// `--loss cross-entropy --bfloat16`: bfloat16 logits given as their raw bits in a uint16 `.npy`
+/// (NumPy has no bfloat16; `torch_tensor.view(torch.uint16).numpy()` writes one), computed by
+/// the library's bfloat16 entry points: fp32 arithmetic, the loss written as float32, the
+/// gradient as uint16 bfloat16 bits (rounded to nearest even). Class-index targets only;
+/// `--weight`, if given, is bfloat16 bits too (PyTorch wants the weights in the input's dtype).
+enum BFloat16CrossEntropyEvaluation {
+  /// Evaluates the request whose `--input` holds bfloat16 bits, and encodes the results.
+  ///
+  /// - Throws: ``CLIError`` with one line for a float target, weights that are not 1-d uint16,
+  ///   or anything the library rejects.
+  static func evaluate(_ pieces: EvaluationPieces) throws(CLIError) -> EncodedOutputs {
+    let lossName = pieces.lossName
+    let inputLabel = "--input \(pieces.inputPath)"
+    if pieces.target.array.dtype.isFloatingPoint {
+      throw CLIError(
+        "\(pieces.target.label): --bfloat16 takes class indices (int64, int32 or uint8), got"
+          + " \(pieces.target.array.dtype.rawValue); probability targets need a float input")
+    }
+    let labels = try readClassLabels(pieces.target, lossName: lossName)
+    let logits: [UInt16]
+    do { logits = try pieces.inputArray.scalars(as: UInt16.self) } catch {
+      throw CLIError("\(inputLabel): \(error.message)")
+    }
+    let weights = try classWeights(pieces.options.weight, inputLabel: inputLabel)
+    let options = pieces.options
+    let reduction: Reduction
+    switch options.reduction {
+    case .none: reduction = .none
+    case .mean: reduction = .mean
+    case .sum: reduction = .sum
+    case .batchmean:
+      throw CLIError(
+        "--reduction batchmean is not valid for \(lossName); expected none, mean or sum")
+    }
+    let criterion = SoftmaxCrossEntropy(
+      reduction: reduction, classAxis: options.classAxis, ignoreIndex: options.ignoreIndex,
+      labelSmoothing: options.labelSmoothing)
+    let shape = pieces.inputArray.shape
+    var loss = [Float](repeating: 0, count: reduction == .none ? labels.scalars.count : 1)
+    var gradient = [UInt16](repeating: 0, count: pieces.wantsGradient ? logits.count : 0)
+    do {
+      try logits.withUnsafeBufferPointer { x throws(LossError) in
+        try labels.scalars.withUnsafeBufferPointer { y throws(LossError) in
+          try withOptionalBuffer(weights) { w throws(LossError) in
+            try loss.withUnsafeMutableBufferPointer { l throws(LossError) in
+              if pieces.wantsGradient {
+                try gradient.withUnsafeMutableBufferPointer { g throws(LossError) in
+                  try criterion.lossAndGradient(
+                    bfloat16Logits: x, shape: shape, labels: y, classWeights: w, loss: l,
+                    gradient: g)
+                }
+              } else {
+                try criterion.loss(
+                  bfloat16Logits: x, shape: shape, labels: y, classWeights: w, into: l)
+              }
+            }
+          }
+        }
+      }
+    } catch {
+      throw CLIError(
+        "\(lossName) (\(inputLabel), --target \(pieces.target.path)): \(error.message)")
+    }
+    // The library accepted the class axis, so it is in range.
+    let axis = options.classAxis < 0 ? options.classAxis + shape.count : options.classAxis
+    var lossShape = shape
+    lossShape.remove(at: axis)
+    do {
+      return EncodedOutputs(
+        loss: try NumPyArray(shape: reduction == .none ? lossShape : [], scalars: loss),
+        gradient: pieces.wantsGradient ? try NumPyArray(shape: shape, scalars: gradient) : nil,
+        summary: summary(of: loss, shape: lossShape, reduced: reduction != .none))
+    } catch {
+      throw CLIError("\(lossName): cannot encode the result: \(error.message)")
+    }
+  }
+
+  /// `--weight` as fp32: a 1-d uint16 array of bfloat16 bits, widened exactly.
+  private static func classWeights(
+    _ weight: LoadedArray?, inputLabel: String
+  ) throws(CLIError) -> [Float]? {
+    guard let weight else { return nil }
+    guard weight.array.dtype == .uint16 else {
+      throw CLIError(
+        "\(weight.label) has dtype \(weight.array.dtype.rawValue) but \(inputLabel) holds"
+          + " bfloat16 (--bfloat16); the weights must be bfloat16 bits too (uint16), as PyTorch"
+          + " wants the input's dtype")
+    }
+    guard weight.array.shape.count == 1 else {
+      throw CLIError(
+        "\(weight.label) has shape \(describe(weight.array.shape)); expected a 1-d array with"
+          + " one weight per class")
+    }
+    do {
+      return try weight.array.scalars(as: UInt16.self).map {
+        Float(bitPattern: UInt32($0) << 16)
+      }
+    } catch {
+      throw CLIError("\(weight.label): \(error.message)")
+    }
+  }
+
+  private static func summary(of loss: [Float], shape: [Int], reduced: Bool) -> String {
+    if reduced { return String(describing: loss[0]) }
+    let sum = loss.reduce(0.0) { $0 + Double($1) }
+    let mean = loss.isEmpty ? Double.nan : sum / Double(loss.count)
+    return "none: \(loss.count) losses of shape \(describe(shape)), sum \(sum), mean \(mean)"
+  }
+}
+
+/// Calls `body` with a buffer over `array`, or with `nil`.
+private func withOptionalBuffer<T, R, E: Error>(
+  _ array: [T]?, _ body: (UnsafeBufferPointer<T>?) throws(E) -> R
+) throws(E) -> R {
+  guard let array else { return try body(nil) }
+  return try array.withUnsafeBufferPointer { buffer throws(E) in try body(buffer) }
+}
