@@ -9,6 +9,14 @@ enum Kernels {
     loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutablePointer<Scalar>?
   ) {
+    if !problem.hasLogitOptions, problem.layout.inner > 1 {
+      if spatialSoftmaxCrossEntropy(
+        logits: logits, target: target, classWeights: classWeights, problem: problem,
+        loss: loss, gradient: gradient)
+      {
+        return
+      }
+    }
     if problem.layout.inner == 1 {
       if Scalar.self == Float.self {
         let x = cast(logits, to: Float.self)
@@ -68,6 +76,12 @@ enum Kernels {
     loss: UnsafeMutableBufferPointer<Float>,
     gradient: UnsafeMutablePointer<UInt16>?
   ) {
+    if !problem.hasLogitOptions, problem.layout.inner > 1 {
+      FusedSoftmaxSpatial.run(
+        logits: logits, labels: labels, classWeights: classWeights, problem: problem, loss: loss,
+        gradient: gradient, BFloat16Storage.self)
+      return
+    }
     if problem.layout.inner == 1 {
       FusedSoftmax.run(
         logits: logits, labels: labels, classWeights: classWeights, problem: problem, loss: loss,

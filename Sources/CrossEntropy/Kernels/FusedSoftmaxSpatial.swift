@@ -1,0 +1,199 @@
+import RealModule
+
+/// The fused softmax cross-entropy kernel for a class axis that is not last: logits laid out
+/// `outer × classes × inner` with `inner > 1` (an (N, C, d1, ..., dk) input), every option of
+/// the reference at full speed.
+///
+/// Softmax runs over the strided class axis, so the kernel vectorises across the contiguous
+/// positions instead: a *column* is 16 neighbouring positions of one outer index, whose class
+/// `c` values are the 16 contiguous elements at `(o * classes + c) * inner + p0`. Per column,
+/// walking the classes at a stride of `inner`:
+///
+/// 1. the running maximum per lane;
+/// 2. `exp(x - max)` per lane, summed (with the label-smoothing or target side sums), and kept
+///    for the gradient: in the gradient itself for fp32 elements (which may be the logits), in a
+///    `classes × 16` fp32 scratch otherwise;
+/// 3. the gradient, `e * k + addend`, then the label's element rewritten per lane.
+///
+/// One exp per element; the column's `classes × 64` bytes stay in cache between the passes, so
+/// the logits are read from memory once and the gradient written once. Per-lane statistics are
+/// fp32 (sums flushed to Double every ``block`` classes); the mean and sum reductions add the
+/// per-lane terms of each column into Double partials per fixed chunk of columns, combined in
+/// chunk order, so results do not depend on the thread count.
+///
+/// Columns with a lane whose maximum is not finite take the reference's formulas in Double
+/// (``FusedSoftmax/scalarRow(_:gradient:label:_:)``) position by position.
+struct FusedSoftmaxSpatial {
+  /// The per-row constants (weights, smoothing, the mean's scale) and the scalar fallback.
+  let row: FusedSoftmax
+  let outer: Int
+  let classes: Int
+  let inner: Int
+  /// Columns (of up to 16 positions) per outer index.
+  let columnsPerOuter: Int
+
+  /// Classes summed in fp32 lanes before the sums are flushed into Double.
+  static let block = 512
+
+  /// Logits per chunk of columns, the unit of thread partitioning and of the reductions'
+  /// partial sums (about PyTorch's grain); it depends only on the problem's shape.
+  static let chunkElements = 1 << 15
+
+  init(row: FusedSoftmax, layout: ClassLayout) {
+    self.row = row
+    self.outer = layout.outer
+    self.classes = layout.classes
+    self.inner = layout.inner
+    self.columnsPerOuter = (layout.inner + 15) / 16
+  }
+
+  /// Class-index labels: the kernel's entry point, with the reduction. `gradient` may be
+  /// `logits`.
+  static func run<E: KernelStorage>(
+    logits: UnsafePointer<E.Stored>, labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Float>?, problem: SoftmaxProblem,
+    loss: UnsafeMutableBufferPointer<Float>, gradient: UnsafeMutablePointer<E.Stored>?,
+    _ e: E.Type
+  ) {
+    let classes = problem.layout.classes
+    let smoothing = problem.labelSmoothing
+    let ignoreIndex = problem.ignoreIndex
+
+    // The mean's denominator first, from the labels alone (in the reference's order when
+    // weighted; a count is exact in any order).
+    var denominator = 0.0
+    if let classWeights {
+      for label in labels where label != ignoreIndex { denominator += Double(classWeights[label]) }
+    } else {
+      var count = 0
+      for label in labels where label != ignoreIndex { count += 1 }
+      denominator = Double(count)
+    }
+    let scale = problem.reduction == .mean ? 1 / denominator : 1
+
+    var sideWeightTotal = Double(classes)
+    var side = FusedRows.Side.none
+    var addend = FusedRows.Addend.none
+    var addendTotal = 0.0
+    var perClass: UnsafeMutableBufferPointer<Float>? = nil
+    defer { perClass?.deallocate() }
+    if smoothing > 0 {
+      if let classWeights {
+        side = .weighted(classWeights.baseAddress!)
+        sideWeightTotal = 0
+        for w in classWeights { sideWeightTotal += Double(w) }
+        let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: classes)
+        for c in 0..<classes {
+          let value = smoothing / Double(classes) * (Double(classWeights[c]) * -scale)
+          values[c] = Float(value)
+          addendTotal += value
+        }
+        perClass = values
+        addend = .perClass(UnsafePointer(values.baseAddress!))
+      } else {
+        side = .plain
+        let value = smoothing / Double(classes) * -scale
+        addend = .constant(Float(value))
+        addendTotal = value * Double(classes)
+      }
+    }
+    let kernel = FusedSoftmaxSpatial(
+      row: FusedSoftmax(
+        classes: classes, ignoreIndex: ignoreIndex, smoothing: smoothing, weights: classWeights,
+        scale: scale, side: side, sideWeightTotal: sideWeightTotal, addend: addend,
+        addendTotal: addendTotal),
+      layout: problem.layout)
+    let perRow = problem.reduction == .none
+    let (nll, smooth) = kernel.forEachColumn(gradient: gradient, e) {
+      o, p0, count, exps in
+      kernel.labelColumn(
+        logits, labels: labels, o: o, p0: p0, count: count, gradient: gradient, exps: exps,
+        loss: perRow ? loss.baseAddress : nil, e)
+    }
+    if !perRow {
+      var nllTotal = nll
+      var smoothTotal = smooth
+      if problem.reduction == .mean {
+        nllTotal /= denominator
+        smoothTotal /= denominator
+      }
+      loss[0] = Float(kernel.row.combine(nllTotal, smoothTotal))
+    }
+  }
+
+  /// Probability targets laid out like the logits (see ``FusedSoftmax/runProbabilities``);
+  /// `.mean` divides by the number of positions.
+  static func runProbabilities<E: KernelStorage>(
+    logits: UnsafePointer<E.Stored>, targets: UnsafePointer<E.Stored>,
+    classWeights: UnsafeBufferPointer<Float>?, problem: SoftmaxProblem,
+    loss: UnsafeMutableBufferPointer<Float>, gradient: UnsafeMutablePointer<E.Stored>?,
+    _ e: E.Type
+  ) {
+    let rows = problem.layout.rows
+    let scale = problem.reduction == .mean ? 1 / Double(rows) : 1
+    let kernel = FusedSoftmaxSpatial(
+      row: FusedSoftmax(
+        classes: problem.layout.classes, ignoreIndex: problem.ignoreIndex,
+        smoothing: problem.labelSmoothing, weights: classWeights, scale: scale, side: .none,
+        sideWeightTotal: 0, addend: .none, addendTotal: 0),
+      layout: problem.layout)
+    let perRow = problem.reduction == .none
+    let (total, _) = kernel.forEachColumn(gradient: gradient, e) {
+      o, p0, count, exps in
+      kernel.probabilityColumn(
+        logits, targets: targets, o: o, p0: p0, count: count, gradient: gradient, exps: exps,
+        loss: perRow ? loss.baseAddress : nil, e)
+    }
+    if !perRow { loss[0] = Float(problem.reduction == .mean ? total / Double(rows) : total) }
+  }
+
+  /// Where a column's exponentials go between the exp pass and the gradient pass: into the
+  /// gradient (fp32), into a per-thread scratch (narrower elements), or nowhere (no gradient).
+  enum Exps {
+    case none
+    case gradient
+    case scratch(UnsafeMutablePointer<Float>)
+  }
+
+  /// Runs `body(o, p0, count, exps)` on every column (`count` positions from `p0`), chunk by
+  /// chunk over threads, and returns the sums of its two results in chunk order.
+  @inline(__always)
+  func forEachColumn<E: KernelStorage>(
+    gradient: UnsafeMutablePointer<E.Stored>?, _: E.Type,
+    _ body: (Int, Int, Int, Exps) -> (Double, Double)
+  ) -> (Double, Double) {
+    let units = outer * columnsPerOuter
+    let perChunk = max(1, Self.chunkElements / (classes * 16))
+    let chunks = (units + perChunk - 1) / perChunk
+    let partials = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * chunks)
+    defer { partials.deallocate() }
+    let needsScratch = gradient != nil && E.self != FloatStorage.self
+    let threads = Threads.count(rows: chunks, elementsPerRow: perChunk * classes * 16)
+    Threads.forEachRange(rows: chunks, threads: threads) { range in
+      let scratch =
+        needsScratch ? UnsafeMutablePointer<Float>.allocate(capacity: classes * 16) : nil
+      defer { scratch?.deallocate() }
+      let exps: Exps = gradient == nil ? .none : scratch.map { .scratch($0) } ?? .gradient
+      for chunk in range {
+        var a = 0.0
+        var b = 0.0
+        for unit in chunk * perChunk..<min(units, (chunk + 1) * perChunk) {
+          let (o, column) = unit.quotientAndRemainder(dividingBy: columnsPerOuter)
+          let p0 = column * 16
+          let (x, y) = body(o, p0, min(16, inner - p0), exps)
+          a += x
+          b += y
+        }
+        partials[2 * chunk] = a
+        partials[2 * chunk + 1] = b
+      }
+    }
+    var a = 0.0
+    var b = 0.0
+    for chunk in 0..<chunks {
+      a += partials[2 * chunk]
+      b += partials[2 * chunk + 1]
+    }
+    return (a, b)
+  }
+}
