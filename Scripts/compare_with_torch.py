@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 CASES = [
-    # name, rows, classes, dtype, label smoothing, weighted, ignore every[, loss]
+    # name, rows, classes, dtype, label smoothing, weighted, ignore every[, loss[, (H, W)]]
     ("fp32 4096x32000", 4096, 32000, "float32", 0.0, False, 0),
     ("fp32 4096x32000 smoothing+weights+ignore", 4096, 32000, "float32", 0.1, True, 8),
     ("fp32 1024x256000", 1024, 256000, "float32", 0.0, False, 0),
@@ -45,6 +45,11 @@ CASES = [
     ("BCE-with-logits fp32 1024x32000", 1024, 32000, "float32", 0.0, False, 0, "bce"),
     ("BCE-with-logits fp32 1024x32000 weight+pos_weight", 1024, 32000, "float32", 0.0, True, 0,
      "bce"),
+    # (N, C, H, W) logits, classes on axis 1 (xent: --spatial H*W).
+    ("fp32 (32, 1000, 32, 32)", 32, 1000, "float32", 0.0, False, 0, "cross-entropy", (32, 32)),
+    ("fp32 (8, 21, 256, 256)", 8, 21, "float32", 0.0, False, 0, "cross-entropy", (256, 256)),
+    ("fp32 (8, 21, 256, 256) smoothing+weights+ignore", 8, 21, "float32", 0.1, True, 8,
+     "cross-entropy", (256, 256)),
 ]
 
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -61,12 +66,13 @@ def median_time(fn, warmup, repeats):
     return statistics.median(samples)
 
 
-def torch_case(rows, classes, dtype, smoothing, weighted, ignore_every, loss, warmup, repeats,
-               compiled=False):
+def torch_case(rows, classes, dtype, smoothing, weighted, ignore_every, loss, spatial, warmup,
+               repeats, compiled=False):
     """Returns (forward, forward+backward) in ns per element, or None where PyTorch fails."""
     generator = torch.Generator().manual_seed(0)
-    x = (torch.rand(rows, classes, generator=generator) * 8 - 4).to(TORCH_DTYPES[dtype])
-    n = rows * classes
+    x = (torch.rand(rows, classes, *spatial, generator=generator) * 8 - 4).to(
+        TORCH_DTYPES[dtype])
+    n = x.numel()
     if loss == "bce":
         y = torch.randint(0, 2, (rows, classes), generator=generator).to(x.dtype)
         w = (torch.rand(classes, generator=generator) + 0.5).to(x.dtype) if weighted else None
@@ -75,9 +81,9 @@ def torch_case(rows, classes, dtype, smoothing, weighted, ignore_every, loss, wa
         def loss_fn(logits, targets):
             return F.binary_cross_entropy_with_logits(logits, targets, weight=w, pos_weight=pw)
     else:
-        y = torch.randint(0, classes, (rows,), generator=generator)
+        y = torch.randint(0, classes, (rows, *spatial), generator=generator)
         if ignore_every:
-            y[::ignore_every] = -100
+            y.view(-1)[::ignore_every] = -100
         w = (torch.rand(classes, generator=generator) + 0.5).to(x.dtype) if weighted else None
 
         def loss_fn(logits, labels):
@@ -103,8 +109,8 @@ def torch_case(rows, classes, dtype, smoothing, weighted, ignore_every, loss, wa
     return forward * 1e9 / n, backward * 1e9 / n
 
 
-def xent_case(binary, rows, classes, dtype, smoothing, weighted, ignore_every, loss, warmup,
-              repeats):
+def xent_case(binary, rows, classes, dtype, smoothing, weighted, ignore_every, loss, spatial,
+              warmup, repeats):
     if not binary:
         return None
     name = "binary-cross-entropy-with-logits" if loss == "bce" else "cross-entropy"
@@ -112,6 +118,8 @@ def xent_case(binary, rows, classes, dtype, smoothing, weighted, ignore_every, l
                str(classes), "--dtype", dtype, "--label-smoothing", str(smoothing),
                "--ignore-every", str(ignore_every), "--warmup", str(warmup), "--repeats",
                str(repeats), "--json"] + (["--weighted"] if weighted else [])
+    if spatial:
+        command += ["--spatial", str(int(torch.tensor(spatial).prod()))]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         print(f"  xent failed: {result.stderr.strip()[:160]}", file=sys.stderr)
@@ -174,7 +182,8 @@ def main():
         for case in cases:
             name = case[0]
             loss = case[7] if len(case) > 7 else "cross-entropy"
-            shape = tuple(case[1:7]) + (loss,)
+            spatial = tuple(case[8]) if len(case) > 8 else ()
+            shape = tuple(case[1:7]) + (loss, spatial)
             eager = torch_case(*shape, args.warmup, args.repeats)
             compiled = None if args.no_compile else torch_case(
                 *shape, args.warmup, args.repeats, compiled=True)

@@ -48,6 +48,13 @@ struct Bench: ParsableCommand {
   @Option(help: "Classes per row.")
   var classes: Int = 32000
 
+  @Option(
+    help: """
+      Positions per row after the class axis (cross-entropy): logits (rows, classes, K) with \
+      the classes on axis 1, as an (N, C, H, W) input flattened to (N, C, H * W).
+      """)
+  var spatial: Int = 1
+
   @Option(help: "Element type: float32, float16, bfloat16 or float64.")
   var dtype: DType = .float32
 
@@ -89,6 +96,10 @@ struct Bench: ParsableCommand {
 
   func validate() throws {
     guard rows > 0, classes > 0 else { throw ValidationError("--rows and --classes must be > 0") }
+    guard spatial > 0 else { throw ValidationError("--spatial \(spatial) must be > 0") }
+    guard spatial == 1 || loss == .crossEntropy else {
+      throw ValidationError("--spatial applies to --loss cross-entropy only")
+    }
     guard threads >= 0 else { throw ValidationError("--threads \(threads) must be >= 0") }
     guard repeats > 0, warmup >= 0 else {
       throw ValidationError("--repeats must be > 0 and --warmup >= 0")
@@ -135,19 +146,24 @@ struct Bench: ParsableCommand {
           + " \"label_smoothing\": \(labelSmoothing), \"weighted\": \(weighted),"
           + " \"ignore_every\": \(ignoreEvery), \"z_loss_scale\": \(zLossScale),"
           + " \"logit_soft_cap\": \(logitSoftCap.map { "\($0)" } ?? "null"),"
+          + " \"spatial\": \(spatial),"
           + " \"ns_per_element_forward\": \(timing.forward),"
           + " \"ns_per_element_forward_backward\": \(timing.forwardBackward),"
           + " \"extra_bytes\": \(timing.extraBytes), \"build\": \"\(build)\""
           + (family.map { ", \(crossEntropyFields($0))" } ?? "") + "}")
     } else {
       print("loss            \(loss.rawValue) (\(dtype.rawValue), \(build) build)")
-      print("shape           \(rows) x \(classes), \(usedThreads) thread(s)")
+      let dimensions = shape.map(String.init).joined(separator: " x ")
+      print("shape           \(dimensions), \(usedThreads) thread(s)")
       print("forward         \(format(timing.forward)) ns/element (median of \(repeats))")
       print("forward+bwd     \(format(timing.forwardBackward)) ns/element, gradient in place")
       print("extra memory    \(timing.extraBytes) bytes (peak resident growth)")
       if let family { printCrossEntropyComparison(family) }
     }
   }
+
+  /// The logits' shape: (rows, classes), or (rows, classes, spatial) with the classes on axis 1.
+  private var shape: [Int] { spatial > 1 ? [rows, classes, spatial] : [rows, classes] }
 
   private func format(_ value: Double) -> String {
     let scaled = (value * 1000).rounded() / 1000
@@ -164,7 +180,6 @@ struct Bench: ParsableCommand {
   private func timeCrossEntropy<Scalar: BinaryFloatingPoint>(
     _: Scalar.Type
   ) throws -> Timing {
-    let shape = [rows, classes]
     return try time(
       logit: { Scalar($0) }, weight: { Scalar($0) }, loss: Scalar(0),
       forward: { criterion, x, y, w, l in
@@ -178,7 +193,6 @@ struct Bench: ParsableCommand {
   }
 
   private func timeBFloat16() throws -> Timing {
-    let shape = [rows, classes]
     return try time(
       logit: { (value: Double) -> UInt16 in
         UInt16(truncatingIfNeeded: Float(value).bitPattern >> 16)  // exact: 1/1024 steps
@@ -212,15 +226,16 @@ struct Bench: ParsableCommand {
       state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
       return state >> 11
     }
-    let count = rows * classes
+    let count = rows * classes * spatial
     let logits = UnsafeMutableBufferPointer<Logit>.allocate(capacity: count)
     defer { logits.deallocate() }
     for i in 0..<count {
       logits.initializeElement(at: i, to: logit(Double(next() % 8192) / 1024 - 4))
     }
     let criterion = SoftmaxCrossEntropy(
-      labelSmoothing: labelSmoothing, zLossScale: zLossScale, logitSoftCap: logitSoftCap)
-    let labels = (0..<rows).map { r in
+      classAxis: spatial > 1 ? 1 : -1, labelSmoothing: labelSmoothing, zLossScale: zLossScale,
+      logitSoftCap: logitSoftCap)
+    let labels = (0..<rows * spatial).map { r in
       ignoreEvery > 0 && r % ignoreEvery == 0
         ? criterion.ignoreIndex : Int(next() % UInt64(classes))
     }

@@ -226,4 +226,9 @@ let benchmarks: @Sendable () -> Void = {
       BFloat16State(rows: rows, classes: classes)
     }
   }
+
+  // 9. A segmentation-like (N, C, H, W) batch: 21 classes over 256 x 256 pixels, in place.
+  registerInPlace(
+    "CE NCHW axis1 in-place segmentation 8x21x256x256", Float.self,
+    criterion: SoftmaxCrossEntropy(classAxis: 1), shape: [8, 21, 256, 256], classes: 21)
 }

@@ -6,20 +6,21 @@ import RealModule
 ///
 /// Softmax runs over the strided class axis, so the kernel vectorises across the contiguous
 /// positions instead: a *column* is 16 neighbouring positions of one outer index, whose class
-/// `c` values are the 16 contiguous elements at `(o * classes + c) * inner + p0`. Per column,
-/// walking the classes at a stride of `inner`:
+/// `c` values are the 16 contiguous elements at `(o * classes + c) * inner + p0`. Per column:
 ///
-/// 1. the running maximum per lane;
-/// 2. `exp(x - max)` per lane, summed (with the label-smoothing or target side sums), and kept
-///    for the gradient: in the gradient itself for fp32 elements (which may be the logits), in a
-///    `classes × 16` fp32 scratch otherwise;
-/// 3. the gradient, `e * k + addend`, then the label's element rewritten per lane.
+/// 1. walking the classes at a stride of `inner`, the running maximum per lane, while the column
+///    is copied as fp32 into a contiguous `classes × 16` per-thread scratch;
+/// 2. on the scratch: `exp(x - max)` per lane, summed (with the label-smoothing or target side
+///    sums) and stored back into the scratch;
+/// 3. the gradient, `e * k + addend`, written at the stride of `inner` (it may overwrite the
+///    logits), then the label's element rewritten per lane.
 ///
-/// One exp per element; the column's `classes × 64` bytes stay in cache between the passes, so
-/// the logits are read from memory once and the gradient written once. Per-lane statistics are
-/// fp32 (sums flushed to Double every ``block`` classes); the mean and sum reductions add the
-/// per-lane terms of each column into Double partials per fixed chunk of columns, combined in
-/// chunk order, so results do not depend on the thread count.
+/// One exp per element; the logits are read from memory once and the gradient written once.
+/// The scratch is what keeps passes 2 and 3 in cache: a column's own elements lie `inner * 4`
+/// bytes apart, a power of two in most images, and would all compete for a few cache sets.
+/// Per-lane statistics are fp32 (sums flushed to Double every ``block`` classes); the mean and
+/// sum reductions add the per-lane terms of each column into Double partials per fixed chunk of
+/// columns, combined in chunk order, so results do not depend on the thread count.
 ///
 /// Columns with a lane whose maximum is not finite take the reference's formulas in Double
 /// (``FusedSoftmax/scalarRow(_:gradient:label:_:)``) position by position.
@@ -31,6 +32,11 @@ struct FusedSoftmaxSpatial {
   let inner: Int
   /// Columns (of up to 16 positions) per outer index.
   let columnsPerOuter: Int
+
+  /// The floats of per-lane scratch a column uses (label logits, weights, addends, the active
+  /// mask's bits, the label gradients, a partial column's lanes), so that lanes are filled and
+  /// read through memory: a SIMD lane written at a run-time index spills the whole vector.
+  static let laneScratch = 6 * 16
 
   /// Classes summed in fp32 lanes before the sums are flushed into Double.
   static let block = 512
@@ -105,10 +111,10 @@ struct FusedSoftmaxSpatial {
       layout: problem.layout)
     let perRow = problem.reduction == .none
     let (nll, smooth) = kernel.forEachColumn(gradient: gradient, e) {
-      o, p0, count, exps in
+      o, p0, count, exps, lanes in
       kernel.labelColumn(
-        logits, labels: labels, o: o, p0: p0, count: count, gradient: gradient, exps: exps,
-        loss: perRow ? loss.baseAddress : nil, e)
+        logits, labels: labels, o: o, p0: p0, count: count, gradient: gradient, scratch: exps,
+        lanes: lanes, loss: perRow ? loss.baseAddress : nil, e)
     }
     if !perRow {
       var nllTotal = nll
@@ -139,48 +145,41 @@ struct FusedSoftmaxSpatial {
       layout: problem.layout)
     let perRow = problem.reduction == .none
     let (total, _) = kernel.forEachColumn(gradient: gradient, e) {
-      o, p0, count, exps in
+      o, p0, count, exps, lanes in
       kernel.probabilityColumn(
-        logits, targets: targets, o: o, p0: p0, count: count, gradient: gradient, exps: exps,
-        loss: perRow ? loss.baseAddress : nil, e)
+        logits, targets: targets, o: o, p0: p0, count: count, gradient: gradient, scratch: exps,
+        lanes: lanes, loss: perRow ? loss.baseAddress : nil, e)
     }
     if !perRow { loss[0] = Float(problem.reduction == .mean ? total / Double(rows) : total) }
   }
 
-  /// Where a column's exponentials go between the exp pass and the gradient pass: into the
-  /// gradient (fp32), into a per-thread scratch (narrower elements), or nowhere (no gradient).
-  enum Exps {
-    case none
-    case gradient
-    case scratch(UnsafeMutablePointer<Float>)
-  }
-
-  /// Runs `body(o, p0, count, exps)` on every column (`count` positions from `p0`), chunk by
-  /// chunk over threads, and returns the sums of its two results in chunk order.
+  /// Runs `body(o, p0, count, scratch, lanes)` on every column (`count` positions from `p0`),
+  /// chunk by chunk over threads, and returns the sums of its two results in chunk order.
+  /// `scratch` is a per-thread buffer of `2 * classes * 16` floats (the column and the
+  /// probability targets' terms), `lanes` one of ``laneScratch`` floats for per-lane values.
   @inline(__always)
   func forEachColumn<E: KernelStorage>(
     gradient: UnsafeMutablePointer<E.Stored>?, _: E.Type,
-    _ body: (Int, Int, Int, Exps) -> (Double, Double)
+    _ body: (Int, Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> (Double, Double)
   ) -> (Double, Double) {
     let units = outer * columnsPerOuter
     let perChunk = max(1, Self.chunkElements / (classes * 16))
     let chunks = (units + perChunk - 1) / perChunk
     let partials = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * chunks)
     defer { partials.deallocate() }
-    let needsScratch = gradient != nil && E.self != FloatStorage.self
     let threads = Threads.count(rows: chunks, elementsPerRow: perChunk * classes * 16)
     Threads.forEachRange(rows: chunks, threads: threads) { range in
-      let scratch =
-        needsScratch ? UnsafeMutablePointer<Float>.allocate(capacity: classes * 16) : nil
-      defer { scratch?.deallocate() }
-      let exps: Exps = gradient == nil ? .none : scratch.map { .scratch($0) } ?? .gradient
+      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * classes * 16)
+      defer { scratch.deallocate() }
+      let lanes = UnsafeMutablePointer<Float>.allocate(capacity: Self.laneScratch)
+      defer { lanes.deallocate() }
       for chunk in range {
         var a = 0.0
         var b = 0.0
         for unit in chunk * perChunk..<min(units, (chunk + 1) * perChunk) {
           let (o, column) = unit.quotientAndRemainder(dividingBy: columnsPerOuter)
           let p0 = column * 16
-          let (x, y) = body(o, p0, min(16, inner - p0), exps)
+          let (x, y) = body(o, p0, min(16, inner - p0), scratch, lanes)
           a += x
           b += y
         }

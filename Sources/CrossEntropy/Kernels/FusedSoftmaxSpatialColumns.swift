@@ -1,40 +1,44 @@
-/// The column passes of ``FusedSoftmaxSpatial``: each walks the classes of 16 neighbouring
-/// positions at a stride of `inner`, one 16-lane vector per class. None allocates; none calls
-/// libm. The variants (lanes, side sums, where the exponentials go, gradient addend) are generic
-/// policy types, so that each loop is specialised with no branch inside.
+/// The column passes of ``FusedSoftmaxSpatial``: the first walks the classes of 16 neighbouring
+/// positions at a stride of `inner`, one 16-lane vector per class, copying them into a
+/// contiguous scratch that the others walk. None allocates; none calls libm. The variants
+/// (lanes, side sums, gradient addend) are generic policy types, so that each loop is
+/// specialised with no branch inside.
 extension FusedSoftmaxSpatial {
   /// Class-index labels: one column's terms (the sums over its lanes of the NLL and smoothing
   /// terms), its losses if `loss` is not nil (`.none`), its gradient if `gradient` is not nil.
   @inline(__always)
   func labelColumn<E: KernelStorage>(
     _ x: UnsafePointer<E.Stored>, labels: UnsafeBufferPointer<Int>, o: Int, p0: Int, count: Int,
-    gradient: UnsafeMutablePointer<E.Stored>?, exps: Exps, loss: UnsafeMutablePointer<Float>?,
-    _ e: E.Type
+    gradient: UnsafeMutablePointer<E.Stored>?, scratch: UnsafeMutablePointer<Float>,
+    lanes: UnsafeMutablePointer<Float>, loss: UnsafeMutablePointer<Float>?, _ e: E.Type
   ) -> (Double, Double) {
     if count == 16 {
-      return labelColumn(x, labels, o, p0, FullColumn(), gradient, exps, loss, e)
+      return labelColumn(x, labels, o, p0, FullColumn(), gradient, scratch, lanes, loss, e)
     }
-    return labelColumn(x, labels, o, p0, PartialColumn(count: count), gradient, exps, loss, e)
+    return labelColumn(
+      x, labels, o, p0, PartialColumn(count: count, buffer: lanes + 80), gradient, scratch,
+      lanes, loss, e)
   }
 
   @inline(__always)
   func labelColumn<E: KernelStorage, A: ColumnAccess>(
     _ x: UnsafePointer<E.Stored>, _ labels: UnsafeBufferPointer<Int>, _ o: Int, _ p0: Int,
-    _ a: A, _ gradient: UnsafeMutablePointer<E.Stored>?, _ exps: Exps,
-    _ loss: UnsafeMutablePointer<Float>?, _ e: E.Type
+    _ a: A, _ gradient: UnsafeMutablePointer<E.Stored>?, _ scratch: UnsafeMutablePointer<Float>,
+    _ lanes: UnsafeMutablePointer<Float>, _ loss: UnsafeMutablePointer<Float>?, _ e: E.Type
   ) -> (Double, Double) {
     switch (row.side, row.addend) {
     case (.plain, .constant(let value)):
       return labelColumn(
-        x, labels, o, p0, a, gradient, exps, loss, PlainColumnSide(),
+        x, labels, o, p0, a, gradient, scratch, lanes, loss, PlainColumnSide(),
         ConstantColumnAddend(value: value, lanes: .zero), e)
     case (.weighted(let w), .perClass(let values)):
       return labelColumn(
-        x, labels, o, p0, a, gradient, exps, loss, WeightedColumnSide(weights: w),
+        x, labels, o, p0, a, gradient, scratch, lanes, loss, WeightedColumnSide(weights: w),
         PerClassColumnAddend(values: values, active: .zero), e)
     default:
       return labelColumn(
-        x, labels, o, p0, a, gradient, exps, loss, NoColumnSide(), NoColumnAddend(), e)
+        x, labels, o, p0, a, gradient, scratch, lanes, loss, NoColumnSide(), NoColumnAddend(),
+        e)
     }
   }
 
@@ -43,45 +47,44 @@ extension FusedSoftmaxSpatial {
     E: KernelStorage, A: ColumnAccess, T: ColumnSide, D: ColumnAddend
   >(
     _ x: UnsafePointer<E.Stored>, _ labels: UnsafeBufferPointer<Int>, _ o: Int, _ p0: Int,
-    _ a: A, _ gradient: UnsafeMutablePointer<E.Stored>?, _ exps: Exps,
-    _ loss: UnsafeMutablePointer<Float>?, _ side: T, _ add: D, _ e: E.Type
+    _ a: A, _ gradient: UnsafeMutablePointer<E.Stored>?, _ copy: UnsafeMutablePointer<Float>,
+    _ lanes: UnsafeMutablePointer<Float>, _ loss: UnsafeMutablePointer<Float>?, _ side: T,
+    _ add: D, _ e: E.Type
   ) -> (Double, Double) {
     let base = o * classes * inner + p0
-    let xc = x + base
     let firstRow = o * inner + p0
-    let m = Self.columnMaximum(xc, classes, inner, a, e)
+    let m = Self.columnMaximum(x + base, classes, inner, copy, a, e)
     // A lane whose maximum is +inf or -inf (only -inf and NaN): the reference's formulas.
     if VectorMath.sum(m * 0).isNaN {
       return scalarSpatialRows(
         x, labels: labels, targets: nil, o: o, p0: p0, count: a.count, gradient: gradient,
         loss: loss, e)
     }
-    // Per lane: the label's logit, weight and smoothing addend (read before the exp pass, which
-    // may overwrite the logits), and whether the label counts.
-    var labelLogit = Vector.zero
-    var labelWeight = Vector.zero
-    var labelAddend = Vector.zero
-    var active = SIMD16<UInt32>.zero
+    // Per lane: the label's logit, weight and smoothing addend (read before the exp pass
+    // overwrites the copy), and whether the label counts.
+    let activeBits = UnsafeMutableRawPointer(lanes + 48).assumingMemoryBound(to: UInt32.self)
+    for k in 0..<16 {
+      lanes[k] = 0
+      lanes[16 + k] = 0
+      lanes[32 + k] = 0
+      activeBits[k] = 0
+    }
     for k in 0..<a.count {
       let label = labels[firstRow + k]
       if label == row.ignoreIndex { continue }
-      active[k] = ~0
-      labelLogit[k] = E.float(xc[label * inner + k])
-      labelWeight[k] = row.weights.map { $0[label] } ?? 1
-      labelAddend[k] = add.value(at: label)
+      lanes[k] = copy[label * 16 + k]
+      lanes[16 + k] = row.weights.map { $0[label] } ?? 1
+      lanes[32 + k] = add.value(at: label)
+      activeBits[k] = ~0
     }
-    let stats: (sum: Vector, side: Vector, side2: Vector)
-    switch (gradient, exps) {
-    case (let g?, .gradient):
-      let pointer = UnsafeMutableRawPointer(g + base).assumingMemoryBound(to: Float.self)
-      stats = Self.columnStatistics(
-        xc, classes, inner, m, side, ColumnExps(pointer: pointer, stride: inner), a, e)
-    case (_?, .scratch(let pointer)):
-      stats = Self.columnStatistics(
-        xc, classes, inner, m, side, ColumnExps(pointer: pointer, stride: 16), a, e)
-    default:
-      stats = Self.columnStatistics(xc, classes, inner, m, side, NoColumnStore(), a, e)
-    }
+    let labelLogit = VectorMath.load(lanes, 0)
+    let labelWeight = VectorMath.load(lanes, 16)
+    let labelAddend = VectorMath.load(lanes, 32)
+    let active = unsafeBitCast(VectorMath.load(lanes, 48), to: SIMD16<UInt32>.self)
+    let stats =
+      gradient == nil
+      ? Self.columnStatistics(copy, classes, m, side, NoColumnStore())
+      : Self.columnStatistics(copy, classes, m, side, ColumnExps(pointer: copy))
     let logSum = VectorMath.log(stats.sum)
     let nll = VectorMath.select(active, labelWeight * ((m - labelLogit) + logSum), .zero)
     var smooth = Vector.zero
@@ -91,11 +94,11 @@ extension FusedSoftmaxSpatial {
         active, logSum * Float(row.sideWeightTotal) - stats.side, .zero)
     }
     if let loss {
-      var lanes = nll
+      var values = nll
       if smoothing > 0 {
-        lanes = Float(1 - smoothing) * nll + Float(smoothing / Double(classes)) * smooth
+        values = Float(1 - smoothing) * nll + Float(smoothing / Double(classes)) * smooth
       }
-      a.store(lanes, loss, firstRow, FloatStorage.self)
+      a.store(values, loss, firstRow, FloatStorage.self)
     }
     if let g = gradient {
       let labelGradient = labelWeight * Float(-row.scale) * Float(1 - smoothing)
@@ -103,23 +106,16 @@ extension FusedSoftmaxSpatial {
       let ratio = total / stats.sum
       let activeOnes = VectorMath.select(active, Vector(repeating: 1), .zero)
       let gc = g + base
-      switch exps {
-      case .scratch(let pointer):
-        Self.columnGradient(
-          ColumnExps(pointer: pointer, stride: 16), gc, classes, inner, -ratio,
-          add.masked(by: activeOnes), a, e)
-      default:
-        let pointer = UnsafeMutableRawPointer(gc).assumingMemoryBound(to: Float.self)
-        Self.columnGradient(
-          ColumnExps(pointer: pointer, stride: inner), gc, classes, inner, -ratio,
-          add.masked(by: activeOnes), a, e)
-      }
+      Self.columnGradient(
+        ColumnExps(pointer: copy), gc, classes, inner, -ratio, add.masked(by: activeOnes), a, e)
       // The label's element as the reference evaluates it, `(dlogp[y] + smoothing part) -
       // p[y] * total`, so that it cancels to exactly 0 where the reference's does.
       let labelValue =
         (labelGradient + labelAddend) - VectorMath.exp(labelLogit - m) * ratio
-      for k in 0..<a.count where active[k] != 0 {
-        gc[labels[firstRow + k] * inner + k] = E.stored(labelValue[k])
+      VectorMath.store(labelValue, lanes, 64)
+      for k in 0..<a.count {
+        let label = labels[firstRow + k]
+        if label != row.ignoreIndex { gc[label * inner + k] = E.stored(lanes[64 + k]) }
       }
     }
     return (Double(VectorMath.sum(nll)), Double(VectorMath.sum(smooth)))
@@ -130,26 +126,26 @@ extension FusedSoftmaxSpatial {
   @inline(__always)
   func probabilityColumn<E: KernelStorage>(
     _ x: UnsafePointer<E.Stored>, targets: UnsafePointer<E.Stored>, o: Int, p0: Int,
-    count: Int, gradient: UnsafeMutablePointer<E.Stored>?, exps: Exps,
-    loss: UnsafeMutablePointer<Float>?, _ e: E.Type
+    count: Int, gradient: UnsafeMutablePointer<E.Stored>?, scratch: UnsafeMutablePointer<Float>,
+    lanes: UnsafeMutablePointer<Float>, loss: UnsafeMutablePointer<Float>?, _ e: E.Type
   ) -> (Double, Double) {
     if count == 16 {
-      return probabilityColumn(x, targets, o, p0, FullColumn(), gradient, exps, loss, e)
+      return probabilityColumn(x, targets, o, p0, FullColumn(), gradient, scratch, loss, e)
     }
     return probabilityColumn(
-      x, targets, o, p0, PartialColumn(count: count), gradient, exps, loss, e)
+      x, targets, o, p0, PartialColumn(count: count, buffer: lanes + 80), gradient, scratch,
+      loss, e)
   }
 
   @inline(__always)
   func probabilityColumn<E: KernelStorage, A: ColumnAccess>(
     _ x: UnsafePointer<E.Stored>, _ targets: UnsafePointer<E.Stored>, _ o: Int, _ p0: Int,
-    _ a: A, _ gradient: UnsafeMutablePointer<E.Stored>?, _ exps: Exps,
+    _ a: A, _ gradient: UnsafeMutablePointer<E.Stored>?, _ copy: UnsafeMutablePointer<Float>,
     _ loss: UnsafeMutablePointer<Float>?, _ e: E.Type
   ) -> (Double, Double) {
     let base = o * classes * inner + p0
-    let xc = x + base
     let firstRow = o * inner + p0
-    let m = Self.columnMaximum(xc, classes, inner, a, e)
+    let m = Self.columnMaximum(x + base, classes, inner, copy, a, e)
     // One class: the reference's gradient cancels to exactly 0 (p = 1); keep that exactness.
     if classes == 1 || VectorMath.sum(m * 0).isNaN {
       return scalarSpatialRows(
@@ -160,76 +156,71 @@ extension FusedSoftmaxSpatial {
     let side = TargetColumnSide<E, A>(
       targets: targets + base, weights: row.weights?.baseAddress, stride: inner,
       keep: smoothing > 0 ? Float(1 - smoothing) : 1,
-      uniform: smoothing > 0 ? Float(smoothing / Double(classes)) : 0, access: a)
-    let stats: (sum: Vector, side: Vector, side2: Vector)
-    switch (gradient, exps) {
-    case (let g?, .gradient):
-      let pointer = UnsafeMutableRawPointer(g + base).assumingMemoryBound(to: Float.self)
-      stats = Self.columnStatistics(
-        xc, classes, inner, m, side, ColumnExps(pointer: pointer, stride: inner), a, e)
-    case (_?, .scratch(let pointer)):
-      stats = Self.columnStatistics(
-        xc, classes, inner, m, side, ColumnExps(pointer: pointer, stride: 16), a, e)
-    default:
-      stats = Self.columnStatistics(xc, classes, inner, m, side, NoColumnStore(), a, e)
-    }
+      uniform: smoothing > 0 ? Float(smoothing / Double(classes)) : 0,
+      negativeScale: Vector(repeating: Float(-row.scale)), addends: copy + classes * 16,
+      access: a)
+    let stats =
+      gradient == nil
+      ? Self.columnStatistics(copy, classes, m, side, NoColumnStore())
+      : Self.columnStatistics(copy, classes, m, side, ColumnExps(pointer: copy))
     // l = -sum_c w t' (x - lse) = -(A - (lse - m) B).
-    let lanes = a.masked(VectorMath.log(stats.sum) * stats.side2 - stats.side)
-    if let loss { a.store(lanes, loss, firstRow, FloatStorage.self) }
+    let values = a.masked(VectorMath.log(stats.sum) * stats.side2 - stats.side)
+    if let loss { a.store(values, loss, firstRow, FloatStorage.self) }
     if let g = gradient {
       let k = Float(row.scale) * stats.side2 / stats.sum
-      let add = TargetColumnAddend(side: side, negativeScale: Vector(repeating: Float(-row.scale)))
-      let gc = g + base
-      switch exps {
-      case .scratch(let pointer):
-        Self.columnGradient(
-          ColumnExps(pointer: pointer, stride: 16), gc, classes, inner, k, add, a, e)
-      default:
-        let pointer = UnsafeMutableRawPointer(gc).assumingMemoryBound(to: Float.self)
-        Self.columnGradient(
-          ColumnExps(pointer: pointer, stride: inner), gc, classes, inner, k, add, a, e)
-      }
+      Self.columnGradient(
+        ColumnExps(pointer: copy), g + base, classes, inner, k,
+        TargetColumnAddend(addends: copy + classes * 16), a, e)
     }
-    return (Double(VectorMath.sum(lanes)), 0)
+    return (Double(VectorMath.sum(values)), 0)
   }
 
   // MARK: - Passes
 
   /// The maximum per lane over the classes, ignoring NaN (like the reference's `x > maximum`
-  /// scan).
+  /// scan), copying the column as fp32 into `copy` (class `c` at `c * 16`).
   @inline(__always)
   static func columnMaximum<E: KernelStorage, A: ColumnAccess>(
-    _ x: UnsafePointer<E.Stored>, _ classes: Int, _ stride: Int, _ a: A, _: E.Type
+    _ x: UnsafePointer<E.Stored>, _ classes: Int, _ stride: Int, _ copy: UnsafeMutablePointer<Float>,
+    _ a: A, _: E.Type
   ) -> Vector {
     var m0 = Vector(repeating: -.infinity)
     var m1 = m0
     var offset = 0
     var c = 0
     while c + 2 <= classes {
-      m0 = VectorMath.maximum(m0, a.load(x, offset, E.self))
-      m1 = VectorMath.maximum(m1, a.load(x, offset + stride, E.self))
+      let v0 = a.load(x, offset, E.self)
+      let v1 = a.load(x, offset + stride, E.self)
+      VectorMath.store(v0, copy, c * 16)
+      VectorMath.store(v1, copy, c * 16 + 16)
+      m0 = VectorMath.maximum(m0, v0)
+      m1 = VectorMath.maximum(m1, v1)
       offset += 2 * stride
       c += 2
     }
-    if c < classes { m0 = VectorMath.maximum(m0, a.load(x, offset, E.self)) }
+    if c < classes {
+      let v = a.load(x, offset, E.self)
+      VectorMath.store(v, copy, c * 16)
+      m0 = VectorMath.maximum(m0, v)
+    }
     return VectorMath.maximum(m0, m1)
   }
 
-  /// The sums per lane of `exp(x - m)` and of the side terms over all classes, storing each
-  /// exponential through `store`; fp32 lanes, flushed into Double every ``block`` classes.
+  /// The sums per lane of `exp(x - m)` and of the side terms over all classes of the copied
+  /// column, storing each exponential through `store`; fp32 lanes, flushed into Double every
+  /// ``block`` classes.
   @inline(__always)
-  static func columnStatistics<E: KernelStorage, A: ColumnAccess, T: ColumnSide, S: ColumnStore>(
-    _ x: UnsafePointer<E.Stored>, _ classes: Int, _ stride: Int, _ m: Vector, _ side: T,
-    _ store: S, _ a: A, _ e: E.Type
+  static func columnStatistics<T: ColumnSide, S: ColumnStore>(
+    _ x: UnsafeMutablePointer<Float>, _ classes: Int, _ m: Vector, _ side: T, _ store: S
   ) -> (sum: Vector, side: Vector, side2: Vector) {
-    if classes <= block { return columnExpSum(x, 0, classes, stride, m, side, store, a, e) }
+    if classes <= block { return columnExpSum(x, 0, classes, m, side, store) }
     var sum = WideLanes()
     var sideSum = WideLanes()
     var side2Sum = WideLanes()
     var start = 0
     while start < classes {
       let end = min(start + block, classes)
-      let (s, t, u) = columnExpSum(x, start, end, stride, m, side, store, a, e)
+      let (s, t, u) = columnExpSum(x, start, end, m, side, store)
       sum.add(s)
       sideSum.add(t)
       side2Sum.add(u)
@@ -240,9 +231,9 @@ extension FusedSoftmaxSpatial {
 
   /// Classes `start..<end` of the exp pass, in fp32.
   @inline(__always)
-  static func columnExpSum<E: KernelStorage, A: ColumnAccess, T: ColumnSide, S: ColumnStore>(
-    _ x: UnsafePointer<E.Stored>, _ start: Int, _ end: Int, _ stride: Int, _ m: Vector,
-    _ side: T, _ store: S, _ a: A, _: E.Type
+  static func columnExpSum<T: ColumnSide, S: ColumnStore>(
+    _ x: UnsafeMutablePointer<Float>, _ start: Int, _ end: Int, _ m: Vector, _ side: T,
+    _ store: S
   ) -> (Vector, Vector, Vector) {
     var s0 = Vector.zero
     var s1 = Vector.zero
@@ -250,30 +241,30 @@ extension FusedSoftmaxSpatial {
     var u = Vector.zero
     var c = start
     while c + 2 <= end {
-      let d0 = a.load(x, c * stride, E.self) - m
-      let d1 = a.load(x, (c + 1) * stride, E.self) - m
+      let d0 = VectorMath.load(x, c * 16) - m
+      let d1 = VectorMath.load(x, c * 16 + 16) - m
       let e0 = VectorMath.exp(d0)
       let e1 = VectorMath.exp(d1)
       s0 += e0
       s1 += e1
       side.accumulate(&t, &u, d0, c)
       side.accumulate(&t, &u, d1, c + 1)
-      store.store(e0, c, a)
-      store.store(e1, c + 1, a)
+      store.store(e0, c)
+      store.store(e1, c + 1)
       c += 2
     }
     if c < end {
-      let d = a.load(x, c * stride, E.self) - m
+      let d = VectorMath.load(x, c * 16) - m
       let ex = VectorMath.exp(d)
       s0 += ex
       side.accumulate(&t, &u, d, c)
-      store.store(ex, c, a)
+      store.store(ex, c)
     }
     return (s0 + s1, t, u)
   }
 
-  /// The gradient pass: `g[c] = e[c] * k + addend[c]` per lane, `e` read back from `exps`
-  /// (which may be the gradient itself).
+  /// The gradient pass: `g[c] = e[c] * k + addend[c]` per lane, `e` read back from the copy,
+  /// `g` written at the stride of `inner`.
   @inline(__always)
   static func columnGradient<E: KernelStorage, A: ColumnAccess, D: ColumnAddend>(
     _ exps: ColumnExps, _ g: UnsafeMutablePointer<E.Stored>, _ classes: Int, _ stride: Int,
@@ -281,13 +272,13 @@ extension FusedSoftmaxSpatial {
   ) {
     var c = 0
     while c + 2 <= classes {
-      let e0 = exps.load(c, a)
-      let e1 = exps.load(c + 1, a)
+      let e0 = exps.load(c)
+      let e1 = exps.load(c + 1)
       a.store(add.apply(e0, k, c), g, c * stride, E.self)
       a.store(add.apply(e1, k, c + 1), g, (c + 1) * stride, E.self)
       c += 2
     }
-    if c < classes { a.store(add.apply(exps.load(c, a), k, c), g, c * stride, E.self) }
+    if c < classes { a.store(add.apply(exps.load(c), k, c), g, c * stride, E.self) }
   }
 }
 
@@ -320,18 +311,23 @@ struct FullColumn: ColumnAccess {
   @inline(__always) func masked(_ v: Vector) -> Vector { v }
 }
 
-/// The first `count < 16` lanes.
+/// The first `count < 16` lanes, moved through a 16-float `buffer` (lanes written at run-time
+/// indices would spill the whole vector each time).
 struct PartialColumn: ColumnAccess {
   let count: Int
+  let buffer: UnsafeMutablePointer<Float>
   @inline(__always)
   func load<E: KernelStorage>(_ p: UnsafePointer<E.Stored>, _ i: Int, _: E.Type) -> Vector {
-    E.loadPartial(p, i, count: count, fill: 0)
+    for k in 0..<count { buffer[k] = E.float(p[i + k]) }
+    for k in count..<16 { buffer[k] = 0 }
+    return VectorMath.load(buffer, 0)
   }
   @inline(__always)
   func store<E: KernelStorage>(
     _ v: Vector, _ p: UnsafeMutablePointer<E.Stored>, _ i: Int, _: E.Type
   ) {
-    E.storePartial(v, p, i, count: count)
+    VectorMath.store(v, buffer, 0)
+    for k in 0..<count { p[i + k] = E.stored(buffer[k]) }
   }
   @inline(__always) func masked(_ v: Vector) -> Vector {
     var r = v
@@ -363,26 +359,21 @@ struct WideLanes {
   }
 }
 
-/// Where the exp pass keeps a column's exponentials (class `c` at `c * stride`).
+/// Where the exp pass keeps a column's exponentials (class `c` at `c * 16`).
 protocol ColumnStore {
-  func store<A: ColumnAccess>(_ e: Vector, _ c: Int, _ a: A)
+  func store(_ e: Vector, _ c: Int)
 }
 
 /// The exponentials are not kept (forward only).
 struct NoColumnStore: ColumnStore {
-  @inline(__always) func store<A: ColumnAccess>(_ e: Vector, _ c: Int, _ a: A) {}
+  @inline(__always) func store(_ e: Vector, _ c: Int) {}
 }
 
-/// The exponentials in fp32: in the gradient column (stride `inner`) or a scratch (stride 16).
+/// The exponentials over the copied column.
 struct ColumnExps: ColumnStore {
   let pointer: UnsafeMutablePointer<Float>
-  let stride: Int
-  @inline(__always) func store<A: ColumnAccess>(_ e: Vector, _ c: Int, _ a: A) {
-    a.store(e, pointer, c * stride, FloatStorage.self)
-  }
-  @inline(__always) func load<A: ColumnAccess>(_ c: Int, _ a: A) -> Vector {
-    a.load(UnsafePointer(pointer), c * stride, FloatStorage.self)
-  }
+  @inline(__always) func store(_ e: Vector, _ c: Int) { VectorMath.store(e, pointer, c * 16) }
+  @inline(__always) func load(_ c: Int) -> Vector { VectorMath.load(pointer, c * 16) }
 }
 
 /// What the exp pass sums besides the exponentials, from the shifted logits `d` of class `c`.
@@ -412,7 +403,8 @@ struct WeightedColumnSide: ColumnSide {
 }
 
 /// Probability targets: `t' = t (1 - e) + e / C`, times the class weight if any; accumulates
-/// `sum w t' (x - shift)` and `sum w t'`.
+/// `sum w t' (x - shift)` and `sum w t'`, and keeps the gradient addends `-scale w t'` (class `c`
+/// at `addends + c * 16`) so that the gradient pass does not read the strided targets again.
 struct TargetColumnSide<E: KernelStorage, A: ColumnAccess>: ColumnSide {
   /// The column's targets (class `c` at `c * stride`).
   let targets: UnsafePointer<E.Stored>
@@ -420,6 +412,8 @@ struct TargetColumnSide<E: KernelStorage, A: ColumnAccess>: ColumnSide {
   let stride: Int
   let keep: Float
   let uniform: Float
+  let negativeScale: Vector
+  let addends: UnsafeMutablePointer<Float>
   let access: A
 
   /// `w[c] t'[c]` per lane.
@@ -436,6 +430,7 @@ struct TargetColumnSide<E: KernelStorage, A: ColumnAccess>: ColumnSide {
     let wt = weighted(c)
     t = VectorMath.multiplyAdd(wt, d, t)
     u += wt
+    VectorMath.store(wt * negativeScale, addends, c * 16)
   }
 }
 
@@ -483,13 +478,12 @@ struct PerClassColumnAddend: ColumnAddend {
   }
 }
 
-/// The gradient addend of probability targets: `-scale * w[c] t'[c]`.
-struct TargetColumnAddend<E: KernelStorage, A: ColumnAccess>: ColumnAddend {
-  let side: TargetColumnSide<E, A>
-  let negativeScale: Vector
+/// The gradient addend of probability targets, `-scale * w[c] t'[c]`, as the exp pass kept it.
+struct TargetColumnAddend: ColumnAddend {
+  let addends: UnsafeMutablePointer<Float>
   @inline(__always) func value(at c: Int) -> Float { 0 }
   @inline(__always) func masked(by active: Vector) -> Self { self }
   @inline(__always) func apply(_ e: Vector, _ k: Vector, _ c: Int) -> Vector {
-    VectorMath.multiplyAdd(e, k, side.weighted(c) * negativeScale)
+    VectorMath.multiplyAdd(e, k, VectorMath.load(addends, c * 16))
   }
 }
