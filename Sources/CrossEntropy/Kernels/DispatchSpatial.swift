@@ -14,7 +14,8 @@ extension Kernels {
     if Scalar.self == Float.self {
       let x = rebound(logits, to: Float.self)
       let w = classWeights.map {
-        UnsafeBufferPointer(start: $0.baseAddress.map { rebound($0, to: Float.self) }, count: $0.count)
+        UnsafeBufferPointer(
+          start: $0.baseAddress.map { rebound($0, to: Float.self) }, count: $0.count)
       }
       let l = UnsafeMutableBufferPointer(
         start: loss.baseAddress.map { rebound($0, to: Float.self) }, count: loss.count)

@@ -110,10 +110,10 @@ struct FusedSoftmaxSpatial {
         addendTotal: addendTotal),
       layout: problem.layout)
     let perRow = problem.reduction == .none
-    let (nll, smooth) = kernel.forEachColumn(gradient: gradient, e) {
-      o, p0, count, exps, lanes in
+    let (nll, smooth) = kernel.forEachColumn {
+      o, p0, count, scratch, lanes in
       kernel.labelColumn(
-        logits, labels: labels, o: o, p0: p0, count: count, gradient: gradient, scratch: exps,
+        logits, labels: labels, o: o, p0: p0, count: count, gradient: gradient, scratch: scratch,
         lanes: lanes, loss: perRow ? loss.baseAddress : nil, e)
     }
     if !perRow {
@@ -144,10 +144,10 @@ struct FusedSoftmaxSpatial {
         sideWeightTotal: 0, addend: .none, addendTotal: 0),
       layout: problem.layout)
     let perRow = problem.reduction == .none
-    let (total, _) = kernel.forEachColumn(gradient: gradient, e) {
-      o, p0, count, exps, lanes in
+    let (total, _) = kernel.forEachColumn {
+      o, p0, count, scratch, lanes in
       kernel.probabilityColumn(
-        logits, targets: targets, o: o, p0: p0, count: count, gradient: gradient, scratch: exps,
+        logits, targets: targets, o: o, p0: p0, count: count, gradient: gradient, scratch: scratch,
         lanes: lanes, loss: perRow ? loss.baseAddress : nil, e)
     }
     if !perRow { loss[0] = Float(problem.reduction == .mean ? total / Double(rows) : total) }
@@ -158,11 +158,13 @@ struct FusedSoftmaxSpatial {
   /// `scratch` is a per-thread buffer of `2 * classes * 16` floats (the column and the
   /// probability targets' terms), `lanes` one of ``laneScratch`` floats for per-lane values.
   @inline(__always)
-  func forEachColumn<E: KernelStorage>(
-    gradient: UnsafeMutablePointer<E.Stored>?, _: E.Type,
-    _ body: (Int, Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> (Double, Double)
+  func forEachColumn(
+    _ body: (Int, Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> (
+      Double, Double
+    )
   ) -> (Double, Double) {
     let units = outer * columnsPerOuter
+    if units == 0 { return (0, 0) }  // no scratch for an empty batch, whatever the class count
     let perChunk = max(1, Self.chunkElements / (classes * 16))
     let chunks = (units + perChunk - 1) / perChunk
     let partials = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * chunks)

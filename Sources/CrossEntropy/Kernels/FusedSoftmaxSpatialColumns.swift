@@ -181,7 +181,8 @@ extension FusedSoftmaxSpatial {
   /// scan), copying the column as fp32 into `copy` (class `c` at `c * 16`).
   @inline(__always)
   static func columnMaximum<E: KernelStorage, A: ColumnAccess>(
-    _ x: UnsafePointer<E.Stored>, _ classes: Int, _ stride: Int, _ copy: UnsafeMutablePointer<Float>,
+    _ x: UnsafePointer<E.Stored>, _ classes: Int, _ stride: Int,
+    _ copy: UnsafeMutablePointer<Float>,
     _ a: A, _: E.Type
   ) -> Vector {
     var m0 = Vector(repeating: -.infinity)
