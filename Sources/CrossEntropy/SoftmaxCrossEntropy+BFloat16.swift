@@ -5,8 +5,8 @@
 /// The kernels widen each value to fp32 exactly, accumulate in fp32 (sums per block in Double),
 /// return the loss in fp32 and write the gradient rounded to nearest even in bfloat16.
 /// Semantics are those of the other forms (weights, ignore index, label smoothing, z-loss,
-/// soft-capping, every reduction); problems the fused kernel does not handle (a class axis that
-/// is not last, z-loss, soft-capping) go through fp32 copies, O(n) extra memory.
+/// soft-capping, every reduction); problems the fused kernels do not handle (z-loss or
+/// soft-capping with a class axis that is not last) go through fp32 copies, O(n) extra memory.
 ///
 /// ```swift
 /// var logits: [UInt16] = [0x3F80, 0x0000, 0xBF80]  // 1, 0, -1 in bfloat16
