@@ -9,8 +9,9 @@ extension VectorMath {
   /// the sign is copied from y. The error is at most 2 ULP over all finite fp32 (1.4 measured;
   /// checked against libm's Double tanh by sweeps in the tests); tanh(±inf) = ±1, NaN gives
   /// NaN, and the result never exceeds 1 in magnitude. No calls: one ``exp(_:)`` and one
-  /// division per vector.
-  @inline(__always)
+  /// division per vector. Transparent: `@inline(__always)` left it an out-of-line call (with
+  /// its vectors passed through memory) inside the soft cap's row loop.
+  @_transparent
   static func tanh(_ y: Vector) -> Vector {
     tanhWithDerivative(y).value
   }
@@ -19,7 +20,7 @@ extension VectorMath {
   /// error even where tanh saturates: from the exponential, `q (2 - q)` with `q = 1 - |tanh|`
   /// computed as `2e / (1 + e)` before any cancellation (`1 - t * t` from a rounded fp32 `t`
   /// would keep only an absolute error of about 1e-7). NaN gives NaN for both; ±inf gives 0.
-  @inline(__always)
+  @_transparent
   static func tanhWithDerivative(_ y: Vector) -> (value: Vector, derivative: Vector) {
     let bits = unsafeBitCast(y, to: SIMD16<UInt32>.self)
     let sign = bits & 0x8000_0000
@@ -47,14 +48,14 @@ extension VectorMath {
 
   /// The soft cap `c * tanh(x / c)` per lane, given `c` and `1 / c` (fp32; the division is a
   /// multiplication by the reciprocal, within an ULP of the quotient).
-  @inline(__always)
+  @_transparent
   static func softCap(_ x: Vector, cap: Vector, inverse: Vector) -> Vector {
     cap * tanh(x * inverse)
   }
 
   /// ``softCap(_:cap:inverse:)`` and its derivative `1 - tanh^2(x / c)` (see
   /// ``tanhWithDerivative(_:)``).
-  @inline(__always)
+  @_transparent
   static func softCapWithDerivative(
     _ x: Vector, cap: Vector, inverse: Vector
   ) -> (value: Vector, derivative: Vector) {
