@@ -17,26 +17,32 @@ extension Kernels {
     gradient: UnsafeMutablePointer<Scalar>?, threads: Int? = nil
   ) {
     if count > 0 {
+      // The fused kernel is called with concrete types only (no `Scalar` in its substitutions),
+      // so that its specialisations are used even where this function runs unspecialised (a
+      // generic public entry point called from another module).
+      var total: Double? = nil
       if Scalar.self == Float.self {
-        if fusedBinary(
-          FloatStorage.self, logits: logits, targets: targets, shape: shape, count: count,
-          weight: weight, positiveWeight: positiveWeight, reduction: reduction, loss: loss,
-          gradient: gradient, threads: threads)
-        {
-          return
-        }
+        total = fusedBinary(
+          FloatStorage.self, logits: cast(logits), targets: cast(targets), shape: shape,
+          count: count, weight: cast(weight), positiveWeight: cast(positiveWeight),
+          reduction: reduction, loss: cast(loss), gradient: gradient.map { cast($0) },
+          threads: threads)
       }
       #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
         if Scalar.self == Float16.self {
-          if fusedBinary(
-            HalfStorage.self, logits: logits, targets: targets, shape: shape, count: count,
-            weight: weight, positiveWeight: positiveWeight, reduction: reduction, loss: loss,
-            gradient: gradient, threads: threads)
-          {
-            return
-          }
+          total = fusedBinary(
+            HalfStorage.self, logits: cast(logits), targets: cast(targets), shape: shape,
+            count: count, weight: cast(weight), positiveWeight: cast(positiveWeight),
+            reduction: reduction, loss: cast(loss), gradient: gradient.map { cast($0) },
+            threads: threads)
         }
       #endif
+      if let total {
+        if reduction != .none {
+          loss[0] = Scalar(reduction == .mean ? total / Double(count) : total)
+        }
+        return
+      }
     }
     let weightValues: (UnsafeBufferPointer<Scalar>, BroadcastIndex)? = weight.map {
       ($0.values, $0.index)
@@ -54,24 +60,18 @@ extension Kernels {
       gradient: gradientBuffer)
   }
 
-  /// Runs ``FusedBinaryCrossEntropy`` with `Scalar` stored as `S` (the caller has checked that
-  /// `Scalar` is `S.Stored`); false, with nothing written, when a weight does not repeat along
-  /// the elements.
-  private static func fusedBinary<Scalar: BinaryFloatingPoint, S: KernelStorage>(
-    _: S.Type, logits: UnsafePointer<Scalar>, targets: UnsafePointer<Scalar>, shape: [Int],
-    count: Int, weight: BinaryWeightArgument<Scalar>?,
-    positiveWeight: BinaryWeightArgument<Scalar>?, reduction: Reduction,
-    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?,
+  /// Runs ``FusedBinaryCrossEntropy`` on elements stored as `S` and returns the sum of the
+  /// losses (per-element losses, for `.none`, and the gradient are written); nil, with nothing
+  /// written, when a weight does not repeat along the elements.
+  private static func fusedBinary<S: KernelStorage>(
+    _: S.Type, logits: UnsafePointer<S.Stored>, targets: UnsafePointer<S.Stored>, shape: [Int],
+    count: Int, weight: BinaryWeightArgument<S.Stored>?,
+    positiveWeight: BinaryWeightArgument<S.Stored>?, reduction: Reduction,
+    loss: UnsafeMutableBufferPointer<S.Stored>, gradient: UnsafeMutablePointer<S.Stored>?,
     threads: Int?
-  ) -> Bool {
-    func stored(_ p: UnsafePointer<Scalar>) -> UnsafePointer<S.Stored> {
-      UnsafeRawPointer(p).assumingMemoryBound(to: S.Stored.self)
-    }
-    func stored(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<S.Stored> {
-      UnsafeMutableRawPointer(p).assumingMemoryBound(to: S.Stored.self)
-    }
+  ) -> Double? {
     /// The period of a weight, or nil when the fused kernel cannot read it.
-    func period(_ w: BinaryWeightArgument<Scalar>?) -> Int?? {
+    func period(_ w: BinaryWeightArgument<S.Stored>?) -> Int?? {
       guard let w else { return .some(nil) }
       guard let period = FusedBinaryCrossEntropy.period(source: w.shape, target: shape),
         period == count || period <= FusedBinaryCrossEntropy.longestRepeatedWeight
@@ -79,30 +79,55 @@ extension Kernels {
       return .some(period)
     }
     guard let weightPeriod = period(weight), let positivePeriod = period(positiveWeight) else {
-      return false
+      return nil
     }
     // Short periods get a wrap-around copy (O(period) memory), so that every vector load of
     // weights is one load.
     var copies: [UnsafeMutableBufferPointer<S.Stored>] = []
     defer { copies.forEach { $0.deallocate() } }
-    func repeating(_ w: BinaryWeightArgument<Scalar>?, _ period: Int?) -> RepeatingWeight<S>? {
-      guard let w, let period, let base = w.values.baseAddress else { return nil }
-      if period == count { return RepeatingWeight(values: stored(base), period: period) }
+    func repeating(
+      _ w: BinaryWeightArgument<S.Stored>?, _ period: Int?
+    ) -> RepeatingWeight<S>? {
+      guard let w, let period, let source = w.values.baseAddress else { return nil }
+      if period == count { return RepeatingWeight(values: source, period: period) }
       let copy = UnsafeMutableBufferPointer<S.Stored>.allocate(capacity: period + 16)
-      let source = stored(base)
       for j in 0..<(period + 16) { copy.initializeElement(at: j, to: source[j % period]) }
       copies.append(copy)
       return RepeatingWeight(values: UnsafePointer(copy.baseAddress!), period: period)
     }
-    let perElement = reduction == .none
-    let total = FusedBinaryCrossEntropy.run(
-      S.self, logits: stored(logits), targets: stored(targets), count: count,
+    return FusedBinaryCrossEntropy.run(
+      S.self, logits: logits, targets: targets, count: count,
       weight: repeating(weight, weightPeriod),
       positiveWeight: repeating(positiveWeight, positivePeriod),
       gradientScale: reduction == .mean ? Float(1 / Double(count)) : 1,
-      loss: perElement ? stored(loss.baseAddress!) : nil, gradient: gradient.map(stored),
-      threads: threads)
-    if !perElement { loss[0] = Scalar(reduction == .mean ? total / Double(count) : total) }
-    return true
+      loss: reduction == .none ? loss.baseAddress! : nil, gradient: gradient, threads: threads)
+  }
+
+  /// Reinterprets a pointer (the caller has checked that `T` and `U` are the same type).
+  @inline(__always)
+  private static func cast<T, U>(_ p: UnsafePointer<T>) -> UnsafePointer<U> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: U.self)
+  }
+
+  @inline(__always)
+  private static func cast<T, U>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<U> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: U.self)
+  }
+
+  @inline(__always)
+  private static func cast<T, U>(
+    _ b: UnsafeMutableBufferPointer<T>
+  ) -> UnsafeMutableBufferPointer<U> {
+    UnsafeMutableBufferPointer(start: b.baseAddress.map { cast($0) }, count: b.count)
+  }
+
+  @inline(__always)
+  private static func cast<T, U>(_ w: BinaryWeightArgument<T>?) -> BinaryWeightArgument<U>? {
+    w.map {
+      BinaryWeightArgument(
+        values: UnsafeBufferPointer(
+          start: $0.values.baseAddress.map { cast($0) }, count: $0.values.count),
+        shape: $0.shape, index: $0.index)
+    }
   }
 }
