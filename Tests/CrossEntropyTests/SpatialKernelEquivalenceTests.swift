@@ -174,11 +174,11 @@ struct SpatialProblem {
   @Test func floatNonFiniteColumnsMatchReference() throws {
     for criterion in criteria {
       for classes in [1, 5, 40, 600] {
-        // 20 positions: a full column of 16 and a partial one of 4.
-        var problem = SpatialProblem(shape: [2, classes, 20], seed: UInt64(classes))
+        // 84 positions: a full tile of 64 (four columns) and a partial one of 20.
+        var problem = SpatialProblem(shape: [2, classes, 84], seed: UInt64(classes))
         problem.criterion = criterion
         problem.criterion.classAxis = 1
-        let inner = 20
+        let inner = 84
         func at(_ o: Int, _ c: Int, _ p: Int) -> Int { (o * classes + c) * inner + p }
         problem.logits[at(0, classes / 2, 0)] = .nan  // NaN in a finite position
         problem.logits[at(0, classes - 1, 1)] = .infinity  // +inf: the position is NaN
@@ -188,8 +188,10 @@ struct SpatialProblem {
         problem.labels[4] = criterion.ignoreIndex
         for c in 0..<classes { problem.logits[at(1, c, 18)] = c % 2 == 0 ? -.infinity : .nan }
         problem.logits[at(1, 0, 17)] = .infinity  // +inf at an ignored position
-        problem.labels[20 + 17] = criterion.ignoreIndex
+        problem.labels[84 + 17] = criterion.ignoreIndex
         problem.logits[at(1, 0, 5)] = .nan  // NaN in a full column with no other problem
+        problem.logits[at(1, 0, 70)] = .nan  // in the partial tile
+        problem.logits[at(0, classes - 1, 80)] = .infinity
         if problem.labels[3] != criterion.ignoreIndex, classes > 1 { problem.labels[3] = 0 }
         try problem.expectMatchesReference()
         problem.criterion.ignoreIndex = -100  // probability targets take no ignore index
