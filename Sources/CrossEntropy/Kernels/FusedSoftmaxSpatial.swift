@@ -30,8 +30,8 @@ struct FusedSoftmaxSpatial {
   let outer: Int
   let classes: Int
   let inner: Int
-  /// Tiles (of up to 64 positions, four columns) per outer index.
-  let tilesPerOuter: Int
+  /// Columns (of up to 16 positions) per outer index.
+  let columnsPerOuter: Int
 
   /// The floats of per-lane scratch a column uses (label logits, weights, addends, the active
   /// mask's bits, the label gradients, a partial column's lanes), so that lanes are filled and
@@ -50,7 +50,7 @@ struct FusedSoftmaxSpatial {
     self.outer = layout.outer
     self.classes = layout.classes
     self.inner = layout.inner
-    self.tilesPerOuter = (layout.inner + 63) / 64
+    self.columnsPerOuter = (layout.inner + 15) / 16
   }
 
   /// Class-index labels: the kernel's entry point, with the reduction. `gradient` may be
@@ -112,7 +112,7 @@ struct FusedSoftmaxSpatial {
     let perRow = problem.reduction == .none
     let (nll, smooth) = kernel.forEachColumn {
       o, p0, count, scratch, lanes in
-      kernel.labelTile(
+      kernel.labelColumn(
         logits, labels: labels, o: o, p0: p0, count: count, gradient: gradient, scratch: scratch,
         lanes: lanes, loss: perRow ? loss.baseAddress : nil, e)
     }
@@ -146,16 +146,16 @@ struct FusedSoftmaxSpatial {
     let perRow = problem.reduction == .none
     let (total, _) = kernel.forEachColumn {
       o, p0, count, scratch, lanes in
-      kernel.probabilityTile(
+      kernel.probabilityColumn(
         logits, targets: targets, o: o, p0: p0, count: count, gradient: gradient, scratch: scratch,
         lanes: lanes, loss: perRow ? loss.baseAddress : nil, e)
     }
     if !perRow { loss[0] = Float(problem.reduction == .mean ? total / Double(rows) : total) }
   }
 
-  /// Runs `body(o, p0, count, scratch, lanes)` on every tile (`count` positions from `p0`),
+  /// Runs `body(o, p0, count, scratch, lanes)` on every column (`count` positions from `p0`),
   /// chunk by chunk over threads, and returns the sums of its two results in chunk order.
-  /// `scratch` is a per-thread buffer of `5 * classes * 16` floats (four columns and the
+  /// `scratch` is a per-thread buffer of `2 * classes * 16` floats (the column and the
   /// probability targets' terms), `lanes` one of ``laneScratch`` floats for per-lane values.
   @inline(__always)
   func forEachColumn(
@@ -163,15 +163,15 @@ struct FusedSoftmaxSpatial {
       Double, Double
     )
   ) -> (Double, Double) {
-    let units = outer * tilesPerOuter
+    let units = outer * columnsPerOuter
     if units == 0 { return (0, 0) }  // no scratch for an empty batch, whatever the class count
-    let perChunk = max(1, Self.chunkElements / (classes * 64))
+    let perChunk = max(1, Self.chunkElements / (classes * 16))
     let chunks = (units + perChunk - 1) / perChunk
     let partials = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * chunks)
     defer { partials.deallocate() }
-    let threads = Threads.count(rows: chunks, elementsPerRow: perChunk * classes * 64)
+    let threads = Threads.count(rows: chunks, elementsPerRow: perChunk * classes * 16)
     Threads.forEachRange(rows: chunks, threads: threads) { range in
-      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 5 * classes * 16)
+      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * classes * 16)
       defer { scratch.deallocate() }
       let lanes = UnsafeMutablePointer<Float>.allocate(capacity: Self.laneScratch)
       defer { lanes.deallocate() }
@@ -179,9 +179,9 @@ struct FusedSoftmaxSpatial {
         var a = 0.0
         var b = 0.0
         for unit in chunk * perChunk..<min(units, (chunk + 1) * perChunk) {
-          let (o, tile) = unit.quotientAndRemainder(dividingBy: tilesPerOuter)
-          let p0 = tile * 64
-          let (x, y) = body(o, p0, min(64, inner - p0), scratch, lanes)
+          let (o, column) = unit.quotientAndRemainder(dividingBy: columnsPerOuter)
+          let p0 = column * 16
+          let (x, y) = body(o, p0, min(16, inner - p0), scratch, lanes)
           a += x
           b += y
         }

@@ -10,39 +10,34 @@ extension FusedSoftmaxSpatial {
   func labelColumn<E: KernelStorage>(
     _ x: UnsafePointer<E.Stored>, labels: UnsafeBufferPointer<Int>, o: Int, p0: Int, count: Int,
     gradient: UnsafeMutablePointer<E.Stored>?, scratch: UnsafeMutablePointer<Float>,
-    lanes: UnsafeMutablePointer<Float>, loss: UnsafeMutablePointer<Float>?,
-    maximum: Vector? = nil, _ e: E.Type
+    lanes: UnsafeMutablePointer<Float>, loss: UnsafeMutablePointer<Float>?, _ e: E.Type
   ) -> (Double, Double) {
     if count == 16 {
-      return labelColumn(
-        x, labels, o, p0, FullColumn(), gradient, scratch, lanes, loss, maximum, e)
+      return labelColumn(x, labels, o, p0, FullColumn(), gradient, scratch, lanes, loss, e)
     }
     return labelColumn(
       x, labels, o, p0, PartialColumn(count: count, buffer: lanes + 80), gradient, scratch,
-      lanes, loss, maximum, e)
+      lanes, loss, e)
   }
 
   @inline(__always)
   func labelColumn<E: KernelStorage, A: ColumnAccess>(
     _ x: UnsafePointer<E.Stored>, _ labels: UnsafeBufferPointer<Int>, _ o: Int, _ p0: Int,
     _ a: A, _ gradient: UnsafeMutablePointer<E.Stored>?, _ scratch: UnsafeMutablePointer<Float>,
-    _ lanes: UnsafeMutablePointer<Float>, _ loss: UnsafeMutablePointer<Float>?,
-    _ maximum: Vector?, _ e: E.Type
+    _ lanes: UnsafeMutablePointer<Float>, _ loss: UnsafeMutablePointer<Float>?, _ e: E.Type
   ) -> (Double, Double) {
     switch (row.side, row.addend) {
     case (.plain, .constant(let value)):
       return labelColumn(
-        x, labels, o, p0, a, gradient, scratch, lanes, loss, maximum, PlainColumnSide(),
+        x, labels, o, p0, a, gradient, scratch, lanes, loss, PlainColumnSide(),
         ConstantColumnAddend(value: value, lanes: .zero), e)
     case (.weighted(let w), .perClass(let values)):
       return labelColumn(
-        x, labels, o, p0, a, gradient, scratch, lanes, loss, maximum,
-        WeightedColumnSide(weights: w),
+        x, labels, o, p0, a, gradient, scratch, lanes, loss, WeightedColumnSide(weights: w),
         PerClassColumnAddend(values: values, active: .zero), e)
     default:
       return labelColumn(
-        x, labels, o, p0, a, gradient, scratch, lanes, loss, maximum, NoColumnSide(),
-        NoColumnAddend(),
+        x, labels, o, p0, a, gradient, scratch, lanes, loss, NoColumnSide(), NoColumnAddend(),
         e)
     }
   }
@@ -53,13 +48,12 @@ extension FusedSoftmaxSpatial {
   >(
     _ x: UnsafePointer<E.Stored>, _ labels: UnsafeBufferPointer<Int>, _ o: Int, _ p0: Int,
     _ a: A, _ gradient: UnsafeMutablePointer<E.Stored>?, _ copy: UnsafeMutablePointer<Float>,
-    _ lanes: UnsafeMutablePointer<Float>, _ loss: UnsafeMutablePointer<Float>?,
-    _ maximum: Vector?, _ side: T, _ add: D, _ e: E.Type
+    _ lanes: UnsafeMutablePointer<Float>, _ loss: UnsafeMutablePointer<Float>?, _ side: T,
+    _ add: D, _ e: E.Type
   ) -> (Double, Double) {
     let base = o * classes * inner + p0
     let firstRow = o * inner + p0
-    // Pass 1, unless a tile's pass already copied the column and found its maxima.
-    let m = maximum ?? Self.columnMaximum(x + base, classes, inner, copy, a, e)
+    let m = Self.columnMaximum(x + base, classes, inner, copy, a, e)
     // A lane whose maximum is +inf or -inf (only -inf and NaN): the reference's formulas.
     if VectorMath.sum(m * 0).isNaN {
       return scalarSpatialRows(
@@ -133,28 +127,25 @@ extension FusedSoftmaxSpatial {
   func probabilityColumn<E: KernelStorage>(
     _ x: UnsafePointer<E.Stored>, targets: UnsafePointer<E.Stored>, o: Int, p0: Int,
     count: Int, gradient: UnsafeMutablePointer<E.Stored>?, scratch: UnsafeMutablePointer<Float>,
-    addends: UnsafeMutablePointer<Float>, lanes: UnsafeMutablePointer<Float>,
-    loss: UnsafeMutablePointer<Float>?, maximum: Vector? = nil, _ e: E.Type
+    lanes: UnsafeMutablePointer<Float>, loss: UnsafeMutablePointer<Float>?, _ e: E.Type
   ) -> (Double, Double) {
     if count == 16 {
-      return probabilityColumn(
-        x, targets, o, p0, FullColumn(), gradient, scratch, addends, loss, maximum, e)
+      return probabilityColumn(x, targets, o, p0, FullColumn(), gradient, scratch, loss, e)
     }
     return probabilityColumn(
       x, targets, o, p0, PartialColumn(count: count, buffer: lanes + 80), gradient, scratch,
-      addends, loss, maximum, e)
+      loss, e)
   }
 
   @inline(__always)
   func probabilityColumn<E: KernelStorage, A: ColumnAccess>(
     _ x: UnsafePointer<E.Stored>, _ targets: UnsafePointer<E.Stored>, _ o: Int, _ p0: Int,
     _ a: A, _ gradient: UnsafeMutablePointer<E.Stored>?, _ copy: UnsafeMutablePointer<Float>,
-    _ addends: UnsafeMutablePointer<Float>, _ loss: UnsafeMutablePointer<Float>?,
-    _ maximum: Vector?, _ e: E.Type
+    _ loss: UnsafeMutablePointer<Float>?, _ e: E.Type
   ) -> (Double, Double) {
     let base = o * classes * inner + p0
     let firstRow = o * inner + p0
-    let m = maximum ?? Self.columnMaximum(x + base, classes, inner, copy, a, e)
+    let m = Self.columnMaximum(x + base, classes, inner, copy, a, e)
     // One class: the reference's gradient cancels to exactly 0 (p = 1); keep that exactness.
     if classes == 1 || VectorMath.sum(m * 0).isNaN {
       return scalarSpatialRows(
@@ -166,7 +157,7 @@ extension FusedSoftmaxSpatial {
       targets: targets + base, weights: row.weights?.baseAddress, stride: inner,
       keep: smoothing > 0 ? Float(1 - smoothing) : 1,
       uniform: smoothing > 0 ? Float(smoothing / Double(classes)) : 0,
-      negativeScale: Vector(repeating: Float(-row.scale)), addends: addends,
+      negativeScale: Vector(repeating: Float(-row.scale)), addends: copy + classes * 16,
       access: a)
     let stats =
       gradient == nil
@@ -179,113 +170,12 @@ extension FusedSoftmaxSpatial {
       let k = Float(row.scale) * stats.side2 / stats.sum
       Self.columnGradient(
         ColumnExps(pointer: copy), g + base, classes, inner, k,
-        TargetColumnAddend(addends: addends), a, e)
+        TargetColumnAddend(addends: copy + classes * 16), a, e)
     }
     return (Double(VectorMath.sum(values)), 0)
   }
 
-  /// Class-index labels on a tile of `count <= 64` positions from `p0`: four full columns
-  /// share one pass 1 (64 contiguous elements per class, which the memory system serves far
-  /// better than 16); a shorter tile goes column by column. `scratch` holds four columns.
-  @inline(__always)
-  func labelTile<E: KernelStorage>(
-    _ x: UnsafePointer<E.Stored>, labels: UnsafeBufferPointer<Int>, o: Int, p0: Int, count: Int,
-    gradient: UnsafeMutablePointer<E.Stored>?, scratch: UnsafeMutablePointer<Float>,
-    lanes: UnsafeMutablePointer<Float>, loss: UnsafeMutablePointer<Float>?, _ e: E.Type
-  ) -> (Double, Double) {
-    var a = 0.0
-    var b = 0.0
-    let size = classes * 16
-    if count == 64 {
-      let m = Self.tileMaximum(x + o * classes * inner + p0, classes, inner, scratch, e)
-      for j in 0..<4 {
-        let (nll, smooth) = labelColumn(
-          x, labels: labels, o: o, p0: p0 + 16 * j, count: 16, gradient: gradient,
-          scratch: scratch + j * size, lanes: lanes, loss: loss,
-          maximum: j == 0 ? m.0 : j == 1 ? m.1 : j == 2 ? m.2 : m.3, e)
-        a += nll
-        b += smooth
-      }
-      return (a, b)
-    }
-    var start = 0
-    while start < count {
-      let (nll, smooth) = labelColumn(
-        x, labels: labels, o: o, p0: p0 + start, count: min(16, count - start),
-        gradient: gradient, scratch: scratch, lanes: lanes, loss: loss, e)
-      a += nll
-      b += smooth
-      start += 16
-    }
-    return (a, b)
-  }
-
-  /// Probability targets on a tile of `count <= 64` positions (see ``labelTile``).
-  @inline(__always)
-  func probabilityTile<E: KernelStorage>(
-    _ x: UnsafePointer<E.Stored>, targets: UnsafePointer<E.Stored>, o: Int, p0: Int,
-    count: Int, gradient: UnsafeMutablePointer<E.Stored>?, scratch: UnsafeMutablePointer<Float>,
-    lanes: UnsafeMutablePointer<Float>, loss: UnsafeMutablePointer<Float>?, _ e: E.Type
-  ) -> (Double, Double) {
-    var a = 0.0
-    let size = classes * 16
-    let addends = scratch + 4 * size
-    if count == 64 {
-      let m = Self.tileMaximum(x + o * classes * inner + p0, classes, inner, scratch, e)
-      for j in 0..<4 {
-        a +=
-          probabilityColumn(
-            x, targets: targets, o: o, p0: p0 + 16 * j, count: 16, gradient: gradient,
-            scratch: scratch + j * size, addends: addends, lanes: lanes, loss: loss,
-            maximum: j == 0 ? m.0 : j == 1 ? m.1 : j == 2 ? m.2 : m.3, e
-          ).0
-      }
-      return (a, 0)
-    }
-    var start = 0
-    while start < count {
-      a +=
-        probabilityColumn(
-          x, targets: targets, o: o, p0: p0 + start, count: min(16, count - start),
-          gradient: gradient, scratch: scratch, addends: addends, lanes: lanes, loss: loss, e
-        ).0
-      start += 16
-    }
-    return (a, 0)
-  }
-
   // MARK: - Passes
-
-  /// Pass 1 of four full columns at once: the maxima per lane of each (ignoring NaN), column
-  /// `j` copied as fp32 into `copy + j * classes * 16`.
-  @inline(__always)
-  static func tileMaximum<E: KernelStorage>(
-    _ x: UnsafePointer<E.Stored>, _ classes: Int, _ stride: Int,
-    _ copy: UnsafeMutablePointer<Float>, _: E.Type
-  ) -> (Vector, Vector, Vector, Vector) {
-    var m0 = Vector(repeating: -.infinity)
-    var m1 = m0
-    var m2 = m0
-    var m3 = m0
-    let size = classes * 16
-    var offset = 0
-    for c in 0..<classes {
-      let v0 = E.load(x, offset)
-      let v1 = E.load(x, offset + 16)
-      let v2 = E.load(x, offset + 32)
-      let v3 = E.load(x, offset + 48)
-      VectorMath.store(v0, copy, c * 16)
-      VectorMath.store(v1, copy, size + c * 16)
-      VectorMath.store(v2, copy, 2 * size + c * 16)
-      VectorMath.store(v3, copy, 3 * size + c * 16)
-      m0 = VectorMath.maximum(m0, v0)
-      m1 = VectorMath.maximum(m1, v1)
-      m2 = VectorMath.maximum(m2, v2)
-      m3 = VectorMath.maximum(m3, v3)
-      offset += stride
-    }
-    return (m0, m1, m2, m3)
-  }
 
   /// The maximum per lane over the classes, ignoring NaN (like the reference's `x > maximum`
   /// scan), copying the column as fp32 into `copy` (class `c` at `c * 16`).
