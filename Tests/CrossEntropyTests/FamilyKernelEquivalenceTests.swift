@@ -517,6 +517,20 @@ private struct DistillationCase {
     }
   }
 
+  @Test func wideLogitsAtLowTemperatureMatchReference() throws {
+    // Logits spread over +-32 at T = 0.5 (softened spread +-64, most exps far below the largest):
+    // the rescaled running sums and the cross term against the reference, with and without
+    // the gradient.
+    for (seed, weight) in [(UInt64(41), 0.0), (42, 0.3)] {
+      var problem = DistillationCase(
+        rows: 6, classes: 5000, seed: seed, temperature: 0.5, hardLabelWeight: weight,
+        reduction: .none, withLabels: true)
+      problem.student = problem.student.map { 8 * $0 }
+      problem.teacher = problem.teacher.map { 8 * $0 }
+      try problem.check()
+    }
+  }
+
   @Test func equalStudentAndTeacherGiveZeroKL() {
     var problem = DistillationCase(
       rows: 4, classes: 1000, seed: 12, temperature: 2, hardLabelWeight: 0, reduction: .none,
