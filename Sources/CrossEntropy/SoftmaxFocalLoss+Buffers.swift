@@ -95,7 +95,7 @@ extension SoftmaxFocalLoss {
     try layout.checkLabelRange(labels, ignoreIndex: ignoreIndex)
     try checkLossCount(loss.count, reduction: reduction, rows: layout.rows)
     if let gradient { try layout.checkGradientCount(gradient.count) }
-    let weights = alpha.map { $0.map(Double.init) }
+    let weights = alpha.map { buffer in buffer.map { Double($0) } }
     if Scalar.self == Float.self, layout.inner == 1, layout.rows > 0 {
       (weights ?? []).withUnsafeBufferPointer { w in
         FusedSoftmaxFocal.run(
