@@ -35,6 +35,14 @@ enum Kernels {
         }
         return
       }
+      // Double: labels without the logit options (those stay on the reference in Double).
+      if Scalar.self == Double.self, !problem.hasLogitOptions, case .labels(let labels) = target {
+        FusedSoftmaxDouble.run(
+          logits: cast(logits, to: Double.self), labels: labels,
+          classWeights: classWeights.map { cast($0, to: Double.self) }, problem: problem,
+          loss: cast(loss, to: Double.self), gradient: gradient.map { cast($0, to: Double.self) })
+        return
+      }
       #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
         if Scalar.self == Float16.self {
           let weights = classWeights.map { $0.map { Float($0) } }
