@@ -12,7 +12,9 @@
 /// `C` (not `C - 1`), which is what PyTorch computes (its docstring's formula differs).
 /// The input is `(N, C)`, `(C)` (one sample) or 0-dimensional (one sample of one class,
 /// whose loss is 0); labels are `(N)`, or 0-dimensional or `(1)` for one sample. With `.none`,
-/// a 0-dimensional label array gives a 0-dimensional loss, as in PyTorch.
+/// a 0-dimensional label array gives a 0-dimensional loss, as in PyTorch. An empty batch
+/// `(0, C)` gives 0 for `.sum` and NaN (0 / 0) for `.mean`; PyTorch returns uninitialised
+/// memory there.
 ///
 /// ```swift
 /// let hinge = MultiMarginLoss(p: 2, margin: 0.5)

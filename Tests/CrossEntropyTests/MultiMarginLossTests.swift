@@ -46,6 +46,24 @@ import Testing
     }
   }
 
+  /// PyTorch leaves its output uninitialised for an empty batch (LossMultiMargin.cpp returns
+  /// early when `input.numel() == 0`), so there is no golden value: the formula gives an empty
+  /// sum (0) and a mean of 0 / 0 (NaN, as the other losses' empty means), and no gradient.
+  @Test func emptyBatchFollowsTheFormula() throws {
+    let scores = try ShapedArray<Double>(shape: [0, 4], scalars: [])
+    let labels = try ShapedArray<Int>(shape: [0], scalars: [])
+    for reduction in Reduction.allCases {
+      let (loss, gradient) = try MultiMarginLoss(reduction: reduction, p: 2)
+        .lossAndGradient(logits: scores, labels: labels, classWeights: [1, 2, 3, 4])
+      #expect(gradient.shape == [0, 4])
+      switch reduction {
+      case .none: #expect(loss.shape == [0])
+      case .sum: #expect(loss.shape == [] && loss.scalars == [0])
+      case .mean: #expect(loss.shape == [] && loss.scalars[0].isNaN)
+      }
+    }
+  }
+
   @Test func badInputIsReported() {
     let scores = try! ShapedArray<Float>(shape: [2, 3], scalars: [0, 1, 2, 3, 4, 5])
     let labels = ShapedArray([0, 1])
