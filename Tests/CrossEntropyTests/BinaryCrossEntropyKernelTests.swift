@@ -342,8 +342,7 @@ private func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
       var v = Vector(repeating: 1)
       let n = min(16, inputs.count - i)
       for j in 0..<n { v[j] = inputs[i + j] }
-      let u = 1 + v
-      let out = VectorMath.log1pOfUnit(v, onePlus: u, reciprocal: 1 / u)
+      let out = VectorMath.log1pOfUnit(v)
       for j in 0..<n {
         let exact = Double.log(onePlus: Double(v[j]))
         let error = abs(Double(out[j]) - exact) / Double(Float(exact).ulp)

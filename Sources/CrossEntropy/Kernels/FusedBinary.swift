@@ -157,12 +157,11 @@ enum FusedBinaryCrossEntropy {
     let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
     let negative = VectorMath.signMask(x)
     let magnitude = unsafeBitCast(bits & 0x7fff_ffff, to: Vector.self)
-    let e = VectorMath.exp(-magnitude)
-    let u = 1 + e
-    let r = 1 / u
+    let e = VectorMath.expOfNonPositive(-magnitude)
+    let r = 1 / (1 + e)
     let sigmoid = VectorMath.select(negative, e * r, r)
     let negativePart = -unsafeBitCast(bits & negative, to: Vector.self)  // max(-x, 0)
-    let softplus = VectorMath.log1pOfUnit(e, onePlus: u, reciprocal: r) + negativePart
+    let softplus = VectorMath.log1pOfUnit(e) + negativePart
     let oneMinusY = 1 - y
     guard P.isPresent else {
       return (VectorMath.multiplyAdd(oneMinusY, x, softplus), sigmoid - y)

@@ -142,8 +142,9 @@ extension Reference {
 /// (torchvision's default is 2), by multiplication, and for fractional `gamma` in (1, 16], by
 /// `exp(gamma log b)` with the vector exp and log; other exponents take the reference.
 ///
-/// Per element, one vector exp, one reciprocal and one vector log: with `e = exp(-|x|)`,
+/// Per element, one vector exp, two divisions and no logarithm: with `e = exp(-|x|)`,
 /// `p = sigmoid(x)` and `q = 1 - p` both from `e / (1 + e)` and `1 / (1 + e)` (no cancellation),
+/// and `log1p(e)` from ``VectorMath/log1pOfUnit(_:)`` (`2 atanh(e / (2 + e))`),
 ///
 /// ```
 /// ce       = (max(x, 0) - x y) + log1p(e)
@@ -251,13 +252,13 @@ enum FusedSigmoidFocal {
     let slope = Vector(repeating: alpha.slope)
     let k = Vector(repeating: gradientScale)
     var sum = Vector.zero
-    var finite = Vector.zero  // stays 0 unless some x - x or y - y is NaN
+    var finite = Vector.zero  // stays 0 unless some x * 0 or y * 0 is NaN
     let fullEnd = start + (end - start) / 16 * 16
     var i = start
     while i < fullEnd {
       let xv = VectorMath.load(x, i)
       let yv = VectorMath.load(y, i)
-      finite += (xv - xv) + (yv - yv)
+      finite = VectorMath.multiplyAdd(yv, .zero, VectorMath.multiplyAdd(xv, .zero, finite))
       let (value, derivative) = element(power, xv, yv, base, slope)
       sum += value
       lossStore.store(value, i)
@@ -317,26 +318,26 @@ enum FusedSigmoidFocal {
     let negative = VectorMath.signMask(x)
     let magnitude = unsafeBitCast(
       unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7fff_ffff, to: Vector.self)
-    let e = VectorMath.exp(-magnitude)
-    let u = 1 + e
-    let r = 1 / u
+    let e = VectorMath.expOfNonPositive(-magnitude)
+    let r = 1 / (1 + e)
     let er = e * r
     let p = VectorMath.select(negative, er, r)  // sigmoid(x)
     let q = VectorMath.select(negative, r, er)  // sigmoid(-x) = 1 - p, without cancellation
     let positivePart = unsafeBitCast(
       unsafeBitCast(x, to: SIMD16<UInt32>.self) & ~negative, to: Vector.self)  // max(x, 0)
     let oneMinusY = 1 - y
-    let ce =
-      VectorMath.multiplyAdd(-x, y, positivePart)
-      + VectorMath.log1pOfUnit(e, onePlus: u, reciprocal: r)
+    let ce = VectorMath.multiplyAdd(-x, y, positivePart) + VectorMath.log1pOfUnit(e)
     let oneMinusPt = VectorMath.multiplyAdd(y, q, p * oneMinusY)
     let pMinusY = VectorMath.multiplyAdd(p, oneMinusY, -(y * q))
     let modulation = power.power(oneMinusPt)
     var derivative = pMinusY * modulation
     if power.gamma != 0 {
-      let chain =
-        Vector(repeating: Float(power.gamma)) * ce * power.powerBelow(oneMinusPt) * (p * q)
-      derivative = VectorMath.multiplyAdd(-chain, y + y - 1, derivative)
+      // d(1 - p_t)/dx = p q (1 - 2y); p q = e r^2 whatever the sign of x.
+      let gamma = Float(power.gamma)
+      let signedGamma = VectorMath.multiplyAdd(
+        y, Vector(repeating: 2 * gamma), Vector(repeating: -gamma))  // gamma (2y - 1)
+      let chain = ce * power.powerBelow(oneMinusPt) * (er * r)
+      derivative = VectorMath.multiplyAdd(-chain, signedGamma, derivative)
     }
     let alphaT = VectorMath.multiplyAdd(y, alphaSlope, alphaBase)
     return (ce * modulation * alphaT, derivative * alphaT)

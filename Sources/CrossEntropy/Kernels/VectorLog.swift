@@ -68,11 +68,24 @@ extension VectorMath {
     return log(u) + correction
   }
 
-  /// ``log1p(_:)`` for x in [0, 1] (the softplus of the sigmoid: x = e^-|logit|), given
-  /// `u = 1 + x` and `r = 1 / u`; no special cases, straight-line code.
+  /// ``log1p(_:)`` for x in [0, 1] (the softplus of the sigmoid: x = e^-|logit|); no special
+  /// cases, straight-line code, no logarithm's range reduction.
+  ///
+  /// `log1p(x) = 2 atanh(s)` with `s = x / (2 + x)` in [0, 1/3]: `2 s + 2 s z P(z)`, `z = s^2`
+  /// in [0, 1/9], with `P` a degree-3 fit of `(atanh(s) / s - 1) / z` (relative error 5e-9, far
+  /// below an fp32 ULP; the Taylor series would need six terms). One division and seven
+  /// multiply-adds, where the general ``log(_:)`` takes about twenty operations. The error is
+  /// within 2 ULP on [0, 1] (a test sweeps the interval against libm); small x keeps its full
+  /// relative accuracy (no `1 + x` is formed).
   @inline(__always)
-  static func log1pOfUnit(_ x: Vector, onePlus u: Vector, reciprocal r: Vector) -> Vector {
-    multiplyAdd(x - (u - 1), r, logOfNormal(u))
+  static func log1pOfUnit(_ x: Vector) -> Vector {
+    let s = x / (x + 2)
+    let z = s * s
+    var p = multiplyAdd(
+      Vector(repeating: 0.280_154_64), z, Vector(repeating: 0.280_007_84))
+    p = multiplyAdd(p, z, Vector(repeating: 0.400_216_22))
+    p = multiplyAdd(p, z, Vector(repeating: 0.666_664_14))
+    return multiplyAdd(s * z, p, s + s)
   }
 
   /// Lanes of `a` where `mask` is all ones, of `b` where it is 0 (a bitwise select, which stays

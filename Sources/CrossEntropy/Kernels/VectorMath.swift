@@ -66,6 +66,35 @@ enum VectorMath {
     return result
   }
 
+  /// ``exp(_:)`` for `x <= 0` (or NaN), bit for bit, without its clamps: the range reduction
+  /// and polynomial run on every lane, then lanes below ``expLowerBound`` (-inf included, whose
+  /// lanes hold NaN by then) are cleared with a bit mask. Four of about 22 instructions fewer,
+  /// for callers whose arguments are never positive (shifted by a maximum, or `-|x|`).
+  @inline(__always)
+  static func expOfNonPositive(_ x: Vector) -> Vector {
+    let log2e: Float = 1.442_695_04
+    let magic: Float = 12_582_912  // 1.5 * 2^23: adding it rounds to an integer.
+    let ln2High: Float = 0.693_359_375
+    let ln2Low: Float = -2.121_944_4e-4
+    let shifted = multiplyAdd(x, Vector(repeating: log2e), Vector(repeating: magic))
+    let n = shifted - magic
+    var f = multiplyAdd(n, Vector(repeating: -ln2High), x)
+    f = multiplyAdd(n, Vector(repeating: -ln2Low), f)
+    var p = multiplyAdd(
+      Vector(repeating: 1.987_569_15e-4), f, Vector(repeating: 1.398_199_950_7e-3))
+    p = multiplyAdd(p, f, Vector(repeating: 8.333_451_907_3e-3))
+    p = multiplyAdd(p, f, Vector(repeating: 4.166_579_589_4e-2))
+    p = multiplyAdd(p, f, Vector(repeating: 1.666_666_545_9e-1))
+    p = multiplyAdd(p, f, Vector(repeating: 5.000_000_120_1e-1))
+    let f2 = f * f
+    p = multiplyAdd(p, f2, f) + 1
+    let bits = unsafeBitCast(shifted, to: SIMD16<UInt32>.self)
+    let scale = unsafeBitCast((bits &+ 127) &<< 23, to: Vector.self)
+    let result = unsafeBitCast(p * scale, to: SIMD16<UInt32>.self)
+    let keep = unsafeBitCast(.!(x .< expLowerBound), to: SIMD16<UInt32>.self)
+    return unsafeBitCast(result & keep, to: Vector.self)
+  }
+
   /// The sum of the lanes, by halves (a tree, not a sequential chain).
   @inline(__always)
   static func sum(_ v: Vector) -> Float {
