@@ -156,11 +156,11 @@ enum FusedBinaryCrossEntropy {
   ) -> (value: Vector, slope: Vector) {
     let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
     let negative = VectorMath.signMask(x)
-    let magnitude = unsafeBitCast(bits & 0x7fff_ffff, to: Vector.self)
-    let e = VectorMath.expOfNonPositive(-magnitude)
+    let e = VectorMath.expOfNonPositive(unsafeBitCast(bits | 0x8000_0000, to: Vector.self))
     let r = 1 / (1 + e)
     let sigmoid = VectorMath.select(negative, e * r, r)
-    let negativePart = -unsafeBitCast(bits & negative, to: Vector.self)  // max(-x, 0)
+    // max(-x, 0): the magnitude's bits where x is negative (no negation: Swift's subtracts).
+    let negativePart = unsafeBitCast((bits & 0x7fff_ffff) & negative, to: Vector.self)
     let softplus = VectorMath.log1pOfUnit(e) + negativePart
     let oneMinusY = 1 - y
     guard P.isPresent else {

@@ -315,29 +315,29 @@ enum FusedSigmoidFocal {
   static func element<P: FocalPower>(
     _ power: P, _ x: Vector, _ y: Vector, _ alphaBase: Vector, _ alphaSlope: Vector
   ) -> (value: Vector, derivative: Vector) {
+    let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
     let negative = VectorMath.signMask(x)
-    let magnitude = unsafeBitCast(
-      unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7fff_ffff, to: Vector.self)
-    let e = VectorMath.expOfNonPositive(-magnitude)
+    let e = VectorMath.expOfNonPositive(unsafeBitCast(bits | 0x8000_0000, to: Vector.self))
     let r = 1 / (1 + e)
     let er = e * r
     let p = VectorMath.select(negative, er, r)  // sigmoid(x)
     let q = VectorMath.select(negative, r, er)  // sigmoid(-x) = 1 - p, without cancellation
-    let positivePart = unsafeBitCast(
-      unsafeBitCast(x, to: SIMD16<UInt32>.self) & ~negative, to: Vector.self)  // max(x, 0)
+    let positivePart = unsafeBitCast(bits & ~negative, to: Vector.self)  // max(x, 0)
     let oneMinusY = 1 - y
-    let ce = VectorMath.multiplyAdd(-x, y, positivePart) + VectorMath.log1pOfUnit(e)
+    let ce =
+      VectorMath.multiplyAdd(VectorMath.negated(x), y, positivePart) + VectorMath.log1pOfUnit(e)
     let oneMinusPt = VectorMath.multiplyAdd(y, q, p * oneMinusY)
-    let pMinusY = VectorMath.multiplyAdd(p, oneMinusY, -(y * q))
+    // p - y cancels when p is close to y: one rounded product, not two.
+    let pMinusY = VectorMath.multiplyAdd(p, oneMinusY, VectorMath.negated(y * q))
     let modulation = power.power(oneMinusPt)
     var derivative = pMinusY * modulation
     if power.gamma != 0 {
       // d(1 - p_t)/dx = p q (1 - 2y); p q = e r^2 whatever the sign of x.
       let gamma = Float(power.gamma)
       let signedGamma = VectorMath.multiplyAdd(
-        y, Vector(repeating: 2 * gamma), Vector(repeating: -gamma))  // gamma (2y - 1)
+        y, Vector(repeating: -2 * gamma), Vector(repeating: gamma))  // gamma (1 - 2y)
       let chain = ce * power.powerBelow(oneMinusPt) * (er * r)
-      derivative = VectorMath.multiplyAdd(-chain, signedGamma, derivative)
+      derivative = VectorMath.multiplyAdd(chain, signedGamma, derivative)
     }
     let alphaT = VectorMath.multiplyAdd(y, alphaSlope, alphaBase)
     return (ce * modulation * alphaT, derivative * alphaT)

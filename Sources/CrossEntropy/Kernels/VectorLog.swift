@@ -97,6 +97,13 @@ extension VectorMath {
     return unsafeBitCast((aBits & mask) | (bBits & ~mask), to: Vector.self)
   }
 
+  /// `-v` per lane by flipping the sign bit: an IEEE negation, which LLVM folds into a
+  /// multiply-add (Swift's prefix `-` on SIMD vectors is `0 - v`, a subtraction it cannot fold).
+  @inline(__always)
+  static func negated(_ v: Vector) -> Vector {
+    unsafeBitCast(unsafeBitCast(v, to: SIMD16<UInt32>.self) ^ 0x8000_0000, to: Vector.self)
+  }
+
   /// All ones in the lanes whose sign bit is set (negative numbers, -0, negative NaN), else 0.
   @inline(__always)
   static func signMask(_ x: Vector) -> SIMD16<UInt32> {
