@@ -15,9 +15,9 @@ float32, 1e-10 float64, relative and absolute).
 
 Then inputs torchvision refuses (a target of another shape, an unknown reduction) must be refused
 by xent with a non-zero exit, one line on standard error and no output file. torchvision 0.29
-also refuses an alpha outside [0, 1] other than -1, which xent accepts by design (a negative alpha
-disables the weighting, as in earlier torchvision and issue 5; alpha > 1 follows the formula):
-those cases are compared with torchvision's formula (its loss with alpha -1 times its alpha_t)
+also refuses an alpha outside [0, 1] other than -1. xent refuses an alpha above 1 too (checked as
+refusals) but takes any negative alpha as "disabled" (as earlier torchvision, and issue 5): those
+cases are compared with torchvision's loss with alpha -1
 and counted on a line of their own.
 """
 import argparse
@@ -90,8 +90,9 @@ with tempfile.TemporaryDirectory() as folder:
         tally.add(OP, "failed" if problem else "refused",
                   f"{what}: {problem or run.stderr.strip()}", args.verbose)
 
-    # torchvision 0.29 refuses these alphas; xent computes its formula with them: compare with
-    # torchvision's unweighted loss (alpha -1) times its alpha_t, as its source applies it.
+    # torchvision 0.29 refuses these alphas. xent refuses an alpha above 1 too, but takes any
+    # negative alpha as "disabled" (earlier torchvision, issue 5): compare those with
+    # torchvision's unweighted loss (alpha -1).
     beyond = OP + " (alpha beyond torchvision 0.29's range)"
     for alpha, dtype, reduction in itertools.product((1.5, -0.5, 2.0), (np.float32, np.float64),
                                                      ("none", "sum")):
@@ -102,15 +103,18 @@ with tempfile.TemporaryDirectory() as folder:
             continue
         except ValueError:
             pass
+        run = xent.evaluate("focal", x, y, flags(reduction, alpha, 2))
+        if alpha > 1:
+            problem = refusal_problem(run)
+            tally.add(beyond, "failed" if problem else "refused",
+                      f"alpha {alpha}: {problem or run.stderr.strip()}", args.verbose)
+            continue
 
         def formula(xs, ys):
             loss = sigmoid_focal_loss(xs, ys, alpha=-1, gamma=2, reduction="none")
-            if alpha >= 0:
-                loss = (alpha * ys + (1 - alpha) * (1 - ys)) * loss
             return loss if reduction == "none" else loss.sum()
 
         expected = torch_loss_and_gradient(formula, torch.from_numpy(x), torch.from_numpy(y))
-        run = xent.evaluate("focal", x, y, flags(reduction, alpha, 2))
         problem = mismatch(run, *expected)
         tally.add(beyond, "failed" if problem else "passed", problem and f"alpha {alpha}: {problem}")
 tally.report()

@@ -28,7 +28,8 @@ import RealModule
 public struct SigmoidFocalLoss: Sendable, Hashable {
   /// How per-element losses are combined. Default `.mean` (torchvision's default is none).
   public var reduction: Reduction
-  /// The weight of positive targets in [0, 1]; negative disables the weighting. Default 0.25.
+  /// The weight of positive targets in [0, 1]; negative disables the weighting; above 1 (or
+  /// NaN) is refused when the loss is evaluated. Default 0.25.
   public var alpha: Double
   /// The focusing exponent, `gamma >= 0`; 0 gives (alpha-weighted) binary cross-entropy.
   /// Default 2.
@@ -52,8 +53,8 @@ public struct SigmoidFocalLoss: Sendable, Hashable {
   ///   - logits: Raw scores, any shape.
   ///   - targets: Targets in [0, 1] (usually 0 or 1), the same shape.
   /// - Returns: A 0-dimensional array, or one loss per element for `.none`.
-  /// - Throws: ``LossError`` for mismatched shapes, or a negative or non-finite `gamma`, or a
-  ///   NaN `alpha`.
+  /// - Throws: ``LossError`` for mismatched shapes, or a negative or non-finite `gamma`, or an
+  ///   `alpha` above 1 or NaN.
   /// - Complexity: O(n) in the number of elements.
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
@@ -87,7 +88,7 @@ public struct SigmoidFocalLoss: Sendable, Hashable {
     _ logits: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     try checkFocusing(gamma)
-    guard !alpha.isNaN else { throw .invalidOption("focal alpha is NaN; expected a number") }
+    try checkBalance(alpha)
     try checkSameShape(
       logits.shape, targets.shape, name: "logits", otherName: "targets",
       loss: "sigmoid focal loss")
@@ -235,6 +236,18 @@ public struct SoftmaxFocalLoss: Sendable, Hashable {
 }
 
 /// Checks a focal-loss exponent: finite and at least 0.
+/// Checks the sigmoid focal loss's `alpha`: a weight in [0, 1], or negative to disable it.
+/// torchvision (from 0.29) refuses an alpha above 1, which weights the negatives by `1 - alpha
+/// < 0`; so does this package. It accepts any negative alpha as "disabled" (torchvision 0.29
+/// accepts only -1; earlier versions any negative value).
+func checkBalance(_ alpha: Double) throws(LossError) {
+  guard alpha <= 1 else {
+    throw .invalidOption(
+      "focal alpha \(alpha) is invalid; expected a weight in [0, 1], or a negative value to"
+        + " disable the weighting")
+  }
+}
+
 func checkFocusing(_ gamma: Double) throws(LossError) {
   guard gamma >= 0 && gamma.isFinite else {
     throw .invalidOption("focal gamma \(gamma) is invalid; expected a finite value >= 0")

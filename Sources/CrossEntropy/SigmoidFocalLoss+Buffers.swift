@@ -10,7 +10,7 @@ extension SigmoidFocalLoss {
   ///   - targets: Targets in [0, 1] (usually 0 or 1), laid out like `logits`.
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per element for `.none`.
   /// - Throws: ``LossError`` when a count does not match `shape`, the loss buffer has the wrong
-  ///   size for the reduction, `gamma` is negative or not finite, or `alpha` is NaN.
+  ///   size for the reduction, `gamma` is negative or not finite, or `alpha` is above 1 or NaN.
   /// - Complexity: O(n) in the number of elements; O(n / 2048) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
@@ -76,7 +76,7 @@ extension SigmoidFocalLoss {
     logits: Int, shape: [Int], targets: Int, gradient: Int?, loss: Int
   ) throws(LossError) {
     try checkFocusing(gamma)
-    guard !alpha.isNaN else { throw .invalidOption("focal alpha is NaN; expected a number") }
+    try checkBalance(alpha)
     try checkCount(logits, shape: shape, name: "logits")
     guard targets == logits else {
       throw .shapeMismatch(

@@ -87,7 +87,13 @@ import Testing
     #expect(
       familyErrorMessage {
         _ = try SigmoidFocalLoss(alpha: .nan).loss(logits: logits, targets: logits)
-      } == "focal alpha is NaN; expected a number")
+      } == "focal alpha nan is invalid; expected a weight in [0, 1], or a negative value to disable"
+          + " the weighting")
+    #expect(
+      familyErrorMessage {
+        _ = try SigmoidFocalLoss(alpha: 1.5).loss(logits: logits, targets: logits)
+      } == "focal alpha 1.5 is invalid; expected a weight in [0, 1], or a negative value to"
+        + " disable the weighting")
     #expect(
       familyErrorMessage {
         _ = try SigmoidFocalLoss().loss(logits: logits, targets: ShapedArray<Float>([0]))
@@ -174,7 +180,8 @@ import Testing
         {
           try SigmoidFocalLoss(gamma: -1).loss(logits: xb, shape: [6], targets: xb, into: lb)
         }
-        expectLossError(.invalidOption, "focal alpha is NaN; expected a number") {
+        expectLossError(.invalidOption, "focal alpha nan is invalid; expected a weight in [0, 1], or a negative value to disable"
+          + " the weighting") {
           try SigmoidFocalLoss(alpha: .nan).loss(logits: xb, shape: [6], targets: xb, into: lb)
         }
       }
