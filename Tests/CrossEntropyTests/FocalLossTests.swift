@@ -88,7 +88,7 @@ import Testing
       familyErrorMessage {
         _ = try SigmoidFocalLoss(alpha: .nan).loss(logits: logits, targets: logits)
       } == "focal alpha nan is invalid; expected a weight in [0, 1], or a negative value to disable"
-          + " the weighting")
+        + " the weighting")
     #expect(
       familyErrorMessage {
         _ = try SigmoidFocalLoss(alpha: 1.5).loss(logits: logits, targets: logits)
@@ -180,8 +180,11 @@ import Testing
         {
           try SigmoidFocalLoss(gamma: -1).loss(logits: xb, shape: [6], targets: xb, into: lb)
         }
-        expectLossError(.invalidOption, "focal alpha nan is invalid; expected a weight in [0, 1], or a negative value to disable"
-          + " the weighting") {
+        expectLossError(
+          .invalidOption,
+          "focal alpha nan is invalid; expected a weight in [0, 1], or a negative value to disable"
+            + " the weighting"
+        ) {
           try SigmoidFocalLoss(alpha: .nan).loss(logits: xb, shape: [6], targets: xb, into: lb)
         }
       }
