@@ -4,7 +4,7 @@ import Testing
 
 // The fused fp32 kernels of the wider family (distillation, sigmoid and softmax focal) against
 // the reference kernels evaluated in Double on the same values (the public API with Double
-// inputs takes the reference). Each kernel is also run directly with 1, 2 and 3 threads.
+// inputs takes the reference). Each kernel is also run directly with 1, 2, 3 and 7 threads.
 //
 // Tolerances (fp32 fast path vs Double reference):
 // - softmax focal, sigmoid focal: loss within 2e-5 relative + 1e-6 absolute (per element for
@@ -14,7 +14,7 @@ import Testing
 //   gradient magnitude (q - p cancels).
 // NaN must match NaN and infinities exactly.
 
-private let threadCounts = [1, 2, 3]
+private let threadCounts = [1, 2, 3, 7]
 
 /// Uniform floats in -spread...spread (offset by `shift`), from a seeded generator.
 private func randomFloats(_ count: Int, seed: UInt64, spread: Float, shift: Float = 0) -> [Float] {
@@ -386,6 +386,27 @@ private struct DistillationCase {
       } : nil
   }
 
+  /// The kernel with the gradient overwriting (a copy of) the student's logits.
+  func fastInPlace(threads: Int) -> (loss: [Float], gradient: [Float]) {
+    var loss = [Float](repeating: .nan, count: criterion.reduction == .none ? rows : 1)
+    var gradient = student
+    teacher.withUnsafeBufferPointer { t in
+      (labels ?? []).withUnsafeBufferPointer { l in
+        loss.withUnsafeMutableBufferPointer { lb in
+          gradient.withUnsafeMutableBufferPointer { g in
+            FusedDistillation.run(
+              student: UnsafePointer(g.baseAddress!), teacher: t.baseAddress!,
+              labels: labels == nil ? nil : l, rows: rows, classes: classes,
+              temperature: criterion.temperature, hardLabelWeight: criterion.hardLabelWeight,
+              ignoreIndex: criterion.ignoreIndex, reduction: criterion.reduction,
+              loss: lb.baseAddress!, gradient: g.baseAddress!, threads: threads)
+          }
+        }
+      }
+    }
+    return (loss, gradient)
+  }
+
   func fast(threads: Int, wantsGradient: Bool) -> (loss: [Float], gradient: [Float]?) {
     var loss = [Float](repeating: .nan, count: criterion.reduction == .none ? rows : 1)
     var gradient: [Float]? = wantsGradient ? [Float](repeating: .nan, count: student.count) : nil
@@ -444,6 +465,12 @@ private struct DistillationCase {
           }
         }
       }
+    }
+    // In place: the same bits as with a separate gradient.
+    if let first {
+      let inPlace = fastInPlace(threads: 2)
+      #expect(bits(inPlace.loss) == bits(first.loss), sourceLocation: sourceLocation)
+      #expect(bits(inPlace.gradient) == bits(first.gradient!), sourceLocation: sourceLocation)
     }
   }
 }
@@ -514,6 +541,45 @@ private struct DistillationCase {
         problem.teacher[i] += 0.5 * slope * c
       }
       try problem.check()
+    }
+  }
+
+  @Test(arguments: [1.0, 2, 3, 4, 2.5])
+  func gradientRescalesBlocksWhoseMaximaRoseLater(temperature: Double) throws {
+    // Five blocks and a short one (4 * 2048 + 1000 + 5 classes): the maxima rise from block to
+    // block (a ramp), or jump in the last block (a spike 30 above the rest), so that each
+    // block's stored exponentials are relative to maxima below the row's and the gradient pass
+    // rescales them (with the hard term: T = 1 shares the student's exponentials, 2, 3 and 4
+    // take powers, 2.5 its own exponentials). Rows: a ramp, a spike, student falling while the
+    // teacher rises, an ignored row (every fourth), every reduction.
+    let classes = 4 * 2048 + 1005
+    for (index, reduction) in [Reduction.none, .mean, .sum].enumerated() {
+      for weight in [0.0, 0.4] {
+        var problem = DistillationCase(
+          rows: 6, classes: classes, seed: 50 + UInt64(index), temperature: temperature,
+          hardLabelWeight: weight, reduction: reduction, withLabels: true)
+        for r in 0..<6 {
+          // The labels sit in early blocks (rescaled) on even rows and in the last on odd ones.
+          if problem.labels![r] != problem.criterion.ignoreIndex {
+            problem.labels![r] = r % 2 == 0 ? 37 * r : classes - 1 - r
+          }
+          for c in 0..<classes {
+            let i = r * classes + c
+            switch r % 4 {
+            case 1:
+              if c == classes - 3 { problem.student[i] += 30 }
+              if c == classes - 7 { problem.teacher[i] += 30 }
+            case 2:
+              problem.student[i] -= 0.002 * Float(c)
+              problem.teacher[i] += 0.003 * Float(c)
+            default:
+              problem.student[i] += 0.002 * Float(c)
+              problem.teacher[i] += 0.001 * Float(c)
+            }
+          }
+        }
+        try problem.check()
+      }
     }
   }
 

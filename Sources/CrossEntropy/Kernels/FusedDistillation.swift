@@ -76,12 +76,15 @@ struct FusedDistillation {
     defer { terms.deallocate() }
     let threads = threads ?? Threads.count(rows: rows, elementsPerRow: 2 * classes)
     // With a gradient: the teacher's exponentials, the hard term's if separate, and the
-    // student's when the gradient overwrites the student (else they go to the gradient row).
+    // student's when the gradient overwrites the student (else they go to the gradient row);
+    // then the running maxima of each block (two floats per block).
     let inPlace = gradient.map { Int(bitPattern: $0) == Int(bitPattern: student) } ?? false
     let scratchRows =
       gradient == nil ? 0 : 1 + (kernel.separateHard ? 1 : 0) + (inPlace ? 1 : 0)
+    let blocks = (classes + FusedRows.block - 1) / FusedRows.block
+    let scratchCount = scratchRows * classes + (gradient == nil ? 0 : 2 * blocks)
     Threads.forEachRange(rows: rows, threads: threads) { range in
-      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchRows * classes)
+      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
       defer { scratch.deallocate() }
       for r in range {
         let offset = r * classes
@@ -89,7 +92,8 @@ struct FusedDistillation {
           student + offset, teacher + offset, label: labels?[r],
           gradient: gradient.map { $0 + offset }, teacherScratch: scratch,
           hardScratch: scratch + classes,
-          studentScratch: inPlace ? scratch + (scratchRows - 1) * classes : nil)
+          studentScratch: inPlace ? scratch + (scratchRows - 1) * classes : nil,
+          blockMaxima: scratch + scratchRows * classes)
       }
     }
     if perRow {
@@ -102,14 +106,16 @@ struct FusedDistillation {
   }
 
   /// One row: its loss, and its gradient if `g` is not nil (the scratch rows then hold
-  /// `classes` floats each; `hardScratch` is used only with a separate hard term). `g` may be
-  /// `s`: then `studentScratch` holds the student's exponentials (else they go to `g`), so that
-  /// `s` is read whole before the gradient pass writes it (the scalar path needs it).
+  /// `classes` floats each; `hardScratch` is used only with a separate hard term;
+  /// `blockMaxima` holds two floats per ``FusedRows/block``). `g` may be `s`: then
+  /// `studentScratch` holds the student's exponentials (else they go to `g`), so that `s` is
+  /// read whole before the gradient pass writes it (the scalar path needs it).
   @inline(__always)
   func row(
     _ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, label: Int?,
     gradient g: UnsafeMutablePointer<Float>?, teacherScratch: UnsafeMutablePointer<Float>,
-    hardScratch: UnsafeMutablePointer<Float>, studentScratch: UnsafeMutablePointer<Float>?
+    hardScratch: UnsafeMutablePointer<Float>, studentScratch: UnsafeMutablePointer<Float>?,
+    blockMaxima: UnsafeMutablePointer<Float>
   ) -> Double {
     if let label, label == ignoreIndex {
       if let g { g.update(repeating: 0, count: classes) }
@@ -118,13 +124,11 @@ struct FusedDistillation {
     let y = label ?? 0
     let w = hardLabelWeight
     guard let g else { return forwardRow(s, t, label: y) }
-    let (ms, mt) = maxima(s, t, count: classes)
-    guard ms.isFinite, mt.isFinite else { return scalarRow(s, t, label: y, gradient: g) }
     let es = studentScratch ?? g
-    let sums = exponentialSums(
-      s, t, ms: ms, mt: mt, gradient: es, teacherScratch: teacherScratch,
-      hardScratch: hardScratch)
-    guard sums.teacher.isFinite, sums.student.isFinite, sums.cross.isFinite, sums.hard.isFinite
+    let sums = storedSums(
+      s, t, student: es, teacher: teacherScratch, hard: hardScratch, blockMaxima: blockMaxima)
+    guard sums.ms.isFinite, sums.mt.isFinite, sums.teacher.isFinite, sums.student.isFinite,
+      sums.cross.isFinite, sums.hard.isFinite
     else { return scalarRow(s, t, label: y, gradient: g) }
     let hardSum = separateHard ? sums.hard : sums.student
     var value = 0.0
@@ -132,39 +136,75 @@ struct FusedDistillation {
       let kl = sums.cross / sums.teacher + .log(sums.student) - .log(sums.teacher)
       value = (1 - w) * temperature * temperature * kl
     }
-    if w != 0 { value += w * (Double(ms) + .log(hardSum) - Double(s[y])) }
+    if w != 0 { value += w * (Double(sums.ms) + .log(hardSum) - Double(s[y])) }
 
-    // The label's element, evaluated in Double from the stored exponentials before the pass.
+    // The stored exponentials of block k are relative to that block's running maxima: the
+    // gradient pass scales each block by its own factors (1 where the maxima did not rise
+    // after it). The label's element is evaluated in Double before the pass.
     let soft = (1 - w) * temperature
     var labelGradient = 0.0
     if w != 0 {
-      let e1 = Double(separateHard ? hardScratch[y] : es[y])
+      let f = factors(blockMaxima, y / FusedRows.block, sums)
+      let e1 = separateHard ? Double(hardScratch[y]) * f.hard : Double(es[y]) * f.student
       labelGradient =
-        soft * (Double(es[y]) / sums.student - Double(teacherScratch[y]) / sums.teacher)
+        soft
+        * (Double(es[y]) * f.student / sums.student
+          - Double(teacherScratch[y]) * f.teacher / sums.teacher)
         + w * (e1 / hardSum - 1)
     }
     var ks = gradientScale * soft / sums.student
     let kt = gradientScale * soft / sums.teacher
     let k1 = gradientScale * w / hardSum
     if w != 0 && !separateHard { ks += k1 }
-    gradientPass(
-      g, UnsafePointer(es), teacherScratch,
-      hard: separateHard ? UnsafePointer(hardScratch) : nil, ks: Float(ks), kt: Float(kt),
-      k1: Float(k1))
+    let hard = separateHard ? UnsafePointer(hardScratch) : nil
+    var start = 0
+    var k = 0
+    while start < classes {
+      let count = min(FusedRows.block, classes - start)
+      let f = factors(blockMaxima, k, sums)
+      gradientPass(
+        g + start, UnsafePointer(es + start), teacherScratch + start, hard: hard.map { $0 + start },
+        count: count, ks: Float(ks * f.student), kt: Float(kt * f.teacher),
+        k1: Float(k1 * f.hard))
+      start += count
+      k += 1
+    }
     if w != 0 { g[y] = Float(labelGradient * gradientScale) }
     return value
   }
 
-  /// The loss of one row without its gradient: one read of both rows (``onlineSums(_:_:_:)``).
+  /// The factors that bring block `k`'s stored exponentials (relative to its running maxima
+  /// `m_k`) to the row's maxima `m`: `e^((m_k - m) / T)` for the student and the teacher, and
+  /// the hard term's `e^(m_k - m)` (the student's factor when the hard term has no
+  /// exponentials of its own). Exactly 1 where the maxima did not rise after block k.
+  @inline(__always)
+  func factors(
+    _ blockMaxima: UnsafeMutablePointer<Float>, _ k: Int, _ sums: OnlineSums
+  ) -> (student: Double, teacher: Double, hard: Double) {
+    let bs = blockMaxima[2 * k]
+    let bt = blockMaxima[2 * k + 1]
+    let ds = Double(bs) - Double(sums.ms)
+    let student = bs == sums.ms ? 1 : Double.exp(ds / temperature)
+    let teacher = bt == sums.mt ? 1 : Double.exp((Double(bt) - Double(sums.mt)) / temperature)
+    let hard = !separateHard || bs == sums.ms ? student : Double.exp(ds)
+    return (student, teacher, hard)
+  }
+
+  /// The loss of one row without its gradient: one read of both rows (``onlineSums``).
   @inline(__always)
   func forwardRow(_ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, label y: Int) -> Double {
     let sums: OnlineSums
+    let none = NoStore()
     switch hardPolicy {
-    case .none: sums = onlineSums(s, t, NoHardTerm.self)
-    case .square: sums = onlineSums(s, t, PowerHardTerm<Two>.self)
-    case .cube: sums = onlineSums(s, t, PowerHardTerm<Three>.self)
-    case .fourthPower: sums = onlineSums(s, t, PowerHardTerm<Four>.self)
-    case .exponential: sums = onlineSums(s, t, HardTerm.self)
+    case .none: sums = onlineSums(s, t, none, none, none, NoHardTerm.self, blockMaxima: nil)
+    case .square:
+      sums = onlineSums(s, t, none, none, none, PowerHardTerm<Two>.self, blockMaxima: nil)
+    case .cube:
+      sums = onlineSums(s, t, none, none, none, PowerHardTerm<Three>.self, blockMaxima: nil)
+    case .fourthPower:
+      sums = onlineSums(s, t, none, none, none, PowerHardTerm<Four>.self, blockMaxima: nil)
+    case .exponential:
+      sums = onlineSums(s, t, none, none, none, HardTerm.self, blockMaxima: nil)
     }
     guard sums.ms.isFinite, sums.mt.isFinite, sums.teacher.isFinite, sums.student.isFinite,
       sums.cross.isFinite, sums.hard.isFinite
@@ -182,6 +222,31 @@ struct FusedDistillation {
     return value
   }
 
+  /// The sums of one row with its gradient (``onlineSums``), storing the exponentials:
+  /// `e^b` to `student`, `e^a` to `teacher`, the hard term's `e^(s - m_s)` to `hard` (each
+  /// relative to its block's running maxima, which go to `blockMaxima`).
+  @inline(__always)
+  func storedSums(
+    _ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, student: UnsafeMutablePointer<Float>,
+    teacher: UnsafeMutablePointer<Float>, hard: UnsafeMutablePointer<Float>,
+    blockMaxima: UnsafeMutablePointer<Float>
+  ) -> OnlineSums {
+    // The variants are policy types, so that the hot loop has no branch (a branch there splits
+    // the 16-lane code into 4-lane pieces).
+    let es = Store(pointer: student)
+    let et = Store(pointer: teacher)
+    let e1 = Store(pointer: hard)
+    let m = blockMaxima
+    switch hardPolicy {
+    case .none: return onlineSums(s, t, es, et, NoStore(), NoHardTerm.self, blockMaxima: m)
+    case .square: return onlineSums(s, t, es, et, e1, PowerHardTerm<Two>.self, blockMaxima: m)
+    case .cube: return onlineSums(s, t, es, et, e1, PowerHardTerm<Three>.self, blockMaxima: m)
+    case .fourthPower:
+      return onlineSums(s, t, es, et, e1, PowerHardTerm<Four>.self, blockMaxima: m)
+    case .exponential: return onlineSums(s, t, es, et, e1, HardTerm.self, blockMaxima: m)
+    }
+  }
+
   /// The row maxima `ms`, `mt` and the row's sums `Z_s`, `Z_t`, `sum e^a (a - b)` and the hard
   /// term's `sum e^(s - ms)`, relative to them.
   struct OnlineSums {
@@ -195,23 +260,31 @@ struct FusedDistillation {
 
   /// The sums of one row in one read of both rows (online softmax, per ``FusedRows/block``):
   /// each block's maxima update the running maxima, the running sums are rescaled in Double,
-  /// then the block's exponentials are summed while it is in L1. With `d_s`, `d_t` the increase
-  /// of the softened maxima (`(new max - old max) / T`), the cross term rescales as
+  /// then the block's exponentials, relative to the running maxima, are summed (and stored, by
+  /// the store policies) while the block is in L1. The sweep over block k also takes the
+  /// maxima of block k + 1, so that its loads from memory overlap block k's exponentials. With
+  /// `d_s`, `d_t` the increase of the softened maxima (`(new max - old max) / T`), the cross
+  /// term rescales as
   ///
   /// ```
   /// sum e^(a - d_t) ((a - d_t) - (b - d_s)) = e^(-d_t) (cross + (d_s - d_t) Z_t)
   /// ```
   ///
-  /// A non-finite maximum or sum is the caller's to handle (the scalar path).
+  /// The running maxima each block's exponentials are relative to go to `blockMaxima` (student,
+  /// teacher per block) when it is not nil. A non-finite maximum or sum is the caller's to
+  /// handle (the scalar path).
   @inline(never)
-  func onlineSums<Hard: HardExponential>(
-    _ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _: Hard.Type
+  func onlineSums<S: StorePolicy, T: StorePolicy, H: StorePolicy, Hard: HardExponential>(
+    _ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ studentStore: S, _ teacherStore: T,
+    _ hardStore: H, _: Hard.Type, blockMaxima: UnsafeMutablePointer<Float>?
   ) -> OnlineSums {
     var sums = OnlineSums(ms: -.infinity, mt: -.infinity, student: 0, teacher: 0, cross: 0, hard: 0)
+    let block = FusedRows.block
+    var (bs, bt) = maxima(s, t, count: min(block, classes))
     var start = 0
+    var k = 0
     while start < classes {
-      let count = min(FusedRows.block, classes - start)
-      let (bs, bt) = maxima(s + start, t + start, count: count)
+      let end = min(start + block, classes)
       let ms = bs > sums.ms ? bs : sums.ms
       let mt = bt > sums.mt ? bt : sums.mt
       if start > 0 && (ms != sums.ms || mt != sums.mt) {
@@ -225,15 +298,124 @@ struct FusedDistillation {
       }
       sums.ms = ms
       sums.mt = mt
-      let block = exponentialSums(
-        s + start, t + start, ms, mt, count: count, NoStore(), NoStore(), NoStore(), Hard.self)
-      sums.student += block.student
-      sums.teacher += block.teacher
-      sums.cross += block.cross
-      sums.hard += block.hard
-      start += count
+      if let blockMaxima {
+        blockMaxima[2 * k] = ms
+        blockMaxima[2 * k + 1] = mt
+      }
+      let sweep: BlockSums
+      if end + block <= classes {
+        sweep = exponentialSums(
+          s, t, start: start, end: end, ms, mt, studentStore, teacherStore, hardStore, Hard.self,
+          NextBlock.self)
+        (bs, bt) = (sweep.nextStudent, sweep.nextTeacher)
+      } else {
+        sweep = exponentialSums(
+          s, t, start: start, end: end, ms, mt, studentStore, teacherStore, hardStore, Hard.self,
+          LastBlocks.self)
+        if end < classes { (bs, bt) = maxima(s + end, t + end, count: classes - end) }
+      }
+      sums.student += sweep.student
+      sums.teacher += sweep.teacher
+      sums.cross += sweep.cross
+      sums.hard += sweep.hard
+      start = end
+      k += 1
     }
     return sums
+  }
+
+  /// The sums of one block, and the maxima of the next block if the sweep took them (else
+  /// -inf).
+  struct BlockSums {
+    var student: Double
+    var teacher: Double
+    var cross: Double
+    var hard: Double
+    var nextStudent: Float
+    var nextTeacher: Float
+  }
+
+  /// One block `start..<end` of a row: `Z_s = sum e^b`, `Z_t = sum e^a`, `sum e^a (a - b)`
+  /// and, with a separate hard term, `sum e^(s - ms)` (else 0), relative to `ms` and `mt`,
+  /// summed in fp32 lanes; the stores get the exponentials at their classes. With
+  /// ``NextBlock``, the same sweep takes the maxima of the ``FusedRows/block`` classes after
+  /// `end` (which must all be in the row).
+  ///
+  /// Not inlined: each variant keeps its own branch-free loop (inlined into a switch, the
+  /// forward-only variant's loop was split into 4-lane pieces). The cross term's `a - b` is
+  /// `fma(s - max s, -1/T, a)`: written as `a - b`, Swift 6.3's LLVM split both 16-lane chains
+  /// into shuffled 4-lane pieces (twice the instructions); the FMA also rounds once, not twice.
+  @inline(never)
+  func exponentialSums<
+    S: StorePolicy, T: StorePolicy, H: StorePolicy, Hard: HardExponential, Next: BlockLookahead
+  >(
+    _ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, start: Int, end: Int, _ ms: Float,
+    _ mt: Float, _ studentStore: S, _ teacherStore: T, _ hardStore: H, _: Hard.Type,
+    _: Next.Type
+  ) -> BlockSums {
+    let invT = Vector(repeating: Float(1 / temperature))
+    let negativeInvT = -invT
+    let msv = Vector(repeating: ms)
+    let mtv = Vector(repeating: mt)
+    let ahead = FusedRows.block
+    var zs = Vector.zero
+    var zt = Vector.zero
+    var zc = Vector.zero
+    var z1 = Vector.zero
+    var ns = Vector(repeating: -.infinity)
+    var nt = ns
+    var i = start
+    while i + 16 <= end {
+      if Next.isOn {
+        ns = VectorMath.maximum(ns, VectorMath.load(s, i + ahead))
+        nt = VectorMath.maximum(nt, VectorMath.load(t, i + ahead))
+      }
+      let sv = VectorMath.load(s, i)
+      let tv = VectorMath.load(t, i)
+      let a = (tv - mtv) * invT
+      let d = sv - msv
+      let b = d * invT
+      let et = Self.exponential(a)
+      let es = Self.exponential(b)
+      zt += et
+      zs += es
+      zc = VectorMath.multiplyAdd(et, VectorMath.multiplyAdd(d, negativeInvT, a), zc)
+      if Hard.isOn {
+        let e1 = Hard.exponential(d, student: es)
+        z1 += e1
+        hardStore.store(e1, i)
+      }
+      studentStore.store(es, i)
+      teacherStore.store(et, i)
+      i += 16
+    }
+    if i < end {
+      let n = end - i
+      let sv = VectorMath.loadPartial(s, i, count: n, fill: ms)
+      let tv = VectorMath.loadPartial(t, i, count: n, fill: mt)
+      let a = (tv - mtv) * invT
+      let d = sv - msv
+      let b = d * invT
+      var et = Self.exponential(a)
+      var es = Self.exponential(b)
+      var e1 = Hard.isOn ? Hard.exponential(d, student: es) : .zero
+      for j in n..<16 {
+        et[j] = 0
+        es[j] = 0
+        e1[j] = 0
+      }
+      zt += et
+      zs += es
+      zc = VectorMath.multiplyAdd(et, VectorMath.multiplyAdd(d, negativeInvT, a), zc)
+      z1 += e1
+      studentStore.storePartial(es, i, count: n)
+      teacherStore.storePartial(et, i, count: n)
+      hardStore.storePartial(e1, i, count: n)
+    }
+    return BlockSums(
+      student: Double(VectorMath.sum(zs)), teacher: Double(VectorMath.sum(zt)),
+      cross: Double(VectorMath.sum(zc)), hard: Double(VectorMath.sum(z1)),
+      nextStudent: VectorMath.maximum(ns), nextTeacher: VectorMath.maximum(nt))
   }
 
   /// The maxima of the student's and the teacher's row in one sweep over both, ignoring NaN
@@ -269,116 +451,6 @@ struct FusedDistillation {
     )
   }
 
-  /// The sums of one row with its gradient: `Z_s = sum e^b`, `Z_t = sum e^a`,
-  /// `sum e^a (a - b)` and, with a separate hard term, `sum e^(s - max s)` (else 0); `e^b` goes
-  /// to `g`, `e^a` to `teacherScratch` and `e^(s - max s)` to `hardScratch`. fp32 lanes,
-  /// flushed to Double every ``FusedRows/block`` elements.
-  @inline(__always)
-  func exponentialSums(
-    _ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, ms: Float, mt: Float,
-    gradient g: UnsafeMutablePointer<Float>, teacherScratch: UnsafeMutablePointer<Float>,
-    hardScratch: UnsafeMutablePointer<Float>
-  ) -> (student: Double, teacher: Double, cross: Double, hard: Double) {
-    // The variants are policy types, so that the hot loop has no branch (a branch there splits
-    // the 16-lane code into 4-lane pieces).
-    let student = Store(pointer: g)
-    let teacher = Store(pointer: teacherScratch)
-    let hard = Store(pointer: hardScratch)
-    switch hardPolicy {
-    case .none:
-      return exponentialSums(
-        s, t, ms, mt, count: classes, student, teacher, NoStore(), NoHardTerm.self)
-    case .square:
-      return exponentialSums(
-        s, t, ms, mt, count: classes, student, teacher, hard, PowerHardTerm<Two>.self)
-    case .cube:
-      return exponentialSums(
-        s, t, ms, mt, count: classes, student, teacher, hard, PowerHardTerm<Three>.self)
-    case .fourthPower:
-      return exponentialSums(
-        s, t, ms, mt, count: classes, student, teacher, hard, PowerHardTerm<Four>.self)
-    case .exponential:
-      return exponentialSums(s, t, ms, mt, count: classes, student, teacher, hard, HardTerm.self)
-    }
-  }
-
-  // Not inlined: each variant keeps its own branch-free loop (inlined into the switch above,
-  // the forward-only variant's loop was split into 4-lane pieces). The cross term's `a - b` is
-  // `fma(s - max s, -1/T, a)`: written as `a - b`, Swift 6.3's LLVM split both 16-lane chains
-  // into shuffled 4-lane pieces (twice the instructions); the FMA also rounds once, not twice.
-  @inline(never)
-  func exponentialSums<S: StorePolicy, T: StorePolicy, H: StorePolicy, Hard: HardExponential>(
-    _ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ ms: Float, _ mt: Float,
-    count: Int, _ studentStore: S, _ teacherStore: T, _ hardStore: H, _: Hard.Type
-  ) -> (student: Double, teacher: Double, cross: Double, hard: Double) {
-    let invT = Vector(repeating: Float(1 / temperature))
-    let negativeInvT = -invT
-    let msv = Vector(repeating: ms)
-    let mtv = Vector(repeating: mt)
-    var student = 0.0
-    var teacher = 0.0
-    var cross = 0.0
-    var hardTotal = 0.0
-    var start = 0
-    while start < count {
-      let end = min(start + FusedRows.block, count)
-      var zs = Vector.zero
-      var zt = Vector.zero
-      var zc = Vector.zero
-      var z1 = Vector.zero
-      var i = start
-      while i + 16 <= end {
-        let sv = VectorMath.load(s, i)
-        let tv = VectorMath.load(t, i)
-        let a = (tv - mtv) * invT
-        let d = sv - msv
-        let b = d * invT
-        let et = Self.exponential(a)
-        let es = Self.exponential(b)
-        zt += et
-        zs += es
-        zc = VectorMath.multiplyAdd(et, VectorMath.multiplyAdd(d, negativeInvT, a), zc)
-        if Hard.isOn {
-          let e1 = Hard.exponential(d, student: es)
-          z1 += e1
-          hardStore.store(e1, i)
-        }
-        studentStore.store(es, i)
-        teacherStore.store(et, i)
-        i += 16
-      }
-      if i < end {
-        let n = end - i
-        let sv = VectorMath.loadPartial(s, i, count: n, fill: ms)
-        let tv = VectorMath.loadPartial(t, i, count: n, fill: mt)
-        let a = (tv - mtv) * invT
-        let d = sv - msv
-        let b = d * invT
-        var et = Self.exponential(a)
-        var es = Self.exponential(b)
-        var e1 = Hard.isOn ? Hard.exponential(d, student: es) : .zero
-        for j in n..<16 {
-          et[j] = 0
-          es[j] = 0
-          e1[j] = 0
-        }
-        zt += et
-        zs += es
-        zc = VectorMath.multiplyAdd(et, VectorMath.multiplyAdd(d, negativeInvT, a), zc)
-        z1 += e1
-        studentStore.storePartial(es, i, count: n)
-        teacherStore.storePartial(et, i, count: n)
-        hardStore.storePartial(e1, i, count: n)
-      }
-      student += Double(VectorMath.sum(zs))
-      teacher += Double(VectorMath.sum(zt))
-      cross += Double(VectorMath.sum(zc))
-      hardTotal += Double(VectorMath.sum(z1))
-      start = end
-    }
-    return (student, teacher, cross, hardTotal)
-  }
-
   /// `e^x` for `x <= 0` (or NaN), as `VectorMath.exp(_:)` computes it, bit for bit,
   /// without its clamps: the range reduction and polynomial run on every lane, then lanes
   /// below `VectorMath.expLowerBound` (-inf included, whose lanes hold NaN by then) are
@@ -409,32 +481,33 @@ struct FusedDistillation {
     return unsafeBitCast(result & keep, to: Vector.self)
   }
 
-  /// `g = ks * student - kt * teacher (+ k1 * hard)` over the row (`student` may be `g`).
+  /// `g = ks * student - kt * teacher (+ k1 * hard)` over `count` classes (`student` may be
+  /// `g`).
   @inline(__always)
   func gradientPass(
     _ g: UnsafeMutablePointer<Float>, _ student: UnsafePointer<Float>,
-    _ teacher: UnsafePointer<Float>,
-    hard: UnsafePointer<Float>?, ks: Float, kt: Float, k1: Float
+    _ teacher: UnsafePointer<Float>, hard: UnsafePointer<Float>?, count: Int, ks: Float,
+    kt: Float, k1: Float
   ) {
     let ksv = Vector(repeating: ks)
     let ktv = Vector(repeating: -kt)
     let k1v = Vector(repeating: k1)
     var i = 0
     if let hard {
-      while i + 16 <= classes {
+      while i + 16 <= count {
         var v = VectorMath.load(student, i) * ksv
         v = VectorMath.multiplyAdd(VectorMath.load(teacher, i), ktv, v)
         v = VectorMath.multiplyAdd(VectorMath.load(hard, i), k1v, v)
         VectorMath.store(v, g, i)
         i += 16
       }
-      while i < classes {
+      while i < count {
         g[i] = student[i] * ks - teacher[i] * kt + hard[i] * k1
         i += 1
       }
       return
     }
-    while i + 32 <= classes {
+    while i + 32 <= count {
       let v0 = VectorMath.multiplyAdd(
         VectorMath.load(teacher, i), ktv, VectorMath.load(student, i) * ksv)
       let v1 = VectorMath.multiplyAdd(
@@ -443,13 +516,13 @@ struct FusedDistillation {
       VectorMath.store(v1, g, i + 16)
       i += 32
     }
-    while i + 16 <= classes {
+    while i + 16 <= count {
       let v = VectorMath.multiplyAdd(
         VectorMath.load(teacher, i), ktv, VectorMath.load(student, i) * ksv)
       VectorMath.store(v, g, i)
       i += 16
     }
-    while i < classes {
+    while i < count {
       g[i] = student[i] * ks - teacher[i] * kt
       i += 1
     }
@@ -548,4 +621,20 @@ enum PowerHardTerm<T: WholeTemperature>: HardExponential {
   @inline(__always) static func exponential(_ d: Vector, student: Vector) -> Vector {
     T.power(student)
   }
+}
+
+/// Whether a block's sweep also takes the maxima of the next block (a generic parameter, so
+/// that the loop has no branch).
+protocol BlockLookahead {
+  static var isOn: Bool { get }
+}
+
+/// The sweep takes the maxima of the next ``FusedRows/block`` classes.
+enum NextBlock: BlockLookahead {
+  static var isOn: Bool { true }
+}
+
+/// The sweep takes no maxima (the next block is short, or there is none).
+enum LastBlocks: BlockLookahead {
+  static var isOn: Bool { false }
 }
