@@ -8,6 +8,12 @@
 #     host has F16C converts Float16 with vcvtph2ps/vcvtps2ph (and, as in 1, calls no per-lane
 #     conversion such as __extendhfsf2/__truncsfhf2), and where the host has AVX-512 uses zmm
 #     registers in those functions.
+#  3. the fused distillation kernel (every FusedDistillation symbol) calls no libm function but
+#     `log` and `exp` (scalar Double, per row and per block, never per lane), and in the native
+#     build with AVX-512 its exp loops are 16-lane code: each `exponentialSums` specialisation
+#     has at most one packed fp32 FMA or multiply on xmm/ymm registers per eight on zmm (Swift
+#     6.3's LLVM once split a whole 16-lane chain of this kernel into 4-lane pieces, which gives
+#     as many narrow ones as wide; under register pressure it may split the odd single FMA).
 # The scalar fallbacks for non-finite rows (FusedSoftmax.scalar*Row) are exempt: it is not a loop
 # over well-formed data. x86-64 with objdump only (elsewhere it says so and succeeds).
 # Usage: Scripts/check-codegen.sh [--portable-only]. The native build goes to .build-native.
@@ -73,15 +79,62 @@ check() {  # label, directory
   fi
 }
 
+# The disassembly of the distillation kernel's functions (the scalar fallback row exempt).
+distillation_code() {
+  objdump -dr --no-show-raw-insn "$1"/FusedDistillation.swift.o | awk '
+    /^[0-9a-f]+ <.*>:$/ {
+      keep = ($0 ~ /FusedDistillation/) && ($0 !~ /scalar[A-Za-z]*Row/)
+      if (keep) functions++
+    }
+    keep { print }
+    END { if (functions == 0) print "NO-KERNEL-FUNCTIONS-FOUND" }'
+}
+
+check_distillation() {  # label, directory
+  local code bad split
+  code=$(distillation_code "$2")
+  if grep -q NO-KERNEL-FUNCTIONS-FOUND <<<"$code"; then
+    echo "FAIL: $1: no FusedDistillation functions found"
+    failures=$((failures + 1))
+    return
+  fi
+  bad=$(called_c_symbols <<<"$code" | grep -v -E '^(log|exp|memset|memcpy|memmove)$' || true)
+  if [[ -n "$bad" ]]; then
+    echo "FAIL: $1: the distillation kernel calls $(echo $bad)"
+    failures=$((failures + 1))
+  else
+    echo "ok:   $1: the distillation kernel calls no libm function but log and exp (per row)"
+  fi
+  if [[ "$1" == native ]] && grep -q -w avx512f /proc/cpuinfo; then
+    split=$(awk '
+      /^[0-9a-f]+ <.*>:$/ { name = ($2 ~ /exponentialSums/) ? $2 : "" }
+      name != "" && /v(fn?m(add|sub)[0-9]+|mul)ps/ { if (/%zmm/) wide[name]++; else narrow[name]++ }
+      END {
+        for (n in narrow) if (narrow[n] * 8 > wide[n]) print n, narrow[n] " narrow", wide[n] + 0 " wide"
+      }' <<<"$code")
+    if [[ -n "$split" ]]; then
+      echo "FAIL: native: distillation functions with 4- or 8-lane fp32 arithmetic: $split"
+      failures=$((failures + 1))
+    elif [[ $(grep -c -E 'vfn?madd[0-9]+ps.*%zmm' <<<"$code") -lt 100 ]]; then
+      echo "FAIL: native: the distillation kernel has (almost) no 16-lane FMAs"
+      failures=$((failures + 1))
+    else
+      echo "ok:   native: the distillation kernel's loops are 16-lane (zmm) code"
+    fi
+  fi
+}
+
 echo "== portable release build"
 swift build -c release --target CrossEntropy 2>&1 | tail -1
 check portable .build/release/CrossEntropy.build
+check_distillation portable .build/release/CrossEntropy.build
 
 if [[ "${1:-}" != "--portable-only" ]]; then
   echo "== native release build (-target-cpu native)"
   swift build -c release --target CrossEntropy --scratch-path .build-native \
     -Xswiftc -target-cpu -Xswiftc native 2>&1 | tail -1
   check native .build-native/release/CrossEntropy.build
+  check_distillation native .build-native/release/CrossEntropy.build
 fi
 
 if [[ $failures -gt 0 ]]; then

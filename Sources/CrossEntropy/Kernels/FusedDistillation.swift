@@ -3,17 +3,22 @@ import RealModule
 /// The fused fp32 distillation kernel (see ``DistillationLoss``): classes on the last axis (or
 /// any axis with nothing after it), every option of ``Reference/distillation``.
 ///
-/// Forward only, per row: one read of both rows (``onlineSums(_:_:_:)``: per block of
-/// ``FusedRows/block`` classes, the block maxima, one rescale of the running sums, then the
-/// block's exponentials while it is in L1), two exps per element.
+/// Per row, with `a = (t - max t) / T`, `b = (s - max s) / T` (the shifted, softened logits):
+/// one read of both rows (``onlineSums(_:_:_:_:_:_:blockMaxima:)``, an online softmax per block
+/// of ``FusedRows/block`` classes): the block's maxima update the running maxima (the sweep of
+/// the previous block took them, so that its loads from memory overlap that block's exps), the
+/// running sums of `e^a`, `e^b` and `e^a (a - b)` (and `e^(s - max s)` for the hard term when
+/// `T != 1`) are rescaled in Double, then the block's exponentials are summed while it is in L1.
+/// That is two exps per element (three with a hard term at a `T` other than 1, 2, 3 and 4; at
+/// those it is `e^b` to the power `T`).
 ///
-/// With the gradient, per row, with `a = (t - max t) / T`, `b = (s - max s) / T` (the shifted,
-/// softened logits): a max pass over both rows; one pass that sums `e^a`, `e^b` and
-/// `e^a (a - b)` (and `e^(s - max s)` for the hard term when `T != 1`), storing the
-/// exponentials; a gradient pass `g = k_s e^b - k_t e^a (+ k_1 e^(s - max s))`. That is two
-/// exps per element (three with a hard term at a `T` other than 1, 2, 3 and 4; at those it is
-/// `e^b` to the power `T`) and O(C) scratch per thread; no `N × C` temporaries. With
-/// `Z_t = sum e^a`, `Z_s = sum e^b`:
+/// Forward only, that is all. With the gradient, the same sweep stores the exponentials (`e^b`
+/// to the gradient row, or to a scratch row when the gradient overwrites the student; `e^a` and
+/// the hard term's to scratch rows), each block's relative to its running maxima, which are
+/// kept (two floats per block); then one gradient pass `g = k_s e^b - k_t e^a (+ k_1 e^(s - max
+/// s))` scales each block by its own factors (`k_s e^((m_k - max s) / T)` and so on, with `m_k`
+/// the block's running maxima: 1 where the maxima did not rise after it). O(C) scratch per
+/// thread; no `N × C` temporaries. With `Z_t = sum e^a`, `Z_s = sum e^b`:
 ///
 /// ```
 /// KL(p || q) = sum_c e^a_c (a_c - b_c) / Z_t + log Z_s - log Z_t
