@@ -10,29 +10,18 @@ enum Kernels {
     gradient: UnsafeMutablePointer<Scalar>?
   ) {
     if !problem.hasLogitOptions, problem.layout.inner > 1 {
-      if spatialSoftmaxCrossEntropy(
-        logits: logits, target: target, classWeights: classWeights, problem: problem,
-        loss: loss, gradient: gradient)
+      if layoutKernel(
+        FusedSoftmaxSpatial.self, logits: logits, target: target, classWeights: classWeights,
+        problem: problem, loss: loss, gradient: gradient)
       {
         return
       }
     }
     if problem.layout.inner == 1 {
-      if Scalar.self == Float.self {
-        let x = cast(logits, to: Float.self)
-        let w = classWeights.map { cast($0, to: Float.self) }
-        let l = cast(loss, to: Float.self)
-        let g = gradient.map { cast($0, to: Float.self) }
-        switch target {
-        case .labels(let labels):
-          FusedSoftmax.run(
-            logits: x, labels: labels, classWeights: w, problem: problem, loss: l, gradient: g,
-            FloatStorage.self)
-        case .probabilities(let targets):
-          FusedSoftmax.runProbabilities(
-            logits: x, targets: cast(targets.baseAddress!, to: Float.self), classWeights: w,
-            problem: problem, loss: l, gradient: g, FloatStorage.self)
-        }
+      if layoutKernel(
+        FusedSoftmax.self, logits: logits, target: target, classWeights: classWeights,
+        problem: problem, loss: loss, gradient: gradient)
+      {
         return
       }
       // Double: labels without the logit options (those stay on the reference in Double).
@@ -43,30 +32,6 @@ enum Kernels {
           loss: cast(loss, to: Double.self), gradient: gradient.map { cast($0, to: Double.self) })
         return
       }
-      #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
-        if Scalar.self == Float16.self {
-          let weights = classWeights.map { $0.map { Float($0) } }
-          var lossFloat = [Float](repeating: 0, count: loss.count)
-          let x = cast(logits, to: Float16.self)
-          let g = gradient.map { cast($0, to: Float16.self) }
-          withOptionalBuffer(weights) { w in
-            lossFloat.withUnsafeMutableBufferPointer { l in
-              switch target {
-              case .labels(let labels):
-                FusedSoftmax.run(
-                  logits: x, labels: labels, classWeights: w, problem: problem, loss: l,
-                  gradient: g, HalfStorage.self)
-              case .probabilities(let targets):
-                FusedSoftmax.runProbabilities(
-                  logits: x, targets: cast(targets.baseAddress!, to: Float16.self),
-                  classWeights: w, problem: problem, loss: l, gradient: g, HalfStorage.self)
-              }
-            }
-          }
-          for i in loss.indices { loss[i] = Scalar(lossFloat[i]) }
-          return
-        }
-      #endif
     }
     Reference.softmaxCrossEntropy(
       logits: logits, target: target, classWeights: classWeights, problem: problem, loss: loss,
@@ -110,25 +75,24 @@ enum Kernels {
   }
 
   @inline(__always)
-  private static func cast<T, U>(_ p: UnsafePointer<T>, to: U.Type) -> UnsafePointer<U> {
+  static func cast<T, U>(_ p: UnsafePointer<T>, to: U.Type) -> UnsafePointer<U> {
     UnsafeRawPointer(p).assumingMemoryBound(to: U.self)
   }
 
   @inline(__always)
-  private static func cast<T, U>(_ p: UnsafeMutablePointer<T>, to: U.Type)
+  static func cast<T, U>(_ p: UnsafeMutablePointer<T>, to: U.Type)
     -> UnsafeMutablePointer<U>
   {
     UnsafeMutableRawPointer(p).assumingMemoryBound(to: U.self)
   }
 
   @inline(__always)
-  private static func cast<T, U>(_ b: UnsafeBufferPointer<T>, to: U.Type) -> UnsafeBufferPointer<U>
-  {
+  static func cast<T, U>(_ b: UnsafeBufferPointer<T>, to: U.Type) -> UnsafeBufferPointer<U> {
     UnsafeBufferPointer(start: b.baseAddress.map { cast($0, to: U.self) }, count: b.count)
   }
 
   @inline(__always)
-  private static func cast<T, U>(_ b: UnsafeMutableBufferPointer<T>, to: U.Type)
+  static func cast<T, U>(_ b: UnsafeMutableBufferPointer<T>, to: U.Type)
     -> UnsafeMutableBufferPointer<U>
   {
     UnsafeMutableBufferPointer(start: b.baseAddress.map { cast($0, to: U.self) }, count: b.count)
