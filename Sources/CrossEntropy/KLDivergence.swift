@@ -156,8 +156,8 @@ extension KLDivergence {
     shape: [Int], into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      input: startAddress(logProbabilities.baseAddress), count: logProbabilities.count,
-      targets: targets, shape: shape, loss: loss, gradient: nil)
+      logProbabilities, targets: targets, shape: shape, loss: loss, gradient: nil,
+      gradientCount: nil)
   }
 
   /// Writes the divergence and its gradient with respect to the log-probabilities into caller
@@ -179,10 +179,9 @@ extension KLDivergence {
     shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
-    try checkGradientCount(gradient.count, shape: shape, name: "log-probabilities")
     try compute(
-      input: startAddress(logProbabilities.baseAddress), count: logProbabilities.count,
-      targets: targets, shape: shape, loss: loss, gradient: gradient.baseAddress)
+      logProbabilities, targets: targets, shape: shape, loss: loss,
+      gradient: gradient.baseAddress, gradientCount: gradient.count)
   }
 
   /// Computes the divergence and overwrites the log-probabilities with its gradient.
@@ -201,29 +200,24 @@ extension KLDivergence {
     targets: UnsafeBufferPointer<Scalar>, shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      input: startAddress(UnsafePointer(logProbabilities.baseAddress)),
-      count: logProbabilities.count, targets: targets, shape: shape, loss: loss,
-      gradient: logProbabilities.baseAddress)
+      UnsafeBufferPointer(logProbabilities), targets: targets, shape: shape, loss: loss,
+      gradient: logProbabilities.baseAddress, gradientCount: nil)
   }
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   private func compute<Scalar: BinaryFloatingPoint>(
-    input: UnsafePointer<Scalar>, count: Int, targets: UnsafeBufferPointer<Scalar>,
-    shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutablePointer<Scalar>?
+    _ input: UnsafeBufferPointer<Scalar>, targets: UnsafeBufferPointer<Scalar>, shape: [Int],
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?,
+    gradientCount: Int?
   ) throws(LossError) {
-    try checkCount(count, shape: shape, name: "log-probabilities")
-    try checkCount(targets.count, shape: shape, name: "targets")
-    try checkElementwiseLossCount(
-      loss.count, reduction: reduction.rawValue, elements: count, elementwise: reduction == .none)
-    let t = startAddress(targets.baseAddress)
     let logTarget = self.logTarget
-    Elementwise.run(
-      count: count, elementwise: reduction == .none, scale: scale(count: count, shape: shape),
-      loss: mutableStartAddress(loss.baseAddress), gradient: gradient
-    ) { i in
-      Self.term(input: Double(input[i]), target: Double(t[i]), logTarget: logTarget)
+    try ElementwiseBuffers.run(
+      input: input, name: "log-probabilities", targets: targets, shape: shape, loss: loss,
+      gradient: gradient, gradientCount: gradientCount, reduction: reduction.rawValue,
+      elementwise: reduction == .none, scale: { scale(count: $0, shape: shape) }
+    ) { x, t in
+      Self.term(input: x, target: t, logTarget: logTarget)
     }
   }
 }

@@ -107,8 +107,7 @@ extension MeanSquaredError {
     shape: [Int], into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      predictions: startAddress(predictions.baseAddress), count: predictions.count,
-      targets: targets, shape: shape, loss: loss, gradient: nil)
+      predictions, targets: targets, shape: shape, loss: loss, gradient: nil, gradientCount: nil)
   }
 
   /// Writes the squared error and its gradient `2 (x - y)` (times `1 / numel` for `.mean`)
@@ -129,10 +128,9 @@ extension MeanSquaredError {
     shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
-    try checkGradientCount(gradient.count, shape: shape, name: "predictions")
     try compute(
-      predictions: startAddress(predictions.baseAddress), count: predictions.count,
-      targets: targets, shape: shape, loss: loss, gradient: gradient.baseAddress)
+      predictions, targets: targets, shape: shape, loss: loss, gradient: gradient.baseAddress,
+      gradientCount: gradient.count)
   }
 
   /// Computes the squared error and overwrites the predictions with its gradient.
@@ -151,29 +149,24 @@ extension MeanSquaredError {
     targets: UnsafeBufferPointer<Scalar>, shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      predictions: startAddress(UnsafePointer(predictions.baseAddress)),
-      count: predictions.count, targets: targets, shape: shape, loss: loss,
-      gradient: predictions.baseAddress)
+      UnsafeBufferPointer(predictions), targets: targets, shape: shape, loss: loss,
+      gradient: predictions.baseAddress, gradientCount: nil)
   }
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   private func compute<Scalar: BinaryFloatingPoint>(
-    predictions x: UnsafePointer<Scalar>, count: Int, targets: UnsafeBufferPointer<Scalar>,
+    _ predictions: UnsafeBufferPointer<Scalar>, targets: UnsafeBufferPointer<Scalar>,
     shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutablePointer<Scalar>?
+    gradient: UnsafeMutablePointer<Scalar>?, gradientCount: Int?
   ) throws(LossError) {
-    try checkCount(count, shape: shape, name: "predictions")
-    try checkCount(targets.count, shape: shape, name: "targets")
-    try checkElementwiseLossCount(
-      loss.count, reduction: "\(reduction)", elements: count, elementwise: reduction == .none)
-    let y = startAddress(targets.baseAddress)
-    Elementwise.run(
-      count: count, elementwise: reduction == .none,
-      scale: reduction == .mean ? 1 / Double(count) : 1,
-      loss: mutableStartAddress(loss.baseAddress), gradient: gradient
-    ) { i in
-      Self.term(Double(x[i]), Double(y[i]))
+    let reduction = self.reduction
+    try ElementwiseBuffers.run(
+      input: predictions, name: "predictions", targets: targets, shape: shape, loss: loss,
+      gradient: gradient, gradientCount: gradientCount, reduction: "\(reduction)",
+      elementwise: reduction == .none, scale: { reduction == .mean ? 1 / Double($0) : 1 }
+    ) { x, y in
+      Self.term(x, y)
     }
   }
 }
