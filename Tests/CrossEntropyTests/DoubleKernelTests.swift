@@ -103,17 +103,7 @@ private func expectDoubleMatchesReference(
         var problem = FloatProblem(
           rows: 8, classes: classes, seed: UInt64(classes), ignoredEvery: 0,
           criterion: criterion)
-        let c = classes
-        problem.logits[0 * c + c / 2] = .nan  // NaN in a finite row
-        problem.logits[1 * c + c - 1] = .infinity  // +inf: the row is NaN
-        for i in 0..<c { problem.logits[2 * c + i] = -.infinity }  // all -inf
-        problem.logits[3 * c] = -.infinity  // one -inf
-        problem.logits[4 * c + c / 3] = .nan  // NaN in an ignored row
-        problem.labels[4] = criterion.ignoreIndex
-        for i in 0..<c { problem.logits[5 * c + i] = i % 2 == 0 ? -.infinity : .nan }
-        problem.logits[6 * c] = .infinity  // +inf in an ignored row
-        problem.labels[6] = criterion.ignoreIndex
-        if problem.labels[3] != criterion.ignoreIndex, c > 1 { problem.labels[3] = 0 }
+        problem.makeRowsNonFinite()
         try expectDoubleMatchesReference(problem)
       }
     }

@@ -96,44 +96,12 @@ func expectMatchesReference(
     }
   }
 
-  try problem.labels.withUnsafeBufferPointer { labels in
-    try withOptionalBuffer(problem.weights) { weights in
-      var loss = [Float](repeating: .nan, count: lossCount)
-      try problem.logits.withUnsafeBufferPointer { logits in
-        try loss.withUnsafeMutableBufferPointer { lossBuffer in
-          try criterion.loss(
-            logits: logits, shape: problem.shape, labels: labels, classWeights: weights,
-            into: lossBuffer)
-        }
-      }
-      checkLoss(loss, "forward")
-
-      var gradient = [Float](repeating: .nan, count: problem.logits.count)
-      loss = [Float](repeating: .nan, count: lossCount)
-      try problem.logits.withUnsafeBufferPointer { logits in
-        try loss.withUnsafeMutableBufferPointer { lossBuffer in
-          try gradient.withUnsafeMutableBufferPointer { gradientBuffer in
-            try criterion.lossAndGradient(
-              logits: logits, shape: problem.shape, labels: labels, classWeights: weights,
-              loss: lossBuffer, gradient: gradientBuffer)
-          }
-        }
-      }
-      checkLoss(loss, "forward+backward")
-      checkGradient(gradient, "forward+backward")
-
-      var inPlace = problem.logits
-      loss = [Float](repeating: .nan, count: lossCount)
-      try inPlace.withUnsafeMutableBufferPointer { logits in
-        try loss.withUnsafeMutableBufferPointer { lossBuffer in
-          try criterion.lossAndGradient(
-            overwriting: logits, shape: problem.shape, labels: labels, classWeights: weights,
-            loss: lossBuffer)
-        }
-      }
-      checkLoss(loss, "in place")
-      checkGradient(inPlace, "in place")
-    }
+  for (path, loss, gradient) in try bufferFormResults(
+    criterion, logits: problem.logits, shape: problem.shape, labels: problem.labels,
+    probabilities: nil, weights: problem.weights, lossCount: lossCount)
+  {
+    checkLoss(loss, path)
+    if let gradient { checkGradient(gradient, path) }
   }
 }
 
@@ -178,17 +146,7 @@ let criteria: [SoftmaxCrossEntropy] = [
         var problem = FloatProblem(
           rows: 8, classes: classes, seed: UInt64(classes), ignoredEvery: 0,
           criterion: criterion)
-        let c = classes
-        problem.logits[0 * c + c / 2] = .nan  // NaN in a finite row
-        problem.logits[1 * c + c - 1] = .infinity  // +inf: the row is NaN
-        for i in 0..<c { problem.logits[2 * c + i] = -.infinity }  // all -inf
-        problem.logits[3 * c] = -.infinity  // one -inf
-        problem.logits[4 * c + c / 3] = .nan  // NaN in an ignored row
-        problem.labels[4] = criterion.ignoreIndex
-        for i in 0..<c { problem.logits[5 * c + i] = i % 2 == 0 ? -.infinity : .nan }
-        problem.logits[6 * c] = .infinity  // +inf in an ignored row
-        problem.labels[6] = criterion.ignoreIndex
-        if problem.labels[3] != criterion.ignoreIndex, c > 1 { problem.labels[3] = 0 }
+        problem.makeRowsNonFinite()
         try expectMatchesReference(problem)
       }
     }
@@ -310,94 +268,12 @@ extension KernelEquivalenceTests {
 
   #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
     @Test func float16MatchesReference() throws {
-      for problem in Self.halfProblems() {
-        let logits = problem.logits.map { Float16($0) }
-        let weights = problem.weights?.map { Float16($0) }
-        let wide = FloatProblem(copying: problem, weights: weights?.map(Float.init))
-        let reference = try referenceResult(logits.map(Double.init), wide)
-        let criterion = problem.criterion
-        let x = try ShapedArray(shape: problem.shape, scalars: logits)
-        let y = try ShapedArray(shape: [problem.rows], scalars: problem.labels)
-        let (loss, gradient) = try criterion.lossAndGradient(
-          logits: x, labels: y, classWeights: weights)
-        let forward = try criterion.loss(logits: x, labels: y, classWeights: weights)
-        expectClose(
-          loss: loss.scalars.map(Double.init), gradient: gradient.scalars.map(Double.init),
-          reference: reference, lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16")
-        expectClose(
-          loss: forward.scalars.map(Double.init), gradient: nil, reference: reference,
-          lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16 forward")
-        var inPlace = logits
-        var inPlaceLoss = [Float16](repeating: .nan, count: loss.scalars.count)
-        try problem.labels.withUnsafeBufferPointer { labels in
-          try withOptionalBuffer(weights) { w in
-            try inPlace.withUnsafeMutableBufferPointer { g in
-              try inPlaceLoss.withUnsafeMutableBufferPointer { l in
-                try criterion.lossAndGradient(
-                  overwriting: g, shape: problem.shape, labels: labels, classWeights: w, loss: l)
-              }
-            }
-          }
-        }
-        expectClose(
-          loss: inPlaceLoss.map(Double.init), gradient: inPlace.map(Double.init),
-          reference: reference, lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16 in place")
-      }
+      for problem in Self.halfProblems() { try expectFloat16MatchesReference(problem) }
     }
   #endif
 
   @Test func bfloat16MatchesReference() throws {
-    func bits(_ x: Float) -> UInt16 {
-      // Round to nearest even (NaN kept as a quiet NaN).
-      if x.isNaN { return 0x7FC0 }
-      let u = x.bitPattern
-      return UInt16((u &+ 0x7FFF &+ ((u >> 16) & 1)) >> 16)
-    }
-    func value(_ b: UInt16) -> Double { Double(Float(bitPattern: UInt32(b) << 16)) }
-    for problem in Self.halfProblems() {
-      let logits = problem.logits.map(bits)
-      let reference = try referenceResult(logits.map(value), problem)
-      let criterion = problem.criterion
-      let lossCount = reference.loss.count
-      var loss = [Float](repeating: .nan, count: lossCount)
-      var forward = loss
-      var gradient = [UInt16](repeating: 0, count: logits.count)
-      var inPlace = logits
-      var inPlaceLoss = loss
-      try problem.labels.withUnsafeBufferPointer { labels in
-        try withOptionalBuffer(problem.weights) { w in
-          try logits.withUnsafeBufferPointer { x in
-            try loss.withUnsafeMutableBufferPointer { l in
-              try gradient.withUnsafeMutableBufferPointer { g in
-                try criterion.lossAndGradient(
-                  bfloat16Logits: x, shape: problem.shape, labels: labels, classWeights: w,
-                  loss: l, gradient: g)
-              }
-            }
-            try forward.withUnsafeMutableBufferPointer { l in
-              try criterion.loss(
-                bfloat16Logits: x, shape: problem.shape, labels: labels, classWeights: w, into: l)
-            }
-          }
-          try inPlace.withUnsafeMutableBufferPointer { g in
-            try inPlaceLoss.withUnsafeMutableBufferPointer { l in
-              try criterion.lossAndGradient(
-                overwritingBFloat16: g, shape: problem.shape, labels: labels, classWeights: w,
-                loss: l)
-            }
-          }
-        }
-      }
-      expectClose(
-        loss: loss.map(Double.init), gradient: gradient.map(value), reference: reference,
-        lossTolerance: 2e-5, gradientTolerance: 8e-3, "bfloat16")
-      expectClose(
-        loss: forward.map(Double.init), gradient: nil, reference: reference,
-        lossTolerance: 2e-5, gradientTolerance: 8e-3, "bfloat16 forward")
-      expectClose(
-        loss: inPlaceLoss.map(Double.init), gradient: inPlace.map(value), reference: reference,
-        lossTolerance: 2e-5, gradientTolerance: 8e-3, "bfloat16 in place")
-    }
+    for problem in Self.halfProblems() { try expectBFloat16MatchesReference(problem) }
   }
 
   @Test func bfloat16ArrayFormAndErrors() throws {
@@ -456,40 +332,7 @@ extension KernelEquivalenceTests {
           targets[51 + 3] = 0
           targets[68 + 1] = .nan
         }
-        let reference = try criterion.lossAndGradient(
-          logits: ShapedArray(shape: problem.shape, scalars: problem.logits.map(Double.init)),
-          probabilities: ShapedArray(shape: problem.shape, scalars: targets.map(Double.init)),
-          classWeights: problem.weights?.map(Double.init))
-        let expected = (reference.loss.scalars, reference.gradient.scalars)
-        let x = try ShapedArray(shape: problem.shape, scalars: problem.logits)
-        let t = try ShapedArray(shape: problem.shape, scalars: targets)
-        let (loss, gradient) = try criterion.lossAndGradient(
-          logits: x, probabilities: t, classWeights: problem.weights)
-        let forward = try criterion.loss(logits: x, probabilities: t, classWeights: problem.weights)
-        expectClose(
-          loss: loss.scalars.map(Double.init), gradient: gradient.scalars.map(Double.init),
-          reference: expected, lossTolerance: 2e-5, gradientTolerance: 4e-5, "probabilities")
-        expectClose(
-          loss: forward.scalars.map(Double.init), gradient: nil, reference: expected,
-          lossTolerance: 2e-5, gradientTolerance: 4e-5, "probabilities forward")
-        // The gradient written over the logits.
-        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: problem.logits.count)
-        defer { buffer.deallocate() }
-        _ = buffer.initialize(from: problem.logits)
-        var inPlaceLoss = [Float](repeating: .nan, count: expected.0.count)
-        try targets.withUnsafeBufferPointer { tb in
-          try withOptionalBuffer(problem.weights) { w in
-            try inPlaceLoss.withUnsafeMutableBufferPointer { l in
-              try criterion.lossAndGradient(
-                logits: UnsafeBufferPointer(buffer), shape: problem.shape, probabilities: tb,
-                classWeights: w, loss: l, gradient: buffer)
-            }
-          }
-        }
-        expectClose(
-          loss: inPlaceLoss.map(Double.init), gradient: buffer.map(Double.init),
-          reference: expected, lossTolerance: 2e-5, gradientTolerance: 4e-5,
-          "probabilities in place")
+        try expectProbabilityTargetsMatchReference(problem, targets: targets)
       }
     }
   }

@@ -59,17 +59,7 @@ let logitOptionCriteria: [SoftmaxCrossEntropy] = [
         var problem = FloatProblem(
           rows: 8, classes: classes, seed: UInt64(classes), ignoredEvery: 0,
           criterion: criterion)
-        let c = classes
-        problem.logits[0 * c + c / 2] = .nan
-        problem.logits[1 * c + c - 1] = .infinity  // capped: c; else the row is NaN
-        for i in 0..<c { problem.logits[2 * c + i] = -.infinity }
-        problem.logits[3 * c] = -.infinity
-        problem.logits[4 * c + c / 3] = .nan
-        problem.labels[4] = criterion.ignoreIndex
-        for i in 0..<c { problem.logits[5 * c + i] = i % 2 == 0 ? -.infinity : .nan }
-        problem.logits[6 * c] = .infinity
-        problem.labels[6] = criterion.ignoreIndex
-        if problem.labels[3] != criterion.ignoreIndex, c > 1 { problem.labels[3] = 0 }
+        problem.makeRowsNonFinite()  // the +inf row is capped with a soft cap
         try expectMatchesReference(problem)
       }
     }
@@ -97,41 +87,7 @@ let logitOptionCriteria: [SoftmaxCrossEntropy] = [
             for c in 0..<17 { problem.logits[34 + c] = -.infinity }
             targets[68 + 1] = .nan
           }
-          let reference = try criterion.lossAndGradient(
-            logits: ShapedArray(shape: problem.shape, scalars: problem.logits.map(Double.init)),
-            probabilities: ShapedArray(shape: problem.shape, scalars: targets.map(Double.init)),
-            classWeights: problem.weights?.map(Double.init))
-          let expected = (reference.loss.scalars, reference.gradient.scalars)
-          let x = try ShapedArray(shape: problem.shape, scalars: problem.logits)
-          let t = try ShapedArray(shape: problem.shape, scalars: targets)
-          let (loss, gradient) = try criterion.lossAndGradient(
-            logits: x, probabilities: t, classWeights: problem.weights)
-          let forward = try criterion.loss(
-            logits: x, probabilities: t, classWeights: problem.weights)
-          expectClose(
-            loss: loss.scalars.map(Double.init), gradient: gradient.scalars.map(Double.init),
-            reference: expected, lossTolerance: 2e-5, gradientTolerance: 4e-5, "probabilities")
-          expectClose(
-            loss: forward.scalars.map(Double.init), gradient: nil, reference: expected,
-            lossTolerance: 2e-5, gradientTolerance: 4e-5, "probabilities forward")
-          // The gradient written over the logits.
-          var inPlace = problem.logits
-          var inPlaceLoss = [Float](repeating: .nan, count: expected.0.count)
-          try targets.withUnsafeBufferPointer { tb in
-            try withOptionalBuffer(problem.weights) { w in
-              try inPlaceLoss.withUnsafeMutableBufferPointer { l in
-                try inPlace.withUnsafeMutableBufferPointer { g in
-                  try criterion.lossAndGradient(
-                    logits: UnsafeBufferPointer(g), shape: problem.shape, probabilities: tb,
-                    classWeights: w, loss: l, gradient: g)
-                }
-              }
-            }
-          }
-          expectClose(
-            loss: inPlaceLoss.map(Double.init), gradient: inPlace.map(Double.init),
-            reference: expected, lossTolerance: 2e-5, gradientTolerance: 4e-5,
-            "probabilities in place")
+          try expectProbabilityTargetsMatchReference(problem, targets: targets)
         }
       }
     }
@@ -178,78 +134,14 @@ let logitOptionCriteria: [SoftmaxCrossEntropy] = [
   }
 
   @Test func bfloat16MatchesReference() throws {
-    func value(_ b: UInt16) -> Double { Double(Float(bitPattern: UInt32(b) << 16)) }
     for problem in Self.halfProblems() {
-      let logits = problem.logits.map {
-        UInt16(truncatingIfNeeded: ($0.bitPattern &+ 0x7FFF &+ (($0.bitPattern >> 16) & 1)) >> 16)
-      }
-      let reference = try referenceResult(logits.map(value), problem)
-      let criterion = problem.criterion
-      var loss = [Float](repeating: .nan, count: reference.loss.count)
-      var forward = loss
-      var gradient = [UInt16](repeating: 0, count: logits.count)
-      try problem.labels.withUnsafeBufferPointer { labels in
-        try withOptionalBuffer(problem.weights) { w in
-          try logits.withUnsafeBufferPointer { x in
-            try loss.withUnsafeMutableBufferPointer { l in
-              try gradient.withUnsafeMutableBufferPointer { g in
-                try criterion.lossAndGradient(
-                  bfloat16Logits: x, shape: problem.shape, labels: labels, classWeights: w,
-                  loss: l, gradient: g)
-              }
-            }
-            try forward.withUnsafeMutableBufferPointer { l in
-              try criterion.loss(
-                bfloat16Logits: x, shape: problem.shape, labels: labels, classWeights: w, into: l)
-            }
-          }
-        }
-      }
-      expectClose(
-        loss: loss.map(Double.init), gradient: gradient.map(value), reference: reference,
-        lossTolerance: 2e-5, gradientTolerance: 8e-3, "bfloat16")
-      expectClose(
-        loss: forward.map(Double.init), gradient: nil, reference: reference,
-        lossTolerance: 2e-5, gradientTolerance: 8e-3, "bfloat16 forward")
+      try expectBFloat16MatchesReference(problem, inPlace: false)
     }
   }
 
   #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
     @Test func float16MatchesReference() throws {
-      for problem in Self.halfProblems() {
-        let logits = problem.logits.map { Float16($0) }
-        let weights = problem.weights?.map { Float16($0) }
-        let wide = FloatProblem(copying: problem, weights: weights?.map(Float.init))
-        let reference = try referenceResult(logits.map(Double.init), wide)
-        let criterion = problem.criterion
-        let x = try ShapedArray(shape: problem.shape, scalars: logits)
-        let y = try ShapedArray(shape: [problem.rows], scalars: problem.labels)
-        let (loss, gradient) = try criterion.lossAndGradient(
-          logits: x, labels: y, classWeights: weights)
-        let forward = try criterion.loss(logits: x, labels: y, classWeights: weights)
-        expectClose(
-          loss: loss.scalars.map(Double.init), gradient: gradient.scalars.map(Double.init),
-          reference: reference, lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16")
-        expectClose(
-          loss: forward.scalars.map(Double.init), gradient: nil, reference: reference,
-          lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16 forward")
-        // In place.
-        var inPlace = logits
-        var inPlaceLoss = [Float16](repeating: .nan, count: loss.scalars.count)
-        try problem.labels.withUnsafeBufferPointer { labels in
-          try withOptionalBuffer(weights) { w in
-            try inPlace.withUnsafeMutableBufferPointer { g in
-              try inPlaceLoss.withUnsafeMutableBufferPointer { l in
-                try criterion.lossAndGradient(
-                  overwriting: g, shape: problem.shape, labels: labels, classWeights: w, loss: l)
-              }
-            }
-          }
-        }
-        expectClose(
-          loss: inPlaceLoss.map(Double.init), gradient: inPlace.map(Double.init),
-          reference: reference, lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16 in place")
-      }
+      for problem in Self.halfProblems() { try expectFloat16MatchesReference(problem) }
     }
 
     @Test func float16ProbabilityTargetsMatchReference() throws {

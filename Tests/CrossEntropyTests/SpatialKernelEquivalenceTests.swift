@@ -64,60 +64,13 @@ struct SpatialProblem {
   }
 
   /// Forward only, forward + backward into a buffer, and in place, in fp32.
-  func fastResults(probabilities: Bool = false) throws -> [(String, [Float], [Float]?)] {
-    let lossCount = criterion.reduction == .none ? positions : 1
-    var results: [(String, [Float], [Float]?)] = []
-    try labels.withUnsafeBufferPointer { y in
-      try targets.withUnsafeBufferPointer { t in
-        try withOptionalBuffer(weights) { w in
-          var loss = [Float](repeating: .nan, count: lossCount)
-          try logits.withUnsafeBufferPointer { x in
-            try loss.withUnsafeMutableBufferPointer { l in
-              if probabilities {
-                try criterion.loss(
-                  logits: x, shape: shape, probabilities: t, classWeights: w, into: l)
-              } else {
-                try criterion.loss(logits: x, shape: shape, labels: y, classWeights: w, into: l)
-              }
-            }
-          }
-          results.append(("forward", loss, nil))
-          var gradient = [Float](repeating: .nan, count: logits.count)
-          loss = [Float](repeating: .nan, count: lossCount)
-          try logits.withUnsafeBufferPointer { x in
-            try loss.withUnsafeMutableBufferPointer { l in
-              try gradient.withUnsafeMutableBufferPointer { g in
-                if probabilities {
-                  try criterion.lossAndGradient(
-                    logits: x, shape: shape, probabilities: t, classWeights: w, loss: l,
-                    gradient: g)
-                } else {
-                  try criterion.lossAndGradient(
-                    logits: x, shape: shape, labels: y, classWeights: w, loss: l, gradient: g)
-                }
-              }
-            }
-          }
-          results.append(("forward+backward", loss, gradient))
-          let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: logits.count)
-          defer { buffer.deallocate() }
-          _ = buffer.initialize(from: logits)
-          loss = [Float](repeating: .nan, count: lossCount)
-          try loss.withUnsafeMutableBufferPointer { l in
-            if probabilities {
-              try criterion.lossAndGradient(
-                logits: UnsafeBufferPointer(buffer), shape: shape, probabilities: t,
-                classWeights: w, loss: l, gradient: buffer)
-            } else {
-              try criterion.lossAndGradient(
-                overwriting: buffer, shape: shape, labels: y, classWeights: w, loss: l)
-            }
-          }
-          results.append(("in place", loss, Array(buffer)))
-        }
-      }
-    }
-    return results
+  func fastResults(
+    probabilities: Bool = false
+  ) throws -> [(path: String, loss: [Float], gradient: [Float]?)] {
+    try bufferFormResults(
+      criterion, logits: logits, shape: shape, labels: labels,
+      probabilities: probabilities ? targets : nil, weights: weights,
+      lossCount: criterion.reduction == .none ? positions : 1)
   }
 
   /// Checks every fp32 entry point against the reference.
@@ -252,92 +205,12 @@ struct SpatialProblem {
 
   #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
     @Test func float16MatchesReference() throws {
-      for problem in Self.halfProblems() {
-        let logits = problem.logits.map { Float16($0) }
-        let weights = problem.weights?.map { Float16($0) }
-        let reference = try problem.reference(
-          logits: logits.map(Double.init), weights: weights?.map(Double.init))
-        let criterion = problem.criterion
-        let x = try ShapedArray(shape: problem.shape, scalars: logits)
-        let y = try ShapedArray(shape: problem.labelShape, scalars: problem.labels)
-        let (loss, gradient) = try criterion.lossAndGradient(
-          logits: x, labels: y, classWeights: weights)
-        let forward = try criterion.loss(logits: x, labels: y, classWeights: weights)
-        expectClose(
-          loss: loss.scalars.map(Double.init), gradient: gradient.scalars.map(Double.init),
-          reference: reference, lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16")
-        expectClose(
-          loss: forward.scalars.map(Double.init), gradient: nil, reference: reference,
-          lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16 forward")
-        var inPlace = logits
-        var inPlaceLoss = [Float16](repeating: .nan, count: loss.scalars.count)
-        try problem.labels.withUnsafeBufferPointer { labels in
-          try withOptionalBuffer(weights) { w in
-            try inPlace.withUnsafeMutableBufferPointer { g in
-              try inPlaceLoss.withUnsafeMutableBufferPointer { l in
-                try criterion.lossAndGradient(
-                  overwriting: g, shape: problem.shape, labels: labels, classWeights: w, loss: l)
-              }
-            }
-          }
-        }
-        expectClose(
-          loss: inPlaceLoss.map(Double.init), gradient: inPlace.map(Double.init),
-          reference: reference, lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16 in place")
-      }
+      for problem in Self.halfProblems() { try expectFloat16MatchesReference(problem) }
     }
   #endif
 
   @Test func bfloat16MatchesReference() throws {
-    func bits(_ x: Float) -> UInt16 {
-      if x.isNaN { return 0x7FC0 }
-      let u = x.bitPattern
-      return UInt16((u &+ 0x7FFF &+ ((u >> 16) & 1)) >> 16)
-    }
-    func value(_ b: UInt16) -> Double { Double(Float(bitPattern: UInt32(b) << 16)) }
-    for problem in Self.halfProblems() {
-      let logits = problem.logits.map(bits)
-      let reference = try problem.reference(logits: logits.map(value))
-      let criterion = problem.criterion
-      var loss = [Float](repeating: .nan, count: reference.loss.count)
-      var forward = loss
-      var gradient = [UInt16](repeating: 0, count: logits.count)
-      var inPlace = logits
-      var inPlaceLoss = loss
-      try problem.labels.withUnsafeBufferPointer { labels in
-        try withOptionalBuffer(problem.weights) { w in
-          try logits.withUnsafeBufferPointer { x in
-            try loss.withUnsafeMutableBufferPointer { l in
-              try gradient.withUnsafeMutableBufferPointer { g in
-                try criterion.lossAndGradient(
-                  bfloat16Logits: x, shape: problem.shape, labels: labels, classWeights: w,
-                  loss: l, gradient: g)
-              }
-            }
-            try forward.withUnsafeMutableBufferPointer { l in
-              try criterion.loss(
-                bfloat16Logits: x, shape: problem.shape, labels: labels, classWeights: w, into: l)
-            }
-          }
-          try inPlace.withUnsafeMutableBufferPointer { g in
-            try inPlaceLoss.withUnsafeMutableBufferPointer { l in
-              try criterion.lossAndGradient(
-                overwritingBFloat16: g, shape: problem.shape, labels: labels, classWeights: w,
-                loss: l)
-            }
-          }
-        }
-      }
-      expectClose(
-        loss: loss.map(Double.init), gradient: gradient.map(value), reference: reference,
-        lossTolerance: 2e-5, gradientTolerance: 8e-3, "bfloat16")
-      expectClose(
-        loss: forward.map(Double.init), gradient: nil, reference: reference,
-        lossTolerance: 2e-5, gradientTolerance: 8e-3, "bfloat16 forward")
-      expectClose(
-        loss: inPlaceLoss.map(Double.init), gradient: inPlace.map(value), reference: reference,
-        lossTolerance: 2e-5, gradientTolerance: 8e-3, "bfloat16 in place")
-    }
+    for problem in Self.halfProblems() { try expectBFloat16MatchesReference(problem) }
   }
 }
 

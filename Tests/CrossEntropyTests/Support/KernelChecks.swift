@@ -1,0 +1,275 @@
+import Testing
+
+@testable import CrossEntropy
+
+// The comparison loops the kernel equivalence suites share (KernelEquivalenceTests,
+// LogitOptionsKernelTests, SpatialKernelEquivalenceTests, DoubleKernelTests). Each suite states
+// its tolerances; the helpers take them as they are.
+
+/// Every fp32 caller-buffer entry point of `criterion` on one problem: forward only, forward +
+/// backward into a separate buffer, and in place (the gradient written over the logits), each
+/// loss buffer starting as NaN.
+///
+/// - Parameters:
+///   - probabilities: Probability targets laid out like the logits, or nil for `labels`.
+/// - Returns: For each path, its name, its loss and its gradient (nil for forward only).
+func bufferFormResults(
+  _ criterion: SoftmaxCrossEntropy, logits: [Float], shape: [Int], labels: [Int],
+  probabilities: [Float]?, weights: [Float]?, lossCount: Int
+) throws -> [(path: String, loss: [Float], gradient: [Float]?)] {
+  var results: [(path: String, loss: [Float], gradient: [Float]?)] = []
+  try labels.withUnsafeBufferPointer { y in
+    try withOptionalBuffer(probabilities) { t in
+      try withOptionalBuffer(weights) { w in
+        var loss = [Float](repeating: .nan, count: lossCount)
+        try logits.withUnsafeBufferPointer { x in
+          try loss.withUnsafeMutableBufferPointer { l in
+            if let t {
+              try criterion.loss(
+                logits: x, shape: shape, probabilities: t, classWeights: w, into: l)
+            } else {
+              try criterion.loss(logits: x, shape: shape, labels: y, classWeights: w, into: l)
+            }
+          }
+        }
+        results.append(("forward", loss, nil))
+        var gradient = [Float](repeating: .nan, count: logits.count)
+        loss = [Float](repeating: .nan, count: lossCount)
+        try logits.withUnsafeBufferPointer { x in
+          try loss.withUnsafeMutableBufferPointer { l in
+            try gradient.withUnsafeMutableBufferPointer { g in
+              if let t {
+                try criterion.lossAndGradient(
+                  logits: x, shape: shape, probabilities: t, classWeights: w, loss: l,
+                  gradient: g)
+              } else {
+                try criterion.lossAndGradient(
+                  logits: x, shape: shape, labels: y, classWeights: w, loss: l, gradient: g)
+              }
+            }
+          }
+        }
+        results.append(("forward+backward", loss, gradient))
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: logits.count)
+        defer { buffer.deallocate() }
+        _ = buffer.initialize(from: logits)
+        loss = [Float](repeating: .nan, count: lossCount)
+        try loss.withUnsafeMutableBufferPointer { l in
+          if let t {
+            try criterion.lossAndGradient(
+              logits: UnsafeBufferPointer(buffer), shape: shape, probabilities: t,
+              classWeights: w, loss: l, gradient: buffer)
+          } else {
+            try criterion.lossAndGradient(
+              overwriting: buffer, shape: shape, labels: y, classWeights: w, loss: l)
+          }
+        }
+        results.append(("in place", loss, Array(buffer)))
+      }
+    }
+  }
+  return results
+}
+
+/// Checks fp32 probability-target results (the array forms, and the buffer forms of
+/// ``bufferFormResults(_:logits:shape:labels:probabilities:weights:lossCount:)``, in place
+/// included) against the reference in Double: loss within 2e-5, gradient within 4e-5 (see
+/// ``expectClose``).
+func expectProbabilityTargetsMatchReference(
+  _ problem: FloatProblem, targets: [Float], sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+  let criterion = problem.criterion
+  let reference = try criterion.lossAndGradient(
+    logits: ShapedArray(shape: problem.shape, scalars: problem.logits.map(Double.init)),
+    probabilities: ShapedArray(shape: problem.shape, scalars: targets.map(Double.init)),
+    classWeights: problem.weights?.map(Double.init))
+  let expected = (reference.loss.scalars, reference.gradient.scalars)
+  let x = try ShapedArray(shape: problem.shape, scalars: problem.logits)
+  let t = try ShapedArray(shape: problem.shape, scalars: targets)
+  let (loss, gradient) = try criterion.lossAndGradient(
+    logits: x, probabilities: t, classWeights: problem.weights)
+  let forward = try criterion.loss(logits: x, probabilities: t, classWeights: problem.weights)
+  expectClose(
+    loss: loss.scalars.map(Double.init), gradient: gradient.scalars.map(Double.init),
+    reference: expected, lossTolerance: 2e-5, gradientTolerance: 4e-5, "probabilities",
+    sourceLocation: sourceLocation)
+  expectClose(
+    loss: forward.scalars.map(Double.init), gradient: nil, reference: expected,
+    lossTolerance: 2e-5, gradientTolerance: 4e-5, "probabilities forward",
+    sourceLocation: sourceLocation)
+  for result in try bufferFormResults(
+    criterion, logits: problem.logits, shape: problem.shape, labels: problem.labels,
+    probabilities: targets, weights: problem.weights, lossCount: expected.0.count)
+  {
+    expectClose(
+      loss: result.loss.map(Double.init), gradient: result.gradient?.map(Double.init),
+      reference: expected, lossTolerance: 2e-5, gradientTolerance: 4e-5,
+      "probabilities \(result.path)", sourceLocation: sourceLocation)
+  }
+}
+
+extension FloatProblem {
+  /// Makes rows 0 to 6 non-finite in every way the kernels single out: a NaN in a finite row;
+  /// +inf (a NaN row, or the cap with a soft cap); all -inf; one -inf (on the label where there
+  /// is more than one class); a NaN in an ignored row; -inf and NaN alternating; +inf in an
+  /// ignored row. Needs 8 rows.
+  mutating func makeRowsNonFinite() {
+    let c = classes
+    logits[0 * c + c / 2] = .nan
+    logits[1 * c + c - 1] = .infinity
+    for i in 0..<c { logits[2 * c + i] = -.infinity }
+    logits[3 * c] = -.infinity
+    logits[4 * c + c / 3] = .nan
+    labels[4] = criterion.ignoreIndex
+    for i in 0..<c { logits[5 * c + i] = i % 2 == 0 ? -.infinity : .nan }
+    logits[6 * c] = .infinity
+    labels[6] = criterion.ignoreIndex
+    if labels[3] != criterion.ignoreIndex, c > 1 { labels[3] = 0 }
+  }
+}
+
+// MARK: - Half precision
+
+/// A problem the half-precision checks run: ``FloatProblem`` (classes last) or
+/// ``SpatialProblem`` (classes on axis 1).
+protocol HalfPrecisionProblem {
+  var shape: [Int] { get }
+  /// The shape of the labels.
+  var labelShape: [Int] { get }
+  var logits: [Float] { get }
+  var labels: [Int] { get }
+  var weights: [Float]? { get }
+  var criterion: SoftmaxCrossEntropy { get }
+  /// The reference's loss and gradient in Double for these logits and class weights (values
+  /// already rounded to the half-precision type), with the problem's labels.
+  func reference(
+    halfLogits: [Double], weights: [Double]?
+  ) throws -> (loss: [Double], gradient: [Double])
+}
+
+extension FloatProblem: HalfPrecisionProblem {
+  var labelShape: [Int] { [rows] }
+
+  func reference(
+    halfLogits: [Double], weights: [Double]?
+  ) throws -> (loss: [Double], gradient: [Double]) {
+    try referenceResult(
+      halfLogits, FloatProblem(copying: self, weights: weights?.map { Float($0) }))
+  }
+}
+
+extension SpatialProblem: HalfPrecisionProblem {
+  func reference(
+    halfLogits: [Double], weights: [Double]?
+  ) throws -> (loss: [Double], gradient: [Double]) {
+    try reference(logits: halfLogits, weights: weights)
+  }
+}
+
+#if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+  /// Checks the Float16 forms (array loss and gradient, forward only, in place through the
+  /// buffer form) against the reference on the Float16 values: loss and gradient within 2e-3
+  /// (see ``expectClose``).
+  func expectFloat16MatchesReference(
+    _ problem: some HalfPrecisionProblem, sourceLocation: SourceLocation = #_sourceLocation
+  ) throws {
+    let logits = problem.logits.map { Float16($0) }
+    let weights = problem.weights?.map { Float16($0) }
+    let reference = try problem.reference(
+      halfLogits: logits.map(Double.init), weights: weights?.map(Double.init))
+    let criterion = problem.criterion
+    let x = try ShapedArray(shape: problem.shape, scalars: logits)
+    let y = try ShapedArray(shape: problem.labelShape, scalars: problem.labels)
+    let (loss, gradient) = try criterion.lossAndGradient(
+      logits: x, labels: y, classWeights: weights)
+    let forward = try criterion.loss(logits: x, labels: y, classWeights: weights)
+    expectClose(
+      loss: loss.scalars.map(Double.init), gradient: gradient.scalars.map(Double.init),
+      reference: reference, lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16",
+      sourceLocation: sourceLocation)
+    expectClose(
+      loss: forward.scalars.map(Double.init), gradient: nil, reference: reference,
+      lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16 forward",
+      sourceLocation: sourceLocation)
+    var inPlace = logits
+    var inPlaceLoss = [Float16](repeating: .nan, count: loss.scalars.count)
+    try problem.labels.withUnsafeBufferPointer { labels in
+      try withOptionalBuffer(weights) { w in
+        try inPlace.withUnsafeMutableBufferPointer { g in
+          try inPlaceLoss.withUnsafeMutableBufferPointer { l in
+            try criterion.lossAndGradient(
+              overwriting: g, shape: problem.shape, labels: labels, classWeights: w, loss: l)
+          }
+        }
+      }
+    }
+    expectClose(
+      loss: inPlaceLoss.map(Double.init), gradient: inPlace.map(Double.init),
+      reference: reference, lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16 in place",
+      sourceLocation: sourceLocation)
+  }
+#endif
+
+/// Rounds fp32 to bfloat16 bits, to nearest even (NaN kept as a quiet NaN).
+func bfloat16Bits(_ x: Float) -> UInt16 {
+  if x.isNaN { return 0x7FC0 }
+  let u = x.bitPattern
+  return UInt16((u &+ 0x7FFF &+ ((u >> 16) & 1)) >> 16)
+}
+
+/// The value of bfloat16 bits.
+func bfloat16Value(_ b: UInt16) -> Double { Double(Float(bitPattern: UInt32(b) << 16)) }
+
+/// Checks the bfloat16 buffer forms (forward + backward, forward only and, if `inPlace`, the
+/// gradient over the logits) against the reference on the bfloat16 values: loss (fp32) within
+/// 2e-5, gradient within 8e-3 (see ``expectClose``).
+func expectBFloat16MatchesReference(
+  _ problem: some HalfPrecisionProblem, inPlace checksInPlace: Bool = true,
+  sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+  let logits = problem.logits.map(bfloat16Bits)
+  let reference = try problem.reference(
+    halfLogits: logits.map(bfloat16Value), weights: problem.weights?.map(Double.init))
+  let criterion = problem.criterion
+  var loss = [Float](repeating: .nan, count: reference.loss.count)
+  var forward = loss
+  var gradient = [UInt16](repeating: 0, count: logits.count)
+  var inPlace = logits
+  var inPlaceLoss = loss
+  try problem.labels.withUnsafeBufferPointer { labels in
+    try withOptionalBuffer(problem.weights) { w in
+      try logits.withUnsafeBufferPointer { x in
+        try loss.withUnsafeMutableBufferPointer { l in
+          try gradient.withUnsafeMutableBufferPointer { g in
+            try criterion.lossAndGradient(
+              bfloat16Logits: x, shape: problem.shape, labels: labels, classWeights: w,
+              loss: l, gradient: g)
+          }
+        }
+        try forward.withUnsafeMutableBufferPointer { l in
+          try criterion.loss(
+            bfloat16Logits: x, shape: problem.shape, labels: labels, classWeights: w, into: l)
+        }
+      }
+      guard checksInPlace else { return }
+      try inPlace.withUnsafeMutableBufferPointer { g in
+        try inPlaceLoss.withUnsafeMutableBufferPointer { l in
+          try criterion.lossAndGradient(
+            overwritingBFloat16: g, shape: problem.shape, labels: labels, classWeights: w,
+            loss: l)
+        }
+      }
+    }
+  }
+  expectClose(
+    loss: loss.map(Double.init), gradient: gradient.map(bfloat16Value), reference: reference,
+    lossTolerance: 2e-5, gradientTolerance: 8e-3, "bfloat16", sourceLocation: sourceLocation)
+  expectClose(
+    loss: forward.map(Double.init), gradient: nil, reference: reference, lossTolerance: 2e-5,
+    gradientTolerance: 8e-3, "bfloat16 forward", sourceLocation: sourceLocation)
+  guard checksInPlace else { return }
+  expectClose(
+    loss: inPlaceLoss.map(Double.init), gradient: inPlace.map(bfloat16Value),
+    reference: reference, lossTolerance: 2e-5, gradientTolerance: 8e-3, "bfloat16 in place",
+    sourceLocation: sourceLocation)
+}
