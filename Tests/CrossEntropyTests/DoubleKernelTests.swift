@@ -68,18 +68,9 @@ private func expectDoubleMatchesReference(
   let (loss, gradient) = try criterion.lossAndGradient(logits: x, labels: y, classWeights: weights)
   check(loss.scalars, expected.loss, absolute: 1e-12, "forward+backward loss")
   check(gradient.scalars, expected.gradient, absolute: 1e-12 * largest, "gradient")
-  var inPlace = logits
-  var inPlaceLoss = [Double](repeating: .nan, count: expected.loss.count)
-  try problem.labels.withUnsafeBufferPointer { labels in
-    try withOptionalBuffer(weights) { w in
-      try inPlace.withUnsafeMutableBufferPointer { g in
-        try inPlaceLoss.withUnsafeMutableBufferPointer { l in
-          try criterion.lossAndGradient(
-            overwriting: g, shape: problem.shape, labels: labels, classWeights: w, loss: l)
-        }
-      }
-    }
-  }
+  let (inPlaceLoss, inPlace) = try inPlaceResults(
+    criterion, logits: logits, shape: problem.shape, labels: problem.labels, weights: weights,
+    lossCount: expected.loss.count)
   check(inPlaceLoss, expected.loss, absolute: 1e-12, "in-place loss")
   check(inPlace, expected.gradient, absolute: 1e-12 * largest, "in-place gradient")
 }

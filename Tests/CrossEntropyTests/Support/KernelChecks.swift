@@ -128,6 +128,28 @@ extension FloatProblem {
   }
 }
 
+/// The loss and gradient of the in-place buffer form with class-index labels
+/// (`lossAndGradient(overwriting:...)`) on logits of any element type, the loss buffer starting
+/// as NaN.
+func inPlaceResults<Scalar: BinaryFloatingPoint>(
+  _ criterion: SoftmaxCrossEntropy, logits: [Scalar], shape: [Int], labels: [Int],
+  weights: [Scalar]?, lossCount: Int
+) throws -> (loss: [Scalar], gradient: [Scalar]) {
+  var inPlace = logits
+  var inPlaceLoss = [Scalar](repeating: .nan, count: lossCount)
+  try labels.withUnsafeBufferPointer { labels in
+    try withOptionalBuffer(weights) { w in
+      try inPlace.withUnsafeMutableBufferPointer { g in
+        try inPlaceLoss.withUnsafeMutableBufferPointer { l in
+          try criterion.lossAndGradient(
+            overwriting: g, shape: shape, labels: labels, classWeights: w, loss: l)
+        }
+      }
+    }
+  }
+  return (inPlaceLoss, inPlace)
+}
+
 // MARK: - Half precision
 
 /// A problem the half-precision checks run: ``FloatProblem`` (classes last) or
@@ -191,18 +213,9 @@ extension SpatialProblem: HalfPrecisionProblem {
       loss: forward.scalars.map(Double.init), gradient: nil, reference: reference,
       lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16 forward",
       sourceLocation: sourceLocation)
-    var inPlace = logits
-    var inPlaceLoss = [Float16](repeating: .nan, count: loss.scalars.count)
-    try problem.labels.withUnsafeBufferPointer { labels in
-      try withOptionalBuffer(weights) { w in
-        try inPlace.withUnsafeMutableBufferPointer { g in
-          try inPlaceLoss.withUnsafeMutableBufferPointer { l in
-            try criterion.lossAndGradient(
-              overwriting: g, shape: problem.shape, labels: labels, classWeights: w, loss: l)
-          }
-        }
-      }
-    }
+    let (inPlaceLoss, inPlace) = try inPlaceResults(
+      criterion, logits: logits, shape: problem.shape, labels: problem.labels, weights: weights,
+      lossCount: loss.scalars.count)
     expectClose(
       loss: inPlaceLoss.map(Double.init), gradient: inPlace.map(Double.init),
       reference: reference, lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16 in place",
