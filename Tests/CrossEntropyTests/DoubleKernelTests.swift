@@ -89,14 +89,8 @@ private func expectDoubleMatchesReference(
   }
 
   @Test func doubleNonFiniteRowsMatchReference() throws {
-    for criterion in criteria {
-      for classes in [1, 5, 40, 3000] {
-        var problem = FloatProblem(
-          rows: 8, classes: classes, seed: UInt64(classes), ignoredEvery: 0,
-          criterion: criterion)
-        problem.makeRowsNonFinite()
-        try expectDoubleMatchesReference(problem)
-      }
+    for problem in FloatProblem.nonFiniteProblems(criteria) {
+      try expectDoubleMatchesReference(problem)
     }
   }
 

@@ -141,15 +141,7 @@ let criteria: [SoftmaxCrossEntropy] = [
   }
 
   @Test func floatNonFiniteRowsMatchReference() throws {
-    for criterion in criteria {
-      for classes in [1, 5, 40, 3000] {
-        var problem = FloatProblem(
-          rows: 8, classes: classes, seed: UInt64(classes), ignoredEvery: 0,
-          criterion: criterion)
-        problem.makeRowsNonFinite()
-        try expectMatchesReference(problem)
-      }
-    }
+    for problem in FloatProblem.nonFiniteProblems(criteria) { try expectMatchesReference(problem) }
   }
 
   @Test func floatResultsAreBitIdenticalForAnyThreadCount() throws {
@@ -246,24 +238,11 @@ func referenceResult(
 extension KernelEquivalenceTests {
   /// Problems for the half-precision paths: small and large rows, options, non-finite rows.
   static func halfProblems() -> [FloatProblem] {
-    var problems: [FloatProblem] = []
-    for (k, classes) in [1, 2, 17, 1000, 70_000].enumerated() {
-      for criterion in [
+    FloatProblem.halfProblems(
+      [
         SoftmaxCrossEntropy(), SoftmaxCrossEntropy(reduction: .none, labelSmoothing: 0.2),
         SoftmaxCrossEntropy(reduction: .sum, labelSmoothing: 0.1),
-      ] {
-        var problem = FloatProblem(
-          rows: classes > 10_000 ? 2 : 5, classes: classes, seed: UInt64(k + 50),
-          weighted: k % 2 == 1, ignoredEvery: 3, criterion: criterion)
-        if classes == 17 {
-          problem.logits[3] = .nan
-          problem.logits[17 + 2] = .infinity
-          problem.logits[34 + 5] = -.infinity
-        }
-        problems.append(problem)
-      }
-    }
-    return problems
+      ], seed: 50)
   }
 
   #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))

@@ -54,14 +54,8 @@ let logitOptionCriteria: [SoftmaxCrossEntropy] = [
   }
 
   @Test func floatNonFiniteRowsMatchReference() throws {
-    for criterion in logitOptionCriteria {
-      for classes in [1, 5, 40, 3000] {
-        var problem = FloatProblem(
-          rows: 8, classes: classes, seed: UInt64(classes), ignoredEvery: 0,
-          criterion: criterion)
-        problem.makeRowsNonFinite()  // the +inf row is capped with a soft cap
-        try expectMatchesReference(problem)
-      }
+    for problem in FloatProblem.nonFiniteProblems(logitOptionCriteria) {
+      try expectMatchesReference(problem)
     }
   }
 
@@ -178,26 +172,13 @@ let logitOptionCriteria: [SoftmaxCrossEntropy] = [
   /// Half-precision problems: small and large rows (cached and online), the logit options,
   /// non-finite rows.
   static func halfProblems() -> [FloatProblem] {
-    var problems: [FloatProblem] = []
-    for (k, classes) in [1, 2, 17, 1000, 70_000].enumerated() {
-      for criterion in [
+    FloatProblem.halfProblems(
+      [
         SoftmaxCrossEntropy(zLossScale: 1e-3),
         SoftmaxCrossEntropy(reduction: .none, labelSmoothing: 0.2, logitSoftCap: 3),
         SoftmaxCrossEntropy(
           reduction: .sum, labelSmoothing: 0.1, zLossScale: 0.01, logitSoftCap: 8),
-      ] {
-        var problem = FloatProblem(
-          rows: classes > 10_000 ? 2 : 5, classes: classes, seed: UInt64(k + 70),
-          weighted: k % 2 == 1, ignoredEvery: 3, criterion: criterion)
-        if classes == 17 {
-          problem.logits[3] = .nan
-          problem.logits[17 + 2] = .infinity
-          problem.logits[34 + 5] = -.infinity
-        }
-        problems.append(problem)
-      }
-    }
-    return problems
+      ], seed: 70)
   }
 }
 

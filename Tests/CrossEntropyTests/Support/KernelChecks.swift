@@ -109,6 +109,41 @@ func expectProbabilityTargetsMatchReference(
 }
 
 extension FloatProblem {
+  /// For each criterion, 8-row problems of 1, 5, 40 and 3000 classes with non-finite rows (see
+  /// ``makeRowsNonFinite()``).
+  static func nonFiniteProblems(_ criteria: [SoftmaxCrossEntropy]) -> [FloatProblem] {
+    criteria.flatMap { criterion in
+      [1, 5, 40, 3000].map { classes in
+        var problem = FloatProblem(
+          rows: 8, classes: classes, seed: UInt64(classes), ignoredEvery: 0,
+          criterion: criterion)
+        problem.makeRowsNonFinite()
+        return problem
+      }
+    }
+  }
+
+  /// Problems for the half-precision paths: 1, 2, 17, 1000 and 70_000 classes (small and large
+  /// rows) with each criterion, every other class count weighted, every third row ignored, and
+  /// a NaN, +inf and -inf in three rows of the 17-class problems. Seeds start at `seed`.
+  static func halfProblems(_ criteria: [SoftmaxCrossEntropy], seed: Int) -> [FloatProblem] {
+    var problems: [FloatProblem] = []
+    for (k, classes) in [1, 2, 17, 1000, 70_000].enumerated() {
+      for criterion in criteria {
+        var problem = FloatProblem(
+          rows: classes > 10_000 ? 2 : 5, classes: classes, seed: UInt64(k + seed),
+          weighted: k % 2 == 1, ignoredEvery: 3, criterion: criterion)
+        if classes == 17 {
+          problem.logits[3] = .nan
+          problem.logits[17 + 2] = .infinity
+          problem.logits[34 + 5] = -.infinity
+        }
+        problems.append(problem)
+      }
+    }
+    return problems
+  }
+
   /// Makes rows 0 to 6 non-finite in every way the kernels single out: a NaN in a finite row;
   /// +inf (a NaN row, or the cap with a soft cap); all -inf; one -inf (on the label where there
   /// is more than one class); a NaN in an ignored row; -inf and NaN alternating; +inf in an
