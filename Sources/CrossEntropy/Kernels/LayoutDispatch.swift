@@ -50,12 +50,13 @@ extension Kernels {
     }
     #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
       if Scalar.self == Float16.self {
-        withFloatWeightsAndLoss(classWeights, loss: loss) { w, l in
-          runLayoutKernel(
-            K.self, HalfStorage.self, logits: cast(logits, to: Float16.self), target: target,
-            classWeights: w, problem: problem, loss: l,
-            gradient: gradient.map { cast($0, to: Float16.self) })
-        }
+        // No closure here: one would capture `K` and call it through its witness table.
+        let staging = FloatStaging(classWeights: classWeights, lossCount: loss.count)
+        runLayoutKernel(
+          K.self, HalfStorage.self, logits: cast(logits, to: Float16.self), target: target,
+          classWeights: staging.weights.map { UnsafeBufferPointer($0) }, problem: problem,
+          loss: staging.loss, gradient: gradient.map { cast($0, to: Float16.self) })
+        staging.finish(into: loss)
         return true
       }
     #endif
@@ -80,18 +81,33 @@ extension Kernels {
         classWeights: classWeights, problem: problem, loss: loss, gradient: gradient, E.self)
     }
   }
+}
 
-  /// Calls `body` with the class weights converted to fp32 and an fp32 loss buffer of
-  /// `loss.count` elements, then rounds that buffer into `loss`.
-  private static func withFloatWeightsAndLoss<Scalar: BinaryFloatingPoint>(
-    _ classWeights: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
-    _ body: (UnsafeBufferPointer<Float>?, UnsafeMutableBufferPointer<Float>) -> Void
-  ) {
-    let weights = classWeights.map { $0.map { Float($0) } }
-    var lossFloat = [Float](repeating: 0, count: loss.count)
-    withOptionalBuffer(weights) { w in
-      lossFloat.withUnsafeMutableBufferPointer { l in body(w, l) }
+/// The fp32 buffers a Float16 problem runs on: the class weights converted to fp32 and the
+/// loss, allocated by `init` and released by ``finish(into:)``, which rounds the loss into the
+/// caller's buffer. Generic over the element type only, so that the conversions stay out of the
+/// kernel-specific code.
+private struct FloatStaging {
+  let weights: UnsafeMutableBufferPointer<Float>?
+  let loss: UnsafeMutableBufferPointer<Float>
+
+  @inline(never)
+  init<Scalar: BinaryFloatingPoint>(classWeights: UnsafeBufferPointer<Scalar>?, lossCount: Int) {
+    if let classWeights {
+      let weights = UnsafeMutableBufferPointer<Float>.allocate(capacity: classWeights.count)
+      for i in classWeights.indices { weights[i] = Float(classWeights[i]) }
+      self.weights = weights
+    } else {
+      self.weights = nil
     }
-    for i in loss.indices { loss[i] = Scalar(lossFloat[i]) }
+    loss = .allocate(capacity: lossCount)
+    loss.initialize(repeating: 0)
+  }
+
+  @inline(never)
+  func finish<Scalar: BinaryFloatingPoint>(into loss: UnsafeMutableBufferPointer<Scalar>) {
+    for i in loss.indices { loss[i] = Scalar(self.loss[i]) }
+    self.loss.deallocate()
+    weights?.deallocate()
   }
 }
