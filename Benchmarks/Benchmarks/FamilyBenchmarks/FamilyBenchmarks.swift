@@ -84,6 +84,34 @@ let benchmarks: @Sendable () -> Void = {
       register("\(name) buffers fwd", forward)
     }
 
+    /// Registers the caller-buffer benchmarks of a loss over (logits, labels): `forward(logits,
+    /// shape, labels, loss)` and `forwardBackward(logits, shape, labels, loss, gradient)` get
+    /// the shared buffers.
+    func registerLabelledBuffers(
+      _ name: String,
+      forward:
+        @escaping (
+          UnsafeBufferPointer<Float>, [Int], UnsafeBufferPointer<Int>,
+          UnsafeMutableBufferPointer<Float>
+        ) throws -> Void,
+      forwardBackward:
+        @escaping (
+          UnsafeBufferPointer<Float>, [Int], UnsafeBufferPointer<Int>,
+          UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>
+        ) throws -> Void
+    ) {
+      registerBuffers(
+        name,
+        forward: {
+          try forward($0.pristine.readOnly, $0.shape, $0.labelBuffer.readOnly, $0.loss.memory)
+        },
+        forwardBackward: {
+          try forwardBackward(
+            $0.pristine.readOnly, $0.shape, $0.labelBuffer.readOnly, $0.loss.memory,
+            $0.gradient.memory)
+        })
+    }
+
     Benchmark("CE in-place fwd+bwd \(suffix)", configuration: BenchmarkSettings.configuration) {
       (benchmark: Benchmark, state: FamilyState) in
       state.inPlaceLogits.assign(from: state.pristine)
@@ -100,17 +128,12 @@ let benchmarks: @Sendable () -> Void = {
     register("CE (arrays) fwd+bwd") {
       try SoftmaxCrossEntropy().lossAndGradient(logits: $0.logits, labels: $0.labels)
     }
-    registerBuffers(
+    registerLabelledBuffers(
       "CE",
-      forward: {
-        try SoftmaxCrossEntropy().loss(
-          logits: $0.pristine.readOnly, shape: $0.shape, labels: $0.labelBuffer.readOnly,
-          into: $0.loss.memory)
-      },
+      forward: { try SoftmaxCrossEntropy().loss(logits: $0, shape: $1, labels: $2, into: $3) },
       forwardBackward: {
         try SoftmaxCrossEntropy().lossAndGradient(
-          logits: $0.pristine.readOnly, shape: $0.shape, labels: $0.labelBuffer.readOnly,
-          loss: $0.loss.memory, gradient: $0.gradient.memory)
+          logits: $0, shape: $1, labels: $2, loss: $3, gradient: $4)
       })
 
     let kl = KLDivergence(reduction: .batchmean)
@@ -139,17 +162,11 @@ let benchmarks: @Sendable () -> Void = {
     register("SoftmaxFocalLoss gamma2 (arrays) fwd+bwd") {
       try focal.lossAndGradient(logits: $0.logits, labels: $0.labels)
     }
-    registerBuffers(
+    registerLabelledBuffers(
       "SoftmaxFocalLoss gamma2",
-      forward: {
-        try focal.loss(
-          logits: $0.pristine.readOnly, shape: $0.shape, labels: $0.labelBuffer.readOnly,
-          into: $0.loss.memory)
-      },
+      forward: { try focal.loss(logits: $0, shape: $1, labels: $2, into: $3) },
       forwardBackward: {
-        try focal.lossAndGradient(
-          logits: $0.pristine.readOnly, shape: $0.shape, labels: $0.labelBuffer.readOnly,
-          loss: $0.loss.memory, gradient: $0.gradient.memory)
+        try focal.lossAndGradient(logits: $0, shape: $1, labels: $2, loss: $3, gradient: $4)
       })
 
     let distillation = DistillationLoss(temperature: 2, hardLabelWeight: 0.5)
@@ -175,17 +192,11 @@ let benchmarks: @Sendable () -> Void = {
     register("MultiMarginLoss p1 (arrays) fwd+bwd") {
       try margin.lossAndGradient(logits: $0.logits, labels: $0.labels)
     }
-    registerBuffers(
+    registerLabelledBuffers(
       "MultiMarginLoss p1",
-      forward: {
-        try margin.loss(
-          logits: $0.pristine.readOnly, shape: $0.shape, labels: $0.labelBuffer.readOnly,
-          into: $0.loss.memory)
-      },
+      forward: { try margin.loss(logits: $0, shape: $1, labels: $2, into: $3) },
       forwardBackward: {
-        try margin.lossAndGradient(
-          logits: $0.pristine.readOnly, shape: $0.shape, labels: $0.labelBuffer.readOnly,
-          loss: $0.loss.memory, gradient: $0.gradient.memory)
+        try margin.lossAndGradient(logits: $0, shape: $1, labels: $2, loss: $3, gradient: $4)
       })
 
     let mse = MeanSquaredError()
@@ -209,17 +220,11 @@ let benchmarks: @Sendable () -> Void = {
     register("PolyLoss eps2 (arrays) fwd+bwd") {
       try poly.lossAndGradient(logits: $0.logits, labels: $0.labels)
     }
-    registerBuffers(
+    registerLabelledBuffers(
       "PolyLoss eps2",
-      forward: {
-        try poly.loss(
-          logits: $0.pristine.readOnly, shape: $0.shape, labels: $0.labelBuffer.readOnly,
-          into: $0.loss.memory)
-      },
+      forward: { try poly.loss(logits: $0, shape: $1, labels: $2, into: $3) },
       forwardBackward: {
-        try poly.lossAndGradient(
-          logits: $0.pristine.readOnly, shape: $0.shape, labels: $0.labelBuffer.readOnly,
-          loss: $0.loss.memory, gradient: $0.gradient.memory)
+        try poly.lossAndGradient(logits: $0, shape: $1, labels: $2, loss: $3, gradient: $4)
       })
   }
 }
