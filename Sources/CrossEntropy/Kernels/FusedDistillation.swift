@@ -380,8 +380,8 @@ struct FusedDistillation {
       let a = (tv - mtv) * invT
       let d = sv - msv
       let b = d * invT
-      let et = Self.exponential(a)
-      let es = Self.exponential(b)
+      let et = VectorMath.expOfNonPositive(a)
+      let es = VectorMath.expOfNonPositive(b)
       zt += et
       zs += es
       zc = VectorMath.multiplyAdd(et, VectorMath.multiplyAdd(d, negativeInvT, a), zc)
@@ -401,8 +401,8 @@ struct FusedDistillation {
       let a = (tv - mtv) * invT
       let d = sv - msv
       let b = d * invT
-      var et = Self.exponential(a)
-      var es = Self.exponential(b)
+      var et = VectorMath.expOfNonPositive(a)
+      var es = VectorMath.expOfNonPositive(b)
       var e1 = Hard.isOn ? Hard.exponential(d, student: es) : .zero
       for j in n..<16 {
         et[j] = 0
@@ -454,36 +454,6 @@ struct FusedDistillation {
     return (
       VectorMath.maximum(VectorMath.maximum(s0, s1)), VectorMath.maximum(VectorMath.maximum(t0, t1))
     )
-  }
-
-  /// `e^x` for `x <= 0` (or NaN), as `VectorMath.exp(_:)` computes it, bit for bit,
-  /// without its clamps: the range reduction and polynomial run on every lane, then lanes
-  /// below `VectorMath.expLowerBound` (-inf included, whose lanes hold NaN by then) are
-  /// cleared with a bit mask. The kernel's arguments are shifted by their maximum, so never
-  /// positive; two compares and blends fewer per exp (4 of about 22 instructions).
-  @inline(__always)
-  static func exponential(_ x: Vector) -> Vector {
-    let log2e: Float = 1.442_695_04
-    let magic: Float = 12_582_912  // 1.5 * 2^23: adding it rounds to an integer.
-    let ln2High: Float = 0.693_359_375
-    let ln2Low: Float = -2.121_944_4e-4
-    let shifted = VectorMath.multiplyAdd(x, Vector(repeating: log2e), Vector(repeating: magic))
-    let n = shifted - magic
-    var f = VectorMath.multiplyAdd(n, Vector(repeating: -ln2High), x)
-    f = VectorMath.multiplyAdd(n, Vector(repeating: -ln2Low), f)
-    var p = VectorMath.multiplyAdd(
-      Vector(repeating: 1.987_569_15e-4), f, Vector(repeating: 1.398_199_950_7e-3))
-    p = VectorMath.multiplyAdd(p, f, Vector(repeating: 8.333_451_907_3e-3))
-    p = VectorMath.multiplyAdd(p, f, Vector(repeating: 4.166_579_589_4e-2))
-    p = VectorMath.multiplyAdd(p, f, Vector(repeating: 1.666_666_545_9e-1))
-    p = VectorMath.multiplyAdd(p, f, Vector(repeating: 5.000_000_120_1e-1))
-    let f2 = f * f
-    p = VectorMath.multiplyAdd(p, f2, f) + 1
-    let bits = unsafeBitCast(shifted, to: SIMD16<UInt32>.self)
-    let scale = unsafeBitCast((bits &+ 127) &<< 23, to: Vector.self)
-    let result = unsafeBitCast(p * scale, to: SIMD16<UInt32>.self)
-    let keep = unsafeBitCast(.!(x .< VectorMath.expLowerBound), to: SIMD16<UInt32>.self)
-    return unsafeBitCast(result & keep, to: Vector.self)
   }
 
   /// `g = ks * student - kt * teacher (+ k1 * hard)` over `count` classes (`student` may be
@@ -589,7 +559,7 @@ enum NoHardTerm: HardExponential {
 enum HardTerm: HardExponential {
   static var isOn: Bool { true }
   @inline(__always) static func exponential(_ d: Vector, student: Vector) -> Vector {
-    FusedDistillation.exponential(d)
+    VectorMath.expOfNonPositive(d)
   }
 }
 
