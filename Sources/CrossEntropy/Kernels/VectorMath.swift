@@ -38,30 +38,10 @@ enum VectorMath {
   /// is 0 (including for -inf); NaN gives NaN; x > 0 is clamped at 88 (not used by the kernels).
   @inline(__always)
   static func exp(_ x: Vector) -> Vector {
-    let log2e: Float = 1.442_695_04
-    let magic: Float = 12_582_912  // 1.5 * 2^23: adding it rounds to an integer.
-    let ln2High: Float = 0.693_359_375  // exact in 9 bits, so n * ln2High is exact.
-    let ln2Low: Float = -2.121_944_4e-4
     var clamped = x
     clamped.replace(with: expLowerBound, where: x .< expLowerBound)
     clamped.replace(with: 88, where: x .> 88)
-    let shifted = multiplyAdd(clamped, Vector(repeating: log2e), Vector(repeating: magic))
-    let n = shifted - magic
-    var f = multiplyAdd(n, Vector(repeating: -ln2High), clamped)
-    f = multiplyAdd(n, Vector(repeating: -ln2Low), f)
-    var p = multiplyAdd(
-      Vector(repeating: 1.987_569_15e-4), f, Vector(repeating: 1.398_199_950_7e-3))
-    p = multiplyAdd(p, f, Vector(repeating: 8.333_451_907_3e-3))
-    p = multiplyAdd(p, f, Vector(repeating: 4.166_579_589_4e-2))
-    p = multiplyAdd(p, f, Vector(repeating: 1.666_666_545_9e-1))
-    p = multiplyAdd(p, f, Vector(repeating: 5.000_000_120_1e-1))
-    let f2 = f * f
-    p = multiplyAdd(p, f2, f) + 1
-    // The low bits of `shifted` hold n + 0x400000; shifting n + 127 into the exponent field
-    // drops the 0x400000 bit.
-    let bits = unsafeBitCast(shifted, to: SIMD16<UInt32>.self)
-    let scale = unsafeBitCast((bits &+ 127) &<< 23, to: Vector.self)
-    var result = p * scale
+    var result = expCore(clamped)
     result.replace(with: 0, where: x .< expLowerBound)
     return result
   }
@@ -72,9 +52,18 @@ enum VectorMath {
   /// for callers whose arguments are never positive (shifted by a maximum, or `-|x|`).
   @inline(__always)
   static func expOfNonPositive(_ x: Vector) -> Vector {
+    let result = unsafeBitCast(expCore(x), to: SIMD16<UInt32>.self)
+    let keep = unsafeBitCast(.!(x .< expLowerBound), to: SIMD16<UInt32>.self)
+    return unsafeBitCast(result & keep, to: Vector.self)
+  }
+
+  /// The body of ``exp(_:)`` for x in [``expLowerBound``, 88]: Cody-Waite range reduction
+  /// `x = n ln 2 + f`, Cephes' polynomial for e^f, and 2^n built from exponent bits.
+  @inline(__always)
+  static func expCore(_ x: Vector) -> Vector {
     let log2e: Float = 1.442_695_04
     let magic: Float = 12_582_912  // 1.5 * 2^23: adding it rounds to an integer.
-    let ln2High: Float = 0.693_359_375
+    let ln2High: Float = 0.693_359_375  // exact in 9 bits, so n * ln2High is exact.
     let ln2Low: Float = -2.121_944_4e-4
     let shifted = multiplyAdd(x, Vector(repeating: log2e), Vector(repeating: magic))
     let n = shifted - magic
@@ -88,11 +77,11 @@ enum VectorMath {
     p = multiplyAdd(p, f, Vector(repeating: 5.000_000_120_1e-1))
     let f2 = f * f
     p = multiplyAdd(p, f2, f) + 1
+    // The low bits of `shifted` hold n + 0x400000; shifting n + 127 into the exponent field
+    // drops the 0x400000 bit.
     let bits = unsafeBitCast(shifted, to: SIMD16<UInt32>.self)
     let scale = unsafeBitCast((bits &+ 127) &<< 23, to: Vector.self)
-    let result = unsafeBitCast(p * scale, to: SIMD16<UInt32>.self)
-    let keep = unsafeBitCast(.!(x .< expLowerBound), to: SIMD16<UInt32>.self)
-    return unsafeBitCast(result & keep, to: Vector.self)
+    return p * scale
   }
 
   /// The sum of the lanes, by halves (a tree, not a sequential chain).
