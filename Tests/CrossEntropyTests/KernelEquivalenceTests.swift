@@ -197,6 +197,22 @@ let criteria: [SoftmaxCrossEntropy] = [
 // largest gradient.
 
 /// Checks half-precision results (already widened to Double) against the reference.
+/// ``expectClose(loss:gradient:reference:lossTolerance:gradientTolerance:_:sourceLocation:)``
+/// for one path's forward + backward result and its forward-only loss (reported as `path` and
+/// `path forward`), both against the same reference.
+func expectClose(
+  loss: [Double], gradient: [Double], forward: [Double],
+  reference: (loss: [Double], gradient: [Double]), lossTolerance: Double,
+  gradientTolerance: Double, _ path: String, sourceLocation: SourceLocation = #_sourceLocation
+) {
+  expectClose(
+    loss: loss, gradient: gradient, reference: reference, lossTolerance: lossTolerance,
+    gradientTolerance: gradientTolerance, path, sourceLocation: sourceLocation)
+  expectClose(
+    loss: forward, gradient: nil, reference: reference, lossTolerance: lossTolerance,
+    gradientTolerance: gradientTolerance, "\(path) forward", sourceLocation: sourceLocation)
+}
+
 func expectClose(
   loss: [Double], gradient: [Double]?, reference: (loss: [Double], gradient: [Double]),
   lossTolerance: Double, gradientTolerance: Double, _ path: String,

@@ -91,12 +91,8 @@ func expectProbabilityTargetsMatchReference(
   let forward = try criterion.loss(logits: x, probabilities: t, classWeights: problem.weights)
   expectClose(
     loss: loss.scalars.map(Double.init), gradient: gradient.scalars.map(Double.init),
-    reference: expected, lossTolerance: 2e-5, gradientTolerance: 4e-5, "probabilities",
-    sourceLocation: sourceLocation)
-  expectClose(
-    loss: forward.scalars.map(Double.init), gradient: nil, reference: expected,
-    lossTolerance: 2e-5, gradientTolerance: 4e-5, "probabilities forward",
-    sourceLocation: sourceLocation)
+    forward: forward.scalars.map(Double.init), reference: expected, lossTolerance: 2e-5,
+    gradientTolerance: 4e-5, "probabilities", sourceLocation: sourceLocation)
   for result in try bufferFormResults(
     criterion, logits: problem.logits, shape: problem.shape, labels: problem.labels,
     probabilities: targets, weights: problem.weights, lossCount: expected.0.count)
@@ -242,12 +238,8 @@ extension SpatialProblem: HalfPrecisionProblem {
     let forward = try criterion.loss(logits: x, labels: y, classWeights: weights)
     expectClose(
       loss: loss.scalars.map(Double.init), gradient: gradient.scalars.map(Double.init),
-      reference: reference, lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16",
-      sourceLocation: sourceLocation)
-    expectClose(
-      loss: forward.scalars.map(Double.init), gradient: nil, reference: reference,
-      lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16 forward",
-      sourceLocation: sourceLocation)
+      forward: forward.scalars.map(Double.init), reference: reference, lossTolerance: 2e-3,
+      gradientTolerance: 2e-3, "float16", sourceLocation: sourceLocation)
     let (inPlaceLoss, inPlace) = try inPlaceResults(
       criterion, logits: logits, shape: problem.shape, labels: problem.labels, weights: weights,
       lossCount: loss.scalars.count)
@@ -310,11 +302,9 @@ func expectBFloat16MatchesReference(
     }
   }
   expectClose(
-    loss: loss.map(Double.init), gradient: gradient.map(bfloat16Value), reference: reference,
-    lossTolerance: 2e-5, gradientTolerance: 8e-3, "bfloat16", sourceLocation: sourceLocation)
-  expectClose(
-    loss: forward.map(Double.init), gradient: nil, reference: reference, lossTolerance: 2e-5,
-    gradientTolerance: 8e-3, "bfloat16 forward", sourceLocation: sourceLocation)
+    loss: loss.map(Double.init), gradient: gradient.map(bfloat16Value),
+    forward: forward.map(Double.init), reference: reference, lossTolerance: 2e-5,
+    gradientTolerance: 8e-3, "bfloat16", sourceLocation: sourceLocation)
   guard checksInPlace else { return }
   expectClose(
     loss: inPlaceLoss.map(Double.init), gradient: inPlace.map(bfloat16Value),
