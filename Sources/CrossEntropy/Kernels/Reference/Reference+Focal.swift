@@ -88,3 +88,19 @@ extension Reference {
     )
   }
 }
+
+extension Reference {
+  /// The softmax focal loss of one row from its label's log-probability `logP` and probability
+  /// `p`, and the factor of the row's gradient `weight f'(u)` at `u = logP`. Once per row (a
+  /// libm `pow` for a fractional `gamma`), so kept out of the row loops of the fused kernel.
+  @inline(never)
+  static func softmaxFocalRow(
+    logP: Double, p: Double, weight: Double, gamma: Double
+  ) -> (value: Double, factor: Double) {
+    let oneMinusP = 1 - p
+    let modulation = power(oneMinusP, gamma)
+    var dU = -modulation
+    if gamma != 0 { dU += gamma * power(oneMinusP, gamma - 1) * p * logP }
+    return (-weight * modulation * logP, weight * dU)
+  }
+}

@@ -98,3 +98,35 @@ enum Kernels {
     UnsafeMutableBufferPointer(start: b.baseAddress.map { cast($0, to: U.self) }, count: b.count)
   }
 }
+
+extension Kernels {
+  /// Allocates the loss and, when asked, the gradient without initialising them, lets `body`
+  /// (a fused fp32 kernel, which writes every element) fill them, and returns them as arrays of
+  /// `Scalar`, which the callers have checked is `Float`.
+  static func fusedOutputs<Scalar: BinaryFloatingPoint>(
+    lossShape: [Int], gradientShape: [Int], wantsGradient: Bool,
+    _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?) -> Void
+  ) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
+    assert(Scalar.self == Float.self)
+    let lossCount = lossShape.reduce(1, *)
+    let gradientCount = gradientShape.reduce(1, *)
+    var gradient: [Float]? = nil
+    let loss = [Float](unsafeUninitializedCapacity: lossCount) { lossBuffer, lossInitialized in
+      if wantsGradient {
+        gradient = [Float](unsafeUninitializedCapacity: gradientCount) { g, initialized in
+          body(lossBuffer.baseAddress!, g.baseAddress!)
+          initialized = gradientCount
+        }
+      } else {
+        body(lossBuffer.baseAddress!, nil)
+      }
+      lossInitialized = lossCount
+    }
+    return (
+      ShapedArray(uncheckedShape: lossShape, scalars: unsafeBitCast(loss, to: [Scalar].self)),
+      gradient.map {
+        ShapedArray(uncheckedShape: gradientShape, scalars: unsafeBitCast($0, to: [Scalar].self))
+      }
+    )
+  }
+}

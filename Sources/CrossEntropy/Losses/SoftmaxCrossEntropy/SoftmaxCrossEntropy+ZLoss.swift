@@ -58,13 +58,3 @@ extension SoftmaxCrossEntropy {
       reduction: reduction, keeps: { _ in true })
   }
 }
-
-/// Checks the z-loss scale (finite, >= 0) and the soft cap (nil, or finite and > 0).
-func checkLogitOptions(zLossScale: Double, logitSoftCap: Double?) throws(LossError) {
-  guard zLossScale >= 0 && zLossScale.isFinite else {
-    throw .invalidOption("z-loss scale \(zLossScale) is invalid; expected a finite value >= 0")
-  }
-  if let cap = logitSoftCap, !(cap > 0 && cap.isFinite) {
-    throw .invalidOption("logit soft cap \(cap) is invalid; expected a finite value > 0")
-  }
-}

@@ -97,39 +97,6 @@ enum Elementwise {
   }
 }
 
-/// Checks that a caller's loss buffer holds what an elementwise loss's reduction writes: one
-/// value per element, or 1.
-func checkElementwiseLossCount(
-  _ count: Int, reduction: String, elements: Int, elementwise: Bool
-) throws(LossError) {
-  let expected = elementwise ? elements : 1
-  guard count == expected else {
-    throw .shapeMismatch(
-      "loss buffer holds \(count) elements but reduction \(reduction) writes \(expected)")
-  }
-}
-
-/// Checks that a caller's gradient buffer has one element per input element of `shape`.
-func checkGradientCount(_ count: Int, shape: [Int], name: String) throws(LossError) {
-  let expected = try elementCount(of: shape, name: "\(name) shape")
-  guard count == expected else {
-    throw .shapeMismatch(
-      "gradient holds \(count) elements but \(name) shape \(describe(shape: shape)) holds"
-        + " \(expected)")
-  }
-}
-
-/// Checks that two arrays the elementwise losses pair up have the same shape.
-func checkSameShape(
-  _ shape: [Int], _ otherShape: [Int], name: String, otherName: String, loss: String
-) throws(LossError) {
-  guard shape == otherShape else {
-    throw .shapeMismatch(
-      "\(otherName) shape \(describe(shape: otherShape)) does not match \(name) shape"
-        + " \(describe(shape: shape)); \(loss) expects the same shape (no broadcasting)")
-  }
-}
-
 /// Two arrays broadcast against each other with NumPy's right-aligned rules (as
 /// `torch.broadcast_tensors`): the common shape and, for each of its elements, the flat index of
 /// the element of each array.

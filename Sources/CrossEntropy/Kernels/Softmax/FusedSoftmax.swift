@@ -5,7 +5,7 @@ import RealModule
 ///
 /// The z-loss `s * lse^2` adds `dz * softmax(x)` to the gradient (`dz = 2 s lse`, over the
 /// non-ignored row count for `.mean`), which is folded into the scale pass's factor; the soft
-/// cap runs the same passes on a capped fp32 copy of the row (see FusedSoftCap.swift).
+/// cap runs the same passes on a capped fp32 copy of the row (see FusedRows+SoftCap.swift).
 ///
 /// Per row, forward + backward: a max pass; `exp(x - max)` stored into the gradient (which may
 /// be the logits) and summed; a scale pass. One exp per element, O(C) scratch. Rows too large

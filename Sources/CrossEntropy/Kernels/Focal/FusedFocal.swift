@@ -122,22 +122,6 @@ struct FusedSoftmaxFocal {
   }
 }
 
-extension Reference {
-  /// The softmax focal loss of one row from its label's log-probability `logP` and probability
-  /// `p`, and the factor of the row's gradient `weight f'(u)` at `u = logP`. Once per row (a
-  /// libm `pow` for a fractional `gamma`), so kept out of the row loops of the fused kernel.
-  @inline(never)
-  static func softmaxFocalRow(
-    logP: Double, p: Double, weight: Double, gamma: Double
-  ) -> (value: Double, factor: Double) {
-    let oneMinusP = 1 - p
-    let modulation = power(oneMinusP, gamma)
-    var dU = -modulation
-    if gamma != 0 { dU += gamma * power(oneMinusP, gamma - 1) * p * logP }
-    return (-weight * modulation * logP, weight * dU)
-  }
-}
-
 /// The fused fp32 sigmoid focal loss (see ``SigmoidFocalLoss``) for whole `gamma` in 0...4
 /// (torchvision's default is 2), by multiplication, and for fractional `gamma` in (1, 16], by
 /// `exp(gamma log b)` with the vector exp and log; other exponents take the reference.

@@ -118,28 +118,3 @@ struct ClassLayout: Hashable, Sendable {
     }
   }
 }
-
-/// Checks a label-smoothing amount: it must lie in [0, 1].
-func checkLabelSmoothing(_ value: Double) throws(LossError) {
-  guard value >= 0 && value <= 1 else {
-    throw .invalidOption("label smoothing \(value) is outside [0, 1]")
-  }
-}
-
-/// Checks that a buffer has the count its shape implies.
-func checkCount(_ count: Int, shape: [Int], name: String) throws(LossError) {
-  let expected = try elementCount(of: shape, name: "\(name) shape")
-  guard count == expected else {
-    throw .shapeMismatch(
-      "\(name) holds \(count) elements but its shape \(describe(shape: shape)) needs \(expected)")
-  }
-}
-
-/// Checks that a caller's loss buffer holds what the reduction writes: 1, or one per row.
-func checkLossCount(_ count: Int, reduction: Reduction, rows: Int) throws(LossError) {
-  let expected = reduction == .none ? rows : 1
-  guard count == expected else {
-    throw .shapeMismatch(
-      "loss buffer holds \(count) elements but reduction \(reduction) writes \(expected)")
-  }
-}

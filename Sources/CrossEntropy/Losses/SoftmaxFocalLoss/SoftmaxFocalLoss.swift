@@ -1,0 +1,113 @@
+import RealModule
+
+/// The multi-class (softmax) focal loss: cross-entropy down-weighted on well-classified rows.
+///
+/// Per row with class-index label `y`, `p_y = softmax(x)[y]` and optional per-class weights
+/// `alpha`:
+///
+/// ```
+/// l    = -alpha[y] * (1 - p_y)^gamma * log(p_y)        (0 where y == ignoreIndex)
+/// none = l per row, sum = sum(l), mean = sum(l) / (number of non-ignored rows)
+/// ```
+///
+/// The mean divides by the *count* of non-ignored rows, not by the sum of their `alpha`
+/// (unlike weighted cross-entropy); this is what the common PyTorch implementations do
+/// (`nll_loss(weight=alpha, reduction="none")` times the focal term, then a plain mean).
+/// With `gamma = 0` and no `alpha` it equals ``SoftmaxCrossEntropy``. An empty or fully
+/// ignored batch gives NaN for `.mean`, with a zero gradient.
+///
+/// ```swift
+/// let focal = SoftmaxFocalLoss(gamma: 2)
+/// let loss = try focal.loss(logits: logits, labels: labels, alpha: [0.25, 0.75])
+/// ```
+public struct SoftmaxFocalLoss: Sendable, Hashable {
+  /// How per-row losses are combined. Default `.mean`.
+  public var reduction: Reduction
+  /// The axis of the logits that holds the classes; negative counts from the end. Default -1.
+  public var classAxis: Int
+  /// The label value whose rows contribute nothing. Default -100.
+  public var ignoreIndex: Int
+  /// The focusing exponent, `gamma >= 0`. Default 2.
+  public var gamma: Double
+
+  /// Creates a softmax focal-loss criterion.
+  ///
+  /// - Parameters:
+  ///   - reduction: How per-row losses are combined. Default `.mean`.
+  ///   - classAxis: The class axis of the logits. Default -1.
+  ///   - ignoreIndex: The label value to skip. Default -100.
+  ///   - gamma: The focusing exponent, at least 0. Default 2.
+  public init(
+    reduction: Reduction = .mean, classAxis: Int = -1, ignoreIndex: Int = -100,
+    gamma: Double = 2
+  ) {
+    self.reduction = reduction
+    self.classAxis = classAxis
+    self.ignoreIndex = ignoreIndex
+    self.gamma = gamma
+  }
+
+  /// The focal loss of logits against class-index labels.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
+  ///   - labels: Class indices, shaped like `logits` without the class axis.
+  ///   - alpha: Optional per-class weights, one per class.
+  /// - Returns: A 0-dimensional array, or one loss per label for `.none`.
+  /// - Throws: ``LossError`` for mismatched shapes, labels out of range, a bad class axis, an
+  ///   empty class dimension, a wrong `alpha` count, or a negative `gamma`.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, alpha: [Scalar]? = nil
+  ) throws(LossError) -> ShapedArray<Scalar> {
+    try evaluate(logits, labels, alpha, wantsGradient: false).loss
+  }
+
+  /// The focal loss and its gradient with respect to the logits.
+  ///
+  /// With `f(u) = -(1 - e^u)^gamma * u` at `u = log p_y`, the gradient of a row is
+  /// `alpha[y] * f'(u) * (onehot(y) - softmax(x))`.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
+  ///   - labels: Class indices, shaped like `logits` without the class axis.
+  ///   - alpha: Optional per-class weights, one per class.
+  /// - Returns: The loss and a gradient shaped like `logits`.
+  /// - Throws: ``LossError``, as ``loss(logits:labels:alpha:)``.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, alpha: [Scalar]? = nil
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
+    let result = try evaluate(logits, labels, alpha, wantsGradient: true)
+    return (result.loss, result.gradient!)
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  private func evaluate<Scalar: BinaryFloatingPoint>(
+    _ logits: ShapedArray<Scalar>, _ labels: ShapedArray<Int>, _ alpha: [Scalar]?,
+    wantsGradient: Bool
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
+    try checkFocusing(gamma)
+    let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
+    try layout.checkLabels(shape: labels.shape)
+    if let alpha, alpha.count != layout.classes {
+      throw .shapeMismatch(
+        "focal alpha has \(alpha.count) elements but logits have \(layout.classes) classes"
+          + " on axis \(layout.axis)")
+    }
+    try labels.withUnsafeBufferPointer { buffer throws(LossError) in
+      try layout.checkLabelRange(buffer, ignoreIndex: ignoreIndex)
+    }
+    let weights = alpha.map { $0.map(Double.init) }
+    if let fast = Kernels.softmaxFocal(
+      logits: logits, labels: labels, alpha: weights, layout: layout, ignoreIndex: ignoreIndex,
+      gamma: gamma, reduction: reduction, wantsGradient: wantsGradient)
+    {
+      return fast
+    }
+    return Reference.softmaxFocal(
+      logits: logits.scalars, labels: labels.scalars, alpha: weights, layout: layout,
+      ignoreIndex: ignoreIndex, gamma: gamma, reduction: reduction, wantsGradient: wantsGradient)
+  }
+}
