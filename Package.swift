@@ -12,18 +12,14 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
   ],
   targets: [
+    // MARK: - Public API
+
     .target(
       name: "CrossEntropy",
       dependencies: [
         "CrossEntropyCPU", .product(name: "RealModule", package: "swift-numerics"),
-      ]
-    ),
-    .target(name: "CrossEntropyCPU"),
-    .target(name: "NumPyIO"),
-    .target(
-      name: "DigitsDemo",
-      dependencies: ["CrossEntropy"],
-      resources: [.copy("Resources/digits.bin"), .copy("Resources/LICENSE-digits.md")]
+      ],
+      exclude: ["Kernels/README.md"]
     ),
     .executableTarget(
       name: "xent",
@@ -35,6 +31,22 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+
+    // MARK: - Implementation details
+
+    // Compile-time facts about the target CPU (FMA, F16C) for the kernels; no stable API.
+    .target(name: "CrossEntropyCPU"),
+    // The `.npy` reader and writer of `xent`.
+    .target(name: "NumPyIO"),
+    // The digits demo of `xent demo`, with its bundled data set.
+    .target(
+      name: "DigitsDemo",
+      dependencies: ["CrossEntropy"],
+      resources: [.copy("Resources/digits.bin"), .copy("Resources/LICENSE-digits.md")]
+    ),
+
+    // MARK: - Tests
+
     .testTarget(
       name: "CrossEntropyTests", dependencies: ["CrossEntropy"], exclude: ["Fixtures"]),
     .testTarget(name: "DigitsDemoTests", dependencies: ["DigitsDemo", "CrossEntropy"]),

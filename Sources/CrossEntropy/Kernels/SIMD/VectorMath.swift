@@ -5,7 +5,7 @@ import CrossEntropyCPU
 typealias Vector = SIMD16<Float>
 
 /// Vector math for the fused kernels, written so that Swift lowers it to straight-line SIMD code
-/// with no calls (see shared/docs/PERFORMANCE.md for the traps this avoids).
+/// with no calls (Docs/PERFORMANCE.md lists the code-generation traps this avoids).
 enum VectorMath {
   /// True when the compile target has a fused multiply-add instruction. A compile-time
   /// constant: without it, `addingProduct` would become a call to libm `fmaf` per lane.
