@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Checks the object code of the fused kernels (issue 3):
+# Checks the object code of the fused kernels (the rules in Sources/CrossEntropy/Kernels/README.md),
+# and that the release builds emit no warning about the project's own code:
 #  1. in the portable release build (no -target-cpu), the fused kernel functions (every symbol
 #     of FusedRows and FusedSoftmax, wherever the optimiser placed their specialisations)
 #     call no libm function except `log` (once per row): in particular no `fmaf`, which is what
@@ -125,14 +126,18 @@ check_distillation() {  # label, directory
 }
 
 echo "== portable release build"
-swift build -c release --target CrossEntropy 2>&1 | tail -1
+mkdir -p .build
+swift build -c release --target CrossEntropy 2>&1 | tee .build/codegen-portable.log | tail -1
+Scripts/check-warnings.sh .build/codegen-portable.log || failures=$((failures + 1))
 check portable .build/release/CrossEntropy.build
 check_distillation portable .build/release/CrossEntropy.build
 
 if [[ "${1:-}" != "--portable-only" ]]; then
   echo "== native release build (-target-cpu native)"
+  mkdir -p .build-native
   swift build -c release --target CrossEntropy --scratch-path .build-native \
-    -Xswiftc -target-cpu -Xswiftc native 2>&1 | tail -1
+    -Xswiftc -target-cpu -Xswiftc native 2>&1 | tee .build-native/codegen-native.log | tail -1
+  Scripts/check-warnings.sh .build-native/codegen-native.log || failures=$((failures + 1))
   check native .build-native/release/CrossEntropy.build
   check_distillation native .build-native/release/CrossEntropy.build
 fi
