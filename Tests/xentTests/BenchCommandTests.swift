@@ -148,11 +148,19 @@ import Testing
     #expect(!Xent.helpMessage().contains("bench-ctc"))
   }
 
+  @Test func theOldSpellingReportsErrorsInOneLine() throws {
+    let run = try runXent(["bench-ctc", "--classes", "1"])
+    #expect(run.status != 0)
+    #expect(
+      run.error
+        == "xent: error: --time-steps and --batch must be > 0, --classes > 1, --target-length"
+        + " >= 0\n")
+  }
+
   @Test func float16IsRefused() throws {
     let run = try runXent(["bench", "--loss", "ctc", "--dtype", "float16"] + Self.problem)
     #expect(run.status != 0)
     #expect(
-      run.error.hasSuffix(
-        "xent: error: xent bench does not time --loss ctc with --dtype float16 yet\n"))
+      run.error == "xent: error: xent bench does not time --loss ctc with --dtype float16 yet\n")
   }
 }

@@ -128,30 +128,34 @@ struct Bench: ParsableCommand {
   }
 
   func run() throws {
-    #if DEBUG
-      FileHandle.standardError.write(Data((Self.debugBuildWarning + "\n").utf8))
-    #endif
-    Parallelism.maximumThreadCount = options.threads
+    let time: () throws -> Void
     switch (loss, dtype) {
-    case (.crossEntropy, .float32): report(try timeCrossEntropy(Float.self))
-    case (.crossEntropy, .float64): report(try timeCrossEntropy(Double.self))
-    case (.crossEntropy, .bfloat16): report(try timeBFloat16CrossEntropy())
-    case (.binaryCrossEntropyWithLogits, .float32): report(try timeBinaryCrossEntropy(Float.self))
-    case (.binaryCrossEntropyWithLogits, .float64): report(try timeBinaryCrossEntropy(Double.self))
+    case (.crossEntropy, .float32): time = { report(try timeCrossEntropy(Float.self)) }
+    case (.crossEntropy, .float64): time = { report(try timeCrossEntropy(Double.self)) }
+    case (.crossEntropy, .bfloat16): time = { report(try timeBFloat16CrossEntropy()) }
+    case (.binaryCrossEntropyWithLogits, .float32):
+      time = { report(try timeBinaryCrossEntropy(Float.self)) }
+    case (.binaryCrossEntropyWithLogits, .float64):
+      time = { report(try timeBinaryCrossEntropy(Double.self)) }
     #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
-      case (.crossEntropy, .float16): report(try timeCrossEntropy(Float16.self))
+      case (.crossEntropy, .float16): time = { report(try timeCrossEntropy(Float16.self)) }
       case (.binaryCrossEntropyWithLogits, .float16):
-        report(try timeBinaryCrossEntropy(Float16.self))
+        time = { report(try timeBinaryCrossEntropy(Float16.self)) }
     #endif
-    case (.distillation, .float32): report(try timeNextToCrossEntropy(distillationCall))
-    case (.sigmoidFocal, .float32): report(try timeNextToCrossEntropy(sigmoidFocalCall))
-    case (.softmaxFocal, .float32): report(try timeNextToCrossEntropy(softmaxFocalCall))
-    case (.ctc, .float32): try timeCTC(Float.self)
-    case (.ctc, .float64): try timeCTC(Double.self)
+    case (.distillation, .float32): time = { report(try timeNextToCrossEntropy(distillationCall)) }
+    case (.sigmoidFocal, .float32): time = { report(try timeNextToCrossEntropy(sigmoidFocalCall)) }
+    case (.softmaxFocal, .float32): time = { report(try timeNextToCrossEntropy(softmaxFocalCall)) }
+    case (.ctc, .float32): time = { try timeCTC(Float.self) }
+    case (.ctc, .float64): time = { try timeCTC(Double.self) }
     default:
       throw ValidationError(
         "xent bench does not time --loss \(loss.rawValue) with --dtype \(dtype.rawValue) yet")
     }
+    #if DEBUG
+      FileHandle.standardError.write(Data((Self.debugBuildWarning + "\n").utf8))
+    #endif
+    Parallelism.maximumThreadCount = options.threads
+    try time()
   }
 
   /// `--rows`, or its default.
