@@ -52,5 +52,6 @@ let package = Package(
     .testTarget(name: "DigitsDemoTests", dependencies: ["DigitsDemo", "CrossEntropy"]),
     .testTarget(
       name: "xentTests", dependencies: ["xent", "NumPyIO", "CrossEntropy"], exclude: ["Fixtures"]),
+    .testTarget(name: "NumPyIOTests", dependencies: ["NumPyIO"], exclude: ["Fixtures"]),
   ]
 )

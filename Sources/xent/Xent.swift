@@ -15,6 +15,6 @@ struct Xent: ParsableCommand {
       Errors print one line on standard error and exit with a non-zero status.
       """,
     version: "0.1.0",
-    subcommands: [Evaluate.self, Bench.self, Demo.self, BenchCTC.self]
+    subcommands: [Evaluate.self, Bench.self, Demo.self, DeprecatedBenchCTC.self]
   )
 }

@@ -66,7 +66,7 @@ import Testing
     if loss.shape.isEmpty {
       #expect(Float(printed).map(Double.init) == lossValues.first)
     } else {
-      #expect(printed.hasPrefix("none: \(loss.count) losses of shape"))
+      #expect(printed.hasPrefix("none: \(lossCount(loss.count)) of shape"))
     }
   }
 

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
-/// `xent bench`: the JSON contract of shared/docs/CLI.md, on a tiny problem.
+@testable import xent
+
+/// `xent bench`: the JSON contract of Docs/CLI.md, on a tiny problem.
 @Suite struct BenchCommandTests {
   @Test(arguments: ["float32", "float16", "bfloat16", "float64"])
   func jsonHasTheContractFields(dtype: String) throws {
@@ -31,6 +33,34 @@ import Testing
     let smoothing = try runXent(["bench", "--label-smoothing", "2"])
     #expect(smoothing.status != 0)
     #expect(smoothing.error.contains("--label-smoothing 2.0 is outside [0, 1]"))
+    let ctcOnly = try runXent(["bench", "--target-length", "3"])
+    #expect(ctcOnly.status != 0)
+    #expect(ctcOnly.error == "xent: error: --target-length applies to --loss ctc only\n")
+    let rows = try runXent(["bench", "--loss", "ctc", "--rows", "3"])
+    #expect(rows.status != 0)
+    #expect(
+      rows.error
+        == "xent: error: --rows does not apply to --loss ctc; it takes --time-steps, --batch and"
+        + " --classes\n")
+    let threads = try runXent(["bench", "--threads=-1"])
+    #expect(threads.error == "xent: error: --threads -1 must be >= 0\n")
+    let repeats = try runXent(["bench", "--loss", "ctc", "--repeats", "0"])
+    #expect(repeats.error == "xent: error: --repeats must be > 0 and --warmup >= 0\n")
+  }
+
+  /// A debug build is about 400 times slower than a release build; `xent bench` says so.
+  @Test func debugBuildWarns() throws {
+    let run = try runXent([
+      "bench", "--rows", "2", "--classes", "5", "--warmup", "0", "--repeats", "1", "--json",
+    ])
+    #expect(run.status == 0, "\(run.error)")
+    #if DEBUG
+      #expect(Bench.debugBuildWarning.contains("debug build"))
+      #expect(Bench.debugBuildWarning.contains("400 times slower"))
+      #expect(run.error == Bench.debugBuildWarning + "\n")
+    #else
+      #expect(run.error.isEmpty)
+    #endif
   }
 
   @Test func logitOptionsAreTimedAndReported() throws {
@@ -67,5 +97,70 @@ import Testing
     #expect(object["loss"] as? String == "binary-cross-entropy-with-logits")
     #expect(object["dtype"] as? String == dtype)
     #expect((object["ns_per_element_forward_backward"] as? Double ?? -1) > 0)
+  }
+}
+
+/// `xent bench --loss ctc`, and the deprecated `xent bench-ctc` spelling that forwards to it.
+@Suite struct BenchCTCCommandTests {
+  static let problem = [
+    "--time-steps", "6", "--batch", "2", "--classes", "5", "--target-length", "2", "--threads",
+    "1", "--warmup", "0", "--repeats", "1", "--json",
+  ]
+
+  /// The JSON object of a run, after checking that it succeeded.
+  func json(_ run: (status: Int32, output: String, error: String)) throws -> [String: Any] {
+    #expect(run.status == 0, "\(run.error)")
+    return try #require(
+      try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+  }
+
+  @Test(arguments: ["float32", "float64"])
+  func jsonReportsTheCTCLoss(dtype: String) throws {
+    let object = try json(
+      try runXent(["bench", "--loss", "ctc", "--dtype", dtype] + Self.problem))
+    #expect(object["loss"] as? String == "ctc")
+    #expect(object["time_steps"] as? Int == 6)
+    #expect(object["batch"] as? Int == 2)
+    #expect(object["classes"] as? Int == 5)
+    #expect(object["target_length"] as? Int == 2)
+    #expect(object["dtype"] as? String == dtype)
+    #expect(object["repeats"] as? Int == 1)
+    #expect(object["threads"] as? Int == 1)
+    #expect((object["ms_forward"] as? Double ?? -1) > 0)
+    #expect((object["ms_forward_backward"] as? Double ?? -1) > 0)
+  }
+
+  @Test func theOldSpellingForwardsWithAWarning() throws {
+    let old = try runXent(["bench-ctc", "--dtype", "float64"] + Self.problem)
+    let object = try json(old)
+    #expect(object["loss"] as? String == "ctc")
+    #expect(object["dtype"] as? String == "float64")
+    #expect(object["time_steps"] as? Int == 6)
+    #expect(old.error.hasPrefix(DeprecatedBenchCTC.warning + "\n"), "\(old.error)")
+    #expect(DeprecatedBenchCTC.warning.contains("xent bench --loss ctc"))
+    // The same problem, so the same checksum of the losses and gradients.
+    let new = try json(
+      try runXent(["bench", "--loss", "ctc", "--dtype", "float64"] + Self.problem))
+    #expect(object["checksum"] as? Double == new["checksum"] as? Double)
+  }
+
+  @Test func theOldSpellingIsHidden() {
+    #expect(!Xent.helpMessage().contains("bench-ctc"))
+  }
+
+  @Test func theOldSpellingReportsErrorsInOneLine() throws {
+    let run = try runXent(["bench-ctc", "--classes", "1"])
+    #expect(run.status != 0)
+    #expect(
+      run.error
+        == "xent: error: --time-steps and --batch must be > 0, --classes > 1, --target-length"
+        + " >= 0\n")
+  }
+
+  @Test func float16IsRefused() throws {
+    let run = try runXent(["bench", "--loss", "ctc", "--dtype", "float16"] + Self.problem)
+    #expect(run.status != 0)
+    #expect(
+      run.error == "xent: error: xent bench does not time --loss ctc with --dtype float16 yet\n")
   }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Testing
 
 @testable import xent
@@ -36,6 +37,24 @@ import Testing
     #expect(Set(names).count == names.count)
     for name in names {
       #expect(name.allSatisfy { $0.isLowercase || $0 == "-" || $0.isNumber }, "\(name)")
+    }
+  }
+
+  /// Docs/CLI.md's `xent evaluate` section names every loss and every option.
+  @Test func theContractDocumentNamesEveryLossAndOption() throws {
+    let document = try String(
+      contentsOf: fixtures.deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Docs/CLI.md"),
+      encoding: .utf8)
+    let section = try #require(
+      document.components(separatedBy: "## xent evaluate").dropFirst().first?
+        .components(separatedBy: "## xent bench").first)
+    for loss in LossRegistry.all {
+      #expect(section.contains("`\(loss.name)`"), "\(loss.name) missing from Docs/CLI.md")
+    }
+    for option in EvaluateOption.allCases {
+      #expect(
+        section.contains("`\(option.rawValue)"), "\(option.rawValue) missing from Docs/CLI.md")
     }
   }
 

@@ -31,7 +31,7 @@ import Testing
       let value = try #require(parsed, "printed \(printed)")
       expectClose([value], loss.doubles(), tolerance: 0, what: "\(name) printed loss")
     } else {
-      #expect(printed.hasPrefix("none: \(loss.count) losses of shape"))
+      #expect(printed.hasPrefix("none: \(lossCount(loss.count)) of shape"))
     }
   }
 }
@@ -165,5 +165,103 @@ import Testing
       "--ignore-index", "-1",
     ]).get()
     #expect(Double(output) != nil)
+  }
+}
+
+/// The NumPyIO target's malformed-file corpus through the command: one line on standard error,
+/// a message naming the flag and file, and no output file.
+@Suite struct EvaluateMalformedFileTests {
+  static let folder = fixtures.deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("NumPyIOTests/Fixtures/npy-corpus")
+  static let names = ((try? files(in: folder)) ?? []).filter { $0.hasSuffix(".npy") }
+
+  @Test func corpusIsThere() {
+    #expect(Self.names.count >= 50)
+  }
+
+  @Test func evaluateRefusesEveryCorpusFile() throws {
+    let output = try makeTemporaryFolder()
+    let target = try save(
+      NumPyArray(shape: [2], scalars: [Int64(0), 1]), "y.npy", in: output)
+    for name in Self.names {
+      let path = Self.folder.appendingPathComponent(name).path
+      let message = errorMessage([
+        "--loss", "cross-entropy", "--input", path, "--target", target, "--output",
+        output.appendingPathComponent("loss.npy").path,
+      ])
+      #expect(message.hasPrefix("--input \(path): "), "\(name): \(message)")
+    }
+    #expect(try files(in: output) == ["y.npy"])
+  }
+}
+
+/// What `xent evaluate` prints on standard output: numbers in the loss's own type, `nan`
+/// without a sign, and a singular for one loss.
+@Suite struct EvaluateOutputTextTests {
+  /// Runs cross-entropy on the first `labels.count` rows of a float32 input with `labels`; the
+  /// printed text and the per-element losses written.
+  func run(labels: [Int64], reduction: String) throws -> (String, [Float]) {
+    let folder = try makeTemporaryFolder()
+    let rows = [Float(1), 2, 3, 3, 1, 2].prefix(3 * labels.count)
+    let x = try save(
+      NumPyArray(shape: [labels.count, 3], scalars: Array(rows)), "x.npy", in: folder)
+    let y = try save(NumPyArray(shape: [labels.count], scalars: labels), "y.npy", in: folder)
+    let output = folder.appendingPathComponent("loss.npy").path
+    let printed = try evaluate([
+      "--loss", "cross-entropy", "--input", x, "--target", y, "--reduction", reduction,
+      "--output", output,
+    ]).get()
+    return (printed, try NumPyArray(contentsOf: output).scalars(as: Float.self))
+  }
+
+  @Test func oneLossIsSingularAndFloat32PrintsAsFloat32() throws {
+    let (printed, losses) = try run(labels: [1], reduction: "none")
+    let loss = try #require(losses.first)
+    // Widened to Double, this float32 value prints with 17 digits (1.4076060056686401).
+    #expect("\(loss)" != "\(Double(loss))")
+    #expect(printed == "none: 1 loss of shape [1], sum \(loss), mean \(loss)")
+  }
+
+  @Test func severalLossesArePlural() throws {
+    let (printed, losses) = try run(labels: [1, 0], reduction: "none")
+    #expect(losses.count == 2)
+    #expect(printed.hasPrefix("none: 2 losses of shape [2], sum "))
+  }
+
+  @Test func reducedFloat32PrintsAsFloat32() throws {
+    let (printed, losses) = try run(labels: [1], reduction: "sum")
+    #expect(printed == "\(try #require(losses.first))")
+  }
+
+  @Test func allIgnoredMeanPrintsNaN() throws {
+    let (printed, losses) = try run(labels: [-100, -100], reduction: "mean")
+    #expect(losses.first?.isNaN == true)
+    #expect(printed == "nan")
+  }
+
+  @Test func nanPrintsWithoutItsSign() {
+    #expect("\(-Float.nan)" == "-nan")
+    #expect(formatted(-Float.nan) == "nan")
+    #expect(formatted(-Double.nan) == "nan")
+    #expect(formatted(Double.nan) == "nan")
+    #expect(formatted(Float(1.1)) == "1.1")
+    #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+      #expect(formatted(-Float16.nan) == "nan")
+    #endif
+  }
+
+  @Test func summariesPrintInTheLossType() {
+    #expect(
+      lossSummary([Float(1.1), -Float.nan], shape: [2])
+        == "none: 2 losses of shape [2], sum nan, mean nan")
+    #expect(lossSummary([Float(1.1)], shape: [1]) == "none: 1 loss of shape [1], sum 1.1, mean 1.1")
+    #expect(lossSummary([1.1], shape: [1, 1]) == "none: 1 loss of shape [1, 1], sum 1.1, mean 1.1")
+    #expect(lossSummary([Float](), shape: [0]) == "none: 0 losses of shape [0], sum 0.0, mean nan")
+    #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+      // Float16 sums and means print in float32, whose range they need.
+      #expect(
+        lossSummary([Float16(60000), Float16(60000)], shape: [2])
+          == "none: 2 losses of shape [2], sum 120000.0, mean 60000.0")
+    #endif
   }
 }

@@ -149,3 +149,8 @@ func expectClose(_ actual: [Double], _ expected: [Double], tolerance: Double, wh
     #expect(close, "\(what)[\(index)]: \(a) vs PyTorch \(e)")
   }
 }
+
+/// How `xent evaluate` counts per-element losses: `1 loss`, `2 losses`.
+func lossCount(_ count: Int) -> String {
+  count == 1 ? "1 loss" : "\(count) losses"
+}

@@ -4,10 +4,10 @@ import Testing
 
 @testable import xent
 
-/// `xent evaluate` with kl-div, mse, multi-margin and focal against PyTorch (fixtures from
-/// Scripts/make_family_evaluate_fixtures.py, on PyTorch's OpInfo sample shapes).
-@Suite struct FamilyEvaluateTests {
-  static let folder = fixtures.appendingPathComponent("evaluate-family")
+/// `xent evaluate` with kl-div, mse, multi-margin, focal and softmax-focal against PyTorch
+/// (fixtures from Scripts/make_family_evaluate_fixtures.py, on PyTorch's OpInfo sample shapes).
+@Suite struct KLMSEMarginFocalEvaluateTests {
+  static let folder = fixtures.appendingPathComponent("evaluate-kl-mse-margin-focal")
   static let cases = (try? files(in: folder))?.filter { !$0.hasSuffix(".txt") } ?? []
 
   @Test func thereAreCases() {
@@ -19,7 +19,7 @@ import Testing
     try expectEvaluateMatchesFixture(Self.folder.appendingPathComponent(name), name: name)
   }
 
-  @Test func familyErrorsNameTheLossAndTheFiles() throws {
+  @Test func errorsNameTheLossAndTheFiles() throws {
     let folder = try makeTemporaryFolder()
     let x = try save(
       NumPyArray(shape: [2, 3], scalars: [Float](repeating: 0, count: 6)), "x.npy", in: folder)

@@ -126,7 +126,7 @@ struct Demo: ParsableCommand {
     for row in summaryTable(runs) { output.line(row) }
     output.line("")
     let verdict = interpretation(plain: runs[0].run, smoothed: runs[1].run, name: runs[1].name)
-    for line in wrap(verdict, width: 96) { output.line(line) }
+    for line in wrappedLines(verdict, width: 96) { output.line(line) }
 
     let figure = demoFigure(
       series: [
@@ -218,21 +218,6 @@ private func grouped(_ n: Int) -> String {
     result.append(digit)
   }
   return result
-}
-
-/// Splits `text` into lines of at most `width` characters at spaces.
-private func wrap(_ text: String, width: Int) -> [String] {
-  var lines: [String] = []
-  var current = ""
-  for word in text.split(separator: " ") {
-    if !current.isEmpty, current.count + 1 + word.count > width {
-      lines.append(current)
-      current = ""
-    }
-    current += (current.isEmpty ? "" : " ") + word
-  }
-  if !current.isEmpty { lines.append(current) }
-  return lines
 }
 
 /// Right-aligns `text` in `width` columns.

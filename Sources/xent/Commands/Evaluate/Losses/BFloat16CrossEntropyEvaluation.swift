@@ -72,7 +72,7 @@ enum BFloat16CrossEntropyEvaluation {
       return EncodedOutputs(
         loss: try NumPyArray(shape: reduction == .none ? lossShape : [], scalars: loss),
         gradient: pieces.wantsGradient ? try NumPyArray(shape: shape, scalars: gradient) : nil,
-        summary: summary(of: loss, shape: lossShape, reduced: reduction != .none))
+        summary: lossSummary(loss, shape: reduction == .none ? lossShape : []))
     } catch {
       throw CLIError("\(lossName): cannot encode the result: \(error.message)")
     }
@@ -102,19 +102,4 @@ enum BFloat16CrossEntropyEvaluation {
       throw CLIError("\(weight.label): \(error.message)")
     }
   }
-
-  private static func summary(of loss: [Float], shape: [Int], reduced: Bool) -> String {
-    if reduced { return String(describing: loss[0]) }
-    let sum = loss.reduce(0.0) { $0 + Double($1) }
-    let mean = loss.isEmpty ? Double.nan : sum / Double(loss.count)
-    return "none: \(loss.count) losses of shape \(describe(shape)), sum \(sum), mean \(mean)"
-  }
-}
-
-/// Calls `body` with a buffer over `array`, or with `nil`.
-private func withOptionalBuffer<T, R, E: Error>(
-  _ array: [T]?, _ body: (UnsafeBufferPointer<T>?) throws(E) -> R
-) throws(E) -> R {
-  guard let array else { return try body(nil) }
-  return try array.withUnsafeBufferPointer { buffer throws(E) in try body(buffer) }
 }

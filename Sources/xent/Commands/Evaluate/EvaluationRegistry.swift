@@ -3,30 +3,34 @@ import NumPyIO
 
 // MARK: - Adding a loss to `xent evaluate`
 //
-// 1. Write `Sources/xent/Losses/<Name>Evaluation.swift` with a type conforming to
-//    `EvaluableLoss`:
+// 1. Write `Sources/xent/Commands/Evaluate/Losses/<Name>Evaluation.swift` with a type conforming
+//    to `EvaluableLoss`. This one wraps ``MeanSquaredError``:
 //
-//      enum MeanSquaredErrorEvaluation: EvaluableLoss {
-//        static let name = "mse"
-//        static let summary = "Mean squared error (torch.nn.functional.mse_loss)."
+//      enum ExampleSquaredErrorEvaluation: EvaluableLoss {
+//        static let name = "example-squared-error"
+//        static let summary = "Mean squared error (F.mse_loss), as the recipe's example."
 //        static let options: Set<EvaluateOption> = [.reduction]
 //        static func evaluate<Scalar: EvaluationScalar>(
 //          _ request: EvaluationRequest<Scalar>
 //        ) throws(CLIError) -> EvaluationResult<Scalar> {
-//          let target = try request.floatTarget()           // or request.classLabels()
+//          let targets = try request.floatTarget()  // or request.classLabels()
 //          let criterion = MeanSquaredError(reduction: try request.reduction())
+//          let input = request.input
 //          return try request.run { () throws(LossError) in
 //            request.wantsGradient
-//              ? try criterion.lossAndGradient(input: request.input, target: target)
-//              : (try criterion.loss(input: request.input, target: target), nil)
+//              ? try criterion.lossAndGradient(predictions: input, targets: targets)
+//              : (try criterion.loss(predictions: input, targets: targets), nil)
 //          }
 //        }
 //      }
 //
 // 2. Add the type to `LossRegistry.all` below (one line).
 //
+// Tests/xentTests/EvaluationRecipeTests.swift compiles this example as written, registers it in
+// a test-only registry and checks it against `--loss mse`; keep the two in step.
+//
 // `options` lists the flags the loss reads; `xent evaluate` rejects any other flag the user gives
-// for it. The flags themselves live in `Evaluate` (all of CLI.md's flags are declared already);
+// for it. The flags themselves live in `Evaluate` (every flag of Docs/CLI.md's table);
 // their values reach the loss through `request.options`, and the helpers on `EvaluationRequest`
 // load targets and weights with PyTorch's dtype rules and file-naming error messages.
 
@@ -40,7 +44,7 @@ enum LossRegistry {
       BinaryCrossEntropyEvaluation.self,
       BinaryCrossEntropyWithLogitsEvaluation.self,
       KLDivergenceEvaluation.self, MeanSquaredErrorEvaluation.self, MultiMarginEvaluation.self,
-      FocalEvaluation.self, SoftmaxFocalEvaluation.self,
+      SigmoidFocalEvaluation.self, SoftmaxFocalEvaluation.self,
       CTCEvaluation.self,
     ]
   }

@@ -4,7 +4,7 @@ import NumPyIO
 
 /// `xent evaluate`: a loss, and optionally its gradient, from NumPy `.npy` files.
 ///
-/// The contract is in CLI.md. The losses come from ``LossRegistry``; this struct declares the
+/// The contract is in Docs/CLI.md. The losses come from ``LossRegistry``; this struct declares the
 /// flags, reads the files, dispatches on the input's float dtype, and writes the outputs only
 /// after everything has been computed (each through a temporary file and a rename).
 struct Evaluate: ParsableCommand {
@@ -243,8 +243,12 @@ struct Evaluate: ParsableCommand {
   private static var discussion: String {
     let losses = LossRegistry.all.map { loss in
       let flags = EvaluateOption.allCases.filter { loss.options.contains($0) }.map(\.rawValue)
-      return "  \(loss.name)\n" + wrap(loss.summary, indent: 6) + "\n"
-        + wrap("options: " + (flags.isEmpty ? "none" : flags.joined(separator: " ")), indent: 6)
+      let options = "options: " + (flags.isEmpty ? "none" : flags.joined(separator: " "))
+      // Wrapped here: ArgumentParser would re-wrap long lines without the indentation.
+      let lines =
+        ["  \(loss.name)"] + wrappedLines(loss.summary, width: 79, indent: 6)
+        + wrappedLines(options, width: 79, indent: 6)
+      return lines.joined(separator: "\n")
     }
     return """
       Losses:
@@ -263,23 +267,6 @@ struct Evaluate: ParsableCommand {
       and add --bfloat16; the loss is float32, the gradient uint16 bfloat16 bits.
       """
   }
-}
-
-/// Word-wraps `text` to lines of at most 79 characters, each indented by `indent` spaces
-/// (ArgumentParser would otherwise re-wrap long discussion lines without indentation).
-func wrap(_ text: String, indent: Int, width: Int = 79) -> String {
-  let margin = String(repeating: " ", count: indent)
-  var lines: [String] = []
-  var line = margin
-  for word in text.split(separator: " ") {
-    if line.count > indent && line.count + 1 + word.count > width {
-      lines.append(line)
-      line = margin
-    }
-    line += (line.count > indent ? " " : "") + word
-  }
-  lines.append(line)
-  return lines.joined(separator: "\n")
 }
 
 extension ReductionOption: ExpressibleByArgument {}
@@ -314,18 +301,10 @@ struct EvaluationPieces {
         gradient: try result.gradient.map { g throws(NumPyError) in
           try NumPyArray(shape: g.shape, scalars: g.scalars)
         },
-        summary: summary(of: result.loss))
+        summary: lossSummary(result.loss.scalars, shape: result.loss.shape))
     } catch {
       throw CLIError("\(lossName): cannot encode the result: \(error.message)")
     }
-  }
-
-  private func summary<Scalar: EvaluationScalar>(of loss: ShapedArray<Scalar>) -> String {
-    if loss.shape.isEmpty { return String(describing: loss.scalars[0]) }
-    let sum = loss.scalars.reduce(0.0) { $0 + Double($1) }
-    let mean = loss.scalars.isEmpty ? Double.nan : sum / Double(loss.scalars.count)
-    return "none: \(loss.scalars.count) losses of shape \(describe(loss.shape)), sum \(sum),"
-      + " mean \(mean)"
   }
 }
 
@@ -334,4 +313,26 @@ struct EncodedOutputs {
   var loss: NumPyArray
   var gradient: NumPyArray?
   var summary: String
+}
+
+/// The standard-output text of a loss: a reduced (0-d) loss with full precision, or for
+/// `--reduction none` the count, shape, sum and mean of the per-element losses.
+///
+/// Values print in the loss's own type (float16 sums and means in float32, whose range they
+/// need), so a float32 loss of 1.1 prints as `1.1`, not as its widened double.
+func lossSummary<Scalar: EvaluationScalar>(_ losses: [Scalar], shape: [Int]) -> String {
+  if shape.isEmpty { return formatted(losses[0]) }
+  let sum = losses.reduce(0.0) { $0 + Double($1) }
+  let mean = losses.isEmpty ? Double.nan : sum / Double(losses.count)
+  func accumulated(_ value: Double) -> String {
+    Scalar.self == Double.self ? formatted(value) : formatted(Float(value))
+  }
+  let count = losses.count == 1 ? "1 loss" : "\(losses.count) losses"
+  return "none: \(count) of shape \(describe(shape)), sum \(accumulated(sum)),"
+    + " mean \(accumulated(mean))"
+}
+
+/// `value` with full precision in its own type; NaN prints as `nan` whatever its sign bit.
+func formatted<Scalar: EvaluationScalar>(_ value: Scalar) -> String {
+  value.isNaN ? "nan" : value.description
 }

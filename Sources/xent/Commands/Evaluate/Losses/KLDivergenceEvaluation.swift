@@ -1,0 +1,26 @@
+import CrossEntropy
+
+/// `--loss kl-div`: ``KLDivergence``, as `torch.nn.functional.kl_div`. The input holds
+/// log-probabilities; the float target holds probabilities, or log-probabilities with
+/// `--log-target`. `--reduction batchmean` divides by the extent of axis 0.
+enum KLDivergenceEvaluation: EvaluableLoss {
+  static let name = "kl-div"
+  static let summary =
+    "KL divergence of log-probabilities from a target distribution (F.kl_div);"
+    + " --reduction batchmean, --log-target."
+  static let options: Set<EvaluateOption> = [.reduction, .logTarget]
+
+  static func evaluate<Scalar: EvaluationScalar>(
+    _ request: EvaluationRequest<Scalar>
+  ) throws(CLIError) -> EvaluationResult<Scalar> {
+    let reduction = KLDivergence.Reduction(rawValue: request.options.reduction.rawValue)!
+    let criterion = KLDivergence(reduction: reduction, logTarget: request.options.logTarget)
+    let targets = try request.floatTarget()
+    let input = request.input
+    return try request.run { () throws(LossError) in
+      request.wantsGradient
+        ? try criterion.lossAndGradient(logProbabilities: input, targets: targets)
+        : (try criterion.loss(logProbabilities: input, targets: targets), nil)
+    }
+  }
+}

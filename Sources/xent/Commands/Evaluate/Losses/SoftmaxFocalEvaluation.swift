@@ -1,0 +1,30 @@
+import CrossEntropy
+
+/// `--loss softmax-focal`: ``SoftmaxFocalLoss``, the multi-class focal loss
+/// `-alpha[y] * (1 - p_y)^gamma * log p_y` from logits and class indices; `--weight` holds the
+/// per-class `alpha`, and the mean divides by the number of non-ignored rows.
+enum SoftmaxFocalEvaluation: EvaluableLoss {
+  static let name = "softmax-focal"
+  static let summary =
+    "Multi-class focal loss from logits; class-index target, --weight = per-class alpha."
+  static let options: Set<EvaluateOption> = [
+    .reduction, .classAxis, .weight, .ignoreIndex, .gamma,
+  ]
+
+  static func evaluate<Scalar: EvaluationScalar>(
+    _ request: EvaluationRequest<Scalar>
+  ) throws(CLIError) -> EvaluationResult<Scalar> {
+    let options = request.options
+    let criterion = SoftmaxFocalLoss(
+      reduction: try request.reduction(), classAxis: options.classAxis,
+      ignoreIndex: options.ignoreIndex, gamma: options.gamma)
+    let labels = try request.classLabels()
+    let alpha = try request.classWeights()
+    let input = request.input
+    return try request.run { () throws(LossError) in
+      request.wantsGradient
+        ? try criterion.lossAndGradient(logits: input, labels: labels, alpha: alpha)
+        : (try criterion.loss(logits: input, labels: labels, alpha: alpha), nil)
+    }
+  }
+}
