@@ -344,10 +344,10 @@ extension KernelEquivalenceTests {
         }
         let reference = try criterion.lossAndGradient(
           logits: ShapedArray(shape: problem.shape, scalars: x.map(Double.init)),
-          probabilities: ShapedArray(shape: problem.shape, scalars: t.map(Double.init)))
+          targets: ShapedArray(shape: problem.shape, scalars: t.map(Double.init)))
         let (loss, gradient) = try criterion.lossAndGradient(
           logits: ShapedArray(shape: problem.shape, scalars: x),
-          probabilities: ShapedArray(shape: problem.shape, scalars: t))
+          targets: ShapedArray(shape: problem.shape, scalars: t))
         expectClose(
           loss: loss.scalars.map(Double.init), gradient: gradient.scalars.map(Double.init),
           reference: (reference.loss.scalars, reference.gradient.scalars), lossTolerance: 2e-3,

@@ -108,7 +108,7 @@ let logitOptionCriteria: [SoftmaxCrossEntropy] = [
         logits: x, labels: y, classWeights: problem.weights)
       results += [labelled.loss.scalars, labelled.gradient.scalars]
       results.append(try perRow.loss(logits: x, labels: y).scalars)
-      let soft = try criterion.lossAndGradient(logits: x, probabilities: t)
+      let soft = try criterion.lossAndGradient(logits: x, targets: t)
       results += [soft.loss.scalars, soft.gradient.scalars]
       results.append(try criterion.zLoss(logits: x, labels: y).scalars)
       results.append(try perRow.zLoss(logits: x).scalars)
@@ -149,10 +149,10 @@ let logitOptionCriteria: [SoftmaxCrossEntropy] = [
         }
         let reference = try criterion.lossAndGradient(
           logits: ShapedArray(shape: problem.shape, scalars: x.map(Double.init)),
-          probabilities: ShapedArray(shape: problem.shape, scalars: t.map(Double.init)))
+          targets: ShapedArray(shape: problem.shape, scalars: t.map(Double.init)))
         let (loss, gradient) = try criterion.lossAndGradient(
           logits: ShapedArray(shape: problem.shape, scalars: x),
-          probabilities: ShapedArray(shape: problem.shape, scalars: t))
+          targets: ShapedArray(shape: problem.shape, scalars: t))
         expectClose(
           loss: loss.scalars.map(Double.init), gradient: nil,
           reference: (reference.loss.scalars, reference.gradient.scalars), lossTolerance: 2e-3,

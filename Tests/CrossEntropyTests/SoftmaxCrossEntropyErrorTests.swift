@@ -67,7 +67,7 @@ import Testing
     }
     expectLossError(.invalidOption, message) {
       try _ = SoftmaxCrossEntropy(labelSmoothing: smoothing).lossAndGradient(
-        logits: logits, probabilities: probabilities)
+        logits: logits, targets: probabilities)
     }
   }
 
@@ -95,7 +95,7 @@ import Testing
     expectLossError(
       .emptyClassDimension,
       "the class axis 1 of logits shape [2, 0] is empty; expected at least 1 class"
-    ) { try _ = SoftmaxCrossEntropy().loss(logits: empty, probabilities: empty) }
+    ) { try _ = SoftmaxCrossEntropy().loss(logits: empty, targets: empty) }
   }
 
   @Test func wrongClassWeightCount() {
@@ -105,7 +105,7 @@ import Testing
     }
     expectLossError(.shapeMismatch, message) {
       try _ = SoftmaxCrossEntropy().lossAndGradient(
-        logits: logits, probabilities: probabilities, classWeights: [1, 2])
+        logits: logits, targets: probabilities, classWeights: [1, 2])
     }
   }
 
@@ -113,7 +113,7 @@ import Testing
     let wrong = try! ShapedArray<Double>(shape: [3, 2], scalars: probabilities.scalars)
     expectLossError(.shapeMismatch, "probabilities shape [3, 2] does not match logits shape [2, 3]")
     {
-      try _ = SoftmaxCrossEntropy().loss(logits: logits, probabilities: wrong)
+      try _ = SoftmaxCrossEntropy().loss(logits: logits, targets: wrong)
     }
   }
 
@@ -123,7 +123,7 @@ import Testing
       "ignore index 0 is not supported with probability targets;"
         + " expected a negative value such as the default -100"
     ) {
-      try _ = SoftmaxCrossEntropy(ignoreIndex: 0).loss(logits: logits, probabilities: probabilities)
+      try _ = SoftmaxCrossEntropy(ignoreIndex: 0).loss(logits: logits, targets: probabilities)
     }
   }
 
@@ -176,7 +176,7 @@ import Testing
                 "probabilities hold 5 elements but logits shape [2, 3] holds 6; expected the same shape"
               ) {
                 try criterion.lossAndGradient(
-                  logits: x, shape: [2, 3], probabilities: UnsafeBufferPointer(rebasing: t[..<5]),
+                  logits: x, shape: [2, 3], targets: UnsafeBufferPointer(rebasing: t[..<5]),
                   loss: l,
                   gradient: g)
               }

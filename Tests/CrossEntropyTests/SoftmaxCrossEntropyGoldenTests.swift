@@ -87,12 +87,12 @@ import Testing
       let expectedGradient: [Scalar] = parse(fixture.gradient!)
 
       let (loss, gradient) = try criterion.lossAndGradient(
-        logits: logits, probabilities: targets, classWeights: weights)
+        logits: logits, targets: targets, classWeights: weights)
       #expect(loss.shape == fixture.lossShape!, "\(name)")
       expectClose(loss.scalars, expectedLoss, "loss", in: name)
       expectClose(gradient.scalars, expectedGradient, "gradient", in: name)
       let lossOnly = try criterion.loss(
-        logits: logits, probabilities: targets, classWeights: weights)
+        logits: logits, targets: targets, classWeights: weights)
       expectClose(lossOnly.scalars, expectedLoss, "loss (loss only)", in: name)
 
       var bufferLoss = [Scalar](repeating: .nan, count: expectedLoss.count)
@@ -104,13 +104,13 @@ import Testing
             try bufferLoss.withUnsafeMutableBufferPointer { l in
               try bufferGradient.withUnsafeMutableBufferPointer { g in
                 try criterion.lossAndGradient(
-                  logits: x, shape: logits.shape, probabilities: t, classWeights: w, loss: l,
+                  logits: x, shape: logits.shape, targets: t, classWeights: w, loss: l,
                   gradient: g)
               }
             }
             try lossOnlyBuffer.withUnsafeMutableBufferPointer { l in
               try criterion.loss(
-                logits: x, shape: logits.shape, probabilities: t, classWeights: w, into: l)
+                logits: x, shape: logits.shape, targets: t, classWeights: w, into: l)
             }
           }
         }

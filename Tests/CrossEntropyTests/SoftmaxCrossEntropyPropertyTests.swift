@@ -34,12 +34,12 @@ import Testing
       let p = RandomClassProblem<Double>(seed: seed)
       let criterion = p.probabilityCriterion
       let gradient = try criterion.lossAndGradient(
-        logits: p.logits, probabilities: p.probabilities, classWeights: p.weights
+        logits: p.logits, targets: p.probabilities, classWeights: p.weights
       ).gradient
       let numeric = try centralDifferences(p.logits.scalars) { x in
         total(
           try criterion.loss(
-            logits: ShapedArray(shape: p.shape, scalars: x), probabilities: p.probabilities,
+            logits: ShapedArray(shape: p.shape, scalars: x), targets: p.probabilities,
             classWeights: p.weights))
       }
       expectAgree(gradient.scalars, numeric, tolerance: 1e-6, "probability gradient", seed: seed)
@@ -77,9 +77,9 @@ import Testing
         seed: seed)
       let soft = p.probabilityCriterion
       let plainSoft = try soft.lossAndGradient(
-        logits: p.logits, probabilities: p.probabilities, classWeights: p.weights)
+        logits: p.logits, targets: p.probabilities, classWeights: p.weights)
       let otherSoft = try soft.lossAndGradient(
-        logits: moved, probabilities: p.probabilities, classWeights: p.weights)
+        logits: moved, targets: p.probabilities, classWeights: p.weights)
       expectAgree(
         otherSoft.loss.scalars, plainSoft.loss.scalars, tolerance: tolerance, "soft loss",
         seed: seed)
@@ -117,7 +117,7 @@ import Testing
         oneHot[layout.base(ofRow: r) + label * layout.inner] = 1
       }
       let soft = try p.probabilityCriterion.lossAndGradient(
-        logits: p.logits, probabilities: ShapedArray(shape: p.shape, scalars: oneHot),
+        logits: p.logits, targets: ShapedArray(shape: p.shape, scalars: oneHot),
         classWeights: p.weights)
       expectAgree(
         soft.loss.scalars, fused.loss.scalars, tolerance: tolerance, "one-hot loss", seed: seed)
@@ -136,7 +136,7 @@ import Testing
       p.reduction = .none
       let hard = try p.criterion.loss(logits: p.logits, labels: p.labels, classWeights: p.weights)
       let soft = try p.probabilityCriterion.loss(
-        logits: p.logits, probabilities: p.probabilities, classWeights: p.weights)
+        logits: p.logits, targets: p.probabilities, classWeights: p.weights)
       for value in hard.scalars + soft.scalars {
         #expect(value >= 0, "seed \(seed): loss \(value) is negative")
       }
@@ -154,7 +154,7 @@ import Testing
       let expected = try criterion.lossAndGradient(
         logits: p.logits, labels: p.labels, classWeights: p.weights)
       let expectedSoft = try p.probabilityCriterion.lossAndGradient(
-        logits: p.logits, probabilities: p.probabilities, classWeights: p.weights)
+        logits: p.logits, targets: p.probabilities, classWeights: p.weights)
       let lossCount = expected.loss.scalars.count
       var loss = [Scalar](repeating: .nan, count: lossCount)
       var lossOnly = loss
@@ -187,13 +187,13 @@ import Testing
               try softLoss.withUnsafeMutableBufferPointer { l in
                 try softGradient.withUnsafeMutableBufferPointer { g in
                   try soft.lossAndGradient(
-                    logits: x, shape: p.shape, probabilities: t, classWeights: w, loss: l,
+                    logits: x, shape: p.shape, targets: t, classWeights: w, loss: l,
                     gradient: g)
                 }
               }
               try softLossOnly.withUnsafeMutableBufferPointer { l in
                 try soft.loss(
-                  logits: x, shape: p.shape, probabilities: t, classWeights: w, into: l)
+                  logits: x, shape: p.shape, targets: t, classWeights: w, into: l)
               }
             }
           }

@@ -55,7 +55,7 @@ struct SpatialProblem {
       probabilities
       ? try criterion.lossAndGradient(
         logits: x,
-        probabilities: ShapedArray(shape: shape, scalars: targets.map(Double.init)),
+        targets: ShapedArray(shape: shape, scalars: targets.map(Double.init)),
         classWeights: weights)
       : try criterion.lossAndGradient(
         logits: x, labels: ShapedArray(shape: labelShape, scalars: labels),

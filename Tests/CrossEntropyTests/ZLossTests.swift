@@ -23,7 +23,7 @@ import Testing
       if c.options["probabilities"]!.bool! {
         let targets: ShapedArray<Scalar> = c.inputs["target"]!.shaped()
         (loss, gradient) = try ce.lossAndGradient(
-          logits: logits, probabilities: targets, classWeights: weights)
+          logits: logits, targets: targets, classWeights: weights)
         zLoss = try ce.zLoss(logits: logits)
       } else {
         let labels = c.inputs["target"]!.integers

@@ -26,7 +26,7 @@ func bufferFormResults(
           try loss.withUnsafeMutableBufferPointer { l in
             if let t {
               try criterion.loss(
-                logits: x, shape: shape, probabilities: t, classWeights: w, into: l)
+                logits: x, shape: shape, targets: t, classWeights: w, into: l)
             } else {
               try criterion.loss(logits: x, shape: shape, labels: y, classWeights: w, into: l)
             }
@@ -40,7 +40,7 @@ func bufferFormResults(
             try gradient.withUnsafeMutableBufferPointer { g in
               if let t {
                 try criterion.lossAndGradient(
-                  logits: x, shape: shape, probabilities: t, classWeights: w, loss: l,
+                  logits: x, shape: shape, targets: t, classWeights: w, loss: l,
                   gradient: g)
               } else {
                 try criterion.lossAndGradient(
@@ -57,7 +57,7 @@ func bufferFormResults(
         try loss.withUnsafeMutableBufferPointer { l in
           if let t {
             try criterion.lossAndGradient(
-              logits: UnsafeBufferPointer(buffer), shape: shape, probabilities: t,
+              logits: UnsafeBufferPointer(buffer), shape: shape, targets: t,
               classWeights: w, loss: l, gradient: buffer)
           } else {
             try criterion.lossAndGradient(
@@ -81,14 +81,14 @@ func expectProbabilityTargetsMatchReference(
   let criterion = problem.criterion
   let reference = try criterion.lossAndGradient(
     logits: ShapedArray(shape: problem.shape, scalars: problem.logits.map(Double.init)),
-    probabilities: ShapedArray(shape: problem.shape, scalars: targets.map(Double.init)),
+    targets: ShapedArray(shape: problem.shape, scalars: targets.map(Double.init)),
     classWeights: problem.weights?.map(Double.init))
   let expected = (reference.loss.scalars, reference.gradient.scalars)
   let x = try ShapedArray(shape: problem.shape, scalars: problem.logits)
   let t = try ShapedArray(shape: problem.shape, scalars: targets)
   let (loss, gradient) = try criterion.lossAndGradient(
-    logits: x, probabilities: t, classWeights: problem.weights)
-  let forward = try criterion.loss(logits: x, probabilities: t, classWeights: problem.weights)
+    logits: x, targets: t, classWeights: problem.weights)
+  let forward = try criterion.loss(logits: x, targets: t, classWeights: problem.weights)
   expectClose(
     loss: loss.scalars.map(Double.init), gradient: gradient.scalars.map(Double.init),
     forward: forward.scalars.map(Double.init), reference: expected, lossTolerance: 2e-5,

@@ -109,7 +109,7 @@ extension SoftmaxCrossEntropy {
   ///
   /// - Parameters:
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
-  ///   - probabilities: Target distributions, shaped like `logits`.
+  ///   - targets: Target distributions, shaped like `logits`.
   ///   - classWeights: Optional per-class weights, one per class.
   /// - Returns: A 0-dimensional array for `.mean` (which divides by the number of rows) and
   ///   `.sum`; for `.none`, one loss per row, shaped like `logits` without the class axis.
@@ -118,27 +118,25 @@ extension SoftmaxCrossEntropy {
   ///   for probability targets).
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, probabilities: ShapedArray<Scalar>, classWeights: [Scalar]? = nil
+    logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, classWeights: [Scalar]? = nil
   ) throws(LossError) -> ShapedArray<Scalar> {
-    try evaluate(
-      logits, probabilities: probabilities, classWeights: classWeights, wantsGradient: false
-    ).loss
+    try evaluate(logits, targets: targets, classWeights: classWeights, wantsGradient: false).loss
   }
 
   /// The loss of logits against probability targets, and its gradient with respect to the logits.
   ///
   /// - Parameters:
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
-  ///   - probabilities: Target distributions, shaped like `logits`.
+  ///   - targets: Target distributions, shaped like `logits`.
   ///   - classWeights: Optional per-class weights, one per class.
   /// - Returns: The loss and a gradient shaped like `logits`.
-  /// - Throws: ``LossError``, as ``loss(logits:probabilities:classWeights:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, probabilities: ShapedArray<Scalar>, classWeights: [Scalar]? = nil
+    logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, classWeights: [Scalar]? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
     let result = try evaluate(
-      logits, probabilities: probabilities, classWeights: classWeights, wantsGradient: true)
+      logits, targets: targets, classWeights: classWeights, wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
@@ -156,12 +154,12 @@ extension SoftmaxCrossEntropy {
   }
 
   private func evaluate<Scalar: BinaryFloatingPoint>(
-    _ logits: ShapedArray<Scalar>, probabilities: ShapedArray<Scalar>, classWeights: [Scalar]?,
+    _ logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, classWeights: [Scalar]?,
     wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
-    try checkProbabilities(shape: probabilities.shape, layout: layout)
-    return try probabilities.withUnsafeBufferPointer { targetBuffer throws(LossError) in
+    try checkTargets(shape: targets.shape, layout: layout)
+    return try targets.withUnsafeBufferPointer { targetBuffer throws(LossError) in
       try run(
         logits, layout: layout, target: .probabilities(targetBuffer), classWeights: classWeights,
         wantsGradient: wantsGradient)
@@ -195,143 +193,16 @@ extension SoftmaxCrossEntropy {
   }
 }
 
-// MARK: - Caller-owned memory
-
-extension SoftmaxCrossEntropy {
-  /// Writes the loss of logits against class-index labels into a caller buffer, without copying.
-  ///
-  /// - Parameters:
-  ///   - logits: Raw scores in row-major order.
-  ///   - shape: The shape of `logits`, classes on ``classAxis``.
-  ///   - labels: Class indices, one per row, in the row-major order of `shape` without the class
-  ///     axis.
-  ///   - classWeights: Optional per-class weights, one per class.
-  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
-  /// - Throws: ``LossError`` for wrong counts or shapes, labels out of range, a bad class axis,
-  ///   an empty class dimension, or label smoothing outside [0, 1].
-  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
-  public func loss<Scalar: BinaryFloatingPoint>(
-    logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
-    classWeights: UnsafeBufferPointer<Scalar>? = nil, into loss: UnsafeMutableBufferPointer<Scalar>
-  ) throws(LossError) {
-    let layout = try bufferLayout(count: logits.count, shape: shape)
-    try layout.checkLabelCount(labels.count)
-    try compute(
-      logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
-      target: .labels(labels),
-      classWeights: classWeights, loss: loss, gradient: nil)
-  }
-
-  /// Writes the loss and its gradient with respect to the logits into caller buffers.
-  ///
-  /// - Parameters:
-  ///   - logits: Raw scores in row-major order.
-  ///   - shape: The shape of `logits`, classes on ``classAxis``.
-  ///   - labels: Class indices, one per row.
-  ///   - classWeights: Optional per-class weights, one per class.
-  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
-  ///   - gradient: Receives the gradient, as many elements as `logits`. It may be the same
-  ///     memory as `logits`; see also ``lossAndGradient(overwriting:shape:labels:classWeights:loss:)``.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``.
-  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
-  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
-    classWeights: UnsafeBufferPointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutableBufferPointer<Scalar>
-  ) throws(LossError) {
-    let layout = try bufferLayout(count: logits.count, shape: shape)
-    try layout.checkLabelCount(labels.count)
-    try layout.checkGradientCount(gradient.count)
-    try compute(
-      logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
-      target: .labels(labels),
-      classWeights: classWeights, loss: loss, gradient: gradient.baseAddress)
-  }
-
-  /// Computes the loss and overwrites the logits with the gradient, as Liger-Kernel does:
-  /// no memory besides O(C) scratch.
-  ///
-  /// - Parameters:
-  ///   - logits: Raw scores in row-major order; on return, d(loss)/d(logits).
-  ///   - shape: The shape of `logits`, classes on ``classAxis``.
-  ///   - labels: Class indices, one per row.
-  ///   - classWeights: Optional per-class weights, one per class.
-  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``; the logits
-  ///   are unchanged when it throws.
-  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
-  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    overwriting logits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
-    labels: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<Scalar>? = nil,
-    loss: UnsafeMutableBufferPointer<Scalar>
-  ) throws(LossError) {
-    let layout = try bufferLayout(count: logits.count, shape: shape)
-    try layout.checkLabelCount(labels.count)
-    try compute(
-      logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
-      target: .labels(labels),
-      classWeights: classWeights, loss: loss, gradient: logits.baseAddress)
-  }
-
-  /// Writes the loss of logits against probability targets into a caller buffer.
-  ///
-  /// - Parameters:
-  ///   - logits: Raw scores in row-major order.
-  ///   - shape: The shape of `logits` and of `probabilities`, classes on ``classAxis``.
-  ///   - probabilities: Target distributions laid out like `logits`.
-  ///   - classWeights: Optional per-class weights, one per class.
-  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
-  /// - Throws: ``LossError``, as ``loss(logits:probabilities:classWeights:)``.
-  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
-  public func loss<Scalar: BinaryFloatingPoint>(
-    logits: UnsafeBufferPointer<Scalar>, shape: [Int],
-    probabilities: UnsafeBufferPointer<Scalar>, classWeights: UnsafeBufferPointer<Scalar>? = nil,
-    into loss: UnsafeMutableBufferPointer<Scalar>
-  ) throws(LossError) {
-    let layout = try bufferLayout(count: logits.count, shape: shape)
-    try checkProbabilityCount(probabilities.count, layout: layout)
-    try compute(
-      logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
-      target: .probabilities(probabilities),
-      classWeights: classWeights, loss: loss, gradient: nil)
-  }
-
-  /// Writes the loss against probability targets and its gradient into caller buffers.
-  ///
-  /// - Parameters:
-  ///   - logits: Raw scores in row-major order.
-  ///   - shape: The shape of `logits` and of `probabilities`, classes on ``classAxis``.
-  ///   - probabilities: Target distributions laid out like `logits`.
-  ///   - classWeights: Optional per-class weights, one per class.
-  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
-  ///   - gradient: Receives the gradient; it may be the same memory as `logits`.
-  /// - Throws: ``LossError``, as ``loss(logits:probabilities:classWeights:)``.
-  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
-  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    logits: UnsafeBufferPointer<Scalar>, shape: [Int],
-    probabilities: UnsafeBufferPointer<Scalar>, classWeights: UnsafeBufferPointer<Scalar>? = nil,
-    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
-  ) throws(LossError) {
-    let layout = try bufferLayout(count: logits.count, shape: shape)
-    try checkProbabilityCount(probabilities.count, layout: layout)
-    try layout.checkGradientCount(gradient.count)
-    try compute(
-      logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
-      target: .probabilities(probabilities),
-      classWeights: classWeights, loss: loss, gradient: gradient.baseAddress)
-  }
-}
-
 // MARK: - Validation and the kernel call
 
 extension SoftmaxCrossEntropy {
-  private func bufferLayout(count: Int, shape: [Int]) throws(LossError) -> ClassLayout {
+  func bufferLayout(count: Int, shape: [Int]) throws(LossError) -> ClassLayout {
     let layout = try ClassLayout(shape: shape, classAxis: classAxis)
     try checkCount(count, shape: shape, name: "logits")
     return layout
   }
 
-  private func checkProbabilityCount(_ count: Int, layout: ClassLayout) throws(LossError) {
+  func checkTargetCount(_ count: Int, layout: ClassLayout) throws(LossError) {
     guard count == layout.count else {
       throw .shapeMismatch(
         "probabilities hold \(count) elements but logits shape \(describe(shape: layout.shape))"
@@ -339,7 +210,7 @@ extension SoftmaxCrossEntropy {
     }
   }
 
-  private func checkProbabilities(shape: [Int], layout: ClassLayout) throws(LossError) {
+  private func checkTargets(shape: [Int], layout: ClassLayout) throws(LossError) {
     guard shape == layout.shape else {
       throw .shapeMismatch(
         "probabilities shape \(describe(shape: shape)) does not match logits shape"

@@ -25,9 +25,9 @@ enum CrossEntropyEvaluation: EvaluableLoss {
       return try request.run { () throws(LossError) in
         request.wantsGradient
           ? try criterion.lossAndGradient(
-            logits: logits, probabilities: probabilities, classWeights: weights)
+            logits: logits, targets: probabilities, classWeights: weights)
           : (
-            try criterion.loss(logits: logits, probabilities: probabilities, classWeights: weights),
+            try criterion.loss(logits: logits, targets: probabilities, classWeights: weights),
             nil
           )
       }

@@ -1,0 +1,238 @@
+/// The forms over caller-owned memory: the logits, labels or targets, and every output are the
+/// caller's buffers, read and written without copying. The `overwriting:` forms turn the logits
+/// into the gradient, as Liger-Kernel does; the `inout` array forms are the same for Float and
+/// Double arrays, without the buffer closures.
+///
+/// ```swift
+/// var logits: [Float] = [2, 1, 0, 0, 1, 2]
+/// var loss: Float = 0
+/// try SoftmaxCrossEntropy().lossAndGradient(
+///   overwriting: &logits, shape: [2, 3], labels: [0, 2], loss: &loss)
+/// // logits now holds d(loss)/d(logits)
+/// ```
+extension SoftmaxCrossEntropy {
+  // MARK: Class-index labels
+
+  /// Writes the loss of logits against class-index labels into a caller buffer, without copying.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order.
+  ///   - shape: The shape of `logits`, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row, in the row-major order of `shape` without the class
+  ///     axis.
+  ///   - classWeights: Optional per-class weights, one per class.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
+  /// - Throws: ``LossError`` for wrong counts or shapes, labels out of range, a bad class axis,
+  ///   an empty class dimension, or label smoothing outside [0, 1].
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Scalar>? = nil, into loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    let layout = try bufferLayout(count: logits.count, shape: shape)
+    try layout.checkLabelCount(labels.count)
+    try compute(
+      logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
+      target: .labels(labels),
+      classWeights: classWeights, loss: loss, gradient: nil)
+  }
+
+  /// Writes the loss and its gradient with respect to the logits into caller buffers.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order.
+  ///   - shape: The shape of `logits`, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row.
+  ///   - classWeights: Optional per-class weights, one per class.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
+  ///   - gradient: Receives the gradient, as many elements as `logits`. It may be the same
+  ///     memory as `logits`; see also the `overwriting:` form.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    let layout = try bufferLayout(count: logits.count, shape: shape)
+    try layout.checkLabelCount(labels.count)
+    try layout.checkGradientCount(gradient.count)
+    try compute(
+      logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
+      target: .labels(labels),
+      classWeights: classWeights, loss: loss, gradient: gradient.baseAddress)
+  }
+
+  /// Computes the loss and overwrites the logits with the gradient, as Liger-Kernel does:
+  /// no memory besides O(C) scratch.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order; on return, d(loss)/d(logits).
+  ///   - shape: The shape of `logits`, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row.
+  ///   - classWeights: Optional per-class weights, one per class.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``; the logits
+  ///   are unchanged when it throws.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    overwriting logits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
+    labels: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    let layout = try bufferLayout(count: logits.count, shape: shape)
+    try layout.checkLabelCount(labels.count)
+    try compute(
+      logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
+      target: .labels(labels),
+      classWeights: classWeights, loss: loss, gradient: logits.baseAddress)
+  }
+
+  /// Computes the loss of an array of logits against class-index labels and overwrites the
+  /// logits with the gradient: the in-place form for Float and Double arrays.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order; on return, d(loss)/d(logits).
+  ///   - shape: The shape of `logits`, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row.
+  ///   - classWeights: Optional per-class weights, one per class.
+  ///   - loss: Receives the reduced loss (use the buffer form for `.none`).
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``, or
+  ///   `.invalidOption` for `.none` (which has one loss per row); nothing is written when it
+  ///   throws.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    overwriting logits: inout [Scalar], shape: [Int], labels: [Int],
+    classWeights: [Scalar]? = nil, loss: inout Scalar
+  ) throws(LossError) {
+    try checkReducedInPlace()
+    var value: Scalar = 0
+    try labels.withUnsafeBufferPointer { labelBuffer throws(LossError) in
+      try withOptionalBuffer(classWeights) { weights throws(LossError) in
+        try logits.withUnsafeMutableBufferPointer { logitBuffer throws(LossError) in
+          try withUnsafeMutablePointer(to: &value) { pointer throws(LossError) in
+            try lossAndGradient(
+              overwriting: logitBuffer, shape: shape, labels: labelBuffer, classWeights: weights,
+              loss: UnsafeMutableBufferPointer(start: pointer, count: 1))
+          }
+        }
+      }
+    }
+    loss = value
+  }
+
+  // MARK: Probability targets
+
+  /// Writes the loss of logits against probability targets into a caller buffer.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order.
+  ///   - shape: The shape of `logits` and of `targets`, classes on ``classAxis``.
+  ///   - targets: Target distributions laid out like `logits`.
+  ///   - classWeights: Optional per-class weights, one per class.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
+  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:)``.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
+    classWeights: UnsafeBufferPointer<Scalar>? = nil, into loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    let layout = try bufferLayout(count: logits.count, shape: shape)
+    try checkTargetCount(targets.count, layout: layout)
+    try compute(
+      logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
+      target: .probabilities(targets),
+      classWeights: classWeights, loss: loss, gradient: nil)
+  }
+
+  /// Writes the loss against probability targets and its gradient into caller buffers.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order.
+  ///   - shape: The shape of `logits` and of `targets`, classes on ``classAxis``.
+  ///   - targets: Target distributions laid out like `logits`.
+  ///   - classWeights: Optional per-class weights, one per class.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
+  ///   - gradient: Receives the gradient; it may be the same memory as `logits`.
+  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:)``.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
+    classWeights: UnsafeBufferPointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    let layout = try bufferLayout(count: logits.count, shape: shape)
+    try checkTargetCount(targets.count, layout: layout)
+    try layout.checkGradientCount(gradient.count)
+    try compute(
+      logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
+      target: .probabilities(targets),
+      classWeights: classWeights, loss: loss, gradient: gradient.baseAddress)
+  }
+
+  /// Computes the loss against probability targets and overwrites the logits with the gradient:
+  /// no memory besides O(C) scratch.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order; on return, d(loss)/d(logits).
+  ///   - shape: The shape of `logits` and of `targets`, classes on ``classAxis``.
+  ///   - targets: Target distributions laid out like `logits` (not the same memory).
+  ///   - classWeights: Optional per-class weights, one per class.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
+  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:)``; the logits are
+  ///   unchanged when it throws.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    overwriting logits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
+    targets: UnsafeBufferPointer<Scalar>, classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    let layout = try bufferLayout(count: logits.count, shape: shape)
+    try checkTargetCount(targets.count, layout: layout)
+    try compute(
+      logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
+      target: .probabilities(targets),
+      classWeights: classWeights, loss: loss, gradient: logits.baseAddress)
+  }
+
+  /// Computes the loss of an array of logits against probability targets and overwrites the
+  /// logits with the gradient: the in-place form for Float and Double arrays.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order; on return, d(loss)/d(logits).
+  ///   - shape: The shape of `logits` and of `targets`, classes on ``classAxis``.
+  ///   - targets: Target distributions laid out like `logits`.
+  ///   - classWeights: Optional per-class weights, one per class.
+  ///   - loss: Receives the reduced loss (use the buffer form for `.none`).
+  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:)``, or `.invalidOption`
+  ///   for `.none` (which has one loss per row); nothing is written when it throws.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    overwriting logits: inout [Scalar], shape: [Int], targets: [Scalar],
+    classWeights: [Scalar]? = nil, loss: inout Scalar
+  ) throws(LossError) {
+    try checkReducedInPlace()
+    var value: Scalar = 0
+    try targets.withUnsafeBufferPointer { targetBuffer throws(LossError) in
+      try withOptionalBuffer(classWeights) { weights throws(LossError) in
+        try logits.withUnsafeMutableBufferPointer { logitBuffer throws(LossError) in
+          try withUnsafeMutablePointer(to: &value) { pointer throws(LossError) in
+            try lossAndGradient(
+              overwriting: logitBuffer, shape: shape, targets: targetBuffer,
+              classWeights: weights, loss: UnsafeMutableBufferPointer(start: pointer, count: 1))
+          }
+        }
+      }
+    }
+    loss = value
+  }
+
+  /// The `inout` array forms write one loss value: refuses `.none`, which has one per row.
+  private func checkReducedInPlace() throws(LossError) {
+    guard reduction != .none else {
+      throw .invalidOption(
+        "reduction none writes one loss per row; use the buffer form of"
+          + " lossAndGradient(overwriting:) for it")
+    }
+  }
+}
