@@ -74,6 +74,30 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
     return (result.loss, result.gradient!)
   }
 
+  /// Writes the loss of log-probabilities against class-index labels into a caller buffer,
+  /// without copying.
+  ///
+  /// - Parameters:
+  ///   - logProbabilities: Log-probabilities in row-major order.
+  ///   - shape: Their shape, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row, in the row-major order of `shape` without the class
+  ///     axis.
+  ///   - classWeights: Optional per-class weights, one per class.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
+  /// - Throws: ``LossError`` for wrong counts or shapes, labels out of range, a bad class axis
+  ///   or an empty class dimension.
+  /// - Complexity: O(n) in the number of rows.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    logProbabilities: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Scalar>? = nil, into loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    let layout = try bufferLayout(count: logProbabilities.count, shape: shape)
+    try layout.checkLabelCount(labels.count)
+    try compute(
+      startAddress(logProbabilities.baseAddress), layout: layout, labels: labels,
+      classWeights: classWeights, loss: loss, gradient: nil)
+  }
+
   /// Writes the loss and, optionally, its gradient into caller buffers, without copying.
   ///
   /// - Parameters:
@@ -84,7 +108,8 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
   ///   - classWeights: Optional per-class weights, one per class.
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
   ///   - gradient: If given, receives the gradient (as many elements as the input); it may be the
-  ///     input's own memory.
+  ///     input's own memory (see also
+  ///     ``lossAndGradient(overwriting:shape:labels:classWeights:loss:)``).
   /// - Throws: ``LossError`` for wrong counts or shapes, labels out of range, a bad class axis
   ///   or an empty class dimension.
   /// - Complexity: O(n) in the size of the input.
@@ -93,14 +118,45 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
     classWeights: UnsafeBufferPointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutableBufferPointer<Scalar>? = nil
   ) throws(LossError) {
-    let layout = try ClassLayout(shape: shape, classAxis: classAxis, name: "log-probabilities")
-    try checkCount(logProbabilities.count, shape: shape, name: "log-probabilities")
+    let layout = try bufferLayout(count: logProbabilities.count, shape: shape)
     try layout.checkLabelCount(labels.count)
     if let gradient { try layout.checkGradientCount(gradient.count) }
     try compute(
       startAddress(logProbabilities.baseAddress), layout: layout, labels: labels,
       classWeights: classWeights,
       loss: loss, gradient: gradient?.baseAddress)
+  }
+
+  /// Computes the loss and overwrites the log-probabilities with the gradient: no memory besides
+  /// the loss.
+  ///
+  /// - Parameters:
+  ///   - logProbabilities: Log-probabilities in row-major order; on return, d(loss)/d(input)
+  ///     (`-w[y] / denominator` at each label, 0 elsewhere).
+  ///   - shape: Their shape, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row.
+  ///   - classWeights: Optional per-class weights, one per class.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
+  /// - Throws: ``LossError``, as
+  ///   ``loss(logProbabilities:shape:labels:classWeights:into:)``; the input is unchanged when
+  ///   it throws.
+  /// - Complexity: O(n) in the size of the input.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    overwriting logProbabilities: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
+    labels: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    let layout = try bufferLayout(count: logProbabilities.count, shape: shape)
+    try layout.checkLabelCount(labels.count)
+    try compute(
+      startAddress(UnsafePointer(logProbabilities.baseAddress)), layout: layout, labels: labels,
+      classWeights: classWeights, loss: loss, gradient: logProbabilities.baseAddress)
+  }
+
+  private func bufferLayout(count: Int, shape: [Int]) throws(LossError) -> ClassLayout {
+    let layout = try ClassLayout(shape: shape, classAxis: classAxis, name: "log-probabilities")
+    try checkCount(count, shape: shape, name: "log-probabilities")
+    return layout
   }
 
   @_specialize(where Scalar == Float)
