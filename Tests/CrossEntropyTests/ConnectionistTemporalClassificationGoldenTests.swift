@@ -93,11 +93,11 @@ struct ConnectionistTemporalClassificationGoldenTests {
     let result =
       golden.form == "logits"
       ? try criterion.lossAndGradient(
-        logits: input, targets: targets, inputLengths: golden.inputLengths,
-        targetLengths: golden.targetLengths)
+        logits: input, labels: targets, inputLengths: golden.inputLengths,
+        labelLengths: golden.targetLengths)
       : try criterion.lossAndGradient(
-        logProbabilities: input, targets: targets, inputLengths: golden.inputLengths,
-        targetLengths: golden.targetLengths)
+        logProbabilities: input, labels: targets, inputLengths: golden.inputLengths,
+        labelLengths: golden.targetLengths)
     #expect(result.loss.shape == golden.lossShape, "\(golden.name): loss shape")
     expectClose(result.loss.scalars, parse(golden.loss, as: type), "loss", in: golden.name)
     #expect(result.gradient.shape == golden.inputShape, "\(golden.name): gradient shape")
@@ -106,11 +106,11 @@ struct ConnectionistTemporalClassificationGoldenTests {
     let lossOnly =
       golden.form == "logits"
       ? try criterion.loss(
-        logits: input, targets: targets, inputLengths: golden.inputLengths,
-        targetLengths: golden.targetLengths)
+        logits: input, labels: targets, inputLengths: golden.inputLengths,
+        labelLengths: golden.targetLengths)
       : try criterion.loss(
-        logProbabilities: input, targets: targets, inputLengths: golden.inputLengths,
-        targetLengths: golden.targetLengths)
+        logProbabilities: input, labels: targets, inputLengths: golden.inputLengths,
+        labelLengths: golden.targetLengths)
     expectClose(lossOnly.scalars, result.loss.scalars, "loss-only loss", in: golden.name)
 
     // Float results are held to PyTorch's own float32 answer: the Float kernel follows its

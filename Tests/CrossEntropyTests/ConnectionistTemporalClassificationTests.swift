@@ -93,13 +93,13 @@ struct ConnectionistTemporalClassificationTests {
     let ctc = problem.criterion
     func total(_ array: ShapedArray<Double>) throws -> Double {
       try ctc.loss(
-        logits: array, targets: problem.targets, inputLengths: problem.inputLengths,
-        targetLengths: problem.targetLengths
+        logits: array, labels: problem.targets, inputLengths: problem.inputLengths,
+        labelLengths: problem.targetLengths
       ).scalars.reduce(0, +)
     }
     let gradient = try ctc.lossAndGradient(
-      logits: x, targets: problem.targets, inputLengths: problem.inputLengths,
-      targetLengths: problem.targetLengths
+      logits: x, labels: problem.targets, inputLengths: problem.inputLengths,
+      labelLengths: problem.targetLengths
     ).gradient
     let h = 1e-5
     for index in x.scalars.indices {
@@ -127,13 +127,13 @@ struct ConnectionistTemporalClassificationTests {
     let ctc = problem.criterion
     func total(_ array: ShapedArray<Double>) throws -> Double {
       try ctc.loss(
-        logProbabilities: array, targets: problem.targets, inputLengths: problem.inputLengths,
-        targetLengths: problem.targetLengths
+        logProbabilities: array, labels: problem.targets, inputLengths: problem.inputLengths,
+        labelLengths: problem.targetLengths
       ).scalar!
     }
     let gradient = try ctc.lossAndGradient(
-      logProbabilities: x, targets: problem.targets, inputLengths: problem.inputLengths,
-      targetLengths: problem.targetLengths
+      logProbabilities: x, labels: problem.targets, inputLengths: problem.inputLengths,
+      labelLengths: problem.targetLengths
     ).gradient
     let (steps, batch, classes) = (x.shape[0], x.shape[1], x.shape[2])
     let h = 1e-5
@@ -172,18 +172,18 @@ struct ConnectionistTemporalClassificationTests {
       let float =
         fromLogits
         ? try ctc.lossAndGradient(
-          logits: narrow, targets: problem.targets, inputLengths: arguments,
-          targetLengths: lengths)
+          logits: narrow, labels: problem.targets, inputLengths: arguments,
+          labelLengths: lengths)
         : try ctc.lossAndGradient(
-          logProbabilities: narrow, targets: problem.targets, inputLengths: arguments,
-          targetLengths: lengths)
+          logProbabilities: narrow, labels: problem.targets, inputLengths: arguments,
+          labelLengths: lengths)
       let double =
         fromLogits
         ? try ctc.lossAndGradient(
-          logits: wide, targets: problem.targets, inputLengths: arguments, targetLengths: lengths)
+          logits: wide, labels: problem.targets, inputLengths: arguments, labelLengths: lengths)
         : try ctc.lossAndGradient(
-          logProbabilities: wide, targets: problem.targets, inputLengths: arguments,
-          targetLengths: lengths)
+          logProbabilities: wide, labels: problem.targets, inputLengths: arguments,
+          labelLengths: lengths)
       let context = "seed \(seed), logits \(fromLogits), \(problem.shape), \(ctc)"
       for (a, b) in zip(float.loss.scalars, double.loss.scalars) {
         let close =
@@ -214,8 +214,8 @@ struct ConnectionistTemporalClassificationTests {
     let ctc = ConnectionistTemporalClassification(reduction: .none)
     let all = try ctc.lossAndGradient(
       logits: ShapedArray(shape: [steps, batch, classes], scalars: scores),
-      targets: ShapedArray(shape: [batch, length], scalars: labels), inputLengths: inputLengths,
-      targetLengths: targetLengths)
+      labels: ShapedArray(shape: [batch, length], scalars: labels), inputLengths: inputLengths,
+      labelLengths: targetLengths)
     for n in 0..<batch {
       var slice: [Float] = []
       for t in 0..<steps {
@@ -223,9 +223,9 @@ struct ConnectionistTemporalClassificationTests {
       }
       let alone = try ctc.lossAndGradient(
         logits: ShapedArray(shape: [steps, 1, classes], scalars: slice),
-        targets: ShapedArray(
+        labels: ShapedArray(
           shape: [1, length], scalars: Array(labels[n * length..<(n + 1) * length])),
-        inputLengths: [inputLengths[n]], targetLengths: [targetLengths[n]])
+        inputLengths: [inputLengths[n]], labelLengths: [targetLengths[n]])
       #expect(alone.loss.scalars[0] == all.loss.scalars[n], "sample \(n)")
       for t in 0..<steps {
         for c in 0..<classes {
@@ -249,8 +249,8 @@ struct ConnectionistTemporalClassificationTests {
     let input = try ShapedArray(shape: problem.shape, scalars: problem.scores.map { Float($0) })
     func run() throws -> (loss: ShapedArray<Float>, gradient: ShapedArray<Float>) {
       try problem.criterion.lossAndGradient(
-        logits: input, targets: problem.targets, inputLengths: problem.inputLengths,
-        targetLengths: problem.targetLengths)
+        logits: input, labels: problem.targets, inputLengths: problem.inputLengths,
+        labelLengths: problem.targetLengths)
     }
     let saved = Parallelism.maximumThreadCount
     defer { Parallelism.maximumThreadCount = saved }
@@ -277,9 +277,9 @@ struct ConnectionistTemporalClassificationTests {
     let targets = ShapedArray<Int>([1, 2, 2])
     let ctc = ConnectionistTemporalClassification(reduction: .sum)
     let float = try ctc.lossAndGradient(
-      logProbabilities: narrow, targets: targets, inputLengths: [steps], targetLengths: [3])
+      logProbabilities: narrow, labels: targets, inputLengths: [steps], labelLengths: [3])
     let double = try ctc.lossAndGradient(
-      logProbabilities: wide, targets: targets, inputLengths: [steps], targetLengths: [3])
+      logProbabilities: wide, labels: targets, inputLengths: [steps], labelLengths: [3])
     let (a, b) = (Double(float.loss.scalar!), double.loss.scalar!)
     #expect(a.isNaN == b.isNaN && (b.isNaN || Float(b) == Float(a) || abs(a - b) <= 1e-5 * abs(b)))
     for (x, y) in zip(float.gradient.scalars, double.gradient.scalars) {
@@ -292,11 +292,11 @@ struct ConnectionistTemporalClassificationTests {
     let scores: [Double] = (0..<24).map { Double($0 % 7) * 0.3 - 1 }
     let ctc = ConnectionistTemporalClassification(reduction: .none)
     let unbatched = try ctc.lossAndGradient(
-      logits: ShapedArray(shape: [6, 4], scalars: scores), targets: ShapedArray([1, 3]),
-      inputLengths: [5], targetLengths: [2])
+      logits: ShapedArray(shape: [6, 4], scalars: scores), labels: ShapedArray([1, 3]),
+      inputLengths: [5], labelLengths: [2])
     let batched = try ctc.lossAndGradient(
       logits: ShapedArray(shape: [6, 1, 4], scalars: scores),
-      targets: ShapedArray(shape: [1, 2], scalars: [1, 3]), inputLengths: [5], targetLengths: [2])
+      labels: ShapedArray(shape: [1, 2], scalars: [1, 3]), inputLengths: [5], labelLengths: [2])
     #expect(unbatched.loss.shape == [])
     #expect(unbatched.gradient.shape == [6, 4])
     #expect(unbatched.loss.scalars == batched.loss.scalars)
@@ -310,10 +310,10 @@ struct ConnectionistTemporalClassificationTests {
       let ctc = ConnectionistTemporalClassification()
       let half = try ctc.lossAndGradient(
         logits: ShapedArray(shape: [6, 5], scalars: scores.map { Float16($0) }),
-        targets: ShapedArray([1, 4]), inputLengths: [6], targetLengths: [2])
+        labels: ShapedArray([1, 4]), inputLengths: [6], labelLengths: [2])
       let double = try ctc.lossAndGradient(
         logits: ShapedArray(shape: [6, 5], scalars: scores.map { Double(Float16($0)) }),
-        targets: ShapedArray([1, 4]), inputLengths: [6], targetLengths: [2])
+        labels: ShapedArray([1, 4]), inputLengths: [6], labelLengths: [2])
       #expect(half.loss.scalar! == Float16(double.loss.scalar!))
       #expect(half.gradient.scalars == double.gradient.scalars.map { Float16($0) })
     }
@@ -334,12 +334,12 @@ struct ConnectionistTemporalClassificationErrorTests {
     do {
       if logits {
         _ = try ctc.lossAndGradient(
-          logits: input ?? self.input, targets: targets ?? padded, inputLengths: inputLengths,
-          targetLengths: targetLengths)
+          logits: input ?? self.input, labels: targets ?? padded, inputLengths: inputLengths,
+          labelLengths: targetLengths)
       } else {
         _ = try ctc.loss(
-          logProbabilities: input ?? self.input, targets: targets ?? padded,
-          inputLengths: inputLengths, targetLengths: targetLengths)
+          logProbabilities: input ?? self.input, labels: targets ?? padded,
+          inputLengths: inputLengths, labelLengths: targetLengths)
       }
       return nil
     } catch {

@@ -43,22 +43,25 @@ private struct CTCBuffers<Scalar: BinaryFloatingPoint>: @unchecked Sendable {
   let losses: UnsafeMutablePointer<Double>
   let gradient: UnsafeMutablePointer<Scalar>?
 
-  /// Runs sample `n`: the vectorised path for `Float` when it applies, else the reference.
+  /// Runs sample `n`: the vectorised path for `Float` when it applies, else the reference. The
+  /// sample's gradient rows at and after its input length get 0, so that every element of the
+  /// gradient is written (it may be the input's own memory).
   func runSample(_ n: Int, problem: CTCProblem, fromLogits: Bool) {
     let sample = CTCSample(problem: problem, index: n)
     let input = self.input + n * problem.classes
     let gradient = self.gradient.map { $0 + n * problem.classes }
-    if Scalar.self == Float.self {
-      let floatInput = UnsafeRawPointer(input).assumingMemoryBound(to: Float.self)
-      let floatGradient = gradient.map {
-        UnsafeMutableRawPointer($0).assumingMemoryBound(to: Float.self)
+    if let gradient {
+      for t in sample.inputLength..<problem.timeSteps {
+        for c in 0..<problem.classes { gradient[t * sample.rowStride + c] = 0 }
       }
-      if let nll = CTCVectorKernel.sample(
-        sample, input: floatInput, fromLogits: fromLogits, gradient: floatGradient)
-      {
-        losses[n] = nll
-        return
-      }
+    }
+    if Scalar.self == Float.self,
+      let nll = CTCVectorKernel.sample(
+        sample, input: Kernels.cast(input, to: Float.self), fromLogits: fromLogits,
+        gradient: gradient.map { Kernels.cast($0, to: Float.self) })
+    {
+      losses[n] = nll
+      return
     }
     losses[n] = CTCKernel.referenceSample(
       sample, input: input, fromLogits: fromLogits, gradient: gradient)
@@ -75,8 +78,9 @@ enum CTCKernel {
   ///   - input: Log-probabilities, or raw logits when `fromLogits` is true, laid out `(T, N, C)`.
   ///   - fromLogits: Whether a log-softmax over the classes comes first.
   ///   - losses: Receives `N` losses, before `zeroInfinity` and the reduction.
-  ///   - gradient: If not nil, `T * N * C` zero-filled elements that receive d(loss)/d(input) for
-  ///     the problem's reduction and `zeroInfinity`.
+  ///   - gradient: If not nil, `T * N * C` elements that receive d(loss)/d(input) for the
+  ///     problem's reduction and `zeroInfinity`, every one written. It may be `input` itself: each
+  ///     sample reads its own input rows before it writes its gradient rows.
   static func evaluate<Scalar: BinaryFloatingPoint>(
     input: UnsafePointer<Scalar>, problem: CTCProblem, fromLogits: Bool,
     losses: UnsafeMutablePointer<Double>, gradient: UnsafeMutablePointer<Scalar>?
@@ -85,16 +89,15 @@ enum CTCKernel {
     if Scalar.self == Float.self {
       run(
         CTCBuffers(
-          input: UnsafeRawPointer(input).assumingMemoryBound(to: Float.self), losses: losses,
-          gradient: gradient.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: Float.self) }
-        ), problem: problem, fromLogits: fromLogits)
+          input: Kernels.cast(input, to: Float.self), losses: losses,
+          gradient: gradient.map { Kernels.cast($0, to: Float.self) }),
+        problem: problem, fromLogits: fromLogits)
     } else if Scalar.self == Double.self {
       run(
         CTCBuffers(
-          input: UnsafeRawPointer(input).assumingMemoryBound(to: Double.self), losses: losses,
-          gradient: gradient.map {
-            UnsafeMutableRawPointer($0).assumingMemoryBound(to: Double.self)
-          }), problem: problem, fromLogits: fromLogits)
+          input: Kernels.cast(input, to: Double.self), losses: losses,
+          gradient: gradient.map { Kernels.cast($0, to: Double.self) }),
+        problem: problem, fromLogits: fromLogits)
     } else {
       // Other formats (Float16, ...) run in Double and round once at the end.
       let count = problem.timeSteps * problem.batch * problem.classes
@@ -230,11 +233,7 @@ enum CTCKernel {
     if nll == .infinity {
       // PyTorch: zero_infinity zeroes the gradient; otherwise every entry up to the input
       // length is NaN (the log of an empty sum plus an infinite loss).
-      if !sample.zeroInfinity {
-        for t in 0..<length {
-          for c in 0..<classes { gradient[t * sample.rowStride + c] = .nan }
-        }
-      }
+      sample.fillGradient(gradient, with: sample.zeroInfinity ? 0 : .nan)
       return nll
     }
 
@@ -338,6 +337,15 @@ struct CTCSample {
     labels = problem.targets[start..<start + targetLength]
     gradientScale = problem.gradientScale(ofSample: n)
     zeroInfinity = problem.zeroInfinity
+  }
+
+  /// Writes `value` into the sample's gradient rows before its input length.
+  func fillGradient<Scalar: BinaryFloatingPoint>(
+    _ gradient: UnsafeMutablePointer<Scalar>, with value: Scalar
+  ) {
+    for t in 0..<inputLength {
+      for c in 0..<classes { gradient[t * rowStride + c] = value }
+    }
   }
 
   /// The length of the extended target (blanks around and between the labels): `2L + 1`.

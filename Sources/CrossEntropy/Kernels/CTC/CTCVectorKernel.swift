@@ -165,11 +165,7 @@ enum CTCVectorKernel {
     let nll = Double(floatNLL)
     guard let gradient else { return nll }
     guard nll.isFinite else {
-      if !sample.zeroInfinity {
-        for t in 0..<length {
-          for c in 0..<classes { gradient[t * sample.rowStride + c] = .nan }
-        }
-      }
+      sample.fillGradient(gradient, with: sample.zeroInfinity ? 0 : .nan)
       return nll
     }
 

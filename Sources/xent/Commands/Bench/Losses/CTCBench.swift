@@ -63,15 +63,15 @@ extension Bench {
       try Timing.median(options) {
         checksum += Double(
           try ctc.loss(
-            logProbabilities: input, targets: targets, inputLengths: inputLengths,
-            targetLengths: targetLengths
+            logProbabilities: input, labels: targets, inputLengths: inputLengths,
+            labelLengths: targetLengths
           ).scalar!)
       } * 1e3
     let forwardBackward =
       try Timing.median(options) {
         let (loss, gradient) = try ctc.lossAndGradient(
-          logProbabilities: input, targets: targets, inputLengths: inputLengths,
-          targetLengths: targetLengths)
+          logProbabilities: input, labels: targets, inputLengths: inputLengths,
+          labelLengths: targetLengths)
         checksum += Double(loss.scalar!) + Double(gradient.scalars[0])
       } * 1e3
     if options.json {

@@ -28,12 +28,12 @@ enum CTCEvaluation: EvaluableLoss {
     return try request.run { () throws(LossError) in
       request.wantsGradient
         ? try criterion.lossAndGradient(
-          logProbabilities: input, targets: targets, inputLengths: inputLengths,
-          targetLengths: targetLengths)
+          logProbabilities: input, labels: targets, inputLengths: inputLengths,
+          labelLengths: targetLengths)
         : (
           try criterion.loss(
-            logProbabilities: input, targets: targets, inputLengths: inputLengths,
-            targetLengths: targetLengths), nil
+            logProbabilities: input, labels: targets, inputLengths: inputLengths,
+            labelLengths: targetLengths), nil
         )
     }
   }

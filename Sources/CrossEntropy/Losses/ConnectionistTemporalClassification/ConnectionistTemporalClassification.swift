@@ -21,25 +21,26 @@
 ///   produces `lp`, so it is exactly the gradient with respect to the logits when `lp` is a
 ///   log-softmax; a finite-difference check on the log-probabilities alone sees only the second
 ///   term. Like PyTorch, a `-inf` log-probability gives a NaN gradient at its position.
-/// - ``loss(logits:targets:inputLengths:targetLengths:)`` takes raw scores and fuses the
+/// - ``loss(logits:labels:inputLengths:labelLengths:)`` takes raw scores and fuses the
 ///   log-softmax in; its gradient is with respect to the logits (`softmax - occupancy`).
-/// - Targets may equal the blank; PyTorch computes a value for them and so does this type.
+/// - Labels may equal the blank; PyTorch computes a value for them and so does this type.
 ///   Labels outside `0..<C` are an error here (PyTorch does not check them and reads other
-///   memory). Padding after a sample's target length is never read.
+///   memory). Padding after a sample's label length is never read.
+/// - The label sequences are PyTorch's `targets` and their lengths its `target_lengths`.
 ///
 /// ```swift
 /// let ctc = ConnectionistTemporalClassification(blank: 0)
 /// let logits = try ShapedArray<Float>(shape: [6, 2, 5], scalars: scores)  // (T, N, C)
-/// let targets = try ShapedArray<Int>(shape: [2, 3], scalars: [1, 2, 2, 3, 1, 0])
+/// let labels = try ShapedArray<Int>(shape: [2, 3], scalars: [1, 2, 2, 3, 1, 0])
 /// let (loss, gradient) = try ctc.lossAndGradient(
-///   logits: logits, targets: targets, inputLengths: [6, 5], targetLengths: [3, 2])
+///   logits: logits, labels: labels, inputLengths: [6, 5], labelLengths: [3, 2])
 /// ```
 ///
 /// PyTorch equivalent: `torch.nn.functional.ctc_loss`.
 public struct ConnectionistTemporalClassification: Sendable, Hashable {
   /// The class index of the blank, in `0..<C`. Default 0.
   public var blank: Int
-  /// How per-sample losses are combined. Default `.mean`, which divides each loss by its target
+  /// How per-sample losses are combined. Default `.mean`, which divides each loss by its label
   /// length (clamped to at least 1) before averaging over the batch, as PyTorch does.
   public var reduction: Reduction
   /// Whether infinite losses, and their gradients, are replaced by 0. Default false.
@@ -57,31 +58,32 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
     self.zeroInfinity = zeroInfinity
   }
 
-  /// The CTC loss of log-probabilities against target sequences.
+  /// The CTC loss of log-probabilities against label sequences.
   ///
   /// - Parameters:
   ///   - logProbabilities: Log-probabilities shaped `(T, N, C)`, or `(T, C)` for one unbatched
   ///     sample (normally a log-softmax over the classes).
-  ///   - targets: Labels, either padded `(N, S)` with `S >= max(targetLengths)`, or concatenated,
-  ///     1-dimensional, holding exactly `sum(targetLengths)` labels. Unbatched input takes a
-  ///     1-dimensional target of `targetLengths[0]` labels (or a padded `(1, S)` one).
+  ///   - labels: Label sequences (class indices), either padded `(N, S)` with
+  ///     `S >= max(labelLengths)`, or concatenated, 1-dimensional, holding exactly
+  ///     `sum(labelLengths)` labels. Unbatched input takes a 1-dimensional sequence of
+  ///     `labelLengths[0]` labels (or a padded `(1, S)` one).
   ///   - inputLengths: One length per sample, each in `0...T`.
-  ///   - targetLengths: One length per sample, each at least 0.
+  ///   - labelLengths: One length per sample, each at least 0.
   /// - Returns: A 0-dimensional array for `.mean` and `.sum`; for `.none`, `N` losses (a
   ///   0-dimensional array for unbatched input).
   /// - Throws: ``LossError`` for a log-probability rank other than 2 or 3, an empty
   ///   log-probability array, a blank outside `0..<C`, a length count that is not the batch size,
-  ///   a negative length, an input length above `T`, targets of the wrong shape or count, or a
+  ///   a negative length, an input length above `T`, labels of the wrong shape or count, or a
   ///   label outside `0..<C`.
   /// - Complexity: O(sum over samples of `T_n * (2 L_n + 1)`) plus the size of the input, on up
   ///   to one thread per sample.
   public func loss<Scalar: BinaryFloatingPoint>(
-    logProbabilities: ShapedArray<Scalar>, targets: ShapedArray<Int>, inputLengths: [Int],
-    targetLengths: [Int]
+    logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>, inputLengths: [Int],
+    labelLengths: [Int]
   ) throws(LossError) -> ShapedArray<Scalar> {
     try evaluate(
-      logProbabilities, fromLogits: false, targets: targets, inputLengths: inputLengths,
-      targetLengths: targetLengths, wantsGradient: false
+      logProbabilities, fromLogits: false, labels: labels, inputLengths: inputLengths,
+      labelLengths: labelLengths, wantsGradient: false
     ).loss
   }
 
@@ -92,21 +94,21 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
   ///
   /// - Parameters:
   ///   - logProbabilities: Log-probabilities shaped `(T, N, C)` or `(T, C)`.
-  ///   - targets: Padded `(N, S)` or concatenated labels.
+  ///   - labels: Padded `(N, S)` or concatenated label sequences.
   ///   - inputLengths: One length per sample, each in `0...T`.
-  ///   - targetLengths: One length per sample, each at least 0.
-  /// - Returns: The loss (as ``loss(logProbabilities:targets:inputLengths:targetLengths:)``) and
+  ///   - labelLengths: One length per sample, each at least 0.
+  /// - Returns: The loss (as ``loss(logProbabilities:labels:inputLengths:labelLengths:)``) and
   ///   a gradient shaped like `logProbabilities`.
-  /// - Throws: ``LossError``, as ``loss(logProbabilities:targets:inputLengths:targetLengths:)``.
+  /// - Throws: ``LossError``, as ``loss(logProbabilities:labels:inputLengths:labelLengths:)``.
   /// - Complexity: As the loss, about three times the work; O(T * (2 max L + 1)) extra memory per
   ///   sample in flight.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    logProbabilities: ShapedArray<Scalar>, targets: ShapedArray<Int>, inputLengths: [Int],
-    targetLengths: [Int]
+    logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>, inputLengths: [Int],
+    labelLengths: [Int]
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
     let result = try evaluate(
-      logProbabilities, fromLogits: false, targets: targets, inputLengths: inputLengths,
-      targetLengths: targetLengths, wantsGradient: true)
+      logProbabilities, fromLogits: false, labels: labels, inputLengths: inputLengths,
+      labelLengths: labelLengths, wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
@@ -116,21 +118,21 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
   ///
   /// - Parameters:
   ///   - logits: Raw scores shaped `(T, N, C)` or `(T, C)`.
-  ///   - targets: Padded `(N, S)` or concatenated labels.
+  ///   - labels: Padded `(N, S)` or concatenated label sequences.
   ///   - inputLengths: One length per sample, each in `0...T`.
-  ///   - targetLengths: One length per sample, each at least 0.
+  ///   - labelLengths: One length per sample, each at least 0.
   /// - Returns: The loss, shaped as for
-  ///   ``loss(logProbabilities:targets:inputLengths:targetLengths:)``.
-  /// - Throws: ``LossError``, as ``loss(logProbabilities:targets:inputLengths:targetLengths:)``.
-  /// - Complexity: As ``loss(logProbabilities:targets:inputLengths:targetLengths:)``, plus one
+  ///   ``loss(logProbabilities:labels:inputLengths:labelLengths:)``.
+  /// - Throws: ``LossError``, as ``loss(logProbabilities:labels:inputLengths:labelLengths:)``.
+  /// - Complexity: As ``loss(logProbabilities:labels:inputLengths:labelLengths:)``, plus one
   ///   log-softmax per time step.
   public func loss<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, targets: ShapedArray<Int>, inputLengths: [Int],
-    targetLengths: [Int]
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, inputLengths: [Int],
+    labelLengths: [Int]
   ) throws(LossError) -> ShapedArray<Scalar> {
     try evaluate(
-      logits, fromLogits: true, targets: targets, inputLengths: inputLengths,
-      targetLengths: targetLengths, wantsGradient: false
+      logits, fromLogits: true, labels: labels, inputLengths: inputLengths,
+      labelLengths: labelLengths, wantsGradient: false
     ).loss
   }
 
@@ -142,63 +144,97 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
   ///
   /// - Parameters:
   ///   - logits: Raw scores shaped `(T, N, C)` or `(T, C)`.
-  ///   - targets: Padded `(N, S)` or concatenated labels.
+  ///   - labels: Padded `(N, S)` or concatenated label sequences.
   ///   - inputLengths: One length per sample, each in `0...T`.
-  ///   - targetLengths: One length per sample, each at least 0.
+  ///   - labelLengths: One length per sample, each at least 0.
   /// - Returns: The loss and a gradient shaped like `logits`.
-  /// - Throws: ``LossError``, as ``loss(logProbabilities:targets:inputLengths:targetLengths:)``.
-  /// - Complexity: As ``lossAndGradient(logProbabilities:targets:inputLengths:targetLengths:)``.
+  /// - Throws: ``LossError``, as ``loss(logProbabilities:labels:inputLengths:labelLengths:)``.
+  /// - Complexity: As ``lossAndGradient(logProbabilities:labels:inputLengths:labelLengths:)``.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, targets: ShapedArray<Int>, inputLengths: [Int],
-    targetLengths: [Int]
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, inputLengths: [Int],
+    labelLengths: [Int]
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
     let result = try evaluate(
-      logits, fromLogits: true, targets: targets, inputLengths: inputLengths,
-      targetLengths: targetLengths, wantsGradient: true)
+      logits, fromLogits: true, labels: labels, inputLengths: inputLengths,
+      labelLengths: labelLengths, wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
   private func evaluate<Scalar: BinaryFloatingPoint>(
-    _ input: ShapedArray<Scalar>, fromLogits: Bool, targets: ShapedArray<Int>,
-    inputLengths: [Int], targetLengths: [Int], wantsGradient: Bool
+    _ input: ShapedArray<Scalar>, fromLogits: Bool, labels: ShapedArray<Int>,
+    inputLengths: [Int], labelLengths: [Int], wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    let name = fromLogits ? "logits" : "log probabilities"
-    let problem = try makeProblem(
-      shape: input.shape, name: name, targets: targets, inputLengths: inputLengths,
-      targetLengths: targetLengths)
-    var losses = [Double](repeating: 0, count: problem.batch)
+    let batched = input.rank == 3
+    let reduced = reduction != .none
+    var loss = [Scalar](
+      repeating: 0, count: reduced ? 1 : (batched ? input.shape[1] : 1))
     var gradient = wantsGradient ? [Scalar](repeating: 0, count: input.scalars.count) : nil
-    input.withUnsafeBufferPointer { inputBuffer in
-      losses.withUnsafeMutableBufferPointer { lossBuffer in
-        withOptionalMutableBuffer(&gradient) { gradientBuffer in
-          CTCKernel.evaluate(
-            input: inputBuffer.baseAddress!, problem: problem, fromLogits: fromLogits,
-            losses: lossBuffer.baseAddress!, gradient: gradientBuffer?.baseAddress)
+    try input.withUnsafeBufferPointer { inputBuffer throws(LossError) in
+      try labels.withUnsafeBufferPointer { labelBuffer throws(LossError) in
+        try loss.withUnsafeMutableBufferPointer { lossBuffer throws(LossError) in
+          try withOptionalMutableBuffer(&gradient) { gradientBuffer throws(LossError) in
+            try compute(
+              input: inputBuffer, shape: input.shape, fromLogits: fromLogits,
+              labels: labelBuffer, labelShape: labels.shape, inputLengths: inputLengths,
+              labelLengths: labelLengths, loss: lossBuffer, gradient: gradientBuffer)
+          }
         }
       }
+    }
+    return (
+      ShapedArray(uncheckedShape: reduced || !batched ? [] : [loss.count], scalars: loss),
+      gradient.map { ShapedArray(uncheckedShape: input.shape, scalars: $0) }
+    )
+  }
+
+  /// Validates everything, runs the kernels and reduces: the one path of every form.
+  ///
+  /// - Parameters:
+  ///   - gradient: If not nil, receives the gradient, every element written; it may be the
+  ///     memory of `input`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  func compute<Scalar: BinaryFloatingPoint>(
+    input: UnsafeBufferPointer<Scalar>, shape: [Int], fromLogits: Bool,
+    labels: UnsafeBufferPointer<Int>, labelShape: [Int], inputLengths: [Int],
+    labelLengths: [Int], loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutableBufferPointer<Scalar>?
+  ) throws(LossError) {
+    let name = fromLogits ? "logits" : "log probabilities"
+    let problem = try makeProblem(
+      shape: shape, name: name, count: input.count, gradientCount: gradient?.count,
+      labels: labels, labelShape: labelShape, inputLengths: inputLengths,
+      labelLengths: labelLengths)
+    try checkLossCount(loss.count, reduction: reduction, rows: problem.batch)
+    var losses = [Double](repeating: 0, count: problem.batch)
+    losses.withUnsafeMutableBufferPointer { lossBuffer in
+      CTCKernel.evaluate(
+        input: startAddress(input.baseAddress), problem: problem, fromLogits: fromLogits,
+        losses: lossBuffer.baseAddress!, gradient: gradient?.baseAddress)
     }
     if zeroInfinity {
       for n in losses.indices where losses[n] == .infinity { losses[n] = 0 }
     }
-    let loss: ShapedArray<Scalar>
     switch reduction {
     case .none:
-      let values = losses.map { Scalar($0) }
-      loss = ShapedArray(uncheckedShape: input.rank == 3 ? [problem.batch] : [], scalars: values)
+      for n in losses.indices { loss[n] = Scalar(losses[n]) }
     case .sum:
-      loss = ShapedArray(scalar: Scalar(losses.reduce(0, +)))
+      loss[0] = Scalar(losses.reduce(0, +))
     case .mean:
       var total = 0.0
       for n in losses.indices { total += losses[n] / Double(max(problem.targetLengths[n], 1)) }
-      loss = ShapedArray(scalar: Scalar(total / Double(problem.batch)))
+      loss[0] = Scalar(total / Double(problem.batch))
     }
-    return (loss, gradient.map { ShapedArray(uncheckedShape: input.shape, scalars: $0) })
   }
 
   /// Validates the arguments as PyTorch does (plus the label range) and gathers the targets.
+  ///
+  /// Messages keep PyTorch's words for the label sequences and their lengths: "targets" and
+  /// "target lengths".
   func makeProblem(
-    shape: [Int], name: String, targets: ShapedArray<Int>, inputLengths: [Int],
-    targetLengths: [Int]
+    shape: [Int], name: String, count: Int, gradientCount: Int?,
+    labels targets: UnsafeBufferPointer<Int>,
+    labelShape: [Int], inputLengths: [Int], labelLengths targetLengths: [Int]
   ) throws(LossError) -> CTCProblem {
     guard shape.count == 2 || shape.count == 3 else {
       throw .shapeMismatch(
@@ -212,6 +248,8 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
       throw .shapeMismatch(
         "\(name) of shape \(describe(shape: shape)) are empty; expected T, N and C of at least 1")
     }
+    try checkCount(count, shape: shape, name: name)
+    if let gradientCount { try checkGradientCount(gradientCount, shape: shape, name: name) }
     guard (0..<classes).contains(blank) else {
       throw .invalidOption(
         "blank \(blank) is outside 0..<\(classes), the classes of \(name)"
@@ -238,6 +276,8 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
           + " \(name) \(describe(shape: shape))")
     }
 
+    try checkCount(targets.count, shape: labelShape, name: "labels")
+
     var offsets = [Int](repeating: 0, count: batch)
     var labels: [Int] = []
     func checkLabel(_ label: Int, at position: [Int]) throws(LossError) {
@@ -247,12 +287,12 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
           "target \(label) at position \(describe(shape: position)) is outside 0..<\(classes)")
       }
     }
-    switch targets.rank {
+    switch labelShape.count {
     case 1:
       let total = targetLengths.reduce(0, +)
-      guard targets.scalars.count == total else {
+      guard targets.count == total else {
         throw .shapeMismatch(
-          "concatenated targets hold \(targets.scalars.count) labels but the target lengths"
+          "concatenated targets hold \(targets.count) labels but the target lengths"
             + " add up to \(total)")
       }
       var start = 0
@@ -260,25 +300,25 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
         offsets[n] = start
         start += targetLengths[n]
       }
-      labels = targets.scalars
+      labels = Array(targets)
       for (index, label) in labels.enumerated() { try checkLabel(label, at: [index]) }
     case 2:
-      let rows = targets.shape[0]
-      let columns = targets.shape[1]
+      let rows = labelShape[0]
+      let columns = labelShape[1]
       guard rows == batch else {
         throw .shapeMismatch(
-          "padded targets \(describe(shape: targets.shape)) have a first extent of \(rows);"
+          "padded targets \(describe(shape: labelShape)) have a first extent of \(rows);"
             + " expected \(batchText)")
       }
       for (n, length) in targetLengths.enumerated() where length > columns {
         throw .shapeMismatch(
           "target length \(length) at position [\(n)] exceeds the \(columns) columns of padded"
-            + " targets \(describe(shape: targets.shape))")
+            + " targets \(describe(shape: labelShape))")
       }
       for n in 0..<batch {
         offsets[n] = labels.count
         for i in 0..<targetLengths[n] {
-          let label = targets.scalars[n * columns + i]
+          let label = targets[n * columns + i]
           try checkLabel(label, at: [n, i])
           labels.append(label)
         }
@@ -286,7 +326,7 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
     default:
       throw .shapeMismatch(
         "targets must be padded (N, S) or concatenated (sum of target lengths), got shape"
-          + " \(describe(shape: targets.shape))")
+          + " \(describe(shape: labelShape))")
     }
     return CTCProblem(
       timeSteps: timeSteps, batch: batch, classes: classes, blank: blank,
