@@ -10,8 +10,10 @@ import RealModule
 ///
 /// - log alpha and log beta are stored in `Float` at their full size (up to the log-likelihood),
 ///   each step computed in PyTorch's order, `log((e^(a-m) + e^(b-m)) + e^(c-m)) + m + lp`, so the
-///   same roundings happen at the same places. The vector `e^x` and `log x` are within an ulp or
-///   two of libm's `expf`/`logf`, so now and then a step rounds the other way.
+///   same roundings happen at the same places. The vector `e^x` and `log x`
+///   (``VectorMath/expUnfused(_:)``, ``VectorMath/logUnfusedOfOneToThree(_:)``, which round the
+///   same way on every target) are within an ulp or two of libm's `expf`/`logf`, so now and then
+///   a step rounds the other way.
 /// - The gradient collects `alpha + beta` per class by a `Float` log-add in PyTorch's order
 ///   (positions from the last down, libm's `expf`/`logf`, identical to PyTorch's), then forms
 ///   `(e^lp - e^((collected + nll) - lp)) * g` with the loss rounded to `Float` as PyTorch's is.
@@ -23,8 +25,6 @@ import RealModule
 /// return `nil` and take the `Double` reference path instead, which reproduces PyTorch's
 /// handling of `-inf`, `+inf` and NaN.
 enum CTCVectorKernel {
-  typealias Vector = SIMD16<Float>
-
   /// The lanes per vector.
   static let width = 16
   /// The stand-in for `log 0`.
@@ -128,16 +128,16 @@ enum CTCVectorKernel {
       var maxima = Vector(repeating: impossible)
       var j = 0
       while j < rounded {
-        let a = load(previous + j)
-        let b = load(previous + j - 1)
-        let c = load(previous + j - 2) + load(skip + j)
-        var r = logSumExp(a, b, c) + load(gathered + j)
+        let a = VectorMath.load(previous, j)
+        let b = VectorMath.load(previous, j - 1)
+        let c = VectorMath.load(previous, j - 2) + VectorMath.load(skip, j)
+        var r = logSumExp(a, b, c) + VectorMath.load(gathered, j)
         r = r.replacing(with: impossible, where: r .< impossible)
-        store(r, to: current + j)
+        VectorMath.store(r, current, j)
         maxima = maxima.replacing(with: r, where: r .> maxima)
         j += width
       }
-      rowMaximum = horizontalMax(maxima)
+      rowMaximum = VectorMath.maximum(maxima)
       if rowMaximum <= impossibleThreshold {
         // Every state is impossible from here on: the loss is +inf, unless a later row holds a
         // value the reference handles differently (PyTorch turns -inf + NaN into NaN).
@@ -194,7 +194,7 @@ enum CTCVectorKernel {
       let alphaRow = alpha + t * pitch + width
       var j = 0
       while j < rounded {
-        store(load(alphaRow + j) + load(beta + j), to: occupancy + j)
+        VectorMath.store(VectorMath.load(alphaRow, j) + VectorMath.load(beta, j), occupancy, j)
         j += width
       }
       // At the last step PyTorch assigns the last label's term after the final blank's, so a
@@ -221,14 +221,14 @@ enum CTCVectorKernel {
       let negativeInfinity = Vector(repeating: -.infinity)
       var c = 0
       while c + width <= classes {
-        let lp = load(logProbabilities: logRow + c)
-        let collected = load(perClass + c)
-        var occupied = exponential((collected + floatNLL) - lp)
+        let lp = VectorMath.load(logRow, c)
+        let collected = VectorMath.load(perClass, c)
+        var occupied = VectorMath.expUnfused((collected + floatNLL) - lp)
         if fromLogits { occupied.replace(with: 0, where: collected .== -.infinity) }
-        var value = (exponential(lp) - occupied) * scale
+        var value = (VectorMath.expUnfused(lp) - occupied) * scale
         if !fromLogits { value.replace(with: .nan, where: lp .== -.infinity) }
-        store(value, to: gradientRow + c)
-        store(negativeInfinity, to: perClass + c)
+        VectorMath.store(value, gradientRow, c)
+        VectorMath.store(negativeInfinity, perClass, c)
         c += width
       }
       while c < classes {
@@ -262,12 +262,12 @@ enum CTCVectorKernel {
       _ = gather(t)
       var j = 0
       while j < rounded {
-        let a = load(next + j)
-        let b = load(next + j + 1)
-        let c = load(next + j + 2) + load(skip + j + 2)
-        var r = logSumExp(a, b, c) + load(gathered + j)
+        let a = VectorMath.load(next, j)
+        let b = VectorMath.load(next, j + 1)
+        let c = VectorMath.load(next, j + 2) + VectorMath.load(skip, j + 2)
+        var r = logSumExp(a, b, c) + VectorMath.load(gathered, j)
         r = r.replacing(with: impossible, where: r .< impossible)
-        store(r, to: current + j)
+        VectorMath.store(r, current, j)
         j += width
       }
       emitGradientRow(t, beta: current)
@@ -290,36 +290,7 @@ enum CTCVectorKernel {
     for c in 0..<count { output[c] = Float(Double(row[c]) - logSum) }
   }
 
-  // MARK: - Vector helpers
-
-  @inline(__always)
-  private static func load(_ pointer: UnsafePointer<Float>) -> Vector {
-    UnsafeRawPointer(pointer).loadUnaligned(as: Vector.self)
-  }
-
-  @inline(__always)
-  private static func load(_ pointer: UnsafeMutablePointer<Float>) -> Vector {
-    UnsafeRawPointer(pointer).loadUnaligned(as: Vector.self)
-  }
-
-  @inline(__always)
-  private static func load(logProbabilities pointer: UnsafePointer<Float>) -> Vector {
-    UnsafeRawPointer(pointer).loadUnaligned(as: Vector.self)
-  }
-
-  @inline(__always)
-  private static func store(_ value: Vector, to pointer: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: Vector.self)
-  }
-
-  /// The largest lane, reduced by halves.
-  @inline(__always)
-  static func horizontalMax(_ v: Vector) -> Float {
-    let h8 = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .> v.lowHalf)
-    let h4 = h8.lowHalf.replacing(with: h8.highHalf, where: h8.highHalf .> h8.lowHalf)
-    let h2 = h4.lowHalf.replacing(with: h4.highHalf, where: h4.highHalf .> h4.lowHalf)
-    return max(h2[0], h2[1])
-  }
+  // MARK: - The recursion step
 
   /// log(e^a + e^b + e^c) for finite lanes, in PyTorch's order: with `m` the largest,
   /// `log((e^(a-m) + e^(b-m)) + e^(c-m)) + m`.
@@ -328,73 +299,9 @@ enum CTCVectorKernel {
     let high = a.replacing(with: b, where: b .> a)
     let largest = high.replacing(with: c, where: c .> high)
     let sum =
-      (exponentialOfNonPositive(a - largest) + exponentialOfNonPositive(b - largest))
-      + exponentialOfNonPositive(c - largest)
-    return logarithmOneToThree(sum) + largest
-  }
-
-  /// e^x for x <= 0; inputs below -87.3 give about 1e-38 instead of a smaller number, which is
-  /// harmless where the result is added to 1.
-  @inline(__always)
-  static func exponentialOfNonPositive(_ x: Vector) -> Vector {
-    exponentialCore(x.replacing(with: -87.3, where: x .< -87.3))
-  }
-
-  /// e^x for any x: 0 below -87.3, +inf above 88.7, NaN for NaN.
-  @inline(__always)
-  static func exponential(_ x: Vector) -> Vector {
-    var clamped = x.replacing(with: -87.3, where: x .< -87.3)
-    clamped.replace(with: 88.3, where: clamped .> 88.3)
-    var result = exponentialCore(clamped)
-    result.replace(with: 0, where: x .< -87.3)
-    result.replace(with: .infinity, where: x .> 88.72)
-    return result
-  }
-
-  /// e^x for x in [-87.3, 88.3]: x = n ln 2 + r with |r| <= ln 2 / 2, a degree-7 polynomial
-  /// for e^r (relative error about 1e-7), and 2^n built in the exponent bits.
-  @inline(__always)
-  static func exponentialCore(_ x: Vector) -> Vector {
-    let magic: Float = 12_582_912  // 1.5 * 2^23: adding it rounds to an integer
-    let shifted = x * 1.442_695_04 + magic
-    let n = shifted - magic
-    let r = (x - n * 0.693_359_375) - n * -2.121_944_4e-4
-    var p = Vector(repeating: 1.987_569_1e-4)
-    p = p * r + 1.398_199_9e-3
-    p = p * r + 8.333_452e-3
-    p = p * r + 4.166_579_6e-2
-    p = p * r + 0.166_666_65
-    p = p * r + 0.500_000_01
-    p = p * (r * r) + r + 1
-    // The low bits of `shifted` hold n; n + 127 in the exponent field is 2^n.
-    let bits = unsafeBitCast(shifted, to: SIMD16<UInt32>.self)
-    let exponent = (bits &- (0x4B40_0000 &- 127)) &<< 23
-    return p * unsafeBitCast(exponent, to: Vector.self)
-  }
-
-  /// log(x) for x in [1, 3] (the only range the recursion needs): x = 2^k m with
-  /// m in [sqrt(1/2), sqrt(2)), and a polynomial in m - 1.
-  @inline(__always)
-  static func logarithmOneToThree(_ x: Vector) -> Vector {
-    let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
-    let mantissaBits = (bits & 0x007F_FFFF) | 0x3F80_0000
-    var m = unsafeBitCast(mantissaBits, to: Vector.self)
-    var k = unsafeBitCast(((bits &>> 23) &- 127) &+ 0x4B40_0000, to: Vector.self) - 12_582_912
-    let large = m .> 1.414_213_5
-    m.replace(with: m * 0.5, where: large)
-    k.replace(with: k + 1, where: large)
-    let f = m - 1
-    let f2 = f * f
-    var p = Vector(repeating: 7.037_683_6e-2)
-    p = p * f - 1.151_461e-1
-    p = p * f + 1.167_699_9e-1
-    p = p * f - 1.242_014_1e-1
-    p = p * f + 1.424_932_3e-1
-    p = p * f - 1.666_805_8e-1
-    p = p * f + 2.000_071_4e-1
-    p = p * f - 2.499_999_4e-1
-    p = p * f + 3.333_333_1e-1
-    let logM = f - 0.5 * f2 + f2 * f * p
-    return logM + k * 0.693_147_18
+      (VectorMath.expUnfusedOfNonPositive(a - largest)
+        + VectorMath.expUnfusedOfNonPositive(b - largest))
+      + VectorMath.expUnfusedOfNonPositive(c - largest)
+    return VectorMath.logUnfusedOfOneToThree(sum) + largest
   }
 }
