@@ -66,33 +66,142 @@ public struct CLIPLoss: Sendable, Hashable {
     return (result.loss, result.image!, result.text!, result.scale)
   }
 
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ image: ShapedArray<Scalar>, _ text: ShapedArray<Scalar>, _ logitScale: Scalar,
     wantsGradient: Bool
   ) throws(LossError) -> (
     loss: Scalar, image: ShapedArray<Scalar>?, text: ShapedArray<Scalar>?, scale: Scalar
   ) {
-    guard image.rank == 2 && image.shape[0] >= 1 else {
-      throw .shapeMismatch(
-        "image embeddings shape \(describe(shape: image.shape)) is not an N × D matrix with"
-          + " N >= 1")
-    }
+    try checkEmbeddingShape(image.shape)
     guard text.shape == image.shape else {
       throw .shapeMismatch(
         "text embeddings shape \(describe(shape: text.shape)) does not match image embeddings"
           + " shape \(describe(shape: image.shape))")
     }
-    let result = Reference.clip(
-      image: image.scalars.map(Double.init), text: text.scalars.map(Double.init),
-      count: image.shape[0], dimension: image.shape[1], logitScale: Double(logitScale),
-      normalizes: normalizesEmbeddings, wantsGradient: wantsGradient)
+    var imageGradient = wantsGradient ? [Scalar](repeating: 0, count: image.scalars.count) : nil
+    var textGradient = wantsGradient ? [Scalar](repeating: 0, count: text.scalars.count) : nil
+    let result = try image.withUnsafeBufferPointer { imageBuffer throws(LossError) in
+      try text.withUnsafeBufferPointer { textBuffer throws(LossError) in
+        try withOptionalMutableBuffer(&imageGradient) { imageGradientBuffer throws(LossError) in
+          try withOptionalMutableBuffer(&textGradient) { textGradientBuffer throws(LossError) in
+            try compute(
+              image: imageBuffer, shape: image.shape, text: textBuffer, logitScale: logitScale,
+              imageGradient: imageGradientBuffer, textGradient: textGradientBuffer)
+          }
+        }
+      }
+    }
     return (
-      Scalar(result.loss),
-      result.image.map { ShapedArray(uncheckedShape: image.shape, scalars: $0.map(Scalar.init)) },
-      result.text.map { ShapedArray(uncheckedShape: text.shape, scalars: $0.map(Scalar.init)) },
-      Scalar(result.scale)
+      result.loss,
+      imageGradient.map { ShapedArray(uncheckedShape: image.shape, scalars: $0) },
+      textGradient.map { ShapedArray(uncheckedShape: text.shape, scalars: $0) },
+      result.logitScaleGradient
     )
+  }
+}
+
+// MARK: - Caller-owned memory
+
+extension CLIPLoss {
+  /// The symmetric contrastive loss of paired embeddings in caller buffers, without copying
+  /// them into arrays.
+  ///
+  /// - Parameters:
+  ///   - imageEmbeddings: An `N × D` matrix in row-major order; row `i` pairs with row `i` of
+  ///     `textEmbeddings`.
+  ///   - shape: The shape of both matrices, `[N, D]` with `N >= 1`.
+  ///   - textEmbeddings: An `N × D` matrix in row-major order.
+  ///   - logitScale: The log of the factor that multiplies the similarities.
+  /// - Returns: The mean loss.
+  /// - Throws: ``LossError``, as ``loss(imageEmbeddings:textEmbeddings:logitScale:)``, or for a
+  ///   buffer whose count does not match `shape`.
+  /// - Complexity: O(N² * D) time, O(N² + N * D) memory.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    imageEmbeddings: UnsafeBufferPointer<Scalar>, shape: [Int],
+    textEmbeddings: UnsafeBufferPointer<Scalar>, logitScale: Scalar
+  ) throws(LossError) -> Scalar {
+    try compute(
+      image: imageEmbeddings, shape: shape, text: textEmbeddings, logitScale: logitScale,
+      imageGradient: nil, textGradient: nil
+    ).loss
+  }
+
+  /// The symmetric contrastive loss; its gradients with respect to both embedding batches go
+  /// into caller buffers, and its derivative with respect to the log scale is returned with it.
+  ///
+  /// - Parameters:
+  ///   - imageEmbeddings: An `N × D` matrix in row-major order; row `i` pairs with row `i` of
+  ///     `textEmbeddings`.
+  ///   - shape: The shape of both matrices, `[N, D]` with `N >= 1`.
+  ///   - textEmbeddings: An `N × D` matrix in row-major order.
+  ///   - logitScale: The log of the factor that multiplies the similarities.
+  ///   - imageGradient: Receives d(loss)/d(imageEmbeddings), `N * D` elements; it may be the
+  ///     same memory as `imageEmbeddings`.
+  ///   - textGradient: Receives d(loss)/d(textEmbeddings), `N * D` elements; it may be the same
+  ///     memory as `textEmbeddings`.
+  /// - Returns: The loss and d(loss)/d(logitScale).
+  /// - Throws: ``LossError``, as
+  ///   ``loss(imageEmbeddings:shape:textEmbeddings:logitScale:)``, or for a gradient buffer of
+  ///   the wrong count.
+  /// - Complexity: O(N² * D) time, O(N² + N * D) memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    imageEmbeddings: UnsafeBufferPointer<Scalar>, shape: [Int],
+    textEmbeddings: UnsafeBufferPointer<Scalar>, logitScale: Scalar,
+    imageGradient: UnsafeMutableBufferPointer<Scalar>,
+    textGradient: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) -> (loss: Scalar, logitScaleGradient: Scalar) {
+    try compute(
+      image: imageEmbeddings, shape: shape, text: textEmbeddings, logitScale: logitScale,
+      imageGradient: imageGradient, textGradient: textGradient)
+  }
+
+  /// Checks the embeddings' shape: `[N, D]` with `N >= 1`.
+  private func checkEmbeddingShape(_ shape: [Int]) throws(LossError) {
+    guard shape.count == 2 && shape[0] >= 1 else {
+      throw .shapeMismatch(
+        "image embeddings shape \(describe(shape: shape)) is not an N × D matrix with"
+          + " N >= 1")
+    }
+  }
+
+  /// Checks that a caller buffer holds the `N * D` elements of `shape`.
+  private func checkEmbeddingCount(_ count: Int, shape: [Int], name: String) throws(LossError) {
+    let expected = try elementCount(of: shape, name: "embeddings shape")
+    guard count == expected else {
+      throw .shapeMismatch(
+        "\(name) holds \(count) elements but the embeddings shape \(describe(shape: shape))"
+          + " holds \(expected)")
+    }
+  }
+
+  /// Validates everything, then runs the reference: the one path of every form. The gradients,
+  /// if any, receive every element; each may be the memory of its embeddings.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  private func compute<Scalar: BinaryFloatingPoint>(
+    image: UnsafeBufferPointer<Scalar>, shape: [Int], text: UnsafeBufferPointer<Scalar>,
+    logitScale: Scalar, imageGradient: UnsafeMutableBufferPointer<Scalar>?,
+    textGradient: UnsafeMutableBufferPointer<Scalar>?
+  ) throws(LossError) -> (loss: Scalar, logitScaleGradient: Scalar) {
+    try checkEmbeddingShape(shape)
+    try checkEmbeddingCount(image.count, shape: shape, name: "image embeddings")
+    try checkEmbeddingCount(text.count, shape: shape, name: "text embeddings")
+    if let imageGradient {
+      try checkEmbeddingCount(imageGradient.count, shape: shape, name: "image gradient")
+    }
+    if let textGradient {
+      try checkEmbeddingCount(textGradient.count, shape: shape, name: "text gradient")
+    }
+    let result = Reference.clip(
+      image: image.map { Double($0) }, text: text.map { Double($0) }, count: shape[0],
+      dimension: shape[1], logitScale: Double(logitScale), normalizes: normalizesEmbeddings,
+      wantsGradient: imageGradient != nil || textGradient != nil)
+    if let imageGradient, let values = result.image {
+      for i in values.indices { imageGradient[i] = Scalar(values[i]) }
+    }
+    if let textGradient, let values = result.text {
+      for i in values.indices { textGradient[i] = Scalar(values[i]) }
+    }
+    return (Scalar(result.loss), Scalar(result.scale))
   }
 }

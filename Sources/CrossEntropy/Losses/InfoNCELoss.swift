@@ -66,41 +66,138 @@ public struct InfoNCELoss: Sendable, Hashable {
     return (result.loss, result.gradient!, result.temperatureGradient)
   }
 
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ similarities: ShapedArray<Scalar>, wantsGradient: Bool
   ) throws(LossError) -> (
     loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?, temperatureGradient: Scalar
   ) {
-    try checkTemperature(temperature)
-    guard similarities.rank == 2 && similarities.shape[1] >= similarities.shape[0] else {
-      throw .shapeMismatch(
-        "similarities shape \(describe(shape: similarities.shape)) is not an N × M matrix with"
-          + " M >= N; row i's positive is column i")
-    }
-    let (rows, columns) = (similarities.shape[0], similarities.shape[1])
-    let logits = similarities.scalars.map { Double($0) / temperature }
-    let result = Reference.diagonalCrossEntropy(
-      logits: logits, rows: rows, columns: columns, transposed: false,
-      scale: reduction == .mean ? 1 / Double(rows) : 1, wantsGradient: wantsGradient)
-    var losses: [Scalar]
-    switch reduction {
-    case .none: losses = result.rowLosses.map { Scalar($0) }
-    case .sum: losses = [Scalar(result.rowLosses.reduce(0, +))]
-    case .mean: losses = [Scalar(result.rowLosses.reduce(0, +) / Double(rows))]
-    }
-    var temperatureGradient = 0.0
-    var gradient: [Scalar]? = nil
-    if let logitGradient = result.gradient {
-      // d/dS = d/dlogits / τ; d/dτ = sum d/dlogits * (-S / τ^2) = -sum d/dlogits * logits / τ.
-      gradient = logitGradient.map { Scalar($0 / temperature) }
-      for (g, z) in zip(logitGradient, logits) { temperatureGradient -= g * z / temperature }
+    let rows = similarities.rank == 2 ? similarities.shape[0] : 0
+    var loss = [Scalar](repeating: 0, count: reduction == .none ? rows : 1)
+    var gradient = wantsGradient ? [Scalar](repeating: 0, count: similarities.scalars.count) : nil
+    let temperatureGradient = try similarities.withUnsafeBufferPointer {
+      input throws(LossError) in
+      try loss.withUnsafeMutableBufferPointer { lossBuffer throws(LossError) in
+        try withOptionalMutableBuffer(&gradient) { gradientBuffer throws(LossError) in
+          try compute(
+            similarities: input, shape: similarities.shape, loss: lossBuffer,
+            gradient: gradientBuffer)
+        }
+      }
     }
     return (
-      ShapedArray(uncheckedShape: reduction == .none ? [rows] : [], scalars: losses),
+      ShapedArray(uncheckedShape: reduction == .none ? [rows] : [], scalars: loss),
       gradient.map { ShapedArray(uncheckedShape: similarities.shape, scalars: $0) },
-      Scalar(temperatureGradient)
+      temperatureGradient
     )
+  }
+}
+
+// MARK: - Caller-owned memory
+
+extension InfoNCELoss {
+  /// Writes the InfoNCE loss of a similarity matrix in a caller buffer into a caller buffer.
+  ///
+  /// - Parameters:
+  ///   - similarities: An `N × M` matrix in row-major order, `M >= N`.
+  ///   - shape: Its shape, `[N, M]`.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, `N` for `.none`.
+  /// - Throws: ``LossError``, as ``loss(similarities:)``, or for a buffer whose count does not
+  ///   match its shape.
+  /// - Complexity: O(N * M) time, O(N * M) extra memory.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    similarities: UnsafeBufferPointer<Scalar>, shape: [Int],
+    into loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    _ = try compute(similarities: similarities, shape: shape, loss: loss, gradient: nil)
+  }
+
+  /// Writes the InfoNCE loss and its gradient with respect to the similarities into caller
+  /// buffers, and returns the derivative with respect to the temperature.
+  ///
+  /// - Parameters:
+  ///   - similarities: An `N × M` matrix in row-major order, `M >= N`.
+  ///   - shape: Its shape, `[N, M]`.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, `N` for `.none`.
+  ///   - gradient: Receives d(loss)/d(similarities), `N * M` elements; it may be the same memory
+  ///     as `similarities`.
+  /// - Returns: d(loss)/d(temperature) (for `.none`, of the sum of the losses).
+  /// - Throws: ``LossError``, as ``loss(similarities:shape:into:)``, or for a gradient of the
+  ///   wrong count.
+  /// - Complexity: O(N * M) time, O(N * M) extra memory.
+  @discardableResult
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    similarities: UnsafeBufferPointer<Scalar>, shape: [Int],
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) -> Scalar {
+    try compute(similarities: similarities, shape: shape, loss: loss, gradient: gradient)
+  }
+
+  /// Computes the InfoNCE loss and overwrites the similarities with its gradient, and returns
+  /// the derivative with respect to the temperature.
+  ///
+  /// - Parameters:
+  ///   - similarities: An `N × M` matrix in row-major order, `M >= N`; on return,
+  ///     d(loss)/d(similarities).
+  ///   - shape: Its shape, `[N, M]`.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, `N` for `.none`.
+  /// - Returns: d(loss)/d(temperature) (for `.none`, of the sum of the losses).
+  /// - Throws: ``LossError``, as ``loss(similarities:shape:into:)``; the similarities are
+  ///   unchanged when it throws.
+  /// - Complexity: O(N * M) time, O(N * M) extra memory.
+  @discardableResult
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    overwriting similarities: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
+    loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) -> Scalar {
+    try compute(
+      similarities: UnsafeBufferPointer(similarities), shape: shape, loss: loss,
+      gradient: similarities)
+  }
+
+  /// Checks the similarity matrix's shape: `[N, M]` with `M >= N`.
+  private func checkInfoNCEShape(_ shape: [Int]) throws(LossError) {
+    guard shape.count == 2 && shape[1] >= shape[0] else {
+      throw .shapeMismatch(
+        "similarities shape \(describe(shape: shape)) is not an N × M matrix with"
+          + " M >= N; row i's positive is column i")
+    }
+  }
+
+  /// Validates everything, then runs the reference: the one path of every form.
+  ///
+  /// - Parameters:
+  ///   - gradient: If not nil, receives the gradient, every element written; it may be the
+  ///     memory of `similarities`.
+  /// - Returns: d(loss)/d(temperature), or 0 without a gradient.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  private func compute<Scalar: BinaryFloatingPoint>(
+    similarities: UnsafeBufferPointer<Scalar>, shape: [Int],
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>?
+  ) throws(LossError) -> Scalar {
+    try checkTemperature(temperature)
+    try checkInfoNCEShape(shape)
+    try checkCount(similarities.count, shape: shape, name: "similarities")
+    if let gradient {
+      try checkGradientCount(gradient.count, shape: shape, name: "similarities")
+    }
+    let (rows, columns) = (shape[0], shape[1])
+    try checkLossCount(loss.count, reduction: reduction, rows: rows)
+    let logits = similarities.map { Double($0) / temperature }
+    let result = Reference.diagonalCrossEntropy(
+      logits: logits, rows: rows, columns: columns, transposed: false,
+      scale: reduction == .mean ? 1 / Double(rows) : 1, wantsGradient: gradient != nil)
+    switch reduction {
+    case .none: for i in 0..<rows { loss[i] = Scalar(result.rowLosses[i]) }
+    case .sum: loss[0] = Scalar(result.rowLosses.reduce(0, +))
+    case .mean: loss[0] = Scalar(result.rowLosses.reduce(0, +) / Double(rows))
+    }
+    var temperatureGradient = 0.0
+    if let gradient, let logitGradient = result.gradient {
+      // d/dS = d/dlogits / τ; d/dτ = sum d/dlogits * (-S / τ^2) = -sum d/dlogits * logits / τ.
+      for i in logitGradient.indices { gradient[i] = Scalar(logitGradient[i] / temperature) }
+      for (g, z) in zip(logitGradient, logits) { temperatureGradient -= g * z / temperature }
+    }
+    return Scalar(temperatureGradient)
   }
 }
