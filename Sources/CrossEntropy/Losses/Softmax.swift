@@ -26,7 +26,11 @@ public func logSumExp<Scalar: BinaryFloatingPoint>(
 ) throws(LossError) -> ShapedArray<Scalar> {
   let layout = try ClassLayout(shape: x.shape, classAxis: axis, name: "input")
   var result = [Scalar](repeating: 0, count: layout.rows)
-  forEachRow(of: x, layout: layout) { r, _, shift, logSum, _ in result[r] = Scalar(shift + logSum) }
+  x.withUnsafeBufferPointer { input in
+    result.withUnsafeMutableBufferPointer { output in
+      RowNormalization.logSumExp.run(startAddress(input.baseAddress), layout, output.baseAddress)
+    }
+  }
   return ShapedArray(uncheckedShape: layout.labelShape, scalars: result)
 }
 
@@ -50,13 +54,7 @@ public func logSumExp<Scalar: BinaryFloatingPoint>(
 public func logSoftmax<Scalar: BinaryFloatingPoint>(
   _ x: ShapedArray<Scalar>, alongAxis axis: Int = -1
 ) throws(LossError) -> ShapedArray<Scalar> {
-  let layout = try ClassLayout(shape: x.shape, classAxis: axis, name: "input")
-  var result = x.scalars
-  forEachRow(of: x, layout: layout) { _, row, shift, logSum, offset in
-    let logSum = normalizer(logSum)
-    for c in row.indices { result[offset(c)] = Scalar((row[c] - shift) - logSum) }
-  }
-  return ShapedArray(uncheckedShape: x.shape, scalars: result)
+  try normalized(x, alongAxis: axis, .logSoftmax)
 }
 
 /// The softmax along an axis, `exp(x_i - logSumExp(x))`; each row sums to 1.
@@ -78,13 +76,176 @@ public func logSoftmax<Scalar: BinaryFloatingPoint>(
 public func softmax<Scalar: BinaryFloatingPoint>(
   _ x: ShapedArray<Scalar>, alongAxis axis: Int = -1
 ) throws(LossError) -> ShapedArray<Scalar> {
+  try normalized(x, alongAxis: axis, .softmax)
+}
+
+// MARK: - Caller-owned memory
+
+/// Writes the log of the sum of exponentials along an axis of a caller buffer into a caller
+/// buffer; see ``logSumExp(_:alongAxis:)``.
+///
+/// - Parameters:
+///   - x: The input in row-major order.
+///   - shape: The shape of `x`, any rank >= 1.
+///   - axis: The axis to reduce; negative values count from the end. Default `-1`.
+///   - result: Receives one value per position of `shape` without `axis`, in row-major order.
+/// - Throws: ``LossError`` for an axis out of range, a 0-dimensional shape, an empty axis, or a
+///   buffer whose count does not match.
+/// - Complexity: O(n) in the number of elements; O(C) extra memory for an axis of extent C.
+public func logSumExp<Scalar: BinaryFloatingPoint>(
+  _ x: UnsafeBufferPointer<Scalar>, shape: [Int], alongAxis axis: Int = -1,
+  into result: UnsafeMutableBufferPointer<Scalar>
+) throws(LossError) {
+  let layout = try rowLayout(count: x.count, shape: shape, axis: axis)
+  guard result.count == layout.rows else {
+    throw .shapeMismatch(
+      "result holds \(result.count) elements but input shape \(describe(shape: shape)) without"
+        + " axis \(layout.axis) holds \(layout.rows)")
+  }
+  RowNormalization.logSumExp.run(startAddress(x.baseAddress), layout, result.baseAddress)
+}
+
+/// Writes the log-softmax along an axis of a caller buffer into a caller buffer; see
+/// ``logSoftmax(_:alongAxis:)``.
+///
+/// - Parameters:
+///   - x: The input in row-major order.
+///   - shape: The shape of `x`, any rank >= 1.
+///   - axis: The axis to normalise; negative values count from the end. Default `-1`.
+///   - result: Receives the log-softmax, as many elements as `x`; it may be the memory of `x`.
+/// - Throws: ``LossError`` for an axis out of range, a 0-dimensional shape, an empty axis, or a
+///   buffer whose count does not match.
+/// - Complexity: O(n) in the number of elements; O(C) extra memory for an axis of extent C.
+public func logSoftmax<Scalar: BinaryFloatingPoint>(
+  _ x: UnsafeBufferPointer<Scalar>, shape: [Int], alongAxis axis: Int = -1,
+  into result: UnsafeMutableBufferPointer<Scalar>
+) throws(LossError) {
+  try normalize(x, shape: shape, alongAxis: axis, into: result, .logSoftmax)
+}
+
+/// Overwrites a caller buffer with its log-softmax along an axis; see
+/// ``logSoftmax(_:alongAxis:)``.
+///
+/// - Parameters:
+///   - x: The input in row-major order; on return, its log-softmax.
+///   - shape: The shape of `x`, any rank >= 1.
+///   - axis: The axis to normalise; negative values count from the end. Default `-1`.
+/// - Throws: ``LossError`` for an axis out of range, a 0-dimensional shape, an empty axis, or a
+///   buffer whose count does not match; `x` is unchanged when it throws.
+/// - Complexity: O(n) in the number of elements; O(C) extra memory for an axis of extent C.
+public func logSoftmax<Scalar: BinaryFloatingPoint>(
+  overwriting x: UnsafeMutableBufferPointer<Scalar>, shape: [Int], alongAxis axis: Int = -1
+) throws(LossError) {
+  try normalize(UnsafeBufferPointer(x), shape: shape, alongAxis: axis, into: x, .logSoftmax)
+}
+
+/// Writes the softmax along an axis of a caller buffer into a caller buffer; see
+/// ``softmax(_:alongAxis:)``.
+///
+/// - Parameters:
+///   - x: The input in row-major order.
+///   - shape: The shape of `x`, any rank >= 1.
+///   - axis: The axis to normalise; negative values count from the end. Default `-1`.
+///   - result: Receives the softmax, as many elements as `x`; it may be the memory of `x`.
+/// - Throws: ``LossError`` for an axis out of range, a 0-dimensional shape, an empty axis, or a
+///   buffer whose count does not match.
+/// - Complexity: O(n) in the number of elements; O(C) extra memory for an axis of extent C.
+public func softmax<Scalar: BinaryFloatingPoint>(
+  _ x: UnsafeBufferPointer<Scalar>, shape: [Int], alongAxis axis: Int = -1,
+  into result: UnsafeMutableBufferPointer<Scalar>
+) throws(LossError) {
+  try normalize(x, shape: shape, alongAxis: axis, into: result, .softmax)
+}
+
+/// Overwrites a caller buffer with its softmax along an axis; see ``softmax(_:alongAxis:)``.
+///
+/// - Parameters:
+///   - x: The input in row-major order; on return, its softmax.
+///   - shape: The shape of `x`, any rank >= 1.
+///   - axis: The axis to normalise; negative values count from the end. Default `-1`.
+/// - Throws: ``LossError`` for an axis out of range, a 0-dimensional shape, an empty axis, or a
+///   buffer whose count does not match; `x` is unchanged when it throws.
+/// - Complexity: O(n) in the number of elements; O(C) extra memory for an axis of extent C.
+public func softmax<Scalar: BinaryFloatingPoint>(
+  overwriting x: UnsafeMutableBufferPointer<Scalar>, shape: [Int], alongAxis axis: Int = -1
+) throws(LossError) {
+  try normalize(UnsafeBufferPointer(x), shape: shape, alongAxis: axis, into: x, .softmax)
+}
+
+// MARK: - The one path of every form
+
+/// The array forms of ``logSoftmax(_:alongAxis:)`` and ``softmax(_:alongAxis:)``.
+private func normalized<Scalar: BinaryFloatingPoint>(
+  _ x: ShapedArray<Scalar>, alongAxis axis: Int, _ operation: RowNormalization
+) throws(LossError) -> ShapedArray<Scalar> {
   let layout = try ClassLayout(shape: x.shape, classAxis: axis, name: "input")
   var result = x.scalars
-  forEachRow(of: x, layout: layout) { _, row, shift, logSum, offset in
-    let logSum = normalizer(logSum)
-    for c in row.indices { result[offset(c)] = Scalar(Double.exp((row[c] - shift) - logSum)) }
+  x.withUnsafeBufferPointer { input in
+    result.withUnsafeMutableBufferPointer { output in
+      operation.run(startAddress(input.baseAddress), layout, output.baseAddress)
+    }
   }
   return ShapedArray(uncheckedShape: x.shape, scalars: result)
+}
+
+/// The buffer forms of ``logSoftmax(_:alongAxis:)`` and ``softmax(_:alongAxis:)``.
+private func normalize<Scalar: BinaryFloatingPoint>(
+  _ x: UnsafeBufferPointer<Scalar>, shape: [Int], alongAxis axis: Int,
+  into result: UnsafeMutableBufferPointer<Scalar>, _ operation: RowNormalization
+) throws(LossError) {
+  let layout = try rowLayout(count: x.count, shape: shape, axis: axis)
+  guard result.count == layout.count else {
+    throw .shapeMismatch(
+      "result holds \(result.count) elements but input shape \(describe(shape: shape)) holds"
+        + " \(layout.count)")
+  }
+  operation.run(startAddress(x.baseAddress), layout, result.baseAddress)
+}
+
+/// The layout of a caller's input buffer along `axis`, after checking its count.
+private func rowLayout(count: Int, shape: [Int], axis: Int) throws(LossError) -> ClassLayout {
+  let layout = try ClassLayout(shape: shape, classAxis: axis, name: "input")
+  try checkCount(count, shape: shape, name: "input")
+  return layout
+}
+
+/// What the free functions compute from each row's log-sum-exp.
+private enum RowNormalization {
+  /// One value per row: the log-sum-exp.
+  case logSumExp
+  /// A row of `(x - shift) - logSum`.
+  case logSoftmax
+  /// A row of `exp((x - shift) - logSum)`.
+  case softmax
+
+  /// Writes the result of every row of `input` (laid out as `layout` says) into `output`: one
+  /// value per row for ``logSumExp``, else one per element at the input's offsets. Each row is
+  /// read into Double scratch before its outputs are written, so `output` may be `input`.
+  func run<Scalar: BinaryFloatingPoint>(
+    _ input: UnsafePointer<Scalar>, _ layout: ClassLayout, _ output: UnsafeMutablePointer<Scalar>?
+  ) {
+    guard let output else { return }  // an empty output: no rows or no elements
+    var row = [Double](repeating: 0, count: layout.scratchClasses)
+    for r in 0..<layout.rows {
+      let base = layout.base(ofRow: r)
+      for c in 0..<layout.classes { row[c] = Double(input[base + c * layout.inner]) }
+      let (shift, logSum) = row.withUnsafeBufferPointer(Reference.shiftAndLogSum)
+      switch self {
+      case .logSumExp:
+        output[r] = Scalar(shift + logSum)
+      case .logSoftmax:
+        let logSum = normalizer(logSum)
+        for c in 0..<layout.classes {
+          output[base + c * layout.inner] = Scalar((row[c] - shift) - logSum)
+        }
+      case .softmax:
+        let logSum = normalizer(logSum)
+        for c in 0..<layout.classes {
+          output[base + c * layout.inner] = Scalar(Double.exp((row[c] - shift) - logSum))
+        }
+      }
+    }
+  }
 }
 
 /// The log of the shifted sum that (log)softmax subtracts after the shift, except NaN for a row
@@ -92,21 +253,4 @@ public func softmax<Scalar: BinaryFloatingPoint>(
 /// NaN).
 private func normalizer(_ logSum: Double) -> Double {
   logSum == .infinity ? .nan : logSum
-}
-
-/// Calls `body(row, values, shift, logSum, offset)` for each row along the layout's axis, with
-/// the row's values in Double, the two parts of its log-sum-exp (log-probabilities are
-/// `(x - shift) - logSum`, PyTorch's order) and a function from a class to its flat offset.
-private func forEachRow<Scalar: BinaryFloatingPoint>(
-  of x: ShapedArray<Scalar>, layout: ClassLayout,
-  _ body: (Int, [Double], Double, Double, (Int) -> Int) -> Void
-) {
-  var row = [Double](repeating: 0, count: layout.scratchClasses)
-  for r in 0..<layout.rows {
-    let base = layout.base(ofRow: r)
-    let offset = { (c: Int) in base + c * layout.inner }
-    for c in 0..<layout.classes { row[c] = Double(x.scalars[offset(c)]) }
-    let (shift, logSum) = row.withUnsafeBufferPointer(Reference.shiftAndLogSum)
-    body(r, row, shift, logSum, offset)
-  }
 }
