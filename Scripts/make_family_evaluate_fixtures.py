@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Golden cases for `xent evaluate` with the wider family (kl-div, mse, multi-margin, focal).
 
-Same layout as Scripts/make-evaluate-fixtures.py (a folder per case with the .npy inputs,
+Same layout as Scripts/make_evaluate_fixtures.py (a folder per case with the .npy inputs,
 `args.txt`, `expected-loss.npy`, `expected-grad.npy`), written to
 Tests/xentTests/Fixtures/evaluate-family/ and checked by Tests/xentTests/FamilyEvaluateTests.swift.
 The shapes follow PyTorch's OpInfo samples for kl_div, mse_loss and multi_margin_loss (S = 5,
@@ -141,7 +141,7 @@ for shape, alpha, gamma, reduction in (((4, 6), None, None, "mean"), ((8,), 0.5,
 
 def softmax_focal_loss(logits, labels, weight=None, gamma=2.0, ignore_index=-100,
                        reduction="mean", class_axis=-1):
-    # -alpha[y] (1 - p_y)^gamma log p_y; mean over non-ignored rows (as make_family_fixtures.py).
+    # -alpha[y] (1 - p_y)^gamma log p_y; mean over non-ignored rows (as make_loss_fixtures.py).
     x = logits.movedim(class_axis, -1)
     c = x.shape[-1]
     x = x.reshape(-1, c)

@@ -5,7 +5,7 @@
     /tmp/optaxenv/bin/python Scripts/make_poly_fixtures.py
 
 Writes Tests/CrossEntropyTests/Fixtures/family/poly1.json in the format of
-make_family_fixtures.py. optax.losses.poly_loss_cross_entropy returns per-example losses; the
+make_loss_fixtures.py. optax.losses.poly_loss_cross_entropy returns per-example losses; the
 mean and sum cases reduce them (the mean over non-ignored rows for class-index labels, which
 become one-hot targets; ignored rows are left out). Gradients come from jax.grad of the sum of
 the returned loss.

@@ -1,5 +1,5 @@
 """Shared helpers for the scripts that check `xent evaluate` against PyTorch case by case
-(check-evaluate-opinfo.py, check-evaluate-focal.py): run the binary on arrays, compare its
+(check_evaluate_opinfo.py, check_evaluate_focal.py): run the binary on arrays, compare its
 loss and gradient with PyTorch's within the core family's tolerances, check that a bad input
 is refused cleanly, and count outcomes per operation.
 

@@ -4,7 +4,7 @@ import Testing
 
 @testable import xent
 
-/// `xent evaluate` against PyTorch (fixtures from Scripts/make-evaluate-fixtures.py).
+/// `xent evaluate` against PyTorch (fixtures from Scripts/make_evaluate_fixtures.py).
 @Suite struct EvaluateGoldenTests {
   static let cases =
     (try? files(in: fixtures.appendingPathComponent("evaluate")))?

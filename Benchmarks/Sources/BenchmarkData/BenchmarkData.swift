@@ -22,7 +22,7 @@ import Benchmark
 ///
 /// The default metrics leave out `peakMemoryResident`: it is sampled by a thread every 5 ms
 /// whose own allocations the malloc interposer counts, so with it the malloc counts grow with
-/// the run time. Peak memory is measured in a separate pass (`Scripts/run-benchmarks.sh` runs
+/// the run time. Peak memory is measured in a separate pass (`Scripts/run_benchmarks.sh` runs
 /// both; or pass `--metric peakMemoryResident --metric peakMemoryResidentDelta`).
 public enum BenchmarkSettings {
   /// The number of logits in one core case.

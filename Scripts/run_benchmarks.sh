@@ -7,7 +7,7 @@
 #      setup), one measured call per benchmark. This pass is separate because the resident-memory
 #      sampler thread allocates, which would inflate pass 1's malloc counts.
 #
-# Usage: Scripts/run-benchmarks.sh [--quick] [--no-memory] [extra `benchmark run` arguments]
+# Usage: Scripts/run_benchmarks.sh [--quick] [--no-memory] [extra `benchmark run` arguments]
 #   --quick            1 Mi logits per core case (default 16 Mi) and at most 10 iterations
 #   --no-memory        skip pass 2
 #   --filter REGEX     only benchmarks whose whole name matches, e.g. --filter '.*C=32000 .*'

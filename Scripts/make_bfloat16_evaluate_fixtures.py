@@ -19,7 +19,7 @@ optional bfloat16 weights (`w.npy`, uint16 bits), `args.txt` (the arguments afte
 
 The torch version is recorded in VERSION.txt.
 
-Run: /tmp/torch/bin/python Scripts/make-bfloat16-evaluate-fixtures.py
+Run: /tmp/torch/bin/python Scripts/make_bfloat16_evaluate_fixtures.py
 """
 import os
 import shutil

@@ -5,7 +5,7 @@ Writes Tests/CrossEntropyTests/Fixtures/family/<family>.json. Each case holds it
 in float32, so they are exact in both precisions), its options, and PyTorch's loss and gradient
 computed once in float64 and once in float32.
 
-    /tmp/torch/bin/python Scripts/make_family_fixtures.py
+    /tmp/torch/bin/python Scripts/make_loss_fixtures.py
 
 Sources of truth:
 - kl_div, mse_loss, multi_margin_loss, cross_entropy: torch.nn.functional.
@@ -112,7 +112,7 @@ def labels(n, c, ignore=None):
 def write(family, cases):
     os.makedirs(OUT, exist_ok=True)
     doc = {
-        "generator": "Scripts/make_family_fixtures.py",
+        "generator": "Scripts/make_loss_fixtures.py",
         "torch": torch.__version__,
         "python": sys.version.split()[0],
         "cases": cases,

@@ -5,7 +5,7 @@ Every array holds 0, 1, 2, ... in C (row-major) order, so the tests know the exp
 without running this script: whatever order, byte order or format version the file uses, the
 reader must return 0, 1, 2, ... in row-major order.
 
-Run: /tmp/torch/bin/python Scripts/make-npy-fixtures.py
+Run: /tmp/torch/bin/python Scripts/make_npy_fixtures.py
 """
 import os
 

@@ -17,12 +17,12 @@
 #     as many narrow ones as wide; under register pressure it may split the odd single FMA).
 # The scalar fallbacks for non-finite rows (FusedSoftmax.scalar*Row) are exempt: it is not a loop
 # over well-formed data. x86-64 with objdump only (elsewhere it says so and succeeds).
-# Usage: Scripts/check-codegen.sh [--portable-only]. The native build goes to .build-native.
+# Usage: Scripts/check_codegen.sh [--portable-only]. The native build goes to .build-native.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "$(uname -m)" != "x86_64" ]] || ! command -v objdump >/dev/null; then
-  echo "check-codegen: skipped (needs x86-64 and objdump)"
+  echo "check_codegen: skipped (needs x86-64 and objdump)"
   exit 0
 fi
 
@@ -143,7 +143,7 @@ if [[ "${1:-}" != "--portable-only" ]]; then
 fi
 
 if [[ $failures -gt 0 ]]; then
-  echo "check-codegen: $failures failure(s)"
+  echo "check_codegen: $failures failure(s)"
   exit 1
 fi
-echo "check-codegen: passed"
+echo "check_codegen: passed"

@@ -4,7 +4,7 @@ random cases, loss and gradient (autograd through torchvision's formula), float3
 
   swift build -c release --product xent
   /tmp/torch/bin/pip install torchvision     # 0.29.2 leaves torch 2.15.0 as it is
-  /tmp/torch/bin/python Scripts/check-evaluate-focal.py --xent .build/release/xent \
+  /tmp/torch/bin/python Scripts/check_evaluate_focal.py --xent .build/release/xent \
       [--repeat 2] [--seed 0] [--verbose]
 
 Every combination of dtype (float32, float64), reduction (none, sum, mean), alpha (0.25, -1,

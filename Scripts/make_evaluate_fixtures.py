@@ -6,7 +6,7 @@ Each case is a folder under Tests/xentTests/Fixtures/evaluate/ with the input fi
 folder), and PyTorch's loss (`expected-loss.npy`) and gradient (`expected-grad.npy`, of the sum
 of the losses for reduction none). The torch version is recorded in VERSION.txt.
 
-Run: /tmp/torch/bin/python Scripts/make-evaluate-fixtures.py
+Run: /tmp/torch/bin/python Scripts/make_evaluate_fixtures.py
 """
 import os
 import shutil

@@ -4,7 +4,7 @@ compares loss and gradient with PyTorch, in float32 and float64.
 
   swift build -c release --product xent
   /tmp/torch/bin/pip install expecttest      # torch.testing._internal imports it
-  /tmp/torch/bin/python Scripts/check-evaluate-opinfo.py --xent .build/release/xent [--verbose]
+  /tmp/torch/bin/python Scripts/check_evaluate_opinfo.py --xent .build/release/xent [--verbose]
 
 Operations: nn.functional.cross_entropy, nll_loss, binary_cross_entropy(_with_logits), kl_div,
 mse_loss and multi_margin_loss. For each, its sample_inputs and (where the OpInfo has them)

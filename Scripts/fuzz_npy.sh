@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the .npy reader (Sources/NumPyIO) with libFuzzer for SECONDS (default 600).
 #
-#   Scripts/fuzz-npy.sh [SECONDS] [extra libFuzzer flags...]
+#   Scripts/fuzz_npy.sh [SECONDS] [extra libFuzzer flags...]
 #
 # Needs a Linux Swift toolchain (swiftc -sanitize=fuzzer). Builds .build/fuzz/npy-fuzz with
 # AddressSanitizer, seeds the corpus with the test fixtures and the regression corpus, and writes

@@ -2,10 +2,10 @@
 """Writes the malformed .npy regression corpus, Tests/xentTests/Fixtures/npy-corpus/.
 
 Each file is named KIND--what.npy, where KIND is the NumPyError.Kind the reader must throw
-(NumPyCorpusTests checks it). Inputs found by Scripts/fuzz-npy.sh are added by hand under the
+(NumPyCorpusTests checks it). Inputs found by Scripts/fuzz_npy.sh are added by hand under the
 same naming. Plain Python; no NumPy needed.
 
-Run: python3 Scripts/make-npy-corpus.py
+Run: python3 Scripts/make_npy_corpus.py
 """
 import os
 import struct
