@@ -35,13 +35,13 @@ let package = Package(
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
     .executableTarget(
-      name: "FamilyBenchmarks",
+      name: "LossBenchmarks",
       dependencies: [
         "BenchmarkData",
         .product(name: "Benchmark", package: "benchmark"),
         .product(name: "CrossEntropy", package: root),
       ],
-      path: "Benchmarks/FamilyBenchmarks",
+      path: "Benchmarks/LossBenchmarks",
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
   ]
