@@ -128,7 +128,7 @@ check_distillation() {  # label, directory
 echo "== portable release build"
 mkdir -p .build
 swift build -c release --target CrossEntropy 2>&1 | tee .build/codegen-portable.log | tail -1
-Scripts/check-warnings.sh .build/codegen-portable.log || failures=$((failures + 1))
+Scripts/check_warnings.sh .build/codegen-portable.log || failures=$((failures + 1))
 check portable .build/release/CrossEntropy.build
 check_distillation portable .build/release/CrossEntropy.build
 
@@ -137,7 +137,7 @@ if [[ "${1:-}" != "--portable-only" ]]; then
   mkdir -p .build-native
   swift build -c release --target CrossEntropy --scratch-path .build-native \
     -Xswiftc -target-cpu -Xswiftc native 2>&1 | tee .build-native/codegen-native.log | tail -1
-  Scripts/check-warnings.sh .build-native/codegen-native.log || failures=$((failures + 1))
+  Scripts/check_warnings.sh .build-native/codegen-native.log || failures=$((failures + 1))
   check native .build-native/release/CrossEntropy.build
   check_distillation native .build-native/release/CrossEntropy.build
 fi
