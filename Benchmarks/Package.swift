@@ -2,7 +2,7 @@
 // Benchmarks for swift-cross-entropy, kept in a package of their own so that the library's
 // dependency graph stays free of the benchmark tooling. Run from the repository root:
 //
-//   Scripts/run-benchmarks.sh            (or: swift package --package-path Benchmarks benchmark)
+//   Scripts/run_benchmarks.sh            (or: swift package --package-path Benchmarks benchmark)
 import PackageDescription
 
 // SwiftPM names a path dependency after its folder (`swift-cross-entropy` in a plain clone, but
@@ -35,13 +35,13 @@ let package = Package(
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
     .executableTarget(
-      name: "FamilyBenchmarks",
+      name: "LossBenchmarks",
       dependencies: [
         "BenchmarkData",
         .product(name: "Benchmark", package: "benchmark"),
         .product(name: "CrossEntropy", package: root),
       ],
-      path: "Benchmarks/FamilyBenchmarks",
+      path: "Benchmarks/LossBenchmarks",
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
   ]

@@ -3,7 +3,7 @@
 
 Usage (from the repository root, after `swift build -c release`):
 
-    /tmp/torch/bin/python Scripts/bench_ctc.py [--time-steps 500] [--batch 32] [--classes 80]
+    $TORCH_PYTHON Scripts/bench_ctc.py [--time-steps 500] [--batch 32] [--classes 80]
         [--target-length 100] [--repeats 9] [--threads 2] [--xent .build/release/xent]
 
 The problem: float32 (or --dtype float64) log-probabilities (T, N, C) from a log-softmax of

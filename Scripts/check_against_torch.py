@@ -3,14 +3,15 @@
 
 Usage (from the repository root, after `swift build`):
 
-    /tmp/torch/bin/python Scripts/check_against_torch.py [--cases 400] [--seed 1]
-        [--xent .build/debug/xent] [--keep failures/] [--verbose]
+    $TORCH_PYTHON Scripts/check_against_torch.py [--cases 400] [--seed 1]
+        [--xent .build/debug/xent] [--keep failures/] [--verbose] [--mixed-dtypes]
 
 Each case draws a loss (cross-entropy with class indices or probabilities, nll,
 binary-cross-entropy, binary-cross-entropy-with-logits), a shape, a dtype (float32, float64),
 options (class axis 1 in PyTorch's layout or the classes moved last, weights, ignore index, label
 smoothing, reductions, weight and pos_weight broadcasting) and sometimes non-finite values or an
-input PyTorch rejects. PyTorch computes the loss and input.grad (for reduction none:
+input PyTorch rejects (a label out of range, a weight of the wrong length, a target of another
+shape, smoothing above 1, a probability outside [0, 1]). PyTorch computes the loss and input.grad (for reduction none:
 loss.sum().backward()). Then `xent evaluate ... --output L.npy --gradient G.npy` must
 
 - where PyTorch succeeds: exit 0 and write L.npy and G.npy in the input's dtype and PyTorch's
@@ -19,7 +20,8 @@ loss.sum().backward()). Then `xent evaluate ... --output L.npy --gradient G.npy`
 - where PyTorch raises: exit non-zero with exactly one line on standard error, writing no file.
 
 Every case has its own seed (printed on failure); `--only SEED` replays one, and `--keep DIR`
-saves the .npy files and the command of each failure. Nothing here runs in `swift test`.
+saves the .npy files and the command of each failure. PyTorch's own OpInfo samples for these
+losses are check_evaluate_opinfo.py's. Nothing here runs in `swift test`.
 """
 
 import argparse
@@ -34,11 +36,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-RTOL = {"float32": 2e-5, "float64": 1e-10, "float16": 1e-3}  # float16: informational
-ATOL_SCALE = {"float32": 1e-6, "float64": 1e-13, "float16": 1e-3}
-NP = {"float32": np.float32, "float64": np.float64, "float16": np.float16}
+from xent_evaluate_check import close
+
+RTOL = {"float32": 2e-5, "float64": 1e-10}
+ATOL_SCALE = {"float32": 1e-6, "float64": 1e-13}
+NP = {"float32": np.float32, "float64": np.float64}
 MIXED_DTYPES = False  # --mixed-dtypes: weights/targets in the other float dtype sometimes
-TORCH = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16}
 
 
 class Case:
@@ -144,6 +147,8 @@ def make_cross_entropy(case, dtype):
         weight = weight.astype(NP[other])  # PyTorch raises: the weight's dtype must match
     if MIXED_DTYPES and rng.uniform() < 0.05 and probability_targets:
         target = target.astype(NP[other])  # PyTorch promotes
+    if rng.uniform() < 0.04 and weight is not None and classes > 1:
+        weight = weight[:-1]  # one short
     x_cli = np.moveaxis(x, 1, -1) if layout_last else x
     target_cli = target
     if layout_last and probability_targets:
@@ -200,6 +205,8 @@ def make_nll(case, dtype):
     weight = rng.uniform(0.1, 2, classes).astype(NP[dtype]) if rng.uniform() < 0.5 else None
     if weight is not None and rng.uniform() < 0.2:
         weight[rng.uniform(size=classes) < 0.5] = rng.choice([0.0, -1.5])  # PyTorch allows both
+    if rng.uniform() < 0.04 and weight is not None:
+        weight = weight[:-1] if classes > 1 else np.append(weight, weight)  # wrong count
     case.loss = "nll"
     case.arrays = {"input": x, "target": target}
     if weight is not None:
@@ -271,6 +278,11 @@ def make_bce(case, dtype, logits):
         weight = weight.astype(NP[other])
     elif mutation < 0.10 and pos is not None:
         pos = pos.astype(NP[other])
+    if rng.uniform() < 0.03 and rank >= 2:
+        t = t[0]  # a target without the leading axis (it would broadcast; PyTorch raises)
+    if rng.uniform() < 0.03 and weight is not None:
+        # A weight with an extra leading axis: PyTorch broadcasts the loss to its shape.
+        weight = rng.uniform(0.1, 2, (7,) + weight.shape).astype(weight.dtype)
     case.loss = "binary-cross-entropy-with-logits" if logits else "binary-cross-entropy"
     case.arrays = {"input": x, "target": t}
     if weight is not None:
@@ -308,93 +320,7 @@ def make_case(seed):
     return case
 
 
-OPINFO_LOSSES = {
-    "nn.functional.cross_entropy": ("cross-entropy", F.cross_entropy),
-    "nn.functional.nll_loss": ("nll", F.nll_loss),
-    "nn.functional.binary_cross_entropy": ("binary-cross-entropy", F.binary_cross_entropy),
-    "nn.functional.binary_cross_entropy_with_logits": (
-        "binary-cross-entropy-with-logits", F.binary_cross_entropy_with_logits),
-}
-
-
-def opinfo_cases(dtypes):
-    """PyTorch's own OpInfo sample inputs (and error inputs, where defined) for the four losses."""
-    try:
-        import expecttest  # noqa: F401  (a test-only dependency of torch.testing._internal)
-    except ImportError:
-        import types
-        import unittest
-        stub = types.ModuleType("expecttest")
-        stub.TestCase = unittest.TestCase
-        sys.modules["expecttest"] = stub
-    from torch.testing._internal.common_methods_invocations import op_db
-
-    index = 0
-    for op in op_db:
-        if op.name not in OPINFO_LOSSES or op.variant_test_name:
-            continue
-        loss_name, function = OPINFO_LOSSES[op.name]
-        samples = []
-        for dtype in dtypes:
-            samples += [(dtype, s, None) for s in op.sample_inputs("cpu", TORCH[dtype])]
-        if op.error_inputs_func is not None:
-            samples += [("float32", e.sample_input, e) for e in op.error_inputs("cpu")]
-        for dtype, sample, error in samples:
-            index += 1
-            case = Case(index)
-            case.dtype = dtype
-            case.loss = loss_name
-            x = sample.input.detach().numpy().copy()
-            target = sample.args[0] if sample.args else sample.kwargs.get("target")
-            target = target.detach().numpy().copy()
-            kwargs = {k: v for k, v in sample.kwargs.items() if k != "target"}
-            case.arrays = {"input": x, "target": target}
-            if kwargs.get("weight") is not None:
-                case.arrays["weight"] = kwargs["weight"].detach().numpy().copy()
-            if kwargs.get("pos_weight") is not None:
-                case.arrays["pos_weight"] = kwargs["pos_weight"].detach().numpy().copy()
-            reduction = kwargs.get("reduction", "mean")
-            case.flags = ["--reduction", reduction]
-            if loss_name in ("cross-entropy", "nll"):
-                case.flags += ["--class-axis", "1" if x.ndim >= 2 else "0"]
-                if "ignore_index" in kwargs:
-                    case.flags += ["--ignore-index", str(kwargs["ignore_index"])]
-            if "label_smoothing" in kwargs:
-                case.flags += ["--label-smoothing", repr(float(kwargs["label_smoothing"]))]
-            case.describe = (f"OpInfo {op.name} #{index} {dtype} input={x.shape}"
-                             f" target={target.shape}:{target.dtype}"
-                             f" kwargs={ {k: (tuple(v.shape) if torch.is_tensor(v) else v) for k, v in kwargs.items()} }"
-                             + (f" error={error.error_regex!r}" if error is not None else ""))
-
-            def torch_fn(x=x, target=target, kwargs=kwargs, function=function,
-                         reduction=reduction):
-                t = torch.tensor(target)
-                return run_torch(lambda xt: function(xt, t, **kwargs), x, reduction)
-            case.torch_fn = torch_fn
-            yield case
-
-
 # ---------------------------------------------------------------------------------------------
-
-
-def close(actual, expected, dtype):
-    """(ok, detail): NaN matches NaN, infinities exactly, finite values within tolerance."""
-    if actual.shape != expected.shape:
-        return False, f"shape {actual.shape} vs PyTorch {expected.shape}"
-    a = actual.astype(np.float64).reshape(-1)
-    e = expected.astype(np.float64).reshape(-1)
-    finite = np.isfinite(e)
-    scale = np.abs(e[finite]).max() if finite.any() else 0.0
-    atol = ATOL_SCALE[dtype] * scale
-    with np.errstate(invalid="ignore"):
-        ok = np.where(
-            np.isnan(e), np.isnan(a),
-            np.where(np.isinf(e), a == e, np.abs(a - e) <= atol + RTOL[dtype] * np.abs(e)))
-    if ok.all():
-        return True, ""
-    bad = np.flatnonzero(~ok)
-    shown = ", ".join(f"[{i}] {a[i]!r} vs {e[i]!r}" for i in bad[:3])
-    return False, f"{bad.size} of {e.size} differ: {shown}"
 
 
 def run_case(case, xent, workdir, keep):
@@ -450,7 +376,8 @@ def run_case(case, xent, workdir, keep):
                 actual = np.load(path)
                 if actual.dtype != np.dtype(case.dtype):
                     problems.append(f"{label} dtype {actual.dtype}, expected {case.dtype}")
-                ok, detail = close(actual, np.asarray(expected), case.dtype)
+                ok, detail = close(actual, expected, RTOL[case.dtype],
+                                   atol_scale=ATOL_SCALE[case.dtype])
                 if not ok:
                     problems.append(f"{label}: {detail}")
         outcome = "computed"
@@ -472,9 +399,6 @@ def main():
     parser.add_argument("--xent", default=os.path.join(".build", "debug", "xent"))
     parser.add_argument("--keep", help="save each failing case's .npy files and command here")
     parser.add_argument("--verbose", action="store_true")
-    parser.add_argument("--opinfo", action="store_true",
-                        help="run PyTorch's OpInfo sample inputs instead of random cases")
-    parser.add_argument("--dtypes", default="float32,float64", help="for --opinfo")
     parser.add_argument("--mixed-dtypes", action="store_true",
                         help="also give weights and targets the other float dtype sometimes")
     args = parser.parse_args()
@@ -482,7 +406,7 @@ def main():
     MIXED_DTYPES = args.mixed_dtypes
     torch.set_num_threads(1)
     seeds = [args.only] if args.only is not None else range(args.seed, args.seed + args.cases)
-    cases = opinfo_cases(args.dtypes.split(",")) if args.opinfo else (make_case(s) for s in seeds)
+    cases = (make_case(s) for s in seeds)
     counts = {"computed": [0, 0], "rejected": [0, 0]}
     failures = []
     with tempfile.TemporaryDirectory() as workdir:

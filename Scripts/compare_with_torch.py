@@ -2,7 +2,7 @@
 """Times the same cross-entropy problems through PyTorch and `xent bench` in one run, and prints
 the ratio table of the README's performance section (machine, versions, date included).
 
-    /tmp/torch/bin/python Scripts/compare_with_torch.py \
+    $TORCH_PYTHON Scripts/compare_with_torch.py \
         --xent .build/release/xent --native-xent .build-native/release/xent
 
 Build the two binaries first:

@@ -3,7 +3,7 @@
 
 Usage (from the repository root):
 
-    /tmp/torch/bin/python Scripts/make_ctc_fixtures.py
+    $TORCH_PYTHON Scripts/make_ctc_fixtures.py
 
 ctc.json is {"cases": [...]}. A case holds its inputs (log-probabilities, or logits for the
 "logits" form, which PyTorch evaluates as ctc_loss(log_softmax(x, -1))), its options, and
@@ -20,36 +20,21 @@ and a gradient summary (sum, sum of magnitudes, and every 97th element) are stor
 The script is deterministic (fixed seed); PROVENANCE records the versions that produced the files.
 """
 
-import datetime
 import json
 import os
-import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "Tests", "CrossEntropyTests", "Fixtures", "ctc")
+from fixture_common import fixtures, shortest, write_case_folder, write_provenance
+
+OUT = fixtures("CrossEntropyTests", "ctc")
+SEED = 20261129
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 NP_DTYPES = {"float32": np.float32, "float64": np.float64}
-rng = np.random.default_rng(20261129)
+rng = np.random.default_rng(SEED)
 LONG_STRIDE = 97
-
-
-def enc(values, dtype):
-    """Float values as shortest round-trip strings of `dtype`."""
-    arr = np.asarray(values.detach().cpu().numpy() if torch.is_tensor(values) else values)
-    arr = arr.astype(NP_DTYPES[dtype]).ravel()
-    out = []
-    for v in arr:
-        if np.isnan(v):
-            out.append("nan")
-        elif np.isinf(v):
-            out.append("inf" if v > 0 else "-inf")
-        else:
-            out.append(str(v))
-    return out
 
 
 def run_ctc(x, targets, input_lengths, target_lengths, blank, reduction, zero_infinity, form):
@@ -77,15 +62,15 @@ def case(name, x, targets, input_lengths, target_lengths, dtype, blank=0, reduct
         x64 = torch.tensor(x.astype(np.float64), requires_grad=True)
         loss64, grad64 = run_ctc(
             x64, targets, input_lengths, target_lengths, blank, reduction, zero_infinity, form)
-        extra = {"float64Loss": enc(loss64, "float64"), "float64Gradient": enc(grad64, "float64")}
+        extra = {"float64Loss": shortest(loss64, "float64"), "float64Gradient": shortest(grad64, "float64")}
     return {
         "name": name, "dtype": dtype, "form": form, "blank": blank, "reduction": reduction,
         "zeroInfinity": zero_infinity,
-        "inputShape": list(x.shape), "input": enc(x, dtype),
+        "inputShape": list(x.shape), "input": shortest(x, dtype),
         "targetShape": list(targets.shape), "targets": [int(v) for v in targets.ravel()],
         "inputLengths": [int(v) for v in input_lengths],
         "targetLengths": [int(v) for v in target_lengths],
-        "lossShape": list(loss.shape), "loss": enc(loss, dtype), "gradient": enc(grad, dtype),
+        "lossShape": list(loss.shape), "loss": shortest(loss, dtype), "gradient": shortest(grad, dtype),
         **extra,
     }
 
@@ -123,10 +108,10 @@ def long_case(dtype, form):
         loss64, grad64 = run_ctc(x64, targets, input_lengths, target_lengths, 0, "none", False, form)
         g64 = grad64.detach().numpy().ravel()
         extra = {
-            "float64Loss": enc(loss64, "float64"),
-            "float64GradientSum": enc(np.array([g64.sum()]), "float64"),
-            "float64GradientAbsoluteSum": enc(np.array([np.abs(g64).sum()]), "float64"),
-            "float64GradientSample": enc(g64[picks], "float64"),
+            "float64Loss": shortest(loss64, "float64"),
+            "float64GradientSum": shortest(np.array([g64.sum()]), "float64"),
+            "float64GradientAbsoluteSum": shortest(np.array([np.abs(g64).sum()]), "float64"),
+            "float64GradientSample": shortest(g64[picks], "float64"),
         }
     return {
         "name": f"long T=1000 S=200 ({form})", "dtype": dtype, "form": form, "blank": 0,
@@ -134,10 +119,10 @@ def long_case(dtype, form):
         "inputShape": [T, N, C], "input": None, "inputFormula": "hashed",
         "targetShape": list(targets.shape), "targets": [int(v) for v in targets.ravel()],
         "inputLengths": input_lengths, "targetLengths": target_lengths,
-        "lossShape": list(loss.shape), "loss": enc(loss, dtype), "gradient": None,
-        "gradientSum": enc(np.array([g.sum()]), "float64"),
-        "gradientAbsoluteSum": enc(np.array([np.abs(g).sum()]), "float64"),
-        "gradientStride": LONG_STRIDE, "gradientSample": enc(g[picks], dtype),
+        "lossShape": list(loss.shape), "loss": shortest(loss, dtype), "gradient": None,
+        "gradientSum": shortest(np.array([g.sum()]), "float64"),
+        "gradientAbsoluteSum": shortest(np.array([np.abs(g).sum()]), "float64"),
+        "gradientStride": LONG_STRIDE, "gradientSample": shortest(g[picks], dtype),
         **extra,
     }
 
@@ -243,7 +228,7 @@ def cases_for(dtype):
     return out
 
 
-EVALUATE_OUT = os.path.join(ROOT, "Tests", "xentTests", "Fixtures", "evaluate-ctc")
+EVALUATE_OUT = fixtures("xentTests", "evaluate-ctc")
 
 
 def evaluate_cases():
@@ -265,34 +250,28 @@ def evaluate_cases():
     cases.append(("empty-targets-none-float32", x, np.array([[0, 0], [1, 2], [0, 0]]), [10, 4, 0],
                   [0, 2, 0], {"reduction": "none"}, np.int64))
     for name, x, targets, il, tl, opts, int_type in cases:
-        folder = os.path.join(EVALUATE_OUT, name)
-        os.makedirs(folder, exist_ok=True)
         xt = torch.tensor(x, requires_grad=True)
         reduction = opts.get("reduction", "mean")
         loss = F.ctc_loss(xt, torch.tensor(targets), torch.tensor(il), torch.tensor(tl),
                           blank=opts.get("blank", 0), reduction=reduction,
                           zero_infinity=opts.get("zero_infinity", False))
         (loss.sum() if reduction == "none" else loss).backward()
-        np.save(os.path.join(folder, "x.npy"), x)
-        np.save(os.path.join(folder, "y.npy"), np.asarray(targets, dtype=int_type))
-        np.save(os.path.join(folder, "il.npy"), np.asarray(il, dtype=int_type))
-        np.save(os.path.join(folder, "tl.npy"), np.asarray(tl, dtype=int_type))
-        np.save(os.path.join(folder, "expected-loss.npy"), loss.detach().numpy())
-        np.save(os.path.join(folder, "expected-grad.npy"), xt.grad.numpy())
         args = ["--loss", "ctc", "--input", "x.npy", "--target", "y.npy", "--input-lengths",
                 "il.npy", "--target-lengths", "tl.npy", "--reduction", reduction]
         if "blank" in opts:
             args += ["--blank", str(opts["blank"])]
         if opts.get("zero_infinity"):
             args += ["--zero-infinity"]
-        with open(os.path.join(folder, "args.txt"), "w") as f:
-            f.write("\n".join(args) + "\n")
-    with open(os.path.join(EVALUATE_OUT, "PROVENANCE.txt"), "w") as f:
-        f.write(
-            "Generated by Scripts/make_ctc_fixtures.py (seed 20261129)\n"
-            f"torch: {torch.__version__}\nnumpy: {np.__version__}\n"
-            "Each folder: args.txt (xent evaluate arguments), inputs, and PyTorch's\n"
-            "expected-loss.npy and expected-grad.npy (of loss.sum() for reduction none).\n")
+        write_case_folder(os.path.join(EVALUATE_OUT, name), args, {
+            "x.npy": x, "y.npy": np.asarray(targets, dtype=int_type),
+            "il.npy": np.asarray(il, dtype=int_type), "tl.npy": np.asarray(tl, dtype=int_type),
+            "expected-loss.npy": loss.detach().numpy(), "expected-grad.npy": xt.grad.numpy()})
+    write_provenance(
+        EVALUATE_OUT, "make_ctc_fixtures.py", {"torch": torch.__version__, "numpy": np.__version__},
+        seed=SEED, notes=[
+            "device: cpu",
+            "Each folder: args.txt (xent evaluate arguments), inputs, and PyTorch's",
+            "expected-loss.npy and expected-grad.npy (of loss.sum() for reduction none)."])
 
 
 def main():
@@ -302,21 +281,16 @@ def main():
     with open(os.path.join(OUT, "ctc.json"), "w") as f:
         json.dump({"cases": cases}, f, separators=(",", ":"))
         f.write("\n")
-    with open(os.path.join(OUT, "PROVENANCE"), "w") as f:
-        f.write(
-            "Generated by Scripts/make_ctc_fixtures.py (seed 20261129)\n"
-            f"command: {os.path.basename(sys.executable)} Scripts/make_ctc_fixtures.py\n"
-            f"python: {sys.version.split()[0]}\n"
-            f"torch: {torch.__version__}\n"
-            f"numpy: {np.__version__}\n"
-            f"date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d')}\n"
-            "device: cpu\n"
-            "function: torch.nn.functional.ctc_loss (logits form: of log_softmax(x, -1))\n"
-            "format: JSON {\"cases\": [...]}; floats as shortest round-trip strings of the case's\n"
-            "dtype, or \"inf\", \"-inf\", \"nan\"; gradients are input.grad after loss.backward()\n"
-            "(loss.sum().backward() for reduction none). float32 cases also hold float64* results:\n"
-            "PyTorch in float64 on the same float32 inputs. Long cases store no input (see the\n"
-            "script's long_case formula) and a gradient summary instead of the gradient.\n")
+    write_provenance(
+        OUT, "make_ctc_fixtures.py", {"torch": torch.__version__, "numpy": np.__version__},
+        seed=SEED, notes=[
+            "device: cpu",
+            "function: torch.nn.functional.ctc_loss (logits form: of log_softmax(x, -1))",
+            "format: JSON {\"cases\": [...]}; floats as shortest round-trip strings of the case's",
+            "dtype, or \"inf\", \"-inf\", \"nan\"; gradients are input.grad after loss.backward()",
+            "(loss.sum().backward() for reduction none). float32 cases also hold float64* results:",
+            "PyTorch in float64 on the same float32 inputs. Long cases store no input (see the",
+            "script's long_case formula) and a gradient summary instead of the gradient."])
     evaluate_cases()
     print(f"{len(cases)} cases -> {OUT}; xent evaluate cases -> {EVALUATE_OUT}")
 

@@ -3,7 +3,7 @@
 
 Usage (from the repository root):
 
-    /tmp/torch/bin/python Scripts/make_golden_fixtures.py
+    $TORCH_PYTHON Scripts/make_golden_fixtures.py
 
 Every fixture file is a JSON object {"cases": [...]}. A case holds its inputs, its options and
 PyTorch's outputs: the loss and d(loss)/d(input) (for reduction "none": of loss.sum()).
@@ -15,35 +15,20 @@ Floats are stored as strings: the shortest decimal that round-trips in the case'
 The script is deterministic (fixed seed); PROVENANCE records the versions that produced the files.
 """
 
-import datetime
 import json
 import os
-import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "Tests", "CrossEntropyTests", "Fixtures")
+from fixture_common import fixtures, shortest, write_provenance
+
+OUT = fixtures("CrossEntropyTests")
+SEED = 20260515
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 NP_DTYPES = {"float32": np.float32, "float64": np.float64}
-rng = np.random.default_rng(20260515)
-
-
-def enc(values, dtype):
-    """Float values as shortest round-trip strings of `dtype`."""
-    arr = np.asarray(values.detach().cpu().numpy() if torch.is_tensor(values) else values)
-    arr = arr.astype(NP_DTYPES[dtype]).ravel()
-    out = []
-    for v in arr:
-        if np.isnan(v):
-            out.append("nan")
-        elif np.isinf(v):
-            out.append("inf" if v > 0 else "-inf")
-        else:
-            out.append(str(v))  # numpy's shortest round-trip repr for the dtype
-    return out
+rng = np.random.default_rng(SEED)
 
 
 def tensor(values, dtype, grad=False):
@@ -91,12 +76,13 @@ def ce_labels_case(
     case = {
         "name": name, "dtype": dtype, "reduction": reduction, "classAxis": axis,
         "ignoreIndex": ignore_index, "labelSmoothing": repr(float(smoothing)),
-        "inputShape": list(x_np.shape), "input": enc(x_np, dtype),
+        "inputShape": list(x_np.shape), "input": shortest(x_np, dtype),
         "labelShape": list(np.shape(labels)), "labels": [int(v) for v in np.ravel(labels)],
-        "lossShape": list(loss.shape), "loss": enc(loss, dtype), "gradient": enc(g_np, dtype),
+        "lossShape": list(loss.shape), "loss": shortest(loss, dtype),
+        "gradient": shortest(g_np, dtype),
     }
     if weight is not None:
-        case["weight"] = enc(np.asarray(weight), dtype)
+        case["weight"] = shortest(np.asarray(weight), dtype)
     return case
 
 
@@ -255,12 +241,13 @@ def ce_probabilities_case(name, x, t, dtype, reduction, weight=None, smoothing=0
     case = {
         "name": name, "dtype": dtype, "reduction": reduction, "classAxis": axis,
         "ignoreIndex": -100, "labelSmoothing": repr(float(smoothing)),
-        "inputShape": list(x_np.shape), "input": enc(x_np, dtype),
-        "targetShape": list(t_np.shape), "target": enc(t_np, dtype),
-        "lossShape": list(loss.shape), "loss": enc(loss, dtype), "gradient": enc(grad, dtype),
+        "inputShape": list(x_np.shape), "input": shortest(x_np, dtype),
+        "targetShape": list(t_np.shape), "target": shortest(t_np, dtype),
+        "lossShape": list(loss.shape), "loss": shortest(loss, dtype),
+        "gradient": shortest(grad, dtype),
     }
     if weight is not None:
-        case["weight"] = enc(np.asarray(weight), dtype)
+        case["weight"] = shortest(np.asarray(weight), dtype)
     return case
 
 
@@ -326,12 +313,13 @@ def nll_case(name, x, labels, dtype, reduction, weight=None, ignore_index=-100, 
     case = {
         "name": name, "dtype": dtype, "reduction": reduction, "classAxis": axis,
         "ignoreIndex": ignore_index, "labelSmoothing": "0.0",
-        "inputShape": list(x_np.shape), "input": enc(x_np, dtype),
+        "inputShape": list(x_np.shape), "input": shortest(x_np, dtype),
         "labelShape": list(np.shape(labels)), "labels": [int(v) for v in np.ravel(labels)],
-        "lossShape": list(loss.shape), "loss": enc(loss, dtype), "gradient": enc(grad, dtype),
+        "lossShape": list(loss.shape), "loss": shortest(loss, dtype),
+        "gradient": shortest(grad, dtype),
     }
     if weight is not None:
-        case["weight"] = enc(np.asarray(weight), dtype)
+        case["weight"] = shortest(np.asarray(weight), dtype)
     return case
 
 
@@ -384,16 +372,17 @@ def bce_logits_case(name, x, t, dtype, reduction, weight=None, pos_weight=None):
     grad = backward(loss, xt, reduction)
     case = {
         "name": name, "dtype": dtype, "reduction": reduction,
-        "inputShape": list(np.shape(x)), "input": enc(np.asarray(x), dtype),
-        "targetShape": list(np.shape(t)), "target": enc(np.asarray(t), dtype),
-        "lossShape": list(loss.shape), "loss": enc(loss, dtype), "gradient": enc(grad, dtype),
+        "inputShape": list(np.shape(x)), "input": shortest(np.asarray(x), dtype),
+        "targetShape": list(np.shape(t)), "target": shortest(np.asarray(t), dtype),
+        "lossShape": list(loss.shape), "loss": shortest(loss, dtype),
+        "gradient": shortest(grad, dtype),
     }
     if weight is not None:
         case["weightShape"] = list(np.shape(weight))
-        case["weight"] = enc(np.asarray(weight), dtype)
+        case["weight"] = shortest(np.asarray(weight), dtype)
     if pos_weight is not None:
         case["posWeightShape"] = list(np.shape(pos_weight))
-        case["posWeight"] = enc(np.asarray(pos_weight), dtype)
+        case["posWeight"] = shortest(np.asarray(pos_weight), dtype)
     return case
 
 
@@ -469,13 +458,14 @@ def bce_case(name, p, t, dtype, reduction, weight=None):
     grad = backward(loss, pt, reduction)
     case = {
         "name": name, "dtype": dtype, "reduction": reduction,
-        "inputShape": list(np.shape(p)), "input": enc(np.asarray(p), dtype),
-        "targetShape": list(np.shape(t)), "target": enc(np.asarray(t), dtype),
-        "lossShape": list(loss.shape), "loss": enc(loss, dtype), "gradient": enc(grad, dtype),
+        "inputShape": list(np.shape(p)), "input": shortest(np.asarray(p), dtype),
+        "targetShape": list(np.shape(t)), "target": shortest(np.asarray(t), dtype),
+        "lossShape": list(loss.shape), "loss": shortest(loss, dtype),
+        "gradient": shortest(grad, dtype),
     }
     if weight is not None:
         case["weightShape"] = list(np.shape(weight))
-        case["weight"] = enc(np.asarray(weight), dtype)
+        case["weight"] = shortest(np.asarray(weight), dtype)
     return case
 
 
@@ -513,13 +503,13 @@ def binary_cross_entropy():
 # logSumExp, logSoftmax, softmax along an axis (values only)
 
 
-def softmax_family():
+def softmax_functions():
     cases = []
     for dtype in DTYPES:
         for shape, axes in (((5,), (0, -1)), ((3, 4), (0, 1, -1)), ((2, 3, 4), (0, 1, 2, -2))):
             for axis in axes:
                 x = logits_array(shape, dtype, scale=3.0)
-                cases.append(softmax_family_case(f"{shape} axis {axis} {dtype}", x, axis, dtype))
+                cases.append(softmax_functions_case(f"{shape} axis {axis} {dtype}", x, axis, dtype))
         x = logits_array((6, 4), dtype)
         x[0, 1] = -np.inf
         x[1, :] = -np.inf
@@ -527,23 +517,23 @@ def softmax_family():
         x[3, 0] = np.nan
         x[4, :] = (1e30 if dtype == "float32" else 1e300) * np.array([1, -1, 0.5, 0.25])
         x[5, :] = [np.inf, np.inf, 1, -np.inf]
-        cases.append(softmax_family_case(f"non-finite rows {dtype}", x, 1, dtype))
+        cases.append(softmax_functions_case(f"non-finite rows {dtype}", x, 1, dtype))
         x = np.array([[1e4, 1e4 - 12, 1e4 - 20], [1e8, 1e8 - 16, 1e8 - 8], [-300, -311, -320]],
                      dtype=NP_DTYPES[dtype])
-        cases.append(softmax_family_case(f"large logits, tiny log-probabilities {dtype}", x, 1,
+        cases.append(softmax_functions_case(f"large logits, tiny log-probabilities {dtype}", x, 1,
                                          dtype))
     return cases
 
 
-def softmax_family_case(name, x, axis, dtype):
+def softmax_functions_case(name, x, axis, dtype):
     xt = tensor(x, dtype)
     return {
         "name": name, "dtype": dtype, "axis": axis,
-        "inputShape": list(np.shape(x)), "input": enc(np.asarray(x), dtype),
+        "inputShape": list(np.shape(x)), "input": shortest(np.asarray(x), dtype),
         "logSumExpShape": list(torch.logsumexp(xt, dim=axis).shape),
-        "logSumExp": enc(torch.logsumexp(xt, dim=axis), dtype),
-        "logSoftmax": enc(torch.log_softmax(xt, dim=axis), dtype),
-        "softmax": enc(torch.softmax(xt, dim=axis), dtype),
+        "logSumExp": shortest(torch.logsumexp(xt, dim=axis), dtype),
+        "logSoftmax": shortest(torch.log_softmax(xt, dim=axis), dtype),
+        "softmax": shortest(torch.softmax(xt, dim=axis), dtype),
     }
 
 
@@ -566,19 +556,14 @@ def main():
     write("negative_log_likelihood.json", negative_log_likelihood())
     write("binary_cross_entropy_with_logits.json", binary_cross_entropy_with_logits())
     write("binary_cross_entropy.json", binary_cross_entropy())
-    write("softmax.json", softmax_family())
-    with open(os.path.join(OUT, "PROVENANCE"), "w") as f:
-        f.write(
-            "Generated by Scripts/make_golden_fixtures.py (seed 20260515)\n"
-            f"command: {os.path.basename(sys.executable)} Scripts/make_golden_fixtures.py\n"
-            f"python: {sys.version.split()[0]}\n"
-            f"torch: {torch.__version__}\n"
-            f"numpy: {np.__version__}\n"
-            f"date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d')}\n"
-            "device: cpu\n"
-            "format: JSON {\"cases\": [...]}; floats as shortest round-trip strings of the case's\n"
-            "dtype, or \"inf\", \"-inf\", \"nan\"; gradients are input.grad after loss.backward()\n"
-            "(loss.sum().backward() for reduction none).\n")
+    write("softmax.json", softmax_functions())
+    write_provenance(
+        OUT, "make_golden_fixtures.py", {"torch": torch.__version__, "numpy": np.__version__},
+        seed=SEED, notes=[
+            "device: cpu",
+            "format: JSON {\"cases\": [...]}; floats as shortest round-trip strings of the case's",
+            "dtype, or \"inf\", \"-inf\", \"nan\"; gradients are input.grad after loss.backward()",
+            "(loss.sum().backward() for reduction none)."])
 
 
 if __name__ == "__main__":

@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
 """Golden values for Poly-1 cross-entropy from optax (JAX, float64 and float32).
 
-    python3 -m venv /tmp/optaxenv && /tmp/optaxenv/bin/pip install jax optax
-    /tmp/optaxenv/bin/python Scripts/make_poly_fixtures.py
+    $TORCH_PYTHON -m pip install jax optax      # PyTorch itself is not needed here
+    $TORCH_PYTHON Scripts/make_poly_fixtures.py
 
-Writes Tests/CrossEntropyTests/Fixtures/family/poly1.json in the format of
-make_family_fixtures.py. optax.losses.poly_loss_cross_entropy returns per-example losses; the
-mean and sum cases reduce them (the mean over non-ignored rows for class-index labels, which
-become one-hot targets; ignored rows are left out). Gradients come from jax.grad of the sum of
-the returned loss.
+Writes Tests/CrossEntropyTests/Fixtures/family/poly1.json in the format of make_loss_fixtures.py;
+the optax, JAX and Python versions go into its header (the folder's PROVENANCE, written by
+make_loss_fixtures.py, points there). optax.losses.poly_loss_cross_entropy returns per-example
+losses; the mean and sum cases reduce them (the mean over non-ignored rows for class-index
+labels, which become one-hot targets; ignored rows are left out). Gradients come from jax.grad of
+the sum of the returned loss.
 """
 
 import json
-import math
 import os
 import sys
 
@@ -23,22 +23,10 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "CrossEntropyTests", "Fixtures", "family")
+from fixture_common import fixtures, json_array  # noqa: E402
+
+OUT = fixtures("CrossEntropyTests", "family")
 rng = np.random.default_rng(20261129)
-
-
-def number(x):
-    x = float(x)
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return x
-
-
-def tensor(a):
-    a = np.asarray(a)
-    return {"shape": list(a.shape), "data": [number(v) for v in a.reshape(-1).tolist()]}
 
 
 def poly(logits, targets, keep, epsilon, reduction, axis):
@@ -72,7 +60,7 @@ def cases():
                             f" {reduction}",
                     "options": {"epsilon": epsilon, "reduction": reduction, "classAxis": axis,
                                 "kind": "labels" if kind.startswith("labels") else "probabilities"},
-                    "inputs": {"input": tensor(logits)}}
+                    "inputs": {"input": json_array(logits)}}
             if kind.startswith("labels"):
                 label_shape = list(shape)
                 del label_shape[axis]
@@ -81,21 +69,21 @@ def cases():
                     labels.reshape(-1)[::3] = -100
                 keep = labels != -100
                 targets = np.moveaxis(np.eye(c)[np.where(keep, labels, 0)], -1, axis)
-                case["inputs"]["target"] = tensor(labels)
+                case["inputs"]["target"] = json_array(labels)
             else:
                 t = rng.random(size=shape).astype(np.float32)
                 if kind == "probabilities":
                     t = (t / t.sum(axis=axis, keepdims=True)).astype(np.float32)
                 targets = t
                 keep = np.ones([s for i, s in enumerate(shape) if i != axis % len(shape)], bool)
-                case["inputs"]["target"] = tensor(t)
+                case["inputs"]["target"] = json_array(t)
             for name, dtype in (("float64", jnp.float64), ("float32", jnp.float32)):
                 x = jnp.asarray(logits, dtype)
                 y = jnp.asarray(targets, dtype)
                 fn = lambda x: poly(x, y, jnp.asarray(keep), epsilon, reduction, axis)  # noqa
                 loss = fn(x)
                 grad = jax.grad(lambda x: fn(x).sum())(x)
-                case[name] = {"loss": tensor(loss), "gradient": tensor(grad)}
+                case[name] = {"loss": json_array(loss), "gradient": json_array(grad)}
             out.append(case)
     return out
 

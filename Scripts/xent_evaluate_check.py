@@ -1,21 +1,60 @@
 """Shared helpers for the scripts that check `xent evaluate` against PyTorch case by case
-(check-evaluate-opinfo.py, check-evaluate-focal.py): run the binary on arrays, compare its
-loss and gradient with PyTorch's within the core family's tolerances, check that a bad input
-is refused cleanly, and count outcomes per operation.
+(check_against_torch.py, check_ctc_against_torch.py, check_evaluate_opinfo.py,
+check_evaluate_focal.py): run the binary on arrays, compare its loss and gradient with
+PyTorch's, check that a bad input is refused cleanly, count outcomes per operation, and import
+PyTorch's OpInfo database.
 
 Not a script of its own; the scripts beside it import it (Python puts a script's folder on
 sys.path). Nothing here runs in `swift test`.
 """
 import os
 import subprocess
+import sys
 from collections import defaultdict
 
 import numpy as np
 import torch
 
-# The core family's tolerances (README, check-evaluate-against-torch.py): relative and
-# absolute, per dtype. NaN matches NaN; infinities match exactly.
+# The tolerances of the cross-entropy, NLL and BCE checks (README): relative and absolute, per
+# dtype. NaN matches NaN; infinities match exactly.
 TOLERANCE = {np.dtype(np.float32): 2e-5, np.dtype(np.float64): 1e-10}
+
+
+def close(actual, expected, rtol, atol=0.0, atol_scale=0.0):
+    """(ok, detail): NaN matches NaN, infinities match exactly, and finite values are within
+    atol + atol_scale * (largest finite |expected|) + rtol * |expected|."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    if actual.shape != expected.shape:
+        return False, f"shape {actual.shape} vs PyTorch {expected.shape}"
+    a = actual.astype(np.float64).reshape(-1)
+    e = expected.astype(np.float64).reshape(-1)
+    finite = np.isfinite(e)
+    scale = np.abs(e[finite]).max() if finite.any() else 0.0
+    with np.errstate(invalid="ignore"):
+        ok = np.where(
+            np.isnan(e), np.isnan(a),
+            np.where(np.isinf(e), a == e,
+                     np.abs(a - e) <= atol + atol_scale * scale + rtol * np.abs(e)))
+    if ok.all():
+        return True, ""
+    bad = np.flatnonzero(~ok)
+    shown = ", ".join(f"[{i}] {a[i]!r} vs {e[i]!r}" for i in bad[:3])
+    return False, f"{bad.size} of {e.size} differ: {shown}"
+
+
+def op_db():
+    """PyTorch's OpInfo database (torch.testing._internal). Its module imports expecttest, a
+    test-only dependency; when that is not installed, a stub stands in for it."""
+    try:
+        import expecttest  # noqa: F401
+    except ImportError:
+        import types
+        import unittest
+        stub = types.ModuleType("expecttest")
+        stub.TestCase = unittest.TestCase
+        sys.modules["expecttest"] = stub
+    from torch.testing._internal.common_methods_invocations import op_db as database
+    return database
 
 
 class Run:
@@ -72,7 +111,8 @@ def torch_loss_and_gradient(function, x, *args, **kwargs):
 
 
 def mismatch(run, loss, gradient):
-    """None when the run succeeded and matches PyTorch's loss and gradient, else a message."""
+    """None when the run succeeded and matches PyTorch's loss and gradient within TOLERANCE,
+    else a message."""
     if run.returncode != 0:
         return f"xent exit {run.returncode}: {run.stderr.strip()}"
     for name, got, expected in (("loss", run.loss, loss), ("gradient", run.gradient, gradient)):
@@ -82,10 +122,9 @@ def mismatch(run, loss, gradient):
             return (f"{name} is {got.dtype}{list(got.shape)}, PyTorch's is"
                     f" {expected.dtype}{list(expected.shape)}")
         tol = TOLERANCE[expected.dtype]
-        if not np.allclose(got, expected, rtol=tol, atol=tol, equal_nan=True):
-            worst = np.nanmax(np.abs(got.astype(np.float64) - expected)) if got.size else 0
-            return (f"{name} differs by up to {worst:.3g} (tolerance {tol:g}):"
-                    f" {got.ravel()[:4]} vs {expected.ravel()[:4]}")
+        ok, detail = close(got, expected, rtol=tol, atol=tol)
+        if not ok:
+            return f"{name} (tolerance {tol:g}): {detail}"
     return None
 
 

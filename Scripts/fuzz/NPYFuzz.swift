@@ -1,4 +1,4 @@
-// libFuzzer target for the .npy reader (Sources/NumPyIO). Built by Scripts/fuzz-npy.sh, which
+// libFuzzer target for the .npy reader (Sources/NumPyIO). Built by Scripts/fuzz_npy.sh, which
 // compiles this file together with the NumPyIO sources into one module:
 //
 //   swiftc -sanitize=fuzzer,address -parse-as-library NPYFuzz.swift Sources/NumPyIO/...

@@ -4,7 +4,7 @@ import Foundation
 /// 1,797 images of 64 pixel counts in 0...16, labelled 0...9 (CC BY 4.0; see
 /// `Resources/LICENSE-digits.md`).
 ///
-/// The bundled file `digits.bin` (made by `Scripts/make-digits-resource.py`) is, little-endian:
+/// The bundled file `digits.bin` (made by `Scripts/make_digits_resource.py`) is, little-endian:
 /// the magic `XENTDIGS`, a UInt32 sample count, a UInt16 feature count (64), a UInt16 class count
 /// (10), one label byte per sample, then 64 pixel bytes per sample.
 package struct DigitsDataset: Sendable {
@@ -31,7 +31,7 @@ package struct DigitsDataset: Sendable {
     guard bytes.count >= headerSize, Array(bytes[0..<8]) == Array("XENTDIGS".utf8) else {
       throw DemoError(
         "digits data: missing the XENTDIGS header; expected a file made by"
-          + " Scripts/make-digits-resource.py")
+          + " Scripts/make_digits_resource.py")
     }
     func integer(at offset: Int, size: Int) -> Int {
       (0..<size).reduce(0) { $0 | Int(bytes[offset + $1]) << (8 * $1) }

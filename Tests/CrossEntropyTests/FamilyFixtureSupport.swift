@@ -57,7 +57,7 @@ struct FamilyCase: Decodable {
   }
 }
 
-/// A fixture file written by Scripts/make_family_fixtures.py.
+/// A fixture file written by Scripts/make_loss_fixtures.py.
 struct FamilyFixture: Decodable {
   let generator: String
   let cases: [FamilyCase]

@@ -55,7 +55,7 @@ import Testing
     #expect(
       throws: DemoError(
         "digits data: missing the XENTDIGS header; expected a file made by"
-          + " Scripts/make-digits-resource.py")
+          + " Scripts/make_digits_resource.py")
     ) { try DigitsDataset(bytes: Array("XENTDIGX".utf8) + [UInt8](repeating: 0, count: 8)) }
     #expect(throws: DemoError("digits data: 63 features and 10 classes; expected 64 and 10")) {
       try DigitsDataset(bytes: Self.file(count: 1, features: 63))

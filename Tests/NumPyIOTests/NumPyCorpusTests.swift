@@ -2,8 +2,8 @@ import Foundation
 import NumPyIO
 import Testing
 
-/// The malformed-file regression corpus (Scripts/make-npy-corpus.py and inputs found by
-/// Scripts/fuzz-npy.sh): each `KIND--what.npy` must throw a ``NumPyError`` of kind `KIND`, with
+/// The malformed-file regression corpus (Scripts/make_npy_corpus.py and inputs found by
+/// Scripts/fuzz_npy.sh): each `KIND--what.npy` must throw a ``NumPyError`` of kind `KIND`, with
 /// a one-line message, without trapping. (xentTests runs `xent evaluate` on the same corpus.)
 @Suite struct NumPyCorpusTests {
   static let folder = fixtures.appendingPathComponent("npy-corpus")

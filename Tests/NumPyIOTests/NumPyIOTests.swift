@@ -2,7 +2,7 @@ import Foundation
 import NumPyIO
 import Testing
 
-/// The fixtures of Scripts/make-npy-fixtures.py hold 0, 1, 2, ... in row-major order.
+/// The fixtures of Scripts/make_npy_fixtures.py hold 0, 1, 2, ... in row-major order.
 @Suite struct NumPyReadingTests {
   static let numericKinds = ["f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8"]
   static let multiByteKinds = numericKinds.filter { !$0.hasSuffix("1") }

@@ -5,10 +5,10 @@ import Testing
 @testable import xent
 
 /// `xent evaluate` with kl-div, mse, multi-margin, focal and softmax-focal against PyTorch
-/// (fixtures from Scripts/make_family_evaluate_fixtures.py, on PyTorch's OpInfo sample shapes).
+/// (fixtures from Scripts/make_evaluate_fixtures.py, on PyTorch's OpInfo sample shapes).
 @Suite struct KLMSEMarginFocalEvaluateTests {
   static let folder = fixtures.appendingPathComponent("evaluate-kl-mse-margin-focal")
-  static let cases = (try? files(in: folder))?.filter { !$0.hasSuffix(".txt") } ?? []
+  static let cases = (try? files(in: folder))?.filter { $0 != "PROVENANCE" } ?? []
 
   @Test func thereAreCases() {
     #expect(Self.cases.count >= 60)

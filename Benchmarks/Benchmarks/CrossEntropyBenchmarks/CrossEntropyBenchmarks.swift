@@ -1,4 +1,4 @@
-// The core suite (issue 3, item 8): softmax cross-entropy in its fused caller-buffer forms, and
+// The cross-entropy suite: softmax cross-entropy in its fused caller-buffer forms, and
 // BCE-with-logits, at C = 10, 1000, 32000, 128256 and 256000, with the batch chosen so that each
 // case holds about `XENT_BENCH_ELEMENTS` logits (16 Mi by default).
 //

@@ -14,7 +14,7 @@ import Benchmark
 
 /// Settings shared by every suite, read from the environment once.
 ///
-/// - `XENT_BENCH_ELEMENTS`: logits per core case (default 16 Mi = 16,777,216; use e.g. 1048576
+/// - `XENT_BENCH_ELEMENTS`: logits per cross-entropy case (default 16 Mi = 16,777,216; use e.g. 1048576
 ///   for a quick run). The batch N of a case is this budget divided by the row size.
 /// - `XENT_BENCH_SECONDS`: the time budget of one benchmark, in seconds (default 1).
 /// - `XENT_BENCH_ITERATIONS`: the iteration cap of one benchmark (default 50).
@@ -22,13 +22,13 @@ import Benchmark
 ///
 /// The default metrics leave out `peakMemoryResident`: it is sampled by a thread every 5 ms
 /// whose own allocations the malloc interposer counts, so with it the malloc counts grow with
-/// the run time. Peak memory is measured in a separate pass (`Scripts/run-benchmarks.sh` runs
+/// the run time. Peak memory is measured in a separate pass (`Scripts/run_benchmarks.sh` runs
 /// both; or pass `--metric peakMemoryResident --metric peakMemoryResidentDelta`).
 public enum BenchmarkSettings {
-  /// The number of logits in one core case.
+  /// The number of logits in one case of the cross-entropy suite.
   public static let elementBudget: Int = environmentInteger("XENT_BENCH_ELEMENTS", 1 << 24)
 
-  /// The class counts of the core suite (issue 3): small, ImageNet, and LLM vocabularies.
+  /// The class counts of the cross-entropy suite: small, ImageNet, and LLM vocabularies.
   public static let classCounts = [10, 1000, 32000, 128_256, 256_000]
 
   /// The metric that reports the time of the measured call divided by the number of logits, in

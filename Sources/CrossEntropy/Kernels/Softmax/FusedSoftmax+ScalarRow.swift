@@ -1,7 +1,7 @@
 import RealModule
 
 // The scalar Double path of the fused kernel, in its own file so that the object code of the
-// hot loops (FusedRows, FusedSoftmax) holds no per-element libm call (Scripts/check-codegen.sh).
+// hot loops (FusedRows, FusedSoftmax) holds no per-element libm call (Scripts/check_codegen.sh).
 extension FusedSoftmax {
   /// A row whose maximum is not finite (+inf, or only -inf and NaN): the reference's formulas
   /// in Double, element by element, z-loss included (the row's log-sum-exp is returned).

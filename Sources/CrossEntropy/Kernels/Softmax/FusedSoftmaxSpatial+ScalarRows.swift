@@ -1,5 +1,5 @@
 // The scalar Double path of the spatial kernel, in its own file (like FusedSoftmax+ScalarRow.swift) so
-// that the hot loops' object code holds no per-element libm call (Scripts/check-codegen.sh).
+// that the hot loops' object code holds no per-element libm call (Scripts/check_codegen.sh).
 extension FusedSoftmaxSpatial {
   /// The positions `p0..<p0 + count` of outer index `o`, one by one through the row kernel's
   /// scalar Double path (the reference's formulas): each strided row is copied out, evaluated

@@ -4,7 +4,7 @@
 Usage:
     pip download --no-deps scikit-learn -d /tmp/skl
     unzip -o /tmp/skl/scikit_learn-*.whl 'sklearn/datasets/data/digits.csv.gz' -d /tmp/skl
-    python3 Scripts/make-digits-resource.py /tmp/skl/sklearn/datasets/data/digits.csv.gz \
+    python3 Scripts/make_digits_resource.py /tmp/skl/sklearn/datasets/data/digits.csv.gz \
         Sources/DigitsDemo/Resources/digits.bin
 
 Input: one sample per line, 64 pixel counts (0...16, an 8x8 image in row-major order) and the

@@ -7,13 +7,14 @@
 #      setup), one measured call per benchmark. This pass is separate because the resident-memory
 #      sampler thread allocates, which would inflate pass 1's malloc counts.
 #
-# Usage: Scripts/run-benchmarks.sh [--quick] [--no-memory] [extra `benchmark run` arguments]
-#   --quick            1 Mi logits per core case (default 16 Mi) and at most 10 iterations
+# Usage: Scripts/run_benchmarks.sh [--quick] [--no-memory] [extra `benchmark run` arguments]
+#   --quick            1 Mi logits per cross-entropy case (default 16 Mi) and at most 10 iterations
 #   --no-memory        skip pass 2
 #   --filter REGEX     only benchmarks whose whole name matches, e.g. --filter '.*C=32000 .*'
-#   --target NAME      CrossEntropyBenchmarks (core, issue 3) or FamilyBenchmarks (issue 5)
+#   --target NAME      CrossEntropyBenchmarks (softmax cross-entropy and BCE-with-logits) or
+#                      LossBenchmarks (the other losses next to plain cross-entropy)
 #   --format markdown  GitHub tables instead of text (see `swift package benchmark help`)
-# Environment: XENT_BENCH_ELEMENTS (logits per core case), XENT_BENCH_SECONDS (time per benchmark,
+# Environment: XENT_BENCH_ELEMENTS (logits per cross-entropy case), XENT_BENCH_SECONDS (time per benchmark,
 # default 1), XENT_BENCH_ITERATIONS (iteration cap, default 50), XENT_BENCH_WARMUP (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -3,22 +3,21 @@
 random cases, loss and gradient (autograd through torchvision's formula), float32 and float64.
 
   swift build -c release --product xent
-  /tmp/torch/bin/pip install torchvision     # 0.29.2 leaves torch 2.15.0 as it is
-  /tmp/torch/bin/python Scripts/check-evaluate-focal.py --xent .build/release/xent \
+  $TORCH_PYTHON -m pip install torchvision   # 0.29.2 leaves torch 2.15.0 as it is
+  $TORCH_PYTHON Scripts/check_evaluate_focal.py --xent .build/release/xent \
       [--repeat 2] [--seed 0] [--verbose]
 
 Every combination of dtype (float32, float64), reduction (none, sum, mean), alpha (0.25, -1,
 0.7), gamma (0, 1, 2, 3, 1.5, 2.5) and target kind (hard 0/1, soft in [0, 1]) runs `--repeat`
 times on a random 1-D to 4-D shape, with standard-normal logits times 4 of which about a quarter
-are replaced by +-30 or +-100. The results must match within the core family's tolerances (2e-5
-float32, 1e-10 float64, relative and absolute).
+are replaced by +-30 or +-100. The results must match within the tolerances of
+xent_evaluate_check.py (2e-5 float32, 1e-10 float64, relative and absolute).
 
 Then inputs torchvision refuses (a target of another shape, an unknown reduction) must be refused
 by xent with a non-zero exit, one line on standard error and no output file. torchvision 0.29
 also refuses an alpha outside [0, 1] other than -1. xent refuses an alpha above 1 too (checked as
-refusals) but takes any negative alpha as "disabled" (as earlier torchvision, and issue 5): those
-cases are compared with torchvision's loss with alpha -1
-and counted on a line of their own.
+refusals) but takes any negative alpha as "disabled" (as earlier torchvision did): those cases
+are compared with torchvision's loss with alpha -1 and counted on a line of their own.
 """
 import argparse
 import itertools
@@ -91,7 +90,7 @@ with tempfile.TemporaryDirectory() as folder:
                   f"{what}: {problem or run.stderr.strip()}", args.verbose)
 
     # torchvision 0.29 refuses these alphas. xent refuses an alpha above 1 too, but takes any
-    # negative alpha as "disabled" (earlier torchvision, issue 5): compare those with
+    # negative alpha as "disabled" (as earlier torchvision did): compare those with
     # torchvision's unweighted loss (alpha -1).
     beyond = OP + " (alpha beyond torchvision 0.29's range)"
     for alpha, dtype, reduction in itertools.product((1.5, -0.5, 2.0), (np.float32, np.float64),

@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
-"""Writes the .npy files that Tests/xentTests/NumPyIOTests.swift reads, with NumPy itself.
+"""Writes the .npy files that Tests/NumPyIOTests/NumPyIOTests.swift reads, with NumPy itself.
 
 Every array holds 0, 1, 2, ... in C (row-major) order, so the tests know the expected elements
 without running this script: whatever order, byte order or format version the file uses, the
 reader must return 0, 1, 2, ... in row-major order.
 
-Run: /tmp/torch/bin/python Scripts/make-npy-fixtures.py
+Run: $TORCH_PYTHON Scripts/make_npy_fixtures.py (NumPy is enough)
 """
 import os
 
 import numpy as np
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "xentTests", "Fixtures", "npy")
+from fixture_common import fixtures, write_provenance
+
+OUT = fixtures("NumPyIOTests", "npy")
 os.makedirs(OUT, exist_ok=True)
 
 
@@ -36,5 +38,6 @@ save("v3-f4", np.arange(24, dtype="<f4").reshape(shape), version=(3, 0))
 save("zero-d-f8", np.array(0.0))
 save("empty-f4", np.zeros((0, 3), dtype="<f4"))
 save("fortran-big-f8", np.asfortranarray(np.arange(24).reshape(shape).astype(">f8")))
-with open(os.path.join(OUT, "VERSION.txt"), "w") as f:
-    f.write(f"numpy {np.__version__}\n")
+write_provenance(OUT, "make_npy_fixtures.py", {"numpy": np.__version__}, notes=[
+    "Every array holds 0, 1, 2, ... in row-major order; the file name gives the layout",
+    "(c, fortran, big-endian, format version) and the dtype."])

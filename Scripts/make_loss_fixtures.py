@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""Golden values for the wider loss family, from PyTorch.
+"""Golden values from PyTorch for KL divergence, MSE, multi-margin, focal, z-loss, distillation
+and the contrastive losses.
 
-Writes Tests/CrossEntropyTests/Fixtures/family/<family>.json. Each case holds its inputs (drawn
-in float32, so they are exact in both precisions), its options, and PyTorch's loss and gradient
-computed once in float64 and once in float32.
+Writes Tests/CrossEntropyTests/Fixtures/family/<loss>.json and that folder's PROVENANCE. Each
+case holds its inputs (drawn in float32, so they are exact in both precisions), its options, and
+PyTorch's loss and gradient computed once in float64 and once in float32.
 
-    /tmp/torch/bin/python Scripts/make_family_fixtures.py
+    $TORCH_PYTHON Scripts/make_loss_fixtures.py
 
 Sources of truth:
 - kl_div, mse_loss, multi_margin_loss, cross_entropy: torch.nn.functional.
-- sigmoid focal loss: torchvision.ops.sigmoid_focal_loss's formula, written out below in torch
-  (torchvision is not installed next to this torch); it is the function's whole body.
+- sigmoid focal loss: torchvision.ops.sigmoid_focal_loss's formula, written out in torch
+  (fixture_common.sigmoid_focal_loss; torchvision need not be installed).
 - softmax focal loss: the common PyTorch formulation (nll_loss with weight=alpha and
   reduction="none", times (1 - p_y)^gamma, mean over non-ignored rows).
 - z-loss and soft-capping: Liger-Kernel's semantics written out in torch (autograd for the
@@ -29,21 +30,11 @@ import sys
 import torch
 import torch.nn.functional as F
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "CrossEntropyTests", "Fixtures", "family")
+from fixture_common import fixtures, json_array, sigmoid_focal_loss, softmax_focal_loss
+from fixture_common import write_provenance
 
-
-def number(x):
-    x = float(x)
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return x
-
-
-def tensor(t):
-    t = t.detach()
-    return {"shape": list(t.shape), "data": [number(v) for v in t.reshape(-1).tolist()]}
+OUT = fixtures("CrossEntropyTests", "family")
+SEED = 20261129
 
 
 def ints(t):
@@ -60,11 +51,11 @@ def run(fn, inputs, grads):
                 v = v.to(dtype).clone().requires_grad_(k in grads)
             args[k] = v
         loss = fn(**args)
-        entry = {"loss": tensor(loss)}
+        entry = {"loss": json_array(loss)}
         if grads:
             gs = torch.autograd.grad(loss.sum(), [args[k] for k in grads], allow_unused=True)
             for k, g in zip(grads, gs):
-                entry["gradient" if k == grads[0] else k + "Gradient"] = tensor(
+                entry["gradient" if k == grads[0] else k + "Gradient"] = json_array(
                     g if g is not None else torch.zeros_like(args[k]))
         result[name] = entry
     return result
@@ -74,7 +65,7 @@ def encode_inputs(inputs):
     out = {}
     for k, v in inputs.items():
         if isinstance(v, torch.Tensor):
-            out[k] = tensor(v) if v.is_floating_point() else ints(v)
+            out[k] = json_array(v) if v.is_floating_point() else ints(v)
         else:
             out[k] = v
     return out
@@ -86,7 +77,7 @@ def case(name, fn, inputs, grads, options):
     return c
 
 
-g = torch.Generator().manual_seed(20261129)
+g = torch.Generator().manual_seed(SEED)
 
 
 def f32(t):
@@ -109,15 +100,15 @@ def labels(n, c, ignore=None):
     return y
 
 
-def write(family, cases):
+def write(name, cases):
     os.makedirs(OUT, exist_ok=True)
     doc = {
-        "generator": "Scripts/make_family_fixtures.py",
+        "generator": "Scripts/make_loss_fixtures.py",
         "torch": torch.__version__,
         "python": sys.version.split()[0],
         "cases": cases,
     }
-    with open(os.path.join(OUT, family + ".json"), "w") as f:
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
         json.dump(doc, f, separators=(",", ":"))
         f.write("\n")
 
@@ -196,41 +187,6 @@ def multi_margin_cases():
 
 
 # ---------------------------------------------------------------- focal
-def torchvision_sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2, reduction="none"):
-    # torchvision.ops.sigmoid_focal_loss, verbatim semantics.
-    p = torch.sigmoid(inputs)
-    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce_loss * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
-        loss = alpha_t * loss
-    if reduction == "mean":
-        loss = loss.mean()
-    elif reduction == "sum":
-        loss = loss.sum()
-    return loss
-
-
-def softmax_focal_loss(logits, labels, alpha=None, gamma=2.0, ignore_index=-100,
-                       reduction="mean", class_axis=-1):
-    x = logits.movedim(class_axis, -1)
-    c = x.shape[-1]
-    x = x.reshape(-1, c)
-    y = labels.reshape(-1)
-    keep = y != ignore_index
-    logp = F.log_softmax(x, -1)
-    ce = F.nll_loss(logp, y, weight=alpha, reduction="none", ignore_index=ignore_index)
-    log_pt = logp.gather(1, torch.where(keep, y, 0)[:, None])[:, 0]
-    pt = log_pt.exp()
-    loss = torch.where(keep, (1 - pt) ** gamma * ce, torch.zeros_like(ce))
-    if reduction == "none":
-        return loss.reshape(labels.shape)
-    if reduction == "sum":
-        return loss.sum()
-    return loss.sum() / keep.sum()
-
-
 def focal_cases():
     cases = []
     for shape in [(), (6,), (4, 5), (2, 3, 4)]:
@@ -244,7 +200,7 @@ def focal_cases():
                 cases.append(case(
                     f"sigmoid-focal shape={list(shape)} {reduction} alpha={alpha} gamma={gamma}",
                     lambda input, target, a=alpha, gm=gamma, r=reduction:
-                        torchvision_sigmoid_focal_loss(input, target, a, gm, r),
+                        sigmoid_focal_loss(input, target, a, gm, r),
                     {"input": x, "target": y}, ["input"],
                     {"kind": "sigmoid", "alpha": alpha, "gamma": gamma, "reduction": reduction}))
     for shape, axis, ignore in (((6, 5), -1, False), ((6, 5), -1, True), ((2, 4, 3), 1, True),
@@ -483,13 +439,34 @@ if __name__ == "__main__":
     import warnings
     warnings.filterwarnings("ignore")  # kl_div's "mean" and mse_loss's broadcasting warnings
     torch.set_printoptions(precision=17)
-    families = [("kl_div", kl_cases()), ("mse", mse_cases()),
-                ("multi_margin", multi_margin_cases()), ("focal", focal_cases()),
-                ("zloss", zloss_cases()), ("distillation", distillation_cases()),
-                ("contrastive", contrastive_cases())]
+    files = [("kl_div", kl_cases()), ("mse", mse_cases()),
+             ("multi_margin", multi_margin_cases()), ("focal", focal_cases()),
+             ("zloss", zloss_cases()), ("distillation", distillation_cases()),
+             ("contrastive", contrastive_cases())]
     kl_broadcast, mse_broadcast = broadcast_cases()
-    families[0][1].extend(kl_broadcast)
-    families[1][1].extend(mse_broadcast)
-    for family, cases in families:
-        write(family, cases)
+    files[0][1].extend(kl_broadcast)
+    files[1][1].extend(mse_broadcast)
+    for name, cases in files:
+        write(name, cases)
+    write_provenance(OUT, "make_loss_fixtures.py", {"torch": torch.__version__}, seed=SEED, notes=[
+        "device: cpu",
+        "format: JSON {\"generator\", \"torch\", \"python\", \"cases\": [...]}; each case",
+        "holds its inputs (drawn in float32, so exact in both precisions), options, and the",
+        "reference loss and gradient computed in float64 and in float32. Non-finite numbers are",
+        "the strings \"nan\", \"inf\", \"-inf\".",
+        "- kl_div.json: F.kl_div, reductions none/mean/sum/batchmean, log_target both ways.",
+        "- mse.json: F.mse_loss.",
+        "- multi_margin.json: F.multi_margin_loss (p, margin, weight, reductions; OpInfo-like",
+        "  shapes).",
+        "- zloss.json: F.cross_entropy on soft-capped logits plus the z-loss (Liger-Kernel",
+        "  semantics), with the z-loss alone.",
+        "- distillation.json: F.kl_div(log_softmax(s / T), softmax(t / T)) * T^2 mixed with",
+        "  F.cross_entropy, over non-ignored rows.",
+        "- contrastive.json: InfoNCE as F.cross_entropy(S / T, arange(N)) and open_clip's",
+        "  ClipLoss.",
+        "- focal.json: torchvision's sigmoid_focal_loss formula (written out in torch) and a",
+        "  softmax focal loss built from F.nll_loss(weight=alpha, reduction=\"none\").",
+        "- poly1.json: written by Scripts/make_poly_fixtures.py from",
+        "  optax.losses.poly_loss_cross_entropy (JAX, float64 and float32); the optax, JAX and",
+        "  Python versions are in its header."])
     print("torch", torch.__version__, "->", os.path.normpath(OUT))

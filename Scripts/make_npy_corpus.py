@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
-"""Writes the malformed .npy regression corpus, Tests/xentTests/Fixtures/npy-corpus/.
+"""Writes the malformed .npy regression corpus, Tests/NumPyIOTests/Fixtures/npy-corpus/.
 
 Each file is named KIND--what.npy, where KIND is the NumPyError.Kind the reader must throw
-(NumPyCorpusTests checks it). Inputs found by Scripts/fuzz-npy.sh are added by hand under the
+(NumPyCorpusTests checks it). Inputs found by Scripts/fuzz_npy.sh are added by hand under the
 same naming. Plain Python; no NumPy needed.
 
-Run: python3 Scripts/make-npy-corpus.py
+Run: python3 Scripts/make_npy_corpus.py
 """
 import os
 import struct
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "xentTests", "Fixtures", "npy-corpus")
+from fixture_common import fixtures, write_provenance
+
+OUT = fixtures("NumPyIOTests", "npy-corpus")
 os.makedirs(OUT, exist_ok=True)
 MAGIC = b"\x93NUMPY"
 
@@ -92,4 +94,7 @@ files = {
 for name, content in files.items():
     with open(os.path.join(OUT, name + ".npy"), "wb") as f:
         f.write(content)
+write_provenance(OUT, "make_npy_corpus.py", {}, interpreter="python3", notes=[
+    "Each file is KIND--what.npy, KIND being the NumPyError.Kind the reader must throw.",
+    "Inputs found by Scripts/fuzz_npy.sh are added by hand under the same naming."])
 print(f"wrote {len(files)} files to {OUT}")

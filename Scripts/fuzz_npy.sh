@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Fuzzes the .npy reader (Sources/NumPyIO) with libFuzzer for SECONDS (default 600).
 #
-#   Scripts/fuzz-npy.sh [SECONDS] [extra libFuzzer flags...]
+#   Scripts/fuzz_npy.sh [SECONDS] [extra libFuzzer flags...]
 #
 # Needs a Linux Swift toolchain (swiftc -sanitize=fuzzer). Builds .build/fuzz/npy-fuzz with
 # AddressSanitizer, seeds the corpus with the test fixtures and the regression corpus, and writes
 # any crashing input to .build/fuzz/artifacts/. Copy a fixed crash into
-# Tests/xentTests/Fixtures/npy-corpus/ so that NumPyCorpusTests keeps it fixed.
+# Tests/NumPyIOTests/Fixtures/npy-corpus/ so that NumPyCorpusTests keeps it fixed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-600}"
@@ -21,7 +21,7 @@ done
 echo "== building $out/npy-fuzz"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name NPYFuzz \
   Scripts/fuzz/NPYFuzz.swift "${sources[@]}" -o "$out/npy-fuzz"
-cp Tests/xentTests/Fixtures/npy/*.npy Tests/xentTests/Fixtures/npy-corpus/* "$out/corpus/" \
+cp Tests/NumPyIOTests/Fixtures/npy/*.npy Tests/NumPyIOTests/Fixtures/npy-corpus/*.npy "$out/corpus/" \
   2>/dev/null || true
 echo "== fuzzing for ${seconds}s"
 exec "$out/npy-fuzz" "$out/corpus" -dict=Scripts/fuzz/npy.dict -max_len=4096 \

@@ -1,6 +1,7 @@
-// The wider family (issue 5) next to plain softmax cross-entropy at the same shapes, so that
-// "distillation and focal within 2x of plain CE per element" can be read off the
-// "ps per element" metric, and "no N x C temporaries" off the malloc metrics.
+// KL divergence, sigmoid and softmax focal, distillation, multi-margin, MSE and Poly-1 next to
+// plain softmax cross-entropy at the same shapes, so that "distillation and focal within 2x of
+// plain CE per element" can be read off the "ps per element" metric, and "no N x C temporaries"
+// off the malloc metrics.
 //
 // Each loss is measured three ways where it has caller-buffer forms: its array form (which
 // allocates its loss and gradient, like for like with CE's array form), its caller-buffer
@@ -11,8 +12,8 @@ import Benchmark
 import BenchmarkData
 import CrossEntropy
 
-/// The inputs of every family loss at one (N, C) shape, built once in `setup:`.
-struct FamilyState: @unchecked Sendable {
+/// The inputs of every loss of this suite at one (N, C) shape, built once in `setup:`.
+struct LossState: @unchecked Sendable {
   let rows: Int
   let classes: Int
   var shape: [Int] { [rows, classes] }
@@ -65,20 +66,20 @@ let benchmarks: @Sendable () -> Void = {
     let suffix = "\(rows)x\(classes)"
 
     /// Registers one benchmark of a call over the shared inputs.
-    func register<Result>(_ name: String, _ body: @escaping (FamilyState) throws -> Result) {
+    func register<Result>(_ name: String, _ body: @escaping (LossState) throws -> Result) {
       Benchmark("\(name) \(suffix)", configuration: BenchmarkSettings.configuration) {
-        (benchmark: Benchmark, state: FamilyState) in
+        (benchmark: Benchmark, state: LossState) in
         try measurePerElement(benchmark, elements: count) { try body(state) }
       } setup: {
-        try FamilyState(rows: rows, classes: classes)
+        try LossState(rows: rows, classes: classes)
       }
     }
 
     /// Registers the caller-buffer forward + backward and forward-only benchmarks of a loss.
     func registerBuffers(
       _ name: String,
-      forward: @escaping (FamilyState) throws -> Void,
-      forwardBackward: @escaping (FamilyState) throws -> Void
+      forward: @escaping (LossState) throws -> Void,
+      forwardBackward: @escaping (LossState) throws -> Void
     ) {
       register("\(name) buffers fwd+bwd", forwardBackward)
       register("\(name) buffers fwd", forward)
@@ -113,7 +114,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("CE in-place fwd+bwd \(suffix)", configuration: BenchmarkSettings.configuration) {
-      (benchmark: Benchmark, state: FamilyState) in
+      (benchmark: Benchmark, state: LossState) in
       state.inPlaceLogits.assign(from: state.pristine)
       benchmark.startMeasurement()
       try measurePerElement(benchmark, elements: count) {
@@ -122,7 +123,7 @@ let benchmarks: @Sendable () -> Void = {
           labels: state.labelBuffer.readOnly, loss: state.loss.memory)
       }
     } setup: {
-      try FamilyState(rows: rows, classes: classes)
+      try LossState(rows: rows, classes: classes)
     }
 
     register("CE (arrays) fwd+bwd") {

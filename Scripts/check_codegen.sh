@@ -17,12 +17,12 @@
 #     as many narrow ones as wide; under register pressure it may split the odd single FMA).
 # The scalar fallbacks for non-finite rows (FusedSoftmax.scalar*Row) are exempt: it is not a loop
 # over well-formed data. x86-64 with objdump only (elsewhere it says so and succeeds).
-# Usage: Scripts/check-codegen.sh [--portable-only]. The native build goes to .build-native.
+# Usage: Scripts/check_codegen.sh [--portable-only]. The native build goes to .build-native.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "$(uname -m)" != "x86_64" ]] || ! command -v objdump >/dev/null; then
-  echo "check-codegen: skipped (needs x86-64 and objdump)"
+  echo "check_codegen: skipped (needs x86-64 and objdump)"
   exit 0
 fi
 
@@ -128,7 +128,7 @@ check_distillation() {  # label, directory
 echo "== portable release build"
 mkdir -p .build
 swift build -c release --target CrossEntropy 2>&1 | tee .build/codegen-portable.log | tail -1
-Scripts/check-warnings.sh .build/codegen-portable.log || failures=$((failures + 1))
+Scripts/check_warnings.sh .build/codegen-portable.log || failures=$((failures + 1))
 check portable .build/release/CrossEntropy.build
 check_distillation portable .build/release/CrossEntropy.build
 
@@ -137,13 +137,13 @@ if [[ "${1:-}" != "--portable-only" ]]; then
   mkdir -p .build-native
   swift build -c release --target CrossEntropy --scratch-path .build-native \
     -Xswiftc -target-cpu -Xswiftc native 2>&1 | tee .build-native/codegen-native.log | tail -1
-  Scripts/check-warnings.sh .build-native/codegen-native.log || failures=$((failures + 1))
+  Scripts/check_warnings.sh .build-native/codegen-native.log || failures=$((failures + 1))
   check native .build-native/release/CrossEntropy.build
   check_distillation native .build-native/release/CrossEntropy.build
 fi
 
 if [[ $failures -gt 0 ]]; then
-  echo "check-codegen: $failures failure(s)"
+  echo "check_codegen: $failures failure(s)"
   exit 1
 fi
-echo "check-codegen: passed"
+echo "check_codegen: passed"

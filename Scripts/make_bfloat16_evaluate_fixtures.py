@@ -17,9 +17,9 @@ optional bfloat16 weights (`w.npy`, uint16 bits), `args.txt` (the arguments afte
   rounded log-probabilities, so its gradient is off the exact one by up to a few percent of an
   element. The test compares loosely (tolerances below, printed by this script as measured).
 
-The torch version is recorded in VERSION.txt.
+PROVENANCE records the versions.
 
-Run: /tmp/torch/bin/python Scripts/make-bfloat16-evaluate-fixtures.py
+Run: $TORCH_PYTHON Scripts/make_bfloat16_evaluate_fixtures.py
 """
 import os
 import shutil
@@ -28,11 +28,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-OUT = os.path.join(
-    os.path.dirname(__file__), "..", "Tests", "xentTests", "Fixtures", "evaluate-bfloat16")
+from fixture_common import fixtures, write_case_folder, write_provenance
+
+OUT = fixtures("xentTests", "evaluate-bfloat16")
+SEED = 20261129
 shutil.rmtree(OUT, ignore_errors=True)
 os.makedirs(OUT)
-generator = torch.Generator().manual_seed(20261129)
+generator = torch.Generator().manual_seed(SEED)
 
 
 def bits(t):
@@ -41,11 +43,8 @@ def bits(t):
 
 def case(name, x, y, args=(), weight=None, class_axis=-1, **kwargs):
     """x: float values, rounded to bfloat16 here; y: int64 labels; kwargs for F.cross_entropy."""
-    folder = os.path.join(OUT, name)
-    os.makedirs(folder)
     xb = x.bfloat16()
-    np.save(os.path.join(folder, "x.npy"), bits(xb))
-    np.save(os.path.join(folder, "y.npy"), y.numpy())
+    arrays = {"x.npy": bits(xb), "y.npy": y.numpy()}
     argv = ["--loss", "cross-entropy", "--bfloat16", "--input", "x.npy", "--target", "y.npy"]
     argv += list(args)
     if class_axis != -1:
@@ -53,7 +52,7 @@ def case(name, x, y, args=(), weight=None, class_axis=-1, **kwargs):
     wb = None
     if weight is not None:
         wb = weight.bfloat16()
-        np.save(os.path.join(folder, "w.npy"), bits(wb))
+        arrays["w.npy"] = bits(wb)
         argv += ["--weight", "w.npy"]
 
     def run(logits, w):
@@ -67,12 +66,11 @@ def case(name, x, y, args=(), weight=None, class_axis=-1, **kwargs):
     loss32, grad32 = run(xb.float(), None if wb is None else wb.float())
     loss16, grad16 = run(xb, wb)
     assert loss16.dtype == torch.bfloat16 and grad16.dtype == torch.bfloat16
-    np.save(os.path.join(folder, "expected-loss.npy"), loss32.numpy())
-    np.save(os.path.join(folder, "expected-grad.npy"), grad32.numpy())
-    np.save(os.path.join(folder, "torch-bf16-loss.npy"), loss16.float().numpy())
-    np.save(os.path.join(folder, "torch-bf16-grad.npy"), bits(grad16))
-    with open(os.path.join(folder, "args.txt"), "w") as f:
-        f.write("\n".join(argv) + "\n")
+    arrays["expected-loss.npy"] = loss32.numpy()
+    arrays["expected-grad.npy"] = grad32.numpy()
+    arrays["torch-bf16-loss.npy"] = loss16.float().numpy()
+    arrays["torch-bf16-grad.npy"] = bits(grad16)
+    write_case_folder(os.path.join(OUT, name), argv, arrays)
     # How far PyTorch's bfloat16 path is from fp32 on the same values (the loose tolerances).
     loss_error = ((loss16.float() - loss32).abs() / loss32.abs().clamp(min=1)).max().item()
     scale = grad32.abs().max().item()
@@ -96,5 +94,8 @@ case("axis1-none", torch.randn(3, 5, 4, generator=generator), labels((3, 4), 5),
 case("long-rows-mean", 4 * torch.randn(4, 3000, generator=generator), labels((4,), 3000),
      ["--label-smoothing", "0.05", "--ignore-index", "7"], label_smoothing=0.05, ignore_index=7)
 
-with open(os.path.join(OUT, "VERSION.txt"), "w") as f:
-    f.write(f"torch {torch.__version__}\nnumpy {np.__version__}\n")
+write_provenance(OUT, "make_bfloat16_evaluate_fixtures.py",
+                 {"torch": torch.__version__, "numpy": np.__version__}, seed=SEED, notes=[
+                     "device: cpu",
+                     "Each folder: args.txt (xent evaluate arguments), bfloat16 inputs as uint16",
+                     "bits, the float32 reference and PyTorch's own bfloat16 results."])

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Golden cases for `xent evaluate`, computed with PyTorch.
+
+Each case is a folder with the input files, `args.txt` (the command-line arguments after
+`xent evaluate`, one per line, file names relative to the folder), and PyTorch's loss
+(`expected-loss.npy`) and gradient (`expected-grad.npy`, of the sum of the losses for reduction
+none). Two fixture folders, each rewritten whole with its PROVENANCE:
+
+- Tests/xentTests/Fixtures/evaluate/ (EvaluateTests.swift): cross-entropy, nll,
+  binary-cross-entropy and binary-cross-entropy-with-logits;
+- Tests/xentTests/Fixtures/evaluate-kl-mse-margin-focal/ (KLMSEMarginFocalEvaluateTests.swift):
+  kl-div, mse, multi-margin, focal and softmax-focal. The shapes follow PyTorch's OpInfo samples for kl_div,
+  mse_loss and multi_margin_loss (S = 5, M = 10); focal uses torchvision's sigmoid_focal_loss
+  formula written out in torch.
+
+Run: $TORCH_PYTHON Scripts/make_evaluate_fixtures.py
+"""
+import os
+import shutil
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from fixture_common import fixtures, sigmoid_focal_loss, softmax_focal_loss, write_case_folder
+from fixture_common import write_provenance
+
+CROSS_ENTROPY_OUT = fixtures("xentTests", "evaluate")
+OTHER_LOSSES_OUT = fixtures("xentTests", "evaluate-kl-mse-margin-focal")
+CROSS_ENTROPY_SEED = 20261129
+OTHER_LOSSES_SEED = 5
+S, M = 5, 10
+
+
+def case(out, name, loss, function, x, y, args=(), weight=None, pos_weight=None, **kwargs):
+    """Writes folder out/name: x and y (and the weights), PyTorch's loss and gradient of
+    `function(x, y, **kwargs)`, and args.txt."""
+    arrays = {"x.npy": x, "y.npy": y}
+    argv = ["--loss", loss, "--input", "x.npy", "--target", "y.npy", *args]
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.tensor(y)
+    if ty.dtype in (torch.int32, torch.uint8) and loss in ("cross-entropy", "nll"):
+        ty = ty.long()  # PyTorch wants int64 (or uint8); xent also takes int32.
+    if weight is not None:
+        arrays["w.npy"] = weight
+        argv += ["--weight", "w.npy"]
+        kwargs["weight"] = torch.tensor(weight)
+    if pos_weight is not None:
+        arrays["pw.npy"] = pos_weight
+        argv += ["--pos-weight", "pw.npy"]
+        kwargs["pos_weight"] = torch.tensor(pos_weight)
+    value = function(tx, ty, **kwargs)
+    value.sum().backward()
+    arrays["expected-loss.npy"] = value.detach().numpy()
+    arrays["expected-grad.npy"] = tx.grad.numpy()
+    write_case_folder(os.path.join(out, name), argv, arrays)
+
+
+def fresh(out, seed):
+    """Empties `out` and writes its PROVENANCE."""
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    write_provenance(
+        out, "make_evaluate_fixtures.py", {"torch": torch.__version__, "numpy": np.__version__},
+        seed=seed, notes=[
+            "device: cpu",
+            "Each folder: args.txt (xent evaluate arguments), inputs, and PyTorch's",
+            "expected-loss.npy and expected-grad.npy (of loss.sum() for reduction none)."])
+
+
+def cross_entropy_cases():
+    """cross-entropy, nll, binary-cross-entropy(-with-logits) in evaluate/."""
+    out = CROSS_ENTROPY_OUT
+    fresh(out, CROSS_ENTROPY_SEED)
+    rng = np.random.default_rng(CROSS_ENTROPY_SEED)
+
+    def labels(shape, classes, ignored=0.0):
+        y = rng.integers(0, classes, size=shape)
+        y[rng.random(shape) < ignored] = -100
+        return y
+
+    case(out, "ce-labels-f32", "cross-entropy", F.cross_entropy,
+         rng.standard_normal((6, 5)).astype(np.float32), labels((6,), 5),
+         ["--label-smoothing", "0.1"], label_smoothing=0.1)
+    case(out, "ce-axis1-weight-ignore-smoothing-f64", "cross-entropy", F.cross_entropy,
+         rng.standard_normal((3, 4, 2, 2)), labels((3, 2, 2), 4, ignored=0.3),
+         ["--class-axis", "1", "--label-smoothing", "0.2", "--reduction", "mean"],
+         weight=rng.random(4) + 0.5, label_smoothing=0.2)
+    case(out, "ce-probabilities-none-f32", "cross-entropy", F.cross_entropy,
+         rng.standard_normal((4, 3)).astype(np.float32),
+         rng.dirichlet(np.ones(3), 4).astype(np.float32),
+         ["--reduction", "none", "--label-smoothing", "0.05"], reduction="none",
+         label_smoothing=0.05)
+    case(out, "ce-int32-sum-ignore-f32", "cross-entropy", F.cross_entropy,
+         rng.standard_normal((7, 3)).astype(np.float32), labels((7,), 3).astype(np.int32),
+         ["--reduction", "sum", "--ignore-index", "1"], reduction="sum", ignore_index=1)
+    case(out, "ce-uint8-f16", "cross-entropy", F.cross_entropy,
+         rng.standard_normal((5, 4)).astype(np.float16), labels((5,), 4).astype(np.uint8))
+    case(out, "ce-all-ignored-f32", "cross-entropy", F.cross_entropy,
+         rng.standard_normal((3, 4)).astype(np.float32), np.full(3, -100))
+    case(out, "nll-axis1-weight-sum-f32", "nll", F.nll_loss,
+         torch.log_softmax(
+             torch.randn(4, 3, 5, generator=torch.Generator().manual_seed(1)), 1).numpy(),
+         labels((4, 5), 3), ["--class-axis", "1", "--reduction", "sum", "--ignore-index", "2"],
+         weight=np.array([0.2, 1.0, 3.0], dtype=np.float32), reduction="sum", ignore_index=2)
+    case(out, "bce-weight-f64", "binary-cross-entropy", F.binary_cross_entropy,
+         rng.uniform(0.01, 0.99, (3, 4)), rng.random((3, 4)), weight=rng.random(4))
+    case(out, "bce-with-logits-weights-none-f32", "binary-cross-entropy-with-logits",
+         F.binary_cross_entropy_with_logits,
+         (rng.standard_normal((2, 3, 4)) * 3).astype(np.float32),
+         (rng.random((2, 3, 4)) > 0.5).astype(np.float32), ["--reduction", "none"],
+         weight=rng.random(4).astype(np.float32),
+         pos_weight=(rng.random((3, 1)) * 3).astype(np.float32), reduction="none")
+
+
+def other_loss_cases():
+    """kl-div, mse, multi-margin, focal and softmax-focal in evaluate-kl-mse-margin-focal/."""
+    out = OTHER_LOSSES_OUT
+    fresh(out, OTHER_LOSSES_SEED)
+    rng = np.random.default_rng(OTHER_LOSSES_SEED)
+
+    def log_softmax(shape, dtype):
+        return torch.log_softmax(torch.tensor(rng.random(shape) * 9), -1).numpy().astype(dtype)
+
+    def softmax(shape, dtype):
+        return torch.softmax(torch.tensor(rng.random(shape) * 9), -1).numpy().astype(dtype)
+
+    # kl_div: OpInfo shapes (2,), (2, 3) with every reduction and log_target; plus 3-d.
+    for shape in ((2,), (2, 3), (3, 4, 5)):
+        for reduction in ("none", "mean", "batchmean", "sum"):
+            for log_target in (False, True):
+                dtype = np.float64 if len(shape) == 2 else np.float32
+                x = log_softmax(shape, dtype)
+                y = log_softmax(shape, dtype) if log_target else softmax(shape, dtype)
+                args = ["--reduction", reduction] + (["--log-target"] if log_target else [])
+                tag = "f64" if dtype == np.float64 else "f32"
+                case(out, f"kl-div-{len(shape)}d-{reduction}{'-log' if log_target else ''}-{tag}",
+                     "kl-div", F.kl_div, x, y, args, reduction=reduction, log_target=log_target)
+
+    # mse_loss: OpInfo sample_inputs_loss.
+    for shape, reduction in (((), "mean"), ((S,), "mean"), ((S,), "sum"), ((S,), "none"),
+                             ((S, S), "mean"), ((S, 1), "mean"), ((S, S, S), "mean")):
+        for dtype, tag in ((np.float32, "f32"), (np.float64, "f64")):
+            case(out, f"mse-{'x'.join(map(str, shape)) or 'scalar'}-{reduction}-{tag}", "mse",
+                 F.mse_loss, rng.standard_normal(shape).astype(dtype),
+                 rng.standard_normal(shape).astype(dtype), ["--reduction", reduction],
+                 reduction=reduction)
+
+    # Broadcast shapes (PyTorch warns, then broadcasts).
+    case(out, "mse-broadcast-f64", "mse", F.mse_loss, rng.standard_normal((S, 1)),
+         rng.standard_normal((2, 1, 3)), ["--reduction", "none"], reduction="none")
+    case(out, "kl-div-broadcast-batchmean-f32", "kl-div", F.kl_div,
+         log_softmax((4, 3), np.float32), softmax((3,), np.float32),
+         ["--reduction", "batchmean"], reduction="batchmean")
+
+    # multi_margin_loss: OpInfo sample_inputs_multi_margin_loss.
+    specs = [
+        ("scalar", (), np.array(0), {}),
+        ("vector-p1", (S,), np.array(rng.integers(0, S)), {"p": 1}),
+        ("vector1-p2", (S,), rng.integers(0, S, (1,)), {"p": 2}),
+        ("margin1", (S, M), rng.integers(0, M, (S,)), {"margin": 1.0}),
+        ("margin-neg", (S, M), rng.integers(0, M, (S,)), {"margin": -3.14}),
+        ("weight", (M, S), rng.integers(0, S, (M,)), {"weight": True}),
+        ("none", (M, S), rng.integers(0, S, (M,)), {"reduction": "none"}),
+        ("mean", (M, S), rng.integers(0, S, (M,)), {"reduction": "mean"}),
+        ("sum-p2-weight", (M, S), rng.integers(0, S, (M,)), {"reduction": "sum", "p": 2,
+                                                             "weight": True}),
+    ]
+    for name, shape, y, opts in specs:
+        for dtype, tag in ((np.float32, "f32"), (np.float64, "f64")):
+            args, kwargs = [], {}
+            for key in ("p", "margin", "reduction"):
+                if key in opts:
+                    args += [f"--{key}", str(opts[key])]
+                    kwargs[key] = opts[key]
+            weight = (rng.uniform(-10, 10, shape[-1]).astype(dtype) if opts.get("weight")
+                      else None)
+            case(out, f"multi-margin-{name}-{tag}", "multi-margin", F.multi_margin_loss,
+                 rng.standard_normal(shape).astype(dtype), y.astype(np.int64), args,
+                 weight=weight, **kwargs)
+
+    # sigmoid focal: torchvision's formula, its defaults and others.
+    for shape, alpha, gamma, reduction in (((4, 6), None, None, "mean"), ((8,), 0.5, 1.0, "sum"),
+                                           ((2, 3, 4), -1.0, 2.0, "none"),
+                                           ((5, 5), 0.9, 0.0, "mean"),
+                                           ((3, 7), 0.25, 3.5, "none")):
+        for dtype, tag in ((np.float32, "f32"), (np.float64, "f64")):
+            x = (rng.standard_normal(shape) * 3).astype(dtype)
+            y = (rng.random(shape) > 0.7).astype(dtype)
+            args = ["--reduction", reduction]
+            kwargs = {"reduction": reduction}
+            if alpha is not None:
+                args += ["--alpha", str(alpha)]
+                kwargs["alpha"] = alpha
+            if gamma is not None:
+                args += ["--gamma", str(gamma)]
+                kwargs["gamma"] = gamma
+            case(out, f"focal-{len(shape)}d-{reduction}-a{alpha}-g{gamma}-{tag}", "focal",
+                 sigmoid_focal_loss, x, y, args, **kwargs)
+
+    # softmax focal: -alpha[y] (1 - p_y)^gamma log p_y, as make_loss_fixtures.py.
+    for name, shape, axis, gamma, reduction, with_weight in (
+            ("defaults", (6, 4), -1, None, "mean", False),
+            ("axis1-alpha-ignore", (3, 4, 5), 1, 1.5, "mean", True),
+            ("none-g0", (5, 3), -1, 0.0, "none", False),
+            ("sum-alpha", (7, 6), -1, 3.0, "sum", True)):
+        for dtype, tag in ((np.float32, "f32"), (np.float64, "f64")):
+            x = (rng.standard_normal(shape) * 2).astype(dtype)
+            label_shape = list(shape)
+            del label_shape[axis]
+            y = rng.integers(0, shape[axis], label_shape)
+            y.reshape(-1)[::4] = -100
+            args = ["--reduction", reduction, "--class-axis", str(axis)]
+            kwargs = {"reduction": reduction, "class_axis": axis}
+            if gamma is not None:
+                args += ["--gamma", str(gamma)]
+                kwargs["gamma"] = gamma
+            weight = rng.random(shape[axis]).astype(dtype) + 0.1 if with_weight else None
+            case(out, f"softmax-focal-{name}-{tag}", "softmax-focal", softmax_focal_loss, x, y,
+                 args, weight=weight, **kwargs)
+
+
+if __name__ == "__main__":
+    cross_entropy_cases()
+    other_loss_cases()
