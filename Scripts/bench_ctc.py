@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times PyTorch's CPU ctc_loss and `xent bench-ctc` on the same problem, in the same run.
+"""Times PyTorch's CPU ctc_loss and `xent bench --loss ctc` on the same problem, in the same run.
 
 Usage (from the repository root, after `swift build -c release`):
 
@@ -75,7 +75,7 @@ def main():
         torch_forward.append(f)
         torch_both.append(b)
         out = subprocess.run(
-            [args.xent, "bench-ctc", "--time-steps", str(T), "--batch", str(N), "--classes",
+            [args.xent, "bench", "--loss", "ctc", "--time-steps", str(T), "--batch", str(N), "--classes",
              str(C), "--target-length", str(S), "--repeats", str(args.repeats),
              "--dtype", args.dtype, "--threads", str(args.threads), "--json"],
             check=True, capture_output=True, text=True).stdout
