@@ -22,7 +22,7 @@ extension FusedRows {
 
   /// `s[i] = c * tanh(x[i] / c)` over a row, in fp32, and the chain-rule factor
   /// `1 - tanh^2(x[i] / c)` into `derivative` (``Store``) or nowhere (``NoStore``).
-  @inline(__always)
+  @inline(never)
   static func softCap<E: KernelStorage, D: StorePolicy>(
     _ x: UnsafePointer<E.Stored>, count: Int, into s: UnsafeMutablePointer<Float>,
     derivative: D, _ softCap: SoftCap, _: E.Type
@@ -56,7 +56,7 @@ extension FusedRows {
 
   /// `g[i] = source[i] * derivative[i]` (the chain rule of the cap) over a row, stored as the
   /// element type. `source` may be `g` when the elements are fp32.
-  @inline(__always)
+  @inline(never)
   static func softCapGradient<E: KernelStorage>(
     _ source: UnsafePointer<Float>, derivative d: UnsafePointer<Float>,
     into g: UnsafeMutablePointer<E.Stored>, count: Int, _: E.Type

@@ -13,7 +13,7 @@ enum FusedRows {
 
   /// The maximum of a row, ignoring NaN (like the reference's `x > maximum` scan); -inf for a
   /// row of -inf and NaN.
-  @inline(__always)
+  @inline(never)
   static func maximum<E: KernelStorage>(
     _ x: UnsafePointer<E.Stored>, count: Int, _: E.Type
   ) -> Float {
@@ -106,7 +106,7 @@ enum FusedRows {
 
   /// One block of the exp pass in fp32, the side term taken relative to `sideShift`:
   /// `sum w[i] * (x[i] - sideShift)`.
-  @inline(__always)
+  @inline(never)
   static func expSumBlock<E: KernelStorage, S: StorePolicy, T: SidePolicy>(
     _ x: UnsafePointer<E.Stored>, _ start: Int, _ end: Int, _ shift: Float, _ sideShift: Float,
     _ store: S, _ side: T, _: E.Type
@@ -251,7 +251,7 @@ enum FusedRows {
     }
   }
 
-  @inline(__always)
+  @inline(never)
   static func scale<E: KernelStorage, A: AddendPolicy>(
     _ source: UnsafePointer<Float>, _ g: UnsafeMutablePointer<E.Stored>, _ count: Int,
     _ k: Float, _ add: A, _: E.Type
@@ -296,7 +296,7 @@ enum FusedRows {
     }
   }
 
-  @inline(__always)
+  @inline(never)
   static func exponentialGradient<E: KernelStorage, A: AddendPolicy>(
     _ x: UnsafePointer<E.Stored>, _ g: UnsafeMutablePointer<E.Stored>, _ count: Int,
     _ shift: Float, _ k: Float, _ add: A, _: E.Type

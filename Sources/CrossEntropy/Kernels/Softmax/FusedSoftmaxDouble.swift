@@ -140,7 +140,7 @@ struct FusedSoftmaxDouble {
   }
 
   /// The maximum of a row, ignoring NaN; -inf for a row of -inf and NaN.
-  @inline(__always)
+  @inline(never)
   func maximum(_ x: UnsafePointer<Double>) -> Double {
     var m0 = DoubleVector(repeating: -.infinity)
     var m1 = m0
@@ -169,7 +169,7 @@ struct FusedSoftmaxDouble {
 
   /// Sums `exp(x[i] - shift)` over a row, storing each in `store` if not nil (it may be `x`),
   /// and, if `side`, sums `w[i] * (x[i] - shift)`.
-  @inline(__always)
+  @inline(never)
   func expSum(
     _ x: UnsafePointer<Double>, shift: Double, store: UnsafeMutablePointer<Double>?, side: Bool
   ) -> (sum: Double, side: Double) {
@@ -215,7 +215,7 @@ struct FusedSoftmaxDouble {
   }
 
   /// `g[i] = g[i] * k + addend[i]` over a row (`g` holds the exponentials).
-  @inline(__always)
+  @inline(never)
   func scale(
     _ g: UnsafeMutablePointer<Double>, by k: Double, addends: UnsafeBufferPointer<Double>?,
     constant: Double

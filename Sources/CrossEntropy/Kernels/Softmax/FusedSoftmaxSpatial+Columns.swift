@@ -179,7 +179,7 @@ extension FusedSoftmaxSpatial {
 
   /// The maximum per lane over the classes, ignoring NaN (like the reference's `x > maximum`
   /// scan), copying the column as fp32 into `copy` (class `c` at `c * 16`).
-  @inline(__always)
+  @inline(never)
   static func columnMaximum<E: KernelStorage, A: ColumnAccess>(
     _ x: UnsafePointer<E.Stored>, _ classes: Int, _ stride: Int,
     _ copy: UnsafeMutablePointer<Float>,
@@ -210,7 +210,7 @@ extension FusedSoftmaxSpatial {
   /// The sums per lane of `exp(x - m)` and of the side terms over all classes of the copied
   /// column, storing each exponential through `store`; fp32 lanes, flushed into Double every
   /// ``block`` classes.
-  @inline(__always)
+  @inline(never)
   static func columnStatistics<T: ColumnSide, S: ColumnStore>(
     _ x: UnsafeMutablePointer<Float>, _ classes: Int, _ m: Vector, _ side: T, _ store: S
   ) -> (sum: Vector, side: Vector, side2: Vector) {
@@ -231,7 +231,7 @@ extension FusedSoftmaxSpatial {
   }
 
   /// Classes `start..<end` of the exp pass, in fp32.
-  @inline(__always)
+  @inline(never)
   static func columnExpSum<T: ColumnSide, S: ColumnStore>(
     _ x: UnsafeMutablePointer<Float>, _ start: Int, _ end: Int, _ m: Vector, _ side: T,
     _ store: S
@@ -266,7 +266,7 @@ extension FusedSoftmaxSpatial {
 
   /// The gradient pass: `g[c] = e[c] * k + addend[c]` per lane, `e` read back from the copy,
   /// `g` written at the stride of `inner`.
-  @inline(__always)
+  @inline(never)
   static func columnGradient<E: KernelStorage, A: ColumnAccess, D: ColumnAddend>(
     _ exps: ColumnExps, _ g: UnsafeMutablePointer<E.Stored>, _ classes: Int, _ stride: Int,
     _ k: Vector, _ add: D, _ a: A, _: E.Type
