@@ -117,13 +117,16 @@ extension Kernels {
     defer { copies.forEach { $0.deallocate() } }
     func repeating(
       _ w: BinaryWeightArgument<S.Stored>?, _ period: Int?
-    ) -> RepeatingWeight<S>? {
+    ) -> FusedBinaryCrossEntropy.RepeatingWeight<S>? {
       guard let w, let period, let source = w.values.baseAddress else { return nil }
-      if period == count { return RepeatingWeight(values: source, period: period) }
+      if period == count {
+        return FusedBinaryCrossEntropy.RepeatingWeight(values: source, period: period)
+      }
       let copy = UnsafeMutableBufferPointer<S.Stored>.allocate(capacity: period + 16)
       for j in 0..<(period + 16) { copy.initializeElement(at: j, to: source[j % period]) }
       copies.append(copy)
-      return RepeatingWeight(values: UnsafePointer(copy.baseAddress!), period: period)
+      return FusedBinaryCrossEntropy.RepeatingWeight(
+        values: UnsafePointer(copy.baseAddress!), period: period)
     }
     return FusedBinaryCrossEntropy.run(
       S.self, logits: logits, targets: targets, count: count,
