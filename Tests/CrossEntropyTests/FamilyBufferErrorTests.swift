@@ -40,7 +40,7 @@ private func withBuffers(
     {
       try withBuffers(input: 5, other: 6, labels: 2, loss: 1, gradient: 6) { s, t, l, loss, _ in
         try criterion.loss(
-          studentLogits: UnsafeBufferPointer(s), teacherLogits: t, shape: shape, labels: l,
+          studentLogits: UnsafeBufferPointer(s), shape: shape, teacherLogits: t, labels: l,
           into: loss)
       }
     }
@@ -48,7 +48,7 @@ private func withBuffers(
     {
       try withBuffers(input: 6, other: 7, labels: 2, loss: 1, gradient: 6) { s, t, l, loss, _ in
         try criterion.lossAndGradient(
-          overwriting: s, teacherLogits: t, shape: shape, labels: l, loss: loss)
+          overwriting: s, shape: shape, teacherLogits: t, labels: l, loss: loss)
       }
     }
     expectLossError(
@@ -57,13 +57,13 @@ private func withBuffers(
     ) {
       try withBuffers(input: 6, other: 6, labels: 3, loss: 1, gradient: 6) { s, t, l, loss, _ in
         try criterion.lossAndGradient(
-          overwriting: s, teacherLogits: t, shape: shape, labels: l, loss: loss)
+          overwriting: s, shape: shape, teacherLogits: t, labels: l, loss: loss)
       }
     }
     expectLossError(.shapeMismatch, "loss buffer holds 2 elements but reduction mean writes 1") {
       try withBuffers(input: 6, other: 6, labels: 2, loss: 2, gradient: 6) { s, t, l, loss, _ in
         try criterion.lossAndGradient(
-          overwriting: s, teacherLogits: t, shape: shape, labels: l, loss: loss)
+          overwriting: s, shape: shape, teacherLogits: t, labels: l, loss: loss)
       }
     }
     expectLossError(
@@ -71,7 +71,7 @@ private func withBuffers(
     ) {
       try withBuffers(input: 6, other: 6, labels: 2, loss: 1, gradient: 5) { s, t, l, loss, g in
         try criterion.lossAndGradient(
-          studentLogits: UnsafeBufferPointer(s), teacherLogits: t, shape: shape, labels: l,
+          studentLogits: UnsafeBufferPointer(s), shape: shape, teacherLogits: t, labels: l,
           loss: loss, gradient: g)
       }
     }
@@ -80,7 +80,7 @@ private func withBuffers(
     ) {
       try withBuffers(input: 6, other: 6, labels: 0, loss: 1, gradient: 6) { s, t, _, loss, _ in
         try criterion.lossAndGradient(
-          overwriting: s, teacherLogits: t, shape: shape, labels: nil, loss: loss)
+          overwriting: s, shape: shape, teacherLogits: t, labels: nil, loss: loss)
       }
     }
   }
@@ -106,7 +106,7 @@ private func withBuffers(
     ) {
       try withBuffers(input: 6, other: 2, labels: 2, loss: 2, gradient: 6) { x, a, l, loss, _ in
         try criterion.lossAndGradient(
-          overwriting: x, shape: shape, labels: l, alpha: a, loss: loss)
+          overwriting: x, shape: shape, labels: l, classWeights: a, loss: loss)
       }
     }
     expectLossError(.shapeMismatch, "loss buffer holds 1 elements but reduction none writes 2") {
@@ -143,8 +143,7 @@ private func withBuffers(
       "probabilities hold 5 elements but logits shape [2, 3] holds 6; expected the same shape"
     ) {
       try withBuffers(input: 6, other: 5, labels: 0, loss: 1, gradient: 6) { x, p, _, loss, _ in
-        try criterion.loss(
-          logits: UnsafeBufferPointer(x), shape: shape, probabilities: p, into: loss)
+        try criterion.loss(logits: UnsafeBufferPointer(x), shape: shape, targets: p, into: loss)
       }
     }
     expectLossError(.shapeMismatch, "loss buffer holds 0 elements but reduction mean writes 1") {
@@ -155,7 +154,7 @@ private func withBuffers(
     expectLossError(.shapeMismatch, "gradient holds 7 elements but logits shape [2, 3] holds 6") {
       try withBuffers(input: 6, other: 6, labels: 0, loss: 1, gradient: 7) { x, p, _, loss, g in
         try criterion.lossAndGradient(
-          logits: UnsafeBufferPointer(x), shape: shape, probabilities: p, loss: loss, gradient: g)
+          logits: UnsafeBufferPointer(x), shape: shape, targets: p, loss: loss, gradient: g)
       }
     }
   }
@@ -205,18 +204,18 @@ private func withBuffers(
       .shapeMismatch, "log-probabilities holds 5 elements but its shape [2, 3] needs 6"
     ) {
       try withBuffers(input: 5, other: 6, labels: 0, loss: 1, gradient: 5) { x, t, _, loss, _ in
-        try kl.lossAndGradient(overwriting: x, targets: t, shape: shape, loss: loss)
+        try kl.lossAndGradient(overwriting: x, shape: shape, targets: t, loss: loss)
       }
     }
     expectLossError(.shapeMismatch, "targets holds 4 elements but its shape [2, 3] needs 6") {
       try withBuffers(input: 6, other: 4, labels: 0, loss: 1, gradient: 6) { x, t, _, loss, _ in
-        try kl.lossAndGradient(overwriting: x, targets: t, shape: shape, loss: loss)
+        try kl.lossAndGradient(overwriting: x, shape: shape, targets: t, loss: loss)
       }
     }
     expectLossError(.shapeMismatch, "loss buffer holds 6 elements but reduction batchmean writes 1")
     {
       try withBuffers(input: 6, other: 6, labels: 0, loss: 6, gradient: 6) { x, t, _, loss, _ in
-        try kl.lossAndGradient(overwriting: x, targets: t, shape: shape, loss: loss)
+        try kl.lossAndGradient(overwriting: x, shape: shape, targets: t, loss: loss)
       }
     }
     expectLossError(
@@ -224,18 +223,18 @@ private func withBuffers(
     ) {
       try withBuffers(input: 6, other: 6, labels: 0, loss: 1, gradient: 5) { x, t, _, loss, g in
         try kl.lossAndGradient(
-          logProbabilities: UnsafeBufferPointer(x), targets: t, shape: shape, loss: loss,
+          logProbabilities: UnsafeBufferPointer(x), shape: shape, targets: t, loss: loss,
           gradient: g)
       }
     }
     expectLossError(.shapeMismatch, "predictions holds 7 elements but its shape [2, 3] needs 6") {
       try withBuffers(input: 7, other: 6, labels: 0, loss: 6, gradient: 7) { x, t, _, loss, _ in
-        try mse.lossAndGradient(overwriting: x, targets: t, shape: shape, loss: loss)
+        try mse.lossAndGradient(overwriting: x, shape: shape, targets: t, loss: loss)
       }
     }
     expectLossError(.shapeMismatch, "loss buffer holds 1 elements but reduction none writes 6") {
       try withBuffers(input: 6, other: 6, labels: 0, loss: 1, gradient: 6) { x, t, _, loss, _ in
-        try mse.loss(predictions: UnsafeBufferPointer(x), targets: t, shape: shape, into: loss)
+        try mse.loss(predictions: UnsafeBufferPointer(x), shape: shape, targets: t, into: loss)
       }
     }
     expectLossError(
@@ -243,7 +242,7 @@ private func withBuffers(
     ) {
       try withBuffers(input: 6, other: 6, labels: 0, loss: 6, gradient: 3) { x, t, _, loss, g in
         try mse.lossAndGradient(
-          predictions: UnsafeBufferPointer(x), targets: t, shape: shape, loss: loss, gradient: g)
+          predictions: UnsafeBufferPointer(x), shape: shape, targets: t, loss: loss, gradient: g)
       }
     }
   }

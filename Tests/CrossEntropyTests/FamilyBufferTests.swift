@@ -104,16 +104,16 @@ private struct BufferForms<Scalar: BinaryFloatingPoint> {
                 input: student, lossCount: reduction == .none ? rows : 1,
                 loss: {
                   try criterion.loss(
-                    studentLogits: $0, teacherLogits: t, shape: shape, labels: l, into: $1)
+                    studentLogits: $0, shape: shape, teacherLogits: t, labels: l, into: $1)
                 },
                 both: {
                   try criterion.lossAndGradient(
-                    studentLogits: $0, teacherLogits: t, shape: shape, labels: l, loss: $1,
+                    studentLogits: $0, shape: shape, teacherLogits: t, labels: l, loss: $1,
                     gradient: $2)
                 },
                 overwriting: {
                   try criterion.lossAndGradient(
-                    overwriting: $0, teacherLogits: t, shape: shape, labels: l, loss: $1)
+                    overwriting: $0, shape: shape, teacherLogits: t, labels: l, loss: $1)
                 }
               ).check(
                 against: (expected.loss, expected.gradient), forward: forward,
@@ -152,7 +152,7 @@ private struct BufferForms<Scalar: BinaryFloatingPoint> {
         try student.withUnsafeMutableBufferPointer { s in
           try loss.withUnsafeMutableBufferPointer { lb in
             try criterion.lossAndGradient(
-              overwriting: s, teacherLogits: t, shape: [4, classes], labels: l, loss: lb)
+              overwriting: s, shape: [4, classes], teacherLogits: t, labels: l, loss: lb)
           }
         }
       }
@@ -174,24 +174,24 @@ private struct BufferForms<Scalar: BinaryFloatingPoint> {
             ShapedArray(shape: shape, scalars: logits), ShapedArray(shape: [rows], scalars: y)
           )
           let expected = try criterion.lossAndGradient(
-            logits: arrays.0, labels: arrays.1, alpha: weighted ? alpha : nil)
+            logits: arrays.0, labels: arrays.1, classWeights: weighted ? alpha : nil)
           let forward = try criterion.loss(
-            logits: arrays.0, labels: arrays.1, alpha: weighted ? alpha : nil)
+            logits: arrays.0, labels: arrays.1, classWeights: weighted ? alpha : nil)
           try y.withUnsafeBufferPointer { l in
             try alpha.withUnsafeBufferPointer { a in
               let a = weighted ? a : nil
               try BufferForms(
                 input: logits, lossCount: reduction == .none ? rows : 1,
                 loss: {
-                  try criterion.loss(logits: $0, shape: shape, labels: l, alpha: a, into: $1)
+                  try criterion.loss(logits: $0, shape: shape, labels: l, classWeights: a, into: $1)
                 },
                 both: {
                   try criterion.lossAndGradient(
-                    logits: $0, shape: shape, labels: l, alpha: a, loss: $1, gradient: $2)
+                    logits: $0, shape: shape, labels: l, classWeights: a, loss: $1, gradient: $2)
                 },
                 overwriting: {
                   try criterion.lossAndGradient(
-                    overwriting: $0, shape: shape, labels: l, alpha: a, loss: $1)
+                    overwriting: $0, shape: shape, labels: l, classWeights: a, loss: $1)
                 }
               ).check(
                 against: (expected.loss, expected.gradient), forward: forward,
@@ -235,20 +235,19 @@ private struct BufferForms<Scalar: BinaryFloatingPoint> {
       }
       let soft = try criterion.lossAndGradient(
         logits: ShapedArray(shape: shape, scalars: logits),
-        probabilities: ShapedArray(shape: shape, scalars: targets))
+        targets: ShapedArray(shape: shape, scalars: targets))
       try targets.withUnsafeBufferPointer { t in
         try BufferForms(
           input: logits, lossCount: lossCount,
-          loss: { try criterion.loss(logits: $0, shape: shape, probabilities: t, into: $1) },
+          loss: { try criterion.loss(logits: $0, shape: shape, targets: t, into: $1) },
           both: {
             try criterion.lossAndGradient(
-              logits: $0, shape: shape, probabilities: t, loss: $1, gradient: $2)
+              logits: $0, shape: shape, targets: t, loss: $1, gradient: $2)
           },
           overwriting: { x, l in
             // No overwriting form for probability targets: the separate form into the input.
             try criterion.lossAndGradient(
-              logits: UnsafeBufferPointer(x), shape: shape, probabilities: t, loss: l,
-              gradient: x)
+              logits: UnsafeBufferPointer(x), shape: shape, targets: t, loss: l, gradient: x)
           }
         ).check(against: soft, "poly probabilities \(Scalar.self) \(reduction)")
       }
@@ -314,13 +313,13 @@ private struct BufferForms<Scalar: BinaryFloatingPoint> {
         try targets.withUnsafeBufferPointer { t in
           try BufferForms(
             input: input, lossCount: reduction == .none ? 20 : 1,
-            loss: { try criterion.loss(logProbabilities: $0, targets: t, shape: shape, into: $1) },
+            loss: { try criterion.loss(logProbabilities: $0, shape: shape, targets: t, into: $1) },
             both: {
               try criterion.lossAndGradient(
-                logProbabilities: $0, targets: t, shape: shape, loss: $1, gradient: $2)
+                logProbabilities: $0, shape: shape, targets: t, loss: $1, gradient: $2)
             },
             overwriting: {
-              try criterion.lossAndGradient(overwriting: $0, targets: t, shape: shape, loss: $1)
+              try criterion.lossAndGradient(overwriting: $0, shape: shape, targets: t, loss: $1)
             }
           ).check(against: expected, "KL \(Scalar.self) \(reduction) log \(logTarget)")
         }
@@ -334,13 +333,13 @@ private struct BufferForms<Scalar: BinaryFloatingPoint> {
       try targets.withUnsafeBufferPointer { t in
         try BufferForms(
           input: input, lossCount: reduction == .none ? 20 : 1,
-          loss: { try criterion.loss(predictions: $0, targets: t, shape: shape, into: $1) },
+          loss: { try criterion.loss(predictions: $0, shape: shape, targets: t, into: $1) },
           both: {
             try criterion.lossAndGradient(
-              predictions: $0, targets: t, shape: shape, loss: $1, gradient: $2)
+              predictions: $0, shape: shape, targets: t, loss: $1, gradient: $2)
           },
           overwriting: {
-            try criterion.lossAndGradient(overwriting: $0, targets: t, shape: shape, loss: $1)
+            try criterion.lossAndGradient(overwriting: $0, shape: shape, targets: t, loss: $1)
           }
         ).check(against: expected, "MSE \(Scalar.self) \(reduction)")
       }
@@ -356,9 +355,9 @@ private struct BufferForms<Scalar: BinaryFloatingPoint> {
     let empty = UnsafeBufferPointer<Float>(start: nil, count: 0)
     let none = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
     try MeanSquaredError(reduction: .none).lossAndGradient(
-      predictions: empty, targets: empty, shape: [0, 3], loss: none, gradient: none)
+      predictions: empty, shape: [0, 3], targets: empty, loss: none, gradient: none)
     try KLDivergence(reduction: .none).loss(
-      logProbabilities: empty, targets: empty, shape: [0], into: none)
+      logProbabilities: empty, shape: [0], targets: empty, into: none)
     try PolyLoss(reduction: .none).loss(
       logits: empty, shape: [0, 4], labels: UnsafeBufferPointer(start: nil, count: 0),
       into: none)

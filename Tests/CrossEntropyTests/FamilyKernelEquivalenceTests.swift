@@ -118,7 +118,7 @@ private struct SoftmaxFocalCase {
   func reference() throws -> (loss: [Double], gradient: [Double]?) {
     let result = try criterion.lossAndGradient(
       logits: ShapedArray<Double>(shape: [rows, classes], scalars: logits.map(Double.init)),
-      labels: ShapedArray<Int>(shape: [rows], scalars: labels), alpha: alpha)
+      labels: ShapedArray<Int>(shape: [rows], scalars: labels), classWeights: alpha)
     return (result.loss.scalars, result.gradient.scalars)
   }
 
@@ -197,7 +197,7 @@ private struct SoftmaxFocalCase {
     let result = try problem.criterion.lossAndGradient(
       logits: ShapedArray<Float>(shape: [40, 33], scalars: problem.logits),
       labels: ShapedArray<Int>(shape: [40], scalars: problem.labels),
-      alpha: problem.alpha?.map { Float($0) })
+      classWeights: problem.alpha?.map { Float($0) })
     let direct = problem.fast(threads: 1, wantsGradient: true)
     #expect(bits(result.loss.scalars) == bits(direct.loss))
     #expect(bits(result.gradient.scalars) == bits(direct.gradient!))

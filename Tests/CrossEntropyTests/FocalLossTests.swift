@@ -24,7 +24,7 @@ import Testing
           gamma: c.options["gamma"]!.double!)
         (loss, gradient) = try focal.lossAndGradient(
           logits: input, labels: c.inputs["target"]!.integers,
-          alpha: c.inputs["alpha"].map { $0.data.map { Scalar($0) } })
+          classWeights: c.inputs["alpha"].map { $0.data.map { Scalar($0) } })
       }
       familyExpectClose(loss, expected["loss"], "\(c.name) loss \(Scalar.self)")
       familyExpectClose(gradient, expected["gradient"], "\(c.name) gradient \(Scalar.self)")
@@ -59,11 +59,11 @@ import Testing
     let focal = SoftmaxFocalLoss(classAxis: 1, gamma: gamma)
     let alpha: [Double] = [0.2, 0.5, 0.3]
     let (_, gradient) = try focal.lossAndGradient(
-      logits: try ShapedArray(shape: shape, scalars: point), labels: labels, alpha: alpha)
+      logits: try ShapedArray(shape: shape, scalars: point), labels: labels, classWeights: alpha)
     familyExpectFiniteDifferences(at: point, gradient: gradient.scalars, "seed 19 gamma \(gamma)") {
       x in
       try! focal.loss(
-        logits: try! ShapedArray(shape: shape, scalars: x), labels: labels, alpha: alpha
+        logits: try! ShapedArray(shape: shape, scalars: x), labels: labels, classWeights: alpha
       ).scalar!
     }
   }
@@ -102,7 +102,8 @@ import Testing
     let rows = try! ShapedArray<Float>(shape: [2, 3], scalars: [0, 1, 2, 3, 4, 5])
     #expect(
       familyErrorMessage {
-        _ = try SoftmaxFocalLoss().loss(logits: rows, labels: ShapedArray([0, 1]), alpha: [1])
+        _ = try SoftmaxFocalLoss().loss(
+          logits: rows, labels: ShapedArray([0, 1]), classWeights: [1])
       } == "focal alpha has 1 elements but logits have 3 classes on axis 1")
     #expect(
       familyErrorMessage {

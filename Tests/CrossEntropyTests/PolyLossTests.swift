@@ -15,7 +15,7 @@ import Testing
       let (loss, gradient) =
         c.options["kind"]!.string == "labels"
         ? try poly.lossAndGradient(logits: logits, labels: c.inputs["target"]!.integers)
-        : try poly.lossAndGradient(logits: logits, probabilities: c.inputs["target"]!.shaped())
+        : try poly.lossAndGradient(logits: logits, targets: c.inputs["target"]!.shaped())
       familyExpectClose(loss, expected["loss"], "\(c.name) loss \(Scalar.self)")
       familyExpectClose(gradient, expected["gradient"], "\(c.name) gradient \(Scalar.self)")
     }
@@ -59,7 +59,7 @@ import Testing
       } == "poly-1 epsilon nan is invalid; expected a finite value")
     #expect(
       familyErrorMessage {
-        _ = try PolyLoss().loss(logits: logits, probabilities: ShapedArray<Float>([1, 0, 0]))
+        _ = try PolyLoss().loss(logits: logits, targets: ShapedArray<Float>([1, 0, 0]))
       } == "probabilities shape [3] does not match logits shape [2, 3]")
     #expect(
       familyErrorMessage {

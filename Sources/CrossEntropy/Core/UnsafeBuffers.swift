@@ -29,7 +29,7 @@ func startAddress<Element>(_ pointer: UnsafePointer<Element>?) -> UnsafePointer<
 
 /// Copies `values` into the start of `buffer` (which the caller has checked is large enough).
 func copy<Element>(_ values: [Element], into buffer: UnsafeMutableBufferPointer<Element>) {
-  _ = values.withUnsafeBufferPointer { source in
+  values.withUnsafeBufferPointer { source in
     UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(source))
   }
 }

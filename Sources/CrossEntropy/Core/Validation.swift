@@ -98,3 +98,63 @@ func checkFocusing(_ gamma: Double) throws(LossError) {
     throw .invalidOption("focal gamma \(gamma) is invalid; expected a finite value >= 0")
   }
 }
+
+/// Checks the distillation options: a finite temperature > 0 and a hard-label weight in [0, 1].
+func checkDistillation(temperature: Double, hardLabelWeight: Double) throws(LossError) {
+  guard temperature > 0 && temperature.isFinite else {
+    throw .invalidOption(
+      "distillation temperature \(temperature) is invalid; expected a finite value > 0")
+  }
+  guard hardLabelWeight >= 0 && hardLabelWeight <= 1 else {
+    throw .invalidOption("hard-label weight \(hardLabelWeight) is outside [0, 1]")
+  }
+}
+
+/// Checks the Poly-1 coefficient: finite.
+func checkPolyEpsilon(_ epsilon: Double) throws(LossError) {
+  guard epsilon.isFinite else {
+    throw .invalidOption("poly-1 epsilon \(epsilon) is invalid; expected a finite value")
+  }
+}
+
+/// Checks the multi-margin exponent: 1 or 2.
+func checkMultiMarginExponent(_ p: Int) throws(LossError) {
+  guard p == 1 || p == 2 else {
+    throw .invalidOption("multi-margin p \(p) is not supported; expected 1 or 2")
+  }
+}
+
+// MARK: - Values
+
+/// Checks that a second operand's buffer (targets, probability targets) holds as many elements
+/// as the input of `shape`, which holds `expected`.
+func checkSameCount(
+  _ count: Int, name: String, input: String, shape: [Int], expected: Int
+) throws(LossError) {
+  guard count == expected else {
+    throw .shapeMismatch(
+      "\(name) hold \(count) elements but \(input) shape \(describe(shape: shape)) holds"
+        + " \(expected); expected the same shape")
+  }
+}
+
+/// Checks the softmax focal loss's per-class weights, if any, against the class count.
+func checkFocalClassWeights(count: Int?, layout: ClassLayout) throws(LossError) {
+  if let count, count != layout.classes {
+    throw .shapeMismatch(
+      "focal alpha has \(count) elements but logits have \(layout.classes) classes"
+        + " on axis \(layout.axis)")
+  }
+}
+
+/// Checks that every value lies in [0, 1] (NaN does not), naming the first that does not by its
+/// position in `shape`.
+func checkUnitInterval<Scalar: BinaryFloatingPoint>(
+  _ values: UnsafeBufferPointer<Scalar>, shape: [Int], name: String
+) throws(LossError) {
+  if let index = values.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+    throw .valueOutOfRange(
+      "\(name) \(Double(values[index])) at position"
+        + " \(describe(shape: position(ofFlatIndex: index, in: shape))) is outside [0, 1]")
+  }
+}

@@ -123,103 +123,22 @@ public struct BinaryCrossEntropy: Sendable, Hashable {
     _ kind: BinaryInputKind, _ input: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>,
     _ weight: ShapedArray<Scalar>?, positiveWeight: ShapedArray<Scalar>?, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    let inputName = kind == .logits ? "logits" : "probabilities"
     guard input.shape == targets.shape else {
       throw .shapeMismatch(
-        "targets shape \(describe(shape: targets.shape)) does not match \(inputName) shape"
+        "targets shape \(describe(shape: targets.shape)) does not match \(kind.name) shape"
           + " \(describe(shape: input.shape))")
     }
-    let indices = try broadcastIndices(weight, positiveWeight, shape: targets.shape)
-    if kind == .probabilities {
-      try checkUnitInterval(input.scalars, shape: input.shape, name: "probability")
-      try checkUnitInterval(targets.scalars, shape: targets.shape, name: "target")
-    }
-    let count = input.scalars.count
-    let lossCount = reduction == .none ? count : 1
-    var gradient: [Scalar]? = nil
-    // The kernels write every element of the loss and of the gradient.
-    let loss = [Scalar](unsafeUninitializedCapacity: lossCount) { lossBuffer, initialized in
-      func run(_ g: UnsafeMutablePointer<Scalar>?) {
-        input.withUnsafeBufferPointer { x in
-          targets.withUnsafeBufferPointer { y in
-            self.run(
-              kind, input: x, targets: y, shape: input.shape, weight: weight,
-              positiveWeight: positiveWeight, indices: indices, loss: lossBuffer, gradient: g)
-          }
+    return try Kernels.outputs(
+      lossShape: reduction == .none ? input.shape : [],
+      gradientShape: wantsGradient ? input.shape : nil
+    ) { loss, gradient throws(LossError) in
+      try input.withUnsafeBufferPointer { x throws(LossError) in
+        try targets.withUnsafeBufferPointer { y throws(LossError) in
+          try compute(
+            kind, input: x, shape: input.shape, targets: y, weight: weight,
+            positiveWeight: positiveWeight, loss: loss, gradient: gradient)
         }
       }
-      if wantsGradient {
-        gradient = [Scalar](unsafeUninitializedCapacity: count) { g, gradientInitialized in
-          run(g.baseAddress)
-          gradientInitialized = count
-        }
-      } else {
-        run(nil)
-      }
-      initialized = lossCount
-    }
-    return (
-      ShapedArray(uncheckedShape: reduction == .none ? input.shape : [], scalars: loss),
-      gradient.map { ShapedArray(uncheckedShape: input.shape, scalars: $0) }
-    )
-  }
-
-  /// Resolves how the weights broadcast to the target shape.
-  private func broadcastIndices<Scalar>(
-    _ weight: ShapedArray<Scalar>?, _ positiveWeight: ShapedArray<Scalar>?, shape: [Int]
-  ) throws(LossError) -> (weight: BroadcastIndex?, positiveWeight: BroadcastIndex?) {
-    let weightIndex = try weight.map { w throws(LossError) in
-      try BroadcastIndex(source: w.shape, target: shape, name: "weight")
-    }
-    let positiveIndex = try positiveWeight.map { w throws(LossError) in
-      try BroadcastIndex(source: w.shape, target: shape, name: "positive weight")
-    }
-    return (weightIndex, positiveIndex)
-  }
-
-  /// Runs the kernel on checked arguments; `gradient` may be `input`'s memory.
-  private func run<Scalar: BinaryFloatingPoint>(
-    _ kind: BinaryInputKind, input: UnsafeBufferPointer<Scalar>,
-    targets: UnsafeBufferPointer<Scalar>, shape: [Int], weight: ShapedArray<Scalar>?,
-    positiveWeight: ShapedArray<Scalar>?,
-    indices: (weight: BroadcastIndex?, positiveWeight: BroadcastIndex?),
-    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?
-  ) {
-    func withArgument(
-      _ w: ShapedArray<Scalar>?, _ index: BroadcastIndex?,
-      _ body: (BinaryWeightArgument<Scalar>?) -> Void
-    ) {
-      guard let w, let index else { return body(nil) }
-      w.withUnsafeBufferPointer {
-        body(BinaryWeightArgument(values: $0, shape: w.shape, index: index))
-      }
-    }
-    let count = input.count
-    withArgument(weight, indices.weight) { w in
-      withArgument(positiveWeight, indices.positiveWeight) { p in
-        switch kind {
-        case .logits:
-          Kernels.binaryCrossEntropyWithLogits(
-            logits: startAddress(input.baseAddress), targets: startAddress(targets.baseAddress),
-            shape: shape, count: count, weight: w, positiveWeight: p, reduction: reduction,
-            loss: loss, gradient: gradient)
-        case .probabilities:
-          Reference.binaryCrossEntropy(
-            .probabilities, input: input, targets: targets, weight: w.map { ($0.values, $0.index) },
-            positiveWeight: nil, shape: shape, reduction: reduction, loss: loss,
-            gradient: gradient.map { UnsafeMutableBufferPointer(start: $0, count: count) })
-        }
-      }
-    }
-  }
-
-  private func checkUnitInterval<Scalar: BinaryFloatingPoint>(
-    _ values: [Scalar], shape: [Int], name: String
-  ) throws(LossError) {
-    if let index = values.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
-      throw .valueOutOfRange(
-        "\(name) \(Double(values[index])) at position"
-          + " \(describe(shape: position(ofFlatIndex: index, in: shape))) is outside [0, 1]")
     }
   }
 }
@@ -228,6 +147,9 @@ public struct BinaryCrossEntropy: Sendable, Hashable {
 enum BinaryInputKind: Sendable {
   case logits
   case probabilities
+
+  /// What error messages call the input.
+  var name: String { self == .logits ? "logits" : "probabilities" }
 }
 
 // MARK: - Caller-owned memory
@@ -257,12 +179,9 @@ extension BinaryCrossEntropy {
     weight: ShapedArray<Scalar>? = nil, positiveWeight: ShapedArray<Scalar>? = nil,
     into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
-    let indices = try checkBuffers(
-      logits: logits.count, shape: shape, targets: targets.count, gradient: nil,
-      loss: loss.count, weight: weight, positiveWeight: positiveWeight)
-    run(
-      .logits, input: logits, targets: targets, shape: shape, weight: weight,
-      positiveWeight: positiveWeight, indices: indices, loss: loss, gradient: nil)
+    try compute(
+      .logits, input: logits, shape: shape, targets: targets, weight: weight,
+      positiveWeight: positiveWeight, loss: loss, gradient: nil)
   }
 
   /// Writes the loss and its gradient with respect to the logits into caller buffers.
@@ -290,13 +209,9 @@ extension BinaryCrossEntropy {
     weight: ShapedArray<Scalar>? = nil, positiveWeight: ShapedArray<Scalar>? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
-    let indices = try checkBuffers(
-      logits: logits.count, shape: shape, targets: targets.count, gradient: gradient.count,
-      loss: loss.count, weight: weight, positiveWeight: positiveWeight)
-    run(
-      .logits, input: logits, targets: targets, shape: shape, weight: weight,
-      positiveWeight: positiveWeight, indices: indices, loss: loss,
-      gradient: gradient.baseAddress)
+    try compute(
+      .logits, input: logits, shape: shape, targets: targets, weight: weight,
+      positiveWeight: positiveWeight, loss: loss, gradient: gradient)
   }
 
   /// Computes the loss and overwrites the logits with the gradient: no memory besides the
@@ -319,32 +234,134 @@ extension BinaryCrossEntropy {
     targets: UnsafeBufferPointer<Scalar>, weight: ShapedArray<Scalar>? = nil,
     positiveWeight: ShapedArray<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
-    let indices = try checkBuffers(
-      logits: logits.count, shape: shape, targets: targets.count, gradient: nil,
-      loss: loss.count, weight: weight, positiveWeight: positiveWeight)
-    run(
-      .logits, input: UnsafeBufferPointer(logits), targets: targets, shape: shape,
-      weight: weight, positiveWeight: positiveWeight, indices: indices, loss: loss,
-      gradient: logits.baseAddress)
+    try compute(
+      .logits, input: UnsafeBufferPointer(logits), shape: shape, targets: targets,
+      weight: weight, positiveWeight: positiveWeight, loss: loss, gradient: logits)
   }
 
-  /// Checks the counts of caller buffers against `shape` and the weights' shapes.
-  private func checkBuffers<Scalar>(
-    logits: Int, shape: [Int], targets: Int, gradient: Int?, loss: Int,
-    weight: ShapedArray<Scalar>?, positiveWeight: ShapedArray<Scalar>?
-  ) throws(LossError) -> (weight: BroadcastIndex?, positiveWeight: BroadcastIndex?) {
-    try checkCount(logits, shape: shape, name: "logits")
-    guard targets == logits else {
-      throw .shapeMismatch(
-        "targets hold \(targets) elements but logits shape \(describe(shape: shape)) holds"
-          + " \(logits); expected the same shape")
+  /// Writes the loss of probabilities against binary (or soft) targets into a caller buffer,
+  /// without copying the inputs.
+  ///
+  /// Per element, as PyTorch's `binary_cross_entropy`:
+  /// `-weight * (y * max(log p, -100) + (1 - y) * max(log(1 - p), -100))`.
+  ///
+  /// - Parameters:
+  ///   - probabilities: Predicted probabilities in [0, 1], in row-major order.
+  ///   - shape: The shape of `probabilities` and of `targets`.
+  ///   - targets: Targets in [0, 1], laid out like `probabilities`.
+  ///   - weight: Optional weights, broadcast right-aligned against `shape`.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per element for `.none`.
+  /// - Throws: ``LossError`` when a count does not match `shape`, the loss buffer has the wrong
+  ///   size for the reduction, the weight does not broadcast, or a probability or target lies
+  ///   outside [0, 1] (NaN included).
+  /// - Complexity: O(n) in the number of elements; O(n) extra memory.
+  public func loss<Scalar: BinaryFloatingPoint>(
+    probabilities: UnsafeBufferPointer<Scalar>, shape: [Int],
+    targets: UnsafeBufferPointer<Scalar>, weight: ShapedArray<Scalar>? = nil,
+    into loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    try compute(
+      .probabilities, input: probabilities, shape: shape, targets: targets, weight: weight,
+      positiveWeight: nil, loss: loss, gradient: nil)
+  }
+
+  /// Writes the loss of probabilities and its gradient with respect to them into caller
+  /// buffers: `weight * (p - y) / max((1 - p) * p, 1e-12)`, divided by the element count for
+  /// `.mean`.
+  ///
+  /// - Parameters:
+  ///   - probabilities: Predicted probabilities in [0, 1], in row-major order.
+  ///   - shape: The shape of `probabilities` and of `targets`.
+  ///   - targets: Targets in [0, 1], laid out like `probabilities`.
+  ///   - weight: Optional weights, broadcast right-aligned against `shape`.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per element for `.none`.
+  ///   - gradient: Receives the gradient, as many elements as `probabilities`. It may be the
+  ///     same memory as `probabilities`; see also
+  ///     ``lossAndGradient(overwritingProbabilities:shape:targets:weight:loss:)``.
+  /// - Throws: ``LossError``, as ``loss(probabilities:shape:targets:weight:into:)``, and when
+  ///   `gradient` does not hold as many elements as `probabilities`.
+  /// - Complexity: O(n) in the number of elements; O(n) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    probabilities: UnsafeBufferPointer<Scalar>, shape: [Int],
+    targets: UnsafeBufferPointer<Scalar>, weight: ShapedArray<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    try compute(
+      .probabilities, input: probabilities, shape: shape, targets: targets, weight: weight,
+      positiveWeight: nil, loss: loss, gradient: gradient)
+  }
+
+  /// Computes the loss of probabilities and overwrites them with its gradient.
+  ///
+  /// The label differs from the logits' `overwriting:` so that a call says which input the
+  /// buffer holds (the two gradients differ).
+  ///
+  /// - Parameters:
+  ///   - probabilities: Predicted probabilities in [0, 1], in row-major order; on return,
+  ///     d(loss)/d(probabilities).
+  ///   - shape: The shape of `probabilities` and of `targets`.
+  ///   - targets: Targets in [0, 1], laid out like `probabilities`.
+  ///   - weight: Optional weights, broadcast right-aligned against `shape`.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per element for `.none`.
+  /// - Throws: ``LossError``, as ``loss(probabilities:shape:targets:weight:into:)``; the
+  ///   probabilities are unchanged when it throws.
+  /// - Complexity: O(n) in the number of elements; O(n) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    overwritingProbabilities probabilities: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
+    targets: UnsafeBufferPointer<Scalar>, weight: ShapedArray<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    try compute(
+      .probabilities, input: UnsafeBufferPointer(probabilities), shape: shape, targets: targets,
+      weight: weight, positiveWeight: nil, loss: loss, gradient: probabilities)
+  }
+}
+
+// MARK: - Validation and the kernel call
+
+extension BinaryCrossEntropy {
+  /// Validates the buffers, the weights' shapes and (for probabilities) the values, then runs
+  /// the kernel. Nothing is written when it throws.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  private func compute<Scalar: BinaryFloatingPoint>(
+    _ kind: BinaryInputKind, input: UnsafeBufferPointer<Scalar>, shape: [Int],
+    targets: UnsafeBufferPointer<Scalar>, weight: ShapedArray<Scalar>?,
+    positiveWeight: ShapedArray<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutableBufferPointer<Scalar>?
+  ) throws(LossError) {
+    let count = input.count
+    try checkCount(count, shape: shape, name: kind.name)
+    try checkSameCount(
+      targets.count, name: "targets", input: kind.name, shape: shape, expected: count)
+    if let gradient { try checkGradientCount(gradient.count, shape: shape, name: kind.name) }
+    try checkLossCount(loss.count, reduction: reduction, rows: count)
+    let weightIndex = try weight.map { w throws(LossError) in
+      try BroadcastIndex(source: w.shape, target: shape, name: "weight")
     }
-    if let gradient, gradient != logits {
-      throw .shapeMismatch(
-        "gradient holds \(gradient) elements but logits shape \(describe(shape: shape)) holds"
-          + " \(logits)")
+    let positiveIndex = try positiveWeight.map { w throws(LossError) in
+      try BroadcastIndex(source: w.shape, target: shape, name: "positive weight")
     }
-    try checkLossCount(loss, reduction: reduction, rows: logits)
-    return try broadcastIndices(weight, positiveWeight, shape: shape)
+    if kind == .probabilities {
+      try checkUnitInterval(input, shape: shape, name: "probability")
+      try checkUnitInterval(targets, shape: shape, name: "target")
+    }
+    func withArgument(
+      _ w: ShapedArray<Scalar>?, _ index: BroadcastIndex?,
+      _ body: (BinaryWeightArgument<Scalar>?) -> Void
+    ) {
+      guard let w, let index else { return body(nil) }
+      w.withUnsafeBufferPointer {
+        body(BinaryWeightArgument(values: $0, shape: w.shape, index: index))
+      }
+    }
+    withArgument(weight, weightIndex) { w in
+      withArgument(positiveWeight, positiveIndex) { p in
+        Kernels.binaryCrossEntropy(
+          kind, input: startAddress(input.baseAddress),
+          targets: startAddress(targets.baseAddress), shape: shape, count: count, weight: w,
+          positiveWeight: p, reduction: reduction, loss: loss, gradient: gradient?.baseAddress)
+      }
+    }
   }
 }

@@ -86,109 +86,28 @@ public struct MultiMarginLoss: Sendable, Hashable {
     _ logits: ShapedArray<Scalar>, _ labels: ShapedArray<Int>, _ classWeights: [Scalar]?,
     wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    let (samples, classes) = try checkShapes(logits.shape)
+    let problem = try makeProblem(shape: logits.shape)
+    let samples = problem.samples
     guard labels.rank <= 1 && labels.scalars.count == samples else {
       throw .shapeMismatch(
         "labels shape \(describe(shape: labels.shape)) does not match multi-margin logits"
           + " shape \(describe(shape: logits.shape)); expected \(samples) label(s) in"
           + " shape [\(samples)]" + (samples == 1 ? " or []" : ""))
     }
-    try labels.withUnsafeBufferPointer { l throws(LossError) in
-      try withOptionalBuffer(classWeights) { w throws(LossError) in
-        try checkValues(
-          labels: l, classWeights: w, classes: classes, scalarLabels: labels.rank == 0)
-      }
-    }
-    let elementwise = reduction == .none
-    var gradient: [Scalar]? = nil
-    let losses = [Scalar](unsafeUninitializedCapacity: elementwise ? samples : 1) {
-      lossBuffer, initialized in
-      logits.withUnsafeBufferPointer { x in
-        labels.withUnsafeBufferPointer { l in
-          withOptionalBuffer(classWeights) { w in
-            func run(_ g: UnsafeMutablePointer<Scalar>?) {
-              compute(
-                logits: startAddress(x.baseAddress), samples: samples, classes: classes,
-                labels: l, classWeights: w, loss: mutableStartAddress(lossBuffer.baseAddress),
-                gradient: g)
-            }
-            if wantsGradient {
-              gradient = [Scalar](unsafeUninitializedCapacity: x.count) { g, done in
-                run(mutableStartAddress(g.baseAddress))
-                done = x.count
-              }
-            } else {
-              run(nil)
-            }
+    return try Kernels.outputs(
+      lossShape: reduction == .none && labels.rank > 0 ? [samples] : [],
+      gradientShape: wantsGradient ? logits.shape : nil
+    ) { loss, gradient throws(LossError) in
+      try logits.withUnsafeBufferPointer { x throws(LossError) in
+        try labels.withUnsafeBufferPointer { l throws(LossError) in
+          try withOptionalBuffer(classWeights) { w throws(LossError) in
+            try compute(
+              logits: x, labels: l, classWeights: w, problem: problem,
+              scalarLabels: labels.rank == 0, loss: loss, gradient: gradient)
           }
         }
       }
-      initialized = elementwise ? samples : 1
     }
-    let lossShape = elementwise && labels.rank > 0 ? [samples] : []
-    return (
-      ShapedArray(uncheckedShape: lossShape, scalars: losses),
-      gradient.map { ShapedArray(uncheckedShape: logits.shape, scalars: $0) }
-    )
-  }
-
-  /// Checks `p` and the logits' shape; returns the number of samples and of classes.
-  private func checkShapes(_ shape: [Int]) throws(LossError) -> (samples: Int, classes: Int) {
-    guard p == 1 || p == 2 else {
-      throw .invalidOption("multi-margin p \(p) is not supported; expected 1 or 2")
-    }
-    guard shape.count <= 2 else {
-      throw .shapeMismatch(
-        "multi-margin logits shape \(describe(shape: shape)) has rank \(shape.count);"
-          + " expected (N, C), (C) or ()")
-    }
-    let samples = shape.count == 2 ? shape[0] : 1
-    let classes = shape.isEmpty ? 1 : shape[shape.count - 1]
-    guard classes > 0 else {
-      throw LossError(
-        .emptyClassDimension,
-        "multi-margin logits shape \(describe(shape: shape)) has no classes;"
-          + " expected at least 1")
-    }
-    return (samples, classes)
-  }
-
-  /// Checks the labels' range and the class weights' count.
-  private func checkValues<Scalar>(
-    labels: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<Scalar>?, classes: Int,
-    scalarLabels: Bool
-  ) throws(LossError) {
-    for (n, label) in labels.enumerated() where label < 0 || label >= classes {
-      throw LossError(
-        .labelOutOfRange,
-        "label \(label) at position \(describe(shape: scalarLabels ? [] : [n]))"
-          + " is outside 0..<\(classes)")
-    }
-    if let classWeights, classWeights.count != classes {
-      throw .shapeMismatch(
-        "class weights have \(classWeights.count) elements but multi-margin logits have"
-          + " \(classes) classes")
-    }
-  }
-
-  /// The kernel over validated memory: `loss` receives `samples` values for `.none`, else 1;
-  /// `gradient` (which may be `logits`), if not nil, every element.
-  private func compute<Scalar: BinaryFloatingPoint>(
-    logits: UnsafePointer<Scalar>, samples: Int, classes: Int, labels: UnsafeBufferPointer<Int>,
-    classWeights: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutablePointer<Scalar>,
-    gradient: UnsafeMutablePointer<Scalar>?
-  ) {
-    let elementwise = reduction == .none
-    let scale = reduction == .mean ? 1 / Double(samples) : 1
-    var total = 0.0
-    for n in 0..<samples {
-      let value = Reference.multiMargin(
-        row: logits + n * classes, classes: classes, label: labels[n],
-        weight: classWeights.map { Double($0[labels[n]]) } ?? 1, p: p, margin: margin,
-        gradientScale: scale, gradient: gradient.map { $0 + n * classes })
-      if elementwise { loss[n] = Scalar(value) } else { total += value }
-    }
-    if !elementwise { loss[0] = Scalar(total * scale) }
   }
 }
 
@@ -214,8 +133,8 @@ extension MultiMarginLoss {
     classWeights: UnsafeBufferPointer<Scalar>? = nil, into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      logits: logits, shape: shape, labels: labels, classWeights: classWeights, loss: loss,
-      gradient: nil)
+      logits: logits, labels: labels, classWeights: classWeights,
+      problem: makeProblem(shape: shape), scalarLabels: false, loss: loss, gradient: nil)
   }
 
   /// Writes the hinge loss and its gradient with respect to the scores into caller buffers:
@@ -239,8 +158,8 @@ extension MultiMarginLoss {
     gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      logits: logits, shape: shape, labels: labels, classWeights: classWeights, loss: loss,
-      gradient: gradient)
+      logits: logits, labels: labels, classWeights: classWeights,
+      problem: makeProblem(shape: shape), scalarLabels: false, loss: loss, gradient: gradient)
   }
 
   /// Computes the hinge loss and overwrites the scores with its gradient.
@@ -260,31 +179,68 @@ extension MultiMarginLoss {
     loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      logits: UnsafeBufferPointer(logits), shape: shape, labels: labels,
-      classWeights: classWeights, loss: loss, gradient: logits)
+      logits: UnsafeBufferPointer(logits), labels: labels, classWeights: classWeights,
+      problem: makeProblem(shape: shape), scalarLabels: false, loss: loss, gradient: logits)
   }
 
+}
+
+// MARK: - Validation and the kernel call
+
+extension MultiMarginLoss {
+  /// Checks `p` and the logits' shape, `(N, C)`, `(C)` or `()`.
+  private func makeProblem(shape: [Int]) throws(LossError) -> MultiMarginProblem {
+    try checkMultiMarginExponent(p)
+    guard shape.count <= 2 else {
+      throw .shapeMismatch(
+        "multi-margin logits shape \(describe(shape: shape)) has rank \(shape.count);"
+          + " expected (N, C), (C) or ()")
+    }
+    let classes = shape.isEmpty ? 1 : shape[shape.count - 1]
+    guard classes > 0 else {
+      throw LossError(
+        .emptyClassDimension,
+        "multi-margin logits shape \(describe(shape: shape)) has no classes;"
+          + " expected at least 1")
+    }
+    return MultiMarginProblem(
+      criterion: self, shape: shape, samples: shape.count == 2 ? shape[0] : 1, classes: classes)
+  }
+
+  /// Validates the buffers, the labels and the class weights, then runs the kernel. Nothing is
+  /// written when it throws. `scalarLabels` (a 0-dimensional label array) only changes how a
+  /// label's position is written in messages.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   private func compute<Scalar: BinaryFloatingPoint>(
-    logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
-    classWeights: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutableBufferPointer<Scalar>?
+    logits: UnsafeBufferPointer<Scalar>, labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Scalar>?, problem: MultiMarginProblem, scalarLabels: Bool,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>?
   ) throws(LossError) {
-    let (samples, classes) = try checkShapes(shape)
-    try checkCount(logits.count, shape: shape, name: "logits")
+    let (samples, classes) = (problem.samples, problem.classes)
+    try checkCount(logits.count, shape: problem.shape, name: "logits")
     guard labels.count == samples else {
       throw .shapeMismatch(
         "labels hold \(labels.count) elements but multi-margin logits shape"
-          + " \(describe(shape: shape)) needs \(samples), one per sample")
+          + " \(describe(shape: problem.shape)) needs \(samples), one per sample")
     }
-    try checkValues(
-      labels: labels, classWeights: classWeights, classes: classes, scalarLabels: false)
+    for (n, label) in labels.enumerated() where label < 0 || label >= classes {
+      throw LossError(
+        .labelOutOfRange,
+        "label \(label) at position \(describe(shape: scalarLabels ? [] : [n]))"
+          + " is outside 0..<\(classes)")
+    }
+    if let classWeights, classWeights.count != classes {
+      throw .shapeMismatch(
+        "class weights have \(classWeights.count) elements but multi-margin logits have"
+          + " \(classes) classes")
+    }
     try checkLossCount(loss.count, reduction: reduction, rows: samples)
-    if let gradient { try checkGradientCount(gradient.count, shape: shape, name: "logits") }
-    compute(
-      logits: startAddress(logits.baseAddress), samples: samples, classes: classes,
-      labels: labels, classWeights: classWeights, loss: mutableStartAddress(loss.baseAddress),
-      gradient: gradient?.baseAddress)
+    if let gradient {
+      try checkGradientCount(gradient.count, shape: problem.shape, name: "logits")
+    }
+    Reference.multiMargin(
+      logits: startAddress(logits.baseAddress), labels: labels, classWeights: classWeights,
+      problem: problem, loss: loss, gradient: gradient?.baseAddress)
   }
 }

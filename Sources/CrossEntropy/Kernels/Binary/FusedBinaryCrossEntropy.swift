@@ -49,7 +49,7 @@ enum FusedBinaryCrossEntropy {
     loss: UnsafeMutablePointer<S.Stored>?, gradient: UnsafeMutablePointer<S.Stored>?,
     threads: Int? = nil
   ) -> Double {
-    let data = BinaryData<S>(
+    let data = Inputs<S>(
       x: logits, y: targets, count: count, gradientScale: gradientScale, threads: threads)
     switch (weight, positiveWeight) {
     case (nil, nil): return outputs(data, NoWeight(), NoWeight(), loss, gradient)
@@ -59,8 +59,8 @@ enum FusedBinaryCrossEntropy {
     }
   }
 
-  private static func outputs<S: KernelStorage, W: BinaryWeight, P: BinaryWeight>(
-    _ data: BinaryData<S>, _ weight: W, _ positiveWeight: P,
+  private static func outputs<S: KernelStorage, W: WeightPolicy, P: WeightPolicy>(
+    _ data: Inputs<S>, _ weight: W, _ positiveWeight: P,
     _ loss: UnsafeMutablePointer<S.Stored>?, _ gradient: UnsafeMutablePointer<S.Stored>?
   ) -> Double {
     // Stores are policy types, so that the hot loop has no branch.
@@ -77,8 +77,8 @@ enum FusedBinaryCrossEntropy {
   }
 
   private static func blocks<
-    S: KernelStorage, W: BinaryWeight, P: BinaryWeight, L: BinaryOutput, G: BinaryOutput
-  >(_ data: BinaryData<S>, _ weight: W, _ positiveWeight: P, _ loss: L, _ gradient: G) -> Double {
+    S: KernelStorage, W: WeightPolicy, P: WeightPolicy, L: OutputPolicy, G: OutputPolicy
+  >(_ data: Inputs<S>, _ weight: W, _ positiveWeight: P, _ loss: L, _ gradient: G) -> Double {
     let blocks = (data.count + block - 1) / block
     let partials = UnsafeMutableBufferPointer<Double>.allocate(capacity: blocks)
     defer { partials.deallocate() }
@@ -99,9 +99,9 @@ enum FusedBinaryCrossEntropy {
   // Not inlined: each variant keeps its own branch-free loop.
   @inline(never)
   static func block<
-    S: KernelStorage, W: BinaryWeight, P: BinaryWeight, L: BinaryOutput, G: BinaryOutput
+    S: KernelStorage, W: WeightPolicy, P: WeightPolicy, L: OutputPolicy, G: OutputPolicy
   >(
-    _ data: BinaryData<S>, start: Int, end: Int, _ weight: W, _ positiveWeight: P, _ loss: L,
+    _ data: Inputs<S>, start: Int, end: Int, _ weight: W, _ positiveWeight: P, _ loss: L,
     _ gradient: G
   ) -> Double {
     let (x, y) = (data.x, data.y)
@@ -151,7 +151,7 @@ enum FusedBinaryCrossEntropy {
 
   /// The loss and derivative (unweighted, unscaled) of 16 elements.
   @inline(__always)
-  static func element<P: BinaryWeight>(
+  static func element<P: WeightPolicy>(
     _ x: Vector, _ y: Vector, _ positiveWeight: Vector, _: P.Type
   ) -> (value: Vector, slope: Vector) {
     let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
@@ -175,83 +175,89 @@ enum FusedBinaryCrossEntropy {
   }
 }
 
-/// The inputs of one kernel call.
-struct BinaryData<S: KernelStorage> {
-  let x: UnsafePointer<S.Stored>
-  let y: UnsafePointer<S.Stored>
-  let count: Int
-  let gradientScale: Float
-  let threads: Int?
-}
+// MARK: - Policies
 
-/// How a weight is read along the flattened elements: through an offset into its values that
-/// the kernel carries along (no division per vector).
-protocol BinaryWeight {
-  /// False for the absent weight (the kernel then skips the multiplication).
-  static var isPresent: Bool { get }
-  /// The offset of element `index`.
-  func offset(of index: Int) -> Int
-  /// The offset 16 elements further.
-  func advance(_ offset: Int) -> Int
-  /// The 16 weights from `offset` on.
-  func load(_ offset: Int) -> Vector
-  /// The weight `lane` elements after `offset`.
-  func lane(_ offset: Int, _ lane: Int) -> Float
-}
-
-/// No weight (every weight 1).
-struct NoWeight: BinaryWeight {
-  static var isPresent: Bool { false }
-  @inline(__always) func offset(of index: Int) -> Int { 0 }
-  @inline(__always) func advance(_ offset: Int) -> Int { 0 }
-  @inline(__always) func load(_ offset: Int) -> Vector { Vector(repeating: 1) }
-  @inline(__always) func lane(_ offset: Int, _ lane: Int) -> Float { 1 }
-}
-
-/// A weight whose values repeat with period `period` along the flattened elements. `values`
-/// holds at least `period + 15` values, `values[j] = weight[j % period]` (a wrap-around copy),
-/// or exactly `period` values when the period covers the whole input (no vector wraps then).
-struct RepeatingWeight<S: KernelStorage>: BinaryWeight {
-  let values: UnsafePointer<S.Stored>
-  let period: Int
-  /// `16 % period`.
-  let step: Int
-
-  init(values: UnsafePointer<S.Stored>, period: Int) {
-    self.values = values
-    self.period = period
-    self.step = 16 % period
+/// The inputs and the policy types of the kernel (generic parameters, so that each variant is
+/// its own specialisation with no branch in its loops).
+extension FusedBinaryCrossEntropy {
+  /// The inputs of one kernel call.
+  struct Inputs<S: KernelStorage> {
+    let x: UnsafePointer<S.Stored>
+    let y: UnsafePointer<S.Stored>
+    let count: Int
+    let gradientScale: Float
+    let threads: Int?
   }
 
-  static var isPresent: Bool { true }
-  @inline(__always) func offset(of index: Int) -> Int { index % period }
-  @inline(__always) func advance(_ offset: Int) -> Int {
-    let next = offset + step
-    return next >= period ? next - period : next
+  /// How a weight is read along the flattened elements: through an offset into its values that
+  /// the kernel carries along (no division per vector).
+  protocol WeightPolicy {
+    /// False for the absent weight (the kernel then skips the multiplication).
+    static var isPresent: Bool { get }
+    /// The offset of element `index`.
+    func offset(of index: Int) -> Int
+    /// The offset 16 elements further.
+    func advance(_ offset: Int) -> Int
+    /// The 16 weights from `offset` on.
+    func load(_ offset: Int) -> Vector
+    /// The weight `lane` elements after `offset`.
+    func lane(_ offset: Int, _ lane: Int) -> Float
   }
-  @inline(__always) func load(_ offset: Int) -> Vector { S.load(values, offset) }
-  @inline(__always) func lane(_ offset: Int, _ lane: Int) -> Float {
-    S.float(values[(offset + lane) % period])
+
+  /// No weight (every weight 1).
+  struct NoWeight: WeightPolicy {
+    static var isPresent: Bool { false }
+    @inline(__always) func offset(of index: Int) -> Int { 0 }
+    @inline(__always) func advance(_ offset: Int) -> Int { 0 }
+    @inline(__always) func load(_ offset: Int) -> Vector { Vector(repeating: 1) }
+    @inline(__always) func lane(_ offset: Int, _ lane: Int) -> Float { 1 }
   }
-}
 
-/// Where the kernel writes 16 results.
-protocol BinaryOutput {
-  func store(_ v: Vector, _ i: Int)
-  func storePartial(_ v: Vector, _ i: Int, count: Int)
-}
+  /// A weight whose values repeat with period `period` along the flattened elements. `values`
+  /// holds at least `period + 15` values, `values[j] = weight[j % period]` (a wrap-around copy),
+  /// or exactly `period` values when the period covers the whole input (no vector wraps then).
+  struct RepeatingWeight<S: KernelStorage>: WeightPolicy {
+    let values: UnsafePointer<S.Stored>
+    let period: Int
+    /// `16 % period`.
+    let step: Int
 
-/// The results are not kept.
-struct NoOutput: BinaryOutput {
-  @inline(__always) func store(_ v: Vector, _ i: Int) {}
-  @inline(__always) func storePartial(_ v: Vector, _ i: Int, count: Int) {}
-}
+    init(values: UnsafePointer<S.Stored>, period: Int) {
+      self.values = values
+      self.period = period
+      self.step = 16 % period
+    }
 
-/// The results are written, rounded to the storage type.
-struct Output<S: KernelStorage>: BinaryOutput {
-  let pointer: UnsafeMutablePointer<S.Stored>
-  @inline(__always) func store(_ v: Vector, _ i: Int) { S.store(v, pointer, i) }
-  @inline(__always) func storePartial(_ v: Vector, _ i: Int, count: Int) {
-    S.storePartial(v, pointer, i, count: count)
+    static var isPresent: Bool { true }
+    @inline(__always) func offset(of index: Int) -> Int { index % period }
+    @inline(__always) func advance(_ offset: Int) -> Int {
+      let next = offset + step
+      return next >= period ? next - period : next
+    }
+    @inline(__always) func load(_ offset: Int) -> Vector { S.load(values, offset) }
+    @inline(__always) func lane(_ offset: Int, _ lane: Int) -> Float {
+      S.float(values[(offset + lane) % period])
+    }
+  }
+
+  /// Where the kernel writes 16 results.
+  protocol OutputPolicy {
+    func store(_ v: Vector, _ i: Int)
+    func storePartial(_ v: Vector, _ i: Int, count: Int)
+  }
+
+  /// The results are not kept.
+  struct NoOutput: OutputPolicy {
+    @inline(__always) func store(_ v: Vector, _ i: Int) {}
+    @inline(__always) func storePartial(_ v: Vector, _ i: Int, count: Int) {}
+  }
+
+  /// The results are written, rounded to the storage type.
+  struct Output<S: KernelStorage>: OutputPolicy {
+    let pointer: UnsafeMutablePointer<S.Stored>
+    @inline(__always) func store(_ v: Vector, _ i: Int) { S.store(v, pointer, i) }
+    @inline(__always) func storePartial(_ v: Vector, _ i: Int, count: Int) {
+      S.storePartial(v, pointer, i, count: count)
+    }
   }
 }

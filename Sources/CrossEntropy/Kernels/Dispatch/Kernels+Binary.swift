@@ -6,6 +6,31 @@ struct BinaryWeightArgument<Scalar> {
 }
 
 extension Kernels {
+  /// Binary cross-entropy: from logits through
+  /// ``binaryCrossEntropyWithLogits(logits:targets:shape:count:weight:positiveWeight:reduction:loss:gradient:threads:)``,
+  /// from probabilities by the reference. Writes `loss` (one value per element for `.none`,
+  /// else 1) and, when not nil, the gradient (which may be `input`).
+  static func binaryCrossEntropy<Scalar: BinaryFloatingPoint>(
+    _ kind: BinaryInputKind, input: UnsafePointer<Scalar>, targets: UnsafePointer<Scalar>,
+    shape: [Int], count: Int, weight: BinaryWeightArgument<Scalar>?,
+    positiveWeight: BinaryWeightArgument<Scalar>?, reduction: Reduction,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?
+  ) {
+    switch kind {
+    case .logits:
+      binaryCrossEntropyWithLogits(
+        logits: input, targets: targets, shape: shape, count: count, weight: weight,
+        positiveWeight: positiveWeight, reduction: reduction, loss: loss, gradient: gradient)
+    case .probabilities:
+      Reference.binaryCrossEntropy(
+        .probabilities, input: UnsafeBufferPointer(start: input, count: count),
+        targets: UnsafeBufferPointer(start: targets, count: count),
+        weight: weight.map { ($0.values, $0.index) }, positiveWeight: nil, shape: shape,
+        reduction: reduction, loss: loss,
+        gradient: gradient.map { UnsafeMutableBufferPointer(start: $0, count: count) })
+    }
+  }
+
   /// Binary cross-entropy with logits: the fused kernel for fp32 (and Float16) inputs whose
   /// weights repeat along the flattened elements, else the reference. Writes `loss` (one value
   /// per element for `.none`, else 1) and, when not nil, the gradient (which may be `logits`).
@@ -23,17 +48,22 @@ extension Kernels {
       var total: Double? = nil
       if Scalar.self == Float.self {
         total = fusedBinary(
-          FloatStorage.self, logits: cast(logits), targets: cast(targets), shape: shape,
-          count: count, weight: cast(weight), positiveWeight: cast(positiveWeight),
-          reduction: reduction, loss: cast(loss), gradient: gradient.map { cast($0) },
-          threads: threads)
+          FloatStorage.self, logits: cast(logits, to: Float.self),
+          targets: cast(targets, to: Float.self), shape: shape, count: count,
+          weight: cast(weight, to: Float.self),
+          positiveWeight: cast(positiveWeight, to: Float.self),
+          reduction: reduction, loss: cast(loss, to: Float.self),
+          gradient: gradient.map { cast($0, to: Float.self) }, threads: threads)
       }
       #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
         if Scalar.self == Float16.self {
           total = fusedBinary(
-            HalfStorage.self, logits: cast(logits), targets: cast(targets), shape: shape,
-            count: count, weight: cast(weight), positiveWeight: cast(positiveWeight),
-            reduction: reduction, loss: cast(loss), gradient: gradient.map { cast($0) },
+            HalfStorage.self, logits: cast(logits, to: Float16.self),
+            targets: cast(targets, to: Float16.self), shape: shape, count: count,
+            weight: cast(weight, to: Float16.self),
+            positiveWeight: cast(positiveWeight, to: Float16.self), reduction: reduction,
+            loss: cast(loss, to: Float16.self),
+            gradient: gradient.map { cast($0, to: Float16.self) },
             threads: threads)
         }
       #endif
@@ -87,13 +117,16 @@ extension Kernels {
     defer { copies.forEach { $0.deallocate() } }
     func repeating(
       _ w: BinaryWeightArgument<S.Stored>?, _ period: Int?
-    ) -> RepeatingWeight<S>? {
+    ) -> FusedBinaryCrossEntropy.RepeatingWeight<S>? {
       guard let w, let period, let source = w.values.baseAddress else { return nil }
-      if period == count { return RepeatingWeight(values: source, period: period) }
+      if period == count {
+        return FusedBinaryCrossEntropy.RepeatingWeight(values: source, period: period)
+      }
       let copy = UnsafeMutableBufferPointer<S.Stored>.allocate(capacity: period + 16)
       for j in 0..<(period + 16) { copy.initializeElement(at: j, to: source[j % period]) }
       copies.append(copy)
-      return RepeatingWeight(values: UnsafePointer(copy.baseAddress!), period: period)
+      return FusedBinaryCrossEntropy.RepeatingWeight(
+        values: UnsafePointer(copy.baseAddress!), period: period)
     }
     return FusedBinaryCrossEntropy.run(
       S.self, logits: logits, targets: targets, count: count,
@@ -103,31 +136,13 @@ extension Kernels {
       loss: reduction == .none ? loss.baseAddress! : nil, gradient: gradient, threads: threads)
   }
 
-  /// Reinterprets a pointer (the caller has checked that `T` and `U` are the same type).
-  @inline(__always)
-  private static func cast<T, U>(_ p: UnsafePointer<T>) -> UnsafePointer<U> {
-    UnsafeRawPointer(p).assumingMemoryBound(to: U.self)
-  }
-
-  @inline(__always)
-  private static func cast<T, U>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<U> {
-    UnsafeMutableRawPointer(p).assumingMemoryBound(to: U.self)
-  }
-
+  /// Reinterprets a weight argument's values (the caller has checked that `T` is `U`).
   @inline(__always)
   private static func cast<T, U>(
-    _ b: UnsafeMutableBufferPointer<T>
-  ) -> UnsafeMutableBufferPointer<U> {
-    UnsafeMutableBufferPointer(start: b.baseAddress.map { cast($0) }, count: b.count)
-  }
-
-  @inline(__always)
-  private static func cast<T, U>(_ w: BinaryWeightArgument<T>?) -> BinaryWeightArgument<U>? {
+    _ w: BinaryWeightArgument<T>?, to: U.Type
+  ) -> BinaryWeightArgument<U>? {
     w.map {
-      BinaryWeightArgument(
-        values: UnsafeBufferPointer(
-          start: $0.values.baseAddress.map { cast($0) }, count: $0.values.count),
-        shape: $0.shape, index: $0.index)
+      BinaryWeightArgument(values: cast($0.values, to: U.self), shape: $0.shape, index: $0.index)
     }
   }
 }

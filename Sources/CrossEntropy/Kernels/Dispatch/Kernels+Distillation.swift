@@ -1,30 +1,26 @@
-/// The fast path of the distillation loss: fp32 with classes on the last axis goes to the fused
-/// kernel; everything else returns nil and the caller takes the reference kernel.
 extension Kernels {
-  /// The fused distillation loss for fp32 with classes on the last axis, else nil.
+  /// The distillation loss: the fused kernel for fp32 with classes on the last axis, else the
+  /// reference. Writes `loss` (one value per row for `.none`, else 1) and, when not nil, the
+  /// gradient (which may be `student`).
   static func distillation<Scalar: BinaryFloatingPoint>(
-    student: ShapedArray<Scalar>, teacher: ShapedArray<Scalar>, labels: ShapedArray<Int>?,
-    layout: ClassLayout, temperature: Double, hardLabelWeight: Double, ignoreIndex: Int,
-    reduction: Reduction, wantsGradient: Bool
-  ) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?)? {
-    guard Scalar.self == Float.self, layout.inner == 1, layout.rows > 0 else { return nil }
-    let s = unsafeBitCast(student.scalars, to: [Float].self)
-    let t = unsafeBitCast(teacher.scalars, to: [Float].self)
-    return fusedOutputs(
-      lossShape: reduction == .none ? layout.labelShape : [], gradientShape: layout.shape,
-      wantsGradient: wantsGradient
-    ) { loss, gradient in
-      s.withUnsafeBufferPointer { sb in
-        t.withUnsafeBufferPointer { tb in
-          (labels?.scalars ?? []).withUnsafeBufferPointer { lb in
-            FusedDistillation.run(
-              student: sb.baseAddress!, teacher: tb.baseAddress!,
-              labels: labels == nil ? nil : lb, rows: layout.rows, classes: layout.classes,
-              temperature: temperature, hardLabelWeight: hardLabelWeight,
-              ignoreIndex: ignoreIndex, reduction: reduction, loss: loss, gradient: gradient)
-          }
-        }
-      }
+    student: UnsafePointer<Scalar>, teacher: UnsafePointer<Scalar>,
+    labels: UnsafeBufferPointer<Int>?, problem: DistillationProblem,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?
+  ) {
+    let layout = problem.layout
+    if Scalar.self == Float.self, layout.inner == 1, layout.rows > 0 {
+      let criterion = problem.criterion
+      FusedDistillation.run(
+        student: cast(student, to: Float.self), teacher: cast(teacher, to: Float.self),
+        labels: labels, rows: layout.rows, classes: layout.classes,
+        temperature: criterion.temperature, hardLabelWeight: criterion.hardLabelWeight,
+        ignoreIndex: criterion.ignoreIndex, reduction: criterion.reduction,
+        loss: cast(loss.baseAddress!, to: Float.self),
+        gradient: gradient.map { cast($0, to: Float.self) })
+      return
     }
+    Reference.distillation(
+      student: student, teacher: teacher, labels: labels, problem: problem, loss: loss,
+      gradient: gradient)
   }
 }

@@ -1,52 +1,49 @@
-/// The fast paths of the focal losses: fp32 problems the fused kernels evaluate go to them;
-/// everything else returns without a result and the caller takes the reference kernel, which
-/// remains the definition.
 extension Kernels {
-  /// The fused sigmoid focal loss for fp32 with a `gamma` the kernel evaluates: writes `loss`
-  /// (one value per element for `.none`, else 1) and the gradient (which may be `logits`), and
-  /// returns true; false, with nothing written, for other problems (the caller takes the
-  /// reference).
+  /// The sigmoid focal loss: the fused kernel for fp32 with a `gamma` it evaluates, else the
+  /// reference. Writes `loss` (one value per element for `.none`, else 1) and, when not nil,
+  /// the gradient (which may be `logits`).
   static func sigmoidFocal<Scalar: BinaryFloatingPoint>(
-    logits: UnsafePointer<Scalar>, targets: UnsafePointer<Scalar>, count: Int, alpha: Double,
-    gamma: Double, reduction: Reduction, loss: UnsafeMutableBufferPointer<Scalar>,
+    logits: UnsafePointer<Scalar>, targets: UnsafePointer<Scalar>, count: Int,
+    criterion: SigmoidFocalLoss, loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutablePointer<Scalar>?
-  ) -> Bool {
-    guard Scalar.self == Float.self, count > 0, FusedSigmoidFocal.supports(gamma: gamma) else {
-      return false
+  ) {
+    if Scalar.self == Float.self, count > 0, FusedSigmoidFocal.supports(gamma: criterion.gamma) {
+      FusedSigmoidFocal.run(
+        logits: cast(logits, to: Float.self), targets: cast(targets, to: Float.self),
+        count: count, alpha: criterion.alpha, gamma: criterion.gamma,
+        reduction: criterion.reduction, loss: cast(loss.baseAddress!, to: Float.self),
+        gradient: gradient.map { cast($0, to: Float.self) })
+      return
     }
-    func float(_ p: UnsafePointer<Scalar>) -> UnsafePointer<Float> {
-      UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
-    }
-    func float(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
-      UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
-    }
-    FusedSigmoidFocal.run(
-      logits: float(logits), targets: float(targets), count: count, alpha: alpha, gamma: gamma,
-      reduction: reduction, loss: float(loss.baseAddress!), gradient: gradient.map(float))
-    return true
+    Reference.sigmoidFocal(
+      logits: logits, targets: targets, count: count, criterion: criterion, loss: loss,
+      gradient: gradient)
   }
 
-  /// The fused softmax focal loss for fp32 with classes on the last axis, else nil.
+  /// The softmax focal loss: the fused kernel for fp32 with classes on the last axis, else the
+  /// reference. Writes `loss` (one value per row for `.none`, else 1) and, when not nil, the
+  /// gradient (which may be `logits`).
   static func softmaxFocal<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, alpha: [Double]?, layout: ClassLayout,
-    ignoreIndex: Int, gamma: Double, reduction: Reduction, wantsGradient: Bool
-  ) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?)? {
-    guard Scalar.self == Float.self, layout.inner == 1, layout.rows > 0 else { return nil }
-    let x = unsafeBitCast(logits.scalars, to: [Float].self)
-    return fusedOutputs(
-      lossShape: reduction == .none ? layout.labelShape : [], gradientShape: layout.shape,
-      wantsGradient: wantsGradient
-    ) { loss, gradient in
-      x.withUnsafeBufferPointer { xb in
-        labels.scalars.withUnsafeBufferPointer { lb in
-          (alpha ?? []).withUnsafeBufferPointer { wb in
-            FusedSoftmaxFocal.run(
-              logits: xb.baseAddress!, labels: lb, alpha: alpha == nil ? nil : wb,
-              classes: layout.classes, ignoreIndex: ignoreIndex, gamma: gamma,
-              reduction: reduction, loss: loss, gradient: gradient)
-          }
-        }
+    logits: UnsafePointer<Scalar>, labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Scalar>?, problem: SoftmaxFocalProblem,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?
+  ) {
+    let layout = problem.layout
+    if Scalar.self == Float.self, layout.inner == 1, layout.rows > 0 {
+      let criterion = problem.criterion
+      let weights = classWeights.map { buffer in buffer.map { Double($0) } }
+      (weights ?? []).withUnsafeBufferPointer { w in
+        FusedSoftmaxFocal.run(
+          logits: cast(logits, to: Float.self), labels: labels,
+          alpha: weights == nil ? nil : w, classes: layout.classes,
+          ignoreIndex: criterion.ignoreIndex, gamma: criterion.gamma,
+          reduction: criterion.reduction, loss: cast(loss.baseAddress!, to: Float.self),
+          gradient: gradient.map { cast($0, to: Float.self) })
       }
+      return
     }
+    Reference.softmaxFocal(
+      logits: logits, labels: labels, classWeights: classWeights, problem: problem, loss: loss,
+      gradient: gradient)
   }
 }

@@ -74,6 +74,8 @@ enum Kernels {
     }
   }
 
+  /// Reinterprets a pointer to `T` as one to `U`, where the caller has checked that they are the
+  /// same type (a generic `Scalar` that is `Float`, say). The one place that casts pointers.
   @inline(__always)
   static func cast<T, U>(_ p: UnsafePointer<T>, to: U.Type) -> UnsafePointer<U> {
     UnsafeRawPointer(p).assumingMemoryBound(to: U.self)
@@ -100,33 +102,45 @@ enum Kernels {
 }
 
 extension Kernels {
-  /// Allocates the loss and, when asked, the gradient without initialising them, lets `body`
-  /// (a fused fp32 kernel, which writes every element) fill them, and returns them as arrays of
-  /// `Scalar`, which the callers have checked is `Float`.
-  static func fusedOutputs<Scalar: BinaryFloatingPoint>(
-    lossShape: [Int], gradientShape: [Int], wantsGradient: Bool,
-    _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?) -> Void
-  ) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    assert(Scalar.self == Float.self)
+  /// The outputs of an array form: allocates the loss (shaped `lossShape`) and, when there is a
+  /// `gradientShape`, the gradient, without initialising them; `body` (a validated core, which
+  /// writes every element unless it throws) fills them over buffers; returns them as arrays.
+  static func outputs<Scalar, E: Error>(
+    lossShape: [Int], gradientShape: [Int]?,
+    _ body: (UnsafeMutableBufferPointer<Scalar>, UnsafeMutableBufferPointer<Scalar>?) throws(E)
+      -> Void
+  ) throws(E) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     let lossCount = lossShape.reduce(1, *)
-    let gradientCount = gradientShape.reduce(1, *)
-    var gradient: [Float]? = nil
-    let loss = [Float](unsafeUninitializedCapacity: lossCount) { lossBuffer, lossInitialized in
-      if wantsGradient {
-        gradient = [Float](unsafeUninitializedCapacity: gradientCount) { g, initialized in
-          body(lossBuffer.baseAddress!, g.baseAddress!)
-          initialized = gradientCount
+    var failure: E? = nil
+    func fill(
+      _ loss: UnsafeMutableBufferPointer<Scalar>, _ gradient: UnsafeMutableBufferPointer<Scalar>?
+    ) -> Bool {
+      do throws(E) {
+        try body(loss, gradient)
+        return true
+      } catch {
+        failure = error
+        return false
+      }
+    }
+    var gradient: [Scalar]? = nil
+    let loss = [Scalar](unsafeUninitializedCapacity: lossCount) { lossBuffer, lossInitialized in
+      var filled = false
+      if let gradientShape {
+        let gradientCount = gradientShape.reduce(1, *)
+        gradient = [Scalar](unsafeUninitializedCapacity: gradientCount) { g, initialized in
+          filled = fill(lossBuffer, g)
+          initialized = filled ? gradientCount : 0
         }
       } else {
-        body(lossBuffer.baseAddress!, nil)
+        filled = fill(lossBuffer, nil)
       }
-      lossInitialized = lossCount
+      lossInitialized = filled ? lossCount : 0
     }
+    if let failure { throw failure }
     return (
-      ShapedArray(uncheckedShape: lossShape, scalars: unsafeBitCast(loss, to: [Scalar].self)),
-      gradient.map {
-        ShapedArray(uncheckedShape: gradientShape, scalars: unsafeBitCast($0, to: [Scalar].self))
-      }
+      ShapedArray(uncheckedShape: lossShape, scalars: loss),
+      gradient.map { ShapedArray(uncheckedShape: gradientShape!, scalars: $0) }
     )
   }
 }

@@ -199,15 +199,18 @@ struct FusedDistillation {
   @inline(__always)
   func forwardRow(_ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, label y: Int) -> Double {
     let sums: OnlineSums
-    let none = NoStore()
+    let none = FusedRows.NoStore()
     switch hardPolicy {
     case .none: sums = onlineSums(s, t, none, none, none, NoHardTerm.self, blockMaxima: nil)
     case .square:
-      sums = onlineSums(s, t, none, none, none, PowerHardTerm<Two>.self, blockMaxima: nil)
+      sums = onlineSums(
+        s, t, none, none, none, PowerHardTerm<Temperature.Two>.self, blockMaxima: nil)
     case .cube:
-      sums = onlineSums(s, t, none, none, none, PowerHardTerm<Three>.self, blockMaxima: nil)
+      sums = onlineSums(
+        s, t, none, none, none, PowerHardTerm<Temperature.Three>.self, blockMaxima: nil)
     case .fourthPower:
-      sums = onlineSums(s, t, none, none, none, PowerHardTerm<Four>.self, blockMaxima: nil)
+      sums = onlineSums(
+        s, t, none, none, none, PowerHardTerm<Temperature.Four>.self, blockMaxima: nil)
     case .exponential:
       sums = onlineSums(s, t, none, none, none, HardTerm.self, blockMaxima: nil)
     }
@@ -238,16 +241,19 @@ struct FusedDistillation {
   ) -> OnlineSums {
     // The variants are policy types, so that the hot loop has no branch (a branch there splits
     // the 16-lane code into 4-lane pieces).
-    let es = Store(pointer: student)
-    let et = Store(pointer: teacher)
-    let e1 = Store(pointer: hard)
+    let es = FusedRows.Store(pointer: student)
+    let et = FusedRows.Store(pointer: teacher)
+    let e1 = FusedRows.Store(pointer: hard)
     let m = blockMaxima
     switch hardPolicy {
-    case .none: return onlineSums(s, t, es, et, NoStore(), NoHardTerm.self, blockMaxima: m)
-    case .square: return onlineSums(s, t, es, et, e1, PowerHardTerm<Two>.self, blockMaxima: m)
-    case .cube: return onlineSums(s, t, es, et, e1, PowerHardTerm<Three>.self, blockMaxima: m)
+    case .none:
+      return onlineSums(s, t, es, et, FusedRows.NoStore(), NoHardTerm.self, blockMaxima: m)
+    case .square:
+      return onlineSums(s, t, es, et, e1, PowerHardTerm<Temperature.Two>.self, blockMaxima: m)
+    case .cube:
+      return onlineSums(s, t, es, et, e1, PowerHardTerm<Temperature.Three>.self, blockMaxima: m)
     case .fourthPower:
-      return onlineSums(s, t, es, et, e1, PowerHardTerm<Four>.self, blockMaxima: m)
+      return onlineSums(s, t, es, et, e1, PowerHardTerm<Temperature.Four>.self, blockMaxima: m)
     case .exponential: return onlineSums(s, t, es, et, e1, HardTerm.self, blockMaxima: m)
     }
   }
@@ -279,7 +285,10 @@ struct FusedDistillation {
   /// teacher per block) when it is not nil. A non-finite maximum or sum is the caller's to
   /// handle (the scalar path).
   @inline(never)
-  func onlineSums<S: StorePolicy, T: StorePolicy, H: StorePolicy, Hard: HardExponential>(
+  func onlineSums<
+    S: FusedRows.StorePolicy, T: FusedRows.StorePolicy, H: FusedRows.StorePolicy,
+    Hard: HardExponential
+  >(
     _ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ studentStore: S, _ teacherStore: T,
     _ hardStore: H, _: Hard.Type, blockMaxima: UnsafeMutablePointer<Float>?
   ) -> OnlineSums {
@@ -352,7 +361,8 @@ struct FusedDistillation {
   /// into shuffled 4-lane pieces (twice the instructions); the FMA also rounds once, not twice.
   @inline(never)
   func exponentialSums<
-    S: StorePolicy, T: StorePolicy, H: StorePolicy, Hard: HardExponential, Next: BlockLookahead
+    S: FusedRows.StorePolicy, T: FusedRows.StorePolicy, H: FusedRows.StorePolicy,
+    Hard: HardExponential, Next: BlockLookahead
   >(
     _ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, start: Int, end: Int, _ ms: Float,
     _ mt: Float, _ studentStore: S, _ teacherStore: T, _ hardStore: H, _: Hard.Type,
@@ -540,76 +550,85 @@ struct FusedDistillation {
   }
 }
 
-/// How the distillation kernel gets the hard term's `e^(s - max s)` (a generic parameter, so
-/// each variant is its own specialisation with no branch in its loops).
-protocol HardExponential {
-  /// Whether there is a separate hard term at all.
-  static var isOn: Bool { get }
-  /// `e^d` for `d = s - max s`, given the student's softened `e^(d / T)`.
-  static func exponential(_ d: Vector, student: Vector) -> Vector
-}
+// MARK: - Policies
 
-/// No separate hard term (weight 0, or T = 1 where it is the student's own softmax).
-enum NoHardTerm: HardExponential {
-  static var isOn: Bool { false }
-  @inline(__always) static func exponential(_ d: Vector, student: Vector) -> Vector { .zero }
-}
-
-/// A hard term with its own exponential.
-enum HardTerm: HardExponential {
-  static var isOn: Bool { true }
-  @inline(__always) static func exponential(_ d: Vector, student: Vector) -> Vector {
-    VectorMath.expOfNonPositive(d)
+/// The policy types of the kernel (generic parameters, so that each variant is its own
+/// specialisation with no branch in its loops).
+extension FusedDistillation {
+  /// How the distillation kernel gets the hard term's `e^(s - max s)` (a generic parameter, so
+  /// each variant is its own specialisation with no branch in its loops).
+  protocol HardExponential {
+    /// Whether there is a separate hard term at all.
+    static var isOn: Bool { get }
+    /// `e^d` for `d = s - max s`, given the student's softened `e^(d / T)`.
+    static func exponential(_ d: Vector, student: Vector) -> Vector
   }
-}
 
-/// A whole temperature `T` in 2...4 (a type, so that ``PowerHardTerm`` specialises per `T`).
-protocol WholeTemperature {
-  /// `v^T`, by multiplication.
-  static func power(_ v: Vector) -> Vector
-}
-
-/// T = 2.
-enum Two: WholeTemperature {
-  @inline(__always) static func power(_ v: Vector) -> Vector { v * v }
-}
-
-/// T = 3.
-enum Three: WholeTemperature {
-  @inline(__always) static func power(_ v: Vector) -> Vector { v * v * v }
-}
-
-/// T = 4.
-enum Four: WholeTemperature {
-  @inline(__always) static func power(_ v: Vector) -> Vector {
-    let square = v * v
-    return square * square
+  /// No separate hard term (weight 0, or T = 1 where it is the student's own softmax).
+  enum NoHardTerm: HardExponential {
+    static var isOn: Bool { false }
+    @inline(__always) static func exponential(_ d: Vector, student: Vector) -> Vector { .zero }
   }
-}
 
-/// A hard term at a whole temperature `T` in 2...4: `e^d = (e^(d / T))^T`, one or two
-/// multiplications instead of an exponential (the relative error grows to about `T` times the
-/// exp's; below `T * expLowerBound` both give 0, between them the power may keep a subnormal
-/// that the exp flushes, far below anything the row's sum can see).
-enum PowerHardTerm<T: WholeTemperature>: HardExponential {
-  static var isOn: Bool { true }
-  @inline(__always) static func exponential(_ d: Vector, student: Vector) -> Vector {
-    T.power(student)
+  /// A hard term with its own exponential.
+  enum HardTerm: HardExponential {
+    static var isOn: Bool { true }
+    @inline(__always) static func exponential(_ d: Vector, student: Vector) -> Vector {
+      VectorMath.expOfNonPositive(d)
+    }
   }
-}
 
-/// Whether a block's sweep also takes the maxima of the next block (a generic parameter, so
-/// that the loop has no branch).
-protocol BlockLookahead {
-  static var isOn: Bool { get }
-}
+  /// A whole temperature `T` in 2...4 (a type, so that ``PowerHardTerm`` specialises per `T`).
+  protocol WholeTemperature {
+    /// `v^T`, by multiplication.
+    static func power(_ v: Vector) -> Vector
+  }
 
-/// The sweep takes the maxima of the next ``FusedRows/block`` classes.
-enum NextBlock: BlockLookahead {
-  static var isOn: Bool { true }
-}
+  /// The whole temperatures the hard term takes as powers.
+  enum Temperature {
+    /// T = 2.
+    enum Two: WholeTemperature {
+      @inline(__always) static func power(_ v: Vector) -> Vector { v * v }
+    }
 
-/// The sweep takes no maxima (the next block is short, or there is none).
-enum LastBlocks: BlockLookahead {
-  static var isOn: Bool { false }
+    /// T = 3.
+    enum Three: WholeTemperature {
+      @inline(__always) static func power(_ v: Vector) -> Vector { v * v * v }
+    }
+
+    /// T = 4.
+    enum Four: WholeTemperature {
+      @inline(__always) static func power(_ v: Vector) -> Vector {
+        let square = v * v
+        return square * square
+      }
+    }
+  }
+
+  /// A hard term at a whole temperature `T` in 2...4: `e^d = (e^(d / T))^T`, one or two
+  /// multiplications instead of an exponential (the relative error grows to about `T` times the
+  /// exp's; below `T * expLowerBound` both give 0, between them the power may keep a subnormal
+  /// that the exp flushes, far below anything the row's sum can see).
+  enum PowerHardTerm<T: WholeTemperature>: HardExponential {
+    static var isOn: Bool { true }
+    @inline(__always) static func exponential(_ d: Vector, student: Vector) -> Vector {
+      T.power(student)
+    }
+  }
+
+  /// Whether a block's sweep also takes the maxima of the next block (a generic parameter, so
+  /// that the loop has no branch).
+  protocol BlockLookahead {
+    static var isOn: Bool { get }
+  }
+
+  /// The sweep takes the maxima of the next ``FusedRows/block`` classes.
+  enum NextBlock: BlockLookahead {
+    static var isOn: Bool { true }
+  }
+
+  /// The sweep takes no maxima (the next block is short, or there is none).
+  enum LastBlocks: BlockLookahead {
+    static var isOn: Bool { false }
+  }
 }

@@ -171,7 +171,7 @@ enum FusedSigmoidFocal {
     }
   }
 
-  static func run<P: FocalPower>(
+  static func run<P: Power>(
     _ power: P,
     _ args: (
       UnsafePointer<Float>, UnsafePointer<Float>, Int, Double, Reduction,
@@ -198,16 +198,19 @@ enum FusedSigmoidFocal {
         switch (perElement ? loss : nil, gradient) {
         case (nil, nil):
           partials[b] = Self.block(
-            power, x, y, start, end, alpha, gradientScale, NoStore(), NoStore())
+            power, x, y, start, end, alpha, gradientScale, FusedRows.NoStore(), FusedRows.NoStore())
         case (let l?, nil):
           partials[b] = Self.block(
-            power, x, y, start, end, alpha, gradientScale, Store(pointer: l), NoStore())
+            power, x, y, start, end, alpha, gradientScale, FusedRows.Store(pointer: l),
+            FusedRows.NoStore())
         case (nil, let g?):
           partials[b] = Self.block(
-            power, x, y, start, end, alpha, gradientScale, NoStore(), Store(pointer: g))
+            power, x, y, start, end, alpha, gradientScale, FusedRows.NoStore(),
+            FusedRows.Store(pointer: g))
         case (let l?, let g?):
           partials[b] = Self.block(
-            power, x, y, start, end, alpha, gradientScale, Store(pointer: l), Store(pointer: g))
+            power, x, y, start, end, alpha, gradientScale, FusedRows.Store(pointer: l),
+            FusedRows.Store(pointer: g))
         }
       }
     }
@@ -225,13 +228,13 @@ enum FusedSigmoidFocal {
   // Not inlined: each variant keeps its own branch-free loop (inlined into the switch of the
   // caller, the forward-only variant's loop was split into 4-lane pieces).
   @inline(never)
-  static func block<P: FocalPower, L: StorePolicy, G: StorePolicy>(
+  static func block<P: Power, L: FusedRows.StorePolicy, G: FusedRows.StorePolicy>(
     _ power: P, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ start: Int, _ end: Int,
     _ alpha: (base: Float, slope: Float, raw: Double), _ gradientScale: Float,
     _ lossStore: L, _ gradientStore: G
   ) -> Double {
-    let loss = (lossStore as? Store)?.pointer
-    let gradient = (gradientStore as? Store)?.pointer
+    let loss = (lossStore as? FusedRows.Store)?.pointer
+    let gradient = (gradientStore as? FusedRows.Store)?.pointer
     let base = Vector(repeating: alpha.base)
     let slope = Vector(repeating: alpha.slope)
     let k = Vector(repeating: gradientScale)
@@ -265,7 +268,7 @@ enum FusedSigmoidFocal {
 
   /// ``block(_:_:_:_:_:_:_:_:_:)`` with partial vectors and
   /// non-finite elements, which take the reference's scalar formula.
-  static func checkedBlock<P: FocalPower>(
+  static func checkedBlock<P: Power>(
     _ power: P, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, start: Int, end: Int,
     alpha: (base: Float, slope: Float, raw: Double), gradientScale: Float,
     loss: UnsafeMutablePointer<Float>?, gradient: UnsafeMutablePointer<Float>?
@@ -296,7 +299,7 @@ enum FusedSigmoidFocal {
 
   /// The loss and derivative of 16 elements with finite logits and targets.
   @inline(__always)
-  static func element<P: FocalPower>(
+  static func element<P: Power>(
     _ power: P, _ x: Vector, _ y: Vector, _ alphaBase: Vector, _ alphaSlope: Vector
   ) -> (value: Vector, derivative: Vector) {
     let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
@@ -328,70 +331,76 @@ enum FusedSigmoidFocal {
   }
 }
 
-/// `b^gamma` and `b^(gamma - 1)` for b in [0, 1].
-protocol FocalPower {
-  var gamma: Double { get }
-  func power(_ b: Vector) -> Vector
-  /// `b^(gamma - 1)`; unused when `gamma` is 0.
-  func powerBelow(_ b: Vector) -> Vector
-}
+// MARK: - Policies
 
-/// gamma = 0: plain (alpha-weighted) binary cross-entropy.
-struct Power0: FocalPower {
-  var gamma: Double { 0 }
-  @inline(__always) func power(_ b: Vector) -> Vector { Vector(repeating: 1) }
-  @inline(__always) func powerBelow(_ b: Vector) -> Vector { .zero }
-}
-
-/// gamma = 1 (`b^0` is 1, as PyTorch's autograd takes `pow(b, 0)` even at b = 0).
-struct Power1: FocalPower {
-  var gamma: Double { 1 }
-  @inline(__always) func power(_ b: Vector) -> Vector { b }
-  @inline(__always) func powerBelow(_ b: Vector) -> Vector { Vector(repeating: 1) }
-}
-
-/// gamma = 2 (torchvision's default).
-struct Power2: FocalPower {
-  var gamma: Double { 2 }
-  @inline(__always) func power(_ b: Vector) -> Vector { b * b }
-  @inline(__always) func powerBelow(_ b: Vector) -> Vector { b }
-}
-
-/// gamma = 3.
-struct Power3: FocalPower {
-  var gamma: Double { 3 }
-  @inline(__always) func power(_ b: Vector) -> Vector { b * b * b }
-  @inline(__always) func powerBelow(_ b: Vector) -> Vector { b * b }
-}
-
-/// gamma = 4.
-struct Power4: FocalPower {
-  var gamma: Double { 4 }
-  @inline(__always) func power(_ b: Vector) -> Vector {
-    let square = b * b
-    return square * square
-  }
-  @inline(__always) func powerBelow(_ b: Vector) -> Vector { b * b * b }
-}
-
-/// A fractional gamma in (1, 16]: `b^g = exp(g ln b)` with the vector log (0 gives -inf, so
-/// `0^g = 0`) and the vector exp (0 below e^-87.3, where the true power is below 1e-38). With
-/// both within 2 ULP, the relative error of `b^g` is at most about `g |ln b| 2^-22 + 2^-22`.
-struct FractionalPower: FocalPower {
-  let gamma: Double
-  let exponent: Vector
-  let exponentBelow: Vector
-
-  init(gamma: Double) {
-    self.gamma = gamma
-    exponent = Vector(repeating: Float(gamma))
-    exponentBelow = Vector(repeating: Float(gamma - 1))
+/// The exponents of the kernel (generic parameters, so that each `gamma` it evaluates by
+/// multiplication is its own specialisation).
+extension FusedSigmoidFocal {
+  /// `b^gamma` and `b^(gamma - 1)` for b in [0, 1].
+  protocol Power {
+    var gamma: Double { get }
+    func power(_ b: Vector) -> Vector
+    /// `b^(gamma - 1)`; unused when `gamma` is 0.
+    func powerBelow(_ b: Vector) -> Vector
   }
 
-  @inline(__always) func power(_ b: Vector) -> Vector {
-    VectorMath.exp(exponent * VectorMath.log(b))
+  /// gamma = 0: plain (alpha-weighted) binary cross-entropy.
+  struct Power0: Power {
+    var gamma: Double { 0 }
+    @inline(__always) func power(_ b: Vector) -> Vector { Vector(repeating: 1) }
+    @inline(__always) func powerBelow(_ b: Vector) -> Vector { .zero }
   }
-  @inline(__always) func powerBelow(_ b: Vector) -> Vector {
-    VectorMath.exp(exponentBelow * VectorMath.log(b))
+
+  /// gamma = 1 (`b^0` is 1, as PyTorch's autograd takes `pow(b, 0)` even at b = 0).
+  struct Power1: Power {
+    var gamma: Double { 1 }
+    @inline(__always) func power(_ b: Vector) -> Vector { b }
+    @inline(__always) func powerBelow(_ b: Vector) -> Vector { Vector(repeating: 1) }
+  }
+
+  /// gamma = 2 (torchvision's default).
+  struct Power2: Power {
+    var gamma: Double { 2 }
+    @inline(__always) func power(_ b: Vector) -> Vector { b * b }
+    @inline(__always) func powerBelow(_ b: Vector) -> Vector { b }
+  }
+
+  /// gamma = 3.
+  struct Power3: Power {
+    var gamma: Double { 3 }
+    @inline(__always) func power(_ b: Vector) -> Vector { b * b * b }
+    @inline(__always) func powerBelow(_ b: Vector) -> Vector { b * b }
+  }
+
+  /// gamma = 4.
+  struct Power4: Power {
+    var gamma: Double { 4 }
+    @inline(__always) func power(_ b: Vector) -> Vector {
+      let square = b * b
+      return square * square
+    }
+    @inline(__always) func powerBelow(_ b: Vector) -> Vector { b * b * b }
+  }
+
+  /// A fractional gamma in (1, 16]: `b^g = exp(g ln b)` with the vector log (0 gives -inf, so
+  /// `0^g = 0`) and the vector exp (0 below e^-87.3, where the true power is below 1e-38). With
+  /// both within 2 ULP, the relative error of `b^g` is at most about `g |ln b| 2^-22 + 2^-22`.
+  struct FractionalPower: Power {
+    let gamma: Double
+    let exponent: Vector
+    let exponentBelow: Vector
+
+    init(gamma: Double) {
+      self.gamma = gamma
+      exponent = Vector(repeating: Float(gamma))
+      exponentBelow = Vector(repeating: Float(gamma - 1))
+    }
+
+    @inline(__always) func power(_ b: Vector) -> Vector {
+      VectorMath.exp(exponent * VectorMath.log(b))
+    }
+    @inline(__always) func powerBelow(_ b: Vector) -> Vector {
+      VectorMath.exp(exponentBelow * VectorMath.log(b))
+    }
   }
 }

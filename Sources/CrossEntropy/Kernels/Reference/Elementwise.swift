@@ -1,46 +1,26 @@
 import RealModule
 
-/// The driver for losses that are a sum of independent per-element terms (KL divergence, MSE,
-/// sigmoid focal loss). Each term and its derivative are evaluated in Double.
+/// The driver for losses that are a sum of independent per-element terms (KL divergence, MSE).
+/// Each term and its derivative are evaluated in Double.
 enum Elementwise {
-  /// Evaluates `term` at every index and reduces.
+  /// Evaluates `term` at every element of the broadcast shape and reduces (operands of the
+  /// same shape take the caller-buffer core instead).
   ///
   /// - Parameters:
-  ///   - shape: The shape of the input (and of the loss when `elementwise` is true).
-  ///   - elementwise: Keep one loss per element (reduction `none`).
+  ///   - shape: The shape of the input.
+  ///   - count: The number of input elements.
+  ///   - elementwise: Keep one loss per element of the broadcast shape (reduction `none`).
   ///   - scale: The factor applied to the sum when not elementwise (1 for sum, 1 / n for mean).
   ///   - wantsGradient: Whether to produce the gradient.
+  ///   - broadcast: How the two operands pair up.
   ///   - term: The loss of element `i` and its derivative with respect to the input element.
   /// - Returns: The loss (0-dimensional unless elementwise) and, if wanted, the gradient of the
-  ///   returned loss (of the sum of losses when elementwise), shaped like the input.
+  ///   returned loss (of the sum of losses when elementwise), shaped like the input: a
+  ///   broadcast input element receives the sum of the derivatives of its copies.
   static func evaluate<Scalar: BinaryFloatingPoint>(
     shape: [Int], count: Int, elementwise: Bool, scale: Double, wantsGradient: Bool,
-    broadcast: BroadcastPairs? = nil, term: (Int) -> (value: Double, derivative: Double)
+    broadcast: BroadcastPairs, term: (Int) -> (value: Double, derivative: Double)
   ) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    guard let broadcast else {
-      // Same shapes: one pass straight into the outputs.
-      var gradient: [Scalar]? = nil
-      let losses = [Scalar](unsafeUninitializedCapacity: elementwise ? count : 1) {
-        lossBuffer, initialized in
-        if wantsGradient {
-          gradient = [Scalar](unsafeUninitializedCapacity: count) { g, gradientInitialized in
-            run(
-              count: count, elementwise: elementwise, scale: scale, loss: lossBuffer.baseAddress!,
-              gradient: g.baseAddress, term: term)
-            gradientInitialized = count
-          }
-        } else {
-          run(
-            count: count, elementwise: elementwise, scale: scale, loss: lossBuffer.baseAddress!,
-            gradient: nil, term: term)
-        }
-        initialized = elementwise ? count : 1
-      }
-      return (
-        ShapedArray(uncheckedShape: elementwise ? shape : [], scalars: losses),
-        gradient.map { ShapedArray(uncheckedShape: shape, scalars: $0) }
-      )
-    }
     let lossShape = broadcast.shape
     let lossCount = broadcast.count
     var losses = [Scalar](repeating: 0, count: elementwise ? lossCount : 1)
@@ -51,7 +31,6 @@ enum Elementwise {
       let (value, derivative) = term(i)
       if elementwise { losses[i] = Scalar(value) } else { total += value }
       if wantsGradient {
-        // A broadcast input element receives the sum of the derivatives of its copies.
         gradient![broadcast.first[i]] += derivative * gradientScale
       }
     }

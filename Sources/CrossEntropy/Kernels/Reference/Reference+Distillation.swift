@@ -1,24 +1,26 @@
 import RealModule
 
 extension Reference {
-  /// Knowledge distillation, fused per row; see ``DistillationLoss``.
+  /// Knowledge distillation, fused per row; see ``DistillationLoss``. `loss` receives one value
+  /// per row for `.none` (0 for ignored rows), else 1; `gradient`, if not nil, every element (0
+  /// for ignored rows). `gradient` may be `student` (each row is read whole before it is
+  /// written). O(C) scratch.
   static func distillation<Scalar: BinaryFloatingPoint>(
-    student: [Scalar], teacher: [Scalar], labels: [Int]?, layout: ClassLayout,
-    temperature: Double, hardLabelWeight: Double, ignoreIndex: Int, reduction: Reduction,
-    wantsGradient: Bool
-  ) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
+    student: UnsafePointer<Scalar>, teacher: UnsafePointer<Scalar>,
+    labels: UnsafeBufferPointer<Int>?, problem: DistillationProblem,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?
+  ) {
+    let layout = problem.layout
+    let temperature = problem.criterion.temperature
+    let hardLabelWeight = problem.criterion.hardLabelWeight
+    let ignoreIndex = problem.criterion.ignoreIndex
+    let reduction = problem.criterion.reduction
     let classes = layout.classes
-    var kept = layout.rows
-    if let labels {
-      kept = 0
-      for label in labels where label != ignoreIndex { kept += 1 }
-    }
+    let kept = problem.keptRows(labels)
     let elementwise = reduction == .none
     let scale = reduction == .mean ? 1 / Double(kept) : 1
     let gradientScale = elementwise ? 1 : scale
     let softWeight = (1 - hardLabelWeight) * temperature * temperature
-    var losses = [Scalar](repeating: 0, count: elementwise ? layout.rows : 1)
-    var gradient = wantsGradient ? [Scalar](repeating: 0, count: layout.count) : nil
     var softStudent = [Double](repeating: 0, count: layout.scratchClasses)
     var softTeacher = [Double](repeating: 0, count: layout.scratchClasses)
     var raw = [Double](repeating: 0, count: hardLabelWeight != 0 ? classes : 0)
@@ -29,8 +31,14 @@ extension Reference {
 
     for r in 0..<layout.rows {
       let label = labels?[r] ?? 0
-      if labels != nil && label == ignoreIndex { continue }
       let base = layout.base(ofRow: r)
+      if labels != nil && label == ignoreIndex {
+        if elementwise { loss[r] = 0 }
+        if let gradient {
+          for c in 0..<classes { gradient[base + c * layout.inner] = 0 }
+        }
+        continue
+      }
       for c in 0..<classes {
         let s = Double(student[base + c * layout.inner])
         softStudent[c] = s / temperature
@@ -48,22 +56,18 @@ extension Reference {
         let lseRaw = softmax(raw, into: &rawProbabilities)
         value += hardLabelWeight * (lseRaw - raw[label])
       }
-      if elementwise { losses[r] = Scalar(value) } else { total += value }
-      if wantsGradient {
+      if elementwise { loss[r] = Scalar(value) } else { total += value }
+      if let gradient {
         let soft = (1 - hardLabelWeight) * temperature
         for c in 0..<classes {
           var g = soft * (q[c] - p[c])
           if hardLabelWeight != 0 {
             g += hardLabelWeight * (rawProbabilities[c] - (c == label ? 1 : 0))
           }
-          gradient![base + c * layout.inner] = Scalar(g * gradientScale)
+          gradient[base + c * layout.inner] = Scalar(g * gradientScale)
         }
       }
     }
-    if !elementwise { losses[0] = Scalar(total * scale) }
-    return (
-      ShapedArray(uncheckedShape: elementwise ? layout.labelShape : [], scalars: losses),
-      gradient.map { ShapedArray(uncheckedShape: layout.shape, scalars: $0) }
-    )
+    if !elementwise { loss[0] = Scalar(total * scale) }
   }
 }

@@ -41,51 +41,78 @@ extension Reference {
     }
   }
 
-  /// The softmax focal loss over class-index labels; see ``SoftmaxFocalLoss``.
+  /// The sigmoid focal loss of `count` elements: `loss` receives one value per element for
+  /// `.none`, else 1; `gradient`, if not nil, every element (it may be `logits`).
+  static func sigmoidFocal<Scalar: BinaryFloatingPoint>(
+    logits: UnsafePointer<Scalar>, targets: UnsafePointer<Scalar>, count: Int,
+    criterion: SigmoidFocalLoss, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutablePointer<Scalar>?
+  ) {
+    let reduction = criterion.reduction
+    let elementwise = reduction == .none
+    let scale = reduction == .mean ? 1 / Double(count) : 1
+    let gradientScale = elementwise ? 1 : scale
+    var total = 0.0
+    for i in 0..<count {
+      let (value, derivative) = sigmoidFocal(
+        Double(logits[i]), Double(targets[i]), alpha: criterion.alpha, gamma: criterion.gamma)
+      if elementwise { loss[i] = Scalar(value) } else { total += value }
+      gradient?[i] = Scalar(derivative * gradientScale)
+    }
+    if !elementwise { loss[0] = Scalar(total * scale) }
+  }
+
+  /// The softmax focal loss over class-index labels; see ``SoftmaxFocalLoss``. `loss` receives
+  /// one value per row for `.none` (0 for ignored rows), else 1; `gradient`, if not nil, every
+  /// element (0 for ignored rows). `gradient` may be `logits` (each row is read whole before it
+  /// is written). O(C) scratch.
   static func softmaxFocal<Scalar: BinaryFloatingPoint>(
-    logits: [Scalar], labels: [Int], alpha: [Double]?, layout: ClassLayout, ignoreIndex: Int,
-    gamma: Double, reduction: Reduction, wantsGradient: Bool
-  ) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
+    logits: UnsafePointer<Scalar>, labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Scalar>?, problem: SoftmaxFocalProblem,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?
+  ) {
+    let layout = problem.layout
+    let (ignoreIndex, gamma) = (problem.criterion.ignoreIndex, problem.criterion.gamma)
+    let reduction = problem.criterion.reduction
     let classes = layout.classes
     var kept = 0
     for label in labels where label != ignoreIndex { kept += 1 }
     let scale = reduction == .mean ? 1 / Double(kept) : 1
     let elementwise = reduction == .none
-    var losses = [Scalar](repeating: 0, count: elementwise ? layout.rows : 1)
-    var gradient = wantsGradient ? [Scalar](repeating: 0, count: layout.count) : nil
     var row = [Double](repeating: 0, count: layout.scratchClasses)
     var probabilities = [Double](repeating: 0, count: layout.scratchClasses)
     var total = 0.0
     for r in 0..<layout.rows {
       let label = labels[r]
-      guard label != ignoreIndex else { continue }
       let base = layout.base(ofRow: r)
+      guard label != ignoreIndex else {
+        if elementwise { loss[r] = 0 }
+        if let gradient {
+          for c in 0..<classes { gradient[base + c * layout.inner] = 0 }
+        }
+        continue
+      }
       for c in 0..<classes { row[c] = Double(logits[base + c * layout.inner]) }
       let lse = softmax(row, into: &probabilities)
-      let weight = alpha?[label] ?? 1
+      let weight = classWeights.map { Double($0[label]) } ?? 1
       let logP = row[label] - lse
       let p = Double.exp(logP)
       let oneMinusP = 1 - p
       let modulation = power(oneMinusP, gamma)
       let value = -weight * modulation * logP
-      if elementwise { losses[r] = Scalar(value) } else { total += value }
-      if wantsGradient {
+      if elementwise { loss[r] = Scalar(value) } else { total += value }
+      if let gradient {
         // d/du of -(1 - e^u)^gamma * u at u = log p.
         var dU = -modulation
         if gamma != 0 { dU += gamma * power(oneMinusP, gamma - 1) * p * logP }
         let factor = weight * dU * (elementwise ? 1 : scale)
         for c in 0..<classes {
           let indicator: Double = c == label ? 1 : 0
-          gradient![base + c * layout.inner] = Scalar(factor * (indicator - probabilities[c]))
+          gradient[base + c * layout.inner] = Scalar(factor * (indicator - probabilities[c]))
         }
       }
     }
-    if !elementwise { losses[0] = Scalar(total * scale) }
-    return (
-      ShapedArray(
-        uncheckedShape: elementwise ? layout.labelShape : [], scalars: losses),
-      gradient.map { ShapedArray(uncheckedShape: layout.shape, scalars: $0) }
-    )
+    if !elementwise { loss[0] = Scalar(total * scale) }
   }
 }
 

@@ -1,4 +1,41 @@
+/// Everything the multi-margin kernel needs besides the data, validated: the criterion's
+/// options and the logits' shape, `samples × classes`.
+struct MultiMarginProblem: Sendable {
+  /// The options (p, margin, reduction).
+  let criterion: MultiMarginLoss
+  /// The logits' shape: `(N, C)`, `(C)` or `()`.
+  let shape: [Int]
+  /// The number of samples `N` (1 for `(C)` and `()`).
+  let samples: Int
+  /// The number of classes `C` (1 for `()`).
+  let classes: Int
+}
+
 extension Reference {
+  /// The multi-margin loss over `samples` rows of `classes` scores: `loss` receives one value
+  /// per sample for `.none`, else 1; `gradient` (which may be `logits`), if not nil, every
+  /// element.
+  static func multiMargin<Scalar: BinaryFloatingPoint>(
+    logits: UnsafePointer<Scalar>, labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Scalar>?, problem: MultiMarginProblem,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?
+  ) {
+    let (samples, classes) = (problem.samples, problem.classes)
+    let reduction = problem.criterion.reduction
+    let elementwise = reduction == .none
+    let scale = reduction == .mean ? 1 / Double(samples) : 1
+    var total = 0.0
+    for n in 0..<samples {
+      let value = multiMargin(
+        row: logits + n * classes, classes: classes, label: labels[n],
+        weight: classWeights.map { Double($0[labels[n]]) } ?? 1, p: problem.criterion.p,
+        margin: problem.criterion.margin, gradientScale: scale,
+        gradient: gradient.map { $0 + n * classes })
+      if elementwise { loss[n] = Scalar(value) } else { total += value }
+    }
+    if !elementwise { loss[0] = Scalar(total * scale) }
+  }
+
   /// The multi-margin loss of one sample, as PyTorch's CPU kernel computes it, writing its
   /// gradient (times `gradientScale`) into `gradient` when there is one (which may be `scores`:
   /// each score is read before its gradient is written).

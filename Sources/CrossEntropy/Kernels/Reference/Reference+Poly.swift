@@ -1,55 +1,34 @@
 import RealModule
 
-extension Reference {
-  /// Poly-1 cross-entropy against class-index `labels` (rows labelled `ignoreIndex` skipped) or
-  /// against `probabilities` laid out like the logits; see ``PolyLoss``.
-  static func polyLoss<Scalar: BinaryFloatingPoint>(
-    logits: [Scalar], layout: ClassLayout, epsilon: Double, reduction: Reduction,
-    wantsGradient: Bool, labels: [Int]?, ignoreIndex: Int, probabilities targets: [Scalar]?
-  ) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    let elementwise = reduction == .none
-    let lossCount = elementwise ? layout.rows : 1
-    var gradient: [Scalar]? = nil
-    let losses = [Scalar](unsafeUninitializedCapacity: lossCount) { lossBuffer, initialized in
-      logits.withUnsafeBufferPointer { x in
-        withOptionalBuffer(labels) { l in
-          withOptionalBuffer(targets) { t in
-            func run(_ g: UnsafeMutablePointer<Scalar>?) {
-              polyLoss(
-                logits: startAddress(x.baseAddress), layout: layout, epsilon: epsilon,
-                reduction: reduction, labels: l, ignoreIndex: ignoreIndex,
-                probabilities: t.map { startAddress($0.baseAddress) },
-                loss: mutableStartAddress(lossBuffer.baseAddress), gradient: g)
-            }
-            if wantsGradient {
-              gradient = [Scalar](unsafeUninitializedCapacity: layout.count) { g, done in
-                run(mutableStartAddress(g.baseAddress))
-                done = layout.count
-              }
-            } else {
-              run(nil)
-            }
-          }
-        }
-      }
-      initialized = lossCount
-    }
-    return (
-      ShapedArray(uncheckedShape: elementwise ? layout.labelShape : [], scalars: losses),
-      gradient.map { ShapedArray(uncheckedShape: layout.shape, scalars: $0) }
-    )
-  }
+/// Everything the Poly-1 kernel needs besides the data, validated: the criterion's options and
+/// where the classes lie.
+struct PolyProblem: Sendable {
+  /// The options (epsilon, reduction, ignore index).
+  let criterion: PolyLoss
+  /// The layout of the logits (and of probability targets).
+  let layout: ClassLayout
+}
 
-  /// ``polyLoss(logits:layout:epsilon:reduction:wantsGradient:labels:ignoreIndex:probabilities:)``
-  /// over caller memory: `loss` receives one value per row for `.none`, else 1; `gradient`, if
-  /// not nil, every element (0 for ignored rows). `gradient` may be `logits` (each row is read
-  /// whole before it is written). O(C) scratch.
+extension Reference {
+  /// Poly-1 cross-entropy against class-index labels (rows labelled with the ignore index
+  /// skipped) or against probability targets laid out like the logits; see ``PolyLoss``.
+  /// `loss` receives one value per row for `.none`, else 1; `gradient`, if not nil, every
+  /// element (0 for ignored rows). `gradient` may be `logits` (each row is read whole before it
+  /// is written). O(C) scratch.
   static func polyLoss<Scalar: BinaryFloatingPoint>(
-    logits: UnsafePointer<Scalar>, layout: ClassLayout, epsilon: Double, reduction: Reduction,
-    labels: UnsafeBufferPointer<Int>?, ignoreIndex: Int,
-    probabilities targets: UnsafePointer<Scalar>?, loss: UnsafeMutablePointer<Scalar>,
-    gradient: UnsafeMutablePointer<Scalar>?
+    logits: UnsafePointer<Scalar>, target: SoftmaxTarget<Scalar>, problem: PolyProblem,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?
   ) {
+    let layout = problem.layout
+    let epsilon = problem.criterion.epsilon
+    let ignoreIndex = problem.criterion.ignoreIndex
+    let reduction = problem.criterion.reduction
+    var labels: UnsafeBufferPointer<Int>? = nil
+    var targets: UnsafePointer<Scalar>? = nil
+    switch target {
+    case .labels(let l): labels = l
+    case .probabilities(let t): targets = startAddress(t.baseAddress)
+    }
     let classes = layout.classes
     var kept = layout.rows
     if let labels {

@@ -103,12 +103,13 @@ extension FusedSoftmax {
     let capped = scratch.capped
     guard let g, let derivative = scratch.derivative else {
       if label == ignoreIndex { return (0, 0, 0) }
-      FusedRows.softCap(x, count: classes, into: capped, derivative: NoStore(), softCap, e)
+      FusedRows.softCap(
+        x, count: classes, into: capped, derivative: FusedRows.NoStore(), softCap, e)
       return row(
         UnsafePointer(capped), gradient: nil, label: label, scratch: nil, FloatStorage.self)
     }
     FusedRows.softCap(
-      x, count: classes, into: capped, derivative: Store(pointer: derivative), softCap, e)
+      x, count: classes, into: capped, derivative: FusedRows.Store(pointer: derivative), softCap, e)
     // fp32 elements: the logits are read, so the gradient row itself holds the fp32 gradient.
     let g32 = scratch.wide ?? UnsafeMutableRawPointer(g).assumingMemoryBound(to: Float.self)
     let result = row(
@@ -128,12 +129,13 @@ extension FusedSoftmax {
   ) -> (loss: Double, lse: Double) {
     let capped = scratch.capped
     guard let g, let derivative = scratch.derivative else {
-      FusedRows.softCap(x, count: classes, into: capped, derivative: NoStore(), softCap, e)
+      FusedRows.softCap(
+        x, count: classes, into: capped, derivative: FusedRows.NoStore(), softCap, e)
       return probabilityRow(
         UnsafePointer(capped), targets: t, gradient: nil, scratch: nil, FloatStorage.self, e)
     }
     FusedRows.softCap(
-      x, count: classes, into: capped, derivative: Store(pointer: derivative), softCap, e)
+      x, count: classes, into: capped, derivative: FusedRows.Store(pointer: derivative), softCap, e)
     let g32 = scratch.wide ?? UnsafeMutableRawPointer(g).assumingMemoryBound(to: Float.self)
     let result = probabilityRow(
       UnsafePointer(capped), targets: t, gradient: g32, scratch: nil, FloatStorage.self, e)

@@ -326,37 +326,156 @@ enum FusedRows {
 
 // MARK: - Policies
 
-/// Where the exp pass puts its exponentials.
-protocol StorePolicy {
-  func store(_ e: Vector, _ i: Int)
-  func storePartial(_ e: Vector, _ i: Int, count: Int)
-}
+/// The policy types of the row passes (generic parameters, so that each variant is its own
+/// specialisation with no branch in its loops).
+extension FusedRows {
+  /// Where the exp pass puts its exponentials.
+  protocol StorePolicy {
+    func store(_ e: Vector, _ i: Int)
+    func storePartial(_ e: Vector, _ i: Int, count: Int)
+  }
 
-/// The exponentials are not kept (forward only, online statistics).
-struct NoStore: StorePolicy {
-  @inline(__always) func store(_ e: Vector, _ i: Int) {}
-  @inline(__always) func storePartial(_ e: Vector, _ i: Int, count: Int) {}
-}
+  /// The exponentials are not kept (forward only, online statistics).
+  struct NoStore: StorePolicy {
+    @inline(__always) func store(_ e: Vector, _ i: Int) {}
+    @inline(__always) func storePartial(_ e: Vector, _ i: Int, count: Int) {}
+  }
 
-/// The exponentials are written to a row (the gradient, or the logits themselves).
-struct Store: StorePolicy {
-  let pointer: UnsafeMutablePointer<Float>
-  @inline(__always) func store(_ e: Vector, _ i: Int) { VectorMath.store(e, pointer, i) }
-  @inline(__always) func storePartial(_ e: Vector, _ i: Int, count: Int) {
-    VectorMath.storePartial(e, pointer, i, count: count)
+  /// The exponentials are written to a row (the gradient, or the logits themselves).
+  struct Store: StorePolicy {
+    let pointer: UnsafeMutablePointer<Float>
+    @inline(__always) func store(_ e: Vector, _ i: Int) { VectorMath.store(e, pointer, i) }
+    @inline(__always) func storePartial(_ e: Vector, _ i: Int, count: Int) {
+      VectorMath.storePartial(e, pointer, i, count: count)
+    }
+  }
+
+  /// What the exp pass sums besides the exponentials, from the shifted logits `d`.
+  protocol SidePolicy {
+    func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int)
+    func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int, count: Int)
+    /// Accumulates into two sums (`u` is a second side sum, unused by most policies).
+    func accumulate(_ t: inout Vector, _ u: inout Vector, _ d: Vector, _ i: Int)
+    func accumulate(_ t: inout Vector, _ u: inout Vector, _ d: Vector, _ i: Int, count: Int)
+  }
+
+  /// Nothing (no label smoothing).
+  struct NoSide: SidePolicy {
+    @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int) {}
+    @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int, count: Int) {}
+  }
+
+  /// The plain sum of the shifted logits (label smoothing without class weights).
+  struct PlainSide: SidePolicy {
+    @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int) { t += d }
+    @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int, count: Int) {
+      for j in 0..<count { t[j] += d[j] }
+    }
+  }
+
+  /// The class-weighted sum of the shifted logits (label smoothing with class weights).
+  struct WeightedSide: SidePolicy {
+    let weights: UnsafePointer<Float>
+    @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int) {
+      t = VectorMath.multiplyAdd(VectorMath.load(weights, i), d, t)
+    }
+    @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int, count: Int) {
+      for j in 0..<count { t[j] += weights[i + j] * d[j] }
+    }
+  }
+
+  /// The additive part of a gradient element: `e * k + add[i]`.
+  protocol AddendPolicy {
+    func apply(_ e: Vector, _ k: Vector, _ i: Int) -> Vector
+    /// The tail form: only the first `count` lanes matter, and only they may be read.
+    func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector
+  }
+
+  /// No addend.
+  struct NoAddend: AddendPolicy {
+    @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int) -> Vector { e * k }
+    @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector {
+      e * k
+    }
+  }
+
+  /// The same addend for every class.
+  struct ConstantAddend: AddendPolicy {
+    let value: Vector
+    @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int) -> Vector {
+      VectorMath.multiplyAdd(e, k, value)
+    }
+    @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector {
+      VectorMath.multiplyAdd(e, k, value)
+    }
+  }
+
+  /// One addend per class.
+  struct PerClassAddend: AddendPolicy {
+    let values: UnsafePointer<Float>
+    @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int) -> Vector {
+      VectorMath.multiplyAdd(e, k, VectorMath.load(values, i))
+    }
+    @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector {
+      VectorMath.multiplyAdd(e, k, VectorMath.loadPartial(values, i, count: count, fill: 0))
+    }
+  }
+
+  /// Probability targets: `t' = t (1 - e) + e / C` (with label smoothing `e`), times the class
+  /// weight if any; accumulates `sum w t' (x - shift)` and `sum w t'`.
+  struct TargetSide<E: KernelStorage>: SidePolicy {
+    let targets: UnsafePointer<E.Stored>
+    let weights: UnsafePointer<Float>?
+    let keep: Float
+    let uniform: Float
+
+    /// `w[i] t'[i]` for 16 classes.
+    @inline(__always) func weighted(_ i: Int) -> Vector {
+      var t = VectorMath.multiplyAdd(
+        E.load(targets, i), Vector(repeating: keep), .init(repeating: uniform))
+      if let weights { t *= VectorMath.load(weights, i) }
+      return t
+    }
+
+    @inline(__always) func weighted(_ i: Int, count: Int) -> Vector {
+      var t =
+        E.loadPartial(targets, i, count: count, fill: 0) * keep + Vector(repeating: uniform)
+      if let weights { t *= VectorMath.loadPartial(weights, i, count: count, fill: 0) }
+      for j in count..<16 { t[j] = 0 }
+      return t
+    }
+
+    @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int) {}
+    @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int, count: Int) {}
+    @inline(__always)
+    func accumulate(_ t: inout Vector, _ u: inout Vector, _ d: Vector, _ i: Int) {
+      let wt = weighted(i)
+      t = VectorMath.multiplyAdd(wt, d, t)
+      u += wt
+    }
+    @inline(__always)
+    func accumulate(_ t: inout Vector, _ u: inout Vector, _ d: Vector, _ i: Int, count: Int) {
+      let wt = weighted(i, count: count)
+      for j in 0..<count { t[j] += wt[j] * d[j] }
+      u += wt
+    }
+  }
+
+  /// The gradient addend of probability targets: `-scale * w[i] t'[i]`.
+  struct TargetAddend<E: KernelStorage>: AddendPolicy {
+    let side: TargetSide<E>
+    let negativeScale: Vector
+
+    @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int) -> Vector {
+      VectorMath.multiplyAdd(e, k, side.weighted(i) * negativeScale)
+    }
+    @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector {
+      VectorMath.multiplyAdd(e, k, side.weighted(i, count: count) * negativeScale)
+    }
   }
 }
 
-/// What the exp pass sums besides the exponentials, from the shifted logits `d`.
-protocol SidePolicy {
-  func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int)
-  func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int, count: Int)
-  /// Accumulates into two sums (`u` is a second side sum, unused by most policies).
-  func accumulate(_ t: inout Vector, _ u: inout Vector, _ d: Vector, _ i: Int)
-  func accumulate(_ t: inout Vector, _ u: inout Vector, _ d: Vector, _ i: Int, count: Int)
-}
-
-extension SidePolicy {
+extension FusedRows.SidePolicy {
   @inline(__always)
   func accumulate(_ t: inout Vector, _ u: inout Vector, _ d: Vector, _ i: Int) {
     accumulate(&t, d, i)
@@ -364,120 +483,5 @@ extension SidePolicy {
   @inline(__always)
   func accumulate(_ t: inout Vector, _ u: inout Vector, _ d: Vector, _ i: Int, count: Int) {
     accumulate(&t, d, i, count: count)
-  }
-}
-
-/// Nothing (no label smoothing).
-struct NoSide: SidePolicy {
-  @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int) {}
-  @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int, count: Int) {}
-}
-
-/// The plain sum of the shifted logits (label smoothing without class weights).
-struct PlainSide: SidePolicy {
-  @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int) { t += d }
-  @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int, count: Int) {
-    for j in 0..<count { t[j] += d[j] }
-  }
-}
-
-/// The class-weighted sum of the shifted logits (label smoothing with class weights).
-struct WeightedSide: SidePolicy {
-  let weights: UnsafePointer<Float>
-  @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int) {
-    t = VectorMath.multiplyAdd(VectorMath.load(weights, i), d, t)
-  }
-  @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int, count: Int) {
-    for j in 0..<count { t[j] += weights[i + j] * d[j] }
-  }
-}
-
-/// The additive part of a gradient element: `e * k + add[i]`.
-protocol AddendPolicy {
-  func apply(_ e: Vector, _ k: Vector, _ i: Int) -> Vector
-  /// The tail form: only the first `count` lanes matter, and only they may be read.
-  func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector
-}
-
-/// No addend.
-struct NoAddend: AddendPolicy {
-  @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int) -> Vector { e * k }
-  @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector {
-    e * k
-  }
-}
-
-/// The same addend for every class.
-struct ConstantAddend: AddendPolicy {
-  let value: Vector
-  @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int) -> Vector {
-    VectorMath.multiplyAdd(e, k, value)
-  }
-  @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector {
-    VectorMath.multiplyAdd(e, k, value)
-  }
-}
-
-/// One addend per class.
-struct PerClassAddend: AddendPolicy {
-  let values: UnsafePointer<Float>
-  @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int) -> Vector {
-    VectorMath.multiplyAdd(e, k, VectorMath.load(values, i))
-  }
-  @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector {
-    VectorMath.multiplyAdd(e, k, VectorMath.loadPartial(values, i, count: count, fill: 0))
-  }
-}
-
-/// Probability targets: `t' = t (1 - e) + e / C` (with label smoothing `e`), times the class
-/// weight if any; accumulates `sum w t' (x - shift)` and `sum w t'`.
-struct TargetSide<E: KernelStorage>: SidePolicy {
-  let targets: UnsafePointer<E.Stored>
-  let weights: UnsafePointer<Float>?
-  let keep: Float
-  let uniform: Float
-
-  /// `w[i] t'[i]` for 16 classes.
-  @inline(__always) func weighted(_ i: Int) -> Vector {
-    var t = VectorMath.multiplyAdd(
-      E.load(targets, i), Vector(repeating: keep), .init(repeating: uniform))
-    if let weights { t *= VectorMath.load(weights, i) }
-    return t
-  }
-
-  @inline(__always) func weighted(_ i: Int, count: Int) -> Vector {
-    var t =
-      E.loadPartial(targets, i, count: count, fill: 0) * keep + Vector(repeating: uniform)
-    if let weights { t *= VectorMath.loadPartial(weights, i, count: count, fill: 0) }
-    for j in count..<16 { t[j] = 0 }
-    return t
-  }
-
-  @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int) {}
-  @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int, count: Int) {}
-  @inline(__always)
-  func accumulate(_ t: inout Vector, _ u: inout Vector, _ d: Vector, _ i: Int) {
-    let wt = weighted(i)
-    t = VectorMath.multiplyAdd(wt, d, t)
-    u += wt
-  }
-  @inline(__always)
-  func accumulate(_ t: inout Vector, _ u: inout Vector, _ d: Vector, _ i: Int, count: Int) {
-    let wt = weighted(i, count: count)
-    for j in 0..<count { t[j] += wt[j] * d[j] }
-    u += wt
-  }
-}
-
-/// The gradient addend of probability targets: `-scale * w[i] t'[i]`.
-struct TargetAddend<E: KernelStorage>: AddendPolicy {
-  let side: TargetSide<E>
-  let negativeScale: Vector
-
-  @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int) -> Vector {
-    VectorMath.multiplyAdd(e, k, side.weighted(i) * negativeScale)
-  }
-  @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector {
-    VectorMath.multiplyAdd(e, k, side.weighted(i, count: count) * negativeScale)
   }
 }

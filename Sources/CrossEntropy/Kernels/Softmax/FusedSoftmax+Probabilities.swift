@@ -88,11 +88,11 @@ extension FusedSoftmax {
     gradient g: UnsafeMutablePointer<E.Stored>?, scratch: UnsafeMutablePointer<Float>?,
     _ e: E.Type, _ targetType: T.Type
   ) -> (loss: Double, lse: Double) {
-    let side = TargetSide<T>(
+    let side = FusedRows.TargetSide<T>(
       targets: t, weights: weights?.baseAddress,
       keep: smoothing > 0 ? Float(1 - smoothing) : 1,
       uniform: smoothing > 0 ? Float(smoothing / Double(classes)) : 0)
-    let addend = TargetAddend(side: side, negativeScale: Vector(repeating: Float(-scale)))
+    let addend = FusedRows.TargetAddend(side: side, negativeScale: Vector(repeating: Float(-scale)))
     let inPlace = g.map { Int(bitPattern: $0) == Int(bitPattern: x) } ?? false
     let rowBytes =
       classes * MemoryLayout<E.Stored>.stride * (inPlace ? 2 : 3)
@@ -105,7 +105,7 @@ extension FusedSoftmax {
         return scalarProbabilityRow(x, targets: t, gradient: g, e, targetType)
       }
       let exps = scratch ?? UnsafeMutableRawPointer(g).assumingMemoryBound(to: Float.self)
-      let (sum, a, b) = FusedRows.expSum3(x, classes, m, Store(pointer: exps), side, e)
+      let (sum, a, b) = FusedRows.expSum3(x, classes, m, FusedRows.Store(pointer: exps), side, e)
       let lse = Double(m) + .log(sum)
       // The z-loss adds dz * p to every class: -total becomes dz - total.
       let net = -scale * b - zGradient * lse

@@ -19,7 +19,7 @@ extension FusedSoftmax {
             let x = logits + r * classes
             if let cap, let capped {
               FusedRows.softCap(
-                x, count: classes, into: capped, derivative: NoStore(), cap, E.self)
+                x, count: classes, into: capped, derivative: FusedRows.NoStore(), cap, E.self)
               out[r] = logSumExp(UnsafePointer(capped), count: classes, FloatStorage.self)
             } else {
               out[r] = logSumExp(x, count: classes, E.self)

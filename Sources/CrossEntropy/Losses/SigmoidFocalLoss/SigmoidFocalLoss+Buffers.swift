@@ -16,11 +16,8 @@ extension SigmoidFocalLoss {
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
     into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
-    try checkBuffers(
-      logits: logits.count, shape: shape, targets: targets.count, gradient: nil, loss: loss.count)
-    compute(
-      logits: startAddress(logits.baseAddress), targets: startAddress(targets.baseAddress),
-      count: logits.count, loss: loss, gradient: nil)
+    try checkOptions()
+    try compute(logits: logits, shape: shape, targets: targets, loss: loss, gradient: nil)
   }
 
   /// Writes the focal loss and its gradient with respect to the logits into caller buffers.
@@ -41,12 +38,8 @@ extension SigmoidFocalLoss {
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
-    try checkBuffers(
-      logits: logits.count, shape: shape, targets: targets.count, gradient: gradient.count,
-      loss: loss.count)
-    compute(
-      logits: startAddress(logits.baseAddress), targets: startAddress(targets.baseAddress),
-      count: logits.count, loss: loss, gradient: gradient.baseAddress)
+    try checkOptions()
+    try compute(logits: logits, shape: shape, targets: targets, loss: loss, gradient: gradient)
   }
 
   /// Computes the focal loss and overwrites the logits with its gradient.
@@ -63,56 +56,34 @@ extension SigmoidFocalLoss {
     overwriting logits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
     targets: UnsafeBufferPointer<Scalar>, loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
-    try checkBuffers(
-      logits: logits.count, shape: shape, targets: targets.count, gradient: nil, loss: loss.count)
-    compute(
-      logits: startAddress(UnsafePointer(logits.baseAddress)),
-      targets: startAddress(targets.baseAddress), count: logits.count, loss: loss,
-      gradient: logits.baseAddress)
+    try checkOptions()
+    try compute(
+      logits: UnsafeBufferPointer(logits), shape: shape, targets: targets, loss: loss,
+      gradient: logits)
   }
 
-  /// Checks the options and the counts of caller buffers against `shape`.
-  private func checkBuffers(
-    logits: Int, shape: [Int], targets: Int, gradient: Int?, loss: Int
-  ) throws(LossError) {
+  /// Checks `gamma` and `alpha`.
+  func checkOptions() throws(LossError) {
     try checkFocusing(gamma)
     try checkBalance(alpha)
-    try checkCount(logits, shape: shape, name: "logits")
-    guard targets == logits else {
-      throw .shapeMismatch(
-        "targets hold \(targets) elements but logits shape \(describe(shape: shape)) holds"
-          + " \(logits); expected the same shape")
-    }
-    if let gradient, gradient != logits {
-      throw .shapeMismatch(
-        "gradient holds \(gradient) elements but logits shape \(describe(shape: shape)) holds"
-          + " \(logits)")
-    }
-    try checkLossCount(loss, reduction: reduction, rows: logits)
   }
 
-  /// Runs the fused kernel where it applies, else the reference, on checked arguments; writes
-  /// every element of `loss` and of `gradient` (which may be `logits`).
+  /// Validates the buffers (the options are checked), then runs the kernel. Nothing is written
+  /// when it throws.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   func compute<Scalar: BinaryFloatingPoint>(
-    logits: UnsafePointer<Scalar>, targets: UnsafePointer<Scalar>, count: Int,
-    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?
-  ) {
-    if Kernels.sigmoidFocal(
-      logits: logits, targets: targets, count: count, alpha: alpha, gamma: gamma,
-      reduction: reduction, loss: loss, gradient: gradient)
-    {
-      return
-    }
-    let elementwise = reduction == .none
-    let scale = reduction == .mean ? 1 / Double(count) : 1
-    let gradientScale = elementwise ? 1 : scale
-    var total = 0.0
-    for i in 0..<count {
-      let (value, derivative) = Reference.sigmoidFocal(
-        Double(logits[i]), Double(targets[i]), alpha: alpha, gamma: gamma)
-      if elementwise { loss[i] = Scalar(value) } else { total += value }
-      gradient?[i] = Scalar(derivative * gradientScale)
-    }
-    if !elementwise { loss[0] = Scalar(total * scale) }
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>?
+  ) throws(LossError) {
+    let count = logits.count
+    try checkCount(count, shape: shape, name: "logits")
+    try checkSameCount(
+      targets.count, name: "targets", input: "logits", shape: shape, expected: count)
+    if let gradient { try checkGradientCount(gradient.count, shape: shape, name: "logits") }
+    try checkLossCount(loss.count, reduction: reduction, rows: count)
+    Kernels.sigmoidFocal(
+      logits: startAddress(logits.baseAddress), targets: startAddress(targets.baseAddress),
+      count: count, criterion: self, loss: loss, gradient: gradient?.baseAddress)
   }
 }

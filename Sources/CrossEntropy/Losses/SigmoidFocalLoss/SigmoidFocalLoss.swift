@@ -87,38 +87,19 @@ public struct SigmoidFocalLoss: Sendable, Hashable {
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ logits: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    try checkFocusing(gamma)
-    try checkBalance(alpha)
+    try checkOptions()
     try checkSameShape(
       logits.shape, targets.shape, name: "logits", otherName: "targets",
       loss: "sigmoid focal loss")
-    let count = logits.scalars.count
-    let lossCount = reduction == .none ? count : 1
-    var gradient: [Scalar]? = nil
-    // `compute` writes every element of the loss and of the gradient.
-    let loss = [Scalar](unsafeUninitializedCapacity: lossCount) { lossBuffer, initialized in
-      func run(_ g: UnsafeMutablePointer<Scalar>?) {
-        logits.withUnsafeBufferPointer { x in
-          targets.withUnsafeBufferPointer { y in
-            compute(
-              logits: startAddress(x.baseAddress), targets: startAddress(y.baseAddress),
-              count: count, loss: lossBuffer, gradient: g)
-          }
+    return try Kernels.outputs(
+      lossShape: reduction == .none ? logits.shape : [],
+      gradientShape: wantsGradient ? logits.shape : nil
+    ) { loss, gradient throws(LossError) in
+      try logits.withUnsafeBufferPointer { x throws(LossError) in
+        try targets.withUnsafeBufferPointer { y throws(LossError) in
+          try compute(logits: x, shape: logits.shape, targets: y, loss: loss, gradient: gradient)
         }
       }
-      if wantsGradient {
-        gradient = [Scalar](unsafeUninitializedCapacity: count) { g, gradientInitialized in
-          run(g.baseAddress)
-          gradientInitialized = count
-        }
-      } else {
-        run(nil)
-      }
-      initialized = lossCount
     }
-    return (
-      ShapedArray(uncheckedShape: reduction == .none ? logits.shape : [], scalars: loss),
-      gradient.map { ShapedArray(uncheckedShape: logits.shape, scalars: $0) }
-    )
   }
 }

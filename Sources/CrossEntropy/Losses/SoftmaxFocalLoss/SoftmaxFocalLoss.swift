@@ -3,7 +3,7 @@ import RealModule
 /// The multi-class (softmax) focal loss: cross-entropy down-weighted on well-classified rows.
 ///
 /// Per row with class-index label `y`, `p_y = softmax(x)[y]` and optional per-class weights
-/// `alpha`:
+/// `alpha` (the `classWeights` argument):
 ///
 /// ```
 /// l    = -alpha[y] * (1 - p_y)^gamma * log(p_y)        (0 where y == ignoreIndex)
@@ -18,7 +18,7 @@ import RealModule
 ///
 /// ```swift
 /// let focal = SoftmaxFocalLoss(gamma: 2)
-/// let loss = try focal.loss(logits: logits, labels: labels, alpha: [0.25, 0.75])
+/// let loss = try focal.loss(logits: logits, labels: labels, classWeights: [0.25, 0.75])
 /// ```
 public struct SoftmaxFocalLoss: Sendable, Hashable {
   /// How per-row losses are combined. Default `.mean`.
@@ -52,15 +52,15 @@ public struct SoftmaxFocalLoss: Sendable, Hashable {
   /// - Parameters:
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
   ///   - labels: Class indices, shaped like `logits` without the class axis.
-  ///   - alpha: Optional per-class weights, one per class.
+  ///   - classWeights: Optional per-class weights `alpha`, one per class.
   /// - Returns: A 0-dimensional array, or one loss per label for `.none`.
   /// - Throws: ``LossError`` for mismatched shapes, labels out of range, a bad class axis, an
-  ///   empty class dimension, a wrong `alpha` count, or a negative `gamma`.
+  ///   empty class dimension, a wrong `classWeights` count, or a negative `gamma`.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, alpha: [Scalar]? = nil
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil
   ) throws(LossError) -> ShapedArray<Scalar> {
-    try evaluate(logits, labels, alpha, wantsGradient: false).loss
+    try evaluate(logits, labels, classWeights, wantsGradient: false).loss
   }
 
   /// The focal loss and its gradient with respect to the logits.
@@ -71,43 +71,38 @@ public struct SoftmaxFocalLoss: Sendable, Hashable {
   /// - Parameters:
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
   ///   - labels: Class indices, shaped like `logits` without the class axis.
-  ///   - alpha: Optional per-class weights, one per class.
+  ///   - classWeights: Optional per-class weights `alpha`, one per class.
   /// - Returns: The loss and a gradient shaped like `logits`.
-  /// - Throws: ``LossError``, as ``loss(logits:labels:alpha:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:labels:classWeights:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, alpha: [Scalar]? = nil
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
-    let result = try evaluate(logits, labels, alpha, wantsGradient: true)
+    let result = try evaluate(logits, labels, classWeights, wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
-    _ logits: ShapedArray<Scalar>, _ labels: ShapedArray<Int>, _ alpha: [Scalar]?,
+    _ logits: ShapedArray<Scalar>, _ labels: ShapedArray<Int>, _ classWeights: [Scalar]?,
     wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    try checkFocusing(gamma)
-    let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
-    try layout.checkLabels(shape: labels.shape)
-    if let alpha, alpha.count != layout.classes {
-      throw .shapeMismatch(
-        "focal alpha has \(alpha.count) elements but logits have \(layout.classes) classes"
-          + " on axis \(layout.axis)")
+    let problem = try makeProblem(shape: logits.shape)
+    try problem.layout.checkLabels(shape: labels.shape)
+    return try Kernels.outputs(
+      lossShape: reduction == .none ? problem.layout.labelShape : [],
+      gradientShape: wantsGradient ? logits.shape : nil
+    ) { loss, gradient throws(LossError) in
+      try logits.withUnsafeBufferPointer { x throws(LossError) in
+        try labels.withUnsafeBufferPointer { l throws(LossError) in
+          try withOptionalBuffer(classWeights) { w throws(LossError) in
+            try compute(
+              logits: x, labels: l, classWeights: w, problem: problem, loss: loss,
+              gradient: gradient)
+          }
+        }
+      }
     }
-    try labels.withUnsafeBufferPointer { buffer throws(LossError) in
-      try layout.checkLabelRange(buffer, ignoreIndex: ignoreIndex)
-    }
-    let weights = alpha.map { $0.map(Double.init) }
-    if let fast = Kernels.softmaxFocal(
-      logits: logits, labels: labels, alpha: weights, layout: layout, ignoreIndex: ignoreIndex,
-      gamma: gamma, reduction: reduction, wantsGradient: wantsGradient)
-    {
-      return fast
-    }
-    return Reference.softmaxFocal(
-      logits: logits.scalars, labels: labels.scalars, alpha: weights, layout: layout,
-      ignoreIndex: ignoreIndex, gamma: gamma, reduction: reduction, wantsGradient: wantsGradient)
   }
 }

@@ -17,11 +17,11 @@ extension Bench {
           try problem.labels.withUnsafeBufferPointer { y in
             if gradient {
               try criterion.lossAndGradient(
-                studentLogits: s, teacherLogits: t, shape: problem.shape, labels: y,
+                studentLogits: s, shape: problem.shape, teacherLogits: t, labels: y,
                 loss: problem.loss, gradient: problem.gradient)
             } else {
               try criterion.loss(
-                studentLogits: s, teacherLogits: t, shape: problem.shape, labels: y,
+                studentLogits: s, shape: problem.shape, teacherLogits: t, labels: y,
                 into: problem.loss)
             }
           }

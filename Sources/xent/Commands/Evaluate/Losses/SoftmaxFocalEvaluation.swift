@@ -23,8 +23,8 @@ enum SoftmaxFocalEvaluation: EvaluableLoss {
     let input = request.input
     return try request.run { () throws(LossError) in
       request.wantsGradient
-        ? try criterion.lossAndGradient(logits: input, labels: labels, alpha: alpha)
-        : (try criterion.loss(logits: input, labels: labels, alpha: alpha), nil)
+        ? try criterion.lossAndGradient(logits: input, labels: labels, classWeights: alpha)
+        : (try criterion.loss(logits: input, labels: labels, classWeights: alpha), nil)
     }
   }
 }

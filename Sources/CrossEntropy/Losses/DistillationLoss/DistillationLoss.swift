@@ -99,53 +99,26 @@ public struct DistillationLoss: Sendable, Hashable {
     _ student: ShapedArray<Scalar>, _ teacher: ShapedArray<Scalar>, _ labels: ShapedArray<Int>?,
     wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    try checkOptions()
-    let layout = try ClassLayout(shape: student.shape, classAxis: classAxis, name: "student logits")
+    let problem = try makeProblem(shape: student.shape)
     guard teacher.shape == student.shape else {
       throw .shapeMismatch(
         "teacher logits shape \(describe(shape: teacher.shape)) does not match student logits"
           + " shape \(describe(shape: student.shape))")
     }
-    if let labels {
-      try layout.checkLabels(shape: labels.shape)
-      try labels.withUnsafeBufferPointer { buffer throws(LossError) in
-        try checkLabels(buffer, layout: layout)
+    if let labels { try problem.layout.checkLabels(shape: labels.shape) }
+    return try Kernels.outputs(
+      lossShape: reduction == .none ? problem.layout.labelShape : [],
+      gradientShape: wantsGradient ? student.shape : nil
+    ) { loss, gradient throws(LossError) in
+      try student.withUnsafeBufferPointer { s throws(LossError) in
+        try teacher.withUnsafeBufferPointer { t throws(LossError) in
+          try withOptionalBuffer(labels?.scalars) { l throws(LossError) in
+            try compute(
+              student: s, teacher: t, labels: l, problem: problem, loss: loss,
+              gradient: gradient)
+          }
+        }
       }
-    } else {
-      try checkLabels(nil, layout: layout)
-    }
-    if let fast = Kernels.distillation(
-      student: student, teacher: teacher, labels: labels, layout: layout,
-      temperature: temperature, hardLabelWeight: hardLabelWeight, ignoreIndex: ignoreIndex,
-      reduction: reduction, wantsGradient: wantsGradient)
-    {
-      return fast
-    }
-    return Reference.distillation(
-      student: student.scalars, teacher: teacher.scalars, labels: labels?.scalars,
-      layout: layout, temperature: temperature, hardLabelWeight: hardLabelWeight,
-      ignoreIndex: ignoreIndex, reduction: reduction, wantsGradient: wantsGradient)
-  }
-
-  private func checkOptions() throws(LossError) {
-    guard temperature > 0 && temperature.isFinite else {
-      throw .invalidOption(
-        "distillation temperature \(temperature) is invalid; expected a finite value > 0")
-    }
-    guard hardLabelWeight >= 0 && hardLabelWeight <= 1 else {
-      throw .invalidOption("hard-label weight \(hardLabelWeight) is outside [0, 1]")
-    }
-  }
-
-  /// Checks the labels' range, or that there are labels when the hard term needs them.
-  private func checkLabels(
-    _ labels: UnsafeBufferPointer<Int>?, layout: ClassLayout
-  ) throws(LossError) {
-    if let labels {
-      try layout.checkLabelRange(labels, ignoreIndex: ignoreIndex)
-    } else if hardLabelWeight != 0 {
-      throw .invalidOption(
-        "hard-label weight \(hardLabelWeight) needs labels; pass labels or a weight of 0")
     }
   }
 }
@@ -159,8 +132,8 @@ extension DistillationLoss {
   ///
   /// - Parameters:
   ///   - studentLogits: The student's raw scores in row-major order.
-  ///   - teacherLogits: The teacher's raw scores, laid out like `studentLogits`.
   ///   - shape: The shape of both, classes on ``classAxis``.
+  ///   - teacherLogits: The teacher's raw scores, laid out like `studentLogits`.
   ///   - labels: Class indices, one per row in the row-major order of `shape` without the class
   ///     axis; required when ``hardLabelWeight`` is not 0, optional (for the ignore index)
   ///     otherwise.
@@ -170,15 +143,15 @@ extension DistillationLoss {
   ///   not finite and positive, a hard-label weight outside [0, 1], or a non-zero hard-label
   ///   weight without labels.
   /// - Complexity: O(n) in the number of logits; O(N) extra memory for fp32 with classes on the
-  ///   last axis (other element types and layouts take the reference kernel on copies).
+  ///   last axis, O(C) otherwise.
   public func loss<Scalar: BinaryFloatingPoint>(
-    studentLogits: UnsafeBufferPointer<Scalar>, teacherLogits: UnsafeBufferPointer<Scalar>,
-    shape: [Int], labels: UnsafeBufferPointer<Int>? = nil,
+    studentLogits: UnsafeBufferPointer<Scalar>, shape: [Int],
+    teacherLogits: UnsafeBufferPointer<Scalar>, labels: UnsafeBufferPointer<Int>? = nil,
     into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      student: studentLogits, teacher: teacherLogits, shape: shape, labels: labels, loss: loss,
-      gradient: nil)
+      student: studentLogits, teacher: teacherLogits, labels: labels,
+      problem: makeProblem(shape: shape), loss: loss, gradient: nil)
   }
 
   /// Writes the distillation loss and its gradient with respect to the student's logits into
@@ -187,25 +160,24 @@ extension DistillationLoss {
   ///
   /// - Parameters:
   ///   - studentLogits: The student's raw scores in row-major order.
-  ///   - teacherLogits: The teacher's raw scores, laid out like `studentLogits`.
   ///   - shape: The shape of both, classes on ``classAxis``.
-  ///   - labels: Class indices, as in ``loss(studentLogits:teacherLogits:shape:labels:into:)``.
+  ///   - teacherLogits: The teacher's raw scores, laid out like `studentLogits`.
+  ///   - labels: Class indices, as in ``loss(studentLogits:shape:teacherLogits:labels:into:)``.
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
   ///   - gradient: Receives the gradient (of the sum for `.none`), as many elements as
   ///     `studentLogits`. It may be the same memory as `studentLogits`; see also
-  ///     ``lossAndGradient(overwriting:teacherLogits:shape:labels:loss:)``.
-  /// - Throws: ``LossError``, as ``loss(studentLogits:teacherLogits:shape:labels:into:)``, and
+  ///     ``lossAndGradient(overwriting:shape:teacherLogits:labels:loss:)``.
+  /// - Throws: ``LossError``, as ``loss(studentLogits:shape:teacherLogits:labels:into:)``, and
   ///   for a gradient buffer of the wrong size.
-  /// - Complexity: O(n) in the number of logits; O(N + C) extra memory for fp32 with classes on
-  ///   the last axis.
+  /// - Complexity: O(n) in the number of logits; O(N + C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    studentLogits: UnsafeBufferPointer<Scalar>, teacherLogits: UnsafeBufferPointer<Scalar>,
-    shape: [Int], labels: UnsafeBufferPointer<Int>? = nil,
+    studentLogits: UnsafeBufferPointer<Scalar>, shape: [Int],
+    teacherLogits: UnsafeBufferPointer<Scalar>, labels: UnsafeBufferPointer<Int>? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      student: studentLogits, teacher: teacherLogits, shape: shape, labels: labels, loss: loss,
-      gradient: gradient)
+      student: studentLogits, teacher: teacherLogits, labels: labels,
+      problem: makeProblem(shape: shape), loss: loss, gradient: gradient)
   }
 
   /// Computes the distillation loss and overwrites the student's logits with the gradient:
@@ -214,60 +186,58 @@ extension DistillationLoss {
   /// - Parameters:
   ///   - studentLogits: The student's raw scores in row-major order; on return, the gradient
   ///     of the loss (of the sum for `.none`) with respect to them.
-  ///   - teacherLogits: The teacher's raw scores, laid out like `studentLogits`.
   ///   - shape: The shape of both, classes on ``classAxis``.
-  ///   - labels: Class indices, as in ``loss(studentLogits:teacherLogits:shape:labels:into:)``.
+  ///   - teacherLogits: The teacher's raw scores, laid out like `studentLogits`.
+  ///   - labels: Class indices, as in ``loss(studentLogits:shape:teacherLogits:labels:into:)``.
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
-  /// - Throws: ``LossError``, as ``loss(studentLogits:teacherLogits:shape:labels:into:)``; the
+  /// - Throws: ``LossError``, as ``loss(studentLogits:shape:teacherLogits:labels:into:)``; the
   ///   student's logits are unchanged when it throws.
-  /// - Complexity: O(n) in the number of logits; O(N + C) extra memory for fp32 with classes on
-  ///   the last axis.
+  /// - Complexity: O(n) in the number of logits; O(N + C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    overwriting studentLogits: UnsafeMutableBufferPointer<Scalar>,
-    teacherLogits: UnsafeBufferPointer<Scalar>, shape: [Int],
-    labels: UnsafeBufferPointer<Int>? = nil, loss: UnsafeMutableBufferPointer<Scalar>
+    overwriting studentLogits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
+    teacherLogits: UnsafeBufferPointer<Scalar>, labels: UnsafeBufferPointer<Int>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      student: UnsafeBufferPointer(studentLogits), teacher: teacherLogits, shape: shape,
-      labels: labels, loss: loss, gradient: studentLogits)
+      student: UnsafeBufferPointer(studentLogits), teacher: teacherLogits, labels: labels,
+      problem: makeProblem(shape: shape), loss: loss, gradient: studentLogits)
+  }
+}
+
+// MARK: - Validation and the kernel call
+
+extension DistillationLoss {
+  /// Checks the options and resolves the class axis of `shape`.
+  private func makeProblem(shape: [Int]) throws(LossError) -> DistillationProblem {
+    try checkDistillation(temperature: temperature, hardLabelWeight: hardLabelWeight)
+    return DistillationProblem(
+      criterion: self,
+      layout: try ClassLayout(shape: shape, classAxis: classAxis, name: "student logits"))
   }
 
-  /// Validates the buffers and options, then runs the fused kernel (fp32, classes last) or the
-  /// reference on copies.
+  /// Validates the buffers and the labels, then runs the kernel. Nothing is written when it
+  /// throws.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  private func compute<Scalar: BinaryFloatingPoint>(
-    student: UnsafeBufferPointer<Scalar>, teacher: UnsafeBufferPointer<Scalar>, shape: [Int],
-    labels: UnsafeBufferPointer<Int>?, loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutableBufferPointer<Scalar>?
+  func compute<Scalar: BinaryFloatingPoint>(
+    student: UnsafeBufferPointer<Scalar>, teacher: UnsafeBufferPointer<Scalar>,
+    labels: UnsafeBufferPointer<Int>?, problem: DistillationProblem,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>?
   ) throws(LossError) {
-    try checkOptions()
-    let layout = try ClassLayout(shape: shape, classAxis: classAxis, name: "student logits")
-    try checkCount(student.count, shape: shape, name: "student logits")
-    try checkCount(teacher.count, shape: shape, name: "teacher logits")
-    if let labels { try layout.checkLabelCount(labels.count) }
-    try checkLabels(labels, layout: layout)
+    let layout = problem.layout
+    try checkCount(student.count, shape: layout.shape, name: "student logits")
+    try checkCount(teacher.count, shape: layout.shape, name: "teacher logits")
+    if let labels {
+      try layout.checkLabelCount(labels.count)
+      try layout.checkLabelRange(labels, ignoreIndex: ignoreIndex)
+    } else if hardLabelWeight != 0 {
+      throw .invalidOption(
+        "hard-label weight \(hardLabelWeight) needs labels; pass labels or a weight of 0")
+    }
     try checkLossCount(loss.count, reduction: reduction, rows: layout.rows)
     if let gradient { try layout.checkGradientCount(gradient.count) }
-    if Scalar.self == Float.self, layout.inner == 1, layout.rows > 0 {
-      func float(_ p: UnsafePointer<Scalar>?) -> UnsafePointer<Float> {
-        UnsafeRawPointer(p!).assumingMemoryBound(to: Float.self)
-      }
-      FusedDistillation.run(
-        student: float(student.baseAddress), teacher: float(teacher.baseAddress),
-        labels: labels, rows: layout.rows, classes: layout.classes, temperature: temperature,
-        hardLabelWeight: hardLabelWeight, ignoreIndex: ignoreIndex, reduction: reduction,
-        loss: UnsafeMutableRawPointer(loss.baseAddress!).assumingMemoryBound(to: Float.self),
-        gradient: gradient.map {
-          UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: Float.self)
-        })
-      return
-    }
-    let result = Reference.distillation(
-      student: Array(student), teacher: Array(teacher), labels: labels.map { Array($0) },
-      layout: layout, temperature: temperature, hardLabelWeight: hardLabelWeight,
-      ignoreIndex: ignoreIndex, reduction: reduction, wantsGradient: gradient != nil)
-    copy(result.loss.scalars, into: loss)
-    if let gradient, let values = result.gradient { copy(values.scalars, into: gradient) }
+    Kernels.distillation(
+      student: startAddress(student.baseAddress), teacher: startAddress(teacher.baseAddress),
+      labels: labels, problem: problem, loss: loss, gradient: gradient?.baseAddress)
   }
 }

@@ -64,17 +64,31 @@ public struct MeanSquaredError: Sendable, Hashable {
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ predictions: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    let pairs = try BroadcastPairs.make(
-      predictions.shape, targets.shape, name: "predictions", otherName: "targets")
-    let count = pairs?.count ?? predictions.scalars.count
+    guard
+      let pairs = try BroadcastPairs.make(
+        predictions.shape, targets.shape, name: "predictions", otherName: "targets")
+    else {
+      return try Kernels.outputs(
+        lossShape: reduction == .none ? predictions.shape : [],
+        gradientShape: wantsGradient ? predictions.shape : nil
+      ) { loss, gradient throws(LossError) in
+        try predictions.withUnsafeBufferPointer { x throws(LossError) in
+          try targets.withUnsafeBufferPointer { y throws(LossError) in
+            try compute(
+              x, targets: y, shape: predictions.shape, loss: loss,
+              gradient: gradient?.baseAddress, gradientCount: gradient?.count)
+          }
+        }
+      }
+    }
     let x = predictions.scalars
     let y = targets.scalars
     return Elementwise.evaluate(
       shape: predictions.shape, count: predictions.scalars.count,
-      elementwise: reduction == .none, scale: reduction == .mean ? 1 / Double(count) : 1,
+      elementwise: reduction == .none, scale: reduction == .mean ? 1 / Double(pairs.count) : 1,
       wantsGradient: wantsGradient, broadcast: pairs
     ) { i in
-      Self.term(Double(x[pairs?.first[i] ?? i]), Double(y[pairs?.second[i] ?? i]))
+      Self.term(Double(x[pairs.first[i]]), Double(y[pairs.second[i]]))
     }
   }
 
@@ -96,15 +110,15 @@ extension MeanSquaredError {
   ///
   /// - Parameters:
   ///   - predictions: The predicted values in row-major order.
-  ///   - targets: The expected values, laid out like `predictions`.
   ///   - shape: The shape of both.
+  ///   - targets: The expected values, laid out like `predictions`.
   ///   - loss: Receives the loss: one element per prediction for `.none`, else 1.
   /// - Throws: ``LossError`` of kind `shapeMismatch` for buffers whose sizes do not match
   ///   `shape` (naming both sizes).
   /// - Complexity: O(n) in the number of elements; O(1) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
-    predictions: UnsafeBufferPointer<Scalar>, targets: UnsafeBufferPointer<Scalar>,
-    shape: [Int], into loss: UnsafeMutableBufferPointer<Scalar>
+    predictions: UnsafeBufferPointer<Scalar>, shape: [Int],
+    targets: UnsafeBufferPointer<Scalar>, into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       predictions, targets: targets, shape: shape, loss: loss, gradient: nil, gradientCount: nil)
@@ -115,17 +129,17 @@ extension MeanSquaredError {
   ///
   /// - Parameters:
   ///   - predictions: The predicted values in row-major order.
-  ///   - targets: The expected values, laid out like `predictions`.
   ///   - shape: The shape of both.
+  ///   - targets: The expected values, laid out like `predictions`.
   ///   - loss: Receives the loss: one element per prediction for `.none`, else 1.
   ///   - gradient: Receives the gradient (of the sum for `.none`), as many elements as
   ///     `predictions`; it may be the same memory (see
-  ///     ``lossAndGradient(overwriting:targets:shape:loss:)``).
-  /// - Throws: ``LossError``, as ``loss(predictions:targets:shape:into:)``.
+  ///     ``lossAndGradient(overwriting:shape:targets:loss:)``).
+  /// - Throws: ``LossError``, as ``loss(predictions:shape:targets:into:)``.
   /// - Complexity: O(n) in the number of elements; O(1) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    predictions: UnsafeBufferPointer<Scalar>, targets: UnsafeBufferPointer<Scalar>,
-    shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>,
+    predictions: UnsafeBufferPointer<Scalar>, shape: [Int],
+    targets: UnsafeBufferPointer<Scalar>, loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
@@ -138,15 +152,15 @@ extension MeanSquaredError {
   /// - Parameters:
   ///   - predictions: The predicted values in row-major order; on return, the gradient with
   ///     respect to them.
-  ///   - targets: The expected values, laid out like `predictions`.
   ///   - shape: The shape of both.
+  ///   - targets: The expected values, laid out like `predictions`.
   ///   - loss: Receives the loss: one element per prediction for `.none`, else 1.
-  /// - Throws: ``LossError``, as ``loss(predictions:targets:shape:into:)``; the predictions are
+  /// - Throws: ``LossError``, as ``loss(predictions:shape:targets:into:)``; the predictions are
   ///   unchanged when it throws.
   /// - Complexity: O(n) in the number of elements; O(1) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    overwriting predictions: UnsafeMutableBufferPointer<Scalar>,
-    targets: UnsafeBufferPointer<Scalar>, shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>
+    overwriting predictions: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
+    targets: UnsafeBufferPointer<Scalar>, loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       UnsafeBufferPointer(predictions), targets: targets, shape: shape, loss: loss,

@@ -81,30 +81,30 @@ public struct PolyLoss: Sendable, Hashable {
   ///
   /// - Parameters:
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
-  ///   - probabilities: Target distributions, shaped like `logits`.
+  ///   - targets: Target distributions, shaped like `logits`.
   /// - Returns: A 0-dimensional array (the mean divides by the number of rows), or one loss per
   ///   row for `.none`.
   /// - Throws: ``LossError`` for mismatched shapes, a bad class axis, an empty class dimension,
   ///   or a non-finite `epsilon`.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, probabilities: ShapedArray<Scalar>
+    logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
   ) throws(LossError) -> ShapedArray<Scalar> {
-    try evaluate(logits, probabilities: probabilities, wantsGradient: false).loss
+    try evaluate(logits, targets: targets, wantsGradient: false).loss
   }
 
   /// The Poly-1 loss against probability targets and its gradient with respect to the logits.
   ///
   /// - Parameters:
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
-  ///   - probabilities: Target distributions, shaped like `logits`.
+  ///   - targets: Target distributions, shaped like `logits`.
   /// - Returns: The loss and a gradient shaped like `logits` (for `.none`, of the sum).
-  /// - Throws: ``LossError``, as ``loss(logits:probabilities:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:targets:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, probabilities: ShapedArray<Scalar>
+    logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
-    let result = try evaluate(logits, probabilities: probabilities, wantsGradient: true)
+    let result = try evaluate(logits, targets: targets, wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
@@ -113,39 +113,41 @@ public struct PolyLoss: Sendable, Hashable {
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    try checkEpsilon()
-    let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
-    try layout.checkLabels(shape: labels.shape)
-    try labels.withUnsafeBufferPointer { buffer throws(LossError) in
-      try layout.checkLabelRange(buffer, ignoreIndex: ignoreIndex)
+    let problem = try makeProblem(shape: logits.shape)
+    try problem.layout.checkLabels(shape: labels.shape)
+    return try labels.withUnsafeBufferPointer { l throws(LossError) in
+      try run(logits, target: .labels(l), problem: problem, wantsGradient: wantsGradient)
     }
-    return Reference.polyLoss(
-      logits: logits.scalars, layout: layout, epsilon: epsilon, reduction: reduction,
-      wantsGradient: wantsGradient, labels: labels.scalars, ignoreIndex: ignoreIndex,
-      probabilities: nil)
   }
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
-    _ logits: ShapedArray<Scalar>, probabilities: ShapedArray<Scalar>, wantsGradient: Bool
+    _ logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    try checkEpsilon()
-    let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
-    guard probabilities.shape == logits.shape else {
+    let problem = try makeProblem(shape: logits.shape)
+    guard targets.shape == logits.shape else {
       throw .shapeMismatch(
-        "probabilities shape \(describe(shape: probabilities.shape)) does not match logits"
+        "probabilities shape \(describe(shape: targets.shape)) does not match logits"
           + " shape \(describe(shape: logits.shape))")
     }
-    return Reference.polyLoss(
-      logits: logits.scalars, layout: layout, epsilon: epsilon, reduction: reduction,
-      wantsGradient: wantsGradient, labels: nil, ignoreIndex: ignoreIndex,
-      probabilities: probabilities.scalars)
+    return try targets.withUnsafeBufferPointer { t throws(LossError) in
+      try run(logits, target: .probabilities(t), problem: problem, wantsGradient: wantsGradient)
+    }
   }
 
-  private func checkEpsilon() throws(LossError) {
-    guard epsilon.isFinite else {
-      throw .invalidOption("poly-1 epsilon \(epsilon) is invalid; expected a finite value")
+  /// The array forms' outputs, filled by the buffer core.
+  private func run<Scalar: BinaryFloatingPoint>(
+    _ logits: ShapedArray<Scalar>, target: SoftmaxTarget<Scalar>, problem: PolyProblem,
+    wantsGradient: Bool
+  ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
+    try Kernels.outputs(
+      lossShape: reduction == .none ? problem.layout.labelShape : [],
+      gradientShape: wantsGradient ? logits.shape : nil
+    ) { loss, gradient throws(LossError) in
+      try logits.withUnsafeBufferPointer { x throws(LossError) in
+        try compute(logits: x, target: target, problem: problem, loss: loss, gradient: gradient)
+      }
     }
   }
 }
@@ -172,7 +174,7 @@ extension PolyLoss {
     into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      logits: logits, shape: shape, labels: labels, probabilities: nil, loss: loss,
+      logits: logits, target: .labels(labels), problem: makeProblem(shape: shape), loss: loss,
       gradient: nil)
   }
 
@@ -196,7 +198,7 @@ extension PolyLoss {
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      logits: logits, shape: shape, labels: labels, probabilities: nil, loss: loss,
+      logits: logits, target: .labels(labels), problem: makeProblem(shape: shape), loss: loss,
       gradient: gradient)
   }
 
@@ -216,74 +218,103 @@ extension PolyLoss {
     labels: UnsafeBufferPointer<Int>, loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      logits: UnsafeBufferPointer(logits), shape: shape, labels: labels, probabilities: nil,
-      loss: loss, gradient: logits)
+      logits: UnsafeBufferPointer(logits), target: .labels(labels),
+      problem: makeProblem(shape: shape), loss: loss, gradient: logits)
   }
 
   /// Writes the Poly-1 loss of logits against probability targets into a caller buffer.
   ///
   /// - Parameters:
   ///   - logits: Raw scores in row-major order.
-  ///   - shape: The shape of `logits` and of `probabilities`, classes on ``classAxis``.
-  ///   - probabilities: Target distributions laid out like `logits`.
+  ///   - shape: The shape of `logits` and of `targets`, classes on ``classAxis``.
+  ///   - targets: Target distributions laid out like `logits`.
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
   /// - Throws: ``LossError``, as ``loss(logits:shape:labels:into:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
-    logits: UnsafeBufferPointer<Scalar>, shape: [Int],
-    probabilities: UnsafeBufferPointer<Scalar>, into loss: UnsafeMutableBufferPointer<Scalar>
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
+    into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      logits: logits, shape: shape, labels: nil, probabilities: probabilities, loss: loss,
-      gradient: nil)
+      logits: logits, target: .probabilities(targets), problem: makeProblem(shape: shape),
+      loss: loss, gradient: nil)
   }
 
   /// Writes the Poly-1 loss against probability targets and its gradient into caller buffers.
   ///
   /// - Parameters:
   ///   - logits: Raw scores in row-major order.
-  ///   - shape: The shape of `logits` and of `probabilities`, classes on ``classAxis``.
-  ///   - probabilities: Target distributions laid out like `logits`.
+  ///   - shape: The shape of `logits` and of `targets`, classes on ``classAxis``.
+  ///   - targets: Target distributions laid out like `logits`.
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
   ///   - gradient: Receives the gradient (of the sum for `.none`), as many elements as
-  ///     `logits`; it may be the same memory as `logits`.
+  ///     `logits`. It may be the same memory as `logits`; see also
+  ///     ``lossAndGradient(overwriting:shape:targets:loss:)``.
   /// - Throws: ``LossError``, as ``lossAndGradient(logits:shape:labels:loss:gradient:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    logits: UnsafeBufferPointer<Scalar>, shape: [Int],
-    probabilities: UnsafeBufferPointer<Scalar>, loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutableBufferPointer<Scalar>
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      logits: logits, shape: shape, labels: nil, probabilities: probabilities, loss: loss,
-      gradient: gradient)
+      logits: logits, target: .probabilities(targets), problem: makeProblem(shape: shape),
+      loss: loss, gradient: gradient)
   }
 
+  /// Computes the Poly-1 loss against probability targets and overwrites the logits with its
+  /// gradient: no memory besides O(C) scratch.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order; on return, the gradient with respect to them.
+  ///   - shape: The shape of `logits` and of `targets`, classes on ``classAxis``.
+  ///   - targets: Target distributions laid out like `logits`.
+  ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:targets:into:)``; the logits are unchanged
+  ///   when it throws.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  public func lossAndGradient<Scalar: BinaryFloatingPoint>(
+    overwriting logits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
+    targets: UnsafeBufferPointer<Scalar>, loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LossError) {
+    try compute(
+      logits: UnsafeBufferPointer(logits), target: .probabilities(targets),
+      problem: makeProblem(shape: shape), loss: loss, gradient: logits)
+  }
+}
+
+// MARK: - Validation and the kernel call
+
+extension PolyLoss {
+  /// Checks `epsilon` and resolves the class axis of `shape`.
+  private func makeProblem(shape: [Int]) throws(LossError) -> PolyProblem {
+    try checkPolyEpsilon(epsilon)
+    return PolyProblem(
+      criterion: self, layout: try ClassLayout(shape: shape, classAxis: classAxis))
+  }
+
+  /// Validates the buffers and the labels, then runs the kernel. Nothing is written when it
+  /// throws.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   private func compute<Scalar: BinaryFloatingPoint>(
-    logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>?,
-    probabilities: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutableBufferPointer<Scalar>?
+    logits: UnsafeBufferPointer<Scalar>, target: SoftmaxTarget<Scalar>, problem: PolyProblem,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>?
   ) throws(LossError) {
-    try checkEpsilon()
-    let layout = try ClassLayout(shape: shape, classAxis: classAxis)
-    try checkCount(logits.count, shape: shape, name: "logits")
-    if let labels {
+    let layout = problem.layout
+    try checkCount(logits.count, shape: layout.shape, name: "logits")
+    switch target {
+    case .labels(let labels):
       try layout.checkLabelCount(labels.count)
       try layout.checkLabelRange(labels, ignoreIndex: ignoreIndex)
-    }
-    if let probabilities, probabilities.count != layout.count {
-      throw .shapeMismatch(
-        "probabilities hold \(probabilities.count) elements but logits shape"
-          + " \(describe(shape: shape)) holds \(layout.count); expected the same shape")
+    case .probabilities(let targets):
+      try checkSameCount(
+        targets.count, name: "probabilities", input: "logits", shape: layout.shape,
+        expected: layout.count)
     }
     try checkLossCount(loss.count, reduction: reduction, rows: layout.rows)
     if let gradient { try layout.checkGradientCount(gradient.count) }
     Reference.polyLoss(
-      logits: startAddress(logits.baseAddress), layout: layout, epsilon: epsilon,
-      reduction: reduction, labels: labels, ignoreIndex: ignoreIndex,
-      probabilities: probabilities.map { startAddress($0.baseAddress) },
-      loss: mutableStartAddress(loss.baseAddress), gradient: gradient?.baseAddress)
+      logits: startAddress(logits.baseAddress), target: target, problem: problem, loss: loss,
+      gradient: gradient?.baseAddress)
   }
 }

@@ -94,19 +94,33 @@ public struct KLDivergence: Sendable, Hashable {
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ input: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    let pairs = try BroadcastPairs.make(
-      input.shape, targets.shape, name: "log-probabilities", otherName: "targets")
-    let count = pairs?.count ?? input.scalars.count
-    let scale = self.scale(count: count, shape: input.shape)
+    guard
+      let pairs = try BroadcastPairs.make(
+        input.shape, targets.shape, name: "log-probabilities", otherName: "targets")
+    else {
+      return try Kernels.outputs(
+        lossShape: reduction == .none ? input.shape : [],
+        gradientShape: wantsGradient ? input.shape : nil
+      ) { loss, gradient throws(LossError) in
+        try input.withUnsafeBufferPointer { x throws(LossError) in
+          try targets.withUnsafeBufferPointer { t throws(LossError) in
+            try compute(
+              x, targets: t, shape: input.shape, loss: loss, gradient: gradient?.baseAddress,
+              gradientCount: gradient?.count)
+          }
+        }
+      }
+    }
     let x = input.scalars
     let t = targets.scalars
     let logTarget = self.logTarget
     return Elementwise.evaluate(
       shape: input.shape, count: input.scalars.count, elementwise: reduction == .none,
-      scale: scale, wantsGradient: wantsGradient, broadcast: pairs
+      scale: scale(count: pairs.count, shape: input.shape), wantsGradient: wantsGradient,
+      broadcast: pairs
     ) { i in
       Self.term(
-        input: Double(x[pairs?.first[i] ?? i]), target: Double(t[pairs?.second[i] ?? i]),
+        input: Double(x[pairs.first[i]]), target: Double(t[pairs.second[i]]),
         logTarget: logTarget)
     }
   }
@@ -144,16 +158,16 @@ extension KLDivergence {
   ///
   /// - Parameters:
   ///   - logProbabilities: The predicted log-probabilities in row-major order.
+  ///   - shape: The shape of both (`.batchmean` divides by its first extent).
   ///   - targets: Probabilities (or log-probabilities with ``logTarget``), laid out like
   ///     `logProbabilities`.
-  ///   - shape: The shape of both (`.batchmean` divides by its first extent).
   ///   - loss: Receives the loss: one element per input element for `.none`, else 1.
   /// - Throws: ``LossError`` of kind `shapeMismatch` for buffers whose sizes do not match
   ///   `shape` (naming both sizes).
   /// - Complexity: O(n) in the number of elements; O(1) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
-    logProbabilities: UnsafeBufferPointer<Scalar>, targets: UnsafeBufferPointer<Scalar>,
-    shape: [Int], into loss: UnsafeMutableBufferPointer<Scalar>
+    logProbabilities: UnsafeBufferPointer<Scalar>, shape: [Int],
+    targets: UnsafeBufferPointer<Scalar>, into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       logProbabilities, targets: targets, shape: shape, loss: loss, gradient: nil,
@@ -166,17 +180,17 @@ extension KLDivergence {
   ///
   /// - Parameters:
   ///   - logProbabilities: The predicted log-probabilities in row-major order.
+  ///   - shape: The shape of both.
   ///   - targets: Probabilities (or log-probabilities with ``logTarget``), laid out like
   ///     `logProbabilities`.
-  ///   - shape: The shape of both.
   ///   - loss: Receives the loss: one element per input element for `.none`, else 1.
   ///   - gradient: Receives the gradient, as many elements as `logProbabilities`; it may be the
-  ///     same memory (see ``lossAndGradient(overwriting:targets:shape:loss:)``).
-  /// - Throws: ``LossError``, as ``loss(logProbabilities:targets:shape:into:)``.
+  ///     same memory (see ``lossAndGradient(overwriting:shape:targets:loss:)``).
+  /// - Throws: ``LossError``, as ``loss(logProbabilities:shape:targets:into:)``.
   /// - Complexity: O(n) in the number of elements; O(1) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    logProbabilities: UnsafeBufferPointer<Scalar>, targets: UnsafeBufferPointer<Scalar>,
-    shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>,
+    logProbabilities: UnsafeBufferPointer<Scalar>, shape: [Int],
+    targets: UnsafeBufferPointer<Scalar>, loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
@@ -189,15 +203,15 @@ extension KLDivergence {
   /// - Parameters:
   ///   - logProbabilities: The predicted log-probabilities in row-major order; on return, the
   ///     gradient with respect to them.
-  ///   - targets: Probabilities (or log-probabilities with ``logTarget``), laid out alike.
   ///   - shape: The shape of both.
+  ///   - targets: Probabilities (or log-probabilities with ``logTarget``), laid out alike.
   ///   - loss: Receives the loss: one element per input element for `.none`, else 1.
-  /// - Throws: ``LossError``, as ``loss(logProbabilities:targets:shape:into:)``; the input is
+  /// - Throws: ``LossError``, as ``loss(logProbabilities:shape:targets:into:)``; the input is
   ///   unchanged when it throws.
   /// - Complexity: O(n) in the number of elements; O(1) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    overwriting logProbabilities: UnsafeMutableBufferPointer<Scalar>,
-    targets: UnsafeBufferPointer<Scalar>, shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>
+    overwriting logProbabilities: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
+    targets: UnsafeBufferPointer<Scalar>, loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       UnsafeBufferPointer(logProbabilities), targets: targets, shape: shape, loss: loss,
