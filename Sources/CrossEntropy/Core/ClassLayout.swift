@@ -96,7 +96,7 @@ struct ClassLayout: Hashable, Sendable {
   func checkLabelCount(_ count: Int) throws(LossError) {
     guard count == rows else {
       throw .shapeMismatch(
-        "labels hold \(count) elements but \(name) shape \(describe(shape: shape)) needs"
+        "labels hold \(describe(elementCount: count)) but \(name) shape \(describe(shape: shape)) needs"
           + " \(rows), one per position of \(describe(shape: labelShape))")
     }
   }
@@ -105,7 +105,7 @@ struct ClassLayout: Hashable, Sendable {
   func checkGradientCount(_ count: Int) throws(LossError) {
     guard count == self.count else {
       throw .shapeMismatch(
-        "gradient holds \(count) elements but \(name) shape \(describe(shape: shape)) holds"
+        "gradient holds \(describe(elementCount: count)) but \(name) shape \(describe(shape: shape)) holds"
           + " \(self.count)")
     }
   }
@@ -114,7 +114,7 @@ struct ClassLayout: Hashable, Sendable {
   func checkClassWeights(count: Int?) throws(LossError) {
     if let count, count != classes {
       throw .shapeMismatch(
-        "class weights have \(count) elements but \(name) have \(classes) classes on axis \(axis)")
+        "class weights have \(describe(elementCount: count)) but \(name) have \(classes) classes on axis \(axis)")
     }
   }
 }

@@ -54,6 +54,11 @@ func describe(shape: [Int]) -> String {
   "[" + shape.map(String.init).joined(separator: ", ") + "]"
 }
 
+/// A count of elements with its noun: `1 element`, `3 elements`.
+func describe(elementCount count: Int) -> String {
+  count == 1 ? "1 element" : "\(count) elements"
+}
+
 /// The multi-index of the element at `flatIndex` of a row-major array of the given shape.
 func position(ofFlatIndex flatIndex: Int, in shape: [Int]) -> [Int] {
   var rest = flatIndex

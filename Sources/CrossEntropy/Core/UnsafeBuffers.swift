@@ -27,13 +27,6 @@ func startAddress<Element>(_ pointer: UnsafePointer<Element>?) -> UnsafePointer<
   pointer ?? UnsafePointer(bitPattern: MemoryLayout<Element>.alignment)!
 }
 
-/// Copies `values` into the start of `buffer` (which the caller has checked is large enough).
-func copy<Element>(_ values: [Element], into buffer: UnsafeMutableBufferPointer<Element>) {
-  values.withUnsafeBufferPointer { source in
-    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(source))
-  }
-}
-
 /// The start of a caller's mutable buffer, with the placeholder of ``startAddress(_:)`` for an
 /// empty one (never written: an empty output receives nothing).
 func mutableStartAddress<Element>(

@@ -8,7 +8,7 @@ func checkCount(_ count: Int, shape: [Int], name: String) throws(LossError) {
   let expected = try elementCount(of: shape, name: "\(name) shape")
   guard count == expected else {
     throw .shapeMismatch(
-      "\(name) holds \(count) elements but its shape \(describe(shape: shape)) needs \(expected)")
+      "\(name) holds \(describe(elementCount: count)) but its shape \(describe(shape: shape)) needs \(expected)")
   }
 }
 
@@ -17,7 +17,7 @@ func checkLossCount(_ count: Int, reduction: Reduction, rows: Int) throws(LossEr
   let expected = reduction == .none ? rows : 1
   guard count == expected else {
     throw .shapeMismatch(
-      "loss buffer holds \(count) elements but reduction \(reduction) writes \(expected)")
+      "loss buffer holds \(describe(elementCount: count)) but reduction \(reduction) writes \(expected)")
   }
 }
 
@@ -29,7 +29,7 @@ func checkElementwiseLossCount(
   let expected = elementwise ? elements : 1
   guard count == expected else {
     throw .shapeMismatch(
-      "loss buffer holds \(count) elements but reduction \(reduction) writes \(expected)")
+      "loss buffer holds \(describe(elementCount: count)) but reduction \(reduction) writes \(expected)")
   }
 }
 
@@ -38,7 +38,7 @@ func checkGradientCount(_ count: Int, shape: [Int], name: String) throws(LossErr
   let expected = try elementCount(of: shape, name: "\(name) shape")
   guard count == expected else {
     throw .shapeMismatch(
-      "gradient holds \(count) elements but \(name) shape \(describe(shape: shape)) holds"
+      "gradient holds \(describe(elementCount: count)) but \(name) shape \(describe(shape: shape)) holds"
         + " \(expected)")
   }
 }
@@ -133,17 +133,8 @@ func checkSameCount(
 ) throws(LossError) {
   guard count == expected else {
     throw .shapeMismatch(
-      "\(name) hold \(count) elements but \(input) shape \(describe(shape: shape)) holds"
+      "\(name) hold \(describe(elementCount: count)) but \(input) shape \(describe(shape: shape)) holds"
         + " \(expected); expected the same shape")
-  }
-}
-
-/// Checks the softmax focal loss's per-class weights, if any, against the class count.
-func checkFocalClassWeights(count: Int?, layout: ClassLayout) throws(LossError) {
-  if let count, count != layout.classes {
-    throw .shapeMismatch(
-      "focal alpha has \(count) elements but logits have \(layout.classes) classes"
-        + " on axis \(layout.axis)")
   }
 }
 
@@ -154,7 +145,7 @@ func checkUnitInterval<Scalar: BinaryFloatingPoint>(
 ) throws(LossError) {
   if let index = values.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
     throw .valueOutOfRange(
-      "\(name) \(Double(values[index])) at position"
+      "\(name) \(values[index]) at position"
         + " \(describe(shape: position(ofFlatIndex: index, in: shape))) is outside [0, 1]")
   }
 }

@@ -169,7 +169,7 @@ extension CLIPLoss {
     let expected = try elementCount(of: shape, name: "embeddings shape")
     guard count == expected else {
       throw .shapeMismatch(
-        "\(name) holds \(count) elements but the embeddings shape \(describe(shape: shape))"
+        "\(name) holds \(describe(elementCount: count)) but the embeddings shape \(describe(shape: shape))"
           + " holds \(expected)")
     }
   }

@@ -221,7 +221,7 @@ extension MultiMarginLoss {
     try checkCount(logits.count, shape: problem.shape, name: "logits")
     guard labels.count == samples else {
       throw .shapeMismatch(
-        "labels hold \(labels.count) elements but multi-margin logits shape"
+        "labels hold \(describe(elementCount: labels.count)) but multi-margin logits shape"
           + " \(describe(shape: problem.shape)) needs \(samples), one per sample")
     }
     for (n, label) in labels.enumerated() where label < 0 || label >= classes {
@@ -232,7 +232,7 @@ extension MultiMarginLoss {
     }
     if let classWeights, classWeights.count != classes {
       throw .shapeMismatch(
-        "class weights have \(classWeights.count) elements but multi-margin logits have"
+        "class weights have \(describe(elementCount: classWeights.count)) but multi-margin logits have"
           + " \(classes) classes")
     }
     try checkLossCount(loss.count, reduction: reduction, rows: samples)

@@ -99,7 +99,7 @@ public func logSumExp<Scalar: BinaryFloatingPoint>(
   let layout = try rowLayout(count: x.count, shape: shape, axis: axis)
   guard result.count == layout.rows else {
     throw .shapeMismatch(
-      "result holds \(result.count) elements but input shape \(describe(shape: shape)) without"
+      "result holds \(describe(elementCount: result.count)) but input shape \(describe(shape: shape)) without"
         + " axis \(layout.axis) holds \(layout.rows)")
   }
   RowNormalization.logSumExp.run(startAddress(x.baseAddress), layout, result.baseAddress)
@@ -196,7 +196,7 @@ private func normalize<Scalar: BinaryFloatingPoint>(
   let layout = try rowLayout(count: x.count, shape: shape, axis: axis)
   guard result.count == layout.count else {
     throw .shapeMismatch(
-      "result holds \(result.count) elements but input shape \(describe(shape: shape)) holds"
+      "result holds \(describe(elementCount: result.count)) but input shape \(describe(shape: shape)) holds"
         + " \(layout.count)")
   }
   operation.run(startAddress(x.baseAddress), layout, result.baseAddress)

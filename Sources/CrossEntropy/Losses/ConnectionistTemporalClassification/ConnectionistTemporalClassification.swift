@@ -262,10 +262,10 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
     }
     guard targetLengths.count == batch else {
       throw .shapeMismatch(
-        "target lengths hold \(targetLengths.count) values; expected \(batchText)")
+        "label lengths hold \(targetLengths.count) values; expected \(batchText)")
     }
     for (n, length) in targetLengths.enumerated() where length < 0 {
-      throw .valueOutOfRange("target length \(length) at position [\(n)] is negative")
+      throw .valueOutOfRange("label length \(length) at position [\(n)] is negative")
     }
     for (n, length) in inputLengths.enumerated() where length < 0 {
       throw .valueOutOfRange("input length \(length) at position [\(n)] is negative")
@@ -284,7 +284,7 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
       guard label >= 0 && label < classes else {
         throw LossError(
           .labelOutOfRange,
-          "target \(label) at position \(describe(shape: position)) is outside 0..<\(classes)")
+          "label \(label) at position \(describe(shape: position)) is outside 0..<\(classes)")
       }
     }
     switch labelShape.count {
@@ -292,7 +292,7 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
       let total = targetLengths.reduce(0, +)
       guard targets.count == total else {
         throw .shapeMismatch(
-          "concatenated targets hold \(targets.count) labels but the target lengths"
+          "concatenated labels hold \(targets.count) labels but the label lengths"
             + " add up to \(total)")
       }
       var start = 0
@@ -307,13 +307,13 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
       let columns = labelShape[1]
       guard rows == batch else {
         throw .shapeMismatch(
-          "padded targets \(describe(shape: labelShape)) have a first extent of \(rows);"
+          "padded labels \(describe(shape: labelShape)) have a first extent of \(rows);"
             + " expected \(batchText)")
       }
       for (n, length) in targetLengths.enumerated() where length > columns {
         throw .shapeMismatch(
-          "target length \(length) at position [\(n)] exceeds the \(columns) columns of padded"
-            + " targets \(describe(shape: labelShape))")
+          "label length \(length) at position [\(n)] exceeds the \(columns) columns of padded"
+            + " labels \(describe(shape: labelShape))")
       }
       for n in 0..<batch {
         offsets[n] = labels.count
@@ -325,7 +325,7 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
       }
     default:
       throw .shapeMismatch(
-        "targets must be padded (N, S) or concatenated (sum of target lengths), got shape"
+        "labels must be padded (N, S) or concatenated (sum of label lengths), got shape"
           + " \(describe(shape: labelShape))")
     }
     return CTCProblem(

@@ -128,7 +128,7 @@ public struct PolyLoss: Sendable, Hashable {
     let problem = try makeProblem(shape: logits.shape)
     guard targets.shape == logits.shape else {
       throw .shapeMismatch(
-        "probabilities shape \(describe(shape: targets.shape)) does not match logits"
+        "targets shape \(describe(shape: targets.shape)) does not match logits"
           + " shape \(describe(shape: logits.shape))")
     }
     return try targets.withUnsafeBufferPointer { t throws(LossError) in
@@ -308,7 +308,7 @@ extension PolyLoss {
       try layout.checkLabelRange(labels, ignoreIndex: ignoreIndex)
     case .probabilities(let targets):
       try checkSameCount(
-        targets.count, name: "probabilities", input: "logits", shape: layout.shape,
+        targets.count, name: "targets", input: "logits", shape: layout.shape,
         expected: layout.count)
     }
     try checkLossCount(loss.count, reduction: reduction, rows: layout.rows)

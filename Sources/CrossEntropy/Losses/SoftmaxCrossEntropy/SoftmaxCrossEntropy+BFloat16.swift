@@ -63,7 +63,7 @@ extension SoftmaxCrossEntropy {
       lossCount: loss.count)
     guard gradient.count == bfloat16Logits.count else {
       throw .shapeMismatch(
-        "gradient holds \(gradient.count) elements but logits shape \(describe(shape: shape))"
+        "gradient holds \(describe(elementCount: gradient.count)) but logits shape \(describe(shape: shape))"
           + " holds \(bfloat16Logits.count)")
     }
     Kernels.softmaxCrossEntropyBFloat16(
@@ -140,7 +140,7 @@ extension SoftmaxCrossEntropy {
     try checkCount(count, shape: shape, name: "logits")
     guard labels.count == layout.rows else {
       throw .shapeMismatch(
-        "labels hold \(labels.count) elements but logits shape \(describe(shape: shape)) needs"
+        "labels hold \(describe(elementCount: labels.count)) but logits shape \(describe(shape: shape)) needs"
           + " \(layout.rows), one per position of \(describe(shape: layout.labelShape))")
     }
     try checkLabelSmoothing(labelSmoothing)

@@ -205,7 +205,7 @@ extension SoftmaxCrossEntropy {
   func checkTargetCount(_ count: Int, layout: ClassLayout) throws(LossError) {
     guard count == layout.count else {
       throw .shapeMismatch(
-        "probabilities hold \(count) elements but logits shape \(describe(shape: layout.shape))"
+        "targets hold \(describe(elementCount: count)) but logits shape \(describe(shape: layout.shape))"
           + " holds \(layout.count); expected the same shape")
     }
   }
@@ -213,7 +213,7 @@ extension SoftmaxCrossEntropy {
   private func checkTargets(shape: [Int], layout: ClassLayout) throws(LossError) {
     guard shape == layout.shape else {
       throw .shapeMismatch(
-        "probabilities shape \(describe(shape: shape)) does not match logits shape"
+        "targets shape \(describe(shape: shape)) does not match logits shape"
           + " \(describe(shape: layout.shape))")
     }
   }

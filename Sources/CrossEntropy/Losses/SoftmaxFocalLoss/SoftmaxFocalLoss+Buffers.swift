@@ -95,7 +95,7 @@ extension SoftmaxFocalLoss {
     let layout = problem.layout
     try checkCount(logits.count, shape: layout.shape, name: "logits")
     try layout.checkLabelCount(labels.count)
-    try checkFocalClassWeights(count: classWeights?.count, layout: layout)
+    try layout.checkClassWeights(count: classWeights?.count)
     try layout.checkLabelRange(labels, ignoreIndex: ignoreIndex)
     try checkLossCount(loss.count, reduction: reduction, rows: layout.rows)
     if let gradient { try layout.checkGradientCount(gradient.count) }
