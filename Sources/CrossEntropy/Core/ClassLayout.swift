@@ -114,7 +114,8 @@ struct ClassLayout: Hashable, Sendable {
   func checkClassWeights(count: Int?) throws(LossError) {
     if let count, count != classes {
       throw .shapeMismatch(
-        "class weights have \(describe(elementCount: count)) but \(name) have \(classes) classes on axis \(axis)")
+        "class weights have \(describe(elementCount: count)) but \(name) have \(classes) classes on axis \(axis)"
+      )
     }
   }
 }

@@ -24,7 +24,8 @@ public struct ShapedArray<Scalar> {
     let count = try elementCount(of: shape, name: "shape")
     guard count == scalars.count else {
       throw .shapeMismatch(
-        "shape \(describe(shape: shape)) holds \(describe(elementCount: count)) but \(scalars.count) were given")
+        "shape \(describe(shape: shape)) holds \(describe(elementCount: count)) but \(scalars.count) were given"
+      )
     }
     self.shape = shape
     self.scalars = scalars

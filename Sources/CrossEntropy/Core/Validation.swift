@@ -8,7 +8,8 @@ func checkCount(_ count: Int, shape: [Int], name: String) throws(LossError) {
   let expected = try elementCount(of: shape, name: "\(name) shape")
   guard count == expected else {
     throw .shapeMismatch(
-      "\(name) holds \(describe(elementCount: count)) but its shape \(describe(shape: shape)) needs \(expected)")
+      "\(name) holds \(describe(elementCount: count)) but its shape \(describe(shape: shape)) needs \(expected)"
+    )
   }
 }
 
@@ -17,7 +18,8 @@ func checkLossCount(_ count: Int, reduction: Reduction, rows: Int) throws(LossEr
   let expected = reduction == .none ? rows : 1
   guard count == expected else {
     throw .shapeMismatch(
-      "loss buffer holds \(describe(elementCount: count)) but reduction \(reduction) writes \(expected)")
+      "loss buffer holds \(describe(elementCount: count)) but reduction \(reduction) writes \(expected)"
+    )
   }
 }
 
@@ -29,7 +31,8 @@ func checkElementwiseLossCount(
   let expected = elementwise ? elements : 1
   guard count == expected else {
     throw .shapeMismatch(
-      "loss buffer holds \(describe(elementCount: count)) but reduction \(reduction) writes \(expected)")
+      "loss buffer holds \(describe(elementCount: count)) but reduction \(reduction) writes \(expected)"
+    )
   }
 }
 
