@@ -64,8 +64,7 @@ struct FamilyFixture: Decodable {
 
   /// Loads `Fixtures/family/<name>.json` next to this source file.
   static func load(_ name: String) throws -> FamilyFixture {
-    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-      .appendingPathComponent("Fixtures/family/\(name).json")
+    let url = fixturesDirectory.appendingPathComponent("family/\(name).json")
     let decoder = JSONDecoder()
     decoder.nonConformingFloatDecodingStrategy = .convertFromString(
       positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
