@@ -47,9 +47,14 @@ let package = Package(
 
     // MARK: - Tests
 
+    // Helpers shared by the test targets (a seeded generator, closeness checks); not API.
+    .target(name: "_CrossEntropyTestSupport", path: "Tests/_CrossEntropyTestSupport"),
     .testTarget(
-      name: "CrossEntropyTests", dependencies: ["CrossEntropy"], exclude: ["Fixtures"]),
-    .testTarget(name: "DigitsDemoTests", dependencies: ["DigitsDemo", "CrossEntropy"]),
+      name: "CrossEntropyTests", dependencies: ["CrossEntropy", "_CrossEntropyTestSupport"],
+      exclude: ["Fixtures"]),
+    .testTarget(
+      name: "DigitsDemoTests",
+      dependencies: ["DigitsDemo", "CrossEntropy", "_CrossEntropyTestSupport"]),
     .testTarget(
       name: "xentTests", dependencies: ["xent", "NumPyIO", "CrossEntropy"], exclude: ["Fixtures"]),
     .testTarget(name: "NumPyIOTests", dependencies: ["NumPyIO"], exclude: ["Fixtures"]),

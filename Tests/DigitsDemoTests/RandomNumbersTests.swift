@@ -1,4 +1,5 @@
 import Testing
+import _CrossEntropyTestSupport
 
 @testable import DigitsDemo
 
@@ -13,6 +14,19 @@ import Testing
     #expect(
       [other.next(), other.next(), other.next()]
         == [6_457_827_717_110_365_317, 3_203_168_211_198_807_973, 9_817_491_932_198_370_423])
+  }
+
+  /// The tests' shared generator draws the same SplitMix64 stream; its scrambled seeding starts
+  /// the stream at `seed * 0x9E37_79B9_7F4A_7C15 + 0x2545_F491_4F6C_DD1D`.
+  @Test(arguments: [0, 1, 1_234_567, UInt64.max])
+  func testSupportGeneratorDrawsTheSameStream(seed: UInt64) {
+    var demo = SplitMix64(seed: seed)
+    var shared = SeededGenerator(seed: seed)
+    #expect((0..<100).map { _ in demo.next() } == (0..<100).map { _ in shared.next() })
+    var demoScrambled = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 0x2545_F491_4F6C_DD1D)
+    var scrambled = SeededGenerator(scrambledSeed: seed)
+    #expect(
+      (0..<100).map { _ in demoScrambled.next() } == (0..<100).map { _ in scrambled.next() })
   }
 
   @Test func boundedIntegersStayInRangeAndCoverIt() {

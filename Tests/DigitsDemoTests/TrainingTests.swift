@@ -1,5 +1,6 @@
 import CrossEntropy
 import Testing
+import _CrossEntropyTestSupport
 
 @testable import DigitsDemo
 
@@ -126,7 +127,7 @@ import Testing
       model.parameters[index] = saved
       let numeric = (up - down) / Double(2 * step)
       #expect(
-        abs(numeric - Double(gradient[index])) < 2e-3 + 2e-2 * abs(numeric),
+        agrees(Double(gradient[index]), numeric, relative: 2e-2, absolute: 2e-3),
         "parameter \(index): analytic \(gradient[index]), numeric \(numeric)")
     }
     #expect(checked > model.parameterCount * 3 / 4)

@@ -1,5 +1,6 @@
 import RealModule
 import Testing
+import _CrossEntropyTestSupport
 
 @testable import CrossEntropy
 
@@ -14,8 +15,6 @@ import Testing
 // - gradient: 2e-5 relative + 1e-6 of the largest gradient magnitude.
 // NaN must match NaN and infinities exactly.
 
-private let threadCounts = [1, 2, 3, 7]
-
 private struct BinaryCase {
   var shape: [Int]
   var logits: [Float]
@@ -28,7 +27,7 @@ private struct BinaryCase {
     shape: [Int], seed: UInt64, soft: Bool, weightShape: [Int]?, positiveShape: [Int]?,
     reduction: Reduction
   ) {
-    var generator = SplitMix(state: seed)
+    var generator = SeededGenerator(seed: seed)
     let count = shape.reduce(1, *)
     self.shape = shape
     logits = (0..<count).map { _ in Float.random(in: -12...12, using: &generator) }
@@ -124,7 +123,7 @@ private struct BinaryCase {
     var first: (loss: [Float], gradient: [Float]?)? = nil
     for wantsGradient in [false, true] {
       let expected = run(threads: 1, wantsGradient: wantsGradient, reference: true)
-      for threads in threadCounts {
+      for threads in kernelThreadCounts {
         let result = run(threads: threads, wantsGradient: wantsGradient)
         var failures = 0
         for i in result.loss.indices {

@@ -1,20 +1,8 @@
 import Foundation
 import Testing
+import _CrossEntropyTestSupport
 
 @testable import CrossEntropy
-
-/// A seeded SplitMix64 generator, so that a failing sweep names a seed that reproduces it.
-struct CTCSeededGenerator: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
 
 /// A random CTC problem: scores, padded targets, lengths and options.
 struct CTCRandomProblem {
@@ -43,7 +31,7 @@ struct CTCRandomProblem {
     seed: UInt64, maxSteps: Int, maxBatch: Int, maxClasses: Int, maxTarget: Int,
     feasible: Bool = true
   ) {
-    var generator = CTCSeededGenerator(seed: seed)
+    var generator = SeededGenerator(seed: seed)
     let classes = Int.random(in: 2...maxClasses, using: &generator)
     let batch = Int.random(in: 1...maxBatch, using: &generator)
     let blank = Int.random(in: 0..<classes, using: &generator)
@@ -204,7 +192,7 @@ struct ConnectionistTemporalClassificationTests {
   /// Each sample's result is the same alone as in a batch run on several threads, bit for bit.
   @Test func threadsDoNotChangeResults() throws {
     let (steps, batch, classes, length) = (60, 12, 9, 20)
-    var generator = CTCSeededGenerator(seed: 7)
+    var generator = SeededGenerator(seed: 7)
     let scores = (0..<(steps * batch * classes)).map { _ in
       Float.random(in: -3...3, using: &generator)
     }
@@ -267,7 +255,7 @@ struct ConnectionistTemporalClassificationTests {
   /// what Double (and PyTorch) give.
   @Test(arguments: [Float.nan, .infinity, -.infinity, -1e30, 1e30])
   func nonFiniteLogProbabilitiesMatchTheReference(value: Float) throws {
-    var generator = CTCSeededGenerator(seed: 11)
+    var generator = SeededGenerator(seed: 11)
     let (steps, classes) = (8, 5)
     var scores = (0..<(steps * classes)).map { _ in Float.random(in: -3 ... -0.1, using: &generator)
     }

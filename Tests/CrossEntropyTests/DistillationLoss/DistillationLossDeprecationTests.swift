@@ -25,13 +25,13 @@ import Testing
         try y.withUnsafeBufferPointer { yb in
           try loss.withUnsafeMutableBufferPointer { lb in
             try criterion.loss(
-              studentLogits: sb, teacherLogits: tb, shape: shape, labels: yb, into: lb)
+              studentLogits: sb, shape: shape, teacherLogits: tb, labels: yb, into: lb)
           }
           #expect(loss == expected.loss.scalars)
           try loss.withUnsafeMutableBufferPointer { lb in
             try gradient.withUnsafeMutableBufferPointer { gb in
               try criterion.lossAndGradient(
-                studentLogits: sb, teacherLogits: tb, shape: shape, labels: yb, loss: lb,
+                studentLogits: sb, shape: shape, teacherLogits: tb, labels: yb, loss: lb,
                 gradient: gb)
             }
           }
@@ -39,7 +39,7 @@ import Testing
           try loss.withUnsafeMutableBufferPointer { lb in
             try inPlace.withUnsafeMutableBufferPointer { ib in
               try criterion.lossAndGradient(
-                overwriting: ib, teacherLogits: tb, shape: shape, labels: yb, loss: lb)
+                overwriting: ib, shape: shape, teacherLogits: tb, labels: yb, loss: lb)
             }
           }
           #expect(loss == expected.loss.scalars && inPlace == expected.gradient.scalars)

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import _CrossEntropyTestSupport
 
 @testable import CrossEntropy
 
 @Suite struct KLDivergenceTests {
-  static let fixture = try! FamilyFixture.load("kl_div")
+  static let fixture = try! FixtureFile.load("kl_div")
 
   func checkGolden<Scalar: BinaryFloatingPoint>(_: Scalar.Type) throws {
     for c in Self.fixture.cases {
@@ -15,9 +16,9 @@ import Testing
       let target: ShapedArray<Scalar> = c.inputs["target"]!.shaped()
       let expected = c.expected(Scalar.self)
       let (loss, gradient) = try kl.lossAndGradient(logProbabilities: input, targets: target)
-      familyExpectClose(loss, expected["loss"], "\(c.name) loss \(Scalar.self)")
-      familyExpectClose(gradient, expected["gradient"], "\(c.name) gradient \(Scalar.self)")
-      familyExpectClose(
+      expectClose(loss, expected["loss"], "\(c.name) loss \(Scalar.self)")
+      expectClose(gradient, expected["gradient"], "\(c.name) gradient \(Scalar.self)")
+      expectClose(
         try kl.loss(logProbabilities: input, targets: target), expected["loss"],
         "\(c.name) loss-only \(Scalar.self)")
     }
@@ -27,7 +28,7 @@ import Testing
   @Test func matchesPyTorchInFloat() throws { try checkGolden(Float.self) }
 
   @Test(arguments: [false, true]) func gradientMatchesFiniteDifferences(logTarget: Bool) throws {
-    var random = FamilyRandom(seed: 7)
+    var random = SeededGenerator(seed: 7)
     let shape = [3, 4]
     let target = try ShapedArray(
       shape: shape, scalars: random.normals(12).map { logTarget ? $0 : abs($0) })
@@ -36,7 +37,7 @@ import Testing
       let kl = KLDivergence(reduction: reduction, logTarget: logTarget)
       let (_, gradient) = try kl.lossAndGradient(
         logProbabilities: try ShapedArray(shape: shape, scalars: point), targets: target)
-      familyExpectFiniteDifferences(
+      expectFiniteDifferences(
         at: point, gradient: gradient.scalars, "seed 7 \(reduction) logTarget \(logTarget)"
       ) { x in
         try! kl.loss(logProbabilities: try! ShapedArray(shape: shape, scalars: x), targets: target)
@@ -55,7 +56,7 @@ import Testing
   }
 
   @Test func shapeMismatchIsReported() {
-    let message = familyErrorMessage {
+    let message = lossErrorMessage {
       _ = try KLDivergence().loss(
         logProbabilities: try ShapedArray<Float>(shape: [2, 2], scalars: [0, 0, 0, 0]),
         targets: ShapedArray<Float>([1, 0, 0]))

@@ -21,19 +21,19 @@ import Testing
     try x.withUnsafeBufferPointer { xb in
       try t.withUnsafeBufferPointer { tb in
         try loss.withUnsafeMutableBufferPointer { lb in
-          try criterion.loss(predictions: xb, targets: tb, shape: shape, into: lb)
+          try criterion.loss(predictions: xb, shape: shape, targets: tb, into: lb)
         }
         #expect(loss == expected.loss.scalars)
         try loss.withUnsafeMutableBufferPointer { lb in
           try gradient.withUnsafeMutableBufferPointer { gb in
             try criterion.lossAndGradient(
-              predictions: xb, targets: tb, shape: shape, loss: lb, gradient: gb)
+              predictions: xb, shape: shape, targets: tb, loss: lb, gradient: gb)
           }
         }
         #expect(gradient == expected.gradient.scalars)
         try loss.withUnsafeMutableBufferPointer { lb in
           try inPlace.withUnsafeMutableBufferPointer { ib in
-            try criterion.lossAndGradient(overwriting: ib, targets: tb, shape: shape, loss: lb)
+            try criterion.lossAndGradient(overwriting: ib, shape: shape, targets: tb, loss: lb)
           }
         }
         #expect(loss == expected.loss.scalars && inPlace == expected.gradient.scalars)

@@ -1,9 +1,10 @@
 import Testing
+import _CrossEntropyTestSupport
 
 @testable import CrossEntropy
 
 @Suite struct MeanSquaredErrorTests {
-  static let fixture = try! FamilyFixture.load("mse")
+  static let fixture = try! FixtureFile.load("mse")
 
   func checkGolden<Scalar: BinaryFloatingPoint>(_: Scalar.Type) throws {
     for c in Self.fixture.cases {
@@ -12,8 +13,8 @@ import Testing
       let target: ShapedArray<Scalar> = c.inputs["target"]!.shaped()
       let expected = c.expected(Scalar.self)
       let (loss, gradient) = try mse.lossAndGradient(predictions: input, targets: target)
-      familyExpectClose(loss, expected["loss"], "\(c.name) loss \(Scalar.self)")
-      familyExpectClose(gradient, expected["gradient"], "\(c.name) gradient \(Scalar.self)")
+      expectClose(loss, expected["loss"], "\(c.name) loss \(Scalar.self)")
+      expectClose(gradient, expected["gradient"], "\(c.name) gradient \(Scalar.self)")
     }
   }
 
@@ -23,18 +24,18 @@ import Testing
   @Test(arguments: Reduction.allCases) func gradientMatchesFiniteDifferences(
     reduction: Reduction
   ) throws {
-    var random = FamilyRandom(seed: 11)
+    var random = SeededGenerator(seed: 11)
     let target = ShapedArray(random.normals(6))
     let point = random.normals(6)
     let mse = MeanSquaredError(reduction: reduction)
     let (_, gradient) = try mse.lossAndGradient(predictions: ShapedArray(point), targets: target)
-    familyExpectFiniteDifferences(at: point, gradient: gradient.scalars, "seed 11 \(reduction)") {
+    expectFiniteDifferences(at: point, gradient: gradient.scalars, "seed 11 \(reduction)") {
       x in try! mse.loss(predictions: ShapedArray(x), targets: target).scalars.reduce(0, +)
     }
   }
 
   @Test func shapeMismatchIsReported() {
-    let message = familyErrorMessage {
+    let message = lossErrorMessage {
       _ = try MeanSquaredError().loss(
         predictions: try ShapedArray<Double>(shape: [2, 3, 1], scalars: [0, 0, 0, 0, 0, 0]),
         targets: try ShapedArray<Double>(shape: [2, 2], scalars: [1, 0, 0, 1]))

@@ -1,9 +1,10 @@
 import Testing
+import _CrossEntropyTestSupport
 
 @testable import CrossEntropy
 
 @Suite struct MultiMarginLossTests {
-  static let fixture = try! FamilyFixture.load("multi_margin")
+  static let fixture = try! FixtureFile.load("multi_margin")
 
   func checkGolden<Scalar: BinaryFloatingPoint>(_: Scalar.Type) throws {
     for c in Self.fixture.cases {
@@ -16,8 +17,8 @@ import Testing
       let expected = c.expected(Scalar.self)
       let (loss, gradient) = try hinge.lossAndGradient(
         logits: input, labels: labels, classWeights: weights)
-      familyExpectClose(loss, expected["loss"], "\(c.name) loss \(Scalar.self)")
-      familyExpectClose(gradient, expected["gradient"], "\(c.name) gradient \(Scalar.self)")
+      expectClose(loss, expected["loss"], "\(c.name) loss \(Scalar.self)")
+      expectClose(gradient, expected["gradient"], "\(c.name) gradient \(Scalar.self)")
     }
   }
 
@@ -25,7 +26,7 @@ import Testing
   @Test func matchesPyTorchInFloat() throws { try checkGolden(Float.self) }
 
   @Test(arguments: [1, 2]) func gradientMatchesFiniteDifferences(p: Int) throws {
-    var random = FamilyRandom(seed: 13)
+    var random = SeededGenerator(seed: 13)
     let shape = [4, 5]
     let labels = try ShapedArray(shape: [4], scalars: [0, 3, 4, 1])
     let point = random.normals(20)
@@ -35,7 +36,7 @@ import Testing
       let (_, gradient) = try hinge.lossAndGradient(
         logits: try ShapedArray(shape: shape, scalars: point), labels: labels,
         classWeights: weights)
-      familyExpectFiniteDifferences(
+      expectFiniteDifferences(
         at: point, gradient: gradient.scalars, "seed 13 p \(p) \(reduction)"
       ) { x in
         try! hinge.loss(
@@ -68,30 +69,30 @@ import Testing
     let scores = try! ShapedArray<Float>(shape: [2, 3], scalars: [0, 1, 2, 3, 4, 5])
     let labels = ShapedArray([0, 1])
     #expect(
-      familyErrorMessage { _ = try MultiMarginLoss(p: 3).loss(logits: scores, labels: labels) }
+      lossErrorMessage { _ = try MultiMarginLoss(p: 3).loss(logits: scores, labels: labels) }
         == "multi-margin p 3 is not supported; expected 1 or 2")
     #expect(
-      familyErrorMessage {
+      lossErrorMessage {
         _ = try MultiMarginLoss().loss(logits: scores, labels: ShapedArray([0, 3]))
       } == "label 3 at position [1] is outside 0..<3")
     #expect(
-      familyErrorMessage {
+      lossErrorMessage {
         _ = try MultiMarginLoss().loss(logits: scores, labels: ShapedArray([0]))
       } == "labels shape [1] does not match multi-margin logits shape [2, 3];"
         + " expected 2 label(s) in shape [2]")
     #expect(
-      familyErrorMessage {
+      lossErrorMessage {
         _ = try MultiMarginLoss().loss(
           logits: try ShapedArray<Float>(shape: [1, 1, 2], scalars: [0, 0]),
           labels: ShapedArray([0]))
       } == "multi-margin logits shape [1, 1, 2] has rank 3; expected (N, C), (C) or ()")
     #expect(
-      familyErrorMessage {
+      lossErrorMessage {
         _ = try MultiMarginLoss().loss(
           logits: try ShapedArray<Float>(shape: [2, 0], scalars: []), labels: ShapedArray([0, 0]))
       } == "multi-margin logits shape [2, 0] has no classes; expected at least 1")
     #expect(
-      familyErrorMessage {
+      lossErrorMessage {
         _ = try MultiMarginLoss().loss(logits: scores, labels: labels, classWeights: [1, 2])
       } == "class weights have 2 elements but multi-margin logits have 3 classes")
   }

@@ -2,7 +2,8 @@ import Testing
 
 @testable import CrossEntropy
 
-// The in-place form of Poly-1 with probability targets: the array form's bits (the same
+// The caller-buffer forms of Poly-1: every form against the array form, bit for bit (see
+// `BufferForms`); the in-place form with probability targets: the array form's bits (the same
 // reference runs), its size errors, and an input left unchanged when one is thrown.
 
 @Suite struct PolyLossBufferFormTests {
@@ -65,5 +66,67 @@ import Testing
     expectLossError(.invalidOption, "poly-1 epsilon inf is invalid; expected a finite value") {
       try call(logits: 6, targets: 6, loss: 1, epsilon: .infinity)
     }
+  }
+
+  // Every form, labels and probability targets (see `BufferForms`).
+
+  private func checkEveryForm<Scalar: BinaryFloatingPoint>(_: Scalar.Type) throws {
+    let (rows, classes) = (7, 11)
+    let shape = [rows, classes]
+    let logits: [Scalar] = randomValues(rows * classes, seed: 21)
+    let y = randomLabels(rows, classes: classes, seed: 22, ignoredEvery: 3)
+    let targets: [Scalar] = randomValues(rows * classes, seed: 23).map { abs($0) / 10 }
+    for reduction in [Reduction.none, .mean, .sum] {
+      let criterion = PolyLoss(epsilon: 1.5, reduction: reduction)
+      let lossCount = reduction == .none ? rows : 1
+      let expected = try criterion.lossAndGradient(
+        logits: ShapedArray(shape: shape, scalars: logits),
+        labels: ShapedArray(shape: [rows], scalars: y))
+      try y.withUnsafeBufferPointer { l in
+        try BufferForms(
+          input: logits, lossCount: lossCount,
+          loss: { try criterion.loss(logits: $0, shape: shape, labels: l, into: $1) },
+          both: {
+            try criterion.lossAndGradient(
+              logits: $0, shape: shape, labels: l, loss: $1, gradient: $2)
+          },
+          overwriting: {
+            try criterion.lossAndGradient(overwriting: $0, shape: shape, labels: l, loss: $1)
+          }
+        ).check(against: expected, "poly labels \(Scalar.self) \(reduction)")
+      }
+      let soft = try criterion.lossAndGradient(
+        logits: ShapedArray(shape: shape, scalars: logits),
+        targets: ShapedArray(shape: shape, scalars: targets))
+      try targets.withUnsafeBufferPointer { t in
+        try BufferForms(
+          input: logits, lossCount: lossCount,
+          loss: { try criterion.loss(logits: $0, shape: shape, targets: t, into: $1) },
+          both: {
+            try criterion.lossAndGradient(
+              logits: $0, shape: shape, targets: t, loss: $1, gradient: $2)
+          },
+          overwriting: { x, l in
+            // No overwriting form for probability targets: the separate form into the input.
+            try criterion.lossAndGradient(
+              logits: UnsafeBufferPointer(x), shape: shape, targets: t, loss: l,
+              gradient: x)
+          }
+        ).check(against: soft, "poly probabilities \(Scalar.self) \(reduction)")
+      }
+    }
+  }
+
+  @Test func matchesTheArrayForm() throws {
+    try checkEveryForm(Float.self)
+    try checkEveryForm(Double.self)
+  }
+
+  @Test func emptyInputWritesNothingAndDoesNotTrap() throws {
+    let empty = UnsafeBufferPointer<Float>(start: nil, count: 0)
+    let none = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
+    try PolyLoss(reduction: .none).loss(
+      logits: empty, shape: [0, 4], labels: UnsafeBufferPointer(start: nil, count: 0),
+      into: none)
   }
 }

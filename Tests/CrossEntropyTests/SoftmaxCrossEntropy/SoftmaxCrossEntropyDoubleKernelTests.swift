@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _CrossEntropyTestSupport
 
 @testable import CrossEntropy
 
@@ -12,7 +13,7 @@ import Testing
 // `dlogp - p * total`, so its error follows the magnitude of the others). NaN matches NaN and
 // infinities match exactly. The vector exp is within 2 ULP of libm's on [-708.39, 0].
 
-/// The reference kernel itself (the public API now takes the fast path for Double).
+/// The reference kernel itself (the public API takes the fast path for Double).
 private func reference(
   _ logits: [Double], shape: [Int], labels: [Int], weights: [Double]?,
   criterion: SoftmaxCrossEntropy
@@ -75,7 +76,7 @@ private func expectDoubleMatchesReference(
   check(inPlace, expected.gradient, absolute: 1e-12 * largest, "in-place gradient")
 }
 
-@Suite(.serialized) struct DoubleKernelTests {
+@Suite(.serialized) struct SoftmaxCrossEntropyDoubleKernelTests {
   @Test(arguments: [1, 2, 7, 8, 15, 16, 17, 33, 1000, 4099])
   func doubleRowsMatchReference(classes: Int) throws {
     for (k, criterion) in criteria.enumerated() {
@@ -133,7 +134,7 @@ private func expectDoubleMatchesReference(
         worst = max(worst, abs(e[k] - expected) / expected.ulp)
       }
     }
-    var generator = SplitMix(state: 11)
+    var generator = SeededGenerator(seed: 11)
     var x = 0.0
     var v = DoubleVector()
     var lane = 0

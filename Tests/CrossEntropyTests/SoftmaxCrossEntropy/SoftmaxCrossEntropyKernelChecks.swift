@@ -1,10 +1,11 @@
 import Testing
+import _CrossEntropyTestSupport
 
 @testable import CrossEntropy
 
-// The comparison loops the kernel equivalence suites share (KernelEquivalenceTests,
-// LogitOptionsKernelTests, SpatialKernelEquivalenceTests, DoubleKernelTests). Each suite states
-// its tolerances; the helpers take them as they are.
+// The comparison loops the softmax cross-entropy kernel suites share (the fp32, logit-option,
+// spatial and Double kernel tests). Each suite states its tolerances; the helpers take them as
+// they are.
 
 /// Every fp32 caller-buffer entry point of `criterion` on one problem: forward only, forward +
 /// backward into a separate buffer, and in place (the gradient written over the logits), each
@@ -91,15 +92,18 @@ func expectProbabilityTargetsMatchReference(
   let forward = try criterion.loss(logits: x, targets: t, classWeights: problem.weights)
   expectClose(
     loss: loss.scalars.map(Double.init), gradient: gradient.scalars.map(Double.init),
-    forward: forward.scalars.map(Double.init), reference: expected, lossTolerance: 2e-5,
-    gradientTolerance: 4e-5, "probabilities", sourceLocation: sourceLocation)
+    forward: forward.scalars.map(Double.init), reference: expected,
+    lossTolerance: Tolerance(relative: 2e-5, absolute: 1e-6),
+    gradientTolerance: Tolerance(relative: 4e-5, absolute: 2e-5), "probabilities",
+    sourceLocation: sourceLocation)
   for result in try bufferFormResults(
     criterion, logits: problem.logits, shape: problem.shape, labels: problem.labels,
     probabilities: targets, weights: problem.weights, lossCount: expected.0.count)
   {
     expectClose(
       loss: result.loss.map(Double.init), gradient: result.gradient?.map(Double.init),
-      reference: expected, lossTolerance: 2e-5, gradientTolerance: 4e-5,
+      reference: expected, lossTolerance: Tolerance(relative: 2e-5, absolute: 1e-6),
+      gradientTolerance: Tolerance(relative: 4e-5, absolute: 2e-5),
       "probabilities \(result.path)", sourceLocation: sourceLocation)
   }
 }
@@ -238,14 +242,17 @@ extension SpatialProblem: HalfPrecisionProblem {
     let forward = try criterion.loss(logits: x, labels: y, classWeights: weights)
     expectClose(
       loss: loss.scalars.map(Double.init), gradient: gradient.scalars.map(Double.init),
-      forward: forward.scalars.map(Double.init), reference: reference, lossTolerance: 2e-3,
-      gradientTolerance: 2e-3, "float16", sourceLocation: sourceLocation)
+      forward: forward.scalars.map(Double.init), reference: reference,
+      lossTolerance: Tolerance(relative: 2e-3, absolute: 1e-6),
+      gradientTolerance: Tolerance(relative: 2e-3, absolute: 1e-3), "float16",
+      sourceLocation: sourceLocation)
     let (inPlaceLoss, inPlace) = try inPlaceResults(
       criterion, logits: logits, shape: problem.shape, labels: problem.labels, weights: weights,
       lossCount: loss.scalars.count)
     expectClose(
       loss: inPlaceLoss.map(Double.init), gradient: inPlace.map(Double.init),
-      reference: reference, lossTolerance: 2e-3, gradientTolerance: 2e-3, "float16 in place",
+      reference: reference, lossTolerance: Tolerance(relative: 2e-3, absolute: 1e-6),
+      gradientTolerance: Tolerance(relative: 2e-3, absolute: 1e-3), "float16 in place",
       sourceLocation: sourceLocation)
   }
 #endif
@@ -303,11 +310,14 @@ func expectBFloat16MatchesReference(
   }
   expectClose(
     loss: loss.map(Double.init), gradient: gradient.map(bfloat16Value),
-    forward: forward.map(Double.init), reference: reference, lossTolerance: 2e-5,
-    gradientTolerance: 8e-3, "bfloat16", sourceLocation: sourceLocation)
+    forward: forward.map(Double.init), reference: reference,
+    lossTolerance: Tolerance(relative: 2e-5, absolute: 1e-6),
+    gradientTolerance: Tolerance(relative: 8e-3, absolute: 4e-3), "bfloat16",
+    sourceLocation: sourceLocation)
   guard checksInPlace else { return }
   expectClose(
     loss: inPlaceLoss.map(Double.init), gradient: inPlace.map(bfloat16Value),
-    reference: reference, lossTolerance: 2e-5, gradientTolerance: 8e-3, "bfloat16 in place",
+    reference: reference, lossTolerance: Tolerance(relative: 2e-5, absolute: 1e-6),
+    gradientTolerance: Tolerance(relative: 8e-3, absolute: 4e-3), "bfloat16 in place",
     sourceLocation: sourceLocation)
 }

@@ -1,25 +1,15 @@
 import Testing
+import _CrossEntropyTestSupport
 
 @testable import CrossEntropy
 
-// The fast kernels against the reference implementation.
+// The fast softmax cross-entropy kernels (class-index labels and probability targets, classes
+// last) against the reference implementation.
 //
 // Tolerances (fast path in its precision vs the reference in Double):
 // - Float: loss within 2e-5 relative (+1e-6 absolute); gradient within 2e-5 relative per
 //   element plus 1e-6 of the largest gradient magnitude.
 // NaN must match NaN, infinities must match exactly.
-
-/// A small deterministic generator (SplitMix64), so failures reproduce.
-struct SplitMix: RandomNumberGenerator {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
 
 /// One softmax cross-entropy problem in fp32.
 struct FloatProblem {
@@ -34,7 +24,7 @@ struct FloatProblem {
     rows: Int, classes: Int, seed: UInt64, spread: Float = 4, weighted: Bool = false,
     ignoredEvery: Int = 0, criterion: SoftmaxCrossEntropy = SoftmaxCrossEntropy()
   ) {
-    var generator = SplitMix(state: seed)
+    var generator = SeededGenerator(seed: seed)
     self.rows = rows
     self.classes = classes
     self.logits = (0..<rows * classes).map { _ in
@@ -52,13 +42,6 @@ struct FloatProblem {
   var shape: [Int] { [rows, classes] }
 }
 
-/// Whether `value` agrees with `expected` within the relative and absolute tolerances.
-func agrees(_ value: Double, _ expected: Double, relative: Double, absolute: Double) -> Bool {
-  if expected.isNaN { return value.isNaN }
-  if expected.isInfinite { return value == expected }
-  return abs(value - expected) <= relative * abs(expected) + absolute
-}
-
 /// Runs every fast entry point of `problem` (loss only, gradient into a buffer, in place) and
 /// checks each against the reference evaluated in Double on the same values.
 func expectMatchesReference(
@@ -70,38 +53,16 @@ func expectMatchesReference(
     labels: ShapedArray<Int>(shape: [problem.rows], scalars: problem.labels),
     classWeights: problem.weights?.map(Double.init))
   let lossCount = criterion.reduction == .none ? problem.rows : 1
-  let maxGradient = reference.gradient.scalars.reduce(0) { $1.isFinite ? max($0, abs($1)) : $0 }
-
-  func checkLoss(_ loss: [Float], _ path: String) {
-    for i in 0..<lossCount {
-      #expect(
-        agrees(Double(loss[i]), reference.loss.scalars[i], relative: 2e-5, absolute: 1e-6),
-        "\(path) loss[\(i)] \(loss[i]) vs \(reference.loss.scalars[i])",
-        sourceLocation: sourceLocation)
-    }
-  }
-  func checkGradient(_ gradient: [Float], _ path: String) {
-    var failures = 0
-    for i in gradient.indices
-    where !agrees(
-      Double(gradient[i]), reference.gradient.scalars[i], relative: 2e-5,
-      absolute: 1e-6 * maxGradient)
-    {
-      failures += 1
-      if failures <= 3 {
-        Issue.record(
-          "\(path) gradient[\(i)] \(gradient[i]) vs \(reference.gradient.scalars[i])",
-          sourceLocation: sourceLocation)
-      }
-    }
-  }
-
   for (path, loss, gradient) in try bufferFormResults(
     criterion, logits: problem.logits, shape: problem.shape, labels: problem.labels,
     probabilities: nil, weights: problem.weights, lossCount: lossCount)
   {
-    checkLoss(loss, path)
-    if let gradient { checkGradient(gradient, path) }
+    expectClose(
+      loss: loss, gradient: gradient,
+      reference: (reference.loss.scalars, reference.gradient.scalars),
+      lossTolerance: Tolerance(relative: 2e-5, absolute: 1e-6),
+      gradientTolerance: Tolerance(relative: 2e-5, absolute: 1e-6), path,
+      sourceLocation: sourceLocation)
   }
 }
 
@@ -115,7 +76,7 @@ let criteria: [SoftmaxCrossEntropy] = [
   SoftmaxCrossEntropy(reduction: .sum, ignoreIndex: 0, labelSmoothing: 1),
 ]
 
-@Suite(.serialized) struct KernelEquivalenceTests {
+@Suite(.serialized) struct SoftmaxCrossEntropyKernelTests {
   @Test(arguments: [1, 2, 15, 16, 17, 63, 64, 65, 1000, 2049])
   func floatRowsMatchReference(classes: Int) throws {
     for (k, criterion) in criteria.enumerated() {
@@ -174,18 +135,6 @@ let criteria: [SoftmaxCrossEntropy] = [
       }
     }
   }
-
-  @Test func threadCountSettingIsClampedAndEffective() {
-    defer { Parallelism.maximumThreadCount = 0 }
-    Parallelism.maximumThreadCount = -3
-    #expect(Parallelism.maximumThreadCount == 0)
-    #expect(Parallelism.effectiveThreadCount >= 1)
-    Parallelism.maximumThreadCount = 5
-    #expect(Parallelism.effectiveThreadCount == 5)
-    #expect(Threads.count(rows: 1000, elementsPerRow: 10) == 1)
-    #expect(Threads.count(rows: 1000, elementsPerRow: 100_000) == 5)
-    #expect(Threads.count(rows: 2, elementsPerRow: 1_000_000) == 2)
-  }
 }
 
 // MARK: - Half precision
@@ -195,50 +144,6 @@ let criteria: [SoftmaxCrossEntropy] = [
 // Float16), gradient within 2e-3 relative plus 1e-3 of the largest gradient. bfloat16 (8-bit
 // significand): loss (fp32) within 2e-5 relative, gradient within 8e-3 relative plus 4e-3 of the
 // largest gradient.
-
-/// Checks half-precision results (already widened to Double) against the reference.
-/// ``expectClose(loss:gradient:reference:lossTolerance:gradientTolerance:_:sourceLocation:)``
-/// for one path's forward + backward result and its forward-only loss (reported as `path` and
-/// `path forward`), both against the same reference.
-func expectClose(
-  loss: [Double], gradient: [Double], forward: [Double],
-  reference: (loss: [Double], gradient: [Double]), lossTolerance: Double,
-  gradientTolerance: Double, _ path: String, sourceLocation: SourceLocation = #_sourceLocation
-) {
-  expectClose(
-    loss: loss, gradient: gradient, reference: reference, lossTolerance: lossTolerance,
-    gradientTolerance: gradientTolerance, path, sourceLocation: sourceLocation)
-  expectClose(
-    loss: forward, gradient: nil, reference: reference, lossTolerance: lossTolerance,
-    gradientTolerance: gradientTolerance, "\(path) forward", sourceLocation: sourceLocation)
-}
-
-func expectClose(
-  loss: [Double], gradient: [Double]?, reference: (loss: [Double], gradient: [Double]),
-  lossTolerance: Double, gradientTolerance: Double, _ path: String,
-  sourceLocation: SourceLocation = #_sourceLocation
-) {
-  for i in loss.indices {
-    #expect(
-      agrees(loss[i], reference.loss[i], relative: lossTolerance, absolute: 1e-6),
-      "\(path) loss[\(i)] \(loss[i]) vs \(reference.loss[i])", sourceLocation: sourceLocation)
-  }
-  guard let gradient else { return }
-  let maxGradient = reference.gradient.reduce(0) { $1.isFinite ? max($0, abs($1)) : $0 }
-  var failures = 0
-  for i in gradient.indices
-  where !agrees(
-    gradient[i], reference.gradient[i], relative: gradientTolerance,
-    absolute: gradientTolerance / 2 * maxGradient)
-  {
-    failures += 1
-    if failures <= 3 {
-      Issue.record(
-        "\(path) gradient[\(i)] \(gradient[i]) vs \(reference.gradient[i])",
-        sourceLocation: sourceLocation)
-    }
-  }
-}
 
 /// The reference's loss and gradient in Double for logits given as Double values.
 func referenceResult(
@@ -251,7 +156,7 @@ func referenceResult(
   return (result.loss.scalars, result.gradient.scalars)
 }
 
-extension KernelEquivalenceTests {
+extension SoftmaxCrossEntropyKernelTests {
   /// Problems for the half-precision paths: small and large rows, options, non-finite rows.
   static func halfProblems() -> [FloatProblem] {
     FloatProblem.halfProblems(
@@ -305,10 +210,10 @@ extension FloatProblem {
 
 // MARK: - Probability targets (tolerances as for labels)
 
-extension KernelEquivalenceTests {
+extension SoftmaxCrossEntropyKernelTests {
   @Test(arguments: [1, 2, 17, 1000, 70_000, 140_000])
   func floatProbabilityTargetsMatchReference(classes: Int) throws {
-    var generator = SplitMix(state: UInt64(classes))
+    var generator = SeededGenerator(seed: UInt64(classes))
     for criterion in [
       SoftmaxCrossEntropy(), SoftmaxCrossEntropy(reduction: .none, labelSmoothing: 0.2),
       SoftmaxCrossEntropy(reduction: .sum, labelSmoothing: 0.05),
@@ -334,7 +239,7 @@ extension KernelEquivalenceTests {
 
   #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
     @Test func float16ProbabilityTargetsMatchReference() throws {
-      var generator = SplitMix(state: 11)
+      var generator = SeededGenerator(seed: 11)
       for classes in [3, 40, 70_000] {
         let criterion = SoftmaxCrossEntropy(labelSmoothing: 0.1)  // .mean: no Float16 overflow
         let problem = FloatProblem(rows: 3, classes: classes, seed: 5, criterion: criterion)
@@ -350,8 +255,9 @@ extension KernelEquivalenceTests {
           targets: ShapedArray(shape: problem.shape, scalars: t))
         expectClose(
           loss: loss.scalars.map(Double.init), gradient: gradient.scalars.map(Double.init),
-          reference: (reference.loss.scalars, reference.gradient.scalars), lossTolerance: 2e-3,
-          gradientTolerance: 2e-3, "float16 probabilities")
+          reference: (reference.loss.scalars, reference.gradient.scalars),
+          lossTolerance: Tolerance(relative: 2e-3, absolute: 1e-6),
+          gradientTolerance: Tolerance(relative: 2e-3, absolute: 1e-3), "float16 probabilities")
       }
     }
   #endif

@@ -1,4 +1,5 @@
 import Testing
+import _CrossEntropyTestSupport
 
 @testable import CrossEntropy
 
@@ -25,7 +26,7 @@ import Testing
             logits: ShapedArray(shape: p.shape, scalars: x), labels: p.labels,
             classWeights: p.weights))
       }
-      expectAgree(gradient.scalars, numeric, tolerance: 1e-6, "label gradient", seed: seed)
+      expectClose(gradient.scalars, numeric, tolerance: 1e-6, "seed \(seed): label gradient")
     }
   }
 
@@ -42,7 +43,7 @@ import Testing
             logits: ShapedArray(shape: p.shape, scalars: x), targets: p.probabilities,
             classWeights: p.weights))
       }
-      expectAgree(gradient.scalars, numeric, tolerance: 1e-6, "probability gradient", seed: seed)
+      expectClose(gradient.scalars, numeric, tolerance: 1e-6, "seed \(seed): probability gradient")
     }
   }
 
@@ -71,21 +72,22 @@ import Testing
         logits: p.logits, labels: p.labels, classWeights: p.weights)
       let other = try p.criterion.lossAndGradient(
         logits: moved, labels: p.labels, classWeights: p.weights)
-      expectAgree(other.loss.scalars, plain.loss.scalars, tolerance: tolerance, "loss", seed: seed)
-      expectAgree(
-        other.gradient.scalars, plain.gradient.scalars, tolerance: tolerance, "gradient",
-        seed: seed)
+      expectClose(
+        other.loss.scalars, plain.loss.scalars, tolerance: tolerance, "seed \(seed): loss")
+      expectClose(
+        other.gradient.scalars, plain.gradient.scalars, tolerance: tolerance,
+        "seed \(seed): gradient")
       let soft = p.probabilityCriterion
       let plainSoft = try soft.lossAndGradient(
         logits: p.logits, targets: p.probabilities, classWeights: p.weights)
       let otherSoft = try soft.lossAndGradient(
         logits: moved, targets: p.probabilities, classWeights: p.weights)
-      expectAgree(
-        otherSoft.loss.scalars, plainSoft.loss.scalars, tolerance: tolerance, "soft loss",
-        seed: seed)
-      expectAgree(
+      expectClose(
+        otherSoft.loss.scalars, plainSoft.loss.scalars, tolerance: tolerance,
+        "seed \(seed): soft loss")
+      expectClose(
         otherSoft.gradient.scalars, plainSoft.gradient.scalars, tolerance: tolerance,
-        "soft gradient", seed: seed)
+        "seed \(seed): soft gradient")
     }
   }
 
@@ -105,7 +107,7 @@ import Testing
       let composed = try nll.loss(
         logProbabilities: logSoftmax(p.logits, alongAxis: p.classAxis), labels: p.labels,
         classWeights: p.weights)
-      expectAgree(fused.loss.scalars, composed.scalars, tolerance: tolerance, "loss", seed: seed)
+      expectClose(fused.loss.scalars, composed.scalars, tolerance: tolerance, "seed \(seed): loss")
 
       // One-hot targets: the same loss and gradient where no label is ignored (and, for .mean,
       // without weights, since probability targets divide by the row count).
@@ -119,11 +121,11 @@ import Testing
       let soft = try p.probabilityCriterion.lossAndGradient(
         logits: p.logits, targets: ShapedArray(shape: p.shape, scalars: oneHot),
         classWeights: p.weights)
-      expectAgree(
-        soft.loss.scalars, fused.loss.scalars, tolerance: tolerance, "one-hot loss", seed: seed)
-      expectAgree(
-        soft.gradient.scalars, fused.gradient.scalars, tolerance: tolerance, "one-hot gradient",
-        seed: seed)
+      expectClose(
+        soft.loss.scalars, fused.loss.scalars, tolerance: tolerance, "seed \(seed): one-hot loss")
+      expectClose(
+        soft.gradient.scalars, fused.gradient.scalars, tolerance: tolerance,
+        "seed \(seed): one-hot gradient")
     }
   }
 
@@ -202,17 +204,17 @@ import Testing
       let tolerance = Scalar.relativeTolerance
       let l = expected.loss.scalars
       let g = expected.gradient.scalars
-      expectAgree(loss, l, tolerance: tolerance, "buffer loss", seed: seed)
-      expectAgree(gradient, g, tolerance: tolerance, "buffer gradient", seed: seed)
-      expectAgree(lossOnly, l, tolerance: tolerance, "loss-only buffer", seed: seed)
-      expectAgree(inPlaceLoss, l, tolerance: tolerance, "in-place loss", seed: seed)
-      expectAgree(inPlace, g, tolerance: tolerance, "in-place gradient", seed: seed)
+      expectClose(loss, l, tolerance: tolerance, "seed \(seed): buffer loss")
+      expectClose(gradient, g, tolerance: tolerance, "seed \(seed): buffer gradient")
+      expectClose(lossOnly, l, tolerance: tolerance, "seed \(seed): loss-only buffer")
+      expectClose(inPlaceLoss, l, tolerance: tolerance, "seed \(seed): in-place loss")
+      expectClose(inPlace, g, tolerance: tolerance, "seed \(seed): in-place gradient")
       let sl = expectedSoft.loss.scalars
-      expectAgree(softLoss, sl, tolerance: tolerance, "soft buffer loss", seed: seed)
-      expectAgree(
+      expectClose(softLoss, sl, tolerance: tolerance, "seed \(seed): soft buffer loss")
+      expectClose(
         softGradient, expectedSoft.gradient.scalars, tolerance: tolerance,
-        "soft buffer gradient", seed: seed)
-      expectAgree(softLossOnly, sl, tolerance: tolerance, "soft loss-only buffer", seed: seed)
+        "seed \(seed): soft buffer gradient")
+      expectClose(softLossOnly, sl, tolerance: tolerance, "seed \(seed): soft loss-only buffer")
     }
   }
 }

@@ -1,11 +1,12 @@
 import Testing
+import _CrossEntropyTestSupport
 
 @testable import CrossEntropy
 
-@Suite struct ZLossTests {
-  static let fixture = try! FamilyFixture.load("zloss")
+@Suite struct SoftmaxCrossEntropyZLossTests {
+  static let fixture = try! FixtureFile.load("zloss")
 
-  func criterion(_ c: FamilyCase) -> SoftmaxCrossEntropy {
+  func criterion(_ c: FixtureCase) -> SoftmaxCrossEntropy {
     SoftmaxCrossEntropy(
       reduction: c.reduction(), classAxis: 1, labelSmoothing: c.options["labelSmoothing"]!.double!,
       zLossScale: c.options["zLossScale"]!.double!, logitSoftCap: c.options["logitSoftCap"]?.double)
@@ -31,9 +32,9 @@ import Testing
           logits: logits, labels: labels, classWeights: weights)
         zLoss = try ce.zLoss(logits: logits, labels: labels)
       }
-      familyExpectClose(loss, expected["loss"], "\(c.name) loss \(Scalar.self)")
-      familyExpectClose(gradient, expected["gradient"], "\(c.name) gradient \(Scalar.self)")
-      familyExpectClose(zLoss, expected["zLoss"], "\(c.name) z-loss \(Scalar.self)")
+      expectClose(loss, expected["loss"], "\(c.name) loss \(Scalar.self)")
+      expectClose(gradient, expected["gradient"], "\(c.name) gradient \(Scalar.self)")
+      expectClose(zLoss, expected["zLoss"], "\(c.name) z-loss \(Scalar.self)")
     }
   }
 
@@ -43,7 +44,7 @@ import Testing
   @Test(arguments: Reduction.allCases) func gradientMatchesFiniteDifferences(
     reduction: Reduction
   ) throws {
-    var random = FamilyRandom(seed: 29)
+    var random = SeededGenerator(seed: 29)
     let shape = [3, 4]
     let point = random.normals(12, scale: 3)
     let labels = ShapedArray([2, -100, 0])
@@ -53,7 +54,7 @@ import Testing
     let (_, gradient) = try ce.lossAndGradient(
       logits: try ShapedArray(shape: shape, scalars: point), labels: labels,
       classWeights: weights)
-    familyExpectFiniteDifferences(at: point, gradient: gradient.scalars, "seed 29 \(reduction)") {
+    expectFiniteDifferences(at: point, gradient: gradient.scalars, "seed 29 \(reduction)") {
       x in
       try! ce.loss(
         logits: try! ShapedArray(shape: shape, scalars: x), labels: labels, classWeights: weights
@@ -62,7 +63,7 @@ import Testing
   }
 
   @Test func optionsOffLeaveTheLossUnchanged() throws {
-    var random = FamilyRandom(seed: 31)
+    var random = SeededGenerator(seed: 31)
     let logits = try ShapedArray(shape: [3, 4], scalars: random.normals(12))
     let labels = ShapedArray([1, 3, 0])
     let plain = try SoftmaxCrossEntropy().lossAndGradient(logits: logits, labels: labels)
@@ -78,15 +79,15 @@ import Testing
     let logits = ShapedArray<Float>([0, 1, 2])
     let labels = try! ShapedArray<Int>(shape: [], scalars: [1])
     #expect(
-      familyErrorMessage {
+      lossErrorMessage {
         _ = try SoftmaxCrossEntropy(zLossScale: -1).loss(logits: logits, labels: labels)
       } == "z-loss scale -1.0 is invalid; expected a finite value >= 0")
     #expect(
-      familyErrorMessage {
+      lossErrorMessage {
         _ = try SoftmaxCrossEntropy(logitSoftCap: 0).loss(logits: logits, labels: labels)
       } == "logit soft cap 0.0 is invalid; expected a finite value > 0")
     #expect(
-      familyErrorMessage {
+      lossErrorMessage {
         _ = try SoftmaxCrossEntropy(logitSoftCap: .infinity).zLoss(logits: logits)
       } == "logit soft cap inf is invalid; expected a finite value > 0")
   }

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import _CrossEntropyTestSupport
 
 @testable import CrossEntropy
 
 /// An array in a golden fixture: a shape and its elements (integers are stored as numbers).
-struct FamilyArray: Decodable {
+struct FixtureArray: Decodable {
   let shape: [Int]
   let data: [Double]
 
@@ -18,7 +19,7 @@ struct FamilyArray: Decodable {
 }
 
 /// An option value in a fixture case.
-enum FamilyOption: Decodable {
+enum FixtureOption: Decodable {
   case bool(Bool)
   case number(Double)
   case string(String)
@@ -39,16 +40,17 @@ enum FamilyOption: Decodable {
   var string: String? { if case .string(let x) = self { x } else { nil } }
 }
 
-/// One case of a family fixture: inputs, options, and PyTorch's results in both precisions.
-struct FamilyCase: Decodable {
+/// One case of a fixture file under `Fixtures/family/`: inputs, options, and PyTorch's results
+/// in both precisions.
+struct FixtureCase: Decodable {
   let name: String
-  let options: [String: FamilyOption]
-  let inputs: [String: FamilyArray]
-  let float64: [String: FamilyArray]
-  let float32: [String: FamilyArray]
+  let options: [String: FixtureOption]
+  let inputs: [String: FixtureArray]
+  let float64: [String: FixtureArray]
+  let float32: [String: FixtureArray]
 
   /// PyTorch's results for the precision of `Scalar`.
-  func expected<Scalar: BinaryFloatingPoint>(_: Scalar.Type) -> [String: FamilyArray] {
+  func expected<Scalar: BinaryFloatingPoint>(_: Scalar.Type) -> [String: FixtureArray] {
     Scalar.significandBitCount > 30 ? float64 : float32
   }
 
@@ -57,33 +59,34 @@ struct FamilyCase: Decodable {
   }
 }
 
-/// A fixture file written by Scripts/make_loss_fixtures.py.
-struct FamilyFixture: Decodable {
+/// A fixture file of PyTorch results, written by Scripts/make_loss_fixtures.py.
+struct FixtureFile: Decodable {
   let generator: String
-  let cases: [FamilyCase]
+  let cases: [FixtureCase]
 
-  /// Loads `Fixtures/family/<name>.json` next to this source file.
-  static func load(_ name: String) throws -> FamilyFixture {
+  /// Loads `Fixtures/family/<name>.json`.
+  static func load(_ name: String) throws -> FixtureFile {
     let url = fixturesDirectory.appendingPathComponent("family/\(name).json")
     let decoder = JSONDecoder()
     decoder.nonConformingFloatDecodingStrategy = .convertFromString(
       positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return try decoder.decode(FamilyFixture.self, from: Data(contentsOf: url))
+    return try decoder.decode(FixtureFile.self, from: Data(contentsOf: url))
   }
 }
 
 /// The tolerance for comparing against PyTorch in the precision of `Scalar`: we accumulate in
 /// Double, PyTorch in the input's precision, so Float results may differ by a few ulps of sums.
-func familyTolerance<Scalar: BinaryFloatingPoint>(
+func fixtureTolerance<Scalar: BinaryFloatingPoint>(
   _: Scalar.Type
 ) -> (relative: Double, absolute: Double) {
   Scalar.significandBitCount > 30 ? (1e-11, 1e-13) : (2e-5, 2e-6)
 }
 
 /// Records an issue unless `actual` has `expected`'s shape and every element is close to it
-/// (NaN matches NaN; infinities must match exactly).
-func familyExpectClose<Scalar: BinaryFloatingPoint>(
-  _ actual: ShapedArray<Scalar>, _ expected: FamilyArray?, _ context: String,
+/// within ``fixtureTolerance(_:)`` (see `agrees(_:_:relative:absolute:)`: NaN matches NaN,
+/// infinities must match exactly).
+func expectClose<Scalar: BinaryFloatingPoint>(
+  _ actual: ShapedArray<Scalar>, _ expected: FixtureArray?, _ context: String,
   sourceLocation: SourceLocation = #_sourceLocation
 ) {
   guard let expected else {
@@ -91,44 +94,33 @@ func familyExpectClose<Scalar: BinaryFloatingPoint>(
     return
   }
   #expect(actual.shape == expected.shape, "\(context): shape", sourceLocation: sourceLocation)
-  guard actual.scalars.count == expected.data.count else { return }
-  let (relative, absolute) = familyTolerance(Scalar.self)
-  for (index, (a, e)) in zip(actual.scalars.map(Double.init), expected.data).enumerated() {
-    let close: Bool
-    if e.isNaN {
-      close = a.isNaN
-    } else if e.isInfinite {
-      close = a == e
-    } else {
-      close = Swift.abs(a - e) <= absolute + relative * Swift.abs(e)
-    }
-    #expect(
-      close, "\(context) [\(index)]: got \(a), PyTorch \(e)", sourceLocation: sourceLocation)
-  }
+  let (relative, absolute) = fixtureTolerance(Scalar.self)
+  expectClose(
+    actual.scalars.map { Double($0) }, expected.data, relative: relative, absolute: absolute,
+    "\(context) vs PyTorch", sourceLocation: sourceLocation)
 }
 
-/// Checks `gradient` against central finite differences of `loss` in Double.
-func familyExpectFiniteDifferences(
+/// Checks `gradient` against central finite differences of `loss` in Double, each element
+/// within `tolerance` (see `agrees(_:_:tolerance:)`).
+func expectFiniteDifferences(
   at point: [Double], gradient: [Double], step: Double = 1e-6, tolerance: Double = 1e-6,
   _ context: String, sourceLocation: SourceLocation = #_sourceLocation,
   loss: ([Double]) -> Double
 ) {
-  #expect(point.count == gradient.count, sourceLocation: sourceLocation)
-  for i in point.indices {
+  let numeric = point.indices.map { i in
     var plus = point
     var minus = point
     plus[i] += step
     minus[i] -= step
-    let numeric = (loss(plus) - loss(minus)) / (2 * step)
-    #expect(
-      Swift.abs(numeric - gradient[i]) <= tolerance * Swift.max(1, Swift.abs(numeric)),
-      "\(context) [\(i)]: analytic \(gradient[i]), numeric \(numeric)",
-      sourceLocation: sourceLocation)
+    return (loss(plus) - loss(minus)) / (2 * step)
   }
+  expectClose(
+    gradient, numeric, tolerance: tolerance, "\(context): analytic vs numeric gradient",
+    sourceLocation: sourceLocation)
 }
 
 /// Returns the message of the `LossError` that `body` throws, or nil if it does not throw.
-func familyErrorMessage(_ body: () throws -> Void) -> String? {
+func lossErrorMessage(_ body: () throws -> Void) -> String? {
   do {
     try body()
     return nil
@@ -136,28 +128,5 @@ func familyErrorMessage(_ body: () throws -> Void) -> String? {
     return error.message
   } catch {
     return "unexpected error \(error)"
-  }
-}
-
-/// A seeded generator (SplitMix64) for property sweeps; failing checks report the seed.
-struct FamilyRandom: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
-
-extension FamilyRandom {
-  mutating func normals(_ count: Int, scale: Double = 1) -> [Double] {
-    (0..<count).map { _ in
-      let u = Double.random(in: Double.ulpOfOne..<1, using: &self)
-      let v = Double.random(in: 0..<1, using: &self)
-      return scale * (-2 * Foundation.log(u)).squareRoot() * Foundation.cos(2 * .pi * v)
-    }
   }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _CrossEntropyTestSupport
 
 @testable import CrossEntropy
 
@@ -96,37 +97,18 @@ func parse<Scalar: GoldenScalar>(
   return try ShapedArray(shape: shape ?? [strings.count], scalars: parse(strings))
 }
 
-/// Whether `actual` equals `expected` within the type's tolerance: NaN matches NaN, an
-/// infinity matches the same infinity, and finite values satisfy
-/// `|a - e| <= atol + rtol * |e|`.
-func isClose<Scalar: GoldenScalar>(_ actual: Scalar, _ expected: Scalar, atol: Scalar) -> Bool {
-  if expected.isNaN { return actual.isNaN }
-  if expected.isInfinite { return actual == expected }
-  guard actual.isFinite else { return false }
-  return abs(actual - expected) <= atol + Scalar.relativeTolerance * abs(expected)
-}
-
 /// Records an issue naming the case, the quantity and the first differing elements unless
-/// `actual` matches `expected` element by element within tolerance.
+/// `actual` matches `expected` element by element within the type's tolerance:
+/// `|a - e| <= rtol * |e| + atol`, where `atol` is the type's scale times the largest finite
+/// `|e|` (see `agrees(_:_:relative:absolute:)`: NaN matches NaN, an infinity only itself).
 func expectClose<Scalar: GoldenScalar>(
   _ actual: [Scalar], _ expected: [Scalar], _ what: String, in name: String,
   sourceLocation: SourceLocation = #_sourceLocation
 ) {
-  guard actual.count == expected.count else {
-    Issue.record(
-      "\(name): \(what) has \(actual.count) elements, PyTorch \(expected.count)",
-      sourceLocation: sourceLocation)
-    return
-  }
-  let scale = expected.lazy.filter(\.isFinite).map(abs).max() ?? 0
-  let atol = Scalar.absoluteToleranceScale * scale
-  let bad = actual.indices.filter { !isClose(actual[$0], expected[$0], atol: atol) }
-  guard !bad.isEmpty else { return }
-  let shown = bad.prefix(3).map { "[\($0)] \(actual[$0]) vs \(expected[$0])" }
-  let message =
-    "\(name): \(what) differs from PyTorch at \(bad.count) of \(expected.count) elements: "
-    + shown.joined(separator: ", ")
-  Issue.record("\(message)", sourceLocation: sourceLocation)
+  expectClose(
+    actual, expected, relative: Scalar.relativeTolerance,
+    absolute: Scalar.absoluteToleranceScale * largestFiniteMagnitude(expected),
+    "\(name): \(what) vs PyTorch", sourceLocation: sourceLocation)
 }
 
 /// Expects `body` to throw a ``LossError`` of `kind` whose message is exactly `message`.

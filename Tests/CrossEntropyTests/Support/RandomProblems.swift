@@ -1,22 +1,7 @@
 import Testing
+import _CrossEntropyTestSupport
 
 @testable import CrossEntropy
-
-/// A small, seedable random generator (SplitMix64), so that a failing sweep names its seed and
-/// can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-  private var state: UInt64
-
-  init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 &+ 0x2545_F491_4F6C_DD1D }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
 
 /// A random softmax cross-entropy problem: any rank 1...4, any class axis, random options.
 struct RandomClassProblem<Scalar: BinaryFloatingPoint> {
@@ -44,7 +29,7 @@ struct RandomClassProblem<Scalar: BinaryFloatingPoint> {
   }
 
   init(seed: UInt64, scale: Double = 3) {
-    var random = SeededGenerator(seed: seed)
+    var random = SeededGenerator(scrambledSeed: seed)
     let rank = Int.random(in: 1...4, using: &random)
     shape = (0..<rank).map { _ in Int.random(in: 1...4, using: &random) }
     let axis = Int.random(in: 0..<rank, using: &random)
@@ -101,30 +86,6 @@ func centralDifferences(
     result[i] = (up - down) / (2 * h)
   }
   return result
-}
-
-/// Records an issue naming the seed unless `actual` and `expected` agree within
-/// `|a - e| <= tolerance * max(1, |e|)` (NaN matches NaN).
-func expectAgree<Scalar: BinaryFloatingPoint>(
-  _ actual: [Scalar], _ expected: [Scalar], tolerance: Scalar, _ what: String, seed: UInt64,
-  sourceLocation: SourceLocation = #_sourceLocation
-) {
-  guard actual.count == expected.count else {
-    Issue.record(
-      "seed \(seed): \(what): \(actual.count) elements vs \(expected.count)",
-      sourceLocation: sourceLocation)
-    return
-  }
-  for i in actual.indices {
-    let (a, e) = (actual[i], expected[i])
-    if a.isNaN && e.isNaN { continue }
-    if !(abs(a - e) <= tolerance * Swift.max(1, abs(e))) {
-      Issue.record(
-        "seed \(seed): \(what) differs at element \(i): \(a) vs \(e)",
-        sourceLocation: sourceLocation)
-      return
-    }
-  }
 }
 
 /// The sum of a loss array (the scalar of a reduced loss; the total of `.none` losses).
