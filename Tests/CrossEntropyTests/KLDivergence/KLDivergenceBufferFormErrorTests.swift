@@ -3,7 +3,7 @@ import Testing
 @testable import CrossEntropy
 
 /// Every size check of the caller-buffer forms of ``KLDivergence`` (see `withBuffers`).
-@Suite struct KLDivergenceBufferErrorTests {
+@Suite struct KLDivergenceBufferFormErrorTests {
   @Test func bufferSizes() {
     let kl = KLDivergence(reduction: .batchmean)
     let shape = [2, 3]

@@ -3,7 +3,7 @@ import Testing
 @testable import CrossEntropy
 
 /// Every size check of the caller-buffer forms of ``SoftmaxFocalLoss`` (see `withBuffers`).
-@Suite struct SoftmaxFocalLossBufferErrorTests {
+@Suite struct SoftmaxFocalLossBufferFormErrorTests {
   @Test func bufferSizes() {
     let criterion = SoftmaxFocalLoss(reduction: .none)
     let shape = [2, 3]

@@ -3,7 +3,7 @@ import Testing
 @testable import CrossEntropy
 
 /// The caller-buffer forms of ``DistillationLoss`` against its array forms (see `BufferForms`).
-@Suite struct DistillationLossBufferTests {
+@Suite struct DistillationLossBufferFormTests {
   private func check<Scalar: BinaryFloatingPoint>(_: Scalar.Type) throws {
     for (rows, classes) in [(5, 1), (6, 17), (3, 1000), (2, 5000)] {
       let student: [Scalar] = randomValues(rows * classes, seed: UInt64(classes))

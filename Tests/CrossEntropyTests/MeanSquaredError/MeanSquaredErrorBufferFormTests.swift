@@ -3,7 +3,7 @@ import Testing
 @testable import CrossEntropy
 
 /// The caller-buffer forms of ``MeanSquaredError`` against its array forms (see `BufferForms`).
-@Suite struct MeanSquaredErrorBufferTests {
+@Suite struct MeanSquaredErrorBufferFormTests {
   private func check<Scalar: BinaryFloatingPoint>(_: Scalar.Type) throws {
     let shape = [4, 5]
     let input: [Scalar] = randomValues(20, seed: 41)

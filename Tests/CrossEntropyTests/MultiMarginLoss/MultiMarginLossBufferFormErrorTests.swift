@@ -3,7 +3,7 @@ import Testing
 @testable import CrossEntropy
 
 /// Every size check of the caller-buffer forms of ``MultiMarginLoss`` (see `withBuffers`).
-@Suite struct MultiMarginLossBufferErrorTests {
+@Suite struct MultiMarginLossBufferFormErrorTests {
   @Test func bufferSizes() {
     let criterion = MultiMarginLoss(reduction: .none)
     let shape = [2, 3]

@@ -3,7 +3,7 @@ import Testing
 @testable import CrossEntropy
 
 /// The caller-buffer forms of ``KLDivergence`` against its array forms (see `BufferForms`).
-@Suite struct KLDivergenceBufferTests {
+@Suite struct KLDivergenceBufferFormTests {
   private func check<Scalar: BinaryFloatingPoint>(_: Scalar.Type) throws {
     let shape = [4, 5]
     let input: [Scalar] = randomValues(20, seed: 41)

@@ -3,7 +3,7 @@ import Testing
 @testable import CrossEntropy
 
 /// Every size check of the caller-buffer forms of ``DistillationLoss`` (see `withBuffers`).
-@Suite struct DistillationLossBufferErrorTests {
+@Suite struct DistillationLossBufferFormErrorTests {
   @Test func bufferSizes() {
     let criterion = DistillationLoss(temperature: 2, hardLabelWeight: 0.5)
     let shape = [2, 3]

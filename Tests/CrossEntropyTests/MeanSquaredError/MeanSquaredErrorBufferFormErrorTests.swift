@@ -3,7 +3,7 @@ import Testing
 @testable import CrossEntropy
 
 /// Every size check of the caller-buffer forms of ``MeanSquaredError`` (see `withBuffers`).
-@Suite struct MeanSquaredErrorBufferErrorTests {
+@Suite struct MeanSquaredErrorBufferFormErrorTests {
   @Test func bufferSizes() {
     let mse = MeanSquaredError(reduction: .none)
     let shape = [2, 3]

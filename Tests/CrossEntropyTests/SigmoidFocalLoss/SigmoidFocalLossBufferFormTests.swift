@@ -4,7 +4,7 @@ import _CrossEntropyTestSupport
 @testable import CrossEntropy
 
 /// The caller-buffer forms of ``SigmoidFocalLoss``: the array API's bits, and their errors.
-@Suite struct SigmoidFocalLossBufferTests {
+@Suite struct SigmoidFocalLossBufferFormTests {
   @Test(arguments: [1.5, 2.0])
   func bufferFormsMatchTheArrayAPI(gamma: Double) throws {
     var generator = SeededGenerator(seed: 77)

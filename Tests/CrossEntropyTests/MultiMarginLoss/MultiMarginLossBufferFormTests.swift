@@ -3,7 +3,7 @@ import Testing
 @testable import CrossEntropy
 
 /// The caller-buffer forms of ``MultiMarginLoss`` against its array forms (see `BufferForms`).
-@Suite struct MultiMarginLossBufferTests {
+@Suite struct MultiMarginLossBufferFormTests {
   private func check<Scalar: BinaryFloatingPoint>(_: Scalar.Type) throws {
     let (rows, classes) = (6, 9)
     let shape = [rows, classes]

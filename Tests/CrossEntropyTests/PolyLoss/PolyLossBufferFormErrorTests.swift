@@ -3,7 +3,7 @@ import Testing
 @testable import CrossEntropy
 
 /// Every size check of the caller-buffer forms of ``PolyLoss`` (see `withBuffers`).
-@Suite struct PolyLossBufferErrorTests {
+@Suite struct PolyLossBufferFormErrorTests {
   @Test func bufferSizes() {
     let criterion = PolyLoss()
     let shape = [2, 3]
