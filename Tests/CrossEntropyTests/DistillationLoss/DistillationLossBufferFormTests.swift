@@ -37,7 +37,7 @@ import Testing
                 },
                 overwriting: {
                   try criterion.lossAndGradient(
-                    overwriting: $0, teacherLogits: t, shape: shape, labels: l, loss: $1)
+                    overwriting: $0, shape: shape, teacherLogits: t, labels: l, loss: $1)
                 }
               ).check(
                 against: (expected.loss, expected.gradient), forward: forward,

@@ -24,7 +24,7 @@ import Testing
                 logProbabilities: $0, shape: shape, targets: t, loss: $1, gradient: $2)
             },
             overwriting: {
-              try criterion.lossAndGradient(overwriting: $0, targets: t, shape: shape, loss: $1)
+              try criterion.lossAndGradient(overwriting: $0, shape: shape, targets: t, loss: $1)
             }
           ).check(against: expected, "KL \(Scalar.self) \(reduction) log \(logTarget)")
         }
