@@ -421,7 +421,7 @@ private func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
   }
 
   @Test func lossBufferMustFitTheReduction() {
-    expectLossError(.shapeMismatch, "loss buffer holds 1 elements but reduction none writes 6") {
+    expectLossError(.shapeMismatch, "loss buffer holds 1 element but reduction none writes 6") {
       try call(reduction: .none)
     }
     expectLossError(.shapeMismatch, "loss buffer holds 6 elements but reduction sum writes 1") {

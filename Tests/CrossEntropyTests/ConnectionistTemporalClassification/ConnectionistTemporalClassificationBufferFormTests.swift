@@ -131,7 +131,7 @@ import Testing
           inputLengths: lengths.0, labelLengths: lengths.1, loss: b[1])
       }
       expectLossErrorWritingNothing(
-        .shapeMismatch, "loss buffer holds 1 elements but reduction none writes 2",
+        .shapeMismatch, "loss buffer holds 1 element but reduction none writes 2",
         counts: [60, 1]
       ) { (b: [UnsafeMutableBufferPointer<Double>]) in
         try ConnectionistTemporalClassification(reduction: .none).lossAndGradient(
@@ -148,7 +148,7 @@ import Testing
       }
       expectLossErrorWritingNothing(
         .shapeMismatch,
-        "concatenated targets hold 6 labels but the target lengths add up to 5", counts: [60, 1]
+        "concatenated labels hold 6 labels but the label lengths add up to 5", counts: [60, 1]
       ) { (b: [UnsafeMutableBufferPointer<Float>]) in
         try ctc.lossAndGradient(
           overwritingLogits: b[0], shape: [6, 2, 5], labels: y, labelShape: [6],
@@ -174,7 +174,7 @@ import Testing
     }
     [1, 2, 9, 3, 1, 0].withUnsafeBufferPointer { y in
       expectLossErrorWritingNothing(
-        .labelOutOfRange, "target 9 at position [0, 2] is outside 0..<5", counts: [60, 1]
+        .labelOutOfRange, "label 9 at position [0, 2] is outside 0..<5", counts: [60, 1]
       ) { (b: [UnsafeMutableBufferPointer<Float>]) in
         try ctc.lossAndGradient(
           overwritingLogProbabilities: b[0], shape: [6, 2, 5], labels: y, labelShape: [2, 3],

@@ -370,7 +370,7 @@ struct ConnectionistTemporalClassificationErrorTests {
         == "input lengths hold 3 values; expected the batch size 2 of log probabilities [6, 2, 5]")
     #expect(
       message(targetLengths: [3])
-        == "target lengths hold 1 values; expected the batch size 2 of log probabilities [6, 2, 5]")
+        == "label lengths hold 1 values; expected the batch size 2 of log probabilities [6, 2, 5]")
     let unbatched = try ShapedArray(shape: [6, 5], scalars: Array(input.scalars[0..<30]))
     #expect(
       message(input: unbatched, targets: ShapedArray([1, 2]), inputLengths: [6, 6])
@@ -379,7 +379,7 @@ struct ConnectionistTemporalClassificationErrorTests {
 
   @Test func negativeAndExcessiveLengths() {
     #expect(
-      message(targetLengths: [3, -1]) == "target length -1 at position [1] is negative")
+      message(targetLengths: [3, -1]) == "label length -1 at position [1] is negative")
     #expect(message(inputLengths: [-2, 5]) == "input length -2 at position [0] is negative")
     #expect(
       message(inputLengths: [6, 7])
@@ -390,27 +390,27 @@ struct ConnectionistTemporalClassificationErrorTests {
   @Test func targetShapes() throws {
     #expect(
       message(targets: ShapedArray([1, 2, 2, 3]))
-        == "concatenated targets hold 4 labels but the target lengths add up to 5")
+        == "concatenated labels hold 4 labels but the label lengths add up to 5")
     #expect(
       message(targets: try ShapedArray(shape: [1, 3], scalars: [1, 2, 2]))
-        == "padded targets [1, 3] have a first extent of 1; expected the batch size 2 of log"
+        == "padded labels [1, 3] have a first extent of 1; expected the batch size 2 of log"
         + " probabilities [6, 2, 5]")
     #expect(
       message(targetLengths: [4, 2])
-        == "target length 4 at position [0] exceeds the 3 columns of padded targets [2, 3]")
+        == "label length 4 at position [0] exceeds the 3 columns of padded labels [2, 3]")
     #expect(
       message(targets: try ShapedArray(shape: [2, 3, 1], scalars: padded.scalars))
-        == "targets must be padded (N, S) or concatenated (sum of target lengths), got shape"
+        == "labels must be padded (N, S) or concatenated (sum of label lengths), got shape"
         + " [2, 3, 1]")
   }
 
   @Test func labelsOutOfRange() throws {
     #expect(
       message(targets: try ShapedArray(shape: [2, 3], scalars: [1, 7, 2, 3, 1, 0]))
-        == "target 7 at position [0, 1] is outside 0..<5")
+        == "label 7 at position [0, 1] is outside 0..<5")
     #expect(
       message(targets: ShapedArray([1, 2, 2, -1, 1]))
-        == "target -1 at position [3] is outside 0..<5")
+        == "label -1 at position [3] is outside 0..<5")
     // Padding after a target length is never read, so it may hold anything.
     #expect(message(targets: try ShapedArray(shape: [2, 3], scalars: [1, 2, 2, 3, 1, 99])) == nil)
   }

@@ -73,7 +73,7 @@ import Testing
         similarities: UnsafeBufferPointer(b[0]), shape: [2, 3], loss: b[1], gradient: b[2])
     }
     expectLossErrorWritingNothing(
-      .shapeMismatch, "loss buffer holds 1 elements but reduction none writes 2", counts: [6, 1]
+      .shapeMismatch, "loss buffer holds 1 element but reduction none writes 2", counts: [6, 1]
     ) { (b: [UnsafeMutableBufferPointer<Double>]) in
       try InfoNCELoss(temperature: 0.5, reduction: .none).lossAndGradient(
         overwriting: b[0], shape: [2, 3], loss: b[1])

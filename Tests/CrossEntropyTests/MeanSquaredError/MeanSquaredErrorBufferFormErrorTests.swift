@@ -12,7 +12,7 @@ import Testing
         try mse.lossAndGradient(overwriting: x, shape: shape, targets: t, loss: loss)
       }
     }
-    expectLossError(.shapeMismatch, "loss buffer holds 1 elements but reduction none writes 6") {
+    expectLossError(.shapeMismatch, "loss buffer holds 1 element but reduction none writes 6") {
       try withBuffers(input: 6, other: 6, labels: 0, loss: 1, gradient: 6) { x, t, _, loss, _ in
         try mse.loss(predictions: UnsafeBufferPointer(x), shape: shape, targets: t, into: loss)
       }

@@ -28,7 +28,7 @@ import Testing
           overwriting: x, shape: shape, labels: l, classWeights: w, loss: loss)
       }
     }
-    expectLossError(.shapeMismatch, "loss buffer holds 1 elements but reduction none writes 2") {
+    expectLossError(.shapeMismatch, "loss buffer holds 1 element but reduction none writes 2") {
       try withBuffers(input: 6, other: 0, labels: 2, loss: 1, gradient: 6) { x, _, l, loss, _ in
         try criterion.loss(logits: UnsafeBufferPointer(x), shape: shape, labels: l, into: loss)
       }

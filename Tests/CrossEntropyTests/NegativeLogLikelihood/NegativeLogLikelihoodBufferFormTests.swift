@@ -80,7 +80,7 @@ import Testing
           logProbabilities: UnsafeBufferPointer(b[0]), shape: [2, 3], labels: y, into: b[1])
       }
       expectLossErrorWritingNothing(
-        .shapeMismatch, "loss buffer holds 1 elements but reduction none writes 2",
+        .shapeMismatch, "loss buffer holds 1 element but reduction none writes 2",
         counts: [6, 1]
       ) { (b: [UnsafeMutableBufferPointer<Double>]) in
         try NegativeLogLikelihood(reduction: .none).lossAndGradient(

@@ -22,7 +22,7 @@ import Testing
     }
     expectLossError(
       .shapeMismatch,
-      "probabilities hold 5 elements but logits shape [2, 3] holds 6; expected the same shape"
+      "targets hold 5 elements but logits shape [2, 3] holds 6; expected the same shape"
     ) {
       try withBuffers(input: 6, other: 5, labels: 0, loss: 1, gradient: 6) { x, p, _, loss, _ in
         try criterion.loss(

@@ -58,7 +58,7 @@ import Testing
     }
     expectLossError(
       .shapeMismatch,
-      "probabilities hold 5 elements but logits shape [2, 3] holds 6; expected the same shape"
+      "targets hold 5 elements but logits shape [2, 3] holds 6; expected the same shape"
     ) { try call(logits: 6, targets: 5, loss: 1) }
     expectLossError(.shapeMismatch, "loss buffer holds 2 elements but reduction mean writes 1") {
       try call(logits: 6, targets: 6, loss: 2)

@@ -61,7 +61,7 @@ import _CrossEntropyTestSupport
     #expect(
       lossErrorMessage {
         _ = try PolyLoss().loss(logits: logits, targets: ShapedArray<Float>([1, 0, 0]))
-      } == "probabilities shape [3] does not match logits shape [2, 3]")
+      } == "targets shape [3] does not match logits shape [2, 3]")
     #expect(
       lossErrorMessage {
         _ = try PolyLoss().loss(logits: logits, labels: ShapedArray([0, -1]))

@@ -64,8 +64,7 @@ import _CrossEntropyTestSupport
               logits: xb, shape: [6], targets: xb, loss: lb, gradient: gb)
           }
         }
-        expectLossError(.shapeMismatch, "loss buffer holds 1 elements but reduction none writes 6")
-        {
+        expectLossError(.shapeMismatch, "loss buffer holds 1 element but reduction none writes 6") {
           try SigmoidFocalLoss(reduction: .none).loss(logits: xb, shape: [6], targets: xb, into: lb)
         }
         expectLossError(.invalidOption, "focal gamma -1.0 is invalid; expected a finite value >= 0")

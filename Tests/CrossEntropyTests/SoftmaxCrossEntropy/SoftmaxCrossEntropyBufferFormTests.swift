@@ -94,7 +94,7 @@ import Testing
     }
     expectLossErrorWritingNothing(
       .shapeMismatch,
-      "probabilities hold 5 elements but logits shape [2, 3] holds 6; expected the same shape",
+      "targets hold 5 elements but logits shape [2, 3] holds 6; expected the same shape",
       counts: [6, 5, 1]
     ) { (b: [UnsafeMutableBufferPointer<Float>]) in
       try criterion.lossAndGradient(
@@ -166,13 +166,13 @@ import Testing
     }
     expectUnchanged(
       .shapeMismatch,
-      "probabilities hold 5 elements but logits shape [2, 3] holds 6; expected the same shape"
+      "targets hold 5 elements but logits shape [2, 3] holds 6; expected the same shape"
     ) {
       try criterion.lossAndGradient(
         overwriting: &$0, shape: [2, 3], targets: [1, 0, 0, 1, 0], loss: &$1)
     }
     expectUnchanged(
-      .shapeMismatch, "class weights have 1 elements but logits have 3 classes on axis 1"
+      .shapeMismatch, "class weights have 1 element but logits have 3 classes on axis 1"
     ) {
       try criterion.lossAndGradient(
         overwriting: &$0, shape: [2, 3], targets: original, classWeights: [1], loss: &$1)

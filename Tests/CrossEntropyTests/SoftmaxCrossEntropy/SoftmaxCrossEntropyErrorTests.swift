@@ -111,8 +111,7 @@ import Testing
 
   @Test func probabilityShapeMismatch() {
     let wrong = try! ShapedArray<Double>(shape: [3, 2], scalars: probabilities.scalars)
-    expectLossError(.shapeMismatch, "probabilities shape [3, 2] does not match logits shape [2, 3]")
-    {
+    expectLossError(.shapeMismatch, "targets shape [3, 2] does not match logits shape [2, 3]") {
       try _ = SoftmaxCrossEntropy().loss(logits: logits, targets: wrong)
     }
   }
@@ -157,7 +156,7 @@ import Testing
                 gradient: UnsafeMutableBufferPointer(rebasing: g[..<5]))
             }
             expectLossError(
-              .shapeMismatch, "loss buffer holds 1 elements but reduction none writes 2"
+              .shapeMismatch, "loss buffer holds 1 element but reduction none writes 2"
             ) {
               try SoftmaxCrossEntropy(reduction: .none).loss(
                 logits: x, shape: [2, 3], labels: y, into: l)
@@ -173,7 +172,7 @@ import Testing
             t.withUnsafeBufferPointer { t in
               expectLossError(
                 .shapeMismatch,
-                "probabilities hold 5 elements but logits shape [2, 3] holds 6; expected the same shape"
+                "targets hold 5 elements but logits shape [2, 3] holds 6; expected the same shape"
               ) {
                 try criterion.lossAndGradient(
                   logits: x, shape: [2, 3], targets: UnsafeBufferPointer(rebasing: t[..<5]),

@@ -62,7 +62,7 @@ import _CrossEntropyTestSupport
       lossErrorMessage {
         _ = try SoftmaxFocalLoss().loss(
           logits: rows, labels: ShapedArray([0, 1]), classWeights: [1])
-      } == "focal alpha has 1 elements but logits have 3 classes on axis 1")
+      } == "class weights have 1 element but logits have 3 classes on axis 1")
     #expect(
       lossErrorMessage {
         _ = try SoftmaxFocalLoss().loss(logits: rows, labels: ShapedArray([0, 5]))
