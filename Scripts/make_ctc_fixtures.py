@@ -1,27 +1,33 @@
 #!/usr/bin/env python3
-"""Generates Tests/CrossEntropyTests/Fixtures/ctc/ with PyTorch's F.ctc_loss.
+"""Generates Tests/CrossEntropyTests/Fixtures/ctc.json with PyTorch's F.ctc_loss.
 
 Usage (from the repository root):
 
     $TORCH_PYTHON Scripts/make_ctc_fixtures.py
 
-ctc.json is {"cases": [...]}. A case holds its inputs (log-probabilities, or logits for the
-"logits" form, which PyTorch evaluates as ctc_loss(log_softmax(x, -1))), its options, and
-PyTorch's outputs: the loss and d(loss)/d(input) (for reduction "none": of loss.sum()).
+ctc.json is {"generator", "torch", "python", "cases": [...]}, in the format of
+make_loss_fixtures.py. A case holds its name, its dtype, its options, its inputs (log-probabilities,
+or logits for the "logits" form, which PyTorch evaluates as ctc_loss(log_softmax(x, -1))), and,
+under the key of its dtype, PyTorch's outputs: the loss and d(loss)/d(input) (for reduction
+"none": of loss.sum()). float32 cases also hold, under "float64", PyTorch in float64 on the same
+inputs. Every array is {"shape", "data"}.
 
 Floats are stored as strings: the shortest decimal that round-trips in the case's dtype
 (float32 or float64), or "inf", "-inf", "nan". Inputs are (T, N, C) or unbatched (T, C); targets
 are padded (N, S) or concatenated (1-D).
 
-Long cases (T = 1000, S = 200) would be megabytes, so their inputs are not stored: they are
-defined by an integer formula that Swift evaluates bit for bit (see `long_case`), and only the loss
-and a gradient summary (sum, sum of magnitudes, and every 97th element) are stored.
+Long cases (T = 1000, S = 200) would be megabytes, so their inputs are not stored: the input
+array holds the "formula" "hashed" instead of "data", an integer formula that Swift evaluates
+bit for bit (see `long_case`), and only the loss and a gradient summary (sum, sum of
+magnitudes, and every 97th element) are stored.
 
-The script is deterministic (fixed seed); PROVENANCE records the versions that produced the files.
+The script is deterministic (fixed seed); Fixtures/PROVENANCE-ctc records the versions that
+produced the files.
 """
 
 import json
 import os
+import sys
 
 import numpy as np
 import torch
@@ -29,12 +35,28 @@ import torch.nn.functional as F
 
 from fixture_common import fixtures, shortest, write_case_folder, write_provenance
 
-OUT = fixtures("CrossEntropyTests", "ctc")
+OUT = fixtures("CrossEntropyTests")
 SEED = 20261129
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 NP_DTYPES = {"float32": np.float32, "float64": np.float64}
 rng = np.random.default_rng(SEED)
 LONG_STRIDE = 97
+
+
+def array(values, dtype):
+    """{"shape": [...], "data": [...]} of a tensor or an array, its elements as `shortest`
+    strings of `dtype`."""
+    return {"shape": list(values.shape), "data": shortest(values, dtype)}
+
+
+def ctc_inputs(x, targets, input_lengths, target_lengths):
+    """A case's inputs: `x` (an array), the targets and the lengths as integer arrays."""
+    return {"input": x,
+            "targets": {"shape": list(targets.shape), "data": [int(v) for v in targets.ravel()]},
+            "inputLengths": {"shape": [len(input_lengths)],
+                             "data": [int(v) for v in input_lengths]},
+            "targetLengths": {"shape": [len(target_lengths)],
+                              "data": [int(v) for v in target_lengths]}}
 
 
 def run_ctc(x, targets, input_lengths, target_lengths, blank, reduction, zero_infinity, form):
@@ -55,24 +77,19 @@ def case(name, x, targets, input_lengths, target_lengths, dtype, blank=0, reduct
     targets = np.asarray(targets, dtype=np.int64)
     loss, grad = run_ctc(
         xt, targets, input_lengths, target_lengths, blank, reduction, zero_infinity, form)
-    extra = {}
+    out = {"name": name, "dtype": dtype,
+           "options": {"form": form, "blank": blank, "reduction": reduction,
+                       "zeroInfinity": zero_infinity},
+           "inputs": ctc_inputs(array(x, dtype), targets, input_lengths, target_lengths)}
     if dtype == "float32":
         # PyTorch in float64 on the same (float32) inputs: the exact answer to compare a
         # float32 implementation with, besides PyTorch's own float32 result.
         x64 = torch.tensor(x.astype(np.float64), requires_grad=True)
         loss64, grad64 = run_ctc(
             x64, targets, input_lengths, target_lengths, blank, reduction, zero_infinity, form)
-        extra = {"float64Loss": shortest(loss64, "float64"), "float64Gradient": shortest(grad64, "float64")}
-    return {
-        "name": name, "dtype": dtype, "form": form, "blank": blank, "reduction": reduction,
-        "zeroInfinity": zero_infinity,
-        "inputShape": list(x.shape), "input": shortest(x, dtype),
-        "targetShape": list(targets.shape), "targets": [int(v) for v in targets.ravel()],
-        "inputLengths": [int(v) for v in input_lengths],
-        "targetLengths": [int(v) for v in target_lengths],
-        "lossShape": list(loss.shape), "loss": shortest(loss, dtype), "gradient": shortest(grad, dtype),
-        **extra,
-    }
+        out["float64"] = {"loss": array(loss64, "float64"), "gradient": array(grad64, "float64")}
+    out[dtype] = {"loss": array(loss, dtype), "gradient": array(grad, dtype)}
+    return out
 
 
 def log_probs(shape, dtype, scale=1.5):
@@ -102,29 +119,27 @@ def long_case(dtype, form):
     loss, grad = run_ctc(xt, targets, input_lengths, target_lengths, 0, "none", False, form)
     g = grad.detach().to(torch.float64).numpy().ravel()
     picks = list(range(0, g.size, LONG_STRIDE))
-    extra = {}
+    out = {"name": f"long T=1000 S=200 ({form})", "dtype": dtype,
+           "options": {"form": form, "blank": 0, "reduction": "none", "zeroInfinity": False,
+                       "gradientStride": LONG_STRIDE},
+           "inputs": ctc_inputs({"shape": [T, N, C], "formula": "hashed"}, targets,
+                                input_lengths, target_lengths)}
     if dtype == "float32":
         x64 = torch.tensor(x.astype(np.float64), requires_grad=True)
         loss64, grad64 = run_ctc(x64, targets, input_lengths, target_lengths, 0, "none", False, form)
-        g64 = grad64.detach().numpy().ravel()
-        extra = {
-            "float64Loss": shortest(loss64, "float64"),
-            "float64GradientSum": shortest(np.array([g64.sum()]), "float64"),
-            "float64GradientAbsoluteSum": shortest(np.array([np.abs(g64).sum()]), "float64"),
-            "float64GradientSample": shortest(g64[picks], "float64"),
-        }
-    return {
-        "name": f"long T=1000 S=200 ({form})", "dtype": dtype, "form": form, "blank": 0,
-        "reduction": "none", "zeroInfinity": False,
-        "inputShape": [T, N, C], "input": None, "inputFormula": "hashed",
-        "targetShape": list(targets.shape), "targets": [int(v) for v in targets.ravel()],
-        "inputLengths": input_lengths, "targetLengths": target_lengths,
-        "lossShape": list(loss.shape), "loss": shortest(loss, dtype), "gradient": None,
-        "gradientSum": shortest(np.array([g.sum()]), "float64"),
-        "gradientAbsoluteSum": shortest(np.array([np.abs(g).sum()]), "float64"),
-        "gradientStride": LONG_STRIDE, "gradientSample": shortest(g[picks], dtype),
-        **extra,
-    }
+        out["float64"] = {"loss": array(loss64, "float64"),
+                          **gradient_summary(grad64.detach().numpy().ravel(), picks, "float64")}
+    out[dtype] = {"loss": array(loss, dtype), **gradient_summary(g, picks, dtype)}
+    return out
+
+
+def gradient_summary(g, picks, dtype):
+    """The sum and the sum of magnitudes of the (float64) gradient elements `g`, in float64, and
+    the elements at `picks` in `dtype`."""
+    return {"gradientSum": {"shape": [], "data": shortest(np.array([g.sum()]), "float64")},
+            "gradientAbsoluteSum": {"shape": [],
+                                    "data": shortest(np.array([np.abs(g).sum()]), "float64")},
+            "gradientSample": array(g[picks], dtype)}
 
 
 def cases_for(dtype):
@@ -279,18 +294,23 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     cases = cases_for("float32") + cases_for("float64")
     with open(os.path.join(OUT, "ctc.json"), "w") as f:
-        json.dump({"cases": cases}, f, separators=(",", ":"))
+        doc = {"generator": "Scripts/make_ctc_fixtures.py", "torch": torch.__version__,
+               "python": sys.version.split()[0], "cases": cases}
+        json.dump(doc, f, separators=(",", ":"))
         f.write("\n")
     write_provenance(
         OUT, "make_ctc_fixtures.py", {"torch": torch.__version__, "numpy": np.__version__},
-        seed=SEED, notes=[
+        seed=SEED, name="PROVENANCE-ctc", notes=[
             "device: cpu",
             "function: torch.nn.functional.ctc_loss (logits form: of log_softmax(x, -1))",
-            "format: JSON {\"cases\": [...]}; floats as shortest round-trip strings of the case's",
+            "format: JSON {\"generator\", \"torch\", \"python\", \"cases\": [...]}; each case holds",
+            "its name, dtype, options, inputs, and PyTorch's results under the key of its dtype;",
+            "arrays are {\"shape\", \"data\"}, floats as shortest round-trip strings of the case's",
             "dtype, or \"inf\", \"-inf\", \"nan\"; gradients are input.grad after loss.backward()",
-            "(loss.sum().backward() for reduction none). float32 cases also hold float64* results:",
-            "PyTorch in float64 on the same float32 inputs. Long cases store no input (see the",
-            "script's long_case formula) and a gradient summary instead of the gradient."])
+            "(loss.sum().backward() for reduction none). float32 cases also hold \"float64\" results:",
+            "PyTorch in float64 on the same float32 inputs. Long cases store no input data (its",
+            "\"formula\" names the script's long_case formula) and a gradient summary instead of",
+            "the gradient."])
     evaluate_cases()
     print(f"{len(cases)} cases -> {OUT}; xent evaluate cases -> {EVALUATE_OUT}")
 

@@ -5,18 +5,22 @@ Usage (from the repository root):
 
     $TORCH_PYTHON Scripts/make_golden_fixtures.py
 
-Every fixture file is a JSON object {"cases": [...]}. A case holds its inputs, its options and
-PyTorch's outputs: the loss and d(loss)/d(input) (for reduction "none": of loss.sum()).
+Every fixture file is a JSON object {"generator", "torch", "python", "cases": [...]}, in the
+format of make_loss_fixtures.py. A case holds its name, its dtype, its options, its inputs and,
+under the key of its dtype ("float32" or "float64"), PyTorch's outputs: the loss and
+d(loss)/d(input) (for reduction "none": of loss.sum()). Every array is {"shape", "data"}.
 
 Floats are stored as strings: the shortest decimal that round-trips in the case's dtype
 (float32 or float64), or "inf", "-inf", "nan". Swift parses them exactly with `Float(_:)` and
 `Double(_:)`. Shapes are row-major (C order). Class indices are integers.
 
-The script is deterministic (fixed seed); PROVENANCE records the versions that produced the files.
+The script is deterministic (fixed seed); Fixtures/PROVENANCE-golden records the versions that
+produced the files.
 """
 
 import json
 import os
+import sys
 
 import numpy as np
 import torch
@@ -39,6 +43,22 @@ def tensor(values, dtype, grad=False):
 def backward(loss, x, reduction):
     (loss.sum() if reduction == "none" else loss).backward()
     return x.grad
+
+
+def array(values, dtype):
+    """{"shape": [...], "data": [...]} of a tensor or an array, its elements as `shortest`
+    strings of `dtype`."""
+    return {"shape": list(values.shape), "data": shortest(values, dtype)}
+
+
+def integer_array(values):
+    """{"shape": [...], "data": [...]} of integers (class indices)."""
+    return {"shape": list(np.shape(values)), "data": [int(v) for v in np.ravel(values)]}
+
+
+def golden_case(name, dtype, options, inputs, results):
+    """A case of `dtype`: its inputs are in that dtype, and PyTorch's results are under its key."""
+    return {"name": name, "dtype": dtype, "options": options, "inputs": inputs, dtype: results}
 
 
 def logits_array(shape, dtype, scale=2.0):
@@ -73,17 +93,13 @@ def ce_labels_case(
         axis = -1 if class_axis is None else class_axis
     else:
         axis = (1 if x_np.ndim >= 2 else 0) if class_axis is None else class_axis
-    case = {
-        "name": name, "dtype": dtype, "reduction": reduction, "classAxis": axis,
-        "ignoreIndex": ignore_index, "labelSmoothing": repr(float(smoothing)),
-        "inputShape": list(x_np.shape), "input": shortest(x_np, dtype),
-        "labelShape": list(np.shape(labels)), "labels": [int(v) for v in np.ravel(labels)],
-        "lossShape": list(loss.shape), "loss": shortest(loss, dtype),
-        "gradient": shortest(g_np, dtype),
-    }
+    options = {"reduction": reduction, "classAxis": axis, "ignoreIndex": ignore_index,
+               "labelSmoothing": float(smoothing)}
+    inputs = {"input": array(x_np, dtype), "labels": integer_array(labels)}
     if weight is not None:
-        case["weight"] = shortest(np.asarray(weight), dtype)
-    return case
+        inputs["weight"] = array(np.asarray(weight), dtype)
+    results = {"loss": array(loss, dtype), "gradient": array(g_np, dtype)}
+    return golden_case(name, dtype, options, inputs, results)
 
 
 def random_labels(shape, classes, ignore, ignore_index):
@@ -238,17 +254,13 @@ def ce_probabilities_case(name, x, t, dtype, reduction, weight=None, smoothing=0
         axis = -1
     else:
         axis = 1 if x_np.ndim >= 2 else 0
-    case = {
-        "name": name, "dtype": dtype, "reduction": reduction, "classAxis": axis,
-        "ignoreIndex": -100, "labelSmoothing": repr(float(smoothing)),
-        "inputShape": list(x_np.shape), "input": shortest(x_np, dtype),
-        "targetShape": list(t_np.shape), "target": shortest(t_np, dtype),
-        "lossShape": list(loss.shape), "loss": shortest(loss, dtype),
-        "gradient": shortest(grad, dtype),
-    }
+    options = {"reduction": reduction, "classAxis": axis, "ignoreIndex": -100,
+               "labelSmoothing": float(smoothing)}
+    inputs = {"input": array(x_np, dtype), "target": array(t_np, dtype)}
     if weight is not None:
-        case["weight"] = shortest(np.asarray(weight), dtype)
-    return case
+        inputs["weight"] = array(np.asarray(weight), dtype)
+    results = {"loss": array(loss, dtype), "gradient": array(grad, dtype)}
+    return golden_case(name, dtype, options, inputs, results)
 
 
 def random_distribution(shape, dtype):
@@ -310,17 +322,13 @@ def nll_case(name, x, labels, dtype, reduction, weight=None, ignore_index=-100, 
         axis = -1
     else:
         axis = 1 if x_np.ndim >= 2 else 0
-    case = {
-        "name": name, "dtype": dtype, "reduction": reduction, "classAxis": axis,
-        "ignoreIndex": ignore_index, "labelSmoothing": "0.0",
-        "inputShape": list(x_np.shape), "input": shortest(x_np, dtype),
-        "labelShape": list(np.shape(labels)), "labels": [int(v) for v in np.ravel(labels)],
-        "lossShape": list(loss.shape), "loss": shortest(loss, dtype),
-        "gradient": shortest(grad, dtype),
-    }
+    options = {"reduction": reduction, "classAxis": axis, "ignoreIndex": ignore_index,
+               "labelSmoothing": 0.0}
+    inputs = {"input": array(x_np, dtype), "labels": integer_array(labels)}
     if weight is not None:
-        case["weight"] = shortest(np.asarray(weight), dtype)
-    return case
+        inputs["weight"] = array(np.asarray(weight), dtype)
+    results = {"loss": array(loss, dtype), "gradient": array(grad, dtype)}
+    return golden_case(name, dtype, options, inputs, results)
 
 
 def negative_log_likelihood():
@@ -370,20 +378,13 @@ def bce_logits_case(name, x, t, dtype, reduction, weight=None, pos_weight=None):
     loss = F.binary_cross_entropy_with_logits(
         xt, tt, weight=wt, pos_weight=pt, reduction=reduction)
     grad = backward(loss, xt, reduction)
-    case = {
-        "name": name, "dtype": dtype, "reduction": reduction,
-        "inputShape": list(np.shape(x)), "input": shortest(np.asarray(x), dtype),
-        "targetShape": list(np.shape(t)), "target": shortest(np.asarray(t), dtype),
-        "lossShape": list(loss.shape), "loss": shortest(loss, dtype),
-        "gradient": shortest(grad, dtype),
-    }
+    inputs = {"input": array(np.asarray(x), dtype), "target": array(np.asarray(t), dtype)}
     if weight is not None:
-        case["weightShape"] = list(np.shape(weight))
-        case["weight"] = shortest(np.asarray(weight), dtype)
+        inputs["weight"] = array(np.asarray(weight), dtype)
     if pos_weight is not None:
-        case["posWeightShape"] = list(np.shape(pos_weight))
-        case["posWeight"] = shortest(np.asarray(pos_weight), dtype)
-    return case
+        inputs["posWeight"] = array(np.asarray(pos_weight), dtype)
+    results = {"loss": array(loss, dtype), "gradient": array(grad, dtype)}
+    return golden_case(name, dtype, {"reduction": reduction}, inputs, results)
 
 
 def binary_cross_entropy_with_logits():
@@ -456,17 +457,11 @@ def bce_case(name, p, t, dtype, reduction, weight=None):
     wt = None if weight is None else tensor(weight, dtype)
     loss = F.binary_cross_entropy(pt, tt, weight=wt, reduction=reduction)
     grad = backward(loss, pt, reduction)
-    case = {
-        "name": name, "dtype": dtype, "reduction": reduction,
-        "inputShape": list(np.shape(p)), "input": shortest(np.asarray(p), dtype),
-        "targetShape": list(np.shape(t)), "target": shortest(np.asarray(t), dtype),
-        "lossShape": list(loss.shape), "loss": shortest(loss, dtype),
-        "gradient": shortest(grad, dtype),
-    }
+    inputs = {"input": array(np.asarray(p), dtype), "target": array(np.asarray(t), dtype)}
     if weight is not None:
-        case["weightShape"] = list(np.shape(weight))
-        case["weight"] = shortest(np.asarray(weight), dtype)
-    return case
+        inputs["weight"] = array(np.asarray(weight), dtype)
+    results = {"loss": array(loss, dtype), "gradient": array(grad, dtype)}
+    return golden_case(name, dtype, {"reduction": reduction}, inputs, results)
 
 
 def binary_cross_entropy():
@@ -527,14 +522,10 @@ def softmax_functions():
 
 def softmax_functions_case(name, x, axis, dtype):
     xt = tensor(x, dtype)
-    return {
-        "name": name, "dtype": dtype, "axis": axis,
-        "inputShape": list(np.shape(x)), "input": shortest(np.asarray(x), dtype),
-        "logSumExpShape": list(torch.logsumexp(xt, dim=axis).shape),
-        "logSumExp": shortest(torch.logsumexp(xt, dim=axis), dtype),
-        "logSoftmax": shortest(torch.log_softmax(xt, dim=axis), dtype),
-        "softmax": shortest(torch.softmax(xt, dim=axis), dtype),
-    }
+    results = {"logSumExp": array(torch.logsumexp(xt, dim=axis), dtype),
+               "logSoftmax": array(torch.log_softmax(xt, dim=axis), dtype),
+               "softmax": array(torch.softmax(xt, dim=axis), dtype)}
+    return golden_case(name, dtype, {"axis": axis}, {"input": array(np.asarray(x), dtype)}, results)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -543,7 +534,9 @@ def softmax_functions_case(name, x, axis, dtype):
 def write(name, cases):
     path = os.path.join(OUT, name)
     with open(path, "w") as f:
-        json.dump({"cases": cases}, f, separators=(",", ":"))
+        doc = {"generator": "Scripts/make_golden_fixtures.py", "torch": torch.__version__,
+               "python": sys.version.split()[0], "cases": cases}
+        json.dump(doc, f, separators=(",", ":"))
         f.write("\n")
     print(f"{name}: {len(cases)} cases, {os.path.getsize(path)} bytes")
 
@@ -559,9 +552,11 @@ def main():
     write("softmax.json", softmax_functions())
     write_provenance(
         OUT, "make_golden_fixtures.py", {"torch": torch.__version__, "numpy": np.__version__},
-        seed=SEED, notes=[
+        seed=SEED, name="PROVENANCE-golden", notes=[
             "device: cpu",
-            "format: JSON {\"cases\": [...]}; floats as shortest round-trip strings of the case's",
+            "format: JSON {\"generator\", \"torch\", \"python\", \"cases\": [...]}; each case holds",
+            "its name, dtype, options, inputs, and PyTorch's results under the key of its dtype;",
+            "arrays are {\"shape\", \"data\"}, floats as shortest round-trip strings of the case's",
             "dtype, or \"inf\", \"-inf\", \"nan\"; gradients are input.grad after loss.backward()",
             "(loss.sum().backward() for reduction none)."])
 

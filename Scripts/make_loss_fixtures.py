@@ -2,9 +2,10 @@
 """Golden values from PyTorch for KL divergence, MSE, multi-margin, focal, z-loss, distillation
 and the contrastive losses.
 
-Writes Tests/CrossEntropyTests/Fixtures/family/<loss>.json and that folder's PROVENANCE. Each
-case holds its inputs (drawn in float32, so they are exact in both precisions), its options, and
-PyTorch's loss and gradient computed once in float64 and once in float32.
+Writes Tests/CrossEntropyTests/Fixtures/<loss>.json and Fixtures/PROVENANCE-loss. Each case
+holds its inputs (drawn in float32, so they are exact in both precisions; the case has no
+"dtype"), its options, and PyTorch's loss and gradient computed once in float64 and once in
+float32, under the keys "float64" and "float32". Every array is {"shape", "data"}.
 
     $TORCH_PYTHON Scripts/make_loss_fixtures.py
 
@@ -33,7 +34,7 @@ import torch.nn.functional as F
 from fixture_common import fixtures, json_array, sigmoid_focal_loss, softmax_focal_loss
 from fixture_common import write_provenance
 
-OUT = fixtures("CrossEntropyTests", "family")
+OUT = fixtures("CrossEntropyTests")
 SEED = 20261129
 
 
@@ -448,12 +449,14 @@ if __name__ == "__main__":
     files[1][1].extend(mse_broadcast)
     for name, cases in files:
         write(name, cases)
-    write_provenance(OUT, "make_loss_fixtures.py", {"torch": torch.__version__}, seed=SEED, notes=[
+    write_provenance(OUT, "make_loss_fixtures.py", {"torch": torch.__version__}, seed=SEED,
+                     name="PROVENANCE-loss", notes=[
         "device: cpu",
         "format: JSON {\"generator\", \"torch\", \"python\", \"cases\": [...]}; each case",
-        "holds its inputs (drawn in float32, so exact in both precisions), options, and the",
-        "reference loss and gradient computed in float64 and in float32. Non-finite numbers are",
-        "the strings \"nan\", \"inf\", \"-inf\".",
+        "holds its name, options, inputs (drawn in float32, so exact in both precisions; no",
+        "dtype), and the reference results computed in float64 and in float32 under those keys;",
+        "arrays are {\"shape\", \"data\"}. Non-finite numbers are the strings \"nan\", \"inf\",",
+        "\"-inf\".",
         "- kl_div.json: F.kl_div, reductions none/mean/sum/batchmean, log_target both ways.",
         "- mse.json: F.mse_loss.",
         "- multi_margin.json: F.multi_margin_loss (p, margin, weight, reductions; OpInfo-like",

@@ -4,8 +4,8 @@
     $TORCH_PYTHON -m pip install jax optax      # PyTorch itself is not needed here
     $TORCH_PYTHON Scripts/make_poly_fixtures.py
 
-Writes Tests/CrossEntropyTests/Fixtures/family/poly1.json in the format of make_loss_fixtures.py;
-the optax, JAX and Python versions go into its header (the folder's PROVENANCE, written by
+Writes Tests/CrossEntropyTests/Fixtures/poly1.json in the format of make_loss_fixtures.py; the
+optax, JAX and Python versions go into its header (Fixtures/PROVENANCE-loss, written by
 make_loss_fixtures.py, points there). optax.losses.poly_loss_cross_entropy returns per-example
 losses; the mean and sum cases reduce them (the mean over non-ignored rows for class-index
 labels, which become one-hot targets; ignored rows are left out). Gradients come from jax.grad of
@@ -25,7 +25,7 @@ import optax  # noqa: E402
 
 from fixture_common import fixtures, json_array  # noqa: E402
 
-OUT = fixtures("CrossEntropyTests", "family")
+OUT = fixtures("CrossEntropyTests")
 rng = np.random.default_rng(20261129)
 
 

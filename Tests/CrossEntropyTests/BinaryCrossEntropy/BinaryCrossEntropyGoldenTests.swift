@@ -11,22 +11,23 @@ import Testing
   @Test func probabilitiesDouble() throws { try checkProbabilities(Double.self) }
 
   func checkLogits<Scalar: GoldenScalar>(_: Scalar.Type) throws {
-    let cases = try goldenCases("binary_cross_entropy_with_logits.json", as: Scalar.self)
+    let cases = try fixtureCases("binary_cross_entropy_with_logits", as: Scalar.self)
     #expect(cases.count > 100)
     for fixture in cases {
       let name = fixture.name
-      let criterion = BinaryCrossEntropy(reduction: fixture.reductionValue)
-      let logits = try parse(fixture.input, shape: fixture.inputShape, as: Scalar.self)!
-      let targets = try parse(fixture.target, shape: fixture.targetShape, as: Scalar.self)!
-      let weight = try parse(fixture.weight, shape: fixture.weightShape, as: Scalar.self)
-      let positive = try parse(fixture.posWeight, shape: fixture.posWeightShape, as: Scalar.self)
-      let expectedLoss: [Scalar] = parse(fixture.loss!)
+      let criterion = BinaryCrossEntropy(reduction: fixture.reduction())
+      let logits = fixture.inputs["input"]!.parsed(as: Scalar.self)
+      let targets = fixture.inputs["target"]!.parsed(as: Scalar.self)
+      let weight = fixture.inputs["weight"]?.parsed(as: Scalar.self)
+      let positive = fixture.inputs["posWeight"]?.parsed(as: Scalar.self)
+      let expected = fixture.expected(Scalar.self)
+      let expectedLoss: [Scalar] = expected["loss"]!.values()
 
       let (loss, gradient) = try criterion.lossAndGradient(
         logits: logits, targets: targets, weight: weight, positiveWeight: positive)
-      #expect(loss.shape == fixture.lossShape!, "\(name)")
+      #expect(loss.shape == expected["loss"]!.shape, "\(name)")
       expectClose(loss.scalars, expectedLoss, "loss", in: name)
-      expectClose(gradient.scalars, parse(fixture.gradient!), "gradient", in: name)
+      expectClose(gradient.scalars, expected["gradient"]!.values(), "gradient", in: name)
       let lossOnly = try criterion.loss(
         logits: logits, targets: targets, weight: weight, positiveWeight: positive)
       expectClose(lossOnly.scalars, expectedLoss, "loss (loss only)", in: name)
@@ -34,21 +35,22 @@ import Testing
   }
 
   func checkProbabilities<Scalar: GoldenScalar>(_: Scalar.Type) throws {
-    let cases = try goldenCases("binary_cross_entropy.json", as: Scalar.self)
+    let cases = try fixtureCases("binary_cross_entropy", as: Scalar.self)
     #expect(cases.count > 10)
     for fixture in cases {
       let name = fixture.name
-      let criterion = BinaryCrossEntropy(reduction: fixture.reductionValue)
-      let probabilities = try parse(fixture.input, shape: fixture.inputShape, as: Scalar.self)!
-      let targets = try parse(fixture.target, shape: fixture.targetShape, as: Scalar.self)!
-      let weight = try parse(fixture.weight, shape: fixture.weightShape, as: Scalar.self)
-      let expectedLoss: [Scalar] = parse(fixture.loss!)
+      let criterion = BinaryCrossEntropy(reduction: fixture.reduction())
+      let probabilities = fixture.inputs["input"]!.parsed(as: Scalar.self)
+      let targets = fixture.inputs["target"]!.parsed(as: Scalar.self)
+      let weight = fixture.inputs["weight"]?.parsed(as: Scalar.self)
+      let expected = fixture.expected(Scalar.self)
+      let expectedLoss: [Scalar] = expected["loss"]!.values()
 
       let (loss, gradient) = try criterion.lossAndGradient(
         probabilities: probabilities, targets: targets, weight: weight)
-      #expect(loss.shape == fixture.lossShape!, "\(name)")
+      #expect(loss.shape == expected["loss"]!.shape, "\(name)")
       expectClose(loss.scalars, expectedLoss, "loss", in: name)
-      expectClose(gradient.scalars, parse(fixture.gradient!), "gradient", in: name)
+      expectClose(gradient.scalars, expected["gradient"]!.values(), "gradient", in: name)
       let lossOnly = try criterion.loss(
         probabilities: probabilities, targets: targets, weight: weight)
       expectClose(lossOnly.scalars, expectedLoss, "loss (loss only)", in: name)

@@ -8,22 +8,23 @@ import Testing
   @Test func double() throws { try check(Double.self) }
 
   func check<Scalar: GoldenScalar>(_: Scalar.Type) throws {
-    let cases = try goldenCases("negative_log_likelihood.json", as: Scalar.self)
+    let cases = try fixtureCases("negative_log_likelihood", as: Scalar.self)
     #expect(cases.count > 100)
     for fixture in cases {
       let name = fixture.name
       let criterion = NegativeLogLikelihood(
-        reduction: fixture.reductionValue, classAxis: fixture.classAxis!,
-        ignoreIndex: fixture.ignoreIndex!)
-      let input = try parse(fixture.input, shape: fixture.inputShape, as: Scalar.self)!
-      let labels = try ShapedArray(shape: fixture.labelShape!, scalars: fixture.labels!)
-      let weights: [Scalar]? = fixture.weight.map { parse($0) }
-      let expectedLoss: [Scalar] = parse(fixture.loss!)
-      let expectedGradient: [Scalar] = parse(fixture.gradient!)
+        reduction: fixture.reduction(), classAxis: fixture.options["classAxis"]!.int!,
+        ignoreIndex: fixture.options["ignoreIndex"]!.int!)
+      let input = fixture.inputs["input"]!.parsed(as: Scalar.self)
+      let labels = fixture.inputs["labels"]!.integers
+      let weights: [Scalar]? = fixture.inputs["weight"]?.values()
+      let expected = fixture.expected(Scalar.self)
+      let expectedLoss: [Scalar] = expected["loss"]!.values()
+      let expectedGradient: [Scalar] = expected["gradient"]!.values()
 
       let (loss, gradient) = try criterion.lossAndGradient(
         logProbabilities: input, labels: labels, classWeights: weights)
-      #expect(loss.shape == fixture.lossShape!, "\(name)")
+      #expect(loss.shape == expected["loss"]!.shape, "\(name)")
       expectClose(loss.scalars, expectedLoss, "loss", in: name)
       expectClose(gradient.scalars, expectedGradient, "gradient", in: name)
       let lossOnly = try criterion.loss(

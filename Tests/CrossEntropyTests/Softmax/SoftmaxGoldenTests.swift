@@ -9,21 +9,23 @@ import Testing
   @Test func double() throws { try check(Double.self) }
 
   func check<Scalar: GoldenScalar>(_: Scalar.Type) throws {
-    let cases = try goldenCases("softmax.json", as: Scalar.self)
+    let cases = try fixtureCases("softmax", as: Scalar.self)
     #expect(cases.count > 5)
     for fixture in cases {
       let name = fixture.name
-      let x = try parse(fixture.input, shape: fixture.inputShape, as: Scalar.self)!
-      let axis = fixture.axis!
+      let x = fixture.inputs["input"]!.parsed(as: Scalar.self)
+      let axis = fixture.options["axis"]!.int!
+      let expected = fixture.expected(Scalar.self)
       let lse = try logSumExp(x, alongAxis: axis)
-      #expect(lse.shape == fixture.logSumExpShape!, "\(name)")
-      expectClose(lse.scalars, parse(fixture.logSumExp!), "logSumExp", in: name)
+      #expect(lse.shape == expected["logSumExp"]!.shape, "\(name)")
+      expectClose(lse.scalars, expected["logSumExp"]!.values(), "logSumExp", in: name)
       let logProbabilities = try logSoftmax(x, alongAxis: axis)
       #expect(logProbabilities.shape == x.shape, "\(name)")
-      expectClose(logProbabilities.scalars, parse(fixture.logSoftmax!), "logSoftmax", in: name)
+      expectClose(
+        logProbabilities.scalars, expected["logSoftmax"]!.values(), "logSoftmax", in: name)
       let probabilities = try softmax(x, alongAxis: axis)
       #expect(probabilities.shape == x.shape, "\(name)")
-      expectClose(probabilities.scalars, parse(fixture.softmax!), "softmax", in: name)
+      expectClose(probabilities.scalars, expected["softmax"]!.values(), "softmax", in: name)
     }
   }
 }

@@ -10,29 +10,31 @@ import Testing
   @Test func probabilitiesFloat() throws { try checkProbabilities(Float.self) }
   @Test func probabilitiesDouble() throws { try checkProbabilities(Double.self) }
 
-  func criterion(_ fixture: GoldenCase) -> SoftmaxCrossEntropy {
+  func criterion(_ fixture: FixtureCase) -> SoftmaxCrossEntropy {
     SoftmaxCrossEntropy(
-      reduction: fixture.reductionValue, classAxis: fixture.classAxis!,
-      ignoreIndex: fixture.ignoreIndex!, labelSmoothing: fixture.smoothingValue)
+      reduction: fixture.reduction(), classAxis: fixture.options["classAxis"]!.int!,
+      ignoreIndex: fixture.options["ignoreIndex"]!.int!,
+      labelSmoothing: fixture.options["labelSmoothing"]?.double ?? 0)
   }
 
   func checkLabels<Scalar: GoldenScalar>(_: Scalar.Type) throws {
-    let cases = try goldenCases("softmax_cross_entropy_labels.json", as: Scalar.self)
+    let cases = try fixtureCases("softmax_cross_entropy_labels", as: Scalar.self)
     #expect(cases.count > 300)
     for fixture in cases {
       let name = fixture.name
       let criterion = criterion(fixture)
-      let logits = try parse(fixture.input, shape: fixture.inputShape, as: Scalar.self)!
-      let labels = try ShapedArray(shape: fixture.labelShape!, scalars: fixture.labels!)
-      let weights: [Scalar]? = fixture.weight.map { parse($0) }
-      let expectedLoss: [Scalar] = parse(fixture.loss!)
-      let expectedGradient: [Scalar] = parse(fixture.gradient!)
+      let logits = fixture.inputs["input"]!.parsed(as: Scalar.self)
+      let labels = fixture.inputs["labels"]!.integers
+      let weights: [Scalar]? = fixture.inputs["weight"]?.values()
+      let expected = fixture.expected(Scalar.self)
+      let expectedLoss: [Scalar] = expected["loss"]!.values()
+      let expectedGradient: [Scalar] = expected["gradient"]!.values()
 
       // Arrays.
       let (loss, gradient) = try criterion.lossAndGradient(
         logits: logits, labels: labels, classWeights: weights)
-      #expect(loss.shape == fixture.lossShape!, "\(name)")
-      #expect(gradient.shape == fixture.inputShape, "\(name)")
+      #expect(loss.shape == expected["loss"]!.shape, "\(name)")
+      #expect(gradient.shape == fixture.inputs["input"]!.shape, "\(name)")
       expectClose(loss.scalars, expectedLoss, "loss", in: name)
       expectClose(gradient.scalars, expectedGradient, "gradient", in: name)
       let lossOnly = try criterion.loss(logits: logits, labels: labels, classWeights: weights)
@@ -75,20 +77,21 @@ import Testing
   }
 
   func checkProbabilities<Scalar: GoldenScalar>(_: Scalar.Type) throws {
-    let cases = try goldenCases("softmax_cross_entropy_probabilities.json", as: Scalar.self)
+    let cases = try fixtureCases("softmax_cross_entropy_probabilities", as: Scalar.self)
     #expect(cases.count > 50)
     for fixture in cases {
       let name = fixture.name
       let criterion = criterion(fixture)
-      let logits = try parse(fixture.input, shape: fixture.inputShape, as: Scalar.self)!
-      let targets = try parse(fixture.target, shape: fixture.targetShape, as: Scalar.self)!
-      let weights: [Scalar]? = fixture.weight.map { parse($0) }
-      let expectedLoss: [Scalar] = parse(fixture.loss!)
-      let expectedGradient: [Scalar] = parse(fixture.gradient!)
+      let logits = fixture.inputs["input"]!.parsed(as: Scalar.self)
+      let targets = fixture.inputs["target"]!.parsed(as: Scalar.self)
+      let weights: [Scalar]? = fixture.inputs["weight"]?.values()
+      let expected = fixture.expected(Scalar.self)
+      let expectedLoss: [Scalar] = expected["loss"]!.values()
+      let expectedGradient: [Scalar] = expected["gradient"]!.values()
 
       let (loss, gradient) = try criterion.lossAndGradient(
         logits: logits, targets: targets, classWeights: weights)
-      #expect(loss.shape == fixture.lossShape!, "\(name)")
+      #expect(loss.shape == expected["loss"]!.shape, "\(name)")
       expectClose(loss.scalars, expectedLoss, "loss", in: name)
       expectClose(gradient.scalars, expectedGradient, "gradient", in: name)
       let lossOnly = try criterion.loss(

@@ -4,22 +4,83 @@ import _CrossEntropyTestSupport
 
 @testable import CrossEntropy
 
-/// An array in a golden fixture: a shape and its elements (integers are stored as numbers).
-struct FixtureArray: Decodable {
-  let shape: [Int]
-  let data: [Double]
+/// A number in a fixture: a JSON number, or a string holding a decimal (the shortest that
+/// round-trips in the case's dtype, so that `Float(_:)` and `Double(_:)` parse it exactly),
+/// "inf", "-inf" or "nan".
+enum FixtureNumber: Decodable, Sendable {
+  case number(Double)
+  case text(String)
 
+  init(from decoder: Decoder) throws {
+    let container = try decoder.singleValueContainer()
+    if let text = try? container.decode(String.self) {
+      self = .text(text)
+    } else {
+      self = .number(try container.decode(Double.self))
+    }
+  }
+
+  /// The number as a Double (a string is parsed with `Double(_:)`).
+  var double: Double {
+    switch self {
+    case .number(let value): value
+    case .text: parsed(Double.self)
+    }
+  }
+
+  /// The number in `Scalar`'s precision: a string parsed exactly with `Scalar(_:)`, a JSON
+  /// number converted from Double.
+  func parsed<Scalar: GoldenScalar>(_: Scalar.Type) -> Scalar {
+    switch self {
+    case .number(let value): return Scalar(value)
+    case .text(let text):
+      guard let value = Scalar(text) else { fatalError("bad fixture number \(text)") }
+      return value
+    }
+  }
+}
+
+/// An array in a fixture: a shape and either its elements (integers are stored as numbers) or
+/// the name of a formula the test computes them from (for inputs too large to store).
+struct FixtureArray: Decodable, Sendable {
+  let shape: [Int]
+  let elements: [FixtureNumber]?
+  let formula: String?
+
+  enum CodingKeys: String, CodingKey {
+    case shape
+    case elements = "data"
+    case formula
+  }
+
+  /// The elements as Doubles.
+  var data: [Double] { (elements ?? []).map(\.double) }
+
+  /// The elements in `Scalar`'s precision, each parsed exactly (see ``FixtureNumber``).
+  func values<Scalar: GoldenScalar>(as _: Scalar.Type = Scalar.self) -> [Scalar] {
+    (elements ?? []).map { $0.parsed(Scalar.self) }
+  }
+
+  /// The array in `Scalar`'s precision, each element parsed exactly (see ``FixtureNumber``).
+  func parsed<Scalar: GoldenScalar>(as _: Scalar.Type = Scalar.self) -> ShapedArray<Scalar> {
+    try! ShapedArray(shape: shape, scalars: values(as: Scalar.self))
+  }
+
+  /// The array in `Scalar`'s precision, each element converted from Double.
   func shaped<Scalar: BinaryFloatingPoint>(_: Scalar.Type = Scalar.self) -> ShapedArray<Scalar> {
     try! ShapedArray(shape: shape, scalars: data.map { Scalar($0) })
   }
 
+  /// The elements as integers.
+  var integerData: [Int] { data.map { Int($0) } }
+
   var integers: ShapedArray<Int> {
-    try! ShapedArray(shape: shape, scalars: data.map { Int($0) })
+    try! ShapedArray(shape: shape, scalars: integerData)
   }
 }
 
 /// An option value in a fixture case.
-enum FixtureOption: Decodable {
+enum FixtureOption: Decodable, Sendable {
   case bool(Bool)
   case number(Double)
   case string(String)
@@ -36,22 +97,30 @@ enum FixtureOption: Decodable {
   }
 
   var double: Double? { if case .number(let x) = self { x } else { nil } }
+  var int: Int? { double.flatMap { Int(exactly: $0) } }
   var bool: Bool? { if case .bool(let x) = self { x } else { nil } }
   var string: String? { if case .string(let x) = self { x } else { nil } }
 }
 
-/// One case of a fixture file under `Fixtures/family/`: inputs, options, and PyTorch's results
-/// in both precisions.
-struct FixtureCase: Decodable {
+/// One case of a fixture file: its inputs, options, and the reference results in float64,
+/// float32 or both.
+///
+/// A case without a `dtype` holds inputs drawn in float32 (so exact in both precisions) and is
+/// run in both. A case with a `dtype` holds inputs in that dtype and is run in that precision
+/// only; its results for the other dtype, if any, are the reference's on the same inputs.
+struct FixtureCase: Decodable, Sendable, CustomTestStringConvertible {
   let name: String
+  let dtype: String?
   let options: [String: FixtureOption]
   let inputs: [String: FixtureArray]
-  let float64: [String: FixtureArray]
-  let float32: [String: FixtureArray]
+  let float64: [String: FixtureArray]?
+  let float32: [String: FixtureArray]?
 
-  /// PyTorch's results for the precision of `Scalar`.
+  var testDescription: String { dtype.map { "\($0) \(name)" } ?? name }
+
+  /// The reference results for the precision of `Scalar`.
   func expected<Scalar: BinaryFloatingPoint>(_: Scalar.Type) -> [String: FixtureArray] {
-    Scalar.significandBitCount > 30 ? float64 : float32
+    (Scalar.significandBitCount > 30 ? float64 : float32) ?? [:]
   }
 
   func reduction(default value: Reduction = .mean) -> Reduction {
@@ -59,19 +128,28 @@ struct FixtureCase: Decodable {
   }
 }
 
-/// A fixture file of PyTorch results, written by Scripts/make_loss_fixtures.py.
-struct FixtureFile: Decodable {
+/// A fixture file of reference results, written by one of the Scripts/make_*_fixtures.py.
+struct FixtureFile: Decodable, Sendable {
   let generator: String
   let cases: [FixtureCase]
 
-  /// Loads `Fixtures/family/<name>.json`.
+  /// Loads `Fixtures/<name>.json`.
   static func load(_ name: String) throws -> FixtureFile {
-    let url = fixturesDirectory.appendingPathComponent("family/\(name).json")
-    let decoder = JSONDecoder()
-    decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return try decoder.decode(FixtureFile.self, from: Data(contentsOf: url))
+    let url = fixturesDirectory.appendingPathComponent("\(name).json")
+    return try JSONDecoder().decode(FixtureFile.self, from: Data(contentsOf: url))
   }
+
+  /// The cases run in the precision of `Scalar`: those of its dtype and those without one.
+  func cases<Scalar: GoldenScalar>(for _: Scalar.Type) -> [FixtureCase] {
+    cases.filter { $0.dtype == nil || $0.dtype == Scalar.dtypeName }
+  }
+}
+
+/// The cases of `Fixtures/<name>.json` run in the precision of `Scalar`.
+func fixtureCases<Scalar: GoldenScalar>(
+  _ name: String, as _: Scalar.Type
+) throws -> [FixtureCase] {
+  try FixtureFile.load(name).cases(for: Scalar.self)
 }
 
 /// The tolerance for comparing against PyTorch in the precision of `Scalar`: we accumulate in
