@@ -63,40 +63,17 @@ struct FusedSoftmax {
     for label in labels where label != problem.ignoreIndex { denominator += weight(label) }
     let scale = problem.reduction == .mean ? 1 / denominator : 1
 
-    var sideWeightTotal = Double(classes)
-    var side = FusedRows.Side.none
-    var addend = FusedRows.Addend.none
-    var addendTotal = 0.0
-    var perClass: UnsafeMutableBufferPointer<Float>? = nil
-    defer { perClass?.deallocate() }
-    if smoothing > 0 {
-      if let classWeights {
-        side = .weighted(classWeights.baseAddress!)
-        sideWeightTotal = 0
-        for w in classWeights { sideWeightTotal += Double(w) }
-        let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: classes)
-        for c in 0..<classes {
-          let value = smoothing / Double(classes) * (weight(c) * -scale)
-          values[c] = Float(value)
-          addendTotal += value
-        }
-        perClass = values
-        addend = .perClass(UnsafePointer(values.baseAddress!))
-      } else {
-        side = .plain
-        let value = smoothing / Double(classes) * -scale
-        addend = .constant(Float(value))
-        addendTotal = value * Double(classes)
-      }
-    }
+    let smoothingTerms = problem.smoothingTerms(classWeights: classWeights, scale: scale)
+    defer { smoothingTerms.perClass?.deallocate() }
     // The z-loss (as the reference): its mean divides by the non-ignored row count.
     let zScale = problem.zLossScale
     var zCount = 0.0
     for label in labels where label != problem.ignoreIndex { zCount += 1 }
     var kernel = FusedSoftmax(
       classes: classes, ignoreIndex: problem.ignoreIndex, smoothing: smoothing,
-      weights: classWeights, scale: scale, side: side, sideWeightTotal: sideWeightTotal,
-      addend: addend, addendTotal: addendTotal)
+      weights: classWeights, scale: scale, side: smoothingTerms.side,
+      sideWeightTotal: smoothingTerms.sideWeightTotal,
+      addend: smoothingTerms.addend, addendTotal: smoothingTerms.addendTotal)
     if zScale != 0 {
       kernel.zGradient = problem.reduction == .mean ? 2 * zScale / zCount : 2 * zScale
     }

@@ -77,37 +77,13 @@ struct FusedSoftmaxSpatial {
     }
     let scale = problem.reduction == .mean ? 1 / denominator : 1
 
-    var sideWeightTotal = Double(classes)
-    var side = FusedRows.Side.none
-    var addend = FusedRows.Addend.none
-    var addendTotal = 0.0
-    var perClass: UnsafeMutableBufferPointer<Float>? = nil
-    defer { perClass?.deallocate() }
-    if smoothing > 0 {
-      if let classWeights {
-        side = .weighted(classWeights.baseAddress!)
-        sideWeightTotal = 0
-        for w in classWeights { sideWeightTotal += Double(w) }
-        let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: classes)
-        for c in 0..<classes {
-          let value = smoothing / Double(classes) * (Double(classWeights[c]) * -scale)
-          values[c] = Float(value)
-          addendTotal += value
-        }
-        perClass = values
-        addend = .perClass(UnsafePointer(values.baseAddress!))
-      } else {
-        side = .plain
-        let value = smoothing / Double(classes) * -scale
-        addend = .constant(Float(value))
-        addendTotal = value * Double(classes)
-      }
-    }
+    let smoothingTerms = problem.smoothingTerms(classWeights: classWeights, scale: scale)
+    defer { smoothingTerms.perClass?.deallocate() }
     let kernel = FusedSoftmaxSpatial(
       row: FusedSoftmax(
         classes: classes, ignoreIndex: ignoreIndex, smoothing: smoothing, weights: classWeights,
-        scale: scale, side: side, sideWeightTotal: sideWeightTotal, addend: addend,
-        addendTotal: addendTotal),
+        scale: scale, side: smoothingTerms.side, sideWeightTotal: smoothingTerms.sideWeightTotal,
+        addend: smoothingTerms.addend, addendTotal: smoothingTerms.addendTotal),
       layout: problem.layout)
     let perRow = problem.reduction == .none
     let (nll, smooth) = kernel.forEachColumn {

@@ -22,3 +22,44 @@ struct SoftmaxProblem: Sendable {
   /// type) implement them; any other fast path must hand such problems to ``Reference``.
   var hasLogitOptions: Bool { zLossScale != 0 || logitSoftCap != nil }
 }
+
+extension SoftmaxProblem {
+  /// What label smoothing adds to the fused kernels' exp pass and gradient: the side sum of
+  /// the row (plain, or weighted by the class weights), the total weight of that sum, and the
+  /// gradient's addend per class with its total.
+  struct SmoothingTerms {
+    var side = FusedRows.Side.none
+    var sideWeightTotal: Double
+    var addend = FusedRows.Addend.none
+    var addendTotal = 0.0
+    /// The per-class addends of weighted smoothing, which the caller deallocates.
+    var perClass: UnsafeMutableBufferPointer<Float>? = nil
+  }
+
+  /// The smoothing terms of this problem for the mean's `scale` (1 / denominator, or 1), in
+  /// the reference's order of operations; no side sum and no addend without smoothing.
+  func smoothingTerms(classWeights: UnsafeBufferPointer<Float>?, scale: Double) -> SmoothingTerms {
+    let classes = layout.classes
+    var terms = SmoothingTerms(sideWeightTotal: Double(classes))
+    guard labelSmoothing > 0 else { return terms }
+    if let classWeights {
+      terms.side = .weighted(classWeights.baseAddress!)
+      terms.sideWeightTotal = 0
+      for w in classWeights { terms.sideWeightTotal += Double(w) }
+      let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: classes)
+      for c in 0..<classes {
+        let value = labelSmoothing / Double(classes) * (Double(classWeights[c]) * -scale)
+        values[c] = Float(value)
+        terms.addendTotal += value
+      }
+      terms.perClass = values
+      terms.addend = .perClass(UnsafePointer(values.baseAddress!))
+    } else {
+      terms.side = .plain
+      let value = labelSmoothing / Double(classes) * -scale
+      terms.addend = .constant(Float(value))
+      terms.addendTotal = value * Double(classes)
+    }
+    return terms
+  }
+}
