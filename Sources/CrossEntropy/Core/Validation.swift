@@ -141,6 +141,15 @@ func checkSameCount(
   }
 }
 
+/// Checks that probability targets have the logits' shape (softmax cross-entropy, Poly-1).
+func checkTargetShape(_ shape: [Int], logitsShape: [Int]) throws(LossError) {
+  guard shape == logitsShape else {
+    throw .shapeMismatch(
+      "targets shape \(describe(shape: shape)) does not match logits shape"
+        + " \(describe(shape: logitsShape))")
+  }
+}
+
 /// Checks that every value lies in [0, 1] (NaN does not), naming the first that does not by its
 /// position in `shape`.
 func checkUnitInterval<Scalar: BinaryFloatingPoint>(

@@ -126,11 +126,7 @@ public struct PolyLoss: Sendable, Hashable {
     _ logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     let problem = try makeProblem(shape: logits.shape)
-    guard targets.shape == logits.shape else {
-      throw .shapeMismatch(
-        "targets shape \(describe(shape: targets.shape)) does not match logits"
-          + " shape \(describe(shape: logits.shape))")
-    }
+    try checkTargetShape(targets.shape, logitsShape: logits.shape)
     return try targets.withUnsafeBufferPointer { t throws(LossError) in
       try run(logits, target: .probabilities(t), problem: problem, wantsGradient: wantsGradient)
     }

@@ -138,7 +138,9 @@ extension SoftmaxCrossEntropy {
     classWeights: UnsafeBufferPointer<Scalar>? = nil, into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     let layout = try bufferLayout(count: logits.count, shape: shape)
-    try checkTargetCount(targets.count, layout: layout)
+    try checkSameCount(
+      targets.count, name: "targets", input: "logits", shape: layout.shape,
+      expected: layout.count)
     try compute(
       logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
       target: .probabilities(targets),
@@ -162,7 +164,9 @@ extension SoftmaxCrossEntropy {
     gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     let layout = try bufferLayout(count: logits.count, shape: shape)
-    try checkTargetCount(targets.count, layout: layout)
+    try checkSameCount(
+      targets.count, name: "targets", input: "logits", shape: layout.shape,
+      expected: layout.count)
     try layout.checkGradientCount(gradient.count)
     try compute(
       logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
@@ -188,7 +192,9 @@ extension SoftmaxCrossEntropy {
     loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     let layout = try bufferLayout(count: logits.count, shape: shape)
-    try checkTargetCount(targets.count, layout: layout)
+    try checkSameCount(
+      targets.count, name: "targets", input: "logits", shape: layout.shape,
+      expected: layout.count)
     try compute(
       logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
       target: .probabilities(targets),

@@ -158,7 +158,7 @@ extension SoftmaxCrossEntropy {
     wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
-    try checkTargets(shape: targets.shape, layout: layout)
+    try checkTargetShape(targets.shape, logitsShape: layout.shape)
     return try targets.withUnsafeBufferPointer { targetBuffer throws(LossError) in
       try run(
         logits, layout: layout, target: .probabilities(targetBuffer), classWeights: classWeights,
@@ -200,22 +200,6 @@ extension SoftmaxCrossEntropy {
     let layout = try ClassLayout(shape: shape, classAxis: classAxis)
     try checkCount(count, shape: shape, name: "logits")
     return layout
-  }
-
-  func checkTargetCount(_ count: Int, layout: ClassLayout) throws(LossError) {
-    guard count == layout.count else {
-      throw .shapeMismatch(
-        "targets hold \(describe(elementCount: count)) but logits shape \(describe(shape: layout.shape))"
-          + " holds \(layout.count); expected the same shape")
-    }
-  }
-
-  private func checkTargets(shape: [Int], layout: ClassLayout) throws(LossError) {
-    guard shape == layout.shape else {
-      throw .shapeMismatch(
-        "targets shape \(describe(shape: shape)) does not match logits shape"
-          + " \(describe(shape: layout.shape))")
-    }
   }
 
   /// Validates the options and the data, then runs the kernel.
