@@ -10,6 +10,12 @@ Build the two binaries first:
     swift build -c release --product xent --scratch-path .build-native \
         -Xswiftc -target-cpu -Xswiftc native
 
+With `--lm-head`, it times the language-model head instead: PyTorch eager's
+`F.cross_entropy(F.linear(h, W, b), y).backward()` against `xent bench --loss
+linear-cross-entropy` at the same sizes and thread count, each in a separate process, in seconds
+per forward + backward and peak extra resident memory (beyond the inputs, measured around one
+call after warm-up through the kernel's peak-RSS mark).
+
 Figures are medians in nanoseconds per logit. PyTorch's forward + backward is
 `F.cross_entropy(x, y, ...).backward()` on a leaf tensor (its gradient buffer is reused between
 calls); xent's is the in-place gradient path. The BCE-with-logits rows time
@@ -50,6 +56,13 @@ CASES = [
     ("fp32 (8, 21, 256, 256)", 8, 21, "float32", 0.0, False, 0, "cross-entropy", (256, 256)),
     ("fp32 (8, 21, 256, 256) smoothing+weights+ignore", 8, 21, "float32", 0.1, True, 8,
      "cross-entropy", (256, 256)),
+]
+
+# The language-model head: rows N, hidden size D, vocabulary V, dtype of h and W.
+LM_HEAD_CASES = [
+    ("fp32 N=4096 D=1024 V=32000", 4096, 1024, 32000, "float32"),
+    ("fp32 N=1024 D=2048 V=128256", 1024, 2048, 128256, "float32"),
+    ("bf16 N=4096 D=1024 V=32000", 4096, 1024, 32000, "bfloat16"),
 ]
 
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -127,6 +140,97 @@ def xent_case(binary, rows, classes, dtype, smoothing, weighted, ignore_every, l
     return json.loads(result.stdout)
 
 
+def proc_status_bytes(key):
+    """A `VmRSS:`-style line of /proc/self/status in bytes, or None off Linux."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def torch_lm_head_worker(rows, hidden, classes, dtype, threads, warmup, repeats):
+    """Runs in its own process: times PyTorch eager's head and prints one JSON object."""
+    torch.set_num_threads(threads)
+    generator = torch.Generator().manual_seed(0)
+    h = torch.randn(rows, hidden, generator=generator).to(TORCH_DTYPES[dtype])
+    w = (torch.randn(classes, hidden, generator=generator) * 0.02).to(TORCH_DTYPES[dtype])
+    b = torch.zeros(classes).to(TORCH_DTYPES[dtype])
+    y = torch.randint(0, classes, (rows,), generator=generator)
+    leaves = [t.requires_grad_(True) for t in (h, w, b)]
+
+    def step():
+        for leaf in leaves:
+            leaf.grad = None
+        F.cross_entropy(F.linear(h, w, b).float(), y).backward()
+
+    seconds = median_time(step, warmup, repeats)
+    for leaf in leaves:
+        leaf.grad = None
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before = proc_status_bytes("VmRSS:")
+    step()
+    peak = proc_status_bytes("VmHWM:")
+    # The gradient outputs are part of PyTorch's result, as they are of xent's.
+    outputs = sum(leaf.grad.numel() * leaf.grad.element_size() for leaf in leaves)
+    extra = None if before is None or peak is None else max(0, peak - before - outputs)
+    print(json.dumps({"seconds_forward_backward": seconds, "peak_extra_bytes": extra,
+                      "gflops": 6 * rows * hidden * classes / seconds / 1e9}))
+
+
+def lm_head_case(script_python, binary, rows, hidden, classes, dtype, threads, warmup, repeats):
+    """(torch, xent) result dictionaries of one head case, None where a side fails."""
+    torch_command = [script_python, os.path.abspath(__file__), "--torch-lm-head-worker",
+                     ",".join(map(str, (rows, hidden, classes, dtype, threads, warmup,
+                                        repeats)))]
+    xent_command = [binary, "bench", "--loss", "linear-cross-entropy", "--rows", str(rows),
+                    "--hidden", str(hidden), "--classes", str(classes), "--dtype", dtype,
+                    "--threads", str(threads), "--warmup", str(warmup), "--repeats",
+                    str(repeats), "--json"]
+    results = []
+    for side, command in (("torch", torch_command), ("xent", xent_command)):
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            print(f"  {side} failed: {result.stderr.strip()[-200:]}", file=sys.stderr)
+            results.append(None)
+        else:
+            results.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    return tuple(results)
+
+
+def megabytes(value):
+    return "-" if value is None or value < 0 else f"{value / 1e6:.0f} MB"
+
+
+def run_lm_head(args):
+    threads = args.threads or os.cpu_count()
+    cases = LM_HEAD_CASES if args.cases is None else [
+        LM_HEAD_CASES[int(i)] for i in args.cases.split(",")]
+    print(f"Medians of {args.repeats} after {args.warmup} warm-up calls, {threads} threads, "
+          "seconds per forward + backward; extra memory beyond inputs and gradient outputs.")
+    for round_index in range(args.rounds):
+        print()
+        print(f"Round {round_index + 1}")
+        print("| case | torch eager s | xent s | xent / torch | torch GFLOP/s | xent GFLOP/s | "
+              "torch extra | xent extra |")
+        print("|---|---|---|---|---|---|---|---|")
+        for name, rows, hidden, classes, dtype in cases:
+            eager, ours = lm_head_case(sys.executable, args.xent, rows, hidden, classes, dtype,
+                                       threads, args.warmup, args.repeats)
+            e_s = eager["seconds_forward_backward"] if eager else None
+            x_s = ours["seconds_forward_backward"] if ours else None
+            print(f"| {name} | {fmt(e_s)} | {fmt(x_s)} | "
+                  f"{'-' if e_s is None or x_s is None else f'{x_s / e_s:.2f}x'} | "
+                  f"{fmt(eager['gflops'] if eager else None)} | "
+                  f"{fmt(ours['gflops'] if ours else None)} | "
+                  f"{megabytes(eager['peak_extra_bytes'] if eager else None)} | "
+                  f"{megabytes(ours['peak_extra_bytes'] if ours else None)} |", flush=True)
+
+
 def cpu_name():
     try:
         with open("/proc/cpuinfo") as f:
@@ -163,13 +267,28 @@ def main():
     parser.add_argument("--rounds", type=int, default=1, help="repeat the whole table")
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile")
     parser.add_argument("--cases", default=None, help="comma-separated case indices (0-based)")
+    parser.add_argument("--lm-head", action="store_true",
+                        help="time the language-model head (linear + cross-entropy) instead")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="--lm-head: threads for both sides (0: one per logical CPU)")
+    parser.add_argument("--torch-lm-head-worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+
+    if args.torch_lm_head_worker:
+        rows, hidden, classes, dtype, threads, warmup, repeats = (
+            args.torch_lm_head_worker.split(","))
+        torch_lm_head_worker(int(rows), int(hidden), int(classes), dtype, int(threads),
+                             int(warmup), int(repeats))
+        return
 
     cases = CASES if args.cases is None else [CASES[int(i)] for i in args.cases.split(",")]
     print(f"Machine: {cpu_name()}, {os.cpu_count()} logical CPUs, {platform.system()} "
           f"{platform.release()}")
     print(f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads); {swift_version()}")
     print(f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}")
+    if args.lm_head:
+        run_lm_head(args)
+        return
     print(f"Medians of {args.repeats} after {args.warmup} warm-up calls, ns per logit; "
           "F+B = forward + backward (xent: gradient in place).")
     for round_index in range(args.rounds):
