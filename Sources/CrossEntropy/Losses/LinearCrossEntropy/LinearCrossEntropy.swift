@@ -252,8 +252,9 @@ extension LinearCrossEntropy {
     _ count: Int?, name: String, expected: Int, of shapeName: String, _ shape: [Int]
   ) throws(LossError) {
     guard let count, count != expected else { return }
+    let verb = name == "labels" || name == "class weights" ? "hold" : "holds"
     throw .shapeMismatch(
-      "\(name) holds \(describe(elementCount: count)) but \(shapeName) shape"
+      "\(name) \(verb) \(describe(elementCount: count)) but \(shapeName) shape"
         + " \(describe(shape: shape)) needs \(expected)")
   }
 
