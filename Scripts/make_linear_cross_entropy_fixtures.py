@@ -4,7 +4,9 @@ F.cross_entropy(F.linear(hidden, weight, bias), labels, ...) and its gradients w
 hidden, weight and bias.
 
 Writes Tests/CrossEntropyTests/Fixtures/linear_cross_entropy.json and
-Fixtures/PROVENANCE-linear. Each case holds its inputs (drawn in float32, so they are exact in
+Fixtures/PROVENANCE-linear, and the `xent evaluate --loss linear-cross-entropy` cases in
+Tests/xentTests/Fixtures/evaluate-linear/ (inputs, args.txt, PyTorch's loss and gradients as
+expected-*.npy) with their PROVENANCE. Each case holds its inputs (drawn in float32, so they are exact in
 both precisions; the case has no "dtype"), its options, and PyTorch's loss, gradients and
 per-row log-sum-exp computed once in float64 and once in float32, under the keys "float64" and
 "float32". The float32 results are PyTorch's own fp32 arithmetic on the same inputs: the tests
@@ -29,9 +31,10 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from fixture_common import fixtures, json_array, write_provenance
+from fixture_common import fixtures, json_array, write_case_folder, write_provenance
 
 OUT = fixtures("CrossEntropyTests")
+EVALUATE = fixtures("xentTests", "evaluate-linear")
 SEED = 20261203
 g = torch.Generator().manual_seed(SEED)
 
@@ -139,6 +142,65 @@ def cases():
     return out
 
 
+def evaluate_cases():
+    """`xent evaluate` case folders: every option, float32 and float64, with and without bias."""
+    import numpy as np
+
+    specs = [
+        # (name, dtype, rows, size, classes, bias, weight, reduction, smoothing, z, cap, ignore)
+        ("mean-f32", "float32", 5, 4, 7, False, False, "mean", 0.0, 0.0, None, ()),
+        ("bias-weight-ignore-sum-f64", "float64", 6, 3, 5, True, True, "sum", 0.0, 0.0, None,
+         (1, 4)),
+        ("every-option-f64", "float64", 5, 4, 6, True, True, "mean", 0.1, 1e-3, 2.5, (2,)),
+        ("smoothing-zloss-cap-none-f32", "float32", 4, 3, 9, True, False, "none", 0.2, 1e-2,
+         3.0, (0,)),
+    ]
+    for name, dtype, rows, size, classes, bias, weighted, reduction, smoothing, z, cap, \
+            ignore in specs:
+        torch_dtype = torch.float32 if dtype == "float32" else torch.float64
+        hidden = randn(rows, size, scale=2.0).to(torch_dtype).requires_grad_(True)
+        weight = randn(classes, size, scale=size ** -0.5).to(torch_dtype).requires_grad_(True)
+        b = randn(classes, scale=0.5).to(torch_dtype).requires_grad_(True) if bias else None
+        labels = torch.randint(0, classes, (rows,), generator=g)
+        for r in ignore:
+            labels[r] = -100
+        cw = (torch.rand(classes, generator=g, dtype=torch.float64) + 0.5).to(torch_dtype) \
+            if weighted else None
+        loss, _ = head_loss(hidden, weight, b, labels, cw, reduction, -100, smoothing, z, cap,
+                            None)
+        wrt = [hidden, weight] + ([b] if b is not None else [])
+        grads = torch.autograd.grad(loss.sum(), wrt)
+        arrays = {"h.npy": hidden.detach().numpy(), "w.npy": weight.detach().numpy(),
+                  "y.npy": labels.numpy().astype(np.int64),
+                  "expected-loss.npy": loss.detach().numpy(),
+                  "expected-grad.npy": grads[0].numpy(),
+                  "expected-classifier-grad.npy": grads[1].numpy()}
+        argv = ["--loss", "linear-cross-entropy", "--input", "h.npy", "--classifier", "w.npy",
+                "--target", "y.npy", "--reduction", reduction]
+        if b is not None:
+            arrays["b.npy"] = b.detach().numpy()
+            arrays["expected-bias-grad.npy"] = grads[2].numpy()
+            argv += ["--bias", "b.npy"]
+        if cw is not None:
+            arrays["cw.npy"] = cw.numpy()
+            argv += ["--weight", "cw.npy"]
+        if smoothing:
+            argv += ["--label-smoothing", str(smoothing)]
+        if z:
+            argv += ["--z-loss-scale", str(z)]
+        if cap is not None:
+            argv += ["--logit-soft-cap", str(cap)]
+        write_case_folder(os.path.join(EVALUATE, name), argv, arrays)
+    write_provenance(EVALUATE, "make_linear_cross_entropy_fixtures.py",
+                     {"torch": torch.__version__, "numpy": np.__version__}, seed=SEED, notes=[
+        "device: cpu (one thread)",
+        "Each folder: the inputs (h.npy hidden states, w.npy classifier, b.npy bias, y.npy",
+        "labels, cw.npy class weights), args.txt (the arguments of xent evaluate, one per",
+        "line), and PyTorch's results: expected-loss.npy, expected-grad.npy (hidden),",
+        "expected-classifier-grad.npy and expected-bias-grad.npy, from",
+        "F.cross_entropy(F.linear(h, w, b), y, ...) with the z-loss and soft cap written out."])
+
+
 def main():
     torch.set_num_threads(1)
     doc = {"generator": "Scripts/make_linear_cross_entropy_fixtures.py",
@@ -159,7 +221,8 @@ def main():
         "- linear_cross_entropy.json: F.cross_entropy(F.linear(hidden, weight, bias), labels)",
         "  with class weights, ignore index, label smoothing, the soft cap c * tanh(x / c), the",
         "  z-loss (Liger-Kernel's semantics) and a normaliser (the sum over it), and backward."])
-    print("torch", torch.__version__, "->", os.path.normpath(OUT))
+    evaluate_cases()
+    print("torch", torch.__version__, "->", os.path.normpath(OUT), os.path.normpath(EVALUATE))
 
 
 if __name__ == "__main__":
