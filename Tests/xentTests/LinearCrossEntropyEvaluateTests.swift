@@ -96,7 +96,9 @@ import Testing
         == "--classifier \(double) has dtype float64 but --input \(h) has float32;"
         + " linear-cross-entropy needs the same dtype (as PyTorch)")
     #expect(
-      try failure([y, "--classifier", w, "--bias-gradient", folder.appendingPathComponent("db.npy").path])
+      try failure([
+        y, "--classifier", w, "--bias-gradient", folder.appendingPathComponent("db.npy").path,
+      ])
         == "--bias-gradient needs --bias: without a bias there is no bias gradient")
     #expect(
       try failure([y, "--classifier", w, "--z-loss-scale", "-1"]).hasSuffix(

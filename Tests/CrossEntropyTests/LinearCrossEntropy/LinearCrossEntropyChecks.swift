@@ -176,7 +176,9 @@ struct HeadResult<Scalar: BinaryFloatingPoint> {
 /// plus that fraction of the largest magnitude of each gradient); fp32 within 2e-5 for the loss
 /// and 1e-5 of the largest magnitude for each gradient (the reference's own rounding of the
 /// fp32 inputs is exact; the rest is fp32 products and the fp32 row kernel).
-func headTolerance<Scalar: BinaryFloatingPoint>(_: Scalar.Type) -> (loss: Tolerance, gradient: Tolerance) {
+func headTolerance<Scalar: BinaryFloatingPoint>(_: Scalar.Type) -> (
+  loss: Tolerance, gradient: Tolerance
+) {
   Scalar.significandBitCount > 30
     ? (Tolerance(relative: 1e-12, absolute: 1e-13), Tolerance(relative: 1e-12, absolute: 1e-12))
     : (Tolerance(relative: 2e-5, absolute: 2e-6), Tolerance(relative: 1e-4, absolute: 1e-5))

@@ -145,7 +145,8 @@ import Testing
         hidden: h, weight: w, labels: ShapedArray(shape: [3], scalars: [0, 1, 2]))
     }
     expectLossError(
-      .shapeMismatch, "bias shape [3] does not match weight shape [4, 3]; expected [4], one per class"
+      .shapeMismatch,
+      "bias shape [3] does not match weight shape [4, 3]; expected [4], one per class"
     ) {
       _ = try LinearCrossEntropy().lossAndGradient(
         hidden: h, weight: w, bias: ShapedArray(shape: [3], scalars: [0, 1, 2]),

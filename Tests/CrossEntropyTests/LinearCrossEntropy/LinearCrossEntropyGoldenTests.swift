@@ -41,7 +41,9 @@ import _CrossEntropyTestSupport
   }
 
   /// The outputs of a run by fixture key.
-  static func outputs<Scalar: BinaryFloatingPoint>(_ result: HeadResult<Scalar>) -> [String: [Double]] {
+  static func outputs<Scalar: BinaryFloatingPoint>(_ result: HeadResult<Scalar>) -> [String:
+    [Double]]
+  {
     var outputs = [
       "loss": result.loss.map { Double($0) }, "hiddenGradient": result.hidden.map { Double($0) },
       "weightGradient": result.weight.map { Double($0) },

@@ -91,8 +91,12 @@ import _CrossEntropyTestSupport
     #expect(blocking(rows: 1024, classes: 128_256, limit: 64 << 20) == .rows(128))
     #expect(blocking(rows: 3, classes: 10, limit: 64 << 20) == .rows(3))
     // 16 rows do not fit: blocks of 16 rows and of the classes that fit, balanced.
-    #expect(blocking(rows: 100, classes: 1000, limit: 16 * 4 * 500) == .vocabulary(rows: 16, classes: 500))
-    #expect(blocking(rows: 100, classes: 1000, limit: 16 * 4 * 400) == .vocabulary(rows: 16, classes: 334))
+    #expect(
+      blocking(rows: 100, classes: 1000, limit: 16 * 4 * 500) == .vocabulary(rows: 16, classes: 500)
+    )
+    #expect(
+      blocking(rows: 100, classes: 1000, limit: 16 * 4 * 400) == .vocabulary(rows: 16, classes: 334)
+    )
     #expect(blocking(rows: 5, classes: 1000, limit: 1) == .vocabulary(rows: 1, classes: 1))
   }
 

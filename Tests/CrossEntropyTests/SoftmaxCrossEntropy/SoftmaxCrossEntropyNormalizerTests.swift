@@ -159,7 +159,9 @@ import _CrossEntropyTestSupport
     var gradient: [Double] = []
     for range in [0..<4, 4..<9] {
       let part = try micro.lossAndGradient(
-        logits: ShapedArray(shape: [range.count, 7], scalars: Array(values[range.lowerBound * 7..<range.upperBound * 7])),
+        logits: ShapedArray(
+          shape: [range.count, 7],
+          scalars: Array(values[range.lowerBound * 7..<range.upperBound * 7])),
         labels: ShapedArray(shape: [range.count], scalars: Array(labels[range])),
         classWeights: weights)
       loss += part.loss.scalars[0]
@@ -173,16 +175,19 @@ import _CrossEntropyTestSupport
     let logits = try! ShapedArray<Float>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
     let labels = try! ShapedArray<Int>(shape: [2], scalars: [0, 2])
     for value: Double in [0, -1, .nan, -.infinity] {
-      expectLossError(.invalidOption, "normalizer \(value) is invalid; expected a finite value > 0") {
+      expectLossError(.invalidOption, "normalizer \(value) is invalid; expected a finite value > 0")
+      {
         _ = try SoftmaxCrossEntropy(normalizer: value).loss(logits: logits, labels: labels)
       }
-      expectLossError(.invalidOption, "normalizer \(value) is invalid; expected a finite value > 0") {
+      expectLossError(.invalidOption, "normalizer \(value) is invalid; expected a finite value > 0")
+      {
         var bits: [UInt16] = [0x3F80, 0, 0xBF80]
         var loss: Float = 0
         try SoftmaxCrossEntropy(normalizer: value).lossAndGradient(
           overwritingBFloat16: &bits, shape: [1, 3], labels: [0], loss: &loss)
       }
-      expectLossError(.invalidOption, "normalizer \(value) is invalid; expected a finite value > 0") {
+      expectLossError(.invalidOption, "normalizer \(value) is invalid; expected a finite value > 0")
+      {
         _ = try SoftmaxCrossEntropy(normalizer: value).zLoss(logits: logits)
       }
     }

@@ -76,7 +76,8 @@ struct LinearCrossEntropySchedule<A: LinearHeadArithmetic> {
 
   /// `db[v0 + j] += sum_i g[i, j]` in row order, threads over disjoint column ranges.
   func addColumnSums(
-    _ g: UnsafeMutablePointer<A.Value>, rows: Int, columns: Int, into db: UnsafeMutablePointer<A.Value>
+    _ g: UnsafeMutablePointer<A.Value>, rows: Int, columns: Int,
+    into db: UnsafeMutablePointer<A.Value>
   ) {
     let threads = Threads.count(rows: columns, elementsPerRow: rows)
     Threads.forEachRange(rows: columns, threads: threads) { range in

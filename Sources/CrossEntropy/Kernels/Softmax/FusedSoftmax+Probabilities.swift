@@ -22,7 +22,8 @@ extension FusedSoftmax {
     let classes = problem.layout.classes
     let rows = problem.layout.rows
     let smoothing = problem.labelSmoothing
-    let denominator = problem.denominators ?? MeanDenominators(loss: Double(rows), zLoss: Double(rows))
+    let denominator =
+      problem.denominators ?? MeanDenominators(loss: Double(rows), zLoss: Double(rows))
     let scale = problem.reduction == .mean ? 1 / denominator.loss : 1
     var kernel = FusedSoftmax(
       classes: classes, ignoreIndex: problem.ignoreIndex, smoothing: smoothing,

@@ -274,7 +274,8 @@ extension LinearCrossEntropy {
     let problem = try validate(
       hiddenCount: hidden.count, shape: shape, weightCount: weight.count,
       weightShape: weightShape, biasCount: bias?.count, labels: labels,
-      classWeights: classWeights.map { w in { Double(w[$0]) } }, classWeightCount: classWeights?.count,
+      classWeights: classWeights.map { w in { Double(w[$0]) } },
+      classWeightCount: classWeights?.count,
       lossCount: loss.count, hiddenGradientCount: hiddenGradient?.count,
       weightGradientCount: weightGradient?.count, biasGradientCount: biasGradient?.count,
       logSumExpCount: logSumExp?.count)
