@@ -63,9 +63,9 @@ extension LinearCrossEntropy {
   ///   - biasGradient: Receives (or is added) d(loss)/d(bias), `V` elements, or `nil`. It is the
   ///     column sums of the logits' gradient, defined with or without a `bias`.
   ///   - logSumExp: If not nil, receives each row's log-sum-exp, as in
-  ///     ``loss(hidden:shape:weight:weightShape:bias:labels:classWeights:into:logSumExp:)``.
+  ///     ``loss(hidden:shape:weight:weightShape:bias:labels:classWeights:into:logSumExp:)-(UnsafeBufferPointer<Scalar>,_,_,_,_,_,_,_,_)``.
   /// - Throws: ``LossError``, as
-  ///   ``loss(hidden:shape:weight:weightShape:bias:labels:classWeights:into:logSumExp:)``, or
+  ///   ``loss(hidden:shape:weight:weightShape:bias:labels:classWeights:into:logSumExp:)-(UnsafeBufferPointer<Scalar>,_,_,_,_,_,_,_,_)``, or
   ///   for a gradient buffer of the wrong count; nothing is written when it throws.
   /// - Complexity: O(N·D·V) time; at most ``scratchLimit`` bytes of logits besides O(V) per
   ///   thread.

@@ -30,7 +30,7 @@ extension LinearCrossEntropy {
   ///   - loss: Receives the loss in fp32: 1 element, or one per label for `.none`.
   ///   - logSumExp: If not nil, receives each row's log-sum-exp in fp32 (0 for ignored rows).
   /// - Throws: ``LossError``, as
-  ///   ``loss(hidden:shape:weight:weightShape:bias:labels:classWeights:into:logSumExp:)``.
+  ///   ``loss(hidden:shape:weight:weightShape:bias:labels:classWeights:into:logSumExp:)-(UnsafeBufferPointer<Scalar>,_,_,_,_,_,_,_,_)``.
   /// - Complexity: O(N·D·V) time; at most ``scratchLimit`` bytes of logits besides O(V) per
   ///   thread.
   public func loss(
@@ -65,7 +65,7 @@ extension LinearCrossEntropy {
   ///   - biasGradient: Receives (or is added) d(loss)/d(bias) in fp32, `V` elements, or `nil`.
   ///   - logSumExp: If not nil, receives each row's log-sum-exp in fp32 (0 for ignored rows).
   /// - Throws: ``LossError``, as
-  ///   ``lossAndGradient(hidden:shape:weight:weightShape:bias:labels:classWeights:loss:hiddenGradient:weightGradient:biasGradient:logSumExp:)``.
+  ///   ``lossAndGradient(hidden:shape:weight:weightShape:bias:labels:classWeights:loss:hiddenGradient:weightGradient:biasGradient:logSumExp:)-(UnsafeBufferPointer<Scalar>,_,_,_,_,_,_,_,_,_,_,_)``.
   /// - Complexity: O(N·D·V) time; at most ``scratchLimit`` bytes of logits besides O(V) per
   ///   thread.
   public func lossAndGradient(
@@ -132,7 +132,7 @@ extension LinearCrossEntropy {
     ///   - loss: Receives the loss in fp32: 1 element, or one per label for `.none`.
     ///   - logSumExp: If not nil, receives each row's log-sum-exp in fp32 (0 for ignored rows).
     /// - Throws: ``LossError``, as
-    ///   ``loss(hidden:shape:weight:weightShape:bias:labels:classWeights:into:logSumExp:)``.
+    ///   ``loss(hidden:shape:weight:weightShape:bias:labels:classWeights:into:logSumExp:)-(UnsafeBufferPointer<Scalar>,_,_,_,_,_,_,_,_)``.
     /// - Complexity: O(N·D·V) time; at most ``scratchLimit`` bytes of logits besides O(V) per
     ///   thread.
     public func loss(
@@ -166,7 +166,7 @@ extension LinearCrossEntropy {
     ///   - biasGradient: Receives (or is added) d(loss)/d(bias) in fp32, `V` elements, or `nil`.
     ///   - logSumExp: If not nil, receives each row's log-sum-exp in fp32 (0 for ignored rows).
     /// - Throws: ``LossError``, as
-    ///   ``loss(hidden:shape:weight:weightShape:bias:labels:classWeights:into:logSumExp:)``, or
+    ///   ``loss(hidden:shape:weight:weightShape:bias:labels:classWeights:into:logSumExp:)-(UnsafeBufferPointer<Scalar>,_,_,_,_,_,_,_,_)``, or
     ///   for a gradient buffer of the wrong count.
     /// - Complexity: O(N·D·V) time; at most ``scratchLimit`` bytes of logits besides O(V) per
     ///   thread.
