@@ -89,6 +89,36 @@ import Testing
       counts: [1, 6, 12, 4, 3])
   }
 
+  @Test func gradientsMustNotBeTheirInputs() {
+    let h = buffer(Float(1), count: 6)
+    let w = buffer(Float(0.5), count: 12)
+    let loss = buffer(Float(7), count: 1)
+    defer { [h, w, loss].forEach { $0.deallocate() } }
+    labels.withUnsafeBufferPointer { y in
+      expectLossError(
+        .invalidOption,
+        "hidden gradient is the memory of hidden; it must be a separate buffer (hidden is read"
+          + " after its gradient is written)"
+      ) {
+        try LinearCrossEntropy().lossAndGradient(
+          hidden: UnsafeBufferPointer(h), shape: [2, 3], weight: UnsafeBufferPointer(w),
+          weightShape: [4, 3], labels: y, loss: loss, hiddenGradient: h, weightGradient: nil)
+      }
+      expectLossError(
+        .invalidOption,
+        "weight gradient is the memory of weight; it must be a separate buffer (weight is read"
+          + " after its gradient is written)"
+      ) {
+        try LinearCrossEntropy().lossAndGradient(
+          hidden: UnsafeBufferPointer(h), shape: [2, 3], weight: UnsafeBufferPointer(w),
+          weightShape: [4, 3], labels: y, loss: loss, hiddenGradient: nil, weightGradient: w)
+      }
+    }
+    #expect(Array(h) == [Float](repeating: 1, count: 6))
+    #expect(Array(w) == [Float](repeating: 0.5, count: 12))
+    #expect(Array(loss) == [7])
+  }
+
   @Test func badHiddenShapes() {
     expectError(
       .shapeMismatch, "hidden must have at least 1 dimension (the hidden size), got shape []",

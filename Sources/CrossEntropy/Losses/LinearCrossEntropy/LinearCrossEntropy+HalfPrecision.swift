@@ -104,6 +104,12 @@ extension LinearCrossEntropy {
       classWeightCount: classWeights?.count, lossCount: loss.count,
       hiddenGradientCount: hiddenGradient?.count, weightGradientCount: weightGradient?.count,
       biasGradientCount: biasGradient?.count, logSumExpCount: logSumExp?.count)
+    try Self.checkSeparate(
+      hiddenGradient, from: hidden, name: "hidden gradient",
+      input: "hidden")
+    try Self.checkSeparate(
+      weightGradient, from: weight, name: "weight gradient",
+      input: "weight")
     Kernels.linearCrossEntropy(
       E.self, hidden: startAddress(hidden.baseAddress), weight: startAddress(weight.baseAddress),
       bias: bias.map { startAddress($0.baseAddress) }, labels: labels, classWeights: classWeights,

@@ -258,6 +258,20 @@ extension LinearCrossEntropy {
         + " \(describe(shape: shape)) needs \(expected)")
   }
 
+  /// Checks that a gradient buffer does not start where the input it is the gradient of does:
+  /// the schedule reads the hidden states and the classifier after writing their gradients.
+  static func checkSeparate<G, I>(
+    _ gradient: UnsafeMutableBufferPointer<G>?, from input: UnsafeBufferPointer<I>, name: String,
+    input inputName: String
+  ) throws(LossError) {
+    guard let start = gradient?.baseAddress, gradient?.isEmpty == false, !input.isEmpty,
+      UnsafeRawPointer(start) == UnsafeRawPointer(input.baseAddress)
+    else { return }
+    throw .invalidOption(
+      "\(name) is the memory of \(inputName); it must be a separate buffer (\(inputName) is read"
+        + " after its gradient is written)")
+  }
+
   /// Validates every argument, then runs the schedule: the one path of every Float and Double
   /// form. Nothing is written when it throws.
   @_specialize(where Scalar == Float)
@@ -279,6 +293,12 @@ extension LinearCrossEntropy {
       lossCount: loss.count, hiddenGradientCount: hiddenGradient?.count,
       weightGradientCount: weightGradient?.count, biasGradientCount: biasGradient?.count,
       logSumExpCount: logSumExp?.count)
+    try Self.checkSeparate(
+      hiddenGradient, from: hidden, name: "hidden gradient",
+      input: "hidden")
+    try Self.checkSeparate(
+      weightGradient, from: weight, name: "weight gradient",
+      input: "weight")
     Kernels.linearCrossEntropy(
       hidden: startAddress(hidden.baseAddress), weight: startAddress(weight.baseAddress),
       bias: bias.map { startAddress($0.baseAddress) }, labels: labels, classWeights: classWeights,
