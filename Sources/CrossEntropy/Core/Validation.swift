@@ -76,6 +76,13 @@ func checkLogitOptions(zLossScale: Double, logitSoftCap: Double?) throws(LossErr
   }
 }
 
+/// Checks the mean's normaliser: nil, or finite and > 0.
+func checkNormalizer(_ normalizer: Double?) throws(LossError) {
+  if let normalizer, !(normalizer > 0 && normalizer.isFinite) {
+    throw .invalidOption("normalizer \(normalizer) is invalid; expected a finite value > 0")
+  }
+}
+
 /// Checks a contrastive temperature: finite and > 0.
 func checkTemperature(_ temperature: Double) throws(LossError) {
   guard temperature > 0 && temperature.isFinite else {

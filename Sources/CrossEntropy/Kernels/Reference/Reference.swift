@@ -53,6 +53,7 @@ enum Reference {
       denominator = 0
       for label in labels where label != problem.ignoreIndex { denominator += weights[label] }
     }
+    if let given = problem.denominators { denominator = given.loss }
     let scale = problem.reduction == .mean ? 1 / denominator : 1
     // The z-loss (Liger-Kernel's semantics): s * lse^2 per non-ignored row; its mean divides by
     // the number of those rows, whatever the class weights.
@@ -62,6 +63,7 @@ enum Reference {
       zCount = 0
       for label in labels where label != problem.ignoreIndex { zCount += 1 }
     }
+    if let given = problem.denominators { zCount = given.zLoss }
     let zGradientScale = problem.reduction == .mean ? 2 * zScale / zCount : 2 * zScale
     var zTotal = 0.0
 

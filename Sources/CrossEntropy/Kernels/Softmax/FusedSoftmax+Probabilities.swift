@@ -22,7 +22,9 @@ extension FusedSoftmax {
     let classes = problem.layout.classes
     let rows = problem.layout.rows
     let smoothing = problem.labelSmoothing
-    let scale = problem.reduction == .mean ? 1 / Double(rows) : 1
+    let denominator =
+      problem.denominators ?? MeanDenominators(loss: Double(rows), zLoss: Double(rows))
+    let scale = problem.reduction == .mean ? 1 / denominator.loss : 1
     var kernel = FusedSoftmax(
       classes: classes, ignoreIndex: problem.ignoreIndex, smoothing: smoothing,
       weights: classWeights, scale: scale, side: .none, sideWeightTotal: 0, addend: .none,
@@ -30,7 +32,7 @@ extension FusedSoftmax {
     // The z-loss counts every row.
     let zScale = problem.zLossScale
     if zScale != 0 {
-      kernel.zGradient = problem.reduction == .mean ? 2 * zScale / Double(rows) : 2 * zScale
+      kernel.zGradient = problem.reduction == .mean ? 2 * zScale / denominator.zLoss : 2 * zScale
     }
     let softCap = problem.logitSoftCap.map(FusedRows.SoftCap.init)
     let perRow = problem.reduction == .none
@@ -73,8 +75,8 @@ extension FusedSoftmax {
         zTotal += terms[2 * r + 1]
       }
       if problem.reduction == .mean {
-        total /= Double(rows)
-        zTotal /= Double(rows)
+        total /= denominator.loss
+        zTotal /= denominator.zLoss
       }
       loss[0] = Float(total + (zScale == 0 ? 0 : zTotal))
     }

@@ -61,6 +61,7 @@ struct FusedSoftmax {
     // The mean's denominator first, from the labels alone, in the reference's order.
     var denominator = 0.0
     for label in labels where label != problem.ignoreIndex { denominator += weight(label) }
+    if let given = problem.denominators { denominator = given.loss }
     let scale = problem.reduction == .mean ? 1 / denominator : 1
 
     let smoothingTerms = problem.smoothingTerms(classWeights: classWeights, scale: scale)
@@ -69,6 +70,7 @@ struct FusedSoftmax {
     let zScale = problem.zLossScale
     var zCount = 0.0
     for label in labels where label != problem.ignoreIndex { zCount += 1 }
+    if let given = problem.denominators { zCount = given.zLoss }
     var kernel = FusedSoftmax(
       classes: classes, ignoreIndex: problem.ignoreIndex, smoothing: smoothing,
       weights: classWeights, scale: scale, side: smoothingTerms.side,

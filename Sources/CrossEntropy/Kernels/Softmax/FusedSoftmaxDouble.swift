@@ -41,6 +41,7 @@ struct FusedSoftmaxDouble {
     func weight(_ c: Int) -> Double { classWeights.map { $0[c] } ?? 1 }
     var denominator = 0.0
     for label in labels where label != problem.ignoreIndex { denominator += weight(label) }
+    if let given = problem.denominators { denominator = given.loss }
     let scale = problem.reduction == .mean ? 1 / denominator : 1
 
     var weightTotal = Double(classes)

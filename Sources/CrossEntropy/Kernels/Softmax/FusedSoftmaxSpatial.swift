@@ -75,6 +75,7 @@ struct FusedSoftmaxSpatial {
       for label in labels where label != ignoreIndex { count += 1 }
       denominator = Double(count)
     }
+    if let given = problem.denominators { denominator = given.loss }
     let scale = problem.reduction == .mean ? 1 / denominator : 1
 
     let smoothingTerms = problem.smoothingTerms(classWeights: classWeights, scale: scale)
@@ -111,8 +112,9 @@ struct FusedSoftmaxSpatial {
     loss: UnsafeMutableBufferPointer<Float>, gradient: UnsafeMutablePointer<E.Stored>?,
     _ e: E.Type
   ) {
-    let rows = problem.layout.rows
-    let scale = problem.reduction == .mean ? 1 / Double(rows) : 1
+    let rows = Double(problem.layout.rows)
+    let denominator = problem.denominators?.loss ?? rows
+    let scale = problem.reduction == .mean ? 1 / denominator : 1
     let kernel = FusedSoftmaxSpatial(
       row: FusedSoftmax(
         classes: problem.layout.classes, ignoreIndex: problem.ignoreIndex,
@@ -126,7 +128,7 @@ struct FusedSoftmaxSpatial {
         logits, targets: targets, o: o, p0: p0, count: count, gradient: gradient, scratch: scratch,
         lanes: lanes, loss: perRow ? loss.baseAddress : nil, e)
     }
-    if !perRow { loss[0] = Float(problem.reduction == .mean ? total / Double(rows) : total) }
+    if !perRow { loss[0] = Float(problem.reduction == .mean ? total / denominator : total) }
   }
 
   /// Runs `body(o, p0, count, scratch, lanes)` on every column (`count` positions from `p0`),

@@ -16,11 +16,32 @@ struct SoftmaxProblem: Sendable {
   var zLossScale: Double = 0
   /// The soft cap `c`: logits become `c * tanh(x / c)` first (nil: off).
   var logitSoftCap: Double? = nil
+  /// The denominators of `.mean`, when given instead of counted from this call's targets: a
+  /// caller's normaliser, or the whole batch's when the call is one chunk of it (nil: count).
+  var denominators: MeanDenominators? = nil
 
   /// Whether the problem uses the logit options (z-loss, soft-capping). ``Reference`` and the
   /// fused class-axis-last kernels (``FusedSoftmax``, labels and probabilities, every element
   /// type) implement them; any other fast path must hand such problems to ``Reference``.
   var hasLogitOptions: Bool { zLossScale != 0 || logitSoftCap != nil }
+}
+
+/// The denominators of a `.mean`: the cross-entropy term's (the weighted count of non-ignored
+/// labels, or the row count for probability targets) and the z-loss term's (the count of
+/// non-ignored rows). A caller's normaliser sets both to its value.
+struct MeanDenominators: Sendable, Hashable {
+  var loss: Double
+  var zLoss: Double
+
+  init(loss: Double, zLoss: Double) {
+    self.loss = loss
+    self.zLoss = zLoss
+  }
+
+  /// Both denominators set to a caller's normaliser.
+  init(normalizer: Double) {
+    self.init(loss: normalizer, zLoss: normalizer)
+  }
 }
 
 extension SoftmaxProblem {

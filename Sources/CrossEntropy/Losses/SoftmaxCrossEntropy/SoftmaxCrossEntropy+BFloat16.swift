@@ -145,11 +145,13 @@ extension SoftmaxCrossEntropy {
     }
     try checkLabelSmoothing(labelSmoothing)
     try checkLogitOptions(zLossScale: zLossScale, logitSoftCap: logitSoftCap)
+    try checkNormalizer(normalizer)
     try layout.checkClassWeights(count: classWeights?.count)
     try checkLossCount(lossCount, reduction: reduction, rows: layout.rows)
     try layout.checkLabelRange(labels, ignoreIndex: ignoreIndex)
     return SoftmaxProblem(
       layout: layout, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing,
-      reduction: reduction, zLossScale: zLossScale, logitSoftCap: logitSoftCap)
+      reduction: reduction, zLossScale: zLossScale, logitSoftCap: logitSoftCap,
+      denominators: normalizer.map(MeanDenominators.init(normalizer:)))
   }
 }

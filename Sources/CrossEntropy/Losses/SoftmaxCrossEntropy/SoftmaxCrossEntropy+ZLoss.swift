@@ -9,6 +9,7 @@ extension SoftmaxCrossEntropy {
   /// ```
   /// z_n  = s * lse_n^2,  lse_n = logsumexp(x_n)        (0 where y_n == ignoreIndex)
   /// mean = sum_n z_n / (number of non-ignored rows)     (class weights do not enter)
+  ///        (or sum_n z_n / normalizer when ``normalizer`` is set)
   /// dz_n/dx_n = 2 * s * lse_n * softmax(x_n)
   /// ```
   ///
@@ -29,6 +30,7 @@ extension SoftmaxCrossEntropy {
     logits: ShapedArray<Scalar>, labels: ShapedArray<Int>
   ) throws(LossError) -> ShapedArray<Scalar> {
     try checkLogitOptions(zLossScale: zLossScale, logitSoftCap: logitSoftCap)
+    try checkNormalizer(normalizer)
     let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
     try layout.checkLabels(shape: labels.shape)
     try labels.withUnsafeBufferPointer { buffer throws(LossError) in
@@ -37,7 +39,7 @@ extension SoftmaxCrossEntropy {
     let ignored = ignoreIndex
     return Kernels.zLoss(
       logits: logits.scalars, layout: layout, scale: zLossScale, softCap: logitSoftCap,
-      reduction: reduction, keeps: { labels.scalars[$0] != ignored })
+      reduction: reduction, denominator: normalizer, keeps: { labels.scalars[$0] != ignored })
   }
 
   /// The z-loss term on its own for probability targets: every row counts.
@@ -52,9 +54,10 @@ extension SoftmaxCrossEntropy {
     logits: ShapedArray<Scalar>
   ) throws(LossError) -> ShapedArray<Scalar> {
     try checkLogitOptions(zLossScale: zLossScale, logitSoftCap: logitSoftCap)
+    try checkNormalizer(normalizer)
     let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
     return Kernels.zLoss(
       logits: logits.scalars, layout: layout, scale: zLossScale, softCap: logitSoftCap,
-      reduction: reduction, keeps: { _ in true })
+      reduction: reduction, denominator: normalizer, keeps: { _ in true })
   }
 }

@@ -42,6 +42,13 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
   /// The logit soft cap `c > 0` (Gemma 2): logits become `c * tanh(x / c)` before the softmax,
   /// and the gradient is chained through it. Default `nil` (off).
   public var logitSoftCap: Double?
+  /// The denominator of `.mean`, or `nil` (the default) for the batch's own: the sum of the
+  /// class weights of the non-ignored labels (their count without weights), or the row count
+  /// for probability targets. Set it when a batch is split into micro-batches or across
+  /// processes: with the global denominator, the micro-batches' losses and gradients add up to
+  /// the whole batch's. It divides the z-loss term too. It must be finite and > 0; `.sum` and
+  /// `.none` do not use it.
+  public var normalizer: Double?
 
   /// Creates a softmax cross-entropy criterion.
   ///
@@ -52,9 +59,12 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
   ///   - labelSmoothing: The smoothing amount, in [0, 1]. Default 0.
   ///   - zLossScale: The z-loss scale, finite and >= 0. Default 0 (off).
   ///   - logitSoftCap: The soft cap, finite and > 0, or `nil` (off, the default).
+  ///   - normalizer: The denominator of `.mean`, finite and > 0, or `nil` (the batch's own,
+  ///     the default).
   public init(
     reduction: Reduction = .mean, classAxis: Int = -1, ignoreIndex: Int = -100,
-    labelSmoothing: Double = 0, zLossScale: Double = 0, logitSoftCap: Double? = nil
+    labelSmoothing: Double = 0, zLossScale: Double = 0, logitSoftCap: Double? = nil,
+    normalizer: Double? = nil
   ) {
     self.reduction = reduction
     self.classAxis = classAxis
@@ -62,6 +72,7 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
     self.labelSmoothing = labelSmoothing
     self.zLossScale = zLossScale
     self.logitSoftCap = logitSoftCap
+    self.normalizer = normalizer
   }
 }
 
@@ -212,6 +223,7 @@ extension SoftmaxCrossEntropy {
   ) throws(LossError) {
     try checkLabelSmoothing(labelSmoothing)
     try checkLogitOptions(zLossScale: zLossScale, logitSoftCap: logitSoftCap)
+    try checkNormalizer(normalizer)
     try layout.checkClassWeights(count: classWeights?.count)
     try checkLossCount(loss.count, reduction: reduction, rows: layout.rows)
     switch target {
@@ -228,7 +240,8 @@ extension SoftmaxCrossEntropy {
       logits: logits, target: target, classWeights: classWeights,
       problem: SoftmaxProblem(
         layout: layout, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing,
-        reduction: reduction, zLossScale: zLossScale, logitSoftCap: logitSoftCap),
+        reduction: reduction, zLossScale: zLossScale, logitSoftCap: logitSoftCap,
+        denominators: normalizer.map(MeanDenominators.init(normalizer:))),
       loss: loss, gradient: gradient)
   }
 }

@@ -123,6 +123,43 @@ struct Evaluate: ParsableCommand {
         + " the gradient as uint16 bfloat16 bits."))
   var bfloat16 = false
 
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "linear-cross-entropy: the z-loss scale s (s * logsumexp^2 per row). Default: 0.",
+      valueName: "s"))
+  var zLossScale: Double?
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "linear-cross-entropy: the logit soft cap c (c * tanh(x / c)). Default: none.",
+      valueName: "c"))
+  var logitSoftCap: Double?
+
+  @Option(
+    help: ArgumentHelp(
+      "linear-cross-entropy: the classifier weight, V x D (nn.Linear's layout), the input's"
+        + " dtype.", valueName: "W.npy"))
+  var classifier: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "linear-cross-entropy: the classifier's bias, V elements, the input's dtype.",
+      valueName: "B.npy"))
+  var bias: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "linear-cross-entropy: write d(loss)/d(classifier) here (its shape and dtype).",
+      valueName: "DW.npy"))
+  var classifierGradient: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "linear-cross-entropy: write d(loss)/d(bias) here (needs --bias).", valueName: "DB.npy"))
+  var biasGradient: String?
+
   func validate() throws {
     guard let lossType = LossRegistry.loss(named: loss) else {
       throw ValidationError("unknown loss '\(loss)'; expected one of \(LossRegistry.names)")
@@ -133,8 +170,14 @@ struct Evaluate: ParsableCommand {
         "\(stray.rawValue) does not apply to \(loss); it takes "
           + (accepted.isEmpty ? "no options" : accepted.map(\.rawValue).joined(separator: ", ")))
     }
-    if let output, output == gradient {
-      throw ValidationError("--output and --gradient name the same file '\(output)'")
+    let outputs = [
+      ("--output", output), ("--gradient", gradient), ("--classifier-gradient", classifierGradient),
+      ("--bias-gradient", biasGradient),
+    ].compactMap { flag, path in path.map { (flag, $0) } }
+    for (i, first) in outputs.enumerated() {
+      if let second = outputs[(i + 1)...].first(where: { $0.1 == first.1 }) {
+        throw ValidationError("\(first.0) and \(second.0) name the same file '\(first.1)'")
+      }
     }
   }
 
@@ -173,6 +216,12 @@ struct Evaluate: ParsableCommand {
     var files: [(flag: String, path: String, array: NumPyArray)] = []
     if let output { files.append(("--output", output, outputs.loss)) }
     if let gradient, let array = outputs.gradient { files.append(("--gradient", gradient, array)) }
+    if let classifierGradient, let array = outputs.classifierGradient {
+      files.append(("--classifier-gradient", classifierGradient, array))
+    }
+    if let biasGradient, let array = outputs.biasGradient {
+      files.append(("--bias-gradient", biasGradient, array))
+    }
     try writeAtomically(files)
     return outputs.summary
   }
@@ -207,6 +256,9 @@ struct Evaluate: ParsableCommand {
       (.p, p != nil), (.alpha, alpha != nil), (.gamma, gamma != nil),
       (.inputLengths, inputLengths != nil), (.targetLengths, targetLengths != nil),
       (.blank, blank != nil), (.zeroInfinity, zeroInfinity), (.bfloat16, bfloat16),
+      (.zLossScale, zLossScale != nil), (.logitSoftCap, logitSoftCap != nil),
+      (.classifier, classifier != nil), (.bias, bias != nil),
+      (.classifierGradient, classifierGradient != nil), (.biasGradient, biasGradient != nil),
     ]
     return given.filter(\.1).map(\.0)
   }
@@ -228,6 +280,12 @@ struct Evaluate: ParsableCommand {
     options.targetLengths = try read("--target-lengths", targetLengths)
     options.blank = blank ?? options.blank
     options.zeroInfinity = zeroInfinity
+    options.zLossScale = zLossScale ?? options.zLossScale
+    options.logitSoftCap = logitSoftCap
+    options.classifier = try read("--classifier", classifier)
+    options.bias = try read("--bias", bias)
+    options.wantsClassifierGradient = classifierGradient != nil
+    options.wantsBiasGradient = biasGradient != nil
     return options
   }
 
@@ -295,13 +353,17 @@ struct EvaluationPieces {
       lossName: lossName, input: input, inputPath: inputPath, target: target, options: options,
       wantsGradient: wantsGradient)
     let result = try lossType.evaluate(request)
+    func encoded(_ array: ShapedArray<Scalar>?) throws(NumPyError) -> NumPyArray? {
+      guard let array else { return nil }
+      return try NumPyArray(shape: array.shape, scalars: array.scalars)
+    }
     do {
       return EncodedOutputs(
         loss: try NumPyArray(shape: result.loss.shape, scalars: result.loss.scalars),
-        gradient: try result.gradient.map { g throws(NumPyError) in
-          try NumPyArray(shape: g.shape, scalars: g.scalars)
-        },
-        summary: lossSummary(result.loss.scalars, shape: result.loss.shape))
+        gradient: try encoded(result.gradient),
+        summary: lossSummary(result.loss.scalars, shape: result.loss.shape),
+        classifierGradient: try encoded(result.classifierGradient),
+        biasGradient: try encoded(result.biasGradient))
     } catch {
       throw CLIError("\(lossName): cannot encode the result: \(error.message)")
     }
@@ -313,6 +375,8 @@ struct EncodedOutputs {
   var loss: NumPyArray
   var gradient: NumPyArray?
   var summary: String
+  var classifierGradient: NumPyArray? = nil
+  var biasGradient: NumPyArray? = nil
 }
 
 /// The standard-output text of a loss: a reduced (0-d) loss with full precision, or for

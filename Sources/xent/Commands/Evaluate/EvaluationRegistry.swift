@@ -46,6 +46,7 @@ enum LossRegistry {
       KLDivergenceEvaluation.self, MeanSquaredErrorEvaluation.self, MultiMarginEvaluation.self,
       SigmoidFocalEvaluation.self, SoftmaxFocalEvaluation.self,
       CTCEvaluation.self,
+      LinearCrossEntropyEvaluation.self,
     ]
   }
 
@@ -91,6 +92,12 @@ enum EvaluateOption: String, CaseIterable, Hashable, Sendable {
   case blank = "--blank"
   case zeroInfinity = "--zero-infinity"
   case bfloat16 = "--bfloat16"
+  case zLossScale = "--z-loss-scale"
+  case logitSoftCap = "--logit-soft-cap"
+  case classifier = "--classifier"
+  case bias = "--bias"
+  case classifierGradient = "--classifier-gradient"
+  case biasGradient = "--bias-gradient"
 }
 
 /// The float types `xent evaluate` computes in: the input's own dtype.
@@ -103,8 +110,11 @@ extension Double: EvaluationScalar {}
 #endif
 
 /// What a loss computed: the loss (0-d for reduced losses) and, if asked for, the gradient
-/// with respect to the input (shaped like the input).
+/// with respect to the input (shaped like the input), and for linear-cross-entropy those with
+/// respect to the classifier and its bias.
 struct EvaluationResult<Scalar: EvaluationScalar> {
   var loss: ShapedArray<Scalar>
   var gradient: ShapedArray<Scalar>?
+  var classifierGradient: ShapedArray<Scalar>? = nil
+  var biasGradient: ShapedArray<Scalar>? = nil
 }

@@ -23,6 +23,13 @@ struct EvaluationOptions {
   var targetLengths: LoadedArray?
   var blank = 0
   var zeroInfinity = false
+  var zLossScale = 0.0
+  var logitSoftCap: Double?
+  var classifier: LoadedArray?
+  var bias: LoadedArray?
+  /// Whether `--classifier-gradient` and `--bias-gradient` were given.
+  var wantsClassifierGradient = false
+  var wantsBiasGradient = false
 }
 
 /// An array read from a `.npy` file, with the flag and path it came from for error messages.

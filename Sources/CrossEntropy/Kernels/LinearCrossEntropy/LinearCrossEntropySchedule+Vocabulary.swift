@@ -1,0 +1,164 @@
+import RealModule
+
+extension LinearCrossEntropySchedule {
+  /// The statistics of one row of a block, gathered over the vocabulary blocks of the first
+  /// pass, in Double: the running maximum of the (capped) logits and the sum of their
+  /// exponentials shifted by it, the side sum `sum_c w[c] x[c]` of label smoothing, the label's
+  /// logit, and whether a NaN was seen.
+  private struct RowStatistics {
+    var maximum = -Double.infinity
+    var sum = 0.0
+    var side = 0.0
+    var labelLogit = 0.0
+    var sawNaN = false
+
+    /// The log-sum-exp as the reference's: NaN for a row with a NaN or +inf logit, -inf for a
+    /// row of -inf.
+    var logSumExp: Double {
+      if sawNaN || maximum == .infinity { return .nan }
+      return maximum == -.infinity ? -.infinity : maximum + .log(sum)
+    }
+  }
+
+  /// A logit as the loss sees it: soft-capped if the problem says so.
+  @inline(__always)
+  private func capped(_ x: A.Value) -> Double {
+    let x = Double(x)
+    return problem.logitSoftCap.map { $0 * .tanh(x / $0) } ?? x
+  }
+
+  @inline(__always)
+  private func weight(_ c: Int) -> Double { classWeights.map { Double($0[c]) } ?? 1 }
+
+  /// Two passes over the vocabulary for blocks of `rows` rows and `classes` classes: the
+  /// schedule when one row block of full rows does not fit the scratch bound. The formulas are
+  /// the reference's (`Reference.softmaxCrossEntropy`), evaluated per element in Double.
+  func vocabularyBlocks(_ block: (rows: Int, classes: Int)) {
+    let (n, d, v) = (problem.rows, problem.hiddenSize, problem.classes)
+    let scratch = UnsafeMutablePointer<A.Value>.allocate(capacity: block.rows * block.classes)
+    defer { scratch.deallocate() }
+    let smoothing = problem.labelSmoothing
+    let denominators = problem.denominators
+    let scale = problem.reduction == .mean ? 1 / denominators.loss : 1
+    let zScale = problem.zLossScale
+    let zGradientScale = problem.reduction == .mean ? 2 * zScale / denominators.zLoss : 2 * zScale
+    var weightTotal = 0.0
+    for c in 0..<v { weightTotal += weight(c) }
+    var nllTotal = 0.0
+    var smoothTotal = 0.0
+    var zTotal = 0.0
+    var statistics = [RowStatistics](repeating: RowStatistics(), count: block.rows)
+
+    for r0 in stride(from: 0, to: n, by: block.rows) {
+      let rows = min(block.rows, n - r0)
+      for i in 0..<rows { statistics[i] = RowStatistics() }
+      // Pass 1: each row's statistics, one vocabulary block at a time.
+      for v0 in stride(from: 0, to: v, by: block.classes) {
+        let columns = min(block.classes, v - v0)
+        fillLogits(scratch, rows: rows, from: r0, columns: columns, from: v0)
+        for i in 0..<rows where labels[r0 + i] != problem.ignoreIndex {
+          let label = labels[r0 + i]
+          let row = scratch + i * columns
+          var blockMaximum = -Double.infinity
+          for j in 0..<columns {
+            let x = capped(row[j])
+            if x.isNaN { statistics[i].sawNaN = true }
+            if x > blockMaximum { blockMaximum = x }
+            if smoothing > 0 { statistics[i].side += weight(v0 + j) * x }
+            if v0 + j == label { statistics[i].labelLogit = x }
+          }
+          let shift = max(statistics[i].maximum, blockMaximum)
+          guard shift.isFinite else {
+            statistics[i].maximum = shift
+            continue
+          }
+          var sum = statistics[i].sum * .exp(statistics[i].maximum - shift)
+          for j in 0..<columns { sum += .exp(capped(row[j]) - shift) }
+          statistics[i].maximum = shift
+          statistics[i].sum = sum
+        }
+      }
+      // The rows' losses, in the reference's formulas.
+      for i in 0..<rows {
+        let label = labels[r0 + i]
+        guard label != problem.ignoreIndex else {
+          logSumExp?[r0 + i] = 0
+          if problem.reduction == .none { loss[r0 + i] = 0 }
+          continue
+        }
+        let lse = statistics[i].logSumExp
+        logSumExp?[r0 + i] = A.Value(lse)
+        let nll = -weight(label) * (statistics[i].labelLogit - lse)
+        let smooth = smoothing > 0 ? -(statistics[i].side - lse * weightTotal) : 0
+        let z = zScale == 0 ? 0 : zScale * lse * lse
+        if problem.reduction == .none {
+          loss[r0 + i] = A.Value(combine(nll, smooth) + z)
+        } else {
+          nllTotal += nll
+          smoothTotal += smooth
+          zTotal += z
+        }
+      }
+      guard wantsGradient else { continue }
+      // Pass 2: the logits again, their gradient, and the products.
+      for v0 in stride(from: 0, to: v, by: block.classes) {
+        let columns = min(block.classes, v - v0)
+        fillLogits(scratch, rows: rows, from: r0, columns: columns, from: v0)
+        for i in 0..<rows {
+          let label = labels[r0 + i]
+          let row = scratch + i * columns
+          guard label != problem.ignoreIndex else {
+            row.update(repeating: 0, count: columns)
+            continue
+          }
+          let lse = statistics[i].logSumExp
+          let labelPart = (1 - smoothing) * (weight(label) * -scale)
+          let smoothingPart = smoothing / Double(v) * -scale
+          let total = labelPart + smoothingPart * weightTotal
+          let dz = zScale == 0 ? 0 : zGradientScale * lse
+          for j in 0..<columns {
+            let x = capped(row[j])
+            let p = Double.exp(x - lse)
+            var direct = smoothing > 0 ? smoothingPart * weight(v0 + j) : 0
+            if v0 + j == label { direct += labelPart }
+            var g = direct - p * total
+            if zScale != 0 { g += p * dz }
+            if let cap = problem.logitSoftCap {
+              let t = x / cap
+              g *= 1 - t * t
+            }
+            row[j] = A.Value(g)
+          }
+        }
+        let g = UnsafePointer(scratch)
+        if let hiddenGradient {
+          A.hiddenGradient(
+            m: rows, n: d, k: columns, g: g, lda: columns, weight: weight + v0 * d, ldb: d,
+            c: hiddenGradient + r0 * d, ldc: d, accumulate: v0 > 0)
+        }
+        if let weightGradient {
+          A.weightGradient(
+            m: columns, n: d, k: rows, g: g, lda: columns, hidden: hidden + r0 * d, ldb: d,
+            c: weightGradient + v0 * d, ldc: d, accumulate: problem.accumulates || r0 > 0)
+        }
+        if let biasGradient {
+          addColumnSums(scratch, rows: rows, columns: columns, into: biasGradient + v0)
+        }
+      }
+    }
+    guard problem.reduction != .none else { return }
+    if problem.reduction == .mean {
+      nllTotal /= denominators.loss
+      smoothTotal /= denominators.loss
+      zTotal /= denominators.zLoss
+    }
+    loss[0] = A.Value(combine(nllTotal, smoothTotal) + (zScale == 0 ? 0 : zTotal))
+  }
+
+  /// The reference's combination of the NLL and smoothing terms.
+  private func combine(_ nll: Double, _ smooth: Double) -> Double {
+    let smoothing = problem.labelSmoothing
+    return smoothing > 0
+      ? (1 - smoothing) * nll + smooth * (smoothing / Double(problem.classes)) : nll
+  }
+}
