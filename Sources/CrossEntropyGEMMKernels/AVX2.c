@@ -27,8 +27,8 @@
   } while (0)
 
 __attribute__((target("avx2,fma"))) void xent_gemm_kernel_avx2(
-    ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns,
-    int accumulate) {
+    ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, ptrdiff_t rows,
+    ptrdiff_t columns, int accumulate) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (ptrdiff_t p = 0; p < kc; p++) {

@@ -28,8 +28,8 @@
   } while (0)
 
 __attribute__((target("avx512f,avx2,fma"))) void xent_gemm_kernel_avx512(
-    ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns,
-    int accumulate) {
+    ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, ptrdiff_t rows,
+    ptrdiff_t columns, int accumulate) {
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (ptrdiff_t p = 0; p < kc; p++) {

@@ -37,8 +37,8 @@ static inline void store4(float *p, xent_v4 v) { memcpy(p, &v, sizeof v); }
   } while (0)
 
 void xent_gemm_kernel_baseline(
-    ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns,
-    int accumulate) {
+    ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, ptrdiff_t rows,
+    ptrdiff_t columns, int accumulate) {
   xent_v4 c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
   xent_v4 c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
   for (ptrdiff_t p = 0; p < kc; p++) {

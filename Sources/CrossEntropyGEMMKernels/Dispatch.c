@@ -57,8 +57,8 @@ int xent_gemm_kernel_columns(int kernel) {
 }
 
 void xent_gemm_tile(
-    int kernel, ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, ptrdiff_t rows,
-    ptrdiff_t columns, int accumulate) {
+    int kernel, ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
+    ptrdiff_t rows, ptrdiff_t columns, int accumulate) {
   switch (kernel) {
 #if defined(__x86_64__) || defined(_M_X64)
     case XENT_GEMM_KERNEL_AVX2:

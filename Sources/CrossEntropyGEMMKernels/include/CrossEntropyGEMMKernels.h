@@ -41,24 +41,24 @@ int xent_gemm_kernel_columns(int kernel);
 
 /// One tile with `kernel` (see the top of this file). `kernel` must be supported.
 void xent_gemm_tile(
-    int kernel, ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, ptrdiff_t rows,
-    ptrdiff_t columns, int accumulate);
+    int kernel, ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
+    ptrdiff_t rows, ptrdiff_t columns, int accumulate);
 
 /// The portable micro-kernel (6 x 8 tiles).
 void xent_gemm_kernel_baseline(
-    ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns,
-    int accumulate);
+    ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, ptrdiff_t rows,
+    ptrdiff_t columns, int accumulate);
 
 #if defined(__x86_64__) || defined(_M_X64)
 /// The AVX2 + FMA micro-kernel (6 x 16 tiles). Needs XENT_GEMM_KERNEL_AVX2.
 void xent_gemm_kernel_avx2(
-    ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns,
-    int accumulate);
+    ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, ptrdiff_t rows,
+    ptrdiff_t columns, int accumulate);
 
 /// The AVX-512F micro-kernel (6 x 32 tiles). Needs XENT_GEMM_KERNEL_AVX512.
 void xent_gemm_kernel_avx512(
-    ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns,
-    int accumulate);
+    ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, ptrdiff_t rows,
+    ptrdiff_t columns, int accumulate);
 #endif
 
 /// Runs `iterations` rounds of independent multiply-adds on `kernel`'s instruction set (fused
