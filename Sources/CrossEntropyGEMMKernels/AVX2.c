@@ -31,6 +31,13 @@ __attribute__((target("avx2,fma"))) void xent_gemm_kernel_avx2(
     ptrdiff_t columns, int accumulate) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  // Fetch the tile of C while the products are formed (C is read or written only at the end).
+  for (ptrdiff_t i = 0; i < rows; i++) {
+    _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char *)(c + i * ldc + 15), _MM_HINT_T0);
+  }
+  // Unrolled: the loop's own instructions otherwise cost a tenth of the throughput.
+#pragma clang loop unroll_count(4)
   for (ptrdiff_t p = 0; p < kc; p++) {
     __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
     XENT_AVX2_ROW(0);

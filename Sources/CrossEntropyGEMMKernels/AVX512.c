@@ -32,6 +32,14 @@ __attribute__((target("avx512f,avx2,fma"))) void xent_gemm_kernel_avx512(
     ptrdiff_t columns, int accumulate) {
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  // Fetch the tile of C while the products are formed (C is read or written only at the end).
+  for (ptrdiff_t i = 0; i < rows; i++) {
+    _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+    _mm_prefetch((const char *)(c + i * ldc + 31), _MM_HINT_T0);
+  }
+  // Unrolled: the loop's own instructions otherwise cost a tenth of the throughput.
+#pragma clang loop unroll_count(4)
   for (ptrdiff_t p = 0; p < kc; p++) {
     __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
     XENT_AVX512_ROW(0);

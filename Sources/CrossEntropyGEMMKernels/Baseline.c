@@ -41,6 +41,7 @@ void xent_gemm_kernel_baseline(
     ptrdiff_t columns, int accumulate) {
   xent_v4 c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
   xent_v4 c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
+#pragma clang loop unroll_count(4)
   for (ptrdiff_t p = 0; p < kc; p++) {
     xent_v4 b0 = load4(b), b1 = load4(b + 4);
     XENT_BASELINE_ROW(0);

@@ -41,38 +41,70 @@ extension GEMM {
     ) {
       let kc = depth.count
       if depthStride == 1 {
-        // Each row is contiguous along k: 16 steps of a row per load, stored at stride `width`.
-        for r in 0..<count {
+        // Each row is contiguous along k: 16 steps of four rows per round of loads, stored
+        // four rows at a time (a 4 x 4 transpose per step).
+        var r = 0
+        while r + 4 <= count {
           let row = base + (first + r) * rowStride + depth.lowerBound
+          let (row1, row2, row3) = (row + rowStride, row + 2 * rowStride, row + 3 * rowStride)
+          var out = panel + r
           var p = 0
           while p + 16 <= kc {
-            let v = S.load(row, p)
-            for lane in 0..<16 { panel[(p + lane) * width + r] = v[lane] }
+            let (v0, v1, v2, v3) = (
+              S.load(row, p), S.load(row1, p), S.load(row2, p), S.load(row3, p)
+            )
+            for lane in 0..<16 {
+              UnsafeMutableRawPointer(out).storeBytes(
+                of: SIMD4(v0[lane], v1[lane], v2[lane], v3[lane]), as: SIMD4<Float>.self)
+              out += width
+            }
             p += 16
           }
           while p < kc {
-            panel[p * width + r] = S.float(row[p])
+            out[0] = S.float(row[p])
+            out[1] = S.float(row1[p])
+            out[2] = S.float(row2[p])
+            out[3] = S.float(row3[p])
+            out += width
             p += 1
           }
+          r += 4
+        }
+        while r < count {
+          let row = base + (first + r) * rowStride + depth.lowerBound
+          var out = panel + r
+          for p in 0..<kc {
+            out.pointee = S.float(row[p])
+            out += width
+          }
+          r += 1
         }
       } else if rowStride == 1 && count == width && width % 16 == 0 {
         // Each step is contiguous along the rows: whole vectors.
-        for p in 0..<kc {
-          let step = base + (depth.lowerBound + p) * depthStride + first
+        var step = base + depth.lowerBound * depthStride + first
+        var out = panel
+        for _ in 0..<kc {
           for lane in stride(from: 0, to: width, by: 16) {
-            VectorMath.store(S.load(step, lane), panel + p * width, lane)
+            VectorMath.store(S.load(step, lane), out, lane)
           }
+          step += depthStride
+          out += width
         }
         return
       } else {
-        for p in 0..<kc {
-          let step = base + (depth.lowerBound + p) * depthStride + first * rowStride
-          for r in 0..<count { panel[p * width + r] = S.float(step[r * rowStride]) }
+        var step = base + depth.lowerBound * depthStride + first * rowStride
+        var out = panel
+        for _ in 0..<kc {
+          for r in 0..<count { out[r] = S.float(step[r &* rowStride]) }
+          step += depthStride
+          out += width
         }
       }
       if count < width {
-        for p in 0..<kc {
-          for r in count..<width { panel[p * width + r] = 0 }
+        var out = panel
+        for _ in 0..<kc {
+          for r in count..<width { out[r] = 0 }
+          out += width
         }
       }
     }
