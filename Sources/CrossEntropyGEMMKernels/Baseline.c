@@ -1,8 +1,6 @@
 // The portable micro-kernel: 6 x 8 tiles in four-lane vectors of the compiler's generic vector
 // extension, which is SSE2 on x86-64 (a multiply and an add: the baseline has no FMA), NEON on
 // arm64 and scalar code on targets without vectors.
-#include <string.h>
-
 #include "CrossEntropyGEMMKernels.h"
 #include "Tile.h"
 
@@ -10,11 +8,11 @@ typedef float xent_v4 __attribute__((vector_size(16)));
 
 static inline xent_v4 load4(const float *p) {
   xent_v4 v;
-  memcpy(&v, p, sizeof v);
+  __builtin_memcpy(&v, p, sizeof v);
   return v;
 }
 
-static inline void store4(float *p, xent_v4 v) { memcpy(p, &v, sizeof v); }
+static inline void store4(float *p, xent_v4 v) { __builtin_memcpy(p, &v, sizeof v); }
 
 #define XENT_BASELINE_ROW(i)                  \
   do {                                        \

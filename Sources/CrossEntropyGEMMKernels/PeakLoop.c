@@ -1,7 +1,6 @@
 // Loops of independent multiply-adds on each instruction set: the peak the micro-kernels are
 // measured against (`xent bench --loss gemm`). Twelve independent accumulators cover the
 // latency of the two FMA (or multiply and add) pipes of current x86 cores.
-#include <string.h>
 
 #include "CrossEntropyGEMMKernels.h"
 

@@ -1,5 +1,4 @@
 import CrossEntropyGEMMKernels
-import Dispatch
 
 /// One GEMM of the language-model head on deterministic operands, for `xent bench --loss gemm`:
 /// the product, the micro-kernel that runs it, and the multiply-add peak of that kernel's
@@ -111,24 +110,15 @@ package final class GEMMBenchmark {
     }
   }
 
-  /// The multiply-add peak of the selected kernel's instruction set on `threads` threads at
-  /// once, in GFLOP/s: independent FMAs (AVX2, AVX-512) or multiplies and adds (baseline) in C,
-  /// the best of three runs of about `seconds` each.
-  package static func peakGFLOPS(threads: Int, seconds: Double = 0.25) -> Double {
-    let kernel = Int32(GEMM.Kernel.selected.rawValue)
-    let perIteration = Double(xent_gemm_peak_flops_per_iteration(kernel))
-    let clock = ContinuousClock()
-    func wallSeconds(_ iterations: Int) -> Double {
-      let elapsed = clock.measure {
-        DispatchQueue.concurrentPerform(iterations: max(1, threads)) { _ in
-          _ = xent_gemm_peak_loop(kernel, iterations)
-        }
-      }.components
-      return Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
-    }
-    let probe = 1 << 20
-    let iterations = max(probe, Int(Double(probe) * seconds / max(wallSeconds(probe), 1e-6)))
-    let best = (0..<3).map { _ in wallSeconds(iterations) }.min()!
-    return Double(max(1, threads)) * Double(iterations) * perIteration / best * 1e-9
+  /// Runs `iterations` rounds of independent multiply-adds on the selected kernel's instruction
+  /// set (FMAs for AVX2 and AVX-512, a multiply and an add for the baseline), in C: time it to
+  /// measure the peak a micro-kernel could reach.
+  package static func peakLoop(iterations: Int) {
+    _ = xent_gemm_peak_loop(Int32(GEMM.Kernel.selected.rawValue), iterations)
+  }
+
+  /// The floating-point operations of one round of ``peakLoop(iterations:)``.
+  package static var peakFlopsPerIteration: Double {
+    Double(xent_gemm_peak_flops_per_iteration(Int32(GEMM.Kernel.selected.rawValue)))
   }
 }
