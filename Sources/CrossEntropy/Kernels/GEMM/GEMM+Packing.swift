@@ -42,7 +42,7 @@ extension GEMM {
       let kc = depth.count
       if depthStride == 1 {
         // Each row is contiguous along k: 16 steps of four rows per round of loads, stored
-        // four rows at a time (a 4 x 4 transpose per step).
+        // four rows at a time (a 4 x 4 transpose per step), then two, then one.
         var r = 0
         while r + 4 <= count {
           let row = base + (first + r) * rowStride + depth.lowerBound
@@ -69,6 +69,29 @@ extension GEMM {
             p += 1
           }
           r += 4
+        }
+        if r + 2 <= count {
+          // Two rows left (a 6-row panel): pairs of values.
+          let row = base + (first + r) * rowStride + depth.lowerBound
+          let row1 = row + rowStride
+          var out = panel + r
+          var p = 0
+          while p + 16 <= kc {
+            let (v0, v1) = (S.load(row, p), S.load(row1, p))
+            for lane in 0..<16 {
+              UnsafeMutableRawPointer(out).storeBytes(
+                of: SIMD2(v0[lane], v1[lane]), as: SIMD2<Float>.self)
+              out += width
+            }
+            p += 16
+          }
+          while p < kc {
+            out[0] = S.float(row[p])
+            out[1] = S.float(row1[p])
+            out += width
+            p += 1
+          }
+          r += 2
         }
         while r < count {
           let row = base + (first + r) * rowStride + depth.lowerBound
