@@ -161,8 +161,10 @@ check_gemm() {  # directory of the C target's objects, directory of the library'
     "$(function_code "$1"/Baseline.c.o xent_gemm_kernel_baseline)"
   check_no_avx "portable: xent_gemm_tile" "$(function_code "$1"/Dispatch.c.o xent_gemm_tile)"
   check_no_avx "portable: the GEMM's Swift code" \
-    "$(objdump -d --no-show-raw-insn "$2"/GEMM*.swift.o)"
-  if function_code "$1"/AVX2.c.o xent_gemm_kernel_avx2 | grep -q -E 'vfmadd[0-9]+ps.*%ymm'; then
+    "$(objdump -d --no-show-raw-insn "$2"/GEMM*.swift.o || echo NO-SUCH-FUNCTION)"
+  local avx2
+  avx2=$(function_code "$1"/AVX2.c.o xent_gemm_kernel_avx2)
+  if grep -q -E 'vfmadd[0-9]+ps.*%ymm' <<<"$avx2"; then
     echo "ok:   portable: xent_gemm_kernel_avx2 uses ymm FMAs"
   else
     echo "FAIL: portable: no ymm FMA in xent_gemm_kernel_avx2"
