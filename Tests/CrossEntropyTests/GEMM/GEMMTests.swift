@@ -12,11 +12,11 @@ import _CrossEntropyTestSupport
 /// holds for them too.
 @Suite struct GEMMTests {
   /// Sizes (m, n, k): single elements, a 6 x 8, 6 x 16 and 6 x 32 tile and one past them,
-  /// k one past the 256-step block, m one past the 144-row block, n one past the 4096-column
+  /// k one past the 256-step block, m one past the 144-row block, n one past the 1024-column
   /// block, and one medium product.
   static let sizes: [(Int, Int, Int)] = [
     (1, 1, 1), (1, 5, 3), (4, 1, 2), (6, 8, 5), (7, 9, 4), (6, 16, 7), (7, 17, 3), (6, 32, 2),
-    (5, 33, 9), (13, 31, 257), (145, 9, 4), (2, 4097, 2), (37, 45, 300),
+    (5, 33, 9), (13, 31, 257), (145, 9, 4), (2, 1025, 2), (37, 45, 300),
   ]
 
   @Test(arguments: GEMM.Kernel.supported)
@@ -66,7 +66,7 @@ import _CrossEntropyTestSupport
   /// count, whether the threads split the rows (m large) or the columns (n large).
   @Test(arguments: GEMM.Kernel.supported)
   func threadCountsGiveIdenticalBits(kernel: GEMM.Kernel) {
-    for (m, n, k) in [(61, 37, 300), (13, 150, 40), (5, 3, 7)] {
+    for (m, n, k) in [(61, 37, 300), (13, 150, 40), (7, 1100, 3), (5, 3, 7)] {
       for (transposeA, transposeB) in gemmLayouts {
         let problem = GEMMTestCase(
           m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, padding: 1)
