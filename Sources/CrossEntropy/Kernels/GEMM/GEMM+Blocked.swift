@@ -5,8 +5,8 @@ extension GEMM {
   /// - `kc` steps of k per packed panel: a 6 x 16 AVX2 tile streams a 16 KB B micro-panel
   ///   (256 x 16 fp32) that stays in L1 while the A micro-panels (6 KB each) pass through;
   /// - `mc` rows of A per packed block: 144 x 256 fp32 is 144 KB, well inside L2;
-  /// - `nc` columns of B per packed block: 256 x 1024 fp32 is 1 MB, in L3 (a 4 MB block ran
-  ///   the logits product, where n is large, at 63% of the FMA peak instead of 70%).
+  /// - `nc` columns of B per packed block: 256 x 1024 fp32 is 1 MB, in L3 (with 4 MB blocks the
+  ///   logits product, where n is large, reaches 63% of the FMA peak on Zen 3 instead of 70%).
   ///
   /// `kc` alone decides the order of the sums (each element adds one fp32 partial sum per block
   /// of `kc` steps, in ascending order), and it depends on nothing but this constant.
