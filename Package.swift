@@ -17,7 +17,8 @@ let package = Package(
     .target(
       name: "CrossEntropy",
       dependencies: [
-        "CrossEntropyCPU", .product(name: "RealModule", package: "swift-numerics"),
+        "CrossEntropyCPU", "CrossEntropyGEMMKernels",
+        .product(name: "RealModule", package: "swift-numerics"),
       ],
       exclude: ["Kernels/README.md"]
     ),
@@ -36,6 +37,8 @@ let package = Package(
 
     // Compile-time facts about the target CPU (FMA, F16C) for the kernels; no stable API.
     .target(name: "CrossEntropyCPU"),
+    // The GEMM's register micro-kernels in C, one per instruction set, picked at run time.
+    .target(name: "CrossEntropyGEMMKernels"),
     // The `.npy` reader and writer of `xent`.
     .target(name: "NumPyIO"),
     // The digits demo of `xent demo`, with its bundled data set.

@@ -15,6 +15,12 @@
 #     has at most one packed fp32 FMA or multiply on xmm/ymm registers per eight on zmm (Swift
 #     6.3's LLVM once split a whole 16-lane chain of this kernel into 4-lane pieces, which gives
 #     as many narrow ones as wide; under register pressure it may split the odd single FMA).
+#  4. the GEMM's baseline micro-kernel (xent_gemm_kernel_baseline, C target
+#     CrossEntropyGEMMKernels) in the portable build holds no AVX instruction: no ymm or zmm
+#     register and no VEX/EVEX-encoded (v-prefixed) instruction, nor does the tile dispatch or
+#     the Swift side of the GEMM (packing and blocking); the AVX2 kernel in the same object file
+#     set does use ymm FMAs (it is compiled with a target attribute). Then the GEMM tests run with
+#     XENT_GEMM_KERNEL=baseline, so that the baseline kernel computes every product.
 # The scalar fallbacks for non-finite rows (FusedSoftmax.scalar*Row) are exempt: it is not a loop
 # over well-formed data. x86-64 with objdump only (elsewhere it says so and succeeds).
 # Usage: Scripts/check_codegen.sh [--portable-only]. The native build goes to .build-native.
@@ -125,12 +131,63 @@ check_distillation() {  # label, directory
   fi
 }
 
+# The disassembly of one function of an object file.
+function_code() {  # object, symbol
+  objdump -d --no-show-raw-insn "$1" | awk -v name="<$2>:" '
+    /^[0-9a-f]+ <.*>:$/ { keep = ($2 == name); if (keep) found = 1 }
+    keep { print }
+    END { if (!found) print "NO-SUCH-FUNCTION" }'
+}
+
+# Fails on any AVX instruction (ymm/zmm registers, or a v-prefixed, VEX or EVEX, mnemonic).
+check_no_avx() {  # label, code
+  local avx
+  if grep -q NO-SUCH-FUNCTION <<<"$2"; then
+    echo "FAIL: $1: not found"
+    failures=$((failures + 1))
+    return
+  fi
+  avx=$(grep -E '%[yz]mm|^ *[0-9a-f]+:[[:space:]]+v[a-z0-9]+' <<<"$2" | head -3 || true)
+  if [[ -n "$avx" ]]; then
+    echo "FAIL: $1 has AVX instructions: $avx"
+    failures=$((failures + 1))
+  else
+    echo "ok:   $1: no AVX instruction (no ymm/zmm, no VEX)"
+  fi
+}
+
+check_gemm() {  # directory of the C target's objects, directory of the library's objects
+  check_no_avx "portable: xent_gemm_kernel_baseline" \
+    "$(function_code "$1"/Baseline.c.o xent_gemm_kernel_baseline)"
+  check_no_avx "portable: xent_gemm_tile" "$(function_code "$1"/Dispatch.c.o xent_gemm_tile)"
+  check_no_avx "portable: the GEMM's Swift code" \
+    "$(objdump -d --no-show-raw-insn "$2"/GEMM*.swift.o || echo NO-SUCH-FUNCTION)"
+  local avx2
+  avx2=$(function_code "$1"/AVX2.c.o xent_gemm_kernel_avx2)
+  if grep -q -E 'vfmadd[0-9]+ps.*%ymm' <<<"$avx2"; then
+    echo "ok:   portable: xent_gemm_kernel_avx2 uses ymm FMAs"
+  else
+    echo "FAIL: portable: no ymm FMA in xent_gemm_kernel_avx2"
+    failures=$((failures + 1))
+  fi
+}
+
 echo "== portable release build"
 mkdir -p .build
 swift build -c release --target CrossEntropy 2>&1 | tee .build/codegen-portable.log | tail -1
 Scripts/check_warnings.sh .build/codegen-portable.log || failures=$((failures + 1))
 check portable .build/release/CrossEntropy.build
 check_distillation portable .build/release/CrossEntropy.build
+check_gemm .build/release/CrossEntropyGEMMKernels.build .build/release/CrossEntropy.build
+echo "== the GEMM tests on the baseline kernel (XENT_GEMM_KERNEL=baseline, debug build)"
+log=.build/codegen-gemm-baseline.log
+if XENT_GEMM_KERNEL=baseline swift test --filter GEMM >"$log" 2>&1 \
+  && grep -q -E 'Test run with [1-9][0-9]* tests? .*passed' "$log"; then
+  echo "ok:   the GEMM tests pass on the baseline kernel"
+else
+  echo "FAIL: the GEMM tests on the baseline kernel ($log)"
+  failures=$((failures + 1))
+fi
 
 if [[ "${1:-}" != "--portable-only" ]]; then
   echo "== native release build (-target-cpu native)"

@@ -11,6 +11,11 @@
 /// (`KernelStorage` says how each is widened); products and sums are formed in fp32. Each element
 /// of `C` is computed by one thread in a fixed order, so results are bit-identical for every
 /// thread count.
+///
+/// `threads` is the most threads a call may use (callers pass `Parallelism.effectiveThreadCount`
+/// or fewer; below 1 counts as 1); small products use fewer. The fp32 path is blocked and packed
+/// in the style of BLIS around a register micro-kernel in C chosen at run time (``Kernel``,
+/// `GEMM+Blocked.swift`, `Kernels/README.md`).
 enum GEMM {
   /// `C (+)= op(A) · op(B)` in fp32 with operands of any kernel storage type.
   static func multiply<SA: KernelStorage, SB: KernelStorage>(
@@ -19,18 +24,29 @@ enum GEMM {
     b: UnsafePointer<SB.Stored>, ldb: Int, transposeB: Bool,
     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, threads: Int
   ) {
-    // Unblocked placeholder: one dot product per element.
-    for i in 0..<m {
-      for j in 0..<n {
-        var sum: Float = accumulate ? c[i * ldc + j] : 0
-        for p in 0..<k {
-          let x = SA.float(transposeA ? a[p * lda + i] : a[i * lda + p])
-          let y = SB.float(transposeB ? b[j * ldb + p] : b[p * ldb + j])
-          sum += x * y
-        }
-        c[i * ldc + j] = sum
-      }
-    }
+    multiply(
+      SA.self, SB.self, m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
+      transposeB: transposeB, c: c, ldc: ldc, accumulate: accumulate, threads: threads,
+      kernel: .selected)
+  }
+
+  /// `C (+)= op(A) · op(B)` in fp32 with a given micro-kernel, which the CPU must support
+  /// (``Kernel/supported``): what the tests and `xent bench` use to run each one. A thread
+  /// gets at least `minimumWorkPerThread` multiply-adds (the tests lower it to split small
+  /// products).
+  static func multiply<SA: KernelStorage, SB: KernelStorage>(
+    _: SA.Type, _: SB.Type, m: Int, n: Int, k: Int,
+    a: UnsafePointer<SA.Stored>, lda: Int, transposeA: Bool,
+    b: UnsafePointer<SB.Stored>, ldb: Int, transposeB: Bool,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, threads: Int, kernel: Kernel,
+    minimumWorkPerThread: Int = Blocking.minimumWorkPerThread
+  ) {
+    precondition(kernel.rawValue <= Kernel.best.rawValue, "GEMM kernel unsupported by this CPU")
+    blocked(
+      a: Operand<SA>(a: a, lda: lda, transposed: transposeA),
+      b: Operand<SB>(b: b, ldb: ldb, transposed: transposeB), m: m, n: n, k: k, c: c, ldc: ldc,
+      accumulate: accumulate, threads: threads, kernel: kernel,
+      minimumWorkPerThread: minimumWorkPerThread)
   }
 
   /// `C (+)= op(A) · op(B)` in Double.
@@ -40,16 +56,8 @@ enum GEMM {
     b: UnsafePointer<Double>, ldb: Int, transposeB: Bool,
     c: UnsafeMutablePointer<Double>, ldc: Int, accumulate: Bool, threads: Int
   ) {
-    for i in 0..<m {
-      for j in 0..<n {
-        var sum: Double = accumulate ? c[i * ldc + j] : 0
-        for p in 0..<k {
-          let x = transposeA ? a[p * lda + i] : a[i * lda + p]
-          let y = transposeB ? b[j * ldb + p] : b[p * ldb + j]
-          sum += x * y
-        }
-        c[i * ldc + j] = sum
-      }
-    }
+    blockedDouble(
+      m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
+      transposeB: transposeB, c: c, ldc: ldc, accumulate: accumulate, threads: threads)
   }
 }

@@ -26,6 +26,7 @@ struct Bench: ParsableCommand {
     case binaryCrossEntropyWithLogits = "binary-cross-entropy-with-logits"
     case distillation, sigmoidFocal = "sigmoid-focal", softmaxFocal = "softmax-focal"
     case ctc
+    case gemm
   }
 
   /// The element types `xent bench` can time.
@@ -41,8 +42,8 @@ struct Bench: ParsableCommand {
   @Option(
     help: """
       The loss to time: cross-entropy, binary-cross-entropy-with-logits, distillation, \
-      sigmoid-focal, softmax-focal (the last three float32 only, next to cross-entropy) or ctc \
-      (float32 or float64).
+      sigmoid-focal, softmax-focal (the last three float32 only, next to cross-entropy), ctc \
+      (float32 or float64) or gemm (the products of the language-model head).
       """)
   var loss: LossName = .crossEntropy
 
@@ -86,6 +87,12 @@ struct Bench: ParsableCommand {
   @Option(help: "Focal exponent gamma.")
   var gamma: Double = 2
 
+  @Option(help: "gemm: the inner dimension k (the hidden size D). Default: 1024.")
+  var hidden: Int?
+
+  @Option(help: "gemm: nt (C = A·Bᵀ, logits), nn (C = A·B, dH) or tn (C += Aᵀ·B, dW).")
+  var layout: GEMMLayout = .nt
+
   @Option(help: "ctc: time steps T. Default: 500.")
   var timeSteps: Int?
 
@@ -100,6 +107,10 @@ struct Bench: ParsableCommand {
   func validate() throws {
     if loss == .ctc {
       try validateCTC()
+      return
+    }
+    if loss == .gemm {
+      try validateGEMM()
       return
     }
     let ctcOnly: [(String, Int?)] = [
@@ -130,6 +141,7 @@ struct Bench: ParsableCommand {
   func run() throws {
     let time: () throws -> Void
     switch (loss, dtype) {
+    case (.gemm, _): time = { try timeGEMM() }
     case (.crossEntropy, .float32): time = { report(try timeCrossEntropy(Float.self)) }
     case (.crossEntropy, .float64): time = { report(try timeCrossEntropy(Double.self)) }
     case (.crossEntropy, .bfloat16): time = { report(try timeBFloat16CrossEntropy()) }
