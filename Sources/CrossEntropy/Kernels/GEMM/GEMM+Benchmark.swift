@@ -71,7 +71,10 @@ package final class GEMMBenchmark {
   }
 
   /// The micro-kernel the products use (``GEMM/Kernel/selected``).
-  package var kernel: String { GEMM.Kernel.selected.name }
+  package var kernel: String { Self.activeKernel }
+
+  /// The name of the micro-kernel every product of this process uses.
+  package static var activeKernel: String { GEMM.Kernel.selected.name }
 
   /// The floating-point operations of one product: 2 m n k.
   package var flops: Double { 2 * Double(m) * Double(n) * Double(k) }

@@ -27,6 +27,7 @@ struct Bench: ParsableCommand {
     case distillation, sigmoidFocal = "sigmoid-focal", softmaxFocal = "softmax-focal"
     case ctc
     case gemm
+    case linearCrossEntropy = "linear-cross-entropy"
   }
 
   /// The element types `xent bench` can time.
@@ -43,7 +44,8 @@ struct Bench: ParsableCommand {
     help: """
       The loss to time: cross-entropy, binary-cross-entropy-with-logits, distillation, \
       sigmoid-focal, softmax-focal (the last three float32 only, next to cross-entropy), ctc \
-      (float32 or float64) or gemm (the products of the language-model head).
+      (float32 or float64), linear-cross-entropy (the language-model head) or gemm (its \
+      matrix products).
       """)
   var loss: LossName = .crossEntropy
 
@@ -87,7 +89,11 @@ struct Bench: ParsableCommand {
   @Option(help: "Focal exponent gamma.")
   var gamma: Double = 2
 
-  @Option(help: "gemm: the inner dimension k (the hidden size D). Default: 1024.")
+  @Option(
+    help: """
+      gemm, linear-cross-entropy: the hidden size D (the products' inner dimension). \
+      Default: 1024.
+      """)
   var hidden: Int?
 
   @Option(help: "gemm: nt (C = A·Bᵀ, logits), nn (C = A·B, dH) or tn (C += Aᵀ·B, dW).")
@@ -112,6 +118,11 @@ struct Bench: ParsableCommand {
     if loss == .gemm {
       try validateGEMM()
       return
+    }
+    if loss == .linearCrossEntropy {
+      try validateLinearCrossEntropy()
+    } else if hidden != nil {
+      throw ValidationError("--hidden applies to --loss gemm and linear-cross-entropy only")
     }
     let ctcOnly: [(String, Int?)] = [
       ("--time-steps", timeSteps), ("--batch", batch), ("--target-length", targetLength),
@@ -142,6 +153,7 @@ struct Bench: ParsableCommand {
     let time: () throws -> Void
     switch (loss, dtype) {
     case (.gemm, _): time = { try timeGEMM() }
+    case (.linearCrossEntropy, _): time = { try timeLinearCrossEntropy() }
     case (.crossEntropy, .float32): time = { report(try timeCrossEntropy(Float.self)) }
     case (.crossEntropy, .float64): time = { report(try timeCrossEntropy(Double.self)) }
     case (.crossEntropy, .bfloat16): time = { report(try timeBFloat16CrossEntropy()) }
