@@ -34,22 +34,13 @@ extension KernelStorage {
   }
 }
 
-/// Zero-extends 16-bit lanes (a lane loop, which LLVM turns into one `vpmovzxwd`; the generic
-/// `init(truncatingIfNeeded:)` stays an out-of-line call).
+/// Zero-extends 16-bit lanes (one `vpmovzxwd` where available).
 @inline(__always)
-func widenLanes(_ v: SIMD16<UInt16>) -> SIMD16<UInt32> {
-  var r = SIMD16<UInt32>()
-  for i in 0..<16 { r[i] = UInt32(v[i]) }
-  return r
-}
+func widenLanes(_ v: SIMD16<UInt16>) -> SIMD16<UInt32> { v.widened }
 
 /// Keeps the low 16 bits of each lane (one `vpmovdw` where available).
 @inline(__always)
-func narrowLanes(_ v: SIMD16<UInt32>) -> SIMD16<UInt16> {
-  var r = SIMD16<UInt16>()
-  for i in 0..<16 { r[i] = UInt16(truncatingIfNeeded: v[i]) }
-  return r
-}
+func narrowLanes(_ v: SIMD16<UInt32>) -> SIMD16<UInt16> { v.truncatedTo16 }
 
 /// fp32 elements.
 enum FloatStorage: KernelStorage {
@@ -110,11 +101,8 @@ enum BFloat16Storage: KernelStorage {
     @inline(__always)
     static func load(_ p: UnsafePointer<Float16>, _ i: Int) -> Vector {
       if hasHardwareConversion {
-        // A lane loop: LLVM makes it one conversion (the SIMD initialiser stays a call).
-        let h = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float16>.self)
-        var v = Vector()
-        for k in 0..<16 { v[k] = Float(h[k]) }
-        return v
+        // One conversion (the SIMD initialiser would stay a call).
+        return UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float16>.self).widened
       }
       let bits = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<UInt16>.self)
       return widen(widenLanes(bits))
@@ -123,9 +111,7 @@ enum BFloat16Storage: KernelStorage {
     @inline(__always)
     static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float16>, _ i: Int) {
       if hasHardwareConversion {
-        var h = SIMD16<Float16>()
-        for k in 0..<16 { h[k] = Float16(v[k]) }
-        UnsafeMutableRawPointer(p + i).storeBytes(of: h, as: SIMD16<Float16>.self)
+        UnsafeMutableRawPointer(p + i).storeBytes(of: v.narrowedToHalf, as: SIMD16<Float16>.self)
         return
       }
       UnsafeMutableRawPointer(p + i).storeBytes(

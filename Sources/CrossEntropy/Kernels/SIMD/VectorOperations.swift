@@ -67,6 +67,70 @@ extension SIMD16 where Scalar == Float {
   mutating func replace(with other: Float, where mask: SIMDMask<SIMD16<Int32>>) {
     replace(with: Self(repeating: other), where: mask)
   }
+
+  @_transparent
+  var lowHalf: SIMD8<Float> { unsafeBitCast(self, to: (SIMD8<Float>, SIMD8<Float>).self).0 }
+  @_transparent
+  var highHalf: SIMD8<Float> { unsafeBitCast(self, to: (SIMD8<Float>, SIMD8<Float>).self).1 }
+}
+
+extension SIMD8 where Scalar == Float {
+  @_transparent
+  static func + (a: Self, b: Self) -> Self {
+    let sum = Builtin.fadd_Vec8xFPIEEE32(a._storage._value, b._storage._value)
+    return unsafeBitCast(sum, to: Self.self)
+  }
+  @_transparent
+  mutating func replace(with other: Self, where mask: SIMDMask<SIMD8<Int32>>) {
+    let lanes = Builtin.trunc_Vec8xInt32_Vec8xInt1(mask._storage._storage._value)
+    let selected = Builtin.select_Vec8xInt1_Vec8xFPIEEE32(
+      lanes, other._storage._value, _storage._value)
+    self = unsafeBitCast(selected, to: Self.self)
+  }
+  @_transparent
+  var lowHalf: SIMD4<Float> { unsafeBitCast(self, to: (SIMD4<Float>, SIMD4<Float>).self).0 }
+  @_transparent
+  var highHalf: SIMD4<Float> { unsafeBitCast(self, to: (SIMD4<Float>, SIMD4<Float>).self).1 }
+  /// The lanes widened to Double (exactly).
+  @_transparent
+  var widened: SIMD8<Double> {
+    unsafeBitCast(
+      Builtin.fpext_Vec8xFPIEEE32_Vec8xFPIEEE64(_storage._value), to: SIMD8<Double>.self)
+  }
+}
+
+extension SIMD4 where Scalar == Float {
+  @_transparent
+  static func + (a: Self, b: Self) -> Self {
+    let sum = Builtin.fadd_Vec4xFPIEEE32(a._storage._value, b._storage._value)
+    return unsafeBitCast(sum, to: Self.self)
+  }
+  @_transparent
+  mutating func replace(with other: Self, where mask: SIMDMask<SIMD4<Int32>>) {
+    let lanes = Builtin.trunc_Vec4xInt32_Vec4xInt1(mask._storage._storage._value)
+    let selected = Builtin.select_Vec4xInt1_Vec4xFPIEEE32(
+      lanes, other._storage._value, _storage._value)
+    self = unsafeBitCast(selected, to: Self.self)
+  }
+  @_transparent
+  var lowHalf: SIMD2<Float> { unsafeBitCast(self, to: (SIMD2<Float>, SIMD2<Float>).self).0 }
+  @_transparent
+  var highHalf: SIMD2<Float> { unsafeBitCast(self, to: (SIMD2<Float>, SIMD2<Float>).self).1 }
+}
+
+extension SIMD2 where Scalar == Float {
+  @_transparent
+  static func + (a: Self, b: Self) -> Self {
+    let sum = Builtin.fadd_Vec2xFPIEEE32(a._storage._value, b._storage._value)
+    return unsafeBitCast(sum, to: Self.self)
+  }
+  @_transparent
+  mutating func replace(with other: Self, where mask: SIMDMask<SIMD2<Int32>>) {
+    let lanes = Builtin.trunc_Vec2xInt32_Vec2xInt1(mask._storage._storage._value)
+    let selected = Builtin.select_Vec2xInt1_Vec2xFPIEEE32(
+      lanes, other._storage._value, _storage._value)
+    self = unsafeBitCast(selected, to: Self.self)
+  }
 }
 
 extension SIMD8 where Scalar == Double {
@@ -122,6 +186,51 @@ extension SIMD8 where Scalar == Double {
   mutating func replace(with other: Double, where mask: SIMDMask<SIMD8<Int64>>) {
     replace(with: Self(repeating: other), where: mask)
   }
+
+  @_transparent
+  var lowHalf: SIMD4<Double> { unsafeBitCast(self, to: (SIMD4<Double>, SIMD4<Double>).self).0 }
+  @_transparent
+  var highHalf: SIMD4<Double> { unsafeBitCast(self, to: (SIMD4<Double>, SIMD4<Double>).self).1 }
+  /// The lanes rounded to Float (to nearest even).
+  @_transparent
+  var narrowed: SIMD8<Float> {
+    unsafeBitCast(
+      Builtin.fptrunc_Vec8xFPIEEE64_Vec8xFPIEEE32(_storage._value), to: SIMD8<Float>.self)
+  }
+}
+
+extension SIMD4 where Scalar == Double {
+  @_transparent
+  static func + (a: Self, b: Self) -> Self {
+    let sum = Builtin.fadd_Vec4xFPIEEE64(a._storage._value, b._storage._value)
+    return unsafeBitCast(sum, to: Self.self)
+  }
+  @_transparent
+  mutating func replace(with other: Self, where mask: SIMDMask<SIMD4<Int64>>) {
+    let lanes = Builtin.trunc_Vec4xInt64_Vec4xInt1(mask._storage._storage._value)
+    let selected = Builtin.select_Vec4xInt1_Vec4xFPIEEE64(
+      lanes, other._storage._value, _storage._value)
+    self = unsafeBitCast(selected, to: Self.self)
+  }
+  @_transparent
+  var lowHalf: SIMD2<Double> { unsafeBitCast(self, to: (SIMD2<Double>, SIMD2<Double>).self).0 }
+  @_transparent
+  var highHalf: SIMD2<Double> { unsafeBitCast(self, to: (SIMD2<Double>, SIMD2<Double>).self).1 }
+}
+
+extension SIMD2 where Scalar == Double {
+  @_transparent
+  static func + (a: Self, b: Self) -> Self {
+    let sum = Builtin.fadd_Vec2xFPIEEE64(a._storage._value, b._storage._value)
+    return unsafeBitCast(sum, to: Self.self)
+  }
+  @_transparent
+  mutating func replace(with other: Self, where mask: SIMDMask<SIMD2<Int64>>) {
+    let lanes = Builtin.trunc_Vec2xInt64_Vec2xInt1(mask._storage._storage._value)
+    let selected = Builtin.select_Vec2xInt1_Vec2xFPIEEE64(
+      lanes, other._storage._value, _storage._value)
+    self = unsafeBitCast(selected, to: Self.self)
+  }
 }
 
 extension SIMD16 where Scalar == UInt32 {
@@ -149,6 +258,11 @@ extension SIMD16 where Scalar == UInt32 {
   @_transparent static func | (a: Self, b: UInt32) -> Self { a | Self(repeating: b) }
   @_transparent static func ^ (a: Self, b: UInt32) -> Self { a ^ Self(repeating: b) }
   @_transparent static func &+ (a: Self, b: UInt32) -> Self { a &+ Self(repeating: b) }
+  /// The low 16 bits of each lane.
+  @_transparent
+  var truncatedTo16: SIMD16<UInt16> {
+    unsafeBitCast(Builtin.trunc_Vec16xInt32_Vec16xInt16(vector), to: SIMD16<UInt16>.self)
+  }
   @_transparent static func &- (a: Self, b: UInt32) -> Self { a &- Self(repeating: b) }
 
   /// Shifts left by `b` modulo 32, as the scalar `&<<`.
@@ -162,6 +276,33 @@ extension SIMD16 where Scalar == UInt32 {
     Self(vector: Builtin.lshr_Vec16xInt32(a.vector, Self(repeating: b & 31).vector))
   }
 }
+
+extension SIMD16 where Scalar == UInt16 {
+  /// The lanes zero-extended to 32 bits.
+  @_transparent
+  var widened: SIMD16<UInt32> {
+    SIMD16<UInt32>(vector: Builtin.zext_Vec16xInt16_Vec16xInt32(_storage._value))
+  }
+}
+
+#if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+  extension SIMD16 where Scalar == Float16 {
+    /// The lanes converted to Float (exactly).
+    @_transparent
+    var widened: SIMD16<Float> {
+      SIMD16<Float>(vector: Builtin.fpext_Vec16xFPIEEE16_Vec16xFPIEEE32(_storage._value))
+    }
+  }
+
+  extension SIMD16 where Scalar == Float {
+    /// The lanes rounded to Float16 (to nearest even): one conversion instruction where the
+    /// target converts half precision in hardware, a library call per lane elsewhere.
+    @_transparent
+    var narrowedToHalf: SIMD16<Float16> {
+      unsafeBitCast(Builtin.fptrunc_Vec16xFPIEEE32_Vec16xFPIEEE16(vector), to: SIMD16<Float16>.self)
+    }
+  }
+#endif
 
 extension SIMD16 where Scalar == Int32 {
   @_transparent
@@ -200,7 +341,9 @@ extension SIMD8 where Scalar == UInt64 {
 extension SIMDMask where Storage == SIMD16<Int32> {
   @_transparent
   static prefix func .! (a: Self) -> Self {
-    Self(SIMD16<Int32>(vector: Builtin.xor_Vec16xInt32(a._storage.vector, SIMD16<Int32>(repeating: -1).vector)))
+    Self(
+      SIMD16<Int32>(
+        vector: Builtin.xor_Vec16xInt32(a._storage.vector, SIMD16<Int32>(repeating: -1).vector)))
   }
   @_transparent
   static func .| (a: Self, b: Self) -> Self {
