@@ -1,6 +1,7 @@
 import Builtin
 
-// Lane-wise arithmetic of the kernels' vector types as single vector instructions.
+// Lane-wise arithmetic, selects and conversions of the kernels' vector types as single vector
+// instructions.
 //
 // The standard library writes SIMD arithmetic on floating-point and integer lanes as a generic
 // loop over the lanes (only comparisons and a few integer operations have concrete vector
