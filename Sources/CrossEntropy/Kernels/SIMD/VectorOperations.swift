@@ -279,6 +279,19 @@ extension SIMD16 where Scalar == UInt32 {
 }
 
 extension SIMD16 where Scalar == UInt16 {
+  /// Replaces the lanes where `mask`, a mask of 32-bit lanes (an fp32 comparison), is set.
+  @_transparent
+  mutating func replace(with other: Self, where mask: SIMDMask<SIMD16<Int32>>) {
+    let lanes = Builtin.trunc_Vec16xInt32_Vec16xInt1(mask._storage._storage._value)
+    let selected = Builtin.select_Vec16xInt1_Vec16xInt16(
+      lanes, other._storage._value, _storage._value)
+    self = unsafeBitCast(selected, to: Self.self)
+  }
+  @_transparent
+  static func | (a: Self, b: Self) -> Self {
+    unsafeBitCast(Builtin.or_Vec16xInt16(a._storage._value, b._storage._value), to: Self.self)
+  }
+
   /// The lanes zero-extended to 32 bits.
   @_transparent
   var widened: SIMD16<UInt32> {
