@@ -20,7 +20,10 @@ let package = Package(
         "CrossEntropyCPU", "CrossEntropyGEMMKernels",
         .product(name: "RealModule", package: "swift-numerics"),
       ],
-      exclude: ["Kernels/README.md"]
+      exclude: ["Kernels/README.md"],
+      // The kernels' vector arithmetic as single LLVM vector operations
+      // (Kernels/SIMD/VectorOperations.swift).
+      swiftSettings: [.enableExperimentalFeature("BuiltinModule")]
     ),
     .executableTarget(
       name: "xent",

@@ -34,22 +34,13 @@ extension KernelStorage {
   }
 }
 
-/// Zero-extends 16-bit lanes (a lane loop, which LLVM turns into one `vpmovzxwd`; the generic
-/// `init(truncatingIfNeeded:)` stays an out-of-line call).
+/// Zero-extends 16-bit lanes (one `vpmovzxwd` where available).
 @inline(__always)
-func widenLanes(_ v: SIMD16<UInt16>) -> SIMD16<UInt32> {
-  var r = SIMD16<UInt32>()
-  for i in 0..<16 { r[i] = UInt32(v[i]) }
-  return r
-}
+func widenLanes(_ v: SIMD16<UInt16>) -> SIMD16<UInt32> { v.widened }
 
 /// Keeps the low 16 bits of each lane (one `vpmovdw` where available).
 @inline(__always)
-func narrowLanes(_ v: SIMD16<UInt32>) -> SIMD16<UInt16> {
-  var r = SIMD16<UInt16>()
-  for i in 0..<16 { r[i] = UInt16(truncatingIfNeeded: v[i]) }
-  return r
-}
+func narrowLanes(_ v: SIMD16<UInt32>) -> SIMD16<UInt16> { v.truncatedTo16 }
 
 /// fp32 elements.
 enum FloatStorage: KernelStorage {
@@ -80,10 +71,10 @@ enum BFloat16Storage: KernelStorage {
   @inline(__always)
   static func round(_ v: Vector) -> SIMD16<UInt16> {
     let u = unsafeBitCast(v, to: SIMD16<UInt32>.self)
-    let rounded = (u &+ 0x7FFF &+ ((u &>> 16) & 1)) &>> 16
-    var result = unsafeBitCast(rounded, to: Vector.self)
-    result.replace(with: unsafeBitCast((u &>> 16) | 0x40, to: Vector.self), where: v .!= v)
-    return narrowLanes(unsafeBitCast(result, to: SIMD16<UInt32>.self))
+    // Narrowed before the select, which then runs on 16-bit lanes.
+    var result = narrowLanes((u &+ 0x7FFF &+ ((u &>> 16) & 1)) &>> 16)
+    result.replace(with: narrowLanes((u &>> 16) | 0x40), where: v .!= v)
+    return result
   }
 
   @inline(__always) static func float(_ x: UInt16) -> Float {
@@ -110,11 +101,8 @@ enum BFloat16Storage: KernelStorage {
     @inline(__always)
     static func load(_ p: UnsafePointer<Float16>, _ i: Int) -> Vector {
       if hasHardwareConversion {
-        // A lane loop: LLVM makes it one conversion (the SIMD initialiser stays a call).
-        let h = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float16>.self)
-        var v = Vector()
-        for k in 0..<16 { v[k] = Float(h[k]) }
-        return v
+        // One conversion (the SIMD initialiser would stay a call).
+        return UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float16>.self).widened
       }
       let bits = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<UInt16>.self)
       return widen(widenLanes(bits))
@@ -123,13 +111,10 @@ enum BFloat16Storage: KernelStorage {
     @inline(__always)
     static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float16>, _ i: Int) {
       if hasHardwareConversion {
-        var h = SIMD16<Float16>()
-        for k in 0..<16 { h[k] = Float16(v[k]) }
-        UnsafeMutableRawPointer(p + i).storeBytes(of: h, as: SIMD16<Float16>.self)
+        UnsafeMutableRawPointer(p + i).storeBytes(of: v.narrowedToHalf, as: SIMD16<Float16>.self)
         return
       }
-      UnsafeMutableRawPointer(p + i).storeBytes(
-        of: narrowLanes(narrow(v)), as: SIMD16<UInt16>.self)
+      UnsafeMutableRawPointer(p + i).storeBytes(of: narrow(v), as: SIMD16<UInt16>.self)
     }
 
     /// Half bits (in the low 16 bits of each lane) to fp32, exactly (subnormals, inf, NaN).
@@ -147,7 +132,7 @@ enum BFloat16Storage: KernelStorage {
 
     /// fp32 to half bits, rounded to nearest even (overflow to inf, NaN to a quiet NaN).
     @inline(__always)
-    static func narrow(_ v: Vector) -> SIMD16<UInt32> {
+    static func narrow(_ v: Vector) -> SIMD16<UInt16> {
       let denormalMagic: UInt32 = ((127 - 15) + (23 - 10) + 1) << 23
       let bits = unsafeBitCast(v, to: SIMD16<UInt32>.self)
       let sign = bits & 0x8000_0000
@@ -156,21 +141,16 @@ enum BFloat16Storage: KernelStorage {
       // Normal results: round the 13 dropped bits to nearest even.
       let odd = (u &>> 13) & 1
       let normal = (u &+ (((15 &- 127) << 23) &+ 0xFFF) &+ odd) &>> 13
-      var result = unsafeBitCast(normal, to: Vector.self)
+      // Narrowed before the selects, which then run on 16-bit lanes.
+      var result = narrowLanes(normal)
       // Subnormal results: let an fp32 addition do the rounding.
       let sub =
         unsafeBitCast(magnitude + Float(bitPattern: denormalMagic), to: SIMD16<UInt32>.self)
         &- denormalMagic
-      result.replace(
-        with: unsafeBitCast(sub, to: Vector.self),
-        where: magnitude .< Float(bitPattern: 113 << 23))
-      result.replace(
-        with: unsafeBitCast(SIMD16<UInt32>(repeating: 0x7C00), to: Vector.self),
-        where: magnitude .>= 65536)
-      result.replace(
-        with: unsafeBitCast(SIMD16<UInt32>(repeating: 0x7E00), to: Vector.self),
-        where: v .!= v)
-      return unsafeBitCast(result, to: SIMD16<UInt32>.self) | (sign &>> 16)
+      result.replace(with: narrowLanes(sub), where: magnitude .< Float(bitPattern: 113 << 23))
+      result.replace(with: SIMD16<UInt16>(repeating: 0x7C00), where: magnitude .>= 65536)
+      result.replace(with: SIMD16<UInt16>(repeating: 0x7E00), where: v .!= v)
+      return result | narrowLanes(sign &>> 16)
     }
 
     @inline(__always) static func float(_ x: Float16) -> Float {
@@ -179,7 +159,7 @@ enum BFloat16Storage: KernelStorage {
     }
     @inline(__always) static func stored(_ x: Float) -> Float16 {
       if hasHardwareConversion { return Float16(x) }
-      return Float16(bitPattern: UInt16(truncatingIfNeeded: narrow(Vector(repeating: x))[0]))
+      return Float16(bitPattern: narrow(Vector(repeating: x))[0])
     }
   }
 #endif

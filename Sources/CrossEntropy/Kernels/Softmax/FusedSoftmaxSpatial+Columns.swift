@@ -344,20 +344,11 @@ struct WideLanes {
 
   @inline(__always)
   mutating func add(_ v: Vector) {
-    for k in 0..<8 {
-      low[k] += Double(v[k])
-      high[k] += Double(v[k + 8])
-    }
+    low += v.lowHalf.widened
+    high += v.highHalf.widened
   }
 
-  var narrowed: Vector {
-    var r = Vector()
-    for k in 0..<8 {
-      r[k] = Float(low[k])
-      r[k + 8] = Float(high[k])
-    }
-    return r
-  }
+  var narrowed: Vector { Vector(lowHalf: low.narrowed, highHalf: high.narrowed) }
 }
 
 /// Where the exp pass keeps a column's exponentials (class `c` at `c * 16`).
