@@ -202,8 +202,8 @@ def lm_head_case(script_python, binary, rows, hidden, classes, dtype, threads, w
     return tuple(results)
 
 
-def megabytes(value):
-    return "-" if value is None or value < 0 else f"{value / 1e6:.0f} MB"
+def mebibytes(value):
+    return "-" if value is None or value < 0 else f"{value / 2**20:.0f} MiB"
 
 
 def run_lm_head(args):
@@ -227,8 +227,8 @@ def run_lm_head(args):
                   f"{'-' if e_s is None or x_s is None else f'{x_s / e_s:.2f}x'} | "
                   f"{fmt(eager['gflops'] if eager else None)} | "
                   f"{fmt(ours['gflops'] if ours else None)} | "
-                  f"{megabytes(eager['peak_extra_bytes'] if eager else None)} | "
-                  f"{megabytes(ours['peak_extra_bytes'] if ours else None)} |", flush=True)
+                  f"{mebibytes(eager['peak_extra_bytes'] if eager else None)} | "
+                  f"{mebibytes(ours['peak_extra_bytes'] if ours else None)} |", flush=True)
 
 
 def cpu_name():

@@ -130,6 +130,54 @@ import Testing
     #expect((object["ms_forward_backward"] as? Double ?? -1) > 0)
   }
 
+  @Test(arguments: ["float32", "float16", "bfloat16", "float64"])
+  func jsonReportsTheLinearCrossEntropy(dtype: String) throws {
+    let object = try json(
+      try runXent([
+        "bench", "--loss", "linear-cross-entropy", "--rows", "5", "--hidden", "3", "--classes",
+        "17", "--dtype", dtype, "--threads", "1", "--weighted", "--ignore-every", "2",
+        "--z-loss-scale", "0.001", "--warmup", "0", "--repeats", "1", "--json",
+      ]))
+    #expect(object["loss"] as? String == "linear-cross-entropy")
+    #expect(object["rows"] as? Int == 5)
+    #expect(object["hidden"] as? Int == 3)
+    #expect(object["classes"] as? Int == 17)
+    #expect(object["dtype"] as? String == dtype)
+    #expect(object["threads"] as? Int == 1)
+    #expect(object["weighted"] as? Bool == true)
+    #expect((object["seconds_forward"] as? Double ?? -1) > 0)
+    #expect((object["seconds_forward_backward"] as? Double ?? -1) > 0)
+    #expect((object["gflops"] as? Double ?? -1) >= 0)
+    #expect(object["peak_extra_bytes"] is Int)
+    #expect(["baseline", "avx2", "avx512"].contains(object["gemm_kernel"] as? String ?? ""))
+    #expect(["portable", "native"].contains(object["build"] as? String ?? ""))
+  }
+
+  @Test(arguments: ["nt", "nn", "tn"])
+  func jsonReportsTheMatrixProduct(layout: String) throws {
+    let object = try json(
+      try runXent([
+        "bench", "--loss", "gemm", "--layout", layout, "--rows", "7", "--hidden", "5",
+        "--classes", "9", "--threads", "1", "--warmup", "0", "--repeats", "1", "--json",
+      ]))
+    #expect(object["loss"] as? String == "gemm")
+    #expect(object["layout"] as? String == layout)
+    #expect(object["m"] as? Int == 7)
+    #expect(object["n"] as? Int == 9)
+    #expect(object["k"] as? Int == 5)
+    #expect((object["gflops"] as? Double ?? -1) > 0)
+    #expect((object["fma_peak_gflops"] as? Double ?? -1) > 0)
+    #expect(["baseline", "avx2", "avx512"].contains(object["kernel"] as? String ?? ""))
+  }
+
+  @Test func hiddenAppliesToTheHeadOnly() throws {
+    let run = try runXent(["bench", "--hidden", "3"])
+    #expect(
+      run.error == "xent: error: --hidden applies to --loss gemm and linear-cross-entropy only\n")
+    let zero = try runXent(["bench", "--loss", "linear-cross-entropy", "--hidden", "0"])
+    #expect(zero.error == "xent: error: --hidden 0 must be > 0\n")
+  }
+
   @Test func theOldSpellingForwardsWithAWarning() throws {
     let old = try runXent(["bench-ctc", "--dtype", "float64"] + Self.problem)
     let object = try json(old)

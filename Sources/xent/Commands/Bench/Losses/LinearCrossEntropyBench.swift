@@ -29,30 +29,38 @@ extension Bench {
     }
     let classWeights =
       weighted ? (0..<v).map { _ in Float(data.uniform(0.5..<1.5, steps: 1024)) } : nil
-    let call: LinearCall
+    let shapes = ([n, d], [v, d])
+    let call: any LinearCall
     switch dtype {
     case .float32:
-      call = try LinearCall(
-        criterion, hidden: hidden, weight: weight, bias: bias, labels: labels,
-        classWeights: classWeights, shapes: ([n, d], [v, d]))
+      call = FloatingLinearCall(
+        criterion: criterion,
+        buffers: Buffers(
+          hidden: hidden, weight: weight, bias: bias, labels: labels, classWeights: classWeights,
+          gradient: Float(0)), shapes: shapes)
     case .float64:
-      call = try LinearCall(
-        criterion, hidden: hidden.map(Double.init), weight: weight.map(Double.init),
-        bias: bias.map(Double.init), labels: labels, classWeights: classWeights?.map(Double.init),
-        shapes: ([n, d], [v, d]))
+      call = FloatingLinearCall(
+        criterion: criterion,
+        buffers: Buffers(
+          hidden: hidden.map(Double.init), weight: weight.map(Double.init),
+          bias: bias.map(Double.init), labels: labels,
+          classWeights: classWeights?.map(Double.init), gradient: Double(0)), shapes: shapes)
     case .bfloat16:
       // Exact: every value is a multiple of 1/128 or 1/4096 with at most 8 significant bits.
       func bits(_ x: Float) -> UInt16 { UInt16(truncatingIfNeeded: x.bitPattern >> 16) }
-      call = try LinearCall(
-        bfloat16: criterion, hidden: hidden.map(bits), weight: weight.map(bits),
-        bias: bias.map(bits), labels: labels, classWeights: classWeights,
-        shapes: ([n, d], [v, d]))
+      call = BFloat16LinearCall(
+        criterion: criterion,
+        buffers: Buffers(
+          hidden: hidden.map(bits), weight: weight.map(bits), bias: bias.map(bits),
+          labels: labels, classWeights: classWeights, gradient: Float(0)), shapes: shapes)
     case .float16:
       #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
-        call = try LinearCall(
-          float16: criterion, hidden: hidden.map(Float16.init), weight: weight.map(Float16.init),
-          bias: bias.map(Float16.init), labels: labels, classWeights: classWeights,
-          shapes: ([n, d], [v, d]))
+        call = Float16LinearCall(
+          criterion: criterion,
+          buffers: Buffers(
+            hidden: hidden.map(Float16.init), weight: weight.map(Float16.init),
+            bias: bias.map(Float16.init), labels: labels, classWeights: classWeights,
+            gradient: Float(0)), shapes: shapes)
       #else
         throw ValidationError("float16 is not available on this platform")
       #endif
@@ -89,99 +97,104 @@ extension Bench {
   }
 }
 
-/// The buffers of one timed problem and the two calls on them. Owns its memory until
-/// `deallocate()`.
-private struct LinearCall {
-  let forward: () throws -> Void
-  let forwardBackward: () throws -> Void
-  let deallocate: () -> Void
-
-  /// Float or Double: inputs, loss and gradients in `Scalar`.
-  init<Scalar: BinaryFloatingPoint & SendableMetatype>(
-    _ criterion: LinearCrossEntropy, hidden: [Scalar], weight: [Scalar], bias: [Scalar],
-    labels: [Int], classWeights: [Scalar]?, shapes: ([Int], [Int])
-  ) throws {
-    let b = Buffers(
-      hidden: hidden, weight: weight, bias: bias, labels: labels, classWeights: classWeights,
-      gradient: Scalar(0))
-    forward = {
-      try criterion.loss(
-        hidden: UnsafeBufferPointer(b.hidden), shape: shapes.0,
-        weight: UnsafeBufferPointer(b.weight), weightShape: shapes.1,
-        bias: UnsafeBufferPointer(b.bias), labels: UnsafeBufferPointer(b.labels),
-        classWeights: b.classWeights.map(UnsafeBufferPointer.init), into: b.loss)
-    }
-    forwardBackward = {
-      try criterion.lossAndGradient(
-        hidden: UnsafeBufferPointer(b.hidden), shape: shapes.0,
-        weight: UnsafeBufferPointer(b.weight), weightShape: shapes.1,
-        bias: UnsafeBufferPointer(b.bias), labels: UnsafeBufferPointer(b.labels),
-        classWeights: b.classWeights.map(UnsafeBufferPointer.init), loss: b.loss,
-        hiddenGradient: b.hiddenGradient, weightGradient: b.weightGradient,
-        biasGradient: b.biasGradient)
-    }
-    deallocate = b.deallocate
-  }
-
-  /// bfloat16 inputs (raw bits), fp32 class weights, loss and gradients.
-  init(
-    bfloat16 criterion: LinearCrossEntropy, hidden: [UInt16], weight: [UInt16], bias: [UInt16],
-    labels: [Int], classWeights: [Float]?, shapes: ([Int], [Int])
-  ) throws {
-    let b = Buffers(
-      hidden: hidden, weight: weight, bias: bias, labels: labels, classWeights: classWeights,
-      gradient: Float(0))
-    forward = {
-      try criterion.loss(
-        bfloat16Hidden: UnsafeBufferPointer(b.hidden), shape: shapes.0,
-        bfloat16Weight: UnsafeBufferPointer(b.weight), weightShape: shapes.1,
-        bfloat16Bias: UnsafeBufferPointer(b.bias), labels: UnsafeBufferPointer(b.labels),
-        classWeights: b.classWeights.map(UnsafeBufferPointer.init), into: b.loss)
-    }
-    forwardBackward = {
-      try criterion.lossAndGradient(
-        bfloat16Hidden: UnsafeBufferPointer(b.hidden), shape: shapes.0,
-        bfloat16Weight: UnsafeBufferPointer(b.weight), weightShape: shapes.1,
-        bfloat16Bias: UnsafeBufferPointer(b.bias), labels: UnsafeBufferPointer(b.labels),
-        classWeights: b.classWeights.map(UnsafeBufferPointer.init), loss: b.loss,
-        hiddenGradient: b.hiddenGradient, weightGradient: b.weightGradient,
-        biasGradient: b.biasGradient)
-    }
-    deallocate = b.deallocate
-  }
-
-  #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
-    /// Float16 inputs, fp32 class weights, loss and gradients.
-    init(
-      float16 criterion: LinearCrossEntropy, hidden: [Float16], weight: [Float16],
-      bias: [Float16], labels: [Int], classWeights: [Float]?, shapes: ([Int], [Int])
-    ) throws {
-      let b = Buffers(
-        hidden: hidden, weight: weight, bias: bias, labels: labels, classWeights: classWeights,
-        gradient: Float(0))
-      forward = {
-        try criterion.loss(
-          hidden: UnsafeBufferPointer(b.hidden), shape: shapes.0,
-          weight: UnsafeBufferPointer(b.weight), weightShape: shapes.1,
-          bias: UnsafeBufferPointer(b.bias), labels: UnsafeBufferPointer(b.labels),
-          classWeights: b.classWeights.map(UnsafeBufferPointer.init), into: b.loss)
-      }
-      forwardBackward = {
-        try criterion.lossAndGradient(
-          hidden: UnsafeBufferPointer(b.hidden), shape: shapes.0,
-          weight: UnsafeBufferPointer(b.weight), weightShape: shapes.1,
-          bias: UnsafeBufferPointer(b.bias), labels: UnsafeBufferPointer(b.labels),
-          classWeights: b.classWeights.map(UnsafeBufferPointer.init), loss: b.loss,
-          hiddenGradient: b.hiddenGradient, weightGradient: b.weightGradient,
-          biasGradient: b.biasGradient)
-      }
-      deallocate = b.deallocate
-    }
-  #endif
+/// One timed problem: its buffers and the two calls on them.
+private protocol LinearCall {
+  func forward() throws
+  func forwardBackward() throws
+  func deallocate()
 }
 
+/// Float or Double: inputs, loss and gradients in `Scalar`.
+private struct FloatingLinearCall<Scalar: BinaryFloatingPoint>: LinearCall {
+  let criterion: LinearCrossEntropy
+  let buffers: Buffers<Scalar, Scalar, Scalar>
+  let shapes: ([Int], [Int])
+
+  func forward() throws {
+    let b = buffers
+    try criterion.loss(
+      hidden: UnsafeBufferPointer(b.hidden), shape: shapes.0,
+      weight: UnsafeBufferPointer(b.weight), weightShape: shapes.1,
+      bias: UnsafeBufferPointer(b.bias), labels: UnsafeBufferPointer(b.labels),
+      classWeights: b.classWeightsView, into: b.loss)
+  }
+
+  func forwardBackward() throws {
+    let b = buffers
+    try criterion.lossAndGradient(
+      hidden: UnsafeBufferPointer(b.hidden), shape: shapes.0,
+      weight: UnsafeBufferPointer(b.weight), weightShape: shapes.1,
+      bias: UnsafeBufferPointer(b.bias), labels: UnsafeBufferPointer(b.labels),
+      classWeights: b.classWeightsView, loss: b.loss,
+      hiddenGradient: b.hiddenGradient, weightGradient: b.weightGradient,
+      biasGradient: b.biasGradient)
+  }
+
+  func deallocate() { buffers.deallocate() }
+}
+
+/// bfloat16 inputs (raw bits), fp32 class weights, loss and gradients.
+private struct BFloat16LinearCall: LinearCall {
+  let criterion: LinearCrossEntropy
+  let buffers: Buffers<UInt16, Float, Float>
+  let shapes: ([Int], [Int])
+
+  func forward() throws {
+    let b = buffers
+    try criterion.loss(
+      bfloat16Hidden: UnsafeBufferPointer(b.hidden), shape: shapes.0,
+      bfloat16Weight: UnsafeBufferPointer(b.weight), weightShape: shapes.1,
+      bfloat16Bias: UnsafeBufferPointer(b.bias), labels: UnsafeBufferPointer(b.labels),
+      classWeights: b.classWeightsView, into: b.loss)
+  }
+
+  func forwardBackward() throws {
+    let b = buffers
+    try criterion.lossAndGradient(
+      bfloat16Hidden: UnsafeBufferPointer(b.hidden), shape: shapes.0,
+      bfloat16Weight: UnsafeBufferPointer(b.weight), weightShape: shapes.1,
+      bfloat16Bias: UnsafeBufferPointer(b.bias), labels: UnsafeBufferPointer(b.labels),
+      classWeights: b.classWeightsView, loss: b.loss,
+      hiddenGradient: b.hiddenGradient, weightGradient: b.weightGradient,
+      biasGradient: b.biasGradient)
+  }
+
+  func deallocate() { buffers.deallocate() }
+}
+
+#if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+  /// Float16 inputs, fp32 class weights, loss and gradients.
+  private struct Float16LinearCall: LinearCall {
+    let criterion: LinearCrossEntropy
+    let buffers: Buffers<Float16, Float, Float>
+    let shapes: ([Int], [Int])
+
+    func forward() throws {
+      let b = buffers
+      try criterion.loss(
+        hidden: UnsafeBufferPointer(b.hidden), shape: shapes.0,
+        weight: UnsafeBufferPointer(b.weight), weightShape: shapes.1,
+        bias: UnsafeBufferPointer(b.bias), labels: UnsafeBufferPointer(b.labels),
+        classWeights: b.classWeightsView, into: b.loss)
+    }
+
+    func forwardBackward() throws {
+      let b = buffers
+      try criterion.lossAndGradient(
+        hidden: UnsafeBufferPointer(b.hidden), shape: shapes.0,
+        weight: UnsafeBufferPointer(b.weight), weightShape: shapes.1,
+        bias: UnsafeBufferPointer(b.bias), labels: UnsafeBufferPointer(b.labels),
+        classWeights: b.classWeightsView, loss: b.loss,
+        hiddenGradient: b.hiddenGradient, weightGradient: b.weightGradient,
+        biasGradient: b.biasGradient)
+    }
+
+    func deallocate() { buffers.deallocate() }
+  }
+#endif
+
 /// Heap copies of the inputs and written (so resident) gradient outputs of one problem.
-private struct Buffers<Input, Weight, Output: BinaryFloatingPoint>: @unchecked Sendable {
+private struct Buffers<Input, Weight, Output: BinaryFloatingPoint> {
   let hidden: UnsafeMutableBufferPointer<Input>
   let weight: UnsafeMutableBufferPointer<Input>
   let bias: UnsafeMutableBufferPointer<Input>
@@ -215,6 +228,13 @@ private struct Buffers<Input, Weight, Output: BinaryFloatingPoint>: @unchecked S
     hiddenGradient = zeros(hidden.count)
     weightGradient = zeros(weight.count)
     biasGradient = zeros(bias.count)
+  }
+
+  /// The class weights as read-only memory (no closure: a generic metatype captured in one would
+  /// not be `Sendable`).
+  var classWeightsView: UnsafeBufferPointer<Weight>? {
+    guard let classWeights else { return nil }
+    return UnsafeBufferPointer(classWeights)
   }
 
   func deallocate() {
