@@ -30,7 +30,9 @@ let package = Package(
       dependencies: [
         "CrossEntropy",
         "CrossEntropyCPU",
+        "DemoSupport",
         "DigitsDemo",
+        "LanguageModelDemo",
         "NumPyIO",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
@@ -44,11 +46,19 @@ let package = Package(
     .target(name: "CrossEntropyGEMMKernels"),
     // The `.npy` reader and writer of `xent`.
     .target(name: "NumPyIO"),
+    // What both demos share: the seeded generator, Adam, the SVG writer, the error type.
+    .target(name: "DemoSupport"),
     // The digits demo of `xent demo`, with its bundled data set.
     .target(
       name: "DigitsDemo",
-      dependencies: ["CrossEntropy"],
+      dependencies: ["CrossEntropy", "DemoSupport"],
       resources: [.copy("Resources/digits.bin"), .copy("Resources/LICENSE-digits.md")]
+    ),
+    // The language-model demo of `xent demo lm`, with its bundled Shakespeare plays.
+    .target(
+      name: "LanguageModelDemo",
+      dependencies: ["CrossEntropy", "DemoSupport"],
+      resources: [.copy("Resources")]
     ),
 
     // MARK: - Tests
@@ -60,7 +70,12 @@ let package = Package(
       exclude: ["Fixtures"]),
     .testTarget(
       name: "DigitsDemoTests",
-      dependencies: ["DigitsDemo", "CrossEntropy", "_CrossEntropyTestSupport"]),
+      dependencies: ["DigitsDemo", "DemoSupport", "CrossEntropy", "_CrossEntropyTestSupport"]),
+    .testTarget(
+      name: "LanguageModelDemoTests",
+      dependencies: [
+        "LanguageModelDemo", "DemoSupport", "CrossEntropy", "_CrossEntropyTestSupport",
+      ]),
     .testTarget(
       name: "xentTests", dependencies: ["xent", "NumPyIO", "CrossEntropy"], exclude: ["Fixtures"]),
     .testTarget(name: "NumPyIOTests", dependencies: ["NumPyIO"], exclude: ["Fixtures"]),

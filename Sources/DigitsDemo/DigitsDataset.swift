@@ -1,3 +1,4 @@
+import DemoSupport
 import Foundation
 
 /// The UCI "Optical Recognition of Handwritten Digits" 8x8 set, as scikit-learn ships it:

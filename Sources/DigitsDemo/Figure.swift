@@ -1,3 +1,4 @@
+import DemoSupport
 import Foundation
 
 /// One training run as drawn in the figure.
@@ -33,16 +34,6 @@ package func demoFigure(series: [FigureSeries], title: String) -> String {
     &svg, series: series, frame: PlotFrame(left: 620, top: 70, width: 320, height: 290),
     strip: PlotFrame(left: 620, top: 375, width: 320, height: 85))
   return svg.document()
-}
-
-/// The plotting area of a panel, in SVG user units (y grows downwards).
-struct PlotFrame {
-  var left: Double
-  var top: Double
-  var width: Double
-  var height: Double
-  var right: Double { left + width }
-  var bottom: Double { top + height }
 }
 
 private func drawLossPanel(_ svg: inout SVGWriter, series: [FigureSeries], frame: PlotFrame) {

@@ -1,4 +1,5 @@
 import CrossEntropy
+import DemoSupport
 import Foundation
 
 /// The settings of one training run.

@@ -1,3 +1,4 @@
+import DemoSupport
 import Testing
 
 @testable import DigitsDemo

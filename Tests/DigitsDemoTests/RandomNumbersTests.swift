@@ -1,3 +1,4 @@
+import DemoSupport
 import Testing
 import _CrossEntropyTestSupport
 

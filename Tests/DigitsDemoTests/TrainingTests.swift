@@ -1,4 +1,5 @@
 import CrossEntropy
+import DemoSupport
 import Testing
 import _CrossEntropyTestSupport
 

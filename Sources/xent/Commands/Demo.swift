@@ -1,4 +1,5 @@
 import ArgumentParser
+import DemoSupport
 import DigitsDemo
 import Foundation
 

@@ -1,18 +1,18 @@
 import Foundation
 
 /// Builds an SVG document element by element, escaping text.
-struct SVGWriter {
+package struct SVGWriter {
   let width: Double
   let height: Double
   private var elements: [String] = []
 
-  init(width: Double, height: Double) {
+  package init(width: Double, height: Double) {
     self.width = width
     self.height = height
   }
 
   /// The finished document.
-  func document() -> String {
+  package func document() -> String {
     let header = """
       <?xml version="1.0" encoding="UTF-8"?>
       <svg xmlns="http://www.w3.org/2000/svg" width="\(number(width))" height="\(number(height))" \
@@ -24,7 +24,7 @@ struct SVGWriter {
     return header + elements.joined(separator: "\n") + "\n</svg>\n"
   }
 
-  mutating func text(
+  package mutating func text(
     _ content: String, x: Double, y: Double, size: Double, anchor: String = "start",
     weight: String = "normal", rotate: Double? = nil
   ) {
@@ -37,7 +37,7 @@ struct SVGWriter {
         + " fill=\"#222\">\(escape(content))</text>")
   }
 
-  mutating func line(
+  package mutating func line(
     x1: Double, y1: Double, x2: Double, y2: Double, stroke: String, dashed: Bool = false
   ) {
     elements.append(
@@ -46,14 +46,14 @@ struct SVGWriter {
     )
   }
 
-  mutating func rectangle(_ frame: PlotFrame, stroke: String) {
+  package mutating func rectangle(_ frame: PlotFrame, stroke: String) {
     elements.append(
       "<rect x=\"\(number(frame.left))\" y=\"\(number(frame.top))\""
         + " width=\"\(number(frame.width))\" height=\"\(number(frame.height))\""
         + " fill=\"none\" stroke=\"\(stroke)\"/>")
   }
 
-  mutating func bar(
+  package mutating func bar(
     x: Double, y: Double, width: Double, height: Double, fill: String, tooltip: String
   ) {
     elements.append(
@@ -62,7 +62,7 @@ struct SVGWriter {
         + " stroke=\"white\" stroke-width=\"0.5\"><title>\(escape(tooltip))</title></rect>")
   }
 
-  mutating func polyline(_ points: [(Double, Double)], stroke: String, dashed: Bool) {
+  package mutating func polyline(_ points: [(Double, Double)], stroke: String, dashed: Bool) {
     let list = points.map { "\(number($0.0)),\(number($0.1))" }.joined(separator: " ")
     elements.append(
       "<polyline points=\"\(list)\" fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"2\""
@@ -71,7 +71,7 @@ struct SVGWriter {
 
   /// A boxed legend in `columns` columns: a swatch (a filled square for the first `filled`
   /// entries, a line sample otherwise, dashed where asked) and a label per entry.
-  mutating func legend(
+  package mutating func legend(
     _ entries: [(label: String, color: String, dashed: Bool)], x: Double, y: Double,
     width: Double, columns: Int = 1, filled: Int = 0
   ) {
@@ -106,5 +106,23 @@ struct SVGWriter {
   private func escape(_ text: String) -> String {
     text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
       .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+  }
+}
+
+/// The plotting area of a panel, in SVG user units (y grows downwards).
+package struct PlotFrame {
+  package var left: Double
+  package var top: Double
+  package var width: Double
+  package var height: Double
+  package var right: Double { left + width }
+  package var bottom: Double { top + height }
+
+  /// Creates a frame from its top-left corner and size.
+  package init(left: Double, top: Double, width: Double, height: Double) {
+    self.left = left
+    self.top = top
+    self.width = width
+    self.height = height
   }
 }
