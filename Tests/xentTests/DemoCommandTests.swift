@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct DemoCommandTests {
   @Test func helpNamesEveryFlag() {
-    let help = Demo.helpMessage()
+    let help = DigitsDemoCommand.helpMessage()
     for flag in [
       "--epochs", "--hidden", "--learning-rate", "--batch-size", "--label-smoothing", "--seed",
       "--plot",
@@ -26,7 +26,7 @@ import Testing
   ])
   func badOptionsGiveOneLine(arguments: [String], message: String) {
     do {
-      _ = try Demo.parse(arguments)
+      _ = try DigitsDemoCommand.parse(arguments)
       Issue.record("\(arguments) parsed")
     } catch {
       let text = Xent.oneLineMessage(for: error)
@@ -39,7 +39,7 @@ import Testing
     let path = FileManager.default.temporaryDirectory
       .appendingPathComponent("xent-demo-test-\(UUID().uuidString).svg").path
     defer { try? FileManager.default.removeItem(atPath: path) }
-    let demo = try Demo.parse(["--epochs", "1", "--hidden", "8", "--plot", path])
+    let demo = try DigitsDemoCommand.parse(["--epochs", "1", "--hidden", "8", "--plot", path])
     try demo.run()
     let svg = try String(contentsOfFile: path, encoding: .utf8)
     #expect(svg.hasPrefix("<?xml"))
@@ -47,7 +47,7 @@ import Testing
   }
 
   @Test func anUnwritablePlotPathIsOneLine() throws {
-    let demo = try Demo.parse([
+    let demo = try DigitsDemoCommand.parse([
       "--epochs", "1", "--hidden", "4", "--plot", "/nonexistent-dir/figure.svg",
     ])
     do {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
+import DemoSupport
 
 /// What `xent bench` reports for a loss over `elements` logits: the medians of the forward and
 /// the forward + backward calls in ns per element, and the peak extra memory of one forward +
@@ -28,50 +24,7 @@ struct Timing {
 
   /// The growth of the peak resident memory while `body` runs once, in bytes; -1 where the
   /// operating system does not report it.
-  static func peakExtraBytes(_ body: () throws -> Void) rethrows -> Int {
-    let before = residentPeakReset()
-    try body()
-    return residentPeak().map { peak in before.map { max(0, peak - $0) } ?? -1 } ?? -1
+  static func peakExtraBytes(_ body: () throws -> Void) throws -> Int {
+    try ResidentMemory.peakGrowth(during: body).bytes ?? -1
   }
 }
-
-/// Resets the kernel's peak-resident-memory mark (Linux: /proc/self/clear_refs) and returns
-/// the current resident size in bytes, or nil where that is not available.
-private func residentPeakReset() -> Int? {
-  #if os(Linux)
-    if let file = fopen("/proc/self/clear_refs", "w") {
-      fputs("5", file)
-      fclose(file)
-    }
-    return procStatus("VmRSS:")
-  #else
-    return nil
-  #endif
-}
-
-/// The peak resident size in bytes since the last reset, or nil where not available.
-private func residentPeak() -> Int? {
-  #if os(Linux)
-    return procStatus("VmHWM:")
-  #else
-    return nil
-  #endif
-}
-
-#if os(Linux)
-  /// A `kB` field of /proc/self/status, in bytes.
-  private func procStatus(_ field: String) -> Int? {
-    guard let file = fopen("/proc/self/status", "r") else { return nil }
-    defer { fclose(file) }
-    var line = [CChar](repeating: 0, count: 256)
-    while fgets(&line, 256, file) != nil {
-      let text = String(
-        decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-      if text.hasPrefix(field) {
-        let digits = text.dropFirst(field.count).filter(\.isNumber)
-        return Int(digits).map { $0 * 1024 }
-      }
-    }
-    return nil
-  }
-#endif

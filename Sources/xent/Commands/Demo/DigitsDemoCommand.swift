@@ -3,10 +3,11 @@ import DemoSupport
 import DigitsDemo
 import Foundation
 
-/// `xent demo`: trains a small classifier on handwritten digits twice, with plain cross-entropy
-/// and with label smoothing, and compares accuracy, NLL and calibration.
-struct Demo: ParsableCommand {
+/// `xent demo` and `xent demo digits`: trains a small classifier on handwritten digits twice,
+/// with plain cross-entropy and with label smoothing, and compares accuracy, NLL and calibration.
+struct DigitsDemoCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "digits",
     abstract: "Train a small classifier on handwritten digits with the library's losses.",
     discussion: """
       Trains a perceptron (64 -> hidden -> 10, ReLU) on the UCI handwritten digits bundled with \
@@ -192,36 +193,4 @@ private func interpretation(plain: TrainingRun, smoothed: TrainingRun, name: Str
     + " \(gapWords(smoothed)) (mean confidence \(percent(plain.test.calibration.meanConfidence))"
     + " vs \(percent(smoothed.test.calibration.meanConfidence))); ECE \(fixed(plainECE, 4)) vs"
     + " \(fixed(smoothedECE, 4)), \(verdict)."
-}
-
-private func fixed(_ value: Double, _ digits: Int) -> String {
-  String(format: "%.\(digits)f", value)
-}
-
-private func percent(_ value: Double) -> String {
-  String(format: "%.2f%%", value * 100)
-}
-
-private func signedPoints(_ value: Double) -> String {
-  String(format: "%+.2f pts", value * 100)
-}
-
-private func formatted(_ value: Double) -> String {
-  value == value.rounded() ? String(Int(value)) : String(value)
-}
-
-/// `n` with a comma between groups of three digits, whatever the locale.
-private func grouped(_ n: Int) -> String {
-  let digits = String(n)
-  var result = ""
-  for (index, digit) in digits.enumerated() {
-    if index > 0, (digits.count - index) % 3 == 0 { result += "," }
-    result.append(digit)
-  }
-  return result
-}
-
-/// Right-aligns `text` in `width` columns.
-private func pad(_ text: String, _ width: Int) -> String {
-  text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
 }
