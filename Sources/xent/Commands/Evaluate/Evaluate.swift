@@ -175,8 +175,21 @@ struct Evaluate: ParsableCommand {
       ("--bias-gradient", biasGradient),
     ].compactMap { flag, path in path.map { (flag, $0) } }
     for (i, first) in outputs.enumerated() {
-      if let second = outputs[(i + 1)...].first(where: { $0.1 == first.1 }) {
+      if let second = outputs[(i + 1)...].first(where: { nameTheSameFile($0.1, first.1) }) {
         throw ValidationError("\(first.0) and \(second.0) name the same file '\(first.1)'")
+      }
+    }
+    // Writing an output over an input would destroy data the user may not have elsewhere.
+    let inputs = [
+      ("--input", input), ("--target", target), ("--weight", weight), ("--pos-weight", posWeight),
+      ("--input-lengths", inputLengths), ("--target-lengths", targetLengths),
+      ("--classifier", classifier), ("--bias", bias),
+    ].compactMap { flag, path in path.map { (flag, $0) } }
+    for (flag, path) in outputs {
+      if let named = inputs.first(where: { nameTheSameFile($0.1, path) }) {
+        throw ValidationError(
+          "\(flag) '\(path)' names the \(named.0) file '\(named.1)'; an output must not"
+            + " overwrite an input")
       }
     }
   }

@@ -135,8 +135,21 @@ struct EvaluationRequest<Scalar: EvaluationScalar> {
       return EvaluationResult(loss: loss, gradient: gradient)
     } catch {
       throw CLIError(
-        "\(lossName) (--input \(inputPath), --target \(target.path)): \(error.message)")
+        "\(lossName) (--input \(inputPath), --target \(target.path)): \(error.message)"
+          + classAxisHint)
     }
+  }
+
+  /// A hint for class indices laid out as PyTorch's `(N, C, d1, ...)` while the classes are
+  /// read from another axis: the target has the input's shape without axis 1.
+  private var classAxisHint: String {
+    let shape = input.shape
+    let axis = options.classAxis < 0 ? options.classAxis + shape.count : options.classAxis
+    guard shape.count >= 3, axis != 1, !target.array.dtype.isFloatingPoint else { return "" }
+    var pyTorchLabels = shape
+    pyTorchLabels.remove(at: 1)
+    guard target.array.shape == pyTorchLabels else { return "" }
+    return "; for PyTorch's (N, C, d1, ...) layout add --class-axis 1"
   }
 
   private func shaped<T>(_ shape: [Int], _ values: [T], from loaded: LoadedArray)

@@ -21,6 +21,14 @@ enum CrossEntropyEvaluation: EvaluableLoss {
     let weights = try request.classWeights()
     let logits = request.input
     if request.target.array.dtype.isFloatingPoint {
+      let target = request.target
+      guard target.array.shape == logits.shape else {
+        throw CLIError(
+          "\(target.label): a float target holds probabilities of the input's shape"
+            + " \(describe(logits.shape)), got \(target.array.dtype.rawValue) of shape"
+            + " \(describe(target.array.shape)); class indices must be an integer array"
+            + " (int64, int32 or uint8)")
+      }
       let probabilities = try request.floatTarget()
       return try request.run { () throws(LossError) in
         request.wantsGradient
