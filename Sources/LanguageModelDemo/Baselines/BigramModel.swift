@@ -129,6 +129,7 @@ package struct BigramModel: Sendable {
 
   /// The probability of `token` after `previous` (a token or `boundary`).
   ///
+  /// - Precondition: `token` is in `0..<vocabularySize` and `previous` in `0...vocabularySize`.
   /// - Complexity: O(1) expected.
   package func probability(of token: Int32, after previous: Int32) -> Double {
     precondition(0 <= token && Int(token) < vocabularySize, "token out of range")

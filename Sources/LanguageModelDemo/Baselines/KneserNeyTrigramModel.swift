@@ -158,6 +158,8 @@ package struct KneserNeyTrigramModel: Sendable {
   /// The probability of `token` after `history`, the two previous ids in text order (tokens or
   /// `boundary`).
   ///
+  /// - Precondition: `token` is in `0..<vocabularySize` and both ids of `history` in
+  ///   `0...vocabularySize`.
   /// - Complexity: O(1) expected.
   package func probability(of token: Int32, after history: (Int32, Int32)) -> Double {
     precondition(0 <= token && Int(token) < vocabularySize, "token out of range")
