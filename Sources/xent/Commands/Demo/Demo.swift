@@ -4,6 +4,6 @@ import ArgumentParser
 struct Demo: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Train models with the library's losses: digits (the default) or a language model.",
-    subcommands: [DigitsDemoCommand.self],
+    subcommands: [DigitsDemoCommand.self, LanguageModelDemoCommand.self],
     defaultSubcommand: DigitsDemoCommand.self)
 }
