@@ -63,23 +63,27 @@ package struct BytePairTokenizer: Sendable, Equatable {
   ///     has fewer when the texts run out of pairs to merge; read ``vocabularySize``.
   /// - Throws: ``DemoError`` when `vocabularySize` is outside 256...65,536.
   /// - Complexity: O(n) to count the chunks of n bytes, then for each merge, work in proportion
-  ///   to the distinct chunks that hold the merged pair. About a second for 1.7 MB and 4,096
-  ///   tokens in a release build.
+  ///   to the distinct chunks that hold the merged pair. About 0.3 s for the 1.65 MB of the
+  ///   training plays and 4,096 tokens in a release build.
   package init(training texts: [String], vocabularySize: Int) throws(DemoError) {
     guard Self.vocabularySizes.contains(vocabularySize) else {
       throw DemoError(
         "vocabulary size \(vocabularySize) is outside 256...65536 (the 256 bytes plus the"
           + " merges)")
     }
-    var counts: [[UInt8]: Int] = [:]
+    var table = ChunkTable()
+    var counts: [Int] = []
     for text in texts {
       Self.withBytes(of: text) { bytes in
         PreTokenizer.forEachChunk(in: bytes) { range in
-          counts[Array(bytes[range]), default: 0] += 1
+          let (id, isNew) = table.id(of: range, in: bytes)
+          if isNew { counts.append(0) }
+          counts[Int(id)] += 1
         }
       }
     }
-    let chunks = counts.map { (bytes: $0.key, count: $0.value) }
+    // Sorted by their bytes, the chunks' order depends on nothing but the chunks.
+    let chunks = zip(table.chunks, counts).map { (bytes: $0, count: $1) }
       .sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
     var training = BytePairTraining(chunks: chunks)
     self.init(merges: training.learn(limit: vocabularySize - 256))
@@ -106,17 +110,13 @@ package struct BytePairTokenizer: Sendable, Equatable {
   package func encode(_ text: String) -> [Int32] {
     var tokens: [Int32] = []
     tokens.reserveCapacity(text.utf8.count / 3)
-    var cache: [[UInt8]: [Int32]] = [:]
+    var table = ChunkTable()
+    var cache: [[Int32]] = []
     Self.withBytes(of: text) { bytes in
       PreTokenizer.forEachChunk(in: bytes) { range in
-        let chunk = Array(bytes[range])
-        if let known = cache[chunk] {
-          tokens += known
-        } else {
-          let merged = encode(chunk: chunk)
-          cache[chunk] = merged
-          tokens += merged
-        }
+        let (id, isNew) = table.id(of: range, in: bytes)
+        if isNew { cache.append(encode(chunk: table.chunks[Int(id)])) }
+        tokens += cache[Int(id)]
       }
     }
     return tokens
