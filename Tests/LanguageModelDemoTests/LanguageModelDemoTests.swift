@@ -35,8 +35,10 @@ private func patternedSequences(vocabulary: Int, count: Int, length: Int, seed: 
 }
 
 @Suite struct NeuralLanguageModelTests {
-  /// The parameter gradient of one batch against central differences of the loss.
-  @Test func gradientMatchesFiniteDifferences() throws {
+  /// The parameter gradient of one batch against central differences of the loss, without and
+  /// with dropout (the same seed draws the same mask for every evaluation).
+  @Test(arguments: [0.0, 0.3])
+  func gradientMatchesFiniteDifferences(dropout: Double) throws {
     let shape = ModelShape(vocabulary: 7, context: 2, embedding: 3, hidden: 5)
     var generator = SplitMix64(seed: 3)
     var model = NeuralLanguageModel(
@@ -46,19 +48,21 @@ private func patternedSequences(vocabulary: Int, count: Int, length: Int, seed: 
     var workspace = ModelWorkspace(shape: shape, capacity: positions.count)
     func loss(_ model: NeuralLanguageModel) throws -> Double {
       var scratch = ModelWorkspace(shape: shape, capacity: positions.count)
+      var masks = SplitMix64(seed: 11)
       return try positions.contexts.withUnsafeBufferPointer { contexts in
         try positions.targets.withUnsafeBufferPointer { targets in
           try model.lossAndGradient(
-            contexts: contexts, targets: targets, head: LinearCrossEntropy(),
-            workspace: &scratch, threads: 1)
+            contexts: contexts, targets: targets, head: LinearCrossEntropy(), dropout: dropout,
+            generator: &masks, workspace: &scratch, threads: 1)
         }
       }
     }
+    var masks = SplitMix64(seed: 11)
     _ = try positions.contexts.withUnsafeBufferPointer { contexts in
       try positions.targets.withUnsafeBufferPointer { targets in
         try model.lossAndGradient(
-          contexts: contexts, targets: targets, head: LinearCrossEntropy(),
-          workspace: &workspace, threads: 1)
+          contexts: contexts, targets: targets, head: LinearCrossEntropy(), dropout: dropout,
+          generator: &masks, workspace: &workspace, threads: 1)
       }
     }
     let analytic = workspace.gradient
@@ -74,7 +78,7 @@ private func patternedSequences(vocabulary: Int, count: Int, length: Int, seed: 
       let numeric = (up - down) / (2 * Double(step))
       worst = max(worst, abs(numeric - Double(analytic[index])))
     }
-    #expect(worst < 2e-3, "largest gradient error \(worst)")
+    #expect(worst < 2e-3, "dropout \(dropout): largest gradient error \(worst)")
   }
 
   @Test func aShortTrainingRunLowersTheLossAndBeatsTheUnigram() throws {
@@ -124,6 +128,11 @@ private func patternedSequences(vocabulary: Int, count: Int, length: Int, seed: 
     let first = try trainLanguageModel(
       training: positions, validation: positions, vocabulary: 10, options: options)
     options.threads = 1
+    options.dropout = 0.2
+    let withDropout = try trainLanguageModel(
+      training: positions, validation: positions, vocabulary: 10, options: options)
+    #expect(withDropout.model.parameters != first.model.parameters)
+    options.dropout = 0
     let second = try trainLanguageModel(
       training: positions, validation: positions, vocabulary: 10, options: options)
     #expect(first.model.parameters == second.model.parameters)
@@ -139,5 +148,8 @@ private func patternedSequences(vocabulary: Int, count: Int, length: Int, seed: 
     var options = LanguageModelOptions()
     options.hidden = 0
     #expect(throws: DemoError("hidden 0 is not at least 1")) { try options.validate() }
+    options.hidden = 8
+    options.dropout = 1
+    #expect(throws: DemoError("dropout 1.0 is outside [0, 1)")) { try options.validate() }
   }
 }

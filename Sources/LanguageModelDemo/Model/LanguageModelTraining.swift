@@ -14,6 +14,8 @@ package struct LanguageModelOptions: Sendable, Equatable {
   package var hidden = 256
   /// Positions per mini-batch (the last one of an epoch may be smaller).
   package var batchSize = 512
+  /// The rate at which hidden units are dropped during training, in [0, 1).
+  package var dropout = 0.0
   /// Adam's peak step size; it warms up linearly over the first 2% of the steps, then decays
   /// along a half cosine to zero.
   package var learningRate = 0.003
@@ -37,6 +39,9 @@ package struct LanguageModelOptions: Sendable, Equatable {
     }
     guard learningRate > 0, learningRate.isFinite else {
       throw DemoError("learning rate \(learningRate) is not a positive finite number")
+    }
+    guard (0..<1).contains(dropout) else {
+      throw DemoError("dropout \(dropout) is outside [0, 1)")
     }
   }
 }
@@ -107,8 +112,12 @@ package func trainLanguageModel(
   let totalSteps = batches * options.epochs
   let warmup = max(1, totalSteps / 50)
   var order = Array(0..<training.count)
-  var batchContexts = [Int32](repeating: 0, count: capacity * options.context)
-  var batchTargets = [Int](repeating: 0, count: capacity)
+  let contextView = UnsafeMutableBufferPointer<Int32>.allocate(capacity: capacity * options.context)
+  let targetView = UnsafeMutableBufferPointer<Int>.allocate(capacity: capacity)
+  defer {
+    contextView.deallocate()
+    targetView.deallocate()
+  }
   var records: [LanguageModelEpoch] = []
   var trainingSeconds = 0.0
   var step = 0
@@ -125,21 +134,18 @@ package func trainLanguageModel(
       for row in 0..<rows {
         let position = order[start + row]
         for slot in 0..<options.context {
-          batchContexts[row * options.context + slot] =
+          contextView[row * options.context + slot] =
             training.contexts[position * options.context + slot]
         }
-        batchTargets[row] = training.targets[position]
+        targetView[row] = training.targets[position]
       }
       let loss: Double
       do {
-        loss = try batchContexts.withUnsafeBufferPointer { contexts throws(LossError) in
-          try batchTargets.withUnsafeBufferPointer { targets throws(LossError) in
-            try model.lossAndGradient(
-              contexts: UnsafeBufferPointer(rebasing: contexts[0..<rows * options.context]),
-              targets: UnsafeBufferPointer(rebasing: targets[0..<rows]), head: head,
-              workspace: &workspace, threads: options.threads)
-          }
-        }
+        loss = try model.lossAndGradient(
+          contexts: UnsafeBufferPointer(rebasing: contextView[0..<rows * options.context]),
+          targets: UnsafeBufferPointer(rebasing: targetView[0..<rows]), head: head,
+          dropout: options.dropout, generator: &generator, workspace: &workspace,
+          threads: options.threads)
       } catch {
         throw DemoError("training step failed: \(error.message)")
       }

@@ -97,6 +97,10 @@ package struct ModelWorkspace {
   let capacity: Int
   var inputs: [Float]
   var hidden: [Float]
+  /// The hidden states after dropout, the head's input (unused without dropout).
+  var dropped: [Float]
+  /// The dropout multipliers: 0, or 1 / (1 - rate).
+  var mask: [Float]
   var hiddenGradient: [Float]
   var inputGradient: [Float]
   var gradient: [Float]
@@ -106,6 +110,8 @@ package struct ModelWorkspace {
     self.capacity = capacity
     inputs = [Float](repeating: 0, count: capacity * shape.inputWidth)
     hidden = [Float](repeating: 0, count: capacity * shape.hidden)
+    dropped = [Float](repeating: 0, count: capacity * shape.hidden)
+    mask = [Float](repeating: 0, count: capacity * shape.hidden)
     hiddenGradient = [Float](repeating: 0, count: capacity * shape.hidden)
     inputGradient = [Float](repeating: 0, count: capacity * shape.inputWidth)
     gradient = [Float](repeating: 0, count: shape.offsets.count)
@@ -146,47 +152,63 @@ extension NeuralLanguageModel {
   ///   - contexts: `rows x k` context tokens.
   ///   - targets: `rows` next tokens.
   ///   - head: The fused output layer (its options: the reduction must be `.mean`).
+  ///   - dropout: The rate at which hidden units are zeroed (inverted dropout: the kept ones
+  ///     are scaled by `1 / (1 - dropout)`), in [0, 1); 0 draws nothing from `generator`.
+  ///   - generator: The source of the dropout masks.
   ///   - workspace: Buffers for at least `targets.count` rows.
   ///   - threads: The most threads the dense products may use.
   func lossAndGradient(
     contexts: UnsafeBufferPointer<Int32>, targets: UnsafeBufferPointer<Int>,
-    head: LinearCrossEntropy, workspace: inout ModelWorkspace, threads: Int
+    head: LinearCrossEntropy, dropout: Double = 0, generator: inout SplitMix64,
+    workspace: inout ModelWorkspace, threads: Int
   ) throws(LossError) -> Double {
     let rows = targets.count
     let (h, v) = (shape.hidden, shape.vocabulary)
     let offsets = shape.offsets
+    // The buffers move out of the workspace for the call, so that each is borrowed on its own.
+    var buffers = ModelWorkspace(shape: shape, capacity: 0)
+    swap(&buffers, &workspace)
+    defer { swap(&buffers, &workspace) }
+    hiddenStates(
+      contexts: contexts.baseAddress!, rows: rows, inputs: &buffers.inputs,
+      hidden: &buffers.hidden, threads: threads)
+    if dropout > 0 {
+      let keep = Float(1 / (1 - dropout))
+      for index in 0..<rows * h {
+        buffers.mask[index] = generator.nextUnit() < dropout ? 0 : keep
+        buffers.dropped[index] = buffers.hidden[index] * buffers.mask[index]
+      }
+    }
     var loss: Float = 0
-    try workspace.inputs.withUnsafeMutableBufferPointer { inputs throws(LossError) in
-      try workspace.hidden.withUnsafeMutableBufferPointer { hidden throws(LossError) in
-        try workspace.hiddenGradient.withUnsafeMutableBufferPointer { dh throws(LossError) in
-          try workspace.gradient.withUnsafeMutableBufferPointer { g throws(LossError) in
-            let g = g.baseAddress!
-            hiddenStates(
-              contexts: contexts.baseAddress!, rows: rows, inputs: inputs.baseAddress!,
-              hidden: hidden.baseAddress!, threads: threads)
-            try parameters.withUnsafeBufferPointer { p throws(LossError) in
-              try withUnsafeMutablePointer(to: &loss) { single throws(LossError) in
-                try head.lossAndGradient(
-                  hidden: UnsafeBufferPointer(rebasing: hidden[0..<rows * h]), shape: [rows, h],
-                  weight: UnsafeBufferPointer(
-                    rebasing: p[offsets.outputWeight..<offsets.outputBias]),
-                  weightShape: [v, h],
-                  bias: UnsafeBufferPointer(rebasing: p[offsets.outputBias..<offsets.count]),
-                  labels: targets, loss: UnsafeMutableBufferPointer(start: single, count: 1),
-                  hiddenGradient: UnsafeMutableBufferPointer(rebasing: dh[0..<rows * h]),
-                  weightGradient: UnsafeMutableBufferPointer(
-                    start: g + offsets.outputWeight, count: v * h),
-                  biasGradient: UnsafeMutableBufferPointer(start: g + offsets.outputBias, count: v))
-              }
+    try (dropout > 0 ? buffers.dropped : buffers.hidden).withUnsafeBufferPointer {
+      headInput throws(LossError) in
+      try parameters.withUnsafeBufferPointer { p throws(LossError) in
+        try buffers.gradient.withUnsafeMutableBufferPointer { g throws(LossError) in
+          try buffers.hiddenGradient.withUnsafeMutableBufferPointer { dh throws(LossError) in
+            try withUnsafeMutablePointer(to: &loss) { single throws(LossError) in
+              try head.lossAndGradient(
+                hidden: UnsafeBufferPointer(rebasing: headInput[0..<rows * h]), shape: [rows, h],
+                weight: UnsafeBufferPointer(rebasing: p[offsets.outputWeight..<offsets.outputBias]),
+                weightShape: [v, h],
+                bias: UnsafeBufferPointer(rebasing: p[offsets.outputBias..<offsets.count]),
+                labels: targets, loss: UnsafeMutableBufferPointer(start: single, count: 1),
+                hiddenGradient: UnsafeMutableBufferPointer(rebasing: dh[0..<rows * h]),
+                weightGradient: UnsafeMutableBufferPointer(
+                  rebasing: g[offsets.outputWeight..<offsets.outputBias]),
+                biasGradient: UnsafeMutableBufferPointer(
+                  rebasing: g[offsets.outputBias..<offsets.count]))
             }
-            backward(
-              contexts: contexts.baseAddress!, rows: rows, inputs: inputs.baseAddress!,
-              hidden: hidden.baseAddress!, hiddenGradient: dh.baseAddress!, gradient: g,
-              inputGradient: &workspace.inputGradient, threads: threads)
           }
         }
       }
     }
+    if dropout > 0 {
+      for index in 0..<rows * h { buffers.hiddenGradient[index] *= buffers.mask[index] }
+    }
+    backward(
+      contexts: contexts.baseAddress!, rows: rows, inputs: buffers.inputs,
+      hidden: buffers.hidden, hiddenGradient: &buffers.hiddenGradient,
+      gradient: &buffers.gradient, inputGradient: &buffers.inputGradient, threads: threads)
     return Double(loss)
   }
 
@@ -195,7 +217,8 @@ extension NeuralLanguageModel {
   private func backward(
     contexts: UnsafePointer<Int32>, rows: Int, inputs: UnsafePointer<Float>,
     hidden: UnsafePointer<Float>, hiddenGradient dh: UnsafeMutablePointer<Float>,
-    gradient g: UnsafeMutablePointer<Float>, inputGradient: inout [Float], threads: Int
+    gradient g: UnsafeMutablePointer<Float>, inputGradient: UnsafeMutablePointer<Float>,
+    threads: Int
   ) {
     let (k, e, h) = (shape.context, shape.embedding, shape.hidden)
     let width = shape.inputWidth
@@ -214,21 +237,19 @@ extension NeuralLanguageModel {
       transposeB: false, c: g + offsets.hiddenWeight, ldc: width, accumulate: false,
       threads: threads)
     // The inputs' gradient, dX = dA · W₁, scattered into the embedding rows.
+    let dx = inputGradient
     parameters.withUnsafeBufferPointer { p in
-      inputGradient.withUnsafeMutableBufferPointer { dx in
-        let dx = dx.baseAddress!
-        MatrixProduct.multiply(
-          m: rows, n: width, k: h, a: dh, lda: h, transposeA: false,
-          b: p.baseAddress! + offsets.hiddenWeight, ldb: width, transposeB: false, c: dx,
-          ldc: width, accumulate: false, threads: threads)
-        g.update(repeating: 0, count: offsets.hiddenWeight)
-        for row in 0..<rows {
-          for slot in 0..<k {
-            let target = g + Int(contexts[row * k + slot]) * e
-            let source = dx + row * width + slot * e
-            for index in 0..<e { target[index] += source[index] }
-          }
-        }
+      MatrixProduct.multiply(
+        m: rows, n: width, k: h, a: dh, lda: h, transposeA: false,
+        b: p.baseAddress! + offsets.hiddenWeight, ldb: width, transposeB: false, c: dx,
+        ldc: width, accumulate: false, threads: threads)
+    }
+    g.update(repeating: 0, count: offsets.hiddenWeight)
+    for row in 0..<rows {
+      for slot in 0..<k {
+        let target = g + Int(contexts[row * k + slot]) * e
+        let source = dx + row * width + slot * e
+        for index in 0..<e { target[index] += source[index] }
       }
     }
   }

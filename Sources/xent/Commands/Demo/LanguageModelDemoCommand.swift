@@ -41,6 +41,9 @@ struct LanguageModelDemoCommand: ParsableCommand {
   @Option(help: "Units of the hidden layer (the head's input size).")
   var hidden = LanguageModelOptions().hidden
 
+  @Option(help: "The rate at which hidden units are dropped while training, in [0, 1).")
+  var dropout = LanguageModelOptions().dropout
+
   @Option(help: "Token positions per mini-batch.")
   var batchSize = LanguageModelOptions().batchSize
 
@@ -74,6 +77,9 @@ struct LanguageModelDemoCommand: ParsableCommand {
     }
     guard (257...65536).contains(vocabulary) else {
       throw ValidationError("--vocabulary \(vocabulary) must be in 257...65536")
+    }
+    guard (0..<1).contains(dropout) else {
+      throw ValidationError("--dropout \(dropout) must be in [0, 1)")
     }
     guard sampleTokens >= 0 else {
       throw ValidationError("--sample-tokens \(sampleTokens) must be at least 0")
@@ -153,6 +159,7 @@ struct LanguageModelDemoCommand: ParsableCommand {
     options.embedding = embedding
     options.hidden = hidden
     options.batchSize = batchSize
+    options.dropout = dropout
     options.learningRate = learningRate
     options.seed = seed
     options.threads = threads
@@ -162,7 +169,8 @@ struct LanguageModelDemoCommand: ParsableCommand {
     }
     say(
       "Model: \(context) tokens x \(embedding) embedding -> \(hidden) tanh -> fused linear"
-        + " cross-entropy head over \(grouped(tokenizer.vocabularySize)) tokens; Adam, learning rate"
+        + " cross-entropy head over \(grouped(tokenizer.vocabularySize)) tokens; dropout"
+        + " \(dropout), Adam, learning rate"
         + " \(learningRate), batch \(batchSize), \(epochs) epochs, \(threads) threads, seed \(seed)")
     say("  epoch  train loss  val perplexity  tokens/s")
     let run = try trainLanguageModel(
