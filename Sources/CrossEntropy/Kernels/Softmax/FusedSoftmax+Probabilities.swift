@@ -51,7 +51,8 @@ extension FusedSoftmax {
           let t = targets + r * classes
           let g = gradient.map { $0 + r * classes }
           // A row with a sample weight or an upstream gradient: the kernel with its factor.
-          let rowKernel = problem.rowScales.map { kernel.scaled(by: $0.gradientFactor(r)) } ?? kernel
+          let rowKernel =
+            problem.rowScales.map { kernel.scaled(by: $0.gradientFactor(r)) } ?? kernel
           var (nll, lse) =
             if let softCap, let capScratch {
               rowKernel.cappedProbabilityRow(

@@ -401,7 +401,8 @@ extension PolyLoss {
   @_specialize(where Scalar == Double)
   private func compute<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, target: SoftmaxTarget<Scalar>,
-    sampleWeights: UnsafeBufferPointer<Scalar>?, upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
+    sampleWeights: UnsafeBufferPointer<Scalar>?,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
     problem: PolyProblem, loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutableBufferPointer<Scalar>?
   ) throws(LossError) {
