@@ -83,7 +83,7 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
   ///     per row for `.none`, one value for `.mean` and `.sum`): the gradient returned is the
   ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   /// - Returns: The loss and a gradient shaped like the input.
-  /// - Throws: ``LossError``, as ``loss(logProbabilities:labels:classWeights:)``.
+  /// - Throws: ``LossError``, as ``loss(logProbabilities:labels:classWeights:sampleWeights:)``.
   /// - Complexity: O(n) in the size of the input.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>,
@@ -145,7 +145,7 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
   ///   - gradient: If given, receives the gradient (as many elements as the input); it may be the
   ///     input's own memory (see also
-  ///     ``lossAndGradient(overwriting:shape:labels:classWeights:loss:)``).
+  ///     ``lossAndGradient(overwriting:shape:labels:classWeights:sampleWeights:upstreamGradient:loss:)``).
   /// - Throws: ``LossError`` for wrong counts or shapes, labels out of range, a bad class axis
   ///   or an empty class dimension.
   /// - Complexity: O(n) in the size of the input.
@@ -183,7 +183,7 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
   ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
   /// - Throws: ``LossError``, as
-  ///   ``loss(logProbabilities:shape:labels:classWeights:into:)``; the input is unchanged when
+  ///   ``loss(logProbabilities:shape:labels:classWeights:sampleWeights:into:)``; the input is unchanged when
   ///   it throws.
   /// - Complexity: O(n) in the size of the input.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(

@@ -87,7 +87,7 @@ public struct PolyLoss: Sendable, Hashable {
   ///     per row for `.none`, one value for `.mean` and `.sum`): the gradient returned is the
   ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   /// - Returns: The loss and a gradient shaped like `logits` (for `.none`, of the sum).
-  /// - Throws: ``LossError``, as ``loss(logits:labels:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:labels:sampleWeights:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, labels: ShapedArray<Int>,
@@ -134,7 +134,7 @@ public struct PolyLoss: Sendable, Hashable {
   ///     per row for `.none`, one value for `.mean` and `.sum`): the gradient returned is the
   ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   /// - Returns: The loss and a gradient shaped like `logits` (for `.none`, of the sum).
-  /// - Throws: ``LossError``, as ``loss(logits:targets:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:targets:sampleWeights:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>,
@@ -257,8 +257,8 @@ extension PolyLoss {
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
   ///   - gradient: Receives the gradient (of the sum for `.none`), as many elements as
   ///     `logits`. It may be the same memory as `logits`; see also
-  ///     ``lossAndGradient(overwriting:shape:labels:loss:)``.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:into:)``, and for a gradient buffer
+  ///     ``lossAndGradient(overwriting:shape:labels:sampleWeights:upstreamGradient:loss:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:sampleWeights:into:)``, and for a gradient buffer
   ///   of the wrong size.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
@@ -288,7 +288,7 @@ extension PolyLoss {
   ///     per row for `.none`, one value for `.mean` and `.sum`): the gradient returned is the
   ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:into:)``; the logits are unchanged
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:sampleWeights:into:)``; the logits are unchanged
   ///   when it throws.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
@@ -313,7 +313,7 @@ extension PolyLoss {
   ///     the class axis): each multiplies its row's loss and gradient, and `.mean` divides by
   ///     their sum (in place of the row count).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:into:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:sampleWeights:into:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
@@ -340,8 +340,8 @@ extension PolyLoss {
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
   ///   - gradient: Receives the gradient (of the sum for `.none`), as many elements as
   ///     `logits`. It may be the same memory as `logits`; see also
-  ///     ``lossAndGradient(overwriting:shape:targets:loss:)``.
-  /// - Throws: ``LossError``, as ``lossAndGradient(logits:shape:labels:loss:gradient:)``.
+  ///     ``lossAndGradient(overwriting:shape:targets:sampleWeights:upstreamGradient:loss:)``.
+  /// - Throws: ``LossError``, as ``lossAndGradient(logits:shape:labels:sampleWeights:upstreamGradient:loss:gradient:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
@@ -369,7 +369,7 @@ extension PolyLoss {
   ///     per row for `.none`, one value for `.mean` and `.sum`): the gradient returned is the
   ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:targets:into:)``; the logits are unchanged
+  /// - Throws: ``LossError``, as ``loss(logits:shape:targets:sampleWeights:into:)``; the logits are unchanged
   ///   when it throws.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(

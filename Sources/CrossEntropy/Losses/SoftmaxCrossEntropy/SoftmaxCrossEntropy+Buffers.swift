@@ -55,7 +55,7 @@ extension SoftmaxCrossEntropy {
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
   ///   - gradient: Receives the gradient, as many elements as `logits`. It may be the same
   ///     memory as `logits`; see also the `overwriting:` form.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:sampleWeights:into:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
@@ -87,7 +87,7 @@ extension SoftmaxCrossEntropy {
   ///   - upstreamGradient: Optional upstream gradient, as many elements as `loss` (see
   ///     ``lossAndGradient(logits:labels:classWeights:sampleWeights:upstreamGradient:)``).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``; the logits
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:sampleWeights:into:)``; the logits
   ///   are unchanged when it throws.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
@@ -117,7 +117,7 @@ extension SoftmaxCrossEntropy {
   ///   - sampleWeights: Optional per-sample weights, one per row (see
   ///     ``loss(logits:labels:classWeights:sampleWeights:)``).
   ///   - loss: Receives the reduced loss (use the buffer form for `.none`).
-  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``, or
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:sampleWeights:into:)``, or
   ///   `.invalidOption` for `.none` (which has one loss per row); nothing is written when it
   ///   throws.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
@@ -156,7 +156,7 @@ extension SoftmaxCrossEntropy {
   ///   - sampleWeights: Optional per-sample weights, one per row (see
   ///     ``loss(logits:targets:classWeights:sampleWeights:)``).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
-  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:sampleWeights:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
@@ -187,7 +187,7 @@ extension SoftmaxCrossEntropy {
   ///     ``lossAndGradient(logits:labels:classWeights:sampleWeights:upstreamGradient:)``).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
   ///   - gradient: Receives the gradient; it may be the same memory as `logits`.
-  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:sampleWeights:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
@@ -221,7 +221,7 @@ extension SoftmaxCrossEntropy {
   ///   - upstreamGradient: Optional upstream gradient, as many elements as `loss` (see
   ///     ``lossAndGradient(logits:labels:classWeights:sampleWeights:upstreamGradient:)``).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
-  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:)``; the logits are
+  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:sampleWeights:)``; the logits are
   ///   unchanged when it throws.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
@@ -253,7 +253,7 @@ extension SoftmaxCrossEntropy {
   ///   - sampleWeights: Optional per-sample weights, one per row (see
   ///     ``loss(logits:targets:classWeights:sampleWeights:)``).
   ///   - loss: Receives the reduced loss (use the buffer form for `.none`).
-  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:)``, or `.invalidOption`
+  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:sampleWeights:)``, or `.invalidOption`
   ///   for `.none` (which has one loss per row); nothing is written when it throws.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(

@@ -51,8 +51,8 @@ extension SoftmaxFocalLoss {
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
   ///   - gradient: Receives the gradient (of the sum for `.none`), as many elements as
   ///     `logits`. It may be the same memory as `logits`; see also
-  ///     ``lossAndGradient(overwriting:shape:labels:classWeights:loss:)``.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``, and for a gradient
+  ///     ``lossAndGradient(overwriting:shape:labels:classWeights:sampleWeights:upstreamGradient:loss:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:sampleWeights:into:)``, and for a gradient
   ///   buffer of the wrong size.
   /// - Complexity: O(n) in the number of logits; O(N + C) extra memory for fp32 with classes on
   ///   the last axis.
@@ -85,7 +85,7 @@ extension SoftmaxFocalLoss {
   ///     per row for `.none`, one value for `.mean` and `.sum`): the gradient returned is the
   ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``; the logits are
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:sampleWeights:into:)``; the logits are
   ///   unchanged when it throws.
   /// - Complexity: O(n) in the number of logits; O(N + C) extra memory for fp32 with classes on
   ///   the last axis.
