@@ -25,8 +25,9 @@ optax computes it (-sum_c t_c log p_c + epsilon * sum_c t_c (1 - p_c)). Without 
 (s = 1) these are PyTorch's own reductions. Gradients: with an "upstreamGradient" input g, the
 one of torch.autograd.grad(loss, x, grad_outputs=g), i.e. loss.backward(gradient=g): g shaped
 like the per-row loss for "none" (random, with zeros and negative values) and 0-dimensional for
-"mean" and "sum"; without it, the gradient of loss.sum(). Sample weights are drawn in [0, 2]
-with one 0 and one negative weight.
+"mean" and "sum"; without it, the gradient of loss.sum(). Sample weights are drawn in [0.5, 2]
+with one 0 and one negative weight (-0.25), class weights in [0.5, 1.5], so that the weighted
+denominators stay well away from 0 (float32 PyTorch sums them in float32).
 """
 
 import json
@@ -62,10 +63,10 @@ def ints(t):
 
 
 def sample_weights(row_shape):
-    s = rand(*row_shape) * 2
+    s = f32(rand(*row_shape) * 1.5 + 0.5)
     flat = s.reshape(-1)
     flat[1] = 0.0
-    flat[-1] = -0.75
+    flat[-1] = -0.25
     return s
 
 
@@ -199,14 +200,14 @@ def cases():
                                       "target": labels(row_shape, classes, ignore),
                                       "sampleWeights": sample_weights(row_shape)}
                             if weighted:
-                                inputs["weight"] = rand(classes) + 0.25
+                                inputs["weight"] = rand(classes) + 0.5
                             if with_upstream:
                                 inputs["upstreamGradient"] = upstream(reduction, row_shape)
                             out.append(case("cross_entropy", options, inputs))
     # Upstream gradients alone (no sample weights).
     for reduction in reductions:
         inputs = {"input": randn(6, 5, scale=2), "target": labels((6,), 5, True),
-                  "weight": rand(5) + 0.25, "upstreamGradient": upstream(reduction, (6,))}
+                  "weight": rand(5) + 0.5, "upstreamGradient": upstream(reduction, (6,))}
         out.append(case("cross_entropy", {"reduction": reduction, "labelSmoothing": 0.1}, inputs))
     # Probability targets.
     for shape, axis in (((6, 5), -1), ((2, 5, 3), 1)):
@@ -221,7 +222,7 @@ def cases():
                         inputs = {"input": randn(*shape, scale=2), "target": f32(t),
                                   "sampleWeights": sample_weights(row_shape)}
                         if weighted:
-                            inputs["weight"] = rand(shape[axis]) + 0.25
+                            inputs["weight"] = rand(shape[axis]) + 0.5
                         if with_upstream:
                             inputs["upstreamGradient"] = upstream(reduction, row_shape)
                         out.append(case("probabilities", options, inputs))
@@ -248,7 +249,7 @@ def cases():
                         if with_samples:
                             inputs["sampleWeights"] = sample_weights((6,))
                         if weighted:
-                            inputs["weight"] = rand(5) + 0.25
+                            inputs["weight"] = rand(5) + 0.5
                         if with_upstream:
                             inputs["upstreamGradient"] = upstream(reduction, (6,))
                         out.append(case(kind, options, inputs))

@@ -21,8 +21,8 @@ import _CrossEntropyTestSupport
   /// The buffer form with a separate gradient gives PyTorch's values.
   @Test func bufferFormMatchesPyTorch() throws {
     try RowScaleFixtures.check(["nll"], Float.self, minimumCases: 18) { c in
-      var loss = [Float](repeating: .nan, count: c.reduction == .none ? c.labels.count : 1)
-      var gradient = [Float](repeating: .nan, count: c.input.count)
+      var loss = [Float](repeating: .nan, count: c.reduction == .none ? c.labels.scalars.count : 1)
+      var gradient = [Float](repeating: .nan, count: c.input.scalars.count)
       try c.input.scalars.withUnsafeBufferPointer { x in
         try c.labels.scalars.withUnsafeBufferPointer { y in
           try withOptionalBuffer(c.classWeights) { w in
