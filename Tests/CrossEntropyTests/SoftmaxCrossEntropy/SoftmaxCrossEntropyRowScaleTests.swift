@@ -396,6 +396,36 @@ private struct RowScaleProblem: CustomTestStringConvertible {
     }
   }
 
+  #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+    /// Float16 logits (the fused kernel's half-precision storage) against the reference on the
+    /// same values: loss within 1e-3 relative + 1e-3, gradient within 2e-3 relative + 2e-3 of the
+    /// largest magnitude (the gradient is stored in Float16).
+    @Test func float16MatchesReference() throws {
+      for problem in RowScaleProblem.all where problem.classes <= 40 {
+        let x = problem.logits.map { Float16($0) }
+        let w = problem.classWeights?.map { Float16($0) }
+        let s = problem.sampleWeights?.map { Float16($0) }
+        let u = problem.upstream?.map { Float16($0) }
+        let rowShape = problem.criterion.reduction == .none ? [problem.rows] : []
+        let result = try problem.criterion.lossAndGradient(
+          logits: ShapedArray(shape: problem.shape, scalars: x),
+          labels: ShapedArray(shape: [problem.rows], scalars: problem.labels), classWeights: w,
+          sampleWeights: s.map { try ShapedArray(shape: [problem.rows], scalars: $0) },
+          upstreamGradient: u.map { try ShapedArray(shape: rowShape, scalars: $0) })
+        let expected = try reference(
+          problem.criterion, logits: x.map(Double.init), shape: problem.shape,
+          labels: problem.labels, classWeights: w?.map(Double.init),
+          sampleWeights: s?.map(Double.init), upstream: u?.map(Double.init))
+        expectClose(
+          loss: result.loss.scalars, gradient: result.gradient.scalars,
+          reference: (expected.loss, expected.gradient),
+          lossTolerance: Tolerance(relative: 1e-3, absolute: 1e-3),
+          gradientTolerance: Tolerance(relative: 2e-3, absolute: 2e-3),
+          "Float16 \(problem.testDescription)")
+      }
+    }
+  #endif
+
   // MARK: Errors
 
   @Test func wrongShapesAreReported() throws {
