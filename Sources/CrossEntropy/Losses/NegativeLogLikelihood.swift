@@ -13,6 +13,11 @@
 /// ``SoftmaxCrossEntropy`` when you start from logits. A `.mean` over a batch whose labels are
 /// all ignored is `0 / 0 = NaN`, as in PyTorch.
 ///
+/// Per-sample weights `s` (`sampleWeights:`, one per row) multiply each row's loss and gradient;
+/// `.mean` then divides by `sum_n s_n * w[y_n]` over the non-ignored rows. An upstream gradient
+/// `g` (`upstreamGradient:`, shaped like the loss) multiplies each row's gradient (`.none`) or
+/// the whole gradient (`.mean`, `.sum`), as PyTorch's `loss.backward(gradient: g)`.
+///
 /// ```swift
 /// let logProbabilities = try logSoftmax(logits)
 /// let loss = try NegativeLogLikelihood().loss(logProbabilities: logProbabilities, labels: labels)
@@ -45,15 +50,22 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
   ///   - logProbabilities: Log-probabilities, any rank >= 1, classes on ``classAxis``.
   ///   - labels: Class indices, shaped like the input without the class axis.
   ///   - classWeights: Optional per-class weights, one per class.
+  ///   - sampleWeights: Optional per-sample weights, one per row (shaped like `labels`): each
+  ///     multiplies its row's loss and gradient, and `.mean` divides by `sum s * w[y]` over the
+  ///     non-ignored rows. Values are used as given (NaN propagates); ignored rows do not read
+  ///     theirs.
   /// - Returns: A 0-dimensional array for `.mean` and `.sum`; for `.none`, one loss per label.
   /// - Throws: ``LossError`` for mismatched shapes, labels out of range, a bad class axis or an
   ///   empty class dimension.
   /// - Complexity: O(n) in the number of rows plus the input size for the gradient.
   public func loss<Scalar: BinaryFloatingPoint>(
     logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>,
-    classWeights: [Scalar]? = nil
+    classWeights: [Scalar]? = nil, sampleWeights: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> ShapedArray<Scalar> {
-    try evaluate(logProbabilities, labels, classWeights, wantsGradient: false).loss
+    try evaluate(
+      logProbabilities, labels, classWeights, sampleWeights, upstreamGradient: nil,
+      wantsGradient: false
+    ).loss
   }
 
   /// The loss of log-probabilities against class-index labels, and its gradient with respect to
@@ -63,14 +75,24 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
   ///   - logProbabilities: Log-probabilities, any rank >= 1, classes on ``classAxis``.
   ///   - labels: Class indices, shaped like the input without the class axis.
   ///   - classWeights: Optional per-class weights, one per class.
+  ///   - sampleWeights: Optional per-sample weights, one per row (shaped like `labels`): each
+  ///     multiplies its row's loss and gradient, and `.mean` divides by `sum s * w[y]` over the
+  ///     non-ignored rows. Values are used as given (NaN propagates); ignored rows do not read
+  ///     theirs.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (one
+  ///     per row for `.none`, one value for `.mean` and `.sum`): the gradient returned is the
+  ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   /// - Returns: The loss and a gradient shaped like the input.
-  /// - Throws: ``LossError``, as ``loss(logProbabilities:labels:classWeights:)``.
+  /// - Throws: ``LossError``, as ``loss(logProbabilities:labels:classWeights:sampleWeights:)``.
   /// - Complexity: O(n) in the size of the input.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>,
-    classWeights: [Scalar]? = nil
+    classWeights: [Scalar]? = nil, sampleWeights: ShapedArray<Scalar>? = nil,
+    upstreamGradient: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
-    let result = try evaluate(logProbabilities, labels, classWeights, wantsGradient: true)
+    let result = try evaluate(
+      logProbabilities, labels, classWeights, sampleWeights, upstreamGradient: upstreamGradient,
+      wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
@@ -83,19 +105,26 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
   ///   - labels: Class indices, one per row, in the row-major order of `shape` without the class
   ///     axis.
   ///   - classWeights: Optional per-class weights, one per class.
+  ///   - sampleWeights: Optional per-sample weights, one per row (shaped like `labels`): each
+  ///     multiplies its row's loss and gradient, and `.mean` divides by `sum s * w[y]` over the
+  ///     non-ignored rows. Values are used as given (NaN propagates); ignored rows do not read
+  ///     theirs.
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
   /// - Throws: ``LossError`` for wrong counts or shapes, labels out of range, a bad class axis
   ///   or an empty class dimension.
   /// - Complexity: O(n) in the number of rows.
   public func loss<Scalar: BinaryFloatingPoint>(
     logProbabilities: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
-    classWeights: UnsafeBufferPointer<Scalar>? = nil, into loss: UnsafeMutableBufferPointer<Scalar>
+    classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     let layout = try bufferLayout(count: logProbabilities.count, shape: shape)
     try layout.checkLabelCount(labels.count)
     try compute(
       startAddress(logProbabilities.baseAddress), layout: layout, labels: labels,
-      classWeights: classWeights, loss: loss, gradient: nil)
+      classWeights: classWeights, sampleWeights: sampleWeights, upstreamGradient: nil,
+      loss: loss, gradient: nil)
   }
 
   /// Writes the loss and, optionally, its gradient into caller buffers, without copying.
@@ -106,25 +135,34 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
   ///   - labels: Class indices, one per row, in the row-major order of `shape` without the class
   ///     axis.
   ///   - classWeights: Optional per-class weights, one per class.
+  ///   - sampleWeights: Optional per-sample weights, one per row (shaped like `labels`): each
+  ///     multiplies its row's loss and gradient, and `.mean` divides by `sum s * w[y]` over the
+  ///     non-ignored rows. Values are used as given (NaN propagates); ignored rows do not read
+  ///     theirs.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (one
+  ///     per row for `.none`, one value for `.mean` and `.sum`): the gradient returned is the
+  ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
   ///   - gradient: If given, receives the gradient (as many elements as the input); it may be the
   ///     input's own memory (see also
-  ///     ``lossAndGradient(overwriting:shape:labels:classWeights:loss:)``).
+  ///     ``lossAndGradient(overwriting:shape:labels:classWeights:sampleWeights:upstreamGradient:loss:)``).
   /// - Throws: ``LossError`` for wrong counts or shapes, labels out of range, a bad class axis
   ///   or an empty class dimension.
   /// - Complexity: O(n) in the size of the input.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logProbabilities: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
-    classWeights: UnsafeBufferPointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutableBufferPointer<Scalar>? = nil
+    classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>? = nil
   ) throws(LossError) {
     let layout = try bufferLayout(count: logProbabilities.count, shape: shape)
     try layout.checkLabelCount(labels.count)
     if let gradient { try layout.checkGradientCount(gradient.count) }
     try compute(
       startAddress(logProbabilities.baseAddress), layout: layout, labels: labels,
-      classWeights: classWeights,
-      loss: loss, gradient: gradient?.baseAddress)
+      classWeights: classWeights, sampleWeights: sampleWeights,
+      upstreamGradient: upstreamGradient, loss: loss, gradient: gradient?.baseAddress)
   }
 
   /// Computes the loss and overwrites the log-probabilities with the gradient: no memory besides
@@ -136,21 +174,31 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
   ///   - shape: Their shape, classes on ``classAxis``.
   ///   - labels: Class indices, one per row.
   ///   - classWeights: Optional per-class weights, one per class.
+  ///   - sampleWeights: Optional per-sample weights, one per row (shaped like `labels`): each
+  ///     multiplies its row's loss and gradient, and `.mean` divides by `sum s * w[y]` over the
+  ///     non-ignored rows. Values are used as given (NaN propagates); ignored rows do not read
+  ///     theirs.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (one
+  ///     per row for `.none`, one value for `.mean` and `.sum`): the gradient returned is the
+  ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
   /// - Throws: ``LossError``, as
-  ///   ``loss(logProbabilities:shape:labels:classWeights:into:)``; the input is unchanged when
+  ///   ``loss(logProbabilities:shape:labels:classWeights:sampleWeights:into:)``; the input is unchanged when
   ///   it throws.
   /// - Complexity: O(n) in the size of the input.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwriting logProbabilities: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
     labels: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     let layout = try bufferLayout(count: logProbabilities.count, shape: shape)
     try layout.checkLabelCount(labels.count)
     try compute(
       startAddress(UnsafePointer(logProbabilities.baseAddress)), layout: layout, labels: labels,
-      classWeights: classWeights, loss: loss, gradient: logProbabilities.baseAddress)
+      classWeights: classWeights, sampleWeights: sampleWeights,
+      upstreamGradient: upstreamGradient, loss: loss, gradient: logProbabilities.baseAddress)
   }
 
   private func bufferLayout(count: Int, shape: [Int]) throws(LossError) -> ClassLayout {
@@ -163,21 +211,31 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
   @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ input: ShapedArray<Scalar>, _ labels: ShapedArray<Int>, _ classWeights: [Scalar]?,
+    _ sampleWeights: ShapedArray<Scalar>?, upstreamGradient: ShapedArray<Scalar>?,
     wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     let layout = try ClassLayout(
       shape: input.shape, classAxis: classAxis, name: "log-probabilities")
     try layout.checkLabels(shape: labels.shape)
+    try checkSampleWeights(
+      shape: sampleWeights?.shape, rowShape: layout.labelShape, rowName: "labels")
+    try checkUpstreamGradient(
+      shape: upstreamGradient?.shape, reduction: reduction, rowShape: layout.labelShape)
     var loss = [Scalar](repeating: 0, count: reduction == .none ? layout.rows : 1)
     var gradient = wantsGradient ? [Scalar](repeating: 0, count: layout.count) : nil
     try withOptionalBuffer(classWeights) { weights throws(LossError) in
-      try input.withUnsafeBufferPointer { inputBuffer throws(LossError) in
-        try labels.withUnsafeBufferPointer { labelBuffer throws(LossError) in
-          try loss.withUnsafeMutableBufferPointer { lossBuffer throws(LossError) in
-            try withOptionalMutableBuffer(&gradient) { gradientBuffer throws(LossError) in
-              try compute(
-                startAddress(inputBuffer.baseAddress), layout: layout, labels: labelBuffer,
-                classWeights: weights, loss: lossBuffer, gradient: gradientBuffer?.baseAddress)
+      try withOptionalBuffer(sampleWeights?.scalars) { samples throws(LossError) in
+        try withOptionalBuffer(upstreamGradient?.scalars) { upstream throws(LossError) in
+          try input.withUnsafeBufferPointer { inputBuffer throws(LossError) in
+            try labels.withUnsafeBufferPointer { labelBuffer throws(LossError) in
+              try loss.withUnsafeMutableBufferPointer { lossBuffer throws(LossError) in
+                try withOptionalMutableBuffer(&gradient) { gradientBuffer throws(LossError) in
+                  try compute(
+                    startAddress(inputBuffer.baseAddress), layout: layout, labels: labelBuffer,
+                    classWeights: weights, sampleWeights: samples, upstreamGradient: upstream,
+                    loss: lossBuffer, gradient: gradientBuffer?.baseAddress)
+                }
+              }
             }
           }
         }
@@ -193,14 +251,25 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
   @_specialize(where Scalar == Double)
   private func compute<Scalar: BinaryFloatingPoint>(
     _ input: UnsafePointer<Scalar>, layout: ClassLayout, labels: UnsafeBufferPointer<Int>,
-    classWeights: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
+    classWeights: UnsafeBufferPointer<Scalar>?, sampleWeights: UnsafeBufferPointer<Scalar>?,
+    upstreamGradient: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutablePointer<Scalar>?
   ) throws(LossError) {
     try layout.checkClassWeights(count: classWeights?.count)
     try checkLossCount(loss.count, reduction: reduction, rows: layout.rows)
+    try checkSampleWeights(
+      count: sampleWeights?.count, rowShape: layout.labelShape, rowName: "labels")
+    try checkUpstreamGradient(
+      count: upstreamGradient?.count, reduction: reduction, rows: layout.rows)
     try layout.checkLabelRange(labels, ignoreIndex: ignoreIndex)
-    Reference.negativeLogLikelihood(
-      logProbabilities: input, labels: labels, classWeights: classWeights, layout: layout,
-      ignoreIndex: ignoreIndex, reduction: reduction, loss: loss, gradient: gradient)
+    RowScales.with(
+      sampleWeights: sampleWeights, upstreamGradient: gradient == nil ? nil : upstreamGradient,
+      rows: layout.rows
+    ) { rowScales in
+      Reference.negativeLogLikelihood(
+        logProbabilities: input, labels: labels, classWeights: classWeights, layout: layout,
+        ignoreIndex: ignoreIndex, reduction: reduction, rowScales: rowScales, loss: loss,
+        gradient: gradient)
+    }
   }
 }

@@ -9,7 +9,11 @@ enum Kernels {
     loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutablePointer<Scalar>?
   ) {
-    if !problem.hasLogitOptions, problem.layout.inner > 1 {
+    let problem = problem.weighingRows(target: target, classWeights: classWeights)
+    // Sample weights and upstream gradients: the classes-last kernels (fp32, Float16, and
+    // Double without weighted smoothing); the spatial layout takes the reference.
+    let rowScaled = problem.rowScales != nil
+    if !problem.hasLogitOptions, problem.layout.inner > 1, !rowScaled {
       if layoutKernel(
         FusedSoftmaxSpatial.self, logits: logits, target: target, classWeights: classWeights,
         problem: problem, loss: loss, gradient: gradient)
@@ -25,7 +29,10 @@ enum Kernels {
         return
       }
       // Double: labels without the logit options (those stay on the reference in Double).
-      if Scalar.self == Double.self, !problem.hasLogitOptions, case .labels(let labels) = target {
+      if Scalar.self == Double.self, !problem.hasLogitOptions, case .labels(let labels) = target,
+        !rowScaled
+          || FusedSoftmaxDouble.takesRowScales(problem, weighted: classWeights != nil)
+      {
         FusedSoftmaxDouble.run(
           logits: cast(logits, to: Double.self), labels: labels,
           classWeights: classWeights.map { cast($0, to: Double.self) }, problem: problem,

@@ -12,22 +12,31 @@ struct FusedSoftmaxFocal {
   let ignoreIndex: Int
   let gamma: Double
   let alpha: UnsafeBufferPointer<Double>?
-  /// The factor of each row's gradient: 1 / kept rows for `.mean`, else 1.
-  let gradientScale: Double
+  /// The factor of each row's gradient: 1 / kept rows for `.mean`, else 1 (times the row's
+  /// sample weight and upstream gradient, if any).
+  var gradientScale: Double
 
   /// Runs the kernel over `rows` rows of `classes` logits; `loss` holds `rows` values for
-  /// `.none`, else 1. `threads` overrides the thread count (tests).
+  /// `.none`, else 1. `rowScales` holds the rows' sample weights and upstream gradient, if
+  /// any; `threads` overrides the thread count (tests).
   static func run(
     logits: UnsafePointer<Float>, labels: UnsafeBufferPointer<Int>,
     alpha: UnsafeBufferPointer<Double>?, classes: Int, ignoreIndex: Int, gamma: Double,
     reduction: Reduction, loss: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>?,
-    threads: Int? = nil
+    rowScales: RowScales? = nil, threads: Int? = nil
   ) {
     let rows = labels.count
-    var kept = 0
-    for label in labels where label != ignoreIndex { kept += 1 }
+    var kept = 0.0
+    if let rowScales, rowScales.loss != nil {
+      kept =
+        rowScales.weightedCounts(
+          rows: rows, labels: labels, ignoreIndex: ignoreIndex, classWeight: { _ in 1 }
+        ).plain
+    } else {
+      for label in labels where label != ignoreIndex { kept += 1 }
+    }
     let perRow = reduction == .none
-    let scale = reduction == .mean ? 1 / Double(kept) : 1
+    let scale = reduction == .mean ? 1 / kept : 1
     let kernel = FusedSoftmaxFocal(
       classes: classes, ignoreIndex: ignoreIndex, gamma: gamma, alpha: alpha,
       gradientScale: perRow ? 1 : scale)
@@ -36,8 +45,18 @@ struct FusedSoftmaxFocal {
     let threads = threads ?? Threads.count(rows: rows, elementsPerRow: classes)
     Threads.forEachRange(rows: rows, threads: threads) { range in
       for r in range {
-        terms[r] = kernel.row(
-          logits + r * classes, gradient: gradient.map { $0 + r * classes }, label: labels[r])
+        guard let rowScales, labels[r] != ignoreIndex else {
+          terms[r] = kernel.row(
+            logits + r * classes, gradient: gradient.map { $0 + r * classes }, label: labels[r])
+          continue
+        }
+        // A row with a sample weight or an upstream gradient: its factors.
+        var rowKernel = kernel
+        rowKernel.gradientScale = kernel.gradientScale * rowScales.gradientFactor(r)
+        terms[r] =
+          rowKernel.row(
+            logits + r * classes, gradient: gradient.map { $0 + r * classes }, label: labels[r])
+          * rowScales.lossFactor(r)
       }
     }
     if perRow {

@@ -5,4 +5,6 @@ struct SoftmaxFocalProblem: Sendable {
   let criterion: SoftmaxFocalLoss
   /// The layout of the logits.
   let layout: ClassLayout
+  /// The sample weights and upstream gradient of the rows (nil: none).
+  var rowScales: RowScales? = nil
 }

@@ -75,9 +75,16 @@ extension Reference {
     let (ignoreIndex, gamma) = (problem.criterion.ignoreIndex, problem.criterion.gamma)
     let reduction = problem.criterion.reduction
     let classes = layout.classes
-    var kept = 0
-    for label in labels where label != ignoreIndex { kept += 1 }
-    let scale = reduction == .mean ? 1 / Double(kept) : 1
+    var kept = 0.0
+    if let rowScales = problem.rowScales, rowScales.loss != nil {
+      kept =
+        rowScales.weightedCounts(
+          rows: layout.rows, labels: labels, ignoreIndex: ignoreIndex, classWeight: { _ in 1 }
+        ).plain
+    } else {
+      for label in labels where label != ignoreIndex { kept += 1 }
+    }
+    let scale = reduction == .mean ? 1 / kept : 1
     let elementwise = reduction == .none
     var row = [Double](repeating: 0, count: layout.scratchClasses)
     var probabilities = [Double](repeating: 0, count: layout.scratchClasses)
@@ -99,13 +106,14 @@ extension Reference {
       let p = Double.exp(logP)
       let oneMinusP = 1 - p
       let modulation = power(oneMinusP, gamma)
-      let value = -weight * modulation * logP
+      let value = -weight * modulation * logP * (problem.rowScales?.lossFactor(r) ?? 1)
       if elementwise { loss[r] = Scalar(value) } else { total += value }
       if let gradient {
         // d/du of -(1 - e^u)^gamma * u at u = log p.
         var dU = -modulation
         if gamma != 0 { dU += gamma * power(oneMinusP, gamma - 1) * p * logP }
-        let factor = weight * dU * (elementwise ? 1 : scale)
+        let factor =
+          weight * dU * (elementwise ? 1 : scale) * (problem.rowScales?.gradientFactor(r) ?? 1)
         for c in 0..<classes {
           let indicator: Double = c == label ? 1 : 0
           gradient[base + c * layout.inner] = Scalar(factor * (indicator - probabilities[c]))

@@ -7,6 +7,8 @@ struct PolyProblem: Sendable {
   let criterion: PolyLoss
   /// The layout of the logits (and of probability targets).
   let layout: ClassLayout
+  /// The sample weights and upstream gradient of the rows (nil: none).
+  var rowScales: RowScales? = nil
 }
 
 extension Reference {
@@ -30,13 +32,18 @@ extension Reference {
     case .probabilities(let t): targets = startAddress(t.baseAddress)
     }
     let classes = layout.classes
-    var kept = layout.rows
-    if let labels {
+    var kept = Double(layout.rows)
+    if let rowScales = problem.rowScales, rowScales.loss != nil {
+      kept =
+        rowScales.weightedCounts(
+          rows: layout.rows, labels: labels, ignoreIndex: ignoreIndex, classWeight: { _ in 1 }
+        ).plain
+    } else if let labels {
       kept = 0
       for label in labels where label != ignoreIndex { kept += 1 }
     }
     let elementwise = reduction == .none
-    let scale = reduction == .mean ? 1 / Double(kept) : 1
+    let scale = reduction == .mean ? 1 / kept : 1
     var row = [Double](repeating: 0, count: layout.scratchClasses)
     var t = [Double](repeating: 0, count: layout.scratchClasses)
     var probabilities = [Double](repeating: 0, count: layout.scratchClasses)
@@ -67,10 +74,12 @@ extension Reference {
         pT += t[c] * probabilities[c]
         targetSum += t[c]
       }
-      let value = crossEntropy + epsilon * (targetSum - pT)  // optax: sum_c t_c * (1 - p_c)
+      // optax: sum_c t_c * (1 - p_c); times the row's sample weight.
+      let value =
+        (crossEntropy + epsilon * (targetSum - pT)) * (problem.rowScales?.lossFactor(r) ?? 1)
       if elementwise { loss[r] = Scalar(value) } else { total += value }
       if let gradient {
-        let factor = elementwise ? 1 : scale
+        let factor = (elementwise ? 1 : scale) * (problem.rowScales?.gradientFactor(r) ?? 1)
         for c in 0..<classes {
           let p = probabilities[c]
           let g = p * targetSum - t[c] - epsilon * p * (t[c] - pT)

@@ -73,6 +73,13 @@ enum Reference {
     var smoothTotal = 0.0
     for r in 0..<layout.rows {
       let base = layout.base(ofRow: r)
+      var ignored = false
+      if case .labels(let labels) = target { ignored = labels[r] == problem.ignoreIndex }
+      // The row's sample weight multiplies its loss; with the upstream gradient, its gradient.
+      // Ignored rows do not read them.
+      let lossFactor = ignored ? 1 : problem.rowScales?.lossFactor(r) ?? 1
+      let gradientFactor = ignored ? 1 : problem.rowScales?.gradientFactor(r) ?? 1
+      let rowScale = scale * gradientFactor
       for c in 0..<classes { row[c] = Double(logits[base + c * layout.inner]) }
       if let cap = problem.logitSoftCap {
         for c in 0..<classes { row[c] = cap * .tanh(row[c] / cap) }
@@ -94,11 +101,11 @@ enum Reference {
         } else {
           nll = -weights[label] * logProbability(label)
           for c in 0..<classes { dLogProbability[c] = 0 }
-          dLogProbability[label] = (1 - smoothing) * (weights[label] * -scale)
+          dLogProbability[label] = (1 - smoothing) * (weights[label] * -rowScale)
           if smoothing > 0 {
             for c in 0..<classes {
               smooth -= logProbability(c) * weights[c]
-              dLogProbability[c] += smoothing / Double(classes) * (weights[c] * -scale)
+              dLogProbability[c] += smoothing / Double(classes) * (weights[c] * -rowScale)
             }
           }
         }
@@ -107,18 +114,18 @@ enum Reference {
           var t = Double(probabilities[base + c * layout.inner])
           if smoothing > 0 { t = t * (1 - smoothing) + smoothing / Double(classes) }
           nll -= logProbability(c) * t * weights[c]
-          dLogProbability[c] = -weights[c] * t * scale
+          dLogProbability[c] = -weights[c] * t * rowScale
         }
       }
+      nll *= lossFactor
+      smooth *= lossFactor
       nllTotal += nll
       smoothTotal += smooth
       var zLoss = 0.0
       var dLogSumExp = 0.0
-      var ignored = false
-      if case .labels(let labels) = target { ignored = labels[r] == problem.ignoreIndex }
       if zScale != 0 && !ignored {
-        zLoss = zScale * lse * lse
-        dLogSumExp = zGradientScale * lse
+        zLoss = zScale * lse * lse * lossFactor
+        dLogSumExp = zGradientScale * gradientFactor * lse
       }
       zTotal += zLoss
       if problem.reduction == .none {
@@ -172,24 +179,37 @@ enum Reference {
     layout: ClassLayout,
     ignoreIndex: Int,
     reduction: Reduction,
+    rowScales: RowScales? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutablePointer<Scalar>?
   ) {
     func weight(_ label: Int) -> Double { classWeights.map { Double($0[label]) } ?? 1 }
     var denominator = 0.0
-    for label in labels where label != ignoreIndex { denominator += weight(label) }
+    if let rowScales, rowScales.loss != nil {
+      denominator =
+        rowScales.weightedCounts(
+          rows: layout.rows, labels: labels, ignoreIndex: ignoreIndex, classWeight: weight
+        ).weighted
+    } else {
+      for label in labels where label != ignoreIndex { denominator += weight(label) }
+    }
     let scale = reduction == .mean ? 1 / denominator : 1
     var total = 0.0
     for r in 0..<layout.rows {
       let base = layout.base(ofRow: r)
       let label = labels[r]
+      let ignored = label == ignoreIndex
+      let lossFactor = ignored ? 1 : rowScales?.lossFactor(r) ?? 1
+      let gradientFactor = ignored ? 1 : rowScales?.gradientFactor(r) ?? 1
       let value =
-        label == ignoreIndex
-        ? 0 : -weight(label) * Double(logProbabilities[base + label * layout.inner])
+        ignored
+        ? 0
+        : -weight(label) * Double(logProbabilities[base + label * layout.inner]) * lossFactor
       if let gradient {
         for c in 0..<layout.classes { gradient[base + c * layout.inner] = 0 }
-        if label != ignoreIndex {
-          gradient[base + label * layout.inner] = Scalar(weight(label) * -scale)
+        if !ignored {
+          gradient[base + label * layout.inner] = Scalar(
+            weight(label) * -(scale * gradientFactor))
         }
       }
       total += value

@@ -229,11 +229,13 @@ enum FusedRows {
     return (runningMax, runningSum, sideTotal, side2Total, sideShift)
   }
 
-  /// The additive part of the gradient: 0, the same value for every class, or one per class.
+  /// The additive part of the gradient: 0, the same value for every class, one per class, or
+  /// one per class times a factor (the row's, for sample weights and upstream gradients).
   enum Addend {
     case none
     case constant(Float)
     case perClass(UnsafePointer<Float>)
+    case scaledPerClass(UnsafePointer<Float>, Float)
   }
 
   /// `g[i] = e[i] * k + add[i]` over a row (the gradient's scale pass; `add` is the smoothing
@@ -248,6 +250,8 @@ enum FusedRows {
     case .none: scale(e, g, count, k, NoAddend(), s)
     case .constant(let c): scale(e, g, count, k, ConstantAddend(value: Vector(repeating: c)), s)
     case .perClass(let a): scale(e, g, count, k, PerClassAddend(values: a), s)
+    case .scaledPerClass(let a, let f):
+      scale(e, g, count, k, ScaledPerClassAddend(values: a, factor: Vector(repeating: f)), s)
     }
   }
 
@@ -293,6 +297,9 @@ enum FusedRows {
       exponentialGradient(x, g, count, shift, k, ConstantAddend(value: Vector(repeating: c)), s)
     case .perClass(let a):
       exponentialGradient(x, g, count, shift, k, PerClassAddend(values: a), s)
+    case .scaledPerClass(let a, let f):
+      exponentialGradient(
+        x, g, count, shift, k, ScaledPerClassAddend(values: a, factor: Vector(repeating: f)), s)
     }
   }
 
@@ -418,6 +425,19 @@ extension FusedRows {
     }
     @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector {
       VectorMath.multiplyAdd(e, k, VectorMath.loadPartial(values, i, count: count, fill: 0))
+    }
+  }
+
+  /// One addend per class times a factor: `e * k + add[i] * factor`.
+  struct ScaledPerClassAddend: AddendPolicy {
+    let values: UnsafePointer<Float>
+    let factor: Vector
+    @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int) -> Vector {
+      VectorMath.multiplyAdd(e, k, VectorMath.load(values, i) * factor)
+    }
+    @inline(__always) func apply(_ e: Vector, _ k: Vector, _ i: Int, count: Int) -> Vector {
+      VectorMath.multiplyAdd(
+        e, k, VectorMath.loadPartial(values, i, count: count, fill: 0) * factor)
     }
   }
 

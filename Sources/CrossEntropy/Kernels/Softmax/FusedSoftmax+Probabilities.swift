@@ -50,14 +50,23 @@ extension FusedSoftmax {
           let x = logits + r * classes
           let t = targets + r * classes
           let g = gradient.map { $0 + r * classes }
-          let (nll, lse) =
+          // A row with a sample weight or an upstream gradient: the kernel with its factor.
+          let rowKernel =
+            problem.rowScales.map { kernel.scaled(by: $0.gradientFactor(r)) } ?? kernel
+          var (nll, lse) =
             if let softCap, let capScratch {
-              kernel.cappedProbabilityRow(
+              rowKernel.cappedProbabilityRow(
                 x, targets: t, gradient: g, softCap: softCap, scratch: capScratch, E.self)
             } else {
-              kernel.probabilityRow(x, targets: t, gradient: g, scratch: scratch, E.self, E.self)
+              rowKernel.probabilityRow(
+                x, targets: t, gradient: g, scratch: scratch, E.self, E.self)
             }
-          let z = zScale == 0 ? 0 : zScale * lse * lse
+          var z = zScale == 0 ? 0 : zScale * lse * lse
+          if let rowScales = problem.rowScales {
+            let s = rowScales.lossFactor(r)
+            nll *= s
+            z *= s
+          }
           if perRow {
             loss[r] = Float(nll + z)
           } else {

@@ -23,15 +23,16 @@ struct FusedSoftmax {
   let ignoreIndex: Int
   let smoothing: Double
   let weights: UnsafeBufferPointer<Float>?
-  /// The reduction's scale of the gradient: 1 / denominator for `.mean`, else 1.
-  let scale: Double
+  /// The reduction's scale of the gradient: 1 / denominator for `.mean`, else 1 (times the
+  /// row's gradient factor in a kernel of ``scaled(by:)``).
+  var scale: Double
   /// The side sum of the exp pass (the smoothing term), if label smoothing is on.
   let side: FusedRows.Side
   /// The sum of the weights the side term uses (the class count without weights).
   let sideWeightTotal: Double
   /// The smoothing part of each gradient row, and its sum over the classes.
-  let addend: FusedRows.Addend
-  let addendTotal: Double
+  var addend: FusedRows.Addend
+  var addendTotal: Double
   /// The z-loss gradient factor: `dz = zGradient * lse` per non-ignored row (0: no z-loss).
   var zGradient = 0.0
 
@@ -97,14 +98,28 @@ struct FusedSoftmax {
         for r in range {
           let x = logits + r * classes
           let g = gradient.map { $0 + r * classes }
-          let (nll, smooth, lse) =
+          let ignored = labels[r] == problem.ignoreIndex
+          // A row with a sample weight or an upstream gradient: the kernel with its factor.
+          let rowKernel =
+            if let rowScales = problem.rowScales, !ignored {
+              kernel.scaled(by: rowScales.gradientFactor(r))
+            } else {
+              kernel
+            }
+          var (nll, smooth, lse) =
             if let softCap, let capScratch {
-              kernel.cappedRow(
+              rowKernel.cappedRow(
                 x, gradient: g, label: labels[r], softCap: softCap, scratch: capScratch, E.self)
             } else {
-              kernel.row(x, gradient: g, label: labels[r], scratch: scratch, E.self)
+              rowKernel.row(x, gradient: g, label: labels[r], scratch: scratch, E.self)
             }
-          let z = zScale == 0 || labels[r] == problem.ignoreIndex ? 0 : zScale * lse * lse
+          var z = zScale == 0 || ignored ? 0 : zScale * lse * lse
+          if let rowScales = problem.rowScales, !ignored {
+            let s = rowScales.lossFactor(r)
+            nll *= s
+            smooth *= s
+            z *= s
+          }
           if perRow {
             loss[r] = Float(kernel.combine(nll, smooth) + z)
           } else {
@@ -131,6 +146,30 @@ struct FusedSoftmax {
       }
       loss[0] = Float(kernel.combine(nllTotal, smoothTotal) + (zScale == 0 ? 0 : zTotal))
     }
+  }
+
+  /// This kernel for a row whose gradient is multiplied by `factor` (its sample weight times
+  /// its upstream gradient): the reduction's scale, the z-loss factor and the smoothing addend
+  /// multiplied by it. A factor of 1 gives this kernel's values bit for bit.
+  func scaled(by factor: Double) -> FusedSoftmax {
+    var kernel = self
+    kernel.scale = scale * factor
+    kernel.zGradient = zGradient * factor
+    switch addend {
+    case .none: break
+    case .constant:
+      // As ``SoftmaxProblem/smoothingTerms(classWeights:scale:)`` with the row's scale.
+      let value = smoothing / Double(classes) * -kernel.scale
+      kernel.addend = .constant(Float(value))
+      kernel.addendTotal = value * Double(classes)
+    case .perClass(let values):
+      kernel.addend = .scaledPerClass(values, Float(factor))
+      kernel.addendTotal = addendTotal * factor
+    case .scaledPerClass(let values, let previous):
+      kernel.addend = .scaledPerClass(values, Float(Double(previous) * factor))
+      kernel.addendTotal = addendTotal * factor
+    }
+    return kernel
   }
 
   /// One row: its NLL and smoothing terms and its log-sum-exp (0 for an ignored row without a

@@ -14,16 +14,17 @@ struct FusedSoftmaxDouble {
   let ignoreIndex: Int
   let smoothing: Double
   let weights: UnsafeBufferPointer<Double>?
-  /// The reduction's scale of the gradient: 1 / denominator for `.mean`, else 1.
-  let scale: Double
+  /// The reduction's scale of the gradient: 1 / denominator for `.mean`, else 1 (times the
+  /// row's gradient factor in a kernel of ``scaled(by:)``).
+  var scale: Double
   /// The sum of the class weights (the class count without weights).
   let weightTotal: Double
   /// `smoothing / C * (w[c] * -scale)`, the smoothing part of each gradient element, if the
   /// weights differ per class; else nil and ``constantAddend`` holds it.
   let addends: UnsafeBufferPointer<Double>?
-  let constantAddend: Double
+  var constantAddend: Double
   /// The sum of the smoothing parts over the classes.
-  let addendTotal: Double
+  var addendTotal: Double
 
   @inline(__always)
   func weight(_ c: Int) -> Double { weights.map { $0[c] } ?? 1 }
@@ -76,8 +77,21 @@ struct FusedSoftmaxDouble {
     let threads = Threads.count(rows: rows, elementsPerRow: classes)
     Threads.forEachRange(rows: rows, threads: threads) { range in
       for r in range {
-        let (nll, smooth) = kernel.row(
+        let ignored = labels[r] == problem.ignoreIndex
+        // A row with a sample weight or an upstream gradient: the kernel with its factor.
+        let rowKernel =
+          if let rowScales = problem.rowScales, !ignored {
+            kernel.scaled(by: rowScales.gradientFactor(r))
+          } else {
+            kernel
+          }
+        var (nll, smooth) = rowKernel.row(
           logits + r * classes, gradient: gradient.map { $0 + r * classes }, label: labels[r])
+        if let rowScales = problem.rowScales, !ignored {
+          let s = rowScales.lossFactor(r)
+          nll *= s
+          smooth *= s
+        }
         if perRow {
           loss[r] = kernel.combine(nll, smooth)
         } else {
@@ -99,6 +113,26 @@ struct FusedSoftmaxDouble {
       }
       loss[0] = kernel.combine(nllTotal, smoothTotal)
     }
+  }
+
+  /// Whether ``scaled(by:)`` can scale this kernel's gradient: not with per-class smoothing
+  /// addends (weighted label smoothing), which the dispatch leaves to the reference.
+  static func takesRowScales(_ problem: SoftmaxProblem, weighted: Bool) -> Bool {
+    !(weighted && problem.labelSmoothing > 0)
+  }
+
+  /// This kernel for a row whose gradient is multiplied by `factor` (its sample weight times
+  /// its upstream gradient): the reduction's scale and the smoothing addend multiplied by it.
+  /// A factor of 1 gives this kernel's values bit for bit.
+  func scaled(by factor: Double) -> FusedSoftmaxDouble {
+    assert(addends == nil, "per-class addends take the reference")
+    var kernel = self
+    kernel.scale = scale * factor
+    if smoothing > 0 {
+      kernel.constantAddend = smoothing / Double(classes) * -kernel.scale
+      kernel.addendTotal = kernel.constantAddend * Double(classes)
+    }
+    return kernel
   }
 
   /// The reference's combination of the NLL and smoothing terms.

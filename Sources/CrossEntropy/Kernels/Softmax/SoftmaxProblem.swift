@@ -19,6 +19,9 @@ struct SoftmaxProblem: Sendable {
   /// The denominators of `.mean`, when given instead of counted from this call's targets: a
   /// caller's normaliser, or the whole batch's when the call is one chunk of it (nil: count).
   var denominators: MeanDenominators? = nil
+  /// The sample weights and upstream gradient of the rows (nil: none). With them, `.mean`
+  /// takes its denominators from ``denominators``, which the caller sets.
+  var rowScales: RowScales? = nil
 
   /// Whether the problem uses the logit options (z-loss, soft-capping). ``Reference`` and the
   /// fused class-axis-last kernels (``FusedSoftmax``, labels and probabilities, every element
@@ -82,5 +85,27 @@ extension SoftmaxProblem {
       terms.addendTotal = value * Double(classes)
     }
     return terms
+  }
+}
+
+extension SoftmaxProblem {
+  /// This problem with the denominators of a `.mean` over sample weights, unless a caller's
+  /// normaliser (or a whole batch's denominators) already sets them: the sum over non-ignored
+  /// rows of the sample weight times the class weight of the label (the sum of the sample
+  /// weights for probability targets), and for the z-loss the sum of their sample weights.
+  func weighingRows<Scalar: BinaryFloatingPoint>(
+    target: SoftmaxTarget<Scalar>, classWeights: UnsafeBufferPointer<Scalar>?
+  ) -> SoftmaxProblem {
+    guard let rowScales, rowScales.loss != nil, denominators == nil, reduction == .mean else {
+      return self
+    }
+    var labels: UnsafeBufferPointer<Int>? = nil
+    if case .labels(let l) = target { labels = l }
+    let counts = rowScales.weightedCounts(
+      rows: layout.rows, labels: labels, ignoreIndex: ignoreIndex,
+      classWeight: { c in classWeights.map { Double($0[c]) } ?? 1 })
+    var problem = self
+    problem.denominators = MeanDenominators(loss: counts.weighted, zLoss: counts.plain)
+    return problem
   }
 }

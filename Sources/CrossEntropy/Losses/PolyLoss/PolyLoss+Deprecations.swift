@@ -6,8 +6,8 @@ extension PolyLoss {
   /// - Parameters:
   ///   - logits: Raw scores, classes on ``classAxis``.
   ///   - probabilities: Target distributions, shaped like `logits`.
-  /// - Returns: The loss, as ``loss(logits:targets:)``.
-  /// - Throws: ``LossError``, as ``loss(logits:targets:)``.
+  /// - Returns: The loss, as ``loss(logits:targets:sampleWeights:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:targets:sampleWeights:)``.
   @available(*, deprecated, renamed: "loss(logits:targets:)")
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, probabilities: ShapedArray<Scalar>
@@ -20,8 +20,8 @@ extension PolyLoss {
   /// - Parameters:
   ///   - logits: Raw scores, classes on ``classAxis``.
   ///   - probabilities: Target distributions, shaped like `logits`.
-  /// - Returns: The loss and gradient, as ``lossAndGradient(logits:targets:)``.
-  /// - Throws: ``LossError``, as ``loss(logits:targets:)``.
+  /// - Returns: The loss and gradient, as ``lossAndGradient(logits:targets:sampleWeights:upstreamGradient:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:targets:sampleWeights:)``.
   @available(*, deprecated, renamed: "lossAndGradient(logits:targets:)")
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, probabilities: ShapedArray<Scalar>
@@ -36,7 +36,7 @@ extension PolyLoss {
   ///   - shape: The shape of `logits` and of `probabilities`.
   ///   - probabilities: Target distributions laid out like `logits`.
   ///   - loss: Receives the loss.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:targets:into:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:targets:sampleWeights:into:)``.
   @available(*, deprecated, renamed: "loss(logits:shape:targets:into:)")
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int],
@@ -53,7 +53,7 @@ extension PolyLoss {
   ///   - probabilities: Target distributions laid out like `logits`.
   ///   - loss: Receives the loss.
   ///   - gradient: Receives the gradient.
-  /// - Throws: ``LossError``, as ``lossAndGradient(logits:shape:targets:loss:gradient:)``.
+  /// - Throws: ``LossError``, as ``lossAndGradient(logits:shape:targets:sampleWeights:upstreamGradient:loss:gradient:)``.
   @available(*, deprecated, renamed: "lossAndGradient(logits:shape:targets:loss:gradient:)")
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int],

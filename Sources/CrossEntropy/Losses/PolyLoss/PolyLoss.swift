@@ -16,6 +16,10 @@
 /// (the paper's ImageNet setting is 1). `epsilon = 0` gives ``SoftmaxCrossEntropy``; a
 /// negative `epsilon` (down to -1) is allowed, as in the paper.
 ///
+/// Per-sample weights `s` (`sampleWeights:`) multiply each row's loss and gradient, and `.mean`
+/// divides by `sum_n s_n` over the non-ignored rows. An upstream gradient (`upstreamGradient:`)
+/// gives the vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`.
+///
 /// ```swift
 /// let poly = PolyLoss(epsilon: 1)
 /// let (loss, gradient) = try poly.lossAndGradient(logits: logits, labels: labels)
@@ -52,14 +56,22 @@ public struct PolyLoss: Sendable, Hashable {
   /// - Parameters:
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
   ///   - labels: Class indices, shaped like `logits` without the class axis.
+  ///   - sampleWeights: Optional per-sample weights, one per row (shaped like `labels`): each
+  ///     multiplies its row's loss and gradient, and `.mean` divides by their sum over the
+  ///     non-ignored rows (in place of the row count). Values are used as given (NaN
+  ///     propagates); ignored rows do not read theirs.
   /// - Returns: A 0-dimensional array, or one loss per label for `.none`.
   /// - Throws: ``LossError`` for mismatched shapes, labels out of range, a bad class axis, an
   ///   empty class dimension, or a non-finite `epsilon`.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>,
+    sampleWeights: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> ShapedArray<Scalar> {
-    try evaluate(logits, labels: labels, wantsGradient: false).loss
+    try evaluate(
+      logits, labels: labels, sampleWeights: sampleWeights, upstreamGradient: nil,
+      wantsGradient: false
+    ).loss
   }
 
   /// The Poly-1 loss against class-index labels and its gradient with respect to the logits.
@@ -67,13 +79,23 @@ public struct PolyLoss: Sendable, Hashable {
   /// - Parameters:
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
   ///   - labels: Class indices, shaped like `logits` without the class axis.
+  ///   - sampleWeights: Optional per-sample weights, one per row (shaped like `labels`): each
+  ///     multiplies its row's loss and gradient, and `.mean` divides by their sum over the
+  ///     non-ignored rows (in place of the row count). Values are used as given (NaN
+  ///     propagates); ignored rows do not read theirs.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (one
+  ///     per row for `.none`, one value for `.mean` and `.sum`): the gradient returned is the
+  ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   /// - Returns: The loss and a gradient shaped like `logits` (for `.none`, of the sum).
-  /// - Throws: ``LossError``, as ``loss(logits:labels:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:labels:sampleWeights:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>,
+    sampleWeights: ShapedArray<Scalar>? = nil, upstreamGradient: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
-    let result = try evaluate(logits, labels: labels, wantsGradient: true)
+    let result = try evaluate(
+      logits, labels: labels, sampleWeights: sampleWeights, upstreamGradient: upstreamGradient,
+      wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
@@ -82,15 +104,22 @@ public struct PolyLoss: Sendable, Hashable {
   /// - Parameters:
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
   ///   - targets: Target distributions, shaped like `logits`.
+  ///   - sampleWeights: Optional per-sample weights, one per row (shaped like `logits` without
+  ///     the class axis): each multiplies its row's loss and gradient, and `.mean` divides by
+  ///     their sum (in place of the row count).
   /// - Returns: A 0-dimensional array (the mean divides by the number of rows), or one loss per
   ///   row for `.none`.
   /// - Throws: ``LossError`` for mismatched shapes, a bad class axis, an empty class dimension,
   ///   or a non-finite `epsilon`.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
+    logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>,
+    sampleWeights: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> ShapedArray<Scalar> {
-    try evaluate(logits, targets: targets, wantsGradient: false).loss
+    try evaluate(
+      logits, targets: targets, sampleWeights: sampleWeights, upstreamGradient: nil,
+      wantsGradient: false
+    ).loss
   }
 
   /// The Poly-1 loss against probability targets and its gradient with respect to the logits.
@@ -98,51 +127,82 @@ public struct PolyLoss: Sendable, Hashable {
   /// - Parameters:
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
   ///   - targets: Target distributions, shaped like `logits`.
+  ///   - sampleWeights: Optional per-sample weights, one per row (shaped like `logits` without
+  ///     the class axis): each multiplies its row's loss and gradient, and `.mean` divides by
+  ///     their sum (in place of the row count).
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (one
+  ///     per row for `.none`, one value for `.mean` and `.sum`): the gradient returned is the
+  ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   /// - Returns: The loss and a gradient shaped like `logits` (for `.none`, of the sum).
-  /// - Throws: ``LossError``, as ``loss(logits:targets:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:targets:sampleWeights:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
+    logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>,
+    sampleWeights: ShapedArray<Scalar>? = nil, upstreamGradient: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
-    let result = try evaluate(logits, targets: targets, wantsGradient: true)
+    let result = try evaluate(
+      logits, targets: targets, sampleWeights: sampleWeights, upstreamGradient: upstreamGradient,
+      wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
-    _ logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, wantsGradient: Bool
+    _ logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, sampleWeights: ShapedArray<Scalar>?,
+    upstreamGradient: ShapedArray<Scalar>?, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     let problem = try makeProblem(shape: logits.shape)
     try problem.layout.checkLabels(shape: labels.shape)
+    try checkSampleWeights(
+      shape: sampleWeights?.shape, rowShape: problem.layout.labelShape, rowName: "labels")
+    try checkUpstreamGradient(
+      shape: upstreamGradient?.shape, reduction: reduction, rowShape: problem.layout.labelShape)
     return try labels.withUnsafeBufferPointer { l throws(LossError) in
-      try run(logits, target: .labels(l), problem: problem, wantsGradient: wantsGradient)
+      try run(
+        logits, target: .labels(l), sampleWeights: sampleWeights,
+        upstreamGradient: upstreamGradient, problem: problem, wantsGradient: wantsGradient)
     }
   }
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
-    _ logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, wantsGradient: Bool
+    _ logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>,
+    sampleWeights: ShapedArray<Scalar>?, upstreamGradient: ShapedArray<Scalar>?,
+    wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     let problem = try makeProblem(shape: logits.shape)
     try checkTargetShape(targets.shape, logitsShape: logits.shape)
+    try checkSampleWeights(
+      shape: sampleWeights?.shape, rowShape: problem.layout.labelShape, rowName: "logits rows")
+    try checkUpstreamGradient(
+      shape: upstreamGradient?.shape, reduction: reduction, rowShape: problem.layout.labelShape)
     return try targets.withUnsafeBufferPointer { t throws(LossError) in
-      try run(logits, target: .probabilities(t), problem: problem, wantsGradient: wantsGradient)
+      try run(
+        logits, target: .probabilities(t), sampleWeights: sampleWeights,
+        upstreamGradient: upstreamGradient, problem: problem, wantsGradient: wantsGradient)
     }
   }
 
   /// The array forms' outputs, filled by the buffer core.
   private func run<Scalar: BinaryFloatingPoint>(
-    _ logits: ShapedArray<Scalar>, target: SoftmaxTarget<Scalar>, problem: PolyProblem,
-    wantsGradient: Bool
+    _ logits: ShapedArray<Scalar>, target: SoftmaxTarget<Scalar>,
+    sampleWeights: ShapedArray<Scalar>?, upstreamGradient: ShapedArray<Scalar>?,
+    problem: PolyProblem, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     try Kernels.outputs(
       lossShape: reduction == .none ? problem.layout.labelShape : [],
       gradientShape: wantsGradient ? logits.shape : nil
     ) { loss, gradient throws(LossError) in
       try logits.withUnsafeBufferPointer { x throws(LossError) in
-        try compute(logits: x, target: target, problem: problem, loss: loss, gradient: gradient)
+        try withOptionalBuffer(sampleWeights?.scalars) { s throws(LossError) in
+          try withOptionalBuffer(upstreamGradient?.scalars) { g throws(LossError) in
+            try compute(
+              logits: x, target: target, sampleWeights: s, upstreamGradient: g,
+              problem: problem, loss: loss, gradient: gradient)
+          }
+        }
       }
     }
   }
@@ -160,6 +220,10 @@ extension PolyLoss {
   ///   - shape: The shape of `logits`, classes on ``classAxis``.
   ///   - labels: Class indices, one per row in the row-major order of `shape` without the class
   ///     axis.
+  ///   - sampleWeights: Optional per-sample weights, one per row (shaped like `labels`): each
+  ///     multiplies its row's loss and gradient, and `.mean` divides by their sum over the
+  ///     non-ignored rows (in place of the row count). Values are used as given (NaN
+  ///     propagates); ignored rows do not read theirs.
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
   /// - Throws: ``LossError`` for buffers whose sizes do not match `shape` (naming both sizes),
   ///   labels out of range, a bad class axis, an empty class dimension, or a non-finite
@@ -167,11 +231,12 @@ extension PolyLoss {
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
+    sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
     into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      logits: logits, target: .labels(labels), problem: makeProblem(shape: shape), loss: loss,
-      gradient: nil)
+      logits: logits, target: .labels(labels), sampleWeights: sampleWeights,
+      problem: makeProblem(shape: shape), loss: loss, gradient: nil)
   }
 
   /// Writes the Poly-1 loss against class-index labels and its gradient with respect to the
@@ -182,19 +247,29 @@ extension PolyLoss {
   ///   - logits: Raw scores in row-major order.
   ///   - shape: The shape of `logits`, classes on ``classAxis``.
   ///   - labels: Class indices, one per row.
+  ///   - sampleWeights: Optional per-sample weights, one per row (shaped like `labels`): each
+  ///     multiplies its row's loss and gradient, and `.mean` divides by their sum over the
+  ///     non-ignored rows (in place of the row count). Values are used as given (NaN
+  ///     propagates); ignored rows do not read theirs.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (one
+  ///     per row for `.none`, one value for `.mean` and `.sum`): the gradient returned is the
+  ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
   ///   - gradient: Receives the gradient (of the sum for `.none`), as many elements as
   ///     `logits`. It may be the same memory as `logits`; see also
-  ///     ``lossAndGradient(overwriting:shape:labels:loss:)``.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:into:)``, and for a gradient buffer
+  ///     ``lossAndGradient(overwriting:shape:labels:sampleWeights:upstreamGradient:loss:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:sampleWeights:into:)``, and for a gradient buffer
   ///   of the wrong size.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
+    sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      logits: logits, target: .labels(labels), problem: makeProblem(shape: shape), loss: loss,
+      logits: logits, target: .labels(labels), sampleWeights: sampleWeights,
+      upstreamGradient: upstreamGradient, problem: makeProblem(shape: shape), loss: loss,
       gradient: gradient)
   }
 
@@ -205,16 +280,26 @@ extension PolyLoss {
   ///   - logits: Raw scores in row-major order; on return, the gradient with respect to them.
   ///   - shape: The shape of `logits`, classes on ``classAxis``.
   ///   - labels: Class indices, one per row.
+  ///   - sampleWeights: Optional per-sample weights, one per row (shaped like `labels`): each
+  ///     multiplies its row's loss and gradient, and `.mean` divides by their sum over the
+  ///     non-ignored rows (in place of the row count). Values are used as given (NaN
+  ///     propagates); ignored rows do not read theirs.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (one
+  ///     per row for `.none`, one value for `.mean` and `.sum`): the gradient returned is the
+  ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:into:)``; the logits are unchanged
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:sampleWeights:into:)``; the logits are unchanged
   ///   when it throws.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwriting logits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
-    labels: UnsafeBufferPointer<Int>, loss: UnsafeMutableBufferPointer<Scalar>
+    labels: UnsafeBufferPointer<Int>, sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       logits: UnsafeBufferPointer(logits), target: .labels(labels),
+      sampleWeights: sampleWeights, upstreamGradient: upstreamGradient,
       problem: makeProblem(shape: shape), loss: loss, gradient: logits)
   }
 
@@ -224,16 +309,20 @@ extension PolyLoss {
   ///   - logits: Raw scores in row-major order.
   ///   - shape: The shape of `logits` and of `targets`, classes on ``classAxis``.
   ///   - targets: Target distributions laid out like `logits`.
+  ///   - sampleWeights: Optional per-sample weights, one per row (shaped like `logits` without
+  ///     the class axis): each multiplies its row's loss and gradient, and `.mean` divides by
+  ///     their sum (in place of the row count).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:into:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:sampleWeights:into:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
+    sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
     into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      logits: logits, target: .probabilities(targets), problem: makeProblem(shape: shape),
-      loss: loss, gradient: nil)
+      logits: logits, target: .probabilities(targets), sampleWeights: sampleWeights,
+      problem: makeProblem(shape: shape), loss: loss, gradient: nil)
   }
 
   /// Writes the Poly-1 loss against probability targets and its gradient into caller buffers.
@@ -242,19 +331,28 @@ extension PolyLoss {
   ///   - logits: Raw scores in row-major order.
   ///   - shape: The shape of `logits` and of `targets`, classes on ``classAxis``.
   ///   - targets: Target distributions laid out like `logits`.
+  ///   - sampleWeights: Optional per-sample weights, one per row (shaped like `logits` without
+  ///     the class axis): each multiplies its row's loss and gradient, and `.mean` divides by
+  ///     their sum (in place of the row count).
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (one
+  ///     per row for `.none`, one value for `.mean` and `.sum`): the gradient returned is the
+  ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
   ///   - gradient: Receives the gradient (of the sum for `.none`), as many elements as
   ///     `logits`. It may be the same memory as `logits`; see also
-  ///     ``lossAndGradient(overwriting:shape:targets:loss:)``.
-  /// - Throws: ``LossError``, as ``lossAndGradient(logits:shape:labels:loss:gradient:)``.
+  ///     ``lossAndGradient(overwriting:shape:targets:sampleWeights:upstreamGradient:loss:)``.
+  /// - Throws: ``LossError``, as ``lossAndGradient(logits:shape:labels:sampleWeights:upstreamGradient:loss:gradient:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
+    sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      logits: logits, target: .probabilities(targets), problem: makeProblem(shape: shape),
-      loss: loss, gradient: gradient)
+      logits: logits, target: .probabilities(targets), sampleWeights: sampleWeights,
+      upstreamGradient: upstreamGradient, problem: makeProblem(shape: shape), loss: loss,
+      gradient: gradient)
   }
 
   /// Computes the Poly-1 loss against probability targets and overwrites the logits with its
@@ -264,16 +362,25 @@ extension PolyLoss {
   ///   - logits: Raw scores in row-major order; on return, the gradient with respect to them.
   ///   - shape: The shape of `logits` and of `targets`, classes on ``classAxis``.
   ///   - targets: Target distributions laid out like `logits`.
+  ///   - sampleWeights: Optional per-sample weights, one per row (shaped like `logits` without
+  ///     the class axis): each multiplies its row's loss and gradient, and `.mean` divides by
+  ///     their sum (in place of the row count).
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (one
+  ///     per row for `.none`, one value for `.mean` and `.sum`): the gradient returned is the
+  ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:targets:into:)``; the logits are unchanged
+  /// - Throws: ``LossError``, as ``loss(logits:shape:targets:sampleWeights:into:)``; the logits are unchanged
   ///   when it throws.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwriting logits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
-    targets: UnsafeBufferPointer<Scalar>, loss: UnsafeMutableBufferPointer<Scalar>
+    targets: UnsafeBufferPointer<Scalar>, sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       logits: UnsafeBufferPointer(logits), target: .probabilities(targets),
+      sampleWeights: sampleWeights, upstreamGradient: upstreamGradient,
       problem: makeProblem(shape: shape), loss: loss, gradient: logits)
   }
 }
@@ -293,8 +400,11 @@ extension PolyLoss {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   private func compute<Scalar: BinaryFloatingPoint>(
-    logits: UnsafeBufferPointer<Scalar>, target: SoftmaxTarget<Scalar>, problem: PolyProblem,
-    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>?
+    logits: UnsafeBufferPointer<Scalar>, target: SoftmaxTarget<Scalar>,
+    sampleWeights: UnsafeBufferPointer<Scalar>?,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
+    problem: PolyProblem, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutableBufferPointer<Scalar>?
   ) throws(LossError) {
     let layout = problem.layout
     try checkCount(logits.count, shape: layout.shape, name: "logits")
@@ -309,8 +419,21 @@ extension PolyLoss {
     }
     try checkLossCount(loss.count, reduction: reduction, rows: layout.rows)
     if let gradient { try layout.checkGradientCount(gradient.count) }
-    Reference.polyLoss(
-      logits: startAddress(logits.baseAddress), target: target, problem: problem, loss: loss,
-      gradient: gradient?.baseAddress)
+    var rowName = "labels"
+    if case .probabilities = target { rowName = "logits rows" }
+    try checkSampleWeights(
+      count: sampleWeights?.count, rowShape: layout.labelShape, rowName: rowName)
+    try checkUpstreamGradient(
+      count: upstreamGradient?.count, reduction: reduction, rows: layout.rows)
+    RowScales.with(
+      sampleWeights: sampleWeights, upstreamGradient: gradient == nil ? nil : upstreamGradient,
+      rows: layout.rows
+    ) { rowScales in
+      var problem = problem
+      problem.rowScales = rowScales
+      Reference.polyLoss(
+        logits: startAddress(logits.baseAddress), target: target, problem: problem, loss: loss,
+        gradient: gradient?.baseAddress)
+    }
   }
 }

@@ -21,20 +21,24 @@ extension SoftmaxCrossEntropy {
   ///   - labels: Class indices, one per row, in the row-major order of `shape` without the class
   ///     axis.
   ///   - classWeights: Optional per-class weights, one per class.
+  ///   - sampleWeights: Optional per-sample weights, one per row (see
+  ///     ``loss(logits:labels:classWeights:sampleWeights:)``).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
   /// - Throws: ``LossError`` for wrong counts or shapes, labels out of range, a bad class axis,
   ///   an empty class dimension, or label smoothing outside [0, 1].
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
-    classWeights: UnsafeBufferPointer<Scalar>? = nil, into loss: UnsafeMutableBufferPointer<Scalar>
+    classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     let layout = try bufferLayout(count: logits.count, shape: shape)
     try layout.checkLabelCount(labels.count)
     try compute(
       logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
       target: .labels(labels),
-      classWeights: classWeights, loss: loss, gradient: nil)
+      classWeights: classWeights, sampleWeights: sampleWeights, loss: loss, gradient: nil)
   }
 
   /// Writes the loss and its gradient with respect to the logits into caller buffers.
@@ -44,15 +48,21 @@ extension SoftmaxCrossEntropy {
   ///   - shape: The shape of `logits`, classes on ``classAxis``.
   ///   - labels: Class indices, one per row.
   ///   - classWeights: Optional per-class weights, one per class.
+  ///   - sampleWeights: Optional per-sample weights, one per row (see
+  ///     ``loss(logits:labels:classWeights:sampleWeights:)``).
+  ///   - upstreamGradient: Optional upstream gradient, as many elements as `loss` (see
+  ///     ``lossAndGradient(logits:labels:classWeights:sampleWeights:upstreamGradient:)``).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
   ///   - gradient: Receives the gradient, as many elements as `logits`. It may be the same
   ///     memory as `logits`; see also the `overwriting:` form.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:sampleWeights:into:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
-    classWeights: UnsafeBufferPointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutableBufferPointer<Scalar>
+    classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     let layout = try bufferLayout(count: logits.count, shape: shape)
     try layout.checkLabelCount(labels.count)
@@ -60,7 +70,8 @@ extension SoftmaxCrossEntropy {
     try compute(
       logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
       target: .labels(labels),
-      classWeights: classWeights, loss: loss, gradient: gradient.baseAddress)
+      classWeights: classWeights, sampleWeights: sampleWeights,
+      upstreamGradient: upstreamGradient, loss: loss, gradient: gradient.baseAddress)
   }
 
   /// Computes the loss and overwrites the logits with the gradient, as Liger-Kernel does:
@@ -71,13 +82,19 @@ extension SoftmaxCrossEntropy {
   ///   - shape: The shape of `logits`, classes on ``classAxis``.
   ///   - labels: Class indices, one per row.
   ///   - classWeights: Optional per-class weights, one per class.
+  ///   - sampleWeights: Optional per-sample weights, one per row (see
+  ///     ``loss(logits:labels:classWeights:sampleWeights:)``).
+  ///   - upstreamGradient: Optional upstream gradient, as many elements as `loss` (see
+  ///     ``lossAndGradient(logits:labels:classWeights:sampleWeights:upstreamGradient:)``).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per label for `.none`.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``; the logits
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:sampleWeights:into:)``; the logits
   ///   are unchanged when it throws.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwriting logits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
     labels: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     let layout = try bufferLayout(count: logits.count, shape: shape)
@@ -85,7 +102,8 @@ extension SoftmaxCrossEntropy {
     try compute(
       logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
       target: .labels(labels),
-      classWeights: classWeights, loss: loss, gradient: logits.baseAddress)
+      classWeights: classWeights, sampleWeights: sampleWeights,
+      upstreamGradient: upstreamGradient, loss: loss, gradient: logits.baseAddress)
   }
 
   /// Computes the loss of an array of logits against class-index labels and overwrites the
@@ -96,24 +114,29 @@ extension SoftmaxCrossEntropy {
   ///   - shape: The shape of `logits`, classes on ``classAxis``.
   ///   - labels: Class indices, one per row.
   ///   - classWeights: Optional per-class weights, one per class.
+  ///   - sampleWeights: Optional per-sample weights, one per row (see
+  ///     ``loss(logits:labels:classWeights:sampleWeights:)``).
   ///   - loss: Receives the reduced loss (use the buffer form for `.none`).
-  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``, or
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:sampleWeights:into:)``, or
   ///   `.invalidOption` for `.none` (which has one loss per row); nothing is written when it
   ///   throws.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwriting logits: inout [Scalar], shape: [Int], labels: [Int],
-    classWeights: [Scalar]? = nil, loss: inout Scalar
+    classWeights: [Scalar]? = nil, sampleWeights: [Scalar]? = nil, loss: inout Scalar
   ) throws(LossError) {
     try checkReducedInPlace()
     var value: Scalar = 0
     try labels.withUnsafeBufferPointer { labelBuffer throws(LossError) in
       try withOptionalBuffer(classWeights) { weights throws(LossError) in
-        try logits.withUnsafeMutableBufferPointer { logitBuffer throws(LossError) in
-          try withUnsafeMutablePointer(to: &value) { pointer throws(LossError) in
-            try lossAndGradient(
-              overwriting: logitBuffer, shape: shape, labels: labelBuffer, classWeights: weights,
-              loss: UnsafeMutableBufferPointer(start: pointer, count: 1))
+        try withOptionalBuffer(sampleWeights) { samples throws(LossError) in
+          try logits.withUnsafeMutableBufferPointer { logitBuffer throws(LossError) in
+            try withUnsafeMutablePointer(to: &value) { pointer throws(LossError) in
+              try lossAndGradient(
+                overwriting: logitBuffer, shape: shape, labels: labelBuffer,
+                classWeights: weights, sampleWeights: samples,
+                loss: UnsafeMutableBufferPointer(start: pointer, count: 1))
+            }
           }
         }
       }
@@ -130,12 +153,16 @@ extension SoftmaxCrossEntropy {
   ///   - shape: The shape of `logits` and of `targets`, classes on ``classAxis``.
   ///   - targets: Target distributions laid out like `logits`.
   ///   - classWeights: Optional per-class weights, one per class.
+  ///   - sampleWeights: Optional per-sample weights, one per row (see
+  ///     ``loss(logits:targets:classWeights:sampleWeights:)``).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
-  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:sampleWeights:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
-    classWeights: UnsafeBufferPointer<Scalar>? = nil, into loss: UnsafeMutableBufferPointer<Scalar>
+    classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     let layout = try bufferLayout(count: logits.count, shape: shape)
     try checkSameCount(
@@ -144,7 +171,7 @@ extension SoftmaxCrossEntropy {
     try compute(
       logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
       target: .probabilities(targets),
-      classWeights: classWeights, loss: loss, gradient: nil)
+      classWeights: classWeights, sampleWeights: sampleWeights, loss: loss, gradient: nil)
   }
 
   /// Writes the loss against probability targets and its gradient into caller buffers.
@@ -154,14 +181,20 @@ extension SoftmaxCrossEntropy {
   ///   - shape: The shape of `logits` and of `targets`, classes on ``classAxis``.
   ///   - targets: Target distributions laid out like `logits`.
   ///   - classWeights: Optional per-class weights, one per class.
+  ///   - sampleWeights: Optional per-sample weights, one per row (see
+  ///     ``loss(logits:targets:classWeights:sampleWeights:)``).
+  ///   - upstreamGradient: Optional upstream gradient, as many elements as `loss` (see
+  ///     ``lossAndGradient(logits:labels:classWeights:sampleWeights:upstreamGradient:)``).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
   ///   - gradient: Receives the gradient; it may be the same memory as `logits`.
-  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:sampleWeights:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
-    classWeights: UnsafeBufferPointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutableBufferPointer<Scalar>
+    classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     let layout = try bufferLayout(count: logits.count, shape: shape)
     try checkSameCount(
@@ -171,7 +204,8 @@ extension SoftmaxCrossEntropy {
     try compute(
       logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
       target: .probabilities(targets),
-      classWeights: classWeights, loss: loss, gradient: gradient.baseAddress)
+      classWeights: classWeights, sampleWeights: sampleWeights,
+      upstreamGradient: upstreamGradient, loss: loss, gradient: gradient.baseAddress)
   }
 
   /// Computes the loss against probability targets and overwrites the logits with the gradient:
@@ -182,13 +216,19 @@ extension SoftmaxCrossEntropy {
   ///   - shape: The shape of `logits` and of `targets`, classes on ``classAxis``.
   ///   - targets: Target distributions laid out like `logits` (not the same memory).
   ///   - classWeights: Optional per-class weights, one per class.
+  ///   - sampleWeights: Optional per-sample weights, one per row (see
+  ///     ``loss(logits:targets:classWeights:sampleWeights:)``).
+  ///   - upstreamGradient: Optional upstream gradient, as many elements as `loss` (see
+  ///     ``lossAndGradient(logits:labels:classWeights:sampleWeights:upstreamGradient:)``).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
-  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:)``; the logits are
+  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:sampleWeights:)``; the logits are
   ///   unchanged when it throws.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwriting logits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
     targets: UnsafeBufferPointer<Scalar>, classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     let layout = try bufferLayout(count: logits.count, shape: shape)
@@ -198,7 +238,8 @@ extension SoftmaxCrossEntropy {
     try compute(
       logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
       target: .probabilities(targets),
-      classWeights: classWeights, loss: loss, gradient: logits.baseAddress)
+      classWeights: classWeights, sampleWeights: sampleWeights,
+      upstreamGradient: upstreamGradient, loss: loss, gradient: logits.baseAddress)
   }
 
   /// Computes the loss of an array of logits against probability targets and overwrites the
@@ -209,23 +250,28 @@ extension SoftmaxCrossEntropy {
   ///   - shape: The shape of `logits` and of `targets`, classes on ``classAxis``.
   ///   - targets: Target distributions laid out like `logits`.
   ///   - classWeights: Optional per-class weights, one per class.
+  ///   - sampleWeights: Optional per-sample weights, one per row (see
+  ///     ``loss(logits:targets:classWeights:sampleWeights:)``).
   ///   - loss: Receives the reduced loss (use the buffer form for `.none`).
-  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:)``, or `.invalidOption`
+  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:sampleWeights:)``, or `.invalidOption`
   ///   for `.none` (which has one loss per row); nothing is written when it throws.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwriting logits: inout [Scalar], shape: [Int], targets: [Scalar],
-    classWeights: [Scalar]? = nil, loss: inout Scalar
+    classWeights: [Scalar]? = nil, sampleWeights: [Scalar]? = nil, loss: inout Scalar
   ) throws(LossError) {
     try checkReducedInPlace()
     var value: Scalar = 0
     try targets.withUnsafeBufferPointer { targetBuffer throws(LossError) in
       try withOptionalBuffer(classWeights) { weights throws(LossError) in
-        try logits.withUnsafeMutableBufferPointer { logitBuffer throws(LossError) in
-          try withUnsafeMutablePointer(to: &value) { pointer throws(LossError) in
-            try lossAndGradient(
-              overwriting: logitBuffer, shape: shape, targets: targetBuffer,
-              classWeights: weights, loss: UnsafeMutableBufferPointer(start: pointer, count: 1))
+        try withOptionalBuffer(sampleWeights) { samples throws(LossError) in
+          try logits.withUnsafeMutableBufferPointer { logitBuffer throws(LossError) in
+            try withUnsafeMutablePointer(to: &value) { pointer throws(LossError) in
+              try lossAndGradient(
+                overwriting: logitBuffer, shape: shape, targets: targetBuffer,
+                classWeights: weights, sampleWeights: samples,
+                loss: UnsafeMutableBufferPointer(start: pointer, count: 1))
+            }
           }
         }
       }

@@ -2,14 +2,14 @@
 /// (`probabilities:` now means probability inputs only). Each forwards to its new name.
 extension SoftmaxCrossEntropy {
   /// The loss of logits against probability targets; renamed
-  /// ``loss(logits:targets:classWeights:)``.
+  /// ``loss(logits:targets:classWeights:sampleWeights:)``.
   ///
   /// - Parameters:
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
   ///   - probabilities: Target distributions, shaped like `logits`.
   ///   - classWeights: Optional per-class weights, one per class.
-  /// - Returns: As ``loss(logits:targets:classWeights:)``.
-  /// - Throws: As ``loss(logits:targets:classWeights:)``.
+  /// - Returns: As ``loss(logits:targets:classWeights:sampleWeights:)``.
+  /// - Throws: As ``loss(logits:targets:classWeights:sampleWeights:)``.
   @available(*, deprecated, renamed: "loss(logits:targets:classWeights:)")
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, probabilities: ShapedArray<Scalar>, classWeights: [Scalar]? = nil
@@ -18,14 +18,14 @@ extension SoftmaxCrossEntropy {
   }
 
   /// The loss against probability targets and its gradient; renamed
-  /// ``lossAndGradient(logits:targets:classWeights:)``.
+  /// ``lossAndGradient(logits:targets:classWeights:sampleWeights:upstreamGradient:)``.
   ///
   /// - Parameters:
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
   ///   - probabilities: Target distributions, shaped like `logits`.
   ///   - classWeights: Optional per-class weights, one per class.
-  /// - Returns: As ``lossAndGradient(logits:targets:classWeights:)``.
-  /// - Throws: As ``lossAndGradient(logits:targets:classWeights:)``.
+  /// - Returns: As ``lossAndGradient(logits:targets:classWeights:sampleWeights:upstreamGradient:)``.
+  /// - Throws: As ``lossAndGradient(logits:targets:classWeights:sampleWeights:upstreamGradient:)``.
   @available(*, deprecated, renamed: "lossAndGradient(logits:targets:classWeights:)")
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, probabilities: ShapedArray<Scalar>, classWeights: [Scalar]? = nil
@@ -34,7 +34,7 @@ extension SoftmaxCrossEntropy {
   }
 
   /// Writes the loss against probability targets into a caller buffer; renamed
-  /// ``loss(logits:shape:targets:classWeights:into:)``.
+  /// ``loss(logits:shape:targets:classWeights:sampleWeights:into:)``.
   ///
   /// - Parameters:
   ///   - logits: Raw scores in row-major order.
@@ -42,7 +42,7 @@ extension SoftmaxCrossEntropy {
   ///   - probabilities: Target distributions laid out like `logits`.
   ///   - classWeights: Optional per-class weights, one per class.
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
-  /// - Throws: As ``loss(logits:shape:targets:classWeights:into:)``.
+  /// - Throws: As ``loss(logits:shape:targets:classWeights:sampleWeights:into:)``.
   @available(*, deprecated, renamed: "loss(logits:shape:targets:classWeights:into:)")
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int],
@@ -55,7 +55,7 @@ extension SoftmaxCrossEntropy {
   }
 
   /// Writes the loss against probability targets and its gradient into caller buffers; renamed
-  /// ``lossAndGradient(logits:shape:targets:classWeights:loss:gradient:)``.
+  /// ``lossAndGradient(logits:shape:targets:classWeights:sampleWeights:upstreamGradient:loss:gradient:)``.
   ///
   /// - Parameters:
   ///   - logits: Raw scores in row-major order.
@@ -64,7 +64,7 @@ extension SoftmaxCrossEntropy {
   ///   - classWeights: Optional per-class weights, one per class.
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
   ///   - gradient: Receives the gradient; it may be the same memory as `logits`.
-  /// - Throws: As ``lossAndGradient(logits:shape:targets:classWeights:loss:gradient:)``.
+  /// - Throws: As ``lossAndGradient(logits:shape:targets:classWeights:sampleWeights:upstreamGradient:loss:gradient:)``.
   @available(
     *, deprecated, renamed: "lossAndGradient(logits:shape:targets:classWeights:loss:gradient:)"
   )

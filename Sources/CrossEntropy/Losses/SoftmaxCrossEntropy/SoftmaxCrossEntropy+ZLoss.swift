@@ -2,7 +2,7 @@ extension SoftmaxCrossEntropy {
   /// The z-loss term on its own: `s * logsumexp(x_n)^2` per non-ignored row, reduced as the
   /// criterion's ``reduction`` says, with `s` = ``zLossScale``.
   ///
-  /// When ``zLossScale`` is not 0, ``loss(logits:labels:classWeights:)`` already includes this
+  /// When ``zLossScale`` is not 0, ``loss(logits:labels:classWeights:sampleWeights:)`` already includes this
   /// term; this method reports it separately (for logging, as Liger-Kernel's `return_z_loss`).
   /// The semantics follow Liger-Kernel's `lse_square_scale` (after PaLM):
   ///

@@ -16,6 +16,13 @@
 /// A `.mean` over a batch whose labels are all ignored is `0 / 0 = NaN`, as in PyTorch;
 /// its gradient is 0.
 ///
+/// Per-sample weights `s` (one per row, `sampleWeights:`) multiply each row's loss and
+/// gradient; `.mean` then divides by `sum_n s_n * w[y_n]` over the non-ignored rows (`sum_n s_n`
+/// for probability targets), PyTorch's weighted mean extended, unless ``normalizer`` is set.
+/// An upstream gradient `g` (`upstreamGradient:`) gives the vector-Jacobian product
+/// `sum_n g_n * d(l_n)/d(x)` for `.none` (`g` shaped like the per-row loss) and `g * d(loss)/d(x)`
+/// for `.mean` and `.sum` (`g` 0-dimensional), as PyTorch's `loss.backward(gradient: g)`.
+///
 /// ```swift
 /// let criterion = SoftmaxCrossEntropy(labelSmoothing: 0.1)
 /// let logits = try ShapedArray<Float>(shape: [2, 3], scalars: [2, 1, 0, 0, 1, 2])
@@ -85,34 +92,62 @@ extension SoftmaxCrossEntropy {
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
   ///   - labels: Class indices, shaped like `logits` without the class axis.
   ///   - classWeights: Optional per-class weights, one per class.
+  ///   - sampleWeights: Optional per-sample weights, shaped like `labels`: each multiplies its
+  ///     row's loss, and `.mean` divides by `sum s * w[y]` over the non-ignored rows. Any value
+  ///     is used as given (a negative weight flips the row's sign, NaN propagates); ignored
+  ///     rows do not read theirs.
   /// - Returns: A 0-dimensional array for `.mean` and `.sum`; for `.none`, one loss per label,
   ///   shaped like `labels`.
   /// - Throws: ``LossError`` for mismatched shapes, labels out of range, a bad class axis, an
   ///   empty class dimension, or label smoothing outside [0, 1].
-  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory (O(N) with sample
+  ///   weights).
   public func loss<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil,
+    sampleWeights: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> ShapedArray<Scalar> {
-    try evaluate(logits, labels: labels, classWeights: classWeights, wantsGradient: false).loss
+    try evaluate(
+      logits, labels: labels, classWeights: classWeights, sampleWeights: sampleWeights,
+      upstreamGradient: nil, wantsGradient: false
+    ).loss
   }
 
   /// The loss of logits against class-index labels, and its gradient with respect to the logits.
   ///
-  /// For `.none` the gradient is that of the sum of the per-label losses.
+  /// For `.none` the gradient is that of the sum of the per-label losses, or with an upstream
+  /// gradient `g`, the vector-Jacobian product `sum_n g_n * d(l_n)/d(logits)`:
+  ///
+  /// ```swift
+  /// let criterion = SoftmaxCrossEntropy(reduction: .none)
+  /// let g = try ShapedArray<Float>(shape: [2], scalars: [0.5, -1])
+  /// let (loss, gradient) = try criterion.lossAndGradient(
+  ///   logits: logits, labels: labels, upstreamGradient: g)
+  /// ```
   ///
   /// - Parameters:
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
   ///   - labels: Class indices, shaped like `logits` without the class axis.
   ///   - classWeights: Optional per-class weights, one per class.
-  /// - Returns: The loss (as ``loss(logits:labels:classWeights:)``) and a gradient shaped like
-  ///   `logits`.
-  /// - Throws: ``LossError``, as ``loss(logits:labels:classWeights:)``.
-  /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient.
+  ///   - sampleWeights: Optional per-sample weights, shaped like `labels`; see
+  ///     ``loss(logits:labels:classWeights:sampleWeights:)``. They multiply each row's
+  ///     gradient too.
+  ///   - upstreamGradient: Optional gradient of a later computation with respect to the loss,
+  ///     shaped like the loss (like `labels` for `.none`, 0-dimensional for `.mean` and
+  ///     `.sum`): each row's gradient is multiplied by its value (the reduced loss's gradient
+  ///     by the one value), as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
+  /// - Returns: The loss (as ``loss(logits:labels:classWeights:sampleWeights:)``; the upstream
+  ///   gradient does not change it) and a gradient shaped like `logits`.
+  /// - Throws: ``LossError``, as ``loss(logits:labels:classWeights:sampleWeights:)``, and for
+  ///   an upstream gradient not shaped like the loss.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient (O(N)
+  ///   with sample weights or an upstream gradient).
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil,
+    sampleWeights: ShapedArray<Scalar>? = nil, upstreamGradient: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
     let result = try evaluate(
-      logits, labels: labels, classWeights: classWeights, wantsGradient: true)
+      logits, labels: labels, classWeights: classWeights, sampleWeights: sampleWeights,
+      upstreamGradient: upstreamGradient, wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
@@ -122,16 +157,23 @@ extension SoftmaxCrossEntropy {
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
   ///   - targets: Target distributions, shaped like `logits`.
   ///   - classWeights: Optional per-class weights, one per class.
+  ///   - sampleWeights: Optional per-sample weights, shaped like `logits` without the class
+  ///     axis: each multiplies its row's loss, and `.mean` divides by their sum.
   /// - Returns: A 0-dimensional array for `.mean` (which divides by the number of rows) and
   ///   `.sum`; for `.none`, one loss per row, shaped like `logits` without the class axis.
   /// - Throws: ``LossError`` for mismatched shapes, a bad class axis, an empty class dimension,
   ///   label smoothing outside [0, 1], or a non-negative ``ignoreIndex`` (which PyTorch rejects
   ///   for probability targets).
-  /// - Complexity: O(n) in the number of logits; O(C) extra memory.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory (O(N) with sample
+  ///   weights).
   public func loss<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, classWeights: [Scalar]? = nil
+    logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, classWeights: [Scalar]? = nil,
+    sampleWeights: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> ShapedArray<Scalar> {
-    try evaluate(logits, targets: targets, classWeights: classWeights, wantsGradient: false).loss
+    try evaluate(
+      logits, targets: targets, classWeights: classWeights, sampleWeights: sampleWeights,
+      upstreamGradient: nil, wantsGradient: false
+    ).loss
   }
 
   /// The loss of logits against probability targets, and its gradient with respect to the logits.
@@ -140,39 +182,59 @@ extension SoftmaxCrossEntropy {
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
   ///   - targets: Target distributions, shaped like `logits`.
   ///   - classWeights: Optional per-class weights, one per class.
+  ///   - sampleWeights: Optional per-sample weights, shaped like `logits` without the class
+  ///     axis; see ``loss(logits:targets:classWeights:sampleWeights:)``.
+  ///   - upstreamGradient: Optional upstream gradient shaped like the loss; see
+  ///     ``lossAndGradient(logits:labels:classWeights:sampleWeights:upstreamGradient:)``.
   /// - Returns: The loss and a gradient shaped like `logits`.
-  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:)``.
-  /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient.
+  /// - Throws: ``LossError``, as ``loss(logits:targets:classWeights:sampleWeights:)``, and for
+  ///   an upstream gradient not shaped like the loss.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient (O(N)
+  ///   with sample weights or an upstream gradient).
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, classWeights: [Scalar]? = nil
+    logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, classWeights: [Scalar]? = nil,
+    sampleWeights: ShapedArray<Scalar>? = nil, upstreamGradient: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
     let result = try evaluate(
-      logits, targets: targets, classWeights: classWeights, wantsGradient: true)
+      logits, targets: targets, classWeights: classWeights, sampleWeights: sampleWeights,
+      upstreamGradient: upstreamGradient, wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]?,
+    sampleWeights: ShapedArray<Scalar>?, upstreamGradient: ShapedArray<Scalar>?,
     wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
     try layout.checkLabels(shape: labels.shape)
+    try checkSampleWeights(
+      shape: sampleWeights?.shape, rowShape: layout.labelShape, rowName: "labels")
+    try checkUpstreamGradient(
+      shape: upstreamGradient?.shape, reduction: reduction, rowShape: layout.labelShape)
     return try labels.withUnsafeBufferPointer { labelBuffer throws(LossError) in
       try run(
         logits, layout: layout, target: .labels(labelBuffer), classWeights: classWeights,
+        sampleWeights: sampleWeights, upstreamGradient: upstreamGradient,
         wantsGradient: wantsGradient)
     }
   }
 
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, classWeights: [Scalar]?,
+    sampleWeights: ShapedArray<Scalar>?, upstreamGradient: ShapedArray<Scalar>?,
     wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
     try checkTargetShape(targets.shape, logitsShape: layout.shape)
+    try checkSampleWeights(
+      shape: sampleWeights?.shape, rowShape: layout.labelShape, rowName: "logits rows")
+    try checkUpstreamGradient(
+      shape: upstreamGradient?.shape, reduction: reduction, rowShape: layout.labelShape)
     return try targets.withUnsafeBufferPointer { targetBuffer throws(LossError) in
       try run(
         logits, layout: layout, target: .probabilities(targetBuffer), classWeights: classWeights,
+        sampleWeights: sampleWeights, upstreamGradient: upstreamGradient,
         wantsGradient: wantsGradient)
     }
   }
@@ -181,18 +243,24 @@ extension SoftmaxCrossEntropy {
   @_specialize(where Scalar == Double)
   private func run<Scalar: BinaryFloatingPoint>(
     _ logits: ShapedArray<Scalar>, layout: ClassLayout, target: SoftmaxTarget<Scalar>,
-    classWeights: [Scalar]?, wantsGradient: Bool
+    classWeights: [Scalar]?, sampleWeights: ShapedArray<Scalar>?,
+    upstreamGradient: ShapedArray<Scalar>?, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     let lossShape = reduction == .none ? layout.labelShape : []
     var loss = [Scalar](repeating: 0, count: reduction == .none ? layout.rows : 1)
     var gradient = wantsGradient ? [Scalar](repeating: 0, count: layout.count) : nil
     try withOptionalBuffer(classWeights) { weights throws(LossError) in
-      try logits.withUnsafeBufferPointer { logitBuffer throws(LossError) in
-        try loss.withUnsafeMutableBufferPointer { lossBuffer throws(LossError) in
-          try withOptionalMutableBuffer(&gradient) { gradientBuffer throws(LossError) in
-            try compute(
-              logits: startAddress(logitBuffer.baseAddress), layout: layout, target: target,
-              classWeights: weights, loss: lossBuffer, gradient: gradientBuffer?.baseAddress)
+      try withOptionalBuffer(sampleWeights?.scalars) { samples throws(LossError) in
+        try withOptionalBuffer(upstreamGradient?.scalars) { upstream throws(LossError) in
+          try logits.withUnsafeBufferPointer { logitBuffer throws(LossError) in
+            try loss.withUnsafeMutableBufferPointer { lossBuffer throws(LossError) in
+              try withOptionalMutableBuffer(&gradient) { gradientBuffer throws(LossError) in
+                try compute(
+                  logits: startAddress(logitBuffer.baseAddress), layout: layout, target: target,
+                  classWeights: weights, sampleWeights: samples, upstreamGradient: upstream,
+                  loss: lossBuffer, gradient: gradientBuffer?.baseAddress)
+              }
+            }
           }
         }
       }
@@ -218,14 +286,21 @@ extension SoftmaxCrossEntropy {
   @_specialize(where Scalar == Double)
   func compute<Scalar: BinaryFloatingPoint>(
     logits: UnsafePointer<Scalar>, layout: ClassLayout, target: SoftmaxTarget<Scalar>,
-    classWeights: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutablePointer<Scalar>?
+    classWeights: UnsafeBufferPointer<Scalar>?, sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?
   ) throws(LossError) {
     try checkLabelSmoothing(labelSmoothing)
     try checkLogitOptions(zLossScale: zLossScale, logitSoftCap: logitSoftCap)
     try checkNormalizer(normalizer)
     try layout.checkClassWeights(count: classWeights?.count)
     try checkLossCount(loss.count, reduction: reduction, rows: layout.rows)
+    var rowName = "labels"
+    if case .probabilities = target { rowName = "logits rows" }
+    try checkSampleWeights(
+      count: sampleWeights?.count, rowShape: layout.labelShape, rowName: rowName)
+    try checkUpstreamGradient(
+      count: upstreamGradient?.count, reduction: reduction, rows: layout.rows)
     switch target {
     case .labels(let labels):
       try layout.checkLabelRange(labels, ignoreIndex: ignoreIndex)
@@ -236,12 +311,18 @@ extension SoftmaxCrossEntropy {
             + " expected a negative value such as the default -100")
       }
     }
-    Kernels.softmaxCrossEntropy(
-      logits: logits, target: target, classWeights: classWeights,
-      problem: SoftmaxProblem(
-        layout: layout, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing,
-        reduction: reduction, zLossScale: zLossScale, logitSoftCap: logitSoftCap,
-        denominators: normalizer.map(MeanDenominators.init(normalizer:))),
-      loss: loss, gradient: gradient)
+    RowScales.with(
+      sampleWeights: sampleWeights, upstreamGradient: gradient == nil ? nil : upstreamGradient,
+      rows: layout.rows
+    ) { rowScales in
+      Kernels.softmaxCrossEntropy(
+        logits: logits, target: target, classWeights: classWeights,
+        problem: SoftmaxProblem(
+          layout: layout, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing,
+          reduction: reduction, zLossScale: zLossScale, logitSoftCap: logitSoftCap,
+          denominators: normalizer.map(MeanDenominators.init(normalizer:)),
+          rowScales: rowScales),
+        loss: loss, gradient: gradient)
+    }
   }
 }

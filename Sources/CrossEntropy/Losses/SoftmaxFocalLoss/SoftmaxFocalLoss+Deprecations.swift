@@ -7,8 +7,8 @@ extension SoftmaxFocalLoss {
   ///   - logits: Raw scores, classes on ``classAxis``.
   ///   - labels: Class indices, shaped like `logits` without the class axis.
   ///   - alpha: Per-class weights, one per class, or nil.
-  /// - Returns: The loss, as ``loss(logits:labels:classWeights:)``.
-  /// - Throws: ``LossError``, as ``loss(logits:labels:classWeights:)``.
+  /// - Returns: The loss, as ``loss(logits:labels:classWeights:sampleWeights:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:labels:classWeights:sampleWeights:)``.
   @available(*, deprecated, renamed: "loss(logits:labels:classWeights:)")
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, alpha: [Scalar]?
@@ -22,8 +22,8 @@ extension SoftmaxFocalLoss {
   ///   - logits: Raw scores, classes on ``classAxis``.
   ///   - labels: Class indices, shaped like `logits` without the class axis.
   ///   - alpha: Per-class weights, one per class, or nil.
-  /// - Returns: The loss and gradient, as ``lossAndGradient(logits:labels:classWeights:)``.
-  /// - Throws: ``LossError``, as ``loss(logits:labels:classWeights:)``.
+  /// - Returns: The loss and gradient, as ``lossAndGradient(logits:labels:classWeights:sampleWeights:upstreamGradient:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:labels:classWeights:sampleWeights:)``.
   @available(*, deprecated, renamed: "lossAndGradient(logits:labels:classWeights:)")
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, alpha: [Scalar]?
@@ -39,7 +39,7 @@ extension SoftmaxFocalLoss {
   ///   - labels: Class indices, one per row.
   ///   - alpha: Per-class weights, one per class, or nil.
   ///   - loss: Receives the loss.
-  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:sampleWeights:into:)``.
   @available(*, deprecated, renamed: "loss(logits:shape:labels:classWeights:into:)")
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
@@ -58,7 +58,7 @@ extension SoftmaxFocalLoss {
   ///   - loss: Receives the loss.
   ///   - gradient: Receives the gradient.
   /// - Throws: ``LossError``, as
-  ///   ``lossAndGradient(logits:shape:labels:classWeights:loss:gradient:)``.
+  ///   ``lossAndGradient(logits:shape:labels:classWeights:sampleWeights:upstreamGradient:loss:gradient:)``.
   @available(
     *, deprecated, renamed: "lossAndGradient(logits:shape:labels:classWeights:loss:gradient:)"
   )
@@ -80,7 +80,7 @@ extension SoftmaxFocalLoss {
   ///   - labels: Class indices, one per row.
   ///   - alpha: Per-class weights, one per class, or nil.
   ///   - loss: Receives the loss.
-  /// - Throws: ``LossError``, as ``lossAndGradient(overwriting:shape:labels:classWeights:loss:)``.
+  /// - Throws: ``LossError``, as ``lossAndGradient(overwriting:shape:labels:classWeights:sampleWeights:upstreamGradient:loss:)``.
   @available(*, deprecated, renamed: "lossAndGradient(overwriting:shape:labels:classWeights:loss:)")
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwriting logits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],

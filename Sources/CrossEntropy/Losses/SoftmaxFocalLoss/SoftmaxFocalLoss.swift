@@ -16,6 +16,10 @@ import RealModule
 /// With `gamma = 0` and no `alpha` it equals ``SoftmaxCrossEntropy``. An empty or fully
 /// ignored batch gives NaN for `.mean`, with a zero gradient.
 ///
+/// Per-sample weights `s` (`sampleWeights:`) multiply each row's loss and gradient, and `.mean`
+/// divides by `sum_n s_n` over the non-ignored rows. An upstream gradient (`upstreamGradient:`)
+/// gives the vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`.
+///
 /// ```swift
 /// let focal = SoftmaxFocalLoss(gamma: 2)
 /// let loss = try focal.loss(logits: logits, labels: labels, classWeights: [0.25, 0.75])
@@ -53,14 +57,21 @@ public struct SoftmaxFocalLoss: Sendable, Hashable {
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
   ///   - labels: Class indices, shaped like `logits` without the class axis.
   ///   - classWeights: Optional per-class weights `alpha`, one per class.
+  ///   - sampleWeights: Optional per-sample weights, one per row (shaped like `labels`): each
+  ///     multiplies its row's loss and gradient, and `.mean` divides by their sum over the
+  ///     non-ignored rows (in place of the row count). Values are used as given (NaN
+  ///     propagates); ignored rows do not read theirs.
   /// - Returns: A 0-dimensional array, or one loss per label for `.none`.
   /// - Throws: ``LossError`` for mismatched shapes, labels out of range, a bad class axis, an
   ///   empty class dimension, a wrong `classWeights` count, or a negative `gamma`.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil,
+    sampleWeights: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> ShapedArray<Scalar> {
-    try evaluate(logits, labels, classWeights, wantsGradient: false).loss
+    try evaluate(
+      logits, labels, classWeights, sampleWeights, upstreamGradient: nil, wantsGradient: false
+    ).loss
   }
 
   /// The focal loss and its gradient with respect to the logits.
@@ -72,13 +83,23 @@ public struct SoftmaxFocalLoss: Sendable, Hashable {
   ///   - logits: Raw scores, any rank >= 1, classes on ``classAxis``.
   ///   - labels: Class indices, shaped like `logits` without the class axis.
   ///   - classWeights: Optional per-class weights `alpha`, one per class.
+  ///   - sampleWeights: Optional per-sample weights, one per row (shaped like `labels`): each
+  ///     multiplies its row's loss and gradient, and `.mean` divides by their sum over the
+  ///     non-ignored rows (in place of the row count). Values are used as given (NaN
+  ///     propagates); ignored rows do not read theirs.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (one
+  ///     per row for `.none`, one value for `.mean` and `.sum`): the gradient returned is the
+  ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   /// - Returns: The loss and a gradient shaped like `logits`.
-  /// - Throws: ``LossError``, as ``loss(logits:labels:classWeights:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:labels:classWeights:sampleWeights:)``.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil,
+    sampleWeights: ShapedArray<Scalar>? = nil, upstreamGradient: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
-    let result = try evaluate(logits, labels, classWeights, wantsGradient: true)
+    let result = try evaluate(
+      logits, labels, classWeights, sampleWeights, upstreamGradient: upstreamGradient,
+      wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
@@ -86,10 +107,15 @@ public struct SoftmaxFocalLoss: Sendable, Hashable {
   @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ logits: ShapedArray<Scalar>, _ labels: ShapedArray<Int>, _ classWeights: [Scalar]?,
+    _ sampleWeights: ShapedArray<Scalar>?, upstreamGradient: ShapedArray<Scalar>?,
     wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     let problem = try makeProblem(shape: logits.shape)
     try problem.layout.checkLabels(shape: labels.shape)
+    try checkSampleWeights(
+      shape: sampleWeights?.shape, rowShape: problem.layout.labelShape, rowName: "labels")
+    try checkUpstreamGradient(
+      shape: upstreamGradient?.shape, reduction: reduction, rowShape: problem.layout.labelShape)
     return try Kernels.outputs(
       lossShape: reduction == .none ? problem.layout.labelShape : [],
       gradientShape: wantsGradient ? logits.shape : nil
@@ -97,9 +123,13 @@ public struct SoftmaxFocalLoss: Sendable, Hashable {
       try logits.withUnsafeBufferPointer { x throws(LossError) in
         try labels.withUnsafeBufferPointer { l throws(LossError) in
           try withOptionalBuffer(classWeights) { w throws(LossError) in
-            try compute(
-              logits: x, labels: l, classWeights: w, problem: problem, loss: loss,
-              gradient: gradient)
+            try withOptionalBuffer(sampleWeights?.scalars) { s throws(LossError) in
+              try withOptionalBuffer(upstreamGradient?.scalars) { g throws(LossError) in
+                try compute(
+                  logits: x, labels: l, classWeights: w, sampleWeights: s, upstreamGradient: g,
+                  problem: problem, loss: loss, gradient: gradient)
+              }
+            }
           }
         }
       }
