@@ -59,7 +59,8 @@ struct LanguageModelDemoCommand: ParsableCommand {
   @Option(help: "The sampling temperature: below 1 sharper, above 1 more random.")
   var temperature = 0.8
 
-  @Option(help: "Seeds the weights, the batch order and the samples; the same seed gives the same run.")
+  @Option(
+    help: "Seeds the weights, the batch order and the samples; the same seed gives the same run.")
   var seed: UInt64 = 1
 
   @Option(help: ArgumentHelp("Also write an SVG figure of the run.", valueName: "path.svg"))
@@ -130,7 +131,8 @@ struct LanguageModelDemoCommand: ParsableCommand {
       "Tokenizer: byte-level BPE, \(grouped(tokenizer.vocabularySize)) tokens, trained in"
         + " \(fixed(tokenizerSeconds, 1)) s; tokens (bytes) train \(grouped(tokenCounts[0]))"
         + " (\(grouped(byteCounts[0]))), validation \(grouped(tokenCounts[1]))"
-        + " (\(grouped(byteCounts[1]))), test \(grouped(tokenCounts[2])) (\(grouped(byteCounts[2])))")
+        + " (\(grouped(byteCounts[1]))), test \(grouped(tokenCounts[2])) (\(grouped(byteCounts[2])))"
+    )
 
     let baselineStart = clock.now
     let bigram = try BigramModel(
@@ -171,7 +173,8 @@ struct LanguageModelDemoCommand: ParsableCommand {
       "Model: \(context) tokens x \(embedding) embedding -> \(hidden) tanh -> fused linear"
         + " cross-entropy head over \(grouped(tokenizer.vocabularySize)) tokens; dropout"
         + " \(dropout), Adam, learning rate"
-        + " \(learningRate), batch \(batchSize), \(epochs) epochs, \(threads) threads, seed \(seed)")
+        + " \(learningRate), batch \(batchSize), \(epochs) epochs, \(threads) threads, seed \(seed)"
+    )
     say("  epoch  train loss  val perplexity  tokens/s")
     let run = try trainLanguageModel(
       training: positions[0], validation: positions[1], vocabulary: tokenizer.vocabularySize,
@@ -237,6 +240,15 @@ struct LanguageModelDemoCommand: ParsableCommand {
         ("epochs", String(epochs)),
         ("seed", String(seed)),
         ("seconds", number(totalSeconds)),
+        (
+          "epoch_records",
+          "["
+            + run.epochs.map { record in
+              "{\"epoch\": \(record.epoch), \"training_loss\": \(number(record.trainingLoss)),"
+                + " \"validation_perplexity\": \(number(record.validationPerplexity)),"
+                + " \"tokens_per_second\": \(number(record.tokensPerSecond))}"
+            }.joined(separator: ", ") + "]"
+        ),
         ("sample", quoted(sampleText)),
       ]
       print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
@@ -254,7 +266,9 @@ struct LanguageModelDemoCommand: ParsableCommand {
       say("  " + name.padding(toLength: 26, withPad: " ", startingAt: 0) + pad(fixed(value, 2), 10))
     }
     say("")
-    say("Sampled at temperature \(temperature), from the first \(prompt.count) tokens of the test split:")
+    say(
+      "Sampled at temperature \(temperature), from the first \(prompt.count) tokens of the test split:"
+    )
     for line in sampleText.split(separator: "\n", omittingEmptySubsequences: false).prefix(16) {
       say("  | " + line)
     }
