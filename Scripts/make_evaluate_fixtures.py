@@ -113,6 +113,77 @@ def cross_entropy_cases():
          pos_weight=(rng.random((3, 1)) * 3).astype(np.float32), reduction="none")
 
 
+def row_scale_case(out, name, x, y, args, reduction="mean", weight=None, sample_weight=None,
+                   upstream=None, normalizer=None, soft_cap=None):
+    """A cross-entropy case with the training-loop options: per-row sample weights (the mean
+    divides by the sum of sample weight times class weight over non-ignored rows; PyTorch has
+    no such option, so the reference is built from reduction='none'), an upstream gradient
+    (loss.backward(gradient=g)), a normaliser (the mean divides by it) and a logit soft cap
+    (c * tanh(x / c) before the loss)."""
+    arrays = {"x.npy": x, "y.npy": y}
+    argv = ["--loss", "cross-entropy", "--input", "x.npy", "--target", "y.npy", *args,
+            "--reduction", reduction]
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.tensor(y).long()
+    w = None
+    if weight is not None:
+        arrays["w.npy"] = weight
+        argv += ["--weight", "w.npy"]
+        w = torch.tensor(weight)
+    logits = tx if soft_cap is None else soft_cap * torch.tanh(tx / soft_cap)
+    if soft_cap is not None:
+        argv += ["--logit-soft-cap", repr(soft_cap)]
+    rows = F.cross_entropy(logits, ty, weight=w, reduction="none")
+    kept = (ty != -100).to(rows.dtype)
+    s = torch.ones_like(rows)
+    if sample_weight is not None:
+        arrays["s.npy"] = sample_weight
+        argv += ["--sample-weight", "s.npy"]
+        s = torch.tensor(sample_weight)
+    rows = rows * s
+    if reduction == "none":
+        value = rows
+    elif reduction == "sum":
+        value = rows.sum()
+    else:
+        class_weight = torch.ones_like(rows) if w is None else w[ty.clamp(min=0)]
+        denominator = (s * class_weight * kept).sum() if normalizer is None else normalizer
+        value = rows.sum() / denominator
+    if normalizer is not None:
+        argv += ["--normalizer", repr(normalizer)]
+    g = torch.ones_like(value)
+    if upstream is not None:
+        arrays["g.npy"] = upstream
+        argv += ["--upstream-gradient", "g.npy"]
+        g = torch.tensor(upstream)
+    value.backward(gradient=g)
+    arrays["expected-loss.npy"] = value.detach().numpy()
+    arrays["expected-grad.npy"] = tx.grad.numpy()
+    write_case_folder(os.path.join(out, name), argv, arrays)
+
+
+def row_scale_cases():
+    """cross-entropy with sample weights, upstream gradients, a normaliser and a soft cap, in
+    evaluate/ (after the other cases, so that theirs are unchanged)."""
+    out = CROSS_ENTROPY_OUT
+    rng = np.random.default_rng(CROSS_ENTROPY_SEED + 1)
+    y = rng.integers(0, 5, size=8)
+    y[[1, 6]] = -100
+    row_scale_case(out, "ce-sample-weight-class-weight-ignore-mean-f64",
+                   rng.standard_normal((8, 5)), y, [], weight=rng.random(5) + 0.5,
+                   sample_weight=rng.uniform(0.5, 2, 8))
+    upstream = rng.standard_normal(7).astype(np.float32)
+    upstream[2] = 0
+    row_scale_case(out, "ce-sample-weight-upstream-none-f32",
+                   rng.standard_normal((7, 4)).astype(np.float32), rng.integers(0, 4, size=7),
+                   [], reduction="none", sample_weight=rng.uniform(0.5, 2, 7).astype(np.float32),
+                   upstream=upstream)
+    row_scale_case(out, "ce-normalizer-soft-cap-upstream-mean-f32",
+                   (rng.standard_normal((6, 9)) * 8).astype(np.float32),
+                   rng.integers(0, 9, size=6), [], normalizer=10.0, soft_cap=5.0,
+                   upstream=np.array(-2.5, dtype=np.float32))
+
+
 def other_loss_cases():
     """kl-div, mse, multi-margin, focal and softmax-focal in evaluate-kl-mse-margin-focal/."""
     out = OTHER_LOSSES_OUT
@@ -222,4 +293,5 @@ def other_loss_cases():
 
 if __name__ == "__main__":
     cross_entropy_cases()
+    row_scale_cases()
     other_loss_cases()

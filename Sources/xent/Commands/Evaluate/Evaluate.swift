@@ -126,14 +126,16 @@ struct Evaluate: ParsableCommand {
   @Option(
     parsing: .unconditional,
     help: ArgumentHelp(
-      "linear-cross-entropy: the z-loss scale s (s * logsumexp^2 per row). Default: 0.",
+      "cross-entropy, linear-cross-entropy: the z-loss scale s (s * logsumexp^2 per row)."
+        + " Default: 0.",
       valueName: "s"))
   var zLossScale: Double?
 
   @Option(
     parsing: .unconditional,
     help: ArgumentHelp(
-      "linear-cross-entropy: the logit soft cap c (c * tanh(x / c)). Default: none.",
+      "cross-entropy, linear-cross-entropy: the logit soft cap c (c * tanh(x / c))."
+        + " Default: none.",
       valueName: "c"))
   var logitSoftCap: Double?
 
@@ -160,6 +162,27 @@ struct Evaluate: ParsableCommand {
       "linear-cross-entropy: write d(loss)/d(bias) here (needs --bias).", valueName: "DB.npy"))
   var biasGradient: String?
 
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "cross-entropy: divide the mean by K (finite, > 0) instead of the batch's own"
+        + " denominator, e.g. the global count of non-ignored tokens.", valueName: "K"))
+  var normalizer: Double?
+
+  @Option(
+    help: ArgumentHelp(
+      "cross-entropy: one weight per row (the target's shape without the class axis), the"
+        + " input's dtype; the mean divides by the sum of sample weight times class weight over"
+        + " non-ignored rows.", valueName: "S.npy"))
+  var sampleWeight: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "cross-entropy: with --gradient, write the vector-Jacobian product with G (shaped like"
+        + " the loss: per row for none, 0-d for mean and sum), as loss.backward(gradient=G).",
+      valueName: "G.npy"))
+  var upstreamGradient: String?
+
   func validate() throws {
     guard let lossType = LossRegistry.loss(named: loss) else {
       throw ValidationError("unknown loss '\(loss)'; expected one of \(LossRegistry.names)")
@@ -179,11 +202,15 @@ struct Evaluate: ParsableCommand {
         throw ValidationError("\(first.0) and \(second.0) name the same file '\(first.1)'")
       }
     }
+    if upstreamGradient != nil, gradient == nil {
+      throw ValidationError("--upstream-gradient needs --gradient, where the product is written")
+    }
     // Writing an output over an input would destroy data the user may not have elsewhere.
     let inputs = [
       ("--input", input), ("--target", target), ("--weight", weight), ("--pos-weight", posWeight),
       ("--input-lengths", inputLengths), ("--target-lengths", targetLengths),
-      ("--classifier", classifier), ("--bias", bias),
+      ("--classifier", classifier), ("--bias", bias), ("--sample-weight", sampleWeight),
+      ("--upstream-gradient", upstreamGradient),
     ].compactMap { flag, path in path.map { (flag, $0) } }
     for (flag, path) in outputs {
       if let named = inputs.first(where: { nameTheSameFile($0.1, path) }) {
@@ -272,6 +299,8 @@ struct Evaluate: ParsableCommand {
       (.zLossScale, zLossScale != nil), (.logitSoftCap, logitSoftCap != nil),
       (.classifier, classifier != nil), (.bias, bias != nil),
       (.classifierGradient, classifierGradient != nil), (.biasGradient, biasGradient != nil),
+      (.normalizer, normalizer != nil), (.sampleWeight, sampleWeight != nil),
+      (.upstreamGradient, upstreamGradient != nil),
     ]
     return given.filter(\.1).map(\.0)
   }
@@ -297,6 +326,9 @@ struct Evaluate: ParsableCommand {
     options.logitSoftCap = logitSoftCap
     options.classifier = try read("--classifier", classifier)
     options.bias = try read("--bias", bias)
+    options.normalizer = normalizer
+    options.sampleWeight = try read("--sample-weight", sampleWeight)
+    options.upstreamGradient = try read("--upstream-gradient", upstreamGradient)
     options.wantsClassifierGradient = classifierGradient != nil
     options.wantsBiasGradient = biasGradient != nil
     return options

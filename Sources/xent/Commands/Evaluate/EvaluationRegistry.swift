@@ -98,6 +98,9 @@ enum EvaluateOption: String, CaseIterable, Hashable, Sendable {
   case bias = "--bias"
   case classifierGradient = "--classifier-gradient"
   case biasGradient = "--bias-gradient"
+  case normalizer = "--normalizer"
+  case sampleWeight = "--sample-weight"
+  case upstreamGradient = "--upstream-gradient"
 }
 
 /// The float types `xent evaluate` computes in: the input's own dtype.

@@ -27,6 +27,12 @@ struct EvaluationOptions {
   var logitSoftCap: Double?
   var classifier: LoadedArray?
   var bias: LoadedArray?
+  /// `--normalizer`: the mean's denominator instead of the batch's own.
+  var normalizer: Double?
+  /// `--sample-weight`: one weight per row.
+  var sampleWeight: LoadedArray?
+  /// `--upstream-gradient`: the vector-Jacobian product's vector, shaped like the loss.
+  var upstreamGradient: LoadedArray?
   /// Whether `--classifier-gradient` and `--bias-gradient` were given.
   var wantsClassifierGradient = false
   var wantsBiasGradient = false

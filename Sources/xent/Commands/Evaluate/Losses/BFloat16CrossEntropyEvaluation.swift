@@ -19,6 +19,10 @@ enum BFloat16CrossEntropyEvaluation {
         "\(pieces.target.label): --bfloat16 takes class indices (int64, int32 or uint8), got"
           + " \(pieces.target.array.dtype.rawValue); probability targets need a float input")
     }
+    if let unsupported = pieces.options.sampleWeight ?? pieces.options.upstreamGradient {
+      throw CLIError(
+        "\(unsupported.flag) does not apply with --bfloat16; give float32 or float64 logits")
+    }
     let labels = try readClassLabels(pieces.target, lossName: lossName)
     let logits: [UInt16]
     do { logits = try pieces.inputArray.scalars(as: UInt16.self) } catch {
@@ -37,7 +41,8 @@ enum BFloat16CrossEntropyEvaluation {
     }
     let criterion = SoftmaxCrossEntropy(
       reduction: reduction, classAxis: options.classAxis, ignoreIndex: options.ignoreIndex,
-      labelSmoothing: options.labelSmoothing)
+      labelSmoothing: options.labelSmoothing, zLossScale: options.zLossScale,
+      logitSoftCap: options.logitSoftCap, normalizer: options.normalizer)
     let shape = pieces.inputArray.shape
     var loss = [Float](repeating: 0, count: reduction == .none ? labels.scalars.count : 1)
     var gradient = [UInt16](repeating: 0, count: pieces.wantsGradient ? logits.count : 0)

@@ -8,7 +8,8 @@ enum CrossEntropyEvaluation: EvaluableLoss {
     "Softmax cross-entropy from logits (F.cross_entropy); int target = class indices,"
     + " float target = probabilities."
   static let options: Set<EvaluateOption> = [
-    .reduction, .classAxis, .weight, .ignoreIndex, .labelSmoothing, .bfloat16,
+    .reduction, .classAxis, .weight, .ignoreIndex, .labelSmoothing, .bfloat16, .zLossScale,
+    .logitSoftCap, .normalizer, .sampleWeight, .upstreamGradient,
   ]
 
   static func evaluate<Scalar: EvaluationScalar>(
@@ -17,8 +18,16 @@ enum CrossEntropyEvaluation: EvaluableLoss {
     let options = request.options
     let criterion = SoftmaxCrossEntropy(
       reduction: try request.reduction(), classAxis: options.classAxis,
-      ignoreIndex: options.ignoreIndex, labelSmoothing: options.labelSmoothing)
+      ignoreIndex: options.ignoreIndex, labelSmoothing: options.labelSmoothing,
+      zLossScale: options.zLossScale, logitSoftCap: options.logitSoftCap,
+      normalizer: options.normalizer)
     let weights = try request.classWeights()
+    let sampleWeights = try options.sampleWeight.map { s throws(CLIError) in
+      try request.floats(s, requireSameDType: true)
+    }
+    let upstream = try options.upstreamGradient.map { g throws(CLIError) in
+      try request.floats(g, requireSameDType: true)
+    }
     let logits = request.input
     if request.target.array.dtype.isFloatingPoint {
       let target = request.target
@@ -33,9 +42,12 @@ enum CrossEntropyEvaluation: EvaluableLoss {
       return try request.run { () throws(LossError) in
         request.wantsGradient
           ? try criterion.lossAndGradient(
-            logits: logits, targets: probabilities, classWeights: weights)
+            logits: logits, targets: probabilities, classWeights: weights,
+            sampleWeights: sampleWeights, upstreamGradient: upstream)
           : (
-            try criterion.loss(logits: logits, targets: probabilities, classWeights: weights),
+            try criterion.loss(
+              logits: logits, targets: probabilities, classWeights: weights,
+              sampleWeights: sampleWeights),
             nil
           )
       }
@@ -43,8 +55,14 @@ enum CrossEntropyEvaluation: EvaluableLoss {
     let labels = try request.classLabels()
     return try request.run { () throws(LossError) in
       request.wantsGradient
-        ? try criterion.lossAndGradient(logits: logits, labels: labels, classWeights: weights)
-        : (try criterion.loss(logits: logits, labels: labels, classWeights: weights), nil)
+        ? try criterion.lossAndGradient(
+          logits: logits, labels: labels, classWeights: weights, sampleWeights: sampleWeights,
+          upstreamGradient: upstream)
+        : (
+          try criterion.loss(
+            logits: logits, labels: labels, classWeights: weights, sampleWeights: sampleWeights),
+          nil
+        )
     }
   }
 }
