@@ -114,14 +114,16 @@ def cross_entropy_cases():
 
 
 def row_scale_case(out, name, x, y, args, reduction="mean", weight=None, sample_weight=None,
-                   upstream=None, normalizer=None, soft_cap=None):
+                   upstream=None, normalizer=None, soft_cap=None, loss="cross-entropy"):
     """A cross-entropy case with the training-loop options: per-row sample weights (the mean
     divides by the sum of sample weight times class weight over non-ignored rows; PyTorch has
     no such option, so the reference is built from reduction='none'), an upstream gradient
     (loss.backward(gradient=g)), a normaliser (the mean divides by it) and a logit soft cap
-    (c * tanh(x / c) before the loss)."""
+    (c * tanh(x / c) before the loss). `loss` may also be nll (x holds log-probabilities) or
+    softmax-focal (gamma 2, --weight = alpha; its mean divides by the sum of the non-ignored
+    rows' sample weights, without alpha)."""
     arrays = {"x.npy": x, "y.npy": y}
-    argv = ["--loss", "cross-entropy", "--input", "x.npy", "--target", "y.npy", *args,
+    argv = ["--loss", loss, "--input", "x.npy", "--target", "y.npy", *args,
             "--reduction", reduction]
     tx = torch.tensor(x, requires_grad=True)
     ty = torch.tensor(y).long()
@@ -133,7 +135,12 @@ def row_scale_case(out, name, x, y, args, reduction="mean", weight=None, sample_
     logits = tx if soft_cap is None else soft_cap * torch.tanh(tx / soft_cap)
     if soft_cap is not None:
         argv += ["--logit-soft-cap", repr(soft_cap)]
-    rows = F.cross_entropy(logits, ty, weight=w, reduction="none")
+    if loss == "nll":
+        rows = F.nll_loss(logits, ty, weight=w, reduction="none")
+    elif loss == "softmax-focal":
+        rows = softmax_focal_loss(logits, ty, weight=w, reduction="none")
+    else:
+        rows = F.cross_entropy(logits, ty, weight=w, reduction="none")
     kept = (ty != -100).to(rows.dtype)
     s = torch.ones_like(rows)
     if sample_weight is not None:
@@ -146,7 +153,8 @@ def row_scale_case(out, name, x, y, args, reduction="mean", weight=None, sample_
     elif reduction == "sum":
         value = rows.sum()
     else:
-        class_weight = torch.ones_like(rows) if w is None else w[ty.clamp(min=0)]
+        unweighted = w is None or loss == "softmax-focal"
+        class_weight = torch.ones_like(rows) if unweighted else w[ty.clamp(min=0)]
         denominator = (s * class_weight * kept).sum() if normalizer is None else normalizer
         value = rows.sum() / denominator
     if normalizer is not None:
@@ -182,6 +190,21 @@ def row_scale_cases():
                    (rng.standard_normal((6, 9)) * 8).astype(np.float32),
                    rng.integers(0, 9, size=6), [], normalizer=10.0, soft_cap=5.0,
                    upstream=np.array(-2.5, dtype=np.float32))
+    y = rng.integers(0, 4, size=6)
+    y[3] = -100
+    row_scale_case(out, "nll-sample-weight-weight-ignore-mean-f64",
+                   torch.log_softmax(torch.tensor(rng.standard_normal((6, 4))), 1).numpy(), y, [],
+                   weight=rng.random(4) + 0.5, sample_weight=rng.uniform(0.5, 2, 6), loss="nll")
+    row_scale_case(out, "softmax-focal-sample-weight-upstream-none-f32",
+                   rng.standard_normal((5, 3)).astype(np.float32), rng.integers(0, 3, size=5), [],
+                   reduction="none", weight=(rng.random(3) + 0.5).astype(np.float32),
+                   sample_weight=rng.uniform(0.5, 2, 5).astype(np.float32),
+                   upstream=rng.standard_normal(5).astype(np.float32), loss="softmax-focal")
+    y = rng.integers(0, 3, size=6)
+    y[0] = -100
+    row_scale_case(out, "softmax-focal-sample-weight-ignore-mean-f64",
+                   rng.standard_normal((6, 3)), y, [], sample_weight=rng.uniform(0.5, 2, 6),
+                   loss="softmax-focal")
 
 
 def other_loss_cases():

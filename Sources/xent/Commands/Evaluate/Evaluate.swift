@@ -171,14 +171,16 @@ struct Evaluate: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "cross-entropy: one weight per row (the target's shape without the class axis), the"
+      "cross-entropy, nll, softmax-focal: one weight per row (the target's shape without the"
+        + " class axis), the"
         + " input's dtype; the mean divides by the sum of sample weight times class weight over"
         + " non-ignored rows.", valueName: "S.npy"))
   var sampleWeight: String?
 
   @Option(
     help: ArgumentHelp(
-      "cross-entropy: with --gradient, write the vector-Jacobian product with G (shaped like"
+      "cross-entropy, nll, softmax-focal: with --gradient, write the vector-Jacobian product with"
+        + " G (shaped like"
         + " the loss: per row for none, 0-d for mean and sum), as loss.backward(gradient=G).",
       valueName: "G.npy"))
   var upstreamGradient: String?

@@ -131,6 +131,18 @@ struct EvaluationRequest<Scalar: EvaluationScalar> {
     return try floats(weight, requireSameDType: true).scalars
   }
 
+  /// `--sample-weight`, in the input's dtype, or nil.
+  func sampleWeights() throws(CLIError) -> ShapedArray<Scalar>? {
+    try options.sampleWeight.map { s throws(CLIError) in try floats(s, requireSameDType: true) }
+  }
+
+  /// `--upstream-gradient`, in the input's dtype, or nil.
+  func upstreamGradient() throws(CLIError) -> ShapedArray<Scalar>? {
+    try options.upstreamGradient.map { g throws(CLIError) in
+      try floats(g, requireSameDType: true)
+    }
+  }
+
   /// Runs a library call, turning its ``LossError`` into a message that names the loss and
   /// the files.
   func run(

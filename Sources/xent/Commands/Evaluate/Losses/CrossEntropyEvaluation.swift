@@ -22,12 +22,8 @@ enum CrossEntropyEvaluation: EvaluableLoss {
       zLossScale: options.zLossScale, logitSoftCap: options.logitSoftCap,
       normalizer: options.normalizer)
     let weights = try request.classWeights()
-    let sampleWeights = try options.sampleWeight.map { s throws(CLIError) in
-      try request.floats(s, requireSameDType: true)
-    }
-    let upstream = try options.upstreamGradient.map { g throws(CLIError) in
-      try request.floats(g, requireSameDType: true)
-    }
+    let sampleWeights = try request.sampleWeights()
+    let upstream = try request.upstreamGradient()
     let logits = request.input
     if request.target.array.dtype.isFloatingPoint {
       let target = request.target

@@ -5,7 +5,9 @@ import CrossEntropy
 enum NegativeLogLikelihoodEvaluation: EvaluableLoss {
   static let name = "nll"
   static let summary = "Negative log-likelihood of log-probabilities (F.nll_loss)."
-  static let options: Set<EvaluateOption> = [.reduction, .classAxis, .weight, .ignoreIndex]
+  static let options: Set<EvaluateOption> = [
+    .reduction, .classAxis, .weight, .ignoreIndex, .sampleWeight, .upstreamGradient,
+  ]
 
   static func evaluate<Scalar: EvaluationScalar>(
     _ request: EvaluationRequest<Scalar>
@@ -15,12 +17,19 @@ enum NegativeLogLikelihoodEvaluation: EvaluableLoss {
       ignoreIndex: request.options.ignoreIndex)
     let weights = try request.classWeights()
     let labels = try request.classLabels()
+    let sampleWeights = try request.sampleWeights()
+    let upstream = try request.upstreamGradient()
     let input = request.input
     return try request.run { () throws(LossError) in
       request.wantsGradient
         ? try criterion.lossAndGradient(
-          logProbabilities: input, labels: labels, classWeights: weights)
-        : (try criterion.loss(logProbabilities: input, labels: labels, classWeights: weights), nil)
+          logProbabilities: input, labels: labels, classWeights: weights,
+          sampleWeights: sampleWeights, upstreamGradient: upstream)
+        : (
+          try criterion.loss(
+            logProbabilities: input, labels: labels, classWeights: weights,
+            sampleWeights: sampleWeights), nil
+        )
     }
   }
 }

@@ -8,7 +8,7 @@ enum SoftmaxFocalEvaluation: EvaluableLoss {
   static let summary =
     "Multi-class focal loss from logits; class-index target, --weight = per-class alpha."
   static let options: Set<EvaluateOption> = [
-    .reduction, .classAxis, .weight, .ignoreIndex, .gamma,
+    .reduction, .classAxis, .weight, .ignoreIndex, .gamma, .sampleWeight, .upstreamGradient,
   ]
 
   static func evaluate<Scalar: EvaluationScalar>(
@@ -20,11 +20,19 @@ enum SoftmaxFocalEvaluation: EvaluableLoss {
       ignoreIndex: options.ignoreIndex, gamma: options.gamma)
     let labels = try request.classLabels()
     let alpha = try request.classWeights()
+    let sampleWeights = try request.sampleWeights()
+    let upstream = try request.upstreamGradient()
     let input = request.input
     return try request.run { () throws(LossError) in
       request.wantsGradient
-        ? try criterion.lossAndGradient(logits: input, labels: labels, classWeights: alpha)
-        : (try criterion.loss(logits: input, labels: labels, classWeights: alpha), nil)
+        ? try criterion.lossAndGradient(
+          logits: input, labels: labels, classWeights: alpha, sampleWeights: sampleWeights,
+          upstreamGradient: upstream)
+        : (
+          try criterion.loss(
+            logits: input, labels: labels, classWeights: alpha, sampleWeights: sampleWeights),
+          nil
+        )
     }
   }
 }
