@@ -207,6 +207,74 @@ def row_scale_cases():
                    loss="softmax-focal")
 
 
+def generic_case(out, name, loss, x, y, args, rows_of, reduction, extra_arrays=None):
+    """A case whose reference is built from per-row losses `rows_of(tx, ty)` (zero on ignored
+    rows) and the count of non-ignored rows, for losses PyTorch has no function for."""
+    arrays = {"x.npy": x, "y.npy": y, **(extra_arrays or {})}
+    argv = ["--loss", loss, "--input", "x.npy", "--target", "y.npy", *args,
+            "--reduction", reduction]
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.tensor(y)
+    rows, kept = rows_of(tx, ty)
+    value = {"none": rows, "sum": rows.sum(), "mean": rows.sum() / kept}[reduction]
+    value.sum().backward()
+    arrays["expected-loss.npy"] = value.detach().numpy()
+    arrays["expected-grad.npy"] = tx.grad.numpy()
+    write_case_folder(os.path.join(out, name), argv, arrays)
+
+
+def poly_rows(epsilon):
+    """Poly-1 as optax.poly_loss_cross_entropy: -sum t log p + epsilon sum t (1 - p) per row;
+    class indices become one-hot rows, and rows labelled -100 are 0."""
+    def rows_of(tx, ty):
+        logp = F.log_softmax(tx, -1)
+        if ty.dtype.is_floating_point:
+            t, kept = ty, torch.ones(tx.shape[0], dtype=tx.dtype)
+        else:
+            kept = (ty != -100).to(tx.dtype)
+            t = F.one_hot(ty.clamp(min=0).long(), tx.shape[-1]).to(tx.dtype) * kept[:, None]
+        rows = -(t * logp).sum(-1) + epsilon * (t * (1 - logp.exp())).sum(-1)
+        return rows, kept.sum()
+    return rows_of
+
+
+def distillation_rows(teacher, temperature, hard_weight):
+    """(1 - w) T^2 KL(softmax(t / T) || softmax(s / T)) + w CE(s, y) per row, 0 where y is -100;
+    the mean divides by the non-ignored rows ("batchmean")."""
+    def rows_of(tx, ty):
+        t = torch.tensor(teacher)
+        kl = F.kl_div(F.log_softmax(tx / temperature, -1), F.softmax(t / temperature, -1),
+                      reduction="none").sum(-1) * temperature ** 2
+        ce = F.cross_entropy(tx, ty.long(), reduction="none")
+        kept = (ty != -100).to(tx.dtype)
+        return ((1 - hard_weight) * kl + hard_weight * ce) * kept, kept.sum()
+    return rows_of
+
+
+def more_loss_cases():
+    """poly and distillation in evaluate/ (after the other cases, so theirs are unchanged)."""
+    out = CROSS_ENTROPY_OUT
+    rng = np.random.default_rng(CROSS_ENTROPY_SEED + 2)
+    y = rng.integers(0, 5, size=6)
+    y[2] = -100
+    generic_case(out, "poly-labels-ignore-mean-f32", "poly",
+                 rng.standard_normal((6, 5)).astype(np.float32), y, ["--epsilon", "1.0"],
+                 poly_rows(1.0), "mean")
+    generic_case(out, "poly-probabilities-none-f64", "poly", rng.standard_normal((4, 3)),
+                 rng.dirichlet(np.ones(3), 4), [], poly_rows(2.0), "none")
+    teacher = (rng.standard_normal((5, 4)) * 2).astype(np.float32)
+    y = rng.integers(0, 4, size=5)
+    y[4] = -100
+    generic_case(out, "distillation-hard-weight-ignore-mean-f32", "distillation",
+                 (rng.standard_normal((5, 4)) * 2).astype(np.float32), y,
+                 ["--teacher", "t.npy", "--temperature", "2.0", "--hard-label-weight", "0.3"],
+                 distillation_rows(teacher, 2.0, 0.3), "mean", {"t.npy": teacher})
+    teacher = rng.standard_normal((3, 6))
+    generic_case(out, "distillation-sum-f64", "distillation", rng.standard_normal((3, 6)),
+                 rng.integers(0, 6, size=3), ["--teacher", "t.npy", "--temperature", "0.5"],
+                 distillation_rows(teacher, 0.5, 0.0), "sum", {"t.npy": teacher})
+
+
 def other_loss_cases():
     """kl-div, mse, multi-margin, focal and softmax-focal in evaluate-kl-mse-margin-focal/."""
     out = OTHER_LOSSES_OUT
@@ -317,4 +385,5 @@ def other_loss_cases():
 if __name__ == "__main__":
     cross_entropy_cases()
     row_scale_cases()
+    more_loss_cases()
     other_loss_cases()

@@ -137,12 +137,12 @@ import Testing
     #expect(
       try failure(["--loss", "nll", "--input", x, "--target", labels, "--pos-weight", x])
         == "--pos-weight does not apply to nll; it takes --reduction, --class-axis, --weight,"
-        + " --ignore-index")
+        + " --ignore-index, --sample-weight, --upstream-gradient")
     #expect(
       try failure(["--loss", "mystery", "--input", x, "--target", labels])
         == "unknown loss 'mystery'; expected one of cross-entropy, nll, binary-cross-entropy,"
         + " binary-cross-entropy-with-logits, kl-div, mse, multi-margin, focal,"
-        + " softmax-focal, ctc, linear-cross-entropy")
+        + " softmax-focal, ctc, linear-cross-entropy, poly, distillation")
     #expect(
       try failure([
         "--loss", "cross-entropy", "--input", x, "--target", labels, "--reduction", "avg",

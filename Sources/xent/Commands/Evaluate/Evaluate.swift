@@ -171,7 +171,7 @@ struct Evaluate: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "cross-entropy, nll, softmax-focal: one weight per row (the target's shape without the"
+      "cross-entropy, nll, softmax-focal, poly: one weight per row (the target's shape without the"
         + " class axis), the"
         + " input's dtype; the mean divides by the sum of sample weight times class weight over"
         + " non-ignored rows.", valueName: "S.npy"))
@@ -179,11 +179,36 @@ struct Evaluate: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "cross-entropy, nll, softmax-focal: with --gradient, write the vector-Jacobian product with"
+      "cross-entropy, nll, softmax-focal, poly: with --gradient, write the vector-Jacobian product with"
         + " G (shaped like"
         + " the loss: per row for none, 0-d for mean and sum), as loss.backward(gradient=G).",
       valueName: "G.npy"))
   var upstreamGradient: String?
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "poly: the coefficient of 1 - p_t (finite; optax's default). Default: 2.",
+      valueName: "e"))
+  var epsilon: Double?
+
+  @Option(
+    help: ArgumentHelp(
+      "distillation: the teacher's logits, the input's shape and dtype.", valueName: "T.npy"))
+  var teacher: String?
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("distillation: the softening temperature (> 0). Default: 1.", valueName: "T")
+  )
+  var temperature: Double?
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "distillation: the weight in [0, 1] of the hard-label cross-entropy. Default: 0.",
+      valueName: "w"))
+  var hardLabelWeight: Double?
 
   func validate() throws {
     guard let lossType = LossRegistry.loss(named: loss) else {
@@ -212,7 +237,7 @@ struct Evaluate: ParsableCommand {
       ("--input", input), ("--target", target), ("--weight", weight), ("--pos-weight", posWeight),
       ("--input-lengths", inputLengths), ("--target-lengths", targetLengths),
       ("--classifier", classifier), ("--bias", bias), ("--sample-weight", sampleWeight),
-      ("--upstream-gradient", upstreamGradient),
+      ("--upstream-gradient", upstreamGradient), ("--teacher", teacher),
     ].compactMap { flag, path in path.map { (flag, $0) } }
     for (flag, path) in outputs {
       if let named = inputs.first(where: { nameTheSameFile($0.1, path) }) {
@@ -302,7 +327,9 @@ struct Evaluate: ParsableCommand {
       (.classifier, classifier != nil), (.bias, bias != nil),
       (.classifierGradient, classifierGradient != nil), (.biasGradient, biasGradient != nil),
       (.normalizer, normalizer != nil), (.sampleWeight, sampleWeight != nil),
-      (.upstreamGradient, upstreamGradient != nil),
+      (.upstreamGradient, upstreamGradient != nil), (.epsilon, epsilon != nil),
+      (.teacher, teacher != nil), (.temperature, temperature != nil),
+      (.hardLabelWeight, hardLabelWeight != nil),
     ]
     return given.filter(\.1).map(\.0)
   }
@@ -331,6 +358,10 @@ struct Evaluate: ParsableCommand {
     options.normalizer = normalizer
     options.sampleWeight = try read("--sample-weight", sampleWeight)
     options.upstreamGradient = try read("--upstream-gradient", upstreamGradient)
+    options.epsilon = epsilon ?? options.epsilon
+    options.teacher = try read("--teacher", teacher)
+    options.temperature = temperature ?? options.temperature
+    options.hardLabelWeight = hardLabelWeight ?? options.hardLabelWeight
     options.wantsClassifierGradient = classifierGradient != nil
     options.wantsBiasGradient = biasGradient != nil
     return options

@@ -47,6 +47,7 @@ enum LossRegistry {
       SigmoidFocalEvaluation.self, SoftmaxFocalEvaluation.self,
       CTCEvaluation.self,
       LinearCrossEntropyEvaluation.self,
+      PolyEvaluation.self, DistillationEvaluation.self,
     ]
   }
 
@@ -101,6 +102,10 @@ enum EvaluateOption: String, CaseIterable, Hashable, Sendable {
   case normalizer = "--normalizer"
   case sampleWeight = "--sample-weight"
   case upstreamGradient = "--upstream-gradient"
+  case epsilon = "--epsilon"
+  case teacher = "--teacher"
+  case temperature = "--temperature"
+  case hardLabelWeight = "--hard-label-weight"
 }
 
 /// The float types `xent evaluate` computes in: the input's own dtype.

@@ -33,6 +33,14 @@ struct EvaluationOptions {
   var sampleWeight: LoadedArray?
   /// `--upstream-gradient`: the vector-Jacobian product's vector, shaped like the loss.
   var upstreamGradient: LoadedArray?
+  /// `--epsilon` of poly.
+  var epsilon = 2.0
+  /// `--teacher` of distillation.
+  var teacher: LoadedArray?
+  /// `--temperature` of distillation.
+  var temperature = 1.0
+  /// `--hard-label-weight` of distillation.
+  var hardLabelWeight = 0.0
   /// Whether `--classifier-gradient` and `--bias-gradient` were given.
   var wantsClassifierGradient = false
   var wantsBiasGradient = false
