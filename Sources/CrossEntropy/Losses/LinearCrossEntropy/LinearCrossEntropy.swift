@@ -247,12 +247,14 @@ extension LinearCrossEntropy {
     }
   }
 
-  /// Checks that a caller buffer holds `expected` elements, naming it and the shape it follows.
+  /// Checks that a caller buffer holds `expected` elements, naming it and the shape it follows;
+  /// `plural` says whether `name` is a plural noun ("labels hold", "bias holds").
   static func checkBuffer(
-    _ count: Int?, name: String, expected: Int, of shapeName: String, _ shape: [Int]
+    _ count: Int?, name: String, plural: Bool = false, expected: Int, of shapeName: String,
+    _ shape: [Int]
   ) throws(LossError) {
     guard let count, count != expected else { return }
-    let verb = name == "labels" || name == "class weights" ? "hold" : "holds"
+    let verb = plural ? "hold" : "holds"
     throw .shapeMismatch(
       "\(name) \(verb) \(describe(elementCount: count)) but \(shapeName) shape"
         + " \(describe(shape: shape)) needs \(expected)")
@@ -325,9 +327,11 @@ extension LinearCrossEntropy {
     let rows = shape.dropLast().reduce(1, *)
     let classes = weightShape[0]
     try Self.checkBuffer(biasCount, name: "bias", expected: classes, of: "weight", weightShape)
-    try Self.checkBuffer(labels.count, name: "labels", expected: rows, of: "hidden", shape)
     try Self.checkBuffer(
-      classWeightCount, name: "class weights", expected: classes, of: "weight", weightShape)
+      labels.count, name: "labels", plural: true, expected: rows, of: "hidden", shape)
+    try Self.checkBuffer(
+      classWeightCount, name: "class weights", plural: true, expected: classes, of: "weight",
+      weightShape)
     try checkLossCount(lossCount, reduction: reduction, rows: rows)
     try Self.checkBuffer(
       hiddenGradientCount, name: "hidden gradient", expected: hiddenCount, of: "hidden", shape)
