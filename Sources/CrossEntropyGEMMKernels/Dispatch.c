@@ -73,3 +73,19 @@ void xent_gemm_tile(
       return;
   }
 }
+
+int xent_gemm_kernel_has_rows(int kernel) {
+  return kernel == XENT_GEMM_KERNEL_AVX2 || kernel == XENT_GEMM_KERNEL_BASELINE;
+}
+
+void xent_gemm_tile_rows(
+    int kernel, ptrdiff_t kc, const float *a, ptrdiff_t lda, const float *b, float *c,
+    ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns, int accumulate) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (kernel == XENT_GEMM_KERNEL_AVX2) {
+    xent_gemm_kernel_avx2_rows(kc, a, lda, b, c, ldc, rows, columns, accumulate);
+    return;
+  }
+#endif
+  xent_gemm_kernel_baseline_rows(kc, a, lda, b, c, ldc, rows, columns, accumulate);
+}

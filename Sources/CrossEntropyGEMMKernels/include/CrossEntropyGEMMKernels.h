@@ -44,12 +44,33 @@ void xent_gemm_tile(
     int kernel, ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
     ptrdiff_t rows, ptrdiff_t columns, int accumulate);
 
+/// Whether `kernel` has a variant for `xent_gemm_tile_rows` (the baseline and AVX2 kernels).
+int xent_gemm_kernel_has_rows(int kernel);
+
+/// One tile with the rows of A read in place: as `xent_gemm_tile`, but row `i < rows` of A is
+/// read at `a + i * lda`, its `kc` steps contiguous, instead of from a packed panel. `kernel`
+/// must be supported and have the variant. It serves `C = A · Wᵀ` computed as `Cᵀ = W · Aᵀ`,
+/// where the rows of W stream from memory unpacked.
+void xent_gemm_tile_rows(
+    int kernel, ptrdiff_t kc, const float *a, ptrdiff_t lda, const float *b, float *c,
+    ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns, int accumulate);
+
 /// The portable micro-kernel (6 x 8 tiles).
 void xent_gemm_kernel_baseline(
     ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, ptrdiff_t rows,
     ptrdiff_t columns, int accumulate);
 
+/// The portable micro-kernel with rows of A in place (`xent_gemm_tile_rows`).
+void xent_gemm_kernel_baseline_rows(
+    ptrdiff_t kc, const float *a, ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc,
+    ptrdiff_t rows, ptrdiff_t columns, int accumulate);
+
 #if defined(__x86_64__) || defined(_M_X64)
+/// The AVX2 + FMA micro-kernel with rows of A in place (`xent_gemm_tile_rows`).
+void xent_gemm_kernel_avx2_rows(
+    ptrdiff_t kc, const float *a, ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc,
+    ptrdiff_t rows, ptrdiff_t columns, int accumulate);
+
 /// The AVX2 + FMA micro-kernel (6 x 16 tiles). Needs XENT_GEMM_KERNEL_AVX2.
 void xent_gemm_kernel_avx2(
     ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, ptrdiff_t rows,
@@ -60,6 +81,10 @@ void xent_gemm_kernel_avx512(
     ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, ptrdiff_t rows,
     ptrdiff_t columns, int accumulate);
 #endif
+
+/// Asks for the cache line at `address` ahead of its use (a hint: no fault, no effect on
+/// results); the packing routines call it to stream the classifier from memory.
+static inline void xent_gemm_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
 
 /// Runs `iterations` rounds of independent multiply-adds on `kernel`'s instruction set (fused
 /// FMAs for AVX2 and AVX-512, a multiply and an add for the baseline) and returns a value that

@@ -33,6 +33,12 @@ extension GEMM {
       }
       return
     }
+    if takesInPlaceRows(a: a, b: b, m: m, k: k, kernel: kernel) {
+      inPlaceRows(
+        a: a, b: b, m: m, n: n, k: k, c: c, ldc: ldc, accumulate: accumulate, threads: threads,
+        kernel: kernel, minimumWorkPerThread: minimumWorkPerThread)
+      return
+    }
     let split = Split(
       m: m, n: n, k: k, threads: threads, minimumWork: minimumWorkPerThread, kernel: kernel)
     Threads.forEachRange(rows: split.tiles, threads: split.threads) { tiles in
@@ -60,8 +66,9 @@ extension GEMM {
       self.n = n
       let byWork = max(1, m * n * k / max(1, minimumWork))
       let t = max(1, min(requested, byWork))
-      let rowPacking = t * n + m * ((n + Blocking.nc - 1) / Blocking.nc)
-      let columnPacking = n + t * m * ((n + t * Blocking.nc - 1) / (t * Blocking.nc))
+      let nc = GEMM.columnBlock(k: k)
+      let rowPacking = t * n + m * ((n + nc - 1) / nc)
+      let columnPacking = n + t * m * ((n + t * nc - 1) / (t * nc))
       splitsRows = rowPacking <= columnPacking
       tileSize = splitsRows ? kernel.rows : kernel.columns
       tiles = ((splitsRows ? m : n) + tileSize - 1) / tileSize
@@ -86,15 +93,16 @@ extension GEMM {
     let mr = kernel.rows
     let nr = kernel.columns
     let depth = min(Blocking.kc, k)
+    let columnBlock = columnBlock(k: k)
     let aCount = roundUp(min(Blocking.mc, rows.count), mr) * depth
-    let bCount = roundUp(min(Blocking.nc, columns.count), nr) * depth
+    let bCount = roundUp(min(columnBlock, columns.count), nr) * depth
     let buffer = UnsafeMutableRawPointer.allocate(
       byteCount: (aCount + bCount) * MemoryLayout<Float>.stride, alignment: 64)
     defer { buffer.deallocate() }
     let packedA = buffer.bindMemory(to: Float.self, capacity: aCount + bCount)
     let packedB = packedA + aCount
-    for jc in stride(from: columns.lowerBound, to: columns.upperBound, by: Blocking.nc) {
-      let nc = min(Blocking.nc, columns.upperBound - jc)
+    for jc in stride(from: columns.lowerBound, to: columns.upperBound, by: columnBlock) {
+      let nc = min(columnBlock, columns.upperBound - jc)
       for pc in stride(from: 0, to: k, by: Blocking.kc) {
         let kc = min(Blocking.kc, k - pc)
         b.pack(rows: jc..<jc + nc, depth: pc..<pc + kc, width: nr, into: packedB)
@@ -113,6 +121,15 @@ extension GEMM {
         }
       }
     }
+  }
+
+  /// The columns of B packed at once for an inner dimension `k`: ``Blocking/nc``, or more when
+  /// `k` is shorter than ``Blocking/kc``, so that the packed block holds up to `nc · kc` floats
+  /// (1 MB) either way. With the short k of `dW += Gᵀ · H` over a row chunk, a block then spans
+  /// all of D and each thread packs only its own rows of `Gᵀ`, once.
+  @inline(__always)
+  static func columnBlock(k: Int) -> Int {
+    Blocking.nc * (Blocking.kc / max(1, min(Blocking.kc, k)))
   }
 
   /// `value` rounded up to a multiple of `multiple`.

@@ -46,6 +46,22 @@ extension GEMM {
     /// The tile columns (NR).
     var columns: Int { Int(xent_gemm_kernel_columns(Int32(rawValue))) }
 
+    /// Whether the kernel has a variant that reads the rows of A in place
+    /// (``tileRows(kc:a:lda:b:c:ldc:rows:columns:accumulate:)``).
+    var readsRowsInPlace: Bool { xent_gemm_kernel_has_rows(Int32(rawValue)) != 0 }
+
+    /// Computes one tile as ``tile(kc:a:b:c:ldc:rows:columns:accumulate:)`` does, from `rows`
+    /// rows of A read in place (row `i` at `a + i * lda`, its `kc` steps contiguous) instead of
+    /// a packed panel (the contract of `xent_gemm_tile_rows`).
+    @inline(__always)
+    func tileRows(
+      kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+      c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, accumulate: Bool
+    ) {
+      xent_gemm_tile_rows(
+        Int32(rawValue), kc, a, lda, b, c, ldc, rows, columns, accumulate ? 1 : 0)
+    }
+
     /// Computes one tile: `rows x columns` elements of `C (+)= Ap · Bp` from `kc` steps of
     /// packed panels (the contract of `CrossEntropyGEMMKernels.h`).
     @inline(__always)

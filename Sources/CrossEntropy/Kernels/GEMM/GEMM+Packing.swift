@@ -1,3 +1,5 @@
+import CrossEntropyGEMMKernels
+
 extension GEMM {
   /// A matrix operand as a packing routine reads it: element `(r, p)` of a panel (`r` a row of
   /// `op(A)` or a column of `op(B)`, `p` a step of k) is `base[r * rowStride + p * depthStride]`.
@@ -26,10 +28,47 @@ extension GEMM {
       rows: Range<Int>, depth: Range<Int>, width: Int, into destination: UnsafeMutablePointer<Float>
     ) {
       var panel = destination
+      var rows = rows
+      if rowStride == 1 && depthStride != 1 && width % 16 == 0 && rows.count >= width {
+        let full = rows.count / width * width
+        packSteps(first: rows.lowerBound, count: full, depth: depth, width: width, into: panel)
+        panel += full * depth.count
+        rows = rows.lowerBound + full..<rows.upperBound
+      }
       for first in stride(from: rows.lowerBound, to: rows.upperBound, by: width) {
         let count = min(width, rows.upperBound - first)
         packPanel(first: first, count: count, depth: depth, width: width, into: panel)
         panel += width * depth.count
+      }
+    }
+
+    /// Full panels of `count` (a multiple of `width`) rows from row `first`, when each step is
+    /// contiguous along the rows (`rowStride == 1`: the classifier of `dH = G · W`): one step
+    /// at a time across all the panels, so that each row of memory is read in order, with the
+    /// step `prefetchSteps` ahead requested from memory meanwhile (the rows are far apart, so
+    /// the hardware's prefetcher, which stops at page boundaries, does not run ahead of them).
+    @inline(__always)
+    func packSteps(
+      first: Int, count: Int, depth: Range<Int>, width: Int,
+      into destination: UnsafeMutablePointer<Float>
+    ) {
+      let prefetchSteps = 4
+      let kc = depth.count
+      let panelSize = width * kc
+      var step = base + depth.lowerBound * depthStride + first
+      for p in 0..<kc {
+        let ahead = p + prefetchSteps < kc ? step + prefetchSteps * depthStride : nil
+        var out = destination + p * width
+        var lane = 0
+        while lane < count {
+          if let ahead { xent_gemm_prefetch(ahead + lane) }
+          for offset in stride(from: 0, to: width, by: 16) {
+            VectorMath.store(S.load(step, lane + offset), out, offset)
+          }
+          lane += width
+          out += panelSize
+        }
+        step += depthStride
       }
     }
 

@@ -1,0 +1,89 @@
+extension GEMM {
+  /// The most floats of packed `op(A)` the in-place path keeps (all of `op(A)`, 2 MB).
+  static let inPlaceRowsPackedLimit = 1 << 19
+
+  /// Whether `C (+)= op(A) · op(B)` takes ``inPlaceRows(a:b:m:n:k:c:ldc:accumulate:threads:kernel:minimumWorkPerThread:)``:
+  /// `op(B)` is fp32 with its columns contiguous along k (`transposeB`, the classifier of the
+  /// logits product), the kernel has the variant, and all of `op(A)` packed fits
+  /// ``inPlaceRowsPackedLimit``.
+  @inline(__always)
+  static func takesInPlaceRows<SA: KernelStorage, SB: KernelStorage>(
+    a: Operand<SA>, b: Operand<SB>, m: Int, k: Int, kernel: Kernel
+  ) -> Bool {
+    SB.self == FloatStorage.self && b.depthStride == 1 && kernel.readsRowsInPlace
+      && roundUp(m, kernel.columns) * k <= inPlaceRowsPackedLimit
+  }
+
+  /// `C (+)= op(A) · op(B)` computed as `Cᵀ = op(B)ᵀ · op(A)ᵀ`: the columns of `op(B)` (rows of
+  /// the classifier) are read in place by the micro-kernel, six at a time, and all of `op(A)`
+  /// is packed once, into panels of NR rows per block of `kc` steps. Six rows of `Cᵀ` at a
+  /// time are summed in a small buffer (in L1) and written to C once, transposed. When `n` is
+  /// large and `m` small (the logits product of a row chunk), this reads the classifier once,
+  /// straight from memory, with no copy: the packed path copies (and transposes) all of it
+  /// before the kernel reads it again.
+  ///
+  /// The sums are those of ``blocked(a:b:m:n:k:c:ldc:accumulate:threads:kernel:minimumWorkPerThread:)``:
+  /// one fp32 sum per block of `kc` steps in ascending order, from zero, added to C block after
+  /// block, so the results are the same bits. Threads take disjoint ranges of six columns of C.
+  @inline(never)
+  static func inPlaceRows<SA: KernelStorage, SB: KernelStorage>(
+    a: Operand<SA>, b: Operand<SB>, m: Int, n: Int, k: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, threads: Int, kernel: Kernel,
+    minimumWorkPerThread: Int
+  ) {
+    let mr = kernel.rows
+    let nr = kernel.columns
+    let padded = roundUp(m, nr)
+    let blocks = (k + Blocking.kc - 1) / Blocking.kc
+    let packed = UnsafeMutableRawPointer.allocate(
+      byteCount: padded * k * MemoryLayout<Float>.stride, alignment: 64
+    ).bindMemory(to: Float.self, capacity: padded * k)
+    defer { packed.deallocate() }
+    // Block `q` of `kc` steps starts at `q * kc * padded`.
+    let packThreads = padded * k < 1 << 16 ? 1 : max(1, min(threads, blocks))
+    let target = Unchecked(value: packed)
+    Threads.forEachRange(rows: blocks, threads: packThreads) { range in
+      for q in range {
+        let pc = q * Blocking.kc
+        let kc = min(Blocking.kc, k - pc)
+        a.pack(rows: 0..<m, depth: pc..<pc + kc, width: nr, into: target.value + pc * padded)
+      }
+    }
+    let rowTiles = (n + mr - 1) / mr
+    let byWork = max(1, m * n * k / max(1, minimumWorkPerThread))
+    let computeThreads = max(1, min(threads, byWork, rowTiles))
+    let weight = UnsafeRawPointer(b.base).assumingMemoryBound(to: Float.self)
+    let ldw = b.rowStride
+    let output = Unchecked(value: c)
+    Threads.forEachRange(rows: rowTiles, threads: computeThreads) { tiles in
+      let c = output.value
+      let panels = UnsafePointer(target.value)
+      // Six rows of Cᵀ, summed here block after block and written to C once, transposed.
+      let rowsOfCt = UnsafeMutablePointer<Float>.allocate(capacity: mr * padded)
+      defer { rowsOfCt.deallocate() }
+      for tile in tiles {
+        let first = tile * mr
+        let rows = min(mr, n - first)
+        if accumulate {
+          for i in 0..<m {
+            for r in 0..<rows { rowsOfCt[r * padded + i] = c[i * ldc + first + r] }
+          }
+        }
+        for pc in stride(from: 0, to: k, by: Blocking.kc) {
+          let kc = min(Blocking.kc, k - pc)
+          let add = accumulate || pc > 0
+          let block = panels + pc * padded
+          for jr in stride(from: 0, to: m, by: nr) {
+            kernel.tileRows(
+              kc: kc, a: weight + first * ldw + pc, lda: ldw, b: block + jr * kc,
+              c: rowsOfCt + jr, ldc: padded, rows: rows, columns: min(nr, m - jr),
+              accumulate: add)
+          }
+        }
+        for i in 0..<m {
+          for r in 0..<rows { c[i * ldc + first + r] = rowsOfCt[r * padded + i] }
+        }
+      }
+    }
+  }
+}
