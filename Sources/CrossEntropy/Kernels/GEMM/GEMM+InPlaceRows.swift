@@ -16,8 +16,8 @@ extension GEMM {
 
   /// `C (+)= op(A) · op(B)` computed as `Cᵀ = op(B)ᵀ · op(A)ᵀ`: the columns of `op(B)` (rows of
   /// the classifier) are read in place by the micro-kernel, six at a time, and all of `op(A)`
-  /// is packed once, into panels of NR rows per block of `kc` steps. Six rows of `Cᵀ` at a
-  /// time are summed in a small buffer (in L1) and written to C once, transposed. When `n` is
+  /// is packed once, into panels of NR rows per block of `kc` steps. Groups of 48 rows of `Cᵀ`
+  /// are summed in a small buffer and written to C once, transposed. When `n` is
   /// large and `m` small (the logits product of a row chunk), this reads the classifier once,
   /// straight from memory, with no copy: the packed path copies (and transposes) all of it
   /// before the kernel reads it again.
@@ -50,6 +50,10 @@ extension GEMM {
       }
     }
     let rowTiles = (n + mr - 1) / mr
+    // Eight tiles of six rows share each block of packed `op(A)` (in L2) and are written to C
+    // together (whole cache lines); blocks of 128 rows of `op(A)` keep that block small.
+    let groupTiles = 8
+    let tokenBlock = roundUp(128, nr)
     let byWork = max(1, m * n * k / max(1, minimumWorkPerThread))
     let computeThreads = max(1, min(threads, byWork, rowTiles))
     let weight = UnsafeRawPointer(b.base).assumingMemoryBound(to: Float.self)
@@ -58,30 +62,38 @@ extension GEMM {
     Threads.forEachRange(rows: rowTiles, threads: computeThreads) { tiles in
       let c = output.value
       let panels = UnsafePointer(target.value)
-      // Six rows of Cᵀ, summed here block after block and written to C once, transposed.
-      let rowsOfCt = UnsafeMutablePointer<Float>.allocate(capacity: mr * padded)
+      // A group of rows of Cᵀ, summed here block after block and written to C once, transposed.
+      let rowsOfCt = UnsafeMutablePointer<Float>.allocate(capacity: groupTiles * mr * padded)
       defer { rowsOfCt.deallocate() }
-      for tile in tiles {
-        let first = tile * mr
-        let rows = min(mr, n - first)
+      for group in stride(from: tiles.lowerBound, to: tiles.upperBound, by: groupTiles) {
+        let first = group * mr
+        let groupRows = min(min(groupTiles, tiles.upperBound - group) * mr, n - first)
         if accumulate {
           for i in 0..<m {
-            for r in 0..<rows { rowsOfCt[r * padded + i] = c[i * ldc + first + r] }
+            let row = c + i * ldc + first
+            for r in 0..<groupRows { rowsOfCt[r * padded + i] = row[r] }
           }
         }
-        for pc in stride(from: 0, to: k, by: Blocking.kc) {
-          let kc = min(Blocking.kc, k - pc)
-          let add = accumulate || pc > 0
-          let block = panels + pc * padded
-          for jr in stride(from: 0, to: m, by: nr) {
-            kernel.tileRows(
-              kc: kc, a: weight + first * ldw + pc, lda: ldw, b: block + jr * kc,
-              c: rowsOfCt + jr, ldc: padded, rows: rows, columns: min(nr, m - jr),
-              accumulate: add)
+        for tokens in stride(from: 0, to: m, by: tokenBlock) {
+          let tokenEnd = min(m, tokens + tokenBlock)
+          for pc in stride(from: 0, to: k, by: Blocking.kc) {
+            let kc = min(Blocking.kc, k - pc)
+            let add = accumulate || pc > 0
+            let block = panels + pc * padded
+            for r0 in stride(from: 0, to: groupRows, by: mr) {
+              let a = weight + (first + r0) * ldw + pc
+              let out = rowsOfCt + r0 * padded
+              for jr in stride(from: tokens, to: tokenEnd, by: nr) {
+                kernel.tileRows(
+                  kc: kc, a: a, lda: ldw, b: block + jr * kc, c: out + jr, ldc: padded,
+                  rows: min(mr, groupRows - r0), columns: min(nr, m - jr), accumulate: add)
+              }
+            }
           }
         }
         for i in 0..<m {
-          for r in 0..<rows { c[i * ldc + first + r] = rowsOfCt[r * padded + i] }
+          let row = c + i * ldc + first
+          for r in 0..<groupRows { row[r] = rowsOfCt[r * padded + i] }
         }
       }
     }
