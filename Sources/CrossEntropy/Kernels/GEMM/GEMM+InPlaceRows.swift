@@ -2,16 +2,22 @@ extension GEMM {
   /// The most floats of packed `op(A)` the in-place path keeps (all of `op(A)`, 2 MB).
   static let inPlaceRowsPackedLimit = 1 << 19
 
+  /// The most rows of `op(A)` the in-place path takes: one block of `op(A)` per step block (at
+  /// most 128 KB, in L2 with the rows of W it meets). With more rows, the rows of W would be
+  /// read once per block of rows, and the packed path, which reads them once, is as fast
+  /// (the logits product of 512-row chunks runs at the same speed on both).
+  static let inPlaceRowsLimit = 128
+
   /// Whether `C (+)= op(A) · op(B)` takes ``inPlaceRows(a:b:m:n:k:c:ldc:accumulate:threads:kernel:minimumWorkPerThread:)``:
   /// `op(B)` is fp32 with its columns contiguous along k (`transposeB`, the classifier of the
-  /// logits product), the kernel has the variant, and all of `op(A)` packed fits
-  /// ``inPlaceRowsPackedLimit``.
+  /// logits product), the kernel has the variant, `m` is at most ``inPlaceRowsLimit`` and all
+  /// of `op(A)` packed fits ``inPlaceRowsPackedLimit``.
   @inline(__always)
   static func takesInPlaceRows<SA: KernelStorage, SB: KernelStorage>(
     a: Operand<SA>, b: Operand<SB>, m: Int, k: Int, kernel: Kernel
   ) -> Bool {
     SB.self == FloatStorage.self && b.depthStride == 1 && kernel.readsRowsInPlace
-      && roundUp(m, kernel.columns) * k <= inPlaceRowsPackedLimit
+      && m <= inPlaceRowsLimit && roundUp(m, kernel.columns) * k <= inPlaceRowsPackedLimit
   }
 
   /// `C (+)= op(A) · op(B)` computed as `Cᵀ = op(B)ᵀ · op(A)ᵀ`: the columns of `op(B)` (rows of
@@ -51,9 +57,8 @@ extension GEMM {
     }
     let rowTiles = (n + mr - 1) / mr
     // Eight tiles of six rows share each block of packed `op(A)` (in L2) and are written to C
-    // together (whole cache lines); blocks of 128 rows of `op(A)` keep that block small.
+    // together (whole cache lines).
     let groupTiles = 8
-    let tokenBlock = roundUp(128, nr)
     let byWork = max(1, m * n * k / max(1, minimumWorkPerThread))
     let computeThreads = max(1, min(threads, byWork, rowTiles))
     let weight = UnsafeRawPointer(b.base).assumingMemoryBound(to: Float.self)
@@ -74,20 +79,17 @@ extension GEMM {
             for r in 0..<groupRows { rowsOfCt[r * padded + i] = row[r] }
           }
         }
-        for tokens in stride(from: 0, to: m, by: tokenBlock) {
-          let tokenEnd = min(m, tokens + tokenBlock)
-          for pc in stride(from: 0, to: k, by: Blocking.kc) {
-            let kc = min(Blocking.kc, k - pc)
-            let add = accumulate || pc > 0
-            let block = panels + pc * padded
-            for r0 in stride(from: 0, to: groupRows, by: mr) {
-              let a = weight + (first + r0) * ldw + pc
-              let out = rowsOfCt + r0 * padded
-              for jr in stride(from: tokens, to: tokenEnd, by: nr) {
-                kernel.tileRows(
-                  kc: kc, a: a, lda: ldw, b: block + jr * kc, c: out + jr, ldc: padded,
-                  rows: min(mr, groupRows - r0), columns: min(nr, m - jr), accumulate: add)
-              }
+        for pc in stride(from: 0, to: k, by: Blocking.kc) {
+          let kc = min(Blocking.kc, k - pc)
+          let add = accumulate || pc > 0
+          let block = panels + pc * padded
+          for r0 in stride(from: 0, to: groupRows, by: mr) {
+            let a = weight + (first + r0) * ldw + pc
+            let out = rowsOfCt + r0 * padded
+            for jr in stride(from: 0, to: m, by: nr) {
+              kernel.tileRows(
+                kc: kc, a: a, lda: ldw, b: block + jr * kc, c: out + jr, ldc: padded,
+                rows: min(mr, groupRows - r0), columns: min(nr, m - jr), accumulate: add)
             }
           }
         }
