@@ -15,7 +15,8 @@
 #     has at most one packed fp32 FMA or multiply on xmm/ymm registers per eight on zmm (Swift
 #     6.3's LLVM once split a whole 16-lane chain of this kernel into 4-lane pieces, which gives
 #     as many narrow ones as wide; under register pressure it may split the odd single FMA).
-#  4. the GEMM's baseline micro-kernel (xent_gemm_kernel_baseline, C target
+#  4. the GEMM's baseline micro-kernels (xent_gemm_kernel_baseline and its in-place-rows
+#     variant xent_gemm_kernel_baseline_rows, C target
 #     CrossEntropyGEMMKernels) in the portable build holds no AVX instruction: no ymm or zmm
 #     register and no VEX/EVEX-encoded (v-prefixed) instruction, nor does the tile dispatch or
 #     the Swift side of the GEMM (packing and blocking); the AVX2 kernel in the same object file
@@ -159,6 +160,8 @@ check_no_avx() {  # label, code
 check_gemm() {  # directory of the C target's objects, directory of the library's objects
   check_no_avx "portable: xent_gemm_kernel_baseline" \
     "$(function_code "$1"/Baseline.c.o xent_gemm_kernel_baseline)"
+  check_no_avx "portable: xent_gemm_kernel_baseline_rows" \
+    "$(function_code "$1"/Baseline.c.o xent_gemm_kernel_baseline_rows)"
   check_no_avx "portable: xent_gemm_tile" "$(function_code "$1"/Dispatch.c.o xent_gemm_tile)"
   check_no_avx "portable: the GEMM's Swift code" \
     "$(objdump -d --no-show-raw-insn "$2"/GEMM*.swift.o || echo NO-SUCH-FUNCTION)"
