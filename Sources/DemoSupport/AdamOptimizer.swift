@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// Adam (Kingma and Ba, 2015) with bias correction and no weight decay, as `torch.optim.Adam`.
@@ -27,22 +28,46 @@ package struct AdamOptimizer: Sendable {
   }
 
   /// Takes one step along `gradient`.
-  package mutating func update(_ parameters: inout [Float], gradient: UnsafePointer<Float>) {
+  ///
+  /// Each parameter is updated on its own, so splitting the parameters over `threads` threads
+  /// (large models only) gives the same bits as one thread.
+  package mutating func update(
+    _ parameters: inout [Float], gradient: UnsafePointer<Float>, threads: Int = 1
+  ) {
     step += 1
     let correction1 = 1 - Float(pow(Double(beta1), Double(step)))
     let correction2 = 1 - Float(pow(Double(beta2), Double(step)))
     let stepSize = learningRate / correction1
     let (beta1, beta2, epsilon) = (self.beta1, self.beta2, self.epsilon)
     let rootCorrection2 = correction2.squareRoot()
+    let count = parameters.count
+    let parts = count >= 1 << 16 ? max(1, threads) : 1
     parameters.withUnsafeMutableBufferPointer { parameters in
       firstMoment.withUnsafeMutableBufferPointer { first in
         secondMoment.withUnsafeMutableBufferPointer { second in
-          for index in 0..<parameters.count {
-            let g = gradient[index]
-            first[index] = beta1 * first[index] + (1 - beta1) * g
-            second[index] = beta2 * second[index] + (1 - beta2) * g * g
-            let denominator = second[index].squareRoot() / rootCorrection2 + epsilon
-            parameters[index] -= stepSize * first[index] / denominator
+          // Sendable bit patterns of the addresses: the parts write disjoint ranges.
+          let (p, m, v) = (
+            UInt(bitPattern: parameters.baseAddress!), UInt(bitPattern: first.baseAddress!),
+            UInt(bitPattern: second.baseAddress!)
+          )
+          let g = UInt(bitPattern: gradient)
+          let work: @Sendable (Int) -> Void = { part in
+            let p = UnsafeMutablePointer<Float>(bitPattern: p)!
+            let m = UnsafeMutablePointer<Float>(bitPattern: m)!
+            let v = UnsafeMutablePointer<Float>(bitPattern: v)!
+            let gradient = UnsafePointer<Float>(bitPattern: g)!
+            for index in (count * part / parts)..<(count * (part + 1) / parts) {
+              let g = gradient[index]
+              m[index] = beta1 * m[index] + (1 - beta1) * g
+              v[index] = beta2 * v[index] + (1 - beta2) * g * g
+              let denominator = v[index].squareRoot() / rootCorrection2 + epsilon
+              p[index] -= stepSize * m[index] / denominator
+            }
+          }
+          if parts == 1 {
+            work(0)
+          } else {
+            DispatchQueue.concurrentPerform(iterations: parts, execute: work)
           }
         }
       }

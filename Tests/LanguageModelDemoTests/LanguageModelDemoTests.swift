@@ -125,6 +125,7 @@ private func patternedSequences(vocabulary: Int, count: Int, length: Int, seed: 
     options.embedding = 4
     options.hidden = 8
     options.batchSize = 16
+    options.dropout = 0
     let first = try trainLanguageModel(
       training: positions, validation: positions, vocabulary: 10, options: options)
     options.threads = 1
@@ -151,5 +152,25 @@ private func patternedSequences(vocabulary: Int, count: Int, length: Int, seed: 
     options.hidden = 8
     options.dropout = 1
     #expect(throws: DemoError("dropout 1.0 is outside [0, 1)")) { try options.validate() }
+  }
+}
+
+@Suite struct AdamOptimizerTests {
+  /// Splitting a large update over threads gives the bits of one thread.
+  @Test func threadsGiveTheSameBits() {
+    let count = 100_003
+    var generator = SplitMix64(seed: 5)
+    let start = (0..<count).map { _ in Float(generator.nextUnit() - 0.5) }
+    let gradient = (0..<count).map { _ in Float(generator.nextUnit() - 0.5) }
+    var results: [[Float]] = []
+    for threads in [1, 2, 3] {
+      var parameters = start
+      var adam = AdamOptimizer(parameterCount: count, learningRate: 0.01)
+      for _ in 0..<3 { adam.update(&parameters, gradient: gradient, threads: threads) }
+      results.append(parameters)
+    }
+    #expect(results[0] != start)
+    #expect(results[1].map(\.bitPattern) == results[0].map(\.bitPattern))
+    #expect(results[2].map(\.bitPattern) == results[0].map(\.bitPattern))
   }
 }

@@ -5,17 +5,17 @@ import Foundation
 /// The settings of a neural language-model run.
 package struct LanguageModelOptions: Sendable, Equatable {
   /// Passes over the training tokens.
-  package var epochs = 6
+  package var epochs = 4
   /// Previous tokens the model reads.
-  package var context = 6
+  package var context = 8
   /// Size of a token embedding.
   package var embedding = 64
   /// Units of the hidden layer (the head's input size).
-  package var hidden = 256
+  package var hidden = 192
   /// Positions per mini-batch (the last one of an epoch may be smaller).
   package var batchSize = 512
   /// The rate at which hidden units are dropped during training, in [0, 1).
-  package var dropout = 0.0
+  package var dropout = 0.5
   /// Adam's peak step size; it warms up linearly over the first 2% of the steps, then decays
   /// along a half cosine to zero.
   package var learningRate = 0.003
@@ -154,7 +154,8 @@ package func trainLanguageModel(
       let rise = min(1, Double(step) / Double(warmup))
       optimiser.learningRate = Float(options.learningRate * rise * decay)
       workspace.gradient.withUnsafeBufferPointer { gradient in
-        optimiser.update(&model.parameters, gradient: gradient.baseAddress!)
+        optimiser.update(
+          &model.parameters, gradient: gradient.baseAddress!, threads: options.threads)
       }
       lossSum += loss * Double(rows)
       progress(.batch(epoch: epoch, completed: batch + 1, total: batches, loss: loss))
