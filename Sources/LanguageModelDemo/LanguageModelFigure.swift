@@ -91,7 +91,7 @@ private func drawCurves(
     svg.text(formatTick(tick), x: frame.left - 8, y: y(tick) + 4, size: 11, anchor: "end")
     tick += step
   }
-  let epochStep = niceStep(for: Double(epochs), maximumTicks: 10)
+  let epochStep = max(1, niceStep(for: Double(epochs), maximumTicks: 10))
   var epoch = epochStep
   while epoch <= Double(epochs) {
     if epoch >= xRange.0 {

@@ -174,3 +174,30 @@ private func patternedSequences(vocabulary: Int, count: Int, length: Int, seed: 
     #expect(results[2].map(\.bitPattern) == results[0].map(\.bitPattern))
   }
 }
+
+@Suite struct LanguageModelFigureTests {
+  @Test func theFigureShowsTheCurvesBaselinesAndMemory() {
+    let epochs = (1...4).map {
+      LanguageModelEpoch(
+        epoch: $0, trainingLoss: 6 - Double($0) * 0.4, validationPerplexity: 200 - Double($0) * 20,
+        tokensPerSecond: 1000)
+    }
+    let svg = languageModelFigure(
+      LanguageModelFigureData(
+        epochs: epochs,
+        baselines: [(name: "bigram", validationPerplexity: 150), ("trigram", 110)],
+        headPeakExtraBytes: 60 << 20, scratchLimit: 64 << 20, materializedLogitsBytes: 600 << 20,
+        title: "test <figure>"))
+    #expect(svg.hasPrefix("<?xml"))
+    #expect(svg.hasSuffix("</svg>\n"))
+    #expect(svg.contains("test &lt;figure&gt;"))
+    #expect(svg.components(separatedBy: "<polyline").count - 1 == 3)
+    for label in [
+      "bigram 150.00", "trigram 110.00", "neural model 120.00", "600.0 MiB", "60.0 MiB",
+    ] {
+      #expect(svg.contains(label), "figure lacks \(label)")
+    }
+    // Epoch ticks are whole epochs.
+    #expect(!svg.contains(">1.5</text>"))
+  }
+}
