@@ -125,7 +125,7 @@ package func trainLanguageModel(
   let clock = ContinuousClock()
 
   for epoch in 1...options.epochs {
-    shuffle(&order, with: &generator)
+    generator.shuffle(&order)
     var lossSum = 0.0
     let started = clock.now
     for batch in 0..<batches {
@@ -180,12 +180,4 @@ package func trainLanguageModel(
   return LanguageModelRun(
     model: model, epochs: records,
     tokensPerSecond: Double(training.count * options.epochs) / trainingSeconds)
-}
-
-/// Fisher–Yates with the demo's own generator, so a seed gives the same order everywhere.
-private func shuffle(_ values: inout [Int], with generator: inout SplitMix64) {
-  guard values.count > 1 else { return }
-  for index in stride(from: values.count - 1, to: 0, by: -1) {
-    values.swapAt(index, generator.nextInt(below: index + 1))
-  }
 }

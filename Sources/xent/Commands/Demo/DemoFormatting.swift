@@ -31,3 +31,14 @@ func grouped(_ n: Int) -> String {
 func pad(_ text: String, _ width: Int) -> String {
   text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
 }
+
+/// Throws unless the folder that would hold the figure at `path` exists, so that a demo fails
+/// before it trains rather than after.
+func checkFigureFolder(_ path: String) throws(CLIError) {
+  let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+  var isFolder: ObjCBool = false
+  guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue
+  else {
+    throw CLIError("cannot write the figure to \(path): the folder \(folder) does not exist")
+  }
+}

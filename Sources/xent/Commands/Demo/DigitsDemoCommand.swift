@@ -71,12 +71,7 @@ struct DigitsDemoCommand: ParsableCommand {
 
   private func train() throws {
     let output = ConsoleOutput()
-    let folder = URL(fileURLWithPath: plot).deletingLastPathComponent().path
-    var isFolder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue
-    else {
-      throw CLIError("cannot write the figure to \(plot): the folder \(folder) does not exist")
-    }
+    try checkFigureFolder(plot)
     let dataset = try DigitsDataset.bundled()
     let data = PreparedDigits(dataset: dataset)
     var options = TrainingOptions()

@@ -103,7 +103,7 @@ struct LanguageModelDemoCommand: ParsableCommand {
   }
 
   private func demo() throws {
-    if let plot { try checkFolder(of: plot) }
+    if let plot { try checkFigureFolder(plot) }
     let clock = ContinuousClock()
     let started = clock.now
     let output = ConsoleOutput()
@@ -282,15 +282,6 @@ struct LanguageModelDemoCommand: ParsableCommand {
       "Training: \(grouped(Int(run.tokensPerSecond.rounded()))) tokens/s; the whole run took"
         + " \(fixed(totalSeconds, 1)) s.")
     if let plot { say("Wrote \(plot) (loss and perplexity curves, memory).") }
-  }
-
-  private func checkFolder(of path: String) throws {
-    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-    var isFolder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue
-    else {
-      throw CLIError("cannot write the figure to \(path): the folder \(folder) does not exist")
-    }
   }
 }
 
