@@ -137,7 +137,7 @@ import Testing
     #expect(
       try failure(["--loss", "nll", "--input", x, "--target", labels, "--pos-weight", x])
         == "--pos-weight does not apply to nll; it takes --reduction, --class-axis, --weight,"
-        + " --ignore-index, --sample-weight, --upstream-gradient")
+        + " --ignore-index, --normalizer, --all-ignored, --sample-weight, --upstream-gradient")
     #expect(
       try failure(["--loss", "mystery", "--input", x, "--target", labels])
         == "unknown loss 'mystery'; expected one of cross-entropy, nll, binary-cross-entropy,"

@@ -11,7 +11,7 @@
 /// The input is used as given: feed it log-probabilities (for example from ``logSoftmax(_:alongAxis:)``).
 /// Softmax cross-entropy is `logSoftmax` followed by this loss, fused; prefer
 /// ``SoftmaxCrossEntropy`` when you start from logits. A `.mean` over a batch whose labels are
-/// all ignored is `0 / 0 = NaN`, as in PyTorch.
+/// all ignored is `0 / 0 = NaN`, as in PyTorch (``allIgnored`` set to `.zero` gives 0).
 ///
 /// Per-sample weights `s` (`sampleWeights:`, one per row) multiply each row's loss and gradient;
 /// `.mean` then divides by `sum_n s_n * w[y_n]` over the non-ignored rows. An upstream gradient
@@ -31,6 +31,12 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
   public var classAxis: Int
   /// A label value whose rows contribute nothing. Default `-100`.
   public var ignoreIndex: Int
+  /// The denominator of `.mean`, or `nil` (the default) for the batch's own weighted count.
+  /// Set it to the global count when a batch is split into micro-batches or across processes.
+  /// It must be finite and > 0; `.sum` and `.none` do not use it.
+  public var normalizer: Double?
+  /// What `.mean` gives when no row takes part: `.nan` (the default, as PyTorch) or `.zero`.
+  public var allIgnored: AllIgnoredMean
 
   /// Creates a negative log-likelihood criterion.
   ///
@@ -38,10 +44,18 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
   ///   - reduction: How per-row losses are combined. Default `.mean`.
   ///   - classAxis: The class axis of the input; negative counts from the end. Default `-1`.
   ///   - ignoreIndex: The label value to skip. Default `-100`.
-  public init(reduction: Reduction = .mean, classAxis: Int = -1, ignoreIndex: Int = -100) {
+  ///   - normalizer: The denominator of `.mean`, finite and > 0, or `nil` (the batch's own,
+  ///     the default).
+  ///   - allIgnored: What `.mean` gives when no row takes part. Default `.nan`.
+  public init(
+    reduction: Reduction = .mean, classAxis: Int = -1, ignoreIndex: Int = -100,
+    normalizer: Double? = nil, allIgnored: AllIgnoredMean = .nan
+  ) {
     self.reduction = reduction
     self.classAxis = classAxis
     self.ignoreIndex = ignoreIndex
+    self.normalizer = normalizer
+    self.allIgnored = allIgnored
   }
 
   /// The loss of log-probabilities against class-index labels.
@@ -255,6 +269,7 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
     upstreamGradient: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutablePointer<Scalar>?
   ) throws(LossError) {
+    try checkNormalizer(normalizer)
     try layout.checkClassWeights(count: classWeights?.count)
     try checkLossCount(loss.count, reduction: reduction, rows: layout.rows)
     try checkSampleWeights(
@@ -268,8 +283,9 @@ public struct NegativeLogLikelihood: Sendable, Hashable {
     ) { rowScales in
       Reference.negativeLogLikelihood(
         logProbabilities: input, labels: labels, classWeights: classWeights, layout: layout,
-        ignoreIndex: ignoreIndex, reduction: reduction, rowScales: rowScales, loss: loss,
-        gradient: gradient)
+        ignoreIndex: ignoreIndex, reduction: reduction,
+        mean: MeanRule(normalizer: normalizer, allIgnored: allIgnored), rowScales: rowScales,
+        loss: loss, gradient: gradient)
     }
   }
 }

@@ -38,7 +38,8 @@ extension Kernels {
           alpha: weights == nil ? nil : w, classes: layout.classes,
           ignoreIndex: criterion.ignoreIndex, gamma: criterion.gamma,
           reduction: criterion.reduction, loss: cast(loss.baseAddress!, to: Float.self),
-          gradient: gradient.map { cast($0, to: Float.self) }, rowScales: problem.rowScales)
+          gradient: gradient.map { cast($0, to: Float.self) }, mean: criterion.meanRule,
+          rowScales: problem.rowScales)
       }
       return
     }

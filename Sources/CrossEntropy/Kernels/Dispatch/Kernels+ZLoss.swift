@@ -2,13 +2,13 @@ import RealModule
 
 extension Kernels {
   /// The z-loss `scale * lse^2` of every kept row of (optionally soft-capped) logits, reduced
-  /// as ``Reference/zLoss(logits:layout:scale:softCap:reduction:denominator:keeps:)`` defines
-  /// it (`denominator`: the mean's, if given, instead of the kept row count). Float and
+  /// as ``Reference/zLoss(logits:layout:scale:softCap:reduction:mean:keeps:)`` defines
+  /// it (`mean`: the caller's normaliser, if given, instead of the kept row count). Float and
   /// Float16 logits with the classes last take the fused row statistics (one read per row,
   /// threads over rows); everything else the reference.
   static func zLoss<Scalar: BinaryFloatingPoint>(
     logits: [Scalar], layout: ClassLayout, scale: Double, softCap: Double?,
-    reduction: Reduction, denominator: Double? = nil, keeps: (Int) -> Bool
+    reduction: Reduction, mean: MeanRule = MeanRule(), keeps: (Int) -> Bool
   ) -> ShapedArray<Scalar> {
     let rows = layout.rows
     var lse: [Double]? = nil
@@ -38,7 +38,7 @@ extension Kernels {
     guard let lse else {
       return Reference.zLoss(
         logits: logits, layout: layout, scale: scale, softCap: softCap, reduction: reduction,
-        denominator: denominator, keeps: keeps)
+        mean: mean, keeps: keeps)
     }
     // The reduction, in the reference's order.
     var losses = [Scalar](repeating: 0, count: reduction == .none ? rows : 1)
@@ -52,7 +52,7 @@ extension Kernels {
     switch reduction {
     case .none: break
     case .sum: losses[0] = Scalar(total)
-    case .mean: losses[0] = Scalar(total / (denominator ?? Double(count)))
+    case .mean: losses[0] = Scalar(total / mean.denominator(counted: Double(count)))
     }
     return ShapedArray(
       uncheckedShape: reduction == .none ? layout.labelShape : [], scalars: losses)

@@ -10,6 +10,7 @@ enum Kernels {
     gradient: UnsafeMutablePointer<Scalar>?
   ) {
     let problem = problem.weighingRows(target: target, classWeights: classWeights)
+      .resolvingEmptyMean(target: target, classWeights: classWeights)
     // Sample weights and upstream gradients: the classes-last kernels (fp32, Float16, and
     // Double without weighted smoothing); the spatial layout takes the reference.
     let rowScaled = problem.rowScales != nil
@@ -56,6 +57,8 @@ enum Kernels {
     loss: UnsafeMutableBufferPointer<Float>,
     gradient: UnsafeMutablePointer<UInt16>?
   ) {
+    let problem = problem.resolvingEmptyMean(
+      target: SoftmaxTarget<Float>.labels(labels), classWeights: classWeights)
     if !problem.hasLogitOptions, problem.layout.inner > 1 {
       FusedSoftmaxSpatial.run(
         logits: logits, labels: labels, classWeights: classWeights, problem: problem, loss: loss,

@@ -23,7 +23,7 @@ struct FusedSoftmaxFocal {
     logits: UnsafePointer<Float>, labels: UnsafeBufferPointer<Int>,
     alpha: UnsafeBufferPointer<Double>?, classes: Int, ignoreIndex: Int, gamma: Double,
     reduction: Reduction, loss: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>?,
-    rowScales: RowScales? = nil, threads: Int? = nil
+    mean: MeanRule = MeanRule(), rowScales: RowScales? = nil, threads: Int? = nil
   ) {
     let rows = labels.count
     var kept = 0.0
@@ -35,6 +35,7 @@ struct FusedSoftmaxFocal {
     } else {
       for label in labels where label != ignoreIndex { kept += 1 }
     }
+    kept = mean.denominator(counted: kept)
     let perRow = reduction == .none
     let scale = reduction == .mean ? 1 / kept : 1
     let kernel = FusedSoftmaxFocal(

@@ -84,6 +84,7 @@ extension Reference {
     } else {
       for label in labels where label != ignoreIndex { kept += 1 }
     }
+    kept = problem.criterion.meanRule.denominator(counted: kept)
     let scale = reduction == .mean ? 1 / kept : 1
     let elementwise = reduction == .none
     var row = [Double](repeating: 0, count: layout.scratchClasses)

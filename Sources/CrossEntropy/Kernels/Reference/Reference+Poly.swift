@@ -42,6 +42,7 @@ extension Reference {
       kept = 0
       for label in labels where label != ignoreIndex { kept += 1 }
     }
+    kept = problem.criterion.meanRule.denominator(counted: kept)
     let elementwise = reduction == .none
     let scale = reduction == .mean ? 1 / kept : 1
     var row = [Double](repeating: 0, count: layout.scratchClasses)

@@ -4,7 +4,7 @@ extension Reference {
   /// The z-loss `scale * lse^2` of every kept row of (optionally soft-capped) logits, reduced.
   static func zLoss<Scalar: BinaryFloatingPoint>(
     logits: [Scalar], layout: ClassLayout, scale: Double, softCap: Double?,
-    reduction: Reduction, denominator: Double? = nil, keeps: (Int) -> Bool
+    reduction: Reduction, mean: MeanRule = MeanRule(), keeps: (Int) -> Bool
   ) -> ShapedArray<Scalar> {
     var row = [Double](repeating: 0, count: layout.scratchClasses)
     var losses = [Scalar](repeating: 0, count: reduction == .none ? layout.rows : 1)
@@ -25,7 +25,7 @@ extension Reference {
     switch reduction {
     case .none: break
     case .sum: losses[0] = Scalar(total)
-    case .mean: losses[0] = Scalar(total / (denominator ?? Double(kept)))
+    case .mean: losses[0] = Scalar(total / mean.denominator(counted: Double(kept)))
     }
     return ShapedArray(
       uncheckedShape: reduction == .none ? layout.labelShape : [], scalars: losses)

@@ -179,6 +179,7 @@ enum Reference {
     layout: ClassLayout,
     ignoreIndex: Int,
     reduction: Reduction,
+    mean: MeanRule = MeanRule(),
     rowScales: RowScales? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutablePointer<Scalar>?
@@ -193,6 +194,7 @@ enum Reference {
     } else {
       for label in labels where label != ignoreIndex { denominator += weight(label) }
     }
+    denominator = mean.denominator(counted: denominator)
     let scale = reduction == .mean ? 1 / denominator : 1
     var total = 0.0
     for r in 0..<layout.rows {

@@ -104,10 +104,9 @@ extension FusedSoftmaxSpatial {
       let labelGradient = labelWeight * Float(-row.scale) * Float(1 - smoothing)
       let total = VectorMath.select(active, labelGradient + Float(row.addendTotal), .zero)
       let ratio = total / stats.sum
-      let activeOnes = VectorMath.select(active, Vector(repeating: 1), .zero)
       let gc = g + base
       Self.columnGradient(
-        ColumnExps(pointer: copy), gc, classes, inner, -ratio, add.masked(by: activeOnes), a, e)
+        ColumnExps(pointer: copy), gc, classes, inner, -ratio, add.masked(by: active), a, e)
       // The label's element as the reference evaluates it, `(dlogp[y] + smoothing part) -
       // p[y] * total`, so that it cancels to exactly 0 where the reference's does.
       let labelValue =
@@ -427,19 +426,20 @@ struct TargetColumnSide<E: KernelStorage, A: ColumnAccess>: ColumnSide {
 }
 
 /// The additive part of a gradient element of class `c`: `e * k + addend`, zero in the lanes
-/// of ignored positions.
+/// of ignored positions (selected, not multiplied by 0, so that an infinite addend of an
+/// all-ignored `.mean` leaves them 0).
 protocol ColumnAddend {
   /// The addend of class `c` in a lane that counts.
   func value(at c: Int) -> Float
-  /// This addend for a column whose counting lanes hold 1 in `active` (the others 0).
-  func masked(by active: Vector) -> Self
+  /// This addend for a column whose counting lanes are set in `active` (the others clear).
+  func masked(by active: SIMD16<UInt32>) -> Self
   func apply(_ e: Vector, _ k: Vector, _ c: Int) -> Vector
 }
 
 /// No addend.
 struct NoColumnAddend: ColumnAddend {
   @inline(__always) func value(at c: Int) -> Float { 0 }
-  @inline(__always) func masked(by active: Vector) -> Self { self }
+  @inline(__always) func masked(by active: SIMD16<UInt32>) -> Self { self }
   @inline(__always) func apply(_ e: Vector, _ k: Vector, _ c: Int) -> Vector { e * k }
 }
 
@@ -449,8 +449,9 @@ struct ConstantColumnAddend: ColumnAddend {
   /// `value` in the counting lanes.
   let lanes: Vector
   @inline(__always) func value(at c: Int) -> Float { value }
-  @inline(__always) func masked(by active: Vector) -> Self {
-    ConstantColumnAddend(value: value, lanes: active * value)
+  @inline(__always) func masked(by active: SIMD16<UInt32>) -> Self {
+    ConstantColumnAddend(
+      value: value, lanes: VectorMath.select(active, Vector(repeating: value), .zero))
   }
   @inline(__always) func apply(_ e: Vector, _ k: Vector, _ c: Int) -> Vector {
     VectorMath.multiplyAdd(e, k, lanes)
@@ -460,13 +461,13 @@ struct ConstantColumnAddend: ColumnAddend {
 /// One addend per class (label smoothing with weights).
 struct PerClassColumnAddend: ColumnAddend {
   let values: UnsafePointer<Float>
-  let active: Vector
+  let active: SIMD16<UInt32>
   @inline(__always) func value(at c: Int) -> Float { values[c] }
-  @inline(__always) func masked(by active: Vector) -> Self {
+  @inline(__always) func masked(by active: SIMD16<UInt32>) -> Self {
     PerClassColumnAddend(values: values, active: active)
   }
   @inline(__always) func apply(_ e: Vector, _ k: Vector, _ c: Int) -> Vector {
-    VectorMath.multiplyAdd(e, k, active * values[c])
+    VectorMath.multiplyAdd(e, k, VectorMath.select(active, Vector(repeating: values[c]), .zero))
   }
 }
 
@@ -474,7 +475,7 @@ struct PerClassColumnAddend: ColumnAddend {
 struct TargetColumnAddend: ColumnAddend {
   let addends: UnsafeMutablePointer<Float>
   @inline(__always) func value(at c: Int) -> Float { 0 }
-  @inline(__always) func masked(by active: Vector) -> Self { self }
+  @inline(__always) func masked(by active: SIMD16<UInt32>) -> Self { self }
   @inline(__always) func apply(_ e: Vector, _ k: Vector, _ c: Int) -> Vector {
     VectorMath.multiplyAdd(e, k, VectorMath.load(addends, c * 16))
   }

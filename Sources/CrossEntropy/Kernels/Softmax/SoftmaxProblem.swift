@@ -22,6 +22,8 @@ struct SoftmaxProblem: Sendable {
   /// The sample weights and upstream gradient of the rows (nil: none). With them, `.mean`
   /// takes its denominators from ``denominators``, which the caller sets.
   var rowScales: RowScales? = nil
+  /// What `.mean` gives when its own denominator is 0 (``resolvingEmptyMean(target:classWeights:)``).
+  var allIgnored: AllIgnoredMean = .nan
 
   /// Whether the problem uses the logit options (z-loss, soft-capping). ``Reference`` and the
   /// fused class-axis-last kernels (``FusedSoftmax``, labels and probabilities, every element
@@ -106,6 +108,29 @@ extension SoftmaxProblem {
       classWeight: { c in classWeights.map { Double($0[c]) } ?? 1 })
     var problem = self
     problem.denominators = MeanDenominators(loss: counts.weighted, zLoss: counts.plain)
+    return problem
+  }
+
+  /// This problem with the denominators that ``AllIgnoredMean/zero`` needs when a `.mean`'s own
+  /// count is 0 (each 0 replaced by 1), after ``weighingRows(target:classWeights:)``; otherwise
+  /// unchanged, so that the kernels count as usual.
+  func resolvingEmptyMean<Scalar: BinaryFloatingPoint>(
+    target: SoftmaxTarget<Scalar>, classWeights: UnsafeBufferPointer<Scalar>?
+  ) -> SoftmaxProblem {
+    guard allIgnored == .zero, reduction == .mean else { return self }
+    var counts = denominators
+    if counts == nil {
+      var labels: UnsafeBufferPointer<Int>? = nil
+      if case .labels(let l) = target { labels = l }
+      let counted = RowScales(loss: nil, gradient: nil).weightedCounts(
+        rows: layout.rows, labels: labels, ignoreIndex: ignoreIndex,
+        classWeight: { c in classWeights.map { Double($0[c]) } ?? 1 })
+      counts = MeanDenominators(loss: counted.weighted, zLoss: counted.plain)
+    }
+    guard let counts, counts.loss == 0 || counts.zLoss == 0 else { return self }
+    var problem = self
+    problem.denominators = MeanDenominators(
+      loss: allIgnored.denominator(counts.loss), zLoss: allIgnored.denominator(counts.zLoss))
     return problem
   }
 }

@@ -33,6 +33,12 @@ public struct PolyLoss: Sendable, Hashable {
   public var classAxis: Int
   /// The label value whose rows contribute nothing (class-index labels only). Default -100.
   public var ignoreIndex: Int
+  /// The denominator of `.mean`, or `nil` (the default) for the batch's own count of
+  /// non-ignored rows (or sum of their sample weights). Set it to the global count when a batch
+  /// is split into micro-batches or across processes. It must be finite and > 0.
+  public var normalizer: Double?
+  /// What `.mean` gives when no row takes part: `.nan` (the default, as PyTorch) or `.zero`.
+  public var allIgnored: AllIgnoredMean
 
   /// Creates a Poly-1 criterion.
   ///
@@ -41,15 +47,23 @@ public struct PolyLoss: Sendable, Hashable {
   ///   - reduction: How per-row losses are combined. Default `.mean`.
   ///   - classAxis: The class axis of the logits. Default -1.
   ///   - ignoreIndex: The label value to skip. Default -100.
+  ///   - normalizer: The denominator of `.mean`, finite and > 0, or `nil` (the batch's own,
+  ///     the default).
+  ///   - allIgnored: What `.mean` gives when no row takes part. Default `.nan`.
   public init(
     epsilon: Double = 2, reduction: Reduction = .mean, classAxis: Int = -1,
-    ignoreIndex: Int = -100
+    ignoreIndex: Int = -100, normalizer: Double? = nil, allIgnored: AllIgnoredMean = .nan
   ) {
     self.epsilon = epsilon
     self.reduction = reduction
     self.classAxis = classAxis
     self.ignoreIndex = ignoreIndex
+    self.normalizer = normalizer
+    self.allIgnored = allIgnored
   }
+
+  /// How `.mean` finds its denominator.
+  var meanRule: MeanRule { MeanRule(normalizer: normalizer, allIgnored: allIgnored) }
 
   /// The Poly-1 loss of logits against class-index labels.
   ///
@@ -391,6 +405,7 @@ extension PolyLoss {
   /// Checks `epsilon` and resolves the class axis of `shape`.
   private func makeProblem(shape: [Int]) throws(LossError) -> PolyProblem {
     try checkPolyEpsilon(epsilon)
+    try checkNormalizer(normalizer)
     return PolyProblem(
       criterion: self, layout: try ClassLayout(shape: shape, classAxis: classAxis))
   }

@@ -152,6 +152,6 @@ extension SoftmaxCrossEntropy {
     return SoftmaxProblem(
       layout: layout, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing,
       reduction: reduction, zLossScale: zLossScale, logitSoftCap: logitSoftCap,
-      denominators: normalizer.map(MeanDenominators.init(normalizer:)))
+      denominators: normalizer.map(MeanDenominators.init(normalizer:)), allIgnored: allIgnored)
   }
 }

@@ -9,7 +9,8 @@ extension SoftmaxCrossEntropy {
   /// ```
   /// z_n  = s * lse_n^2,  lse_n = logsumexp(x_n)        (0 where y_n == ignoreIndex)
   /// mean = sum_n z_n / (number of non-ignored rows)     (class weights do not enter)
-  ///        (or sum_n z_n / normalizer when ``normalizer`` is set)
+  ///        (or sum_n z_n / normalizer when ``normalizer`` is set; 0 / 0 gives what
+  ///        ``allIgnored`` says)
   /// dz_n/dx_n = 2 * s * lse_n * softmax(x_n)
   /// ```
   ///
@@ -39,7 +40,7 @@ extension SoftmaxCrossEntropy {
     let ignored = ignoreIndex
     return Kernels.zLoss(
       logits: logits.scalars, layout: layout, scale: zLossScale, softCap: logitSoftCap,
-      reduction: reduction, denominator: normalizer, keeps: { labels.scalars[$0] != ignored })
+      reduction: reduction, mean: meanRule, keeps: { labels.scalars[$0] != ignored })
   }
 
   /// The z-loss term on its own for probability targets: every row counts.
@@ -58,6 +59,6 @@ extension SoftmaxCrossEntropy {
     let layout = try ClassLayout(shape: logits.shape, classAxis: classAxis)
     return Kernels.zLoss(
       logits: logits.scalars, layout: layout, scale: zLossScale, softCap: logitSoftCap,
-      reduction: reduction, denominator: normalizer, keeps: { _ in true })
+      reduction: reduction, mean: meanRule, keeps: { _ in true })
   }
 }

@@ -14,7 +14,7 @@
 ///
 /// The log-softmax is evaluated in the log-sum-exp form, never as `log(softmax(x))`.
 /// A `.mean` over a batch whose labels are all ignored is `0 / 0 = NaN`, as in PyTorch;
-/// its gradient is 0.
+/// its gradient is 0. Set ``allIgnored`` to `.zero` for 0 instead.
 ///
 /// Per-sample weights `s` (one per row, `sampleWeights:`) multiply each row's loss and
 /// gradient; `.mean` then divides by `sum_n s_n * w[y_n]` over the non-ignored rows (`sum_n s_n`
@@ -56,6 +56,9 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
   /// the whole batch's. It divides the z-loss term too. It must be finite and > 0; `.sum` and
   /// `.none` do not use it.
   public var normalizer: Double?
+  /// What `.mean` gives when no row takes part (every label ignored, or weights that add up
+  /// to 0): `.nan` (the default, PyTorch's `0 / 0`) or `.zero`. Both give a zero gradient.
+  public var allIgnored: AllIgnoredMean
 
   /// Creates a softmax cross-entropy criterion.
   ///
@@ -68,10 +71,11 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
   ///   - logitSoftCap: The soft cap, finite and > 0, or `nil` (off, the default).
   ///   - normalizer: The denominator of `.mean`, finite and > 0, or `nil` (the batch's own,
   ///     the default).
+  ///   - allIgnored: What `.mean` gives when no row takes part. Default `.nan`.
   public init(
     reduction: Reduction = .mean, classAxis: Int = -1, ignoreIndex: Int = -100,
     labelSmoothing: Double = 0, zLossScale: Double = 0, logitSoftCap: Double? = nil,
-    normalizer: Double? = nil
+    normalizer: Double? = nil, allIgnored: AllIgnoredMean = .nan
   ) {
     self.reduction = reduction
     self.classAxis = classAxis
@@ -80,7 +84,11 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
     self.zLossScale = zLossScale
     self.logitSoftCap = logitSoftCap
     self.normalizer = normalizer
+    self.allIgnored = allIgnored
   }
+
+  /// How `.mean` finds its denominator.
+  var meanRule: MeanRule { MeanRule(normalizer: normalizer, allIgnored: allIgnored) }
 }
 
 // MARK: - Arrays
@@ -321,7 +329,7 @@ extension SoftmaxCrossEntropy {
           layout: layout, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing,
           reduction: reduction, zLossScale: zLossScale, logitSoftCap: logitSoftCap,
           denominators: normalizer.map(MeanDenominators.init(normalizer:)),
-          rowScales: rowScales),
+          rowScales: rowScales, allIgnored: allIgnored),
         loss: loss, gradient: gradient)
     }
   }

@@ -105,6 +105,7 @@ extension SoftmaxFocalLoss {
   /// Checks `gamma` and resolves the class axis of `shape`.
   func makeProblem(shape: [Int]) throws(LossError) -> SoftmaxFocalProblem {
     try checkFocusing(gamma)
+    try checkNormalizer(normalizer)
     return SoftmaxFocalProblem(
       criterion: self, layout: try ClassLayout(shape: shape, classAxis: classAxis))
   }

@@ -33,6 +33,12 @@ public struct SoftmaxFocalLoss: Sendable, Hashable {
   public var ignoreIndex: Int
   /// The focusing exponent, `gamma >= 0`. Default 2.
   public var gamma: Double
+  /// The denominator of `.mean`, or `nil` (the default) for the batch's own count of
+  /// non-ignored rows (or sum of their sample weights). Set it to the global count when a batch
+  /// is split into micro-batches or across processes. It must be finite and > 0.
+  public var normalizer: Double?
+  /// What `.mean` gives when no row takes part: `.nan` (the default, as PyTorch) or `.zero`.
+  public var allIgnored: AllIgnoredMean
 
   /// Creates a softmax focal-loss criterion.
   ///
@@ -41,15 +47,23 @@ public struct SoftmaxFocalLoss: Sendable, Hashable {
   ///   - classAxis: The class axis of the logits. Default -1.
   ///   - ignoreIndex: The label value to skip. Default -100.
   ///   - gamma: The focusing exponent, at least 0. Default 2.
+  ///   - normalizer: The denominator of `.mean`, finite and > 0, or `nil` (the batch's own,
+  ///     the default).
+  ///   - allIgnored: What `.mean` gives when no row takes part. Default `.nan`.
   public init(
     reduction: Reduction = .mean, classAxis: Int = -1, ignoreIndex: Int = -100,
-    gamma: Double = 2
+    gamma: Double = 2, normalizer: Double? = nil, allIgnored: AllIgnoredMean = .nan
   ) {
     self.reduction = reduction
     self.classAxis = classAxis
     self.ignoreIndex = ignoreIndex
     self.gamma = gamma
+    self.normalizer = normalizer
+    self.allIgnored = allIgnored
   }
+
+  /// How `.mean` finds its denominator.
+  var meanRule: MeanRule { MeanRule(normalizer: normalizer, allIgnored: allIgnored) }
 
   /// The focal loss of logits against class-index labels.
   ///

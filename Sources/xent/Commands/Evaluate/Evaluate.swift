@@ -165,9 +165,17 @@ struct Evaluate: ParsableCommand {
   @Option(
     parsing: .unconditional,
     help: ArgumentHelp(
-      "cross-entropy: divide the mean by K (finite, > 0) instead of the batch's own"
-        + " denominator, e.g. the global count of non-ignored tokens.", valueName: "K"))
+      "cross-entropy, nll, softmax-focal, poly, linear-cross-entropy: divide the mean by K"
+        + " (finite, > 0) instead of the batch's own denominator, e.g. the global count of"
+        + " non-ignored tokens.", valueName: "K"))
   var normalizer: Double?
+
+  @Option(
+    help: ArgumentHelp(
+      "cross-entropy, nll, softmax-focal, poly, linear-cross-entropy: what a mean with nothing"
+        + " to average gives (every target ignored): nan (PyTorch's 0/0, the default) or zero,"
+        + " both with a zero gradient."))
+  var allIgnored: AllIgnoredMean?
 
   @Option(
     help: ArgumentHelp(
@@ -326,7 +334,8 @@ struct Evaluate: ParsableCommand {
       (.zLossScale, zLossScale != nil), (.logitSoftCap, logitSoftCap != nil),
       (.classifier, classifier != nil), (.bias, bias != nil),
       (.classifierGradient, classifierGradient != nil), (.biasGradient, biasGradient != nil),
-      (.normalizer, normalizer != nil), (.sampleWeight, sampleWeight != nil),
+      (.normalizer, normalizer != nil), (.allIgnored, allIgnored != nil),
+      (.sampleWeight, sampleWeight != nil),
       (.upstreamGradient, upstreamGradient != nil), (.epsilon, epsilon != nil),
       (.teacher, teacher != nil), (.temperature, temperature != nil),
       (.hardLabelWeight, hardLabelWeight != nil),
@@ -356,6 +365,7 @@ struct Evaluate: ParsableCommand {
     options.classifier = try read("--classifier", classifier)
     options.bias = try read("--bias", bias)
     options.normalizer = normalizer
+    options.allIgnored = allIgnored ?? options.allIgnored
     options.sampleWeight = try read("--sample-weight", sampleWeight)
     options.upstreamGradient = try read("--upstream-gradient", upstreamGradient)
     options.epsilon = epsilon ?? options.epsilon
@@ -406,6 +416,7 @@ struct Evaluate: ParsableCommand {
 }
 
 extension ReductionOption: ExpressibleByArgument {}
+extension AllIgnoredMean: ExpressibleByArgument {}
 
 /// The pieces of a request before the input's float type is known.
 struct EvaluationPieces {

@@ -100,6 +100,7 @@ enum EvaluateOption: String, CaseIterable, Hashable, Sendable {
   case classifierGradient = "--classifier-gradient"
   case biasGradient = "--bias-gradient"
   case normalizer = "--normalizer"
+  case allIgnored = "--all-ignored"
   case sampleWeight = "--sample-weight"
   case upstreamGradient = "--upstream-gradient"
   case epsilon = "--epsilon"

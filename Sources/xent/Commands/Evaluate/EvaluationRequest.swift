@@ -29,6 +29,8 @@ struct EvaluationOptions {
   var bias: LoadedArray?
   /// `--normalizer`: the mean's denominator instead of the batch's own.
   var normalizer: Double?
+  /// `--all-ignored`: what a mean with nothing to average gives.
+  var allIgnored = AllIgnoredMean.nan
   /// `--sample-weight`: one weight per row.
   var sampleWeight: LoadedArray?
   /// `--upstream-gradient`: the vector-Jacobian product's vector, shaped like the loss.

@@ -42,7 +42,8 @@ enum BFloat16CrossEntropyEvaluation {
     let criterion = SoftmaxCrossEntropy(
       reduction: reduction, classAxis: options.classAxis, ignoreIndex: options.ignoreIndex,
       labelSmoothing: options.labelSmoothing, zLossScale: options.zLossScale,
-      logitSoftCap: options.logitSoftCap, normalizer: options.normalizer)
+      logitSoftCap: options.logitSoftCap, normalizer: options.normalizer,
+      allIgnored: options.allIgnored)
     let shape = pieces.inputArray.shape
     var loss = [Float](repeating: 0, count: reduction == .none ? labels.scalars.count : 1)
     var gradient = [UInt16](repeating: 0, count: pieces.wantsGradient ? logits.count : 0)

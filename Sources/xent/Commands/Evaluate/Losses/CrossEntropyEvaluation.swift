@@ -9,7 +9,7 @@ enum CrossEntropyEvaluation: EvaluableLoss {
     + " float target = probabilities."
   static let options: Set<EvaluateOption> = [
     .reduction, .classAxis, .weight, .ignoreIndex, .labelSmoothing, .bfloat16, .zLossScale,
-    .logitSoftCap, .normalizer, .sampleWeight, .upstreamGradient,
+    .logitSoftCap, .normalizer, .allIgnored, .sampleWeight, .upstreamGradient,
   ]
 
   static func evaluate<Scalar: EvaluationScalar>(
@@ -20,7 +20,7 @@ enum CrossEntropyEvaluation: EvaluableLoss {
       reduction: try request.reduction(), classAxis: options.classAxis,
       ignoreIndex: options.ignoreIndex, labelSmoothing: options.labelSmoothing,
       zLossScale: options.zLossScale, logitSoftCap: options.logitSoftCap,
-      normalizer: options.normalizer)
+      normalizer: options.normalizer, allIgnored: options.allIgnored)
     let weights = try request.classWeights()
     let sampleWeights = try request.sampleWeights()
     let upstream = try request.upstreamGradient()

@@ -6,7 +6,8 @@ enum NegativeLogLikelihoodEvaluation: EvaluableLoss {
   static let name = "nll"
   static let summary = "Negative log-likelihood of log-probabilities (F.nll_loss)."
   static let options: Set<EvaluateOption> = [
-    .reduction, .classAxis, .weight, .ignoreIndex, .sampleWeight, .upstreamGradient,
+    .reduction, .classAxis, .weight, .ignoreIndex, .normalizer, .allIgnored, .sampleWeight,
+    .upstreamGradient,
   ]
 
   static func evaluate<Scalar: EvaluationScalar>(
@@ -14,7 +15,8 @@ enum NegativeLogLikelihoodEvaluation: EvaluableLoss {
   ) throws(CLIError) -> EvaluationResult<Scalar> {
     let criterion = NegativeLogLikelihood(
       reduction: try request.reduction(), classAxis: request.options.classAxis,
-      ignoreIndex: request.options.ignoreIndex)
+      ignoreIndex: request.options.ignoreIndex, normalizer: request.options.normalizer,
+      allIgnored: request.options.allIgnored)
     let weights = try request.classWeights()
     let labels = try request.classLabels()
     let sampleWeights = try request.sampleWeights()

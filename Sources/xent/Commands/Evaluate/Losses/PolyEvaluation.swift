@@ -9,7 +9,8 @@ enum PolyEvaluation: EvaluableLoss {
     "Poly-1 cross-entropy from logits (optax.poly_loss_cross_entropy): CE + epsilon (1 - p_t);"
     + " int target = class indices, float target = probabilities."
   static let options: Set<EvaluateOption> = [
-    .reduction, .classAxis, .ignoreIndex, .epsilon, .sampleWeight, .upstreamGradient,
+    .reduction, .classAxis, .ignoreIndex, .epsilon, .normalizer, .allIgnored, .sampleWeight,
+    .upstreamGradient,
   ]
 
   static func evaluate<Scalar: EvaluationScalar>(
@@ -18,7 +19,8 @@ enum PolyEvaluation: EvaluableLoss {
     let options = request.options
     let criterion = PolyLoss(
       epsilon: options.epsilon, reduction: try request.reduction(),
-      classAxis: options.classAxis, ignoreIndex: options.ignoreIndex)
+      classAxis: options.classAxis, ignoreIndex: options.ignoreIndex,
+      normalizer: options.normalizer, allIgnored: options.allIgnored)
     let sampleWeights = try request.sampleWeights()
     let upstream = try request.upstreamGradient()
     let logits = request.input

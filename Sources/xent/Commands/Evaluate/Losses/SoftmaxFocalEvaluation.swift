@@ -8,7 +8,8 @@ enum SoftmaxFocalEvaluation: EvaluableLoss {
   static let summary =
     "Multi-class focal loss from logits; class-index target, --weight = per-class alpha."
   static let options: Set<EvaluateOption> = [
-    .reduction, .classAxis, .weight, .ignoreIndex, .gamma, .sampleWeight, .upstreamGradient,
+    .reduction, .classAxis, .weight, .ignoreIndex, .gamma, .normalizer, .allIgnored, .sampleWeight,
+    .upstreamGradient,
   ]
 
   static func evaluate<Scalar: EvaluationScalar>(
@@ -17,7 +18,8 @@ enum SoftmaxFocalEvaluation: EvaluableLoss {
     let options = request.options
     let criterion = SoftmaxFocalLoss(
       reduction: try request.reduction(), classAxis: options.classAxis,
-      ignoreIndex: options.ignoreIndex, gamma: options.gamma)
+      ignoreIndex: options.ignoreIndex, gamma: options.gamma, normalizer: options.normalizer,
+      allIgnored: options.allIgnored)
     let labels = try request.classLabels()
     let alpha = try request.classWeights()
     let sampleWeights = try request.sampleWeights()
