@@ -13,19 +13,23 @@ extension FusedSoftmax {
     let ignored = label == ignoreIndex
     var row = [Double](repeating: 0, count: classes)
     for c in 0..<classes { row[c] = Double(E.float(x[c])) }
-    var lse = row.withUnsafeBufferPointer(Reference.logSumExp)
-    if lse == .infinity { lse = .nan }  // as the reference: a +inf logit makes the row NaN
+    // Log-probabilities as `(x - shift) - logSum`, as the reference: `x - lse` loses the low
+    // bits of a small log-probability when the logits are large.
+    var (shift, logSum) = row.withUnsafeBufferPointer(Reference.shiftAndLogSum)
+    if shift + logSum == .infinity { (shift, logSum) = (.nan, .nan) }  // a +inf logit: NaN row
+    let lse = shift + logSum
+    func logProbability(_ c: Int) -> Double { (row[c] - shift) - logSum }
     var nll = 0.0
     var smooth = 0.0
     var total = 0.0
     var gradientLabel = 0.0
     if !ignored {
-      nll = -weight(label) * (row[label] - lse)
+      nll = -weight(label) * logProbability(label)
       gradientLabel = (1 - smoothing) * (weight(label) * -scale)
       total = gradientLabel
       if smoothing > 0 {
         for c in 0..<classes {
-          smooth -= (row[c] - lse) * weight(c)
+          smooth -= logProbability(c) * weight(c)
           total += smoothing / Double(classes) * (weight(c) * -scale)
         }
       }
@@ -38,7 +42,7 @@ extension FusedSoftmax {
           if c == label { d = gradientLabel }
           if smoothing > 0 { d += smoothing / Double(classes) * (weight(c) * -scale) }
         }
-        let p = Double.exp(row[c] - lse)
+        let p = Double.exp(logProbability(c))
         var value = d - p * total
         if zGradient != 0 { value += p * dz }
         g[c] = E.stored(Float(value))
@@ -58,14 +62,16 @@ extension FusedSoftmax {
   ) -> (loss: Double, lse: Double) {
     var row = [Double](repeating: 0, count: classes)
     for c in 0..<classes { row[c] = Double(E.float(x[c])) }
-    var lse = row.withUnsafeBufferPointer(Reference.logSumExp)
-    if lse == .infinity { lse = .nan }  // as the reference: a +inf logit makes the row NaN
+    var (shift, logSum) = row.withUnsafeBufferPointer(Reference.shiftAndLogSum)
+    if shift + logSum == .infinity { (shift, logSum) = (.nan, .nan) }  // a +inf logit: NaN row
+    let lse = shift + logSum
+    func logProbability(_ c: Int) -> Double { (row[c] - shift) - logSum }
     var nll = 0.0
     var direct = [Double](repeating: 0, count: classes)
     for c in 0..<classes {
       var t = Double(T.float(targets[c]))
       if smoothing > 0 { t = t * (1 - smoothing) + smoothing / Double(classes) }
-      nll -= (row[c] - lse) * t * weight(c)
+      nll -= logProbability(c) * t * weight(c)
       direct[c] = -weight(c) * t * scale
     }
     if let g {
@@ -73,7 +79,7 @@ extension FusedSoftmax {
       for c in 0..<classes { total += direct[c] }
       let dz = zGradient * lse
       for c in 0..<classes {
-        let p = Double.exp(row[c] - lse)
+        let p = Double.exp(logProbability(c))
         var value = direct[c] - p * total
         if zGradient != 0 { value += p * dz }
         g[c] = E.stored(Float(value))
