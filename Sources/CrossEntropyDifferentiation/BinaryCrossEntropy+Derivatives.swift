@@ -18,9 +18,10 @@
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
     ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: logits)
+    @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, weight: ShapedArray<Scalar>? = nil, positiveWeight: ShapedArray<Scalar>? = nil
+      logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, weight: ShapedArray<Scalar>? = nil,
+      positiveWeight: ShapedArray<Scalar>? = nil
     ) -> Scalar where Scalar.TangentVector == Scalar {
       requireScalar(unreduced: reduction == .none, of: "BinaryCrossEntropy")
       return trappingOnError { () throws(LossError) in
@@ -31,13 +32,15 @@
     @derivative(of: differentiableLoss(logits:targets:weight:positiveWeight:), wrt: logits)
     @usableFromInline
     func vjpDifferentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, weight: ShapedArray<Scalar>?, positiveWeight: ShapedArray<Scalar>?
+      logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, weight: ShapedArray<Scalar>?,
+      positiveWeight: ShapedArray<Scalar>?
     ) -> (value: Scalar, pullback: (Scalar) -> ShapedArray<Scalar>)
     where Scalar.TangentVector == Scalar {
       requireScalar(unreduced: reduction == .none, of: "BinaryCrossEntropy")
       return scalarDerivative(
         trappingOnError { () throws(LossError) in
-          try lossAndGradient(logits: logits, targets: targets, weight: weight, positiveWeight: positiveWeight)
+          try lossAndGradient(
+            logits: logits, targets: targets, weight: weight, positiveWeight: positiveWeight)
         })
     }
 
@@ -56,24 +59,28 @@
     /// - Returns: One loss per element, shaped like `logits`.
     /// - Precondition: The input is valid: this form traps where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: logits)
+    @differentiable(reverse,wrt: logits)
     public func differentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, weight: ShapedArray<Scalar>? = nil, positiveWeight: ShapedArray<Scalar>? = nil
+      logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, weight: ShapedArray<Scalar>? = nil,
+      positiveWeight: ShapedArray<Scalar>? = nil
     ) -> ShapedArray<Scalar> where Scalar.TangentVector == Scalar {
       trappingOnError { () throws(LossError) in
-        try unreduced.loss(logits: logits, targets: targets, weight: weight, positiveWeight: positiveWeight)
+        try unreduced.loss(
+          logits: logits, targets: targets, weight: weight, positiveWeight: positiveWeight)
       }
     }
 
     @derivative(of: differentiableUnreducedLoss(logits:targets:weight:positiveWeight:), wrt: logits)
     @usableFromInline
     func vjpDifferentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, weight: ShapedArray<Scalar>?, positiveWeight: ShapedArray<Scalar>?
+      logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, weight: ShapedArray<Scalar>?,
+      positiveWeight: ShapedArray<Scalar>?
     ) -> (value: ShapedArray<Scalar>, pullback: (ShapedArray<Scalar>) -> ShapedArray<Scalar>)
     where Scalar.TangentVector == Scalar {
       unreducedDerivative(
         trappingOnError { () throws(LossError) in
-          try unreduced.lossAndGradient(logits: logits, targets: targets, weight: weight, positiveWeight: positiveWeight)
+          try unreduced.lossAndGradient(
+            logits: logits, targets: targets, weight: weight, positiveWeight: positiveWeight)
         }, classAxis: nil)
     }
 
@@ -91,9 +98,10 @@
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
     ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: probabilities)
+    @differentiable(reverse,wrt: probabilities)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      probabilities: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, weight: ShapedArray<Scalar>? = nil
+      probabilities: ShapedArray<Scalar>, targets: ShapedArray<Scalar>,
+      weight: ShapedArray<Scalar>? = nil
     ) -> Scalar where Scalar.TangentVector == Scalar {
       requireScalar(unreduced: reduction == .none, of: "BinaryCrossEntropy")
       return trappingOnError { () throws(LossError) in
@@ -128,9 +136,10 @@
     /// - Returns: One loss per element, shaped like `probabilities`.
     /// - Precondition: The input is valid: this form traps where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: probabilities)
+    @differentiable(reverse,wrt: probabilities)
     public func differentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      probabilities: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, weight: ShapedArray<Scalar>? = nil
+      probabilities: ShapedArray<Scalar>, targets: ShapedArray<Scalar>,
+      weight: ShapedArray<Scalar>? = nil
     ) -> ShapedArray<Scalar> where Scalar.TangentVector == Scalar {
       trappingOnError { () throws(LossError) in
         try unreduced.loss(probabilities: probabilities, targets: targets, weight: weight)
@@ -145,7 +154,8 @@
     where Scalar.TangentVector == Scalar {
       unreducedDerivative(
         trappingOnError { () throws(LossError) in
-          try unreduced.lossAndGradient(probabilities: probabilities, targets: targets, weight: weight)
+          try unreduced.lossAndGradient(
+            probabilities: probabilities, targets: targets, weight: weight)
         }, classAxis: nil)
     }
 

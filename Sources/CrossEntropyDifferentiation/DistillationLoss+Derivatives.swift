@@ -17,9 +17,10 @@
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
     ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: studentLogits)
+    @differentiable(reverse,wrt: studentLogits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      studentLogits: ShapedArray<Scalar>, teacherLogits: ShapedArray<Scalar>, labels: ShapedArray<Int>? = nil
+      studentLogits: ShapedArray<Scalar>, teacherLogits: ShapedArray<Scalar>,
+      labels: ShapedArray<Int>? = nil
     ) -> Scalar where Scalar.TangentVector == Scalar {
       requireScalar(unreduced: reduction == .none, of: "DistillationLoss")
       return trappingOnError { () throws(LossError) in
@@ -30,13 +31,15 @@
     @derivative(of: differentiableLoss(studentLogits:teacherLogits:labels:), wrt: studentLogits)
     @usableFromInline
     func vjpDifferentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      studentLogits: ShapedArray<Scalar>, teacherLogits: ShapedArray<Scalar>, labels: ShapedArray<Int>?
+      studentLogits: ShapedArray<Scalar>, teacherLogits: ShapedArray<Scalar>,
+      labels: ShapedArray<Int>?
     ) -> (value: Scalar, pullback: (Scalar) -> ShapedArray<Scalar>)
     where Scalar.TangentVector == Scalar {
       requireScalar(unreduced: reduction == .none, of: "DistillationLoss")
       return scalarDerivative(
         trappingOnError { () throws(LossError) in
-          try lossAndGradient(studentLogits: studentLogits, teacherLogits: teacherLogits, labels: labels)
+          try lossAndGradient(
+            studentLogits: studentLogits, teacherLogits: teacherLogits, labels: labels)
         })
     }
 
@@ -54,24 +57,30 @@
     /// - Returns: One loss per row, shaped like `studentLogits` without the class axis.
     /// - Precondition: The input is valid: this form traps where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: studentLogits)
+    @differentiable(reverse,wrt: studentLogits)
     public func differentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      studentLogits: ShapedArray<Scalar>, teacherLogits: ShapedArray<Scalar>, labels: ShapedArray<Int>? = nil
+      studentLogits: ShapedArray<Scalar>, teacherLogits: ShapedArray<Scalar>,
+      labels: ShapedArray<Int>? = nil
     ) -> ShapedArray<Scalar> where Scalar.TangentVector == Scalar {
       trappingOnError { () throws(LossError) in
-        try unreduced.loss(studentLogits: studentLogits, teacherLogits: teacherLogits, labels: labels)
+        try unreduced.loss(
+          studentLogits: studentLogits, teacherLogits: teacherLogits, labels: labels)
       }
     }
 
-    @derivative(of: differentiableUnreducedLoss(studentLogits:teacherLogits:labels:), wrt: studentLogits)
+    @derivative(
+      of: differentiableUnreducedLoss(studentLogits:teacherLogits:labels:), wrt: studentLogits
+    )
     @usableFromInline
     func vjpDifferentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      studentLogits: ShapedArray<Scalar>, teacherLogits: ShapedArray<Scalar>, labels: ShapedArray<Int>?
+      studentLogits: ShapedArray<Scalar>, teacherLogits: ShapedArray<Scalar>,
+      labels: ShapedArray<Int>?
     ) -> (value: ShapedArray<Scalar>, pullback: (ShapedArray<Scalar>) -> ShapedArray<Scalar>)
     where Scalar.TangentVector == Scalar {
       unreducedDerivative(
         trappingOnError { () throws(LossError) in
-          try unreduced.lossAndGradient(studentLogits: studentLogits, teacherLogits: teacherLogits, labels: labels)
+          try unreduced.lossAndGradient(
+            studentLogits: studentLogits, teacherLogits: teacherLogits, labels: labels)
         }, classAxis: classAxis)
     }
 

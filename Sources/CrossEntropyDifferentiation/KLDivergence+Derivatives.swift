@@ -16,7 +16,7 @@
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
     ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: logProbabilities)
+    @differentiable(reverse,wrt: logProbabilities)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
       logProbabilities: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
     ) -> Scalar where Scalar.TangentVector == Scalar {
@@ -52,7 +52,7 @@
     /// - Returns: One term per element, shaped like `logProbabilities`.
     /// - Precondition: The input is valid: this form traps where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: logProbabilities)
+    @differentiable(reverse,wrt: logProbabilities)
     public func differentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
       logProbabilities: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
     ) -> ShapedArray<Scalar> where Scalar.TangentVector == Scalar {

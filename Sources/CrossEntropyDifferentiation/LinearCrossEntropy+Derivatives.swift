@@ -32,7 +32,7 @@
     ///   traps, with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
     /// - Complexity: O(N·D·V) time; at most ``CrossEntropy/LinearCrossEntropy/scratchLimit``
     ///   bytes of logits besides O(V) per thread and the gradients.
-    @differentiable(reverse, wrt: (hidden, weight))
+    @differentiable(reverse,wrt: (hidden, weight))
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
       hidden: ShapedArray<Scalar>, weight: ShapedArray<Scalar>, labels: ShapedArray<Int>,
       classWeights: [Scalar]? = nil
@@ -79,7 +79,7 @@
     /// - Precondition: The reduction is `.mean` or `.sum`, and the input is valid.
     /// - Complexity: O(N·D·V) time; at most ``CrossEntropy/LinearCrossEntropy/scratchLimit``
     ///   bytes of logits besides O(V) per thread and the gradients.
-    @differentiable(reverse, wrt: (hidden, weight, bias))
+    @differentiable(reverse,wrt: (hidden, weight, bias))
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
       hidden: ShapedArray<Scalar>, weight: ShapedArray<Scalar>, bias: ShapedArray<Scalar>,
       labels: ShapedArray<Int>, classWeights: [Scalar]? = nil
@@ -92,7 +92,8 @@
     }
 
     @derivative(
-      of: differentiableLoss(hidden:weight:bias:labels:classWeights:), wrt: (hidden, weight, bias))
+      of: differentiableLoss(hidden:weight:bias:labels:classWeights:), wrt: (hidden, weight, bias)
+    )
     @usableFromInline
     func vjpDifferentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
       hidden: ShapedArray<Scalar>, weight: ShapedArray<Scalar>, bias: ShapedArray<Scalar>,

@@ -17,7 +17,7 @@
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
     ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
     /// - Complexity: O(N * C).
-    @differentiable(reverse, wrt: logits)
+    @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
       logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil
     ) -> Scalar where Scalar.TangentVector == Scalar {
@@ -54,7 +54,7 @@
     /// - Returns: One loss per sample.
     /// - Precondition: The input is valid: this form traps where the throwing form throws.
     /// - Complexity: O(N * C).
-    @differentiable(reverse, wrt: logits)
+    @differentiable(reverse,wrt: logits)
     public func differentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
       logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil
     ) -> ShapedArray<Scalar> where Scalar.TangentVector == Scalar {

@@ -18,26 +18,35 @@
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
     ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: logProbabilities)
+    @differentiable(reverse,wrt: logProbabilities)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil, sampleWeights: ShapedArray<Scalar>? = nil
+      logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>,
+      classWeights: [Scalar]? = nil, sampleWeights: ShapedArray<Scalar>? = nil
     ) -> Scalar where Scalar.TangentVector == Scalar {
       requireScalar(unreduced: reduction == .none, of: "NegativeLogLikelihood")
       return trappingOnError { () throws(LossError) in
-        try loss(logProbabilities: logProbabilities, labels: labels, classWeights: classWeights, sampleWeights: sampleWeights)
+        try loss(
+          logProbabilities: logProbabilities, labels: labels, classWeights: classWeights,
+          sampleWeights: sampleWeights)
       }.scalars[0]
     }
 
-    @derivative(of: differentiableLoss(logProbabilities:labels:classWeights:sampleWeights:), wrt: logProbabilities)
+    @derivative(
+      of: differentiableLoss(logProbabilities:labels:classWeights:sampleWeights:),
+      wrt: logProbabilities
+    )
     @usableFromInline
     func vjpDifferentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]?, sampleWeights: ShapedArray<Scalar>?
+      logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]?,
+      sampleWeights: ShapedArray<Scalar>?
     ) -> (value: Scalar, pullback: (Scalar) -> ShapedArray<Scalar>)
     where Scalar.TangentVector == Scalar {
       requireScalar(unreduced: reduction == .none, of: "NegativeLogLikelihood")
       return scalarDerivative(
         trappingOnError { () throws(LossError) in
-          try lossAndGradient(logProbabilities: logProbabilities, labels: labels, classWeights: classWeights, sampleWeights: sampleWeights)
+          try lossAndGradient(
+            logProbabilities: logProbabilities, labels: labels, classWeights: classWeights,
+            sampleWeights: sampleWeights)
         })
     }
 
@@ -56,24 +65,33 @@
     /// - Returns: One loss per label, shaped like `labels`.
     /// - Precondition: The input is valid: this form traps where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: logProbabilities)
+    @differentiable(reverse,wrt: logProbabilities)
     public func differentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil, sampleWeights: ShapedArray<Scalar>? = nil
+      logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>,
+      classWeights: [Scalar]? = nil, sampleWeights: ShapedArray<Scalar>? = nil
     ) -> ShapedArray<Scalar> where Scalar.TangentVector == Scalar {
       trappingOnError { () throws(LossError) in
-        try unreduced.loss(logProbabilities: logProbabilities, labels: labels, classWeights: classWeights, sampleWeights: sampleWeights)
+        try unreduced.loss(
+          logProbabilities: logProbabilities, labels: labels, classWeights: classWeights,
+          sampleWeights: sampleWeights)
       }
     }
 
-    @derivative(of: differentiableUnreducedLoss(logProbabilities:labels:classWeights:sampleWeights:), wrt: logProbabilities)
+    @derivative(
+      of: differentiableUnreducedLoss(logProbabilities:labels:classWeights:sampleWeights:),
+      wrt: logProbabilities
+    )
     @usableFromInline
     func vjpDifferentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]?, sampleWeights: ShapedArray<Scalar>?
+      logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]?,
+      sampleWeights: ShapedArray<Scalar>?
     ) -> (value: ShapedArray<Scalar>, pullback: (ShapedArray<Scalar>) -> ShapedArray<Scalar>)
     where Scalar.TangentVector == Scalar {
       unreducedDerivative(
         trappingOnError { () throws(LossError) in
-          try unreduced.lossAndGradient(logProbabilities: logProbabilities, labels: labels, classWeights: classWeights, sampleWeights: sampleWeights)
+          try unreduced.lossAndGradient(
+            logProbabilities: logProbabilities, labels: labels, classWeights: classWeights,
+            sampleWeights: sampleWeights)
         }, classAxis: classAxis)
     }
 

@@ -17,9 +17,10 @@
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
     ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: logits)
+    @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, sampleWeights: ShapedArray<Scalar>? = nil
+      logits: ShapedArray<Scalar>, labels: ShapedArray<Int>,
+      sampleWeights: ShapedArray<Scalar>? = nil
     ) -> Scalar where Scalar.TangentVector == Scalar {
       requireScalar(unreduced: reduction == .none, of: "PolyLoss")
       return trappingOnError { () throws(LossError) in
@@ -54,9 +55,10 @@
     /// - Returns: One loss per label, shaped like `labels`.
     /// - Precondition: The input is valid: this form traps where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: logits)
+    @differentiable(reverse,wrt: logits)
     public func differentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, sampleWeights: ShapedArray<Scalar>? = nil
+      logits: ShapedArray<Scalar>, labels: ShapedArray<Int>,
+      sampleWeights: ShapedArray<Scalar>? = nil
     ) -> ShapedArray<Scalar> where Scalar.TangentVector == Scalar {
       trappingOnError { () throws(LossError) in
         try unreduced.loss(logits: logits, labels: labels, sampleWeights: sampleWeights)
@@ -71,7 +73,8 @@
     where Scalar.TangentVector == Scalar {
       unreducedDerivative(
         trappingOnError { () throws(LossError) in
-          try unreduced.lossAndGradient(logits: logits, labels: labels, sampleWeights: sampleWeights)
+          try unreduced.lossAndGradient(
+            logits: logits, labels: labels, sampleWeights: sampleWeights)
         }, classAxis: classAxis)
     }
 
@@ -89,9 +92,10 @@
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
     ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: logits)
+    @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, sampleWeights: ShapedArray<Scalar>? = nil
+      logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>,
+      sampleWeights: ShapedArray<Scalar>? = nil
     ) -> Scalar where Scalar.TangentVector == Scalar {
       requireScalar(unreduced: reduction == .none, of: "PolyLoss")
       return trappingOnError { () throws(LossError) in
@@ -126,9 +130,10 @@
     /// - Returns: One loss per row, shaped like `logits` without the class axis.
     /// - Precondition: The input is valid: this form traps where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: logits)
+    @differentiable(reverse,wrt: logits)
     public func differentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, sampleWeights: ShapedArray<Scalar>? = nil
+      logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>,
+      sampleWeights: ShapedArray<Scalar>? = nil
     ) -> ShapedArray<Scalar> where Scalar.TangentVector == Scalar {
       trappingOnError { () throws(LossError) in
         try unreduced.loss(logits: logits, targets: targets, sampleWeights: sampleWeights)
@@ -143,7 +148,8 @@
     where Scalar.TangentVector == Scalar {
       unreducedDerivative(
         trappingOnError { () throws(LossError) in
-          try unreduced.lossAndGradient(logits: logits, targets: targets, sampleWeights: sampleWeights)
+          try unreduced.lossAndGradient(
+            logits: logits, targets: targets, sampleWeights: sampleWeights)
         }, classAxis: classAxis)
     }
 

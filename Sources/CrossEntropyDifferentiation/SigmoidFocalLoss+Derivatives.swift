@@ -16,7 +16,7 @@
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
     ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: logits)
+    @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
       logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
     ) -> Scalar where Scalar.TangentVector == Scalar {
@@ -52,7 +52,7 @@
     /// - Returns: One loss per element, shaped like `logits`.
     /// - Precondition: The input is valid: this form traps where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: logits)
+    @differentiable(reverse,wrt: logits)
     public func differentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
       logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
     ) -> ShapedArray<Scalar> where Scalar.TangentVector == Scalar {

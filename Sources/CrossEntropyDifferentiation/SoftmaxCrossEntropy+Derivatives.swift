@@ -28,7 +28,7 @@
     /// - Precondition: The reduction is `.mean` or `.sum`, and the input is valid: this form
     ///   traps, with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of logits.
-    @differentiable(reverse, wrt: logits)
+    @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
       logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil,
       sampleWeights: ShapedArray<Scalar>? = nil
@@ -72,7 +72,7 @@
     /// - Returns: One loss per label, shaped like `labels`.
     /// - Precondition: The input is valid (this form traps where the throwing form throws).
     /// - Complexity: O(n) in the number of logits.
-    @differentiable(reverse, wrt: logits)
+    @differentiable(reverse,wrt: logits)
     public func differentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
       logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil,
       sampleWeights: ShapedArray<Scalar>? = nil
@@ -84,7 +84,8 @@
     }
 
     @derivative(
-      of: differentiableUnreducedLoss(logits:labels:classWeights:sampleWeights:), wrt: logits)
+      of: differentiableUnreducedLoss(logits:labels:classWeights:sampleWeights:), wrt: logits
+    )
     @usableFromInline
     func vjpDifferentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
       logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]?,
@@ -115,7 +116,7 @@
     /// - Returns: The loss, for reduction `.mean` or `.sum`.
     /// - Precondition: The reduction is `.mean` or `.sum`, and the input is valid.
     /// - Complexity: O(n) in the number of logits.
-    @differentiable(reverse, wrt: logits)
+    @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
       logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, classWeights: [Scalar]? = nil,
       sampleWeights: ShapedArray<Scalar>? = nil
@@ -156,7 +157,7 @@
     /// - Returns: One loss per row, shaped like `logits` without the class axis.
     /// - Precondition: The input is valid.
     /// - Complexity: O(n) in the number of logits.
-    @differentiable(reverse, wrt: logits)
+    @differentiable(reverse,wrt: logits)
     public func differentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
       logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, classWeights: [Scalar]? = nil,
       sampleWeights: ShapedArray<Scalar>? = nil
@@ -169,7 +170,8 @@
     }
 
     @derivative(
-      of: differentiableUnreducedLoss(logits:targets:classWeights:sampleWeights:), wrt: logits)
+      of: differentiableUnreducedLoss(logits:targets:classWeights:sampleWeights:), wrt: logits
+    )
     @usableFromInline
     func vjpDifferentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
       logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, classWeights: [Scalar]?,

@@ -18,26 +18,31 @@
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
     ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: logits)
+    @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil, sampleWeights: ShapedArray<Scalar>? = nil
+      logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil,
+      sampleWeights: ShapedArray<Scalar>? = nil
     ) -> Scalar where Scalar.TangentVector == Scalar {
       requireScalar(unreduced: reduction == .none, of: "SoftmaxFocalLoss")
       return trappingOnError { () throws(LossError) in
-        try loss(logits: logits, labels: labels, classWeights: classWeights, sampleWeights: sampleWeights)
+        try loss(
+          logits: logits, labels: labels, classWeights: classWeights, sampleWeights: sampleWeights)
       }.scalars[0]
     }
 
     @derivative(of: differentiableLoss(logits:labels:classWeights:sampleWeights:), wrt: logits)
     @usableFromInline
     func vjpDifferentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]?, sampleWeights: ShapedArray<Scalar>?
+      logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]?,
+      sampleWeights: ShapedArray<Scalar>?
     ) -> (value: Scalar, pullback: (Scalar) -> ShapedArray<Scalar>)
     where Scalar.TangentVector == Scalar {
       requireScalar(unreduced: reduction == .none, of: "SoftmaxFocalLoss")
       return scalarDerivative(
         trappingOnError { () throws(LossError) in
-          try lossAndGradient(logits: logits, labels: labels, classWeights: classWeights, sampleWeights: sampleWeights)
+          try lossAndGradient(
+            logits: logits, labels: labels, classWeights: classWeights, sampleWeights: sampleWeights
+          )
         })
     }
 
@@ -56,24 +61,31 @@
     /// - Returns: One loss per label, shaped like `labels`.
     /// - Precondition: The input is valid: this form traps where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
-    @differentiable(reverse, wrt: logits)
+    @differentiable(reverse,wrt: logits)
     public func differentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil, sampleWeights: ShapedArray<Scalar>? = nil
+      logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil,
+      sampleWeights: ShapedArray<Scalar>? = nil
     ) -> ShapedArray<Scalar> where Scalar.TangentVector == Scalar {
       trappingOnError { () throws(LossError) in
-        try unreduced.loss(logits: logits, labels: labels, classWeights: classWeights, sampleWeights: sampleWeights)
+        try unreduced.loss(
+          logits: logits, labels: labels, classWeights: classWeights, sampleWeights: sampleWeights)
       }
     }
 
-    @derivative(of: differentiableUnreducedLoss(logits:labels:classWeights:sampleWeights:), wrt: logits)
+    @derivative(
+      of: differentiableUnreducedLoss(logits:labels:classWeights:sampleWeights:), wrt: logits
+    )
     @usableFromInline
     func vjpDifferentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
-      logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]?, sampleWeights: ShapedArray<Scalar>?
+      logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]?,
+      sampleWeights: ShapedArray<Scalar>?
     ) -> (value: ShapedArray<Scalar>, pullback: (ShapedArray<Scalar>) -> ShapedArray<Scalar>)
     where Scalar.TangentVector == Scalar {
       unreducedDerivative(
         trappingOnError { () throws(LossError) in
-          try unreduced.lossAndGradient(logits: logits, labels: labels, classWeights: classWeights, sampleWeights: sampleWeights)
+          try unreduced.lossAndGradient(
+            logits: logits, labels: labels, classWeights: classWeights, sampleWeights: sampleWeights
+          )
         }, classAxis: classAxis)
     }
 

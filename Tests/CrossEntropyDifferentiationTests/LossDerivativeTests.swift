@@ -184,7 +184,8 @@
         "unreduced softmax focal", at: logits, expectedLoss: rows.loss, upstream: upstream,
         expectedGradient: rows.gradient.scalars
       ) {
-        criterion.differentiableUnreducedLoss(logits: $0, labels: labels, classWeights: classWeights)
+        criterion.differentiableUnreducedLoss(
+          logits: $0, labels: labels, classWeights: classWeights)
       }
     }
 

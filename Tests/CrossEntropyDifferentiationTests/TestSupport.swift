@@ -43,7 +43,7 @@
 
   /// `sum_i weights[i] * values[i]`: turns an unreduced loss into a scalar whose gradient
   /// seeds the loss's pullback with `weights`.
-  @differentiable(reverse, wrt: values)
+  @differentiable(reverse,wrt: values)
   func weightedSum(_ values: ShapedArray<Double>, _ weights: ShapedArray<Double>) -> Double {
     precondition(values.shape == weights.shape)
     return zip(values.scalars, weights.scalars).reduce(0) { $0 + $1.0 * $1.1 }
