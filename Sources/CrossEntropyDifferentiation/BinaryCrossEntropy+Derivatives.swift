@@ -5,8 +5,8 @@
   extension BinaryCrossEntropy {
     /// The reduced binary cross-entropy of logits against targets, differentiable with respect to `logits`.
     ///
-    /// The value is that of ``CrossEntropy/BinaryCrossEntropy/loss(logits:targets:weight:positiveWeight:)``. Under differentiation, one call of
-    /// ``CrossEntropy/BinaryCrossEntropy/lossAndGradient(logits:targets:weight:positiveWeight:)`` computes the value and the
+    /// The value is that of `loss(logits:targets:weight:positiveWeight:)`. Under differentiation, one call of
+    /// `lossAndGradient(logits:targets:weight:positiveWeight:)` computes the value and the
     /// gradient; the pullback multiplies the gradient by its seed.
     ///
     /// - Parameters:
@@ -16,7 +16,7 @@
     ///   - positiveWeight: Optional weights of the positive term that broadcast against `logits`.
     /// - Returns: The loss, for a reduction other than `.none`.
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
+    ///   with the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
     @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -46,7 +46,7 @@
 
     /// The binary cross-entropy of logits against targets without reduction, differentiable with respect to `logits`.
     ///
-    /// The value is that of ``CrossEntropy/BinaryCrossEntropy/loss(logits:targets:weight:positiveWeight:)`` with reduction `.none`, whatever the
+    /// The value is that of `loss(logits:targets:weight:positiveWeight:)` with reduction `.none`, whatever the
     /// criterion's reduction is. Under differentiation, one fused pass computes the losses
     /// and the gradient of their sum; the pullback scales each element by its upstream
     /// gradient.
@@ -86,8 +86,8 @@
 
     /// The reduced binary cross-entropy of probabilities against targets, differentiable with respect to `probabilities`.
     ///
-    /// The value is that of ``CrossEntropy/BinaryCrossEntropy/loss(probabilities:targets:weight:)``. Under differentiation, one call of
-    /// ``CrossEntropy/BinaryCrossEntropy/lossAndGradient(probabilities:targets:weight:)`` computes the value and the
+    /// The value is that of `loss(probabilities:targets:weight:)`. Under differentiation, one call of
+    /// `lossAndGradient(probabilities:targets:weight:)` computes the value and the
     /// gradient; the pullback multiplies the gradient by its seed.
     ///
     /// - Parameters:
@@ -96,7 +96,7 @@
     ///   - weight: Optional weights that broadcast against `probabilities`.
     /// - Returns: The loss, for a reduction other than `.none`.
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
+    ///   with the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
     @differentiable(reverse,wrt: probabilities)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -124,7 +124,7 @@
 
     /// The binary cross-entropy of probabilities against targets without reduction, differentiable with respect to `probabilities`.
     ///
-    /// The value is that of ``CrossEntropy/BinaryCrossEntropy/loss(probabilities:targets:weight:)`` with reduction `.none`, whatever the
+    /// The value is that of `loss(probabilities:targets:weight:)` with reduction `.none`, whatever the
     /// criterion's reduction is. Under differentiation, one fused pass computes the losses
     /// and the gradient of their sum; the pullback scales each element by its upstream
     /// gradient.

@@ -5,8 +5,8 @@
   extension DistillationLoss {
     /// The reduced distillation loss of a student's logits against a teacher's, differentiable with respect to `studentLogits`.
     ///
-    /// The value is that of ``CrossEntropy/DistillationLoss/loss(studentLogits:teacherLogits:labels:)``. Under differentiation, one call of
-    /// ``CrossEntropy/DistillationLoss/lossAndGradient(studentLogits:teacherLogits:labels:)`` computes the value and the
+    /// The value is that of `loss(studentLogits:teacherLogits:labels:)`. Under differentiation, one call of
+    /// `lossAndGradient(studentLogits:teacherLogits:labels:)` computes the value and the
     /// gradient; the pullback multiplies the gradient by its seed.
     ///
     /// - Parameters:
@@ -15,7 +15,7 @@
     ///   - labels: Optional class indices for the hard-label term, shaped like `studentLogits` without the class axis.
     /// - Returns: The loss, for a reduction other than `.none`.
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
+    ///   with the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
     @differentiable(reverse,wrt: studentLogits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -45,7 +45,7 @@
 
     /// The distillation loss of a student's logits against a teacher's without reduction, differentiable with respect to `studentLogits`.
     ///
-    /// The value is that of ``CrossEntropy/DistillationLoss/loss(studentLogits:teacherLogits:labels:)`` with reduction `.none`, whatever the
+    /// The value is that of `loss(studentLogits:teacherLogits:labels:)` with reduction `.none`, whatever the
     /// criterion's reduction is. Under differentiation, one fused pass computes the losses
     /// and the gradient of their sum; the pullback scales each row by its upstream
     /// gradient.

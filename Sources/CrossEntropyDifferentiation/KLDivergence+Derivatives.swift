@@ -5,8 +5,8 @@
   extension KLDivergence {
     /// The reduced Kullback-Leibler divergence of log-probabilities from targets, differentiable with respect to `logProbabilities`.
     ///
-    /// The value is that of ``CrossEntropy/KLDivergence/loss(logProbabilities:targets:)``. Under differentiation, one call of
-    /// ``CrossEntropy/KLDivergence/lossAndGradient(logProbabilities:targets:)`` computes the value and the
+    /// The value is that of `loss(logProbabilities:targets:)`. Under differentiation, one call of
+    /// `lossAndGradient(logProbabilities:targets:)` computes the value and the
     /// gradient; the pullback multiplies the gradient by its seed.
     ///
     /// - Parameters:
@@ -14,7 +14,7 @@
     ///   - targets: Probabilities (log-probabilities with `logTarget`), shaped like `logProbabilities` or broadcasting to it (not differentiated).
     /// - Returns: The loss, for a reduction other than `.none`.
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
+    ///   with the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
     @differentiable(reverse,wrt: logProbabilities)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -41,7 +41,7 @@
 
     /// The Kullback-Leibler divergence of log-probabilities from targets without reduction, differentiable with respect to `logProbabilities`.
     ///
-    /// The value is that of ``CrossEntropy/KLDivergence/loss(logProbabilities:targets:)`` with reduction `.none`, whatever the
+    /// The value is that of `loss(logProbabilities:targets:)` with reduction `.none`, whatever the
     /// criterion's reduction is. Under differentiation, one fused pass computes the losses
     /// and the gradient of their sum; the pullback scales each element by its upstream
     /// gradient.

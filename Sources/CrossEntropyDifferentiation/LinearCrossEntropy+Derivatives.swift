@@ -6,9 +6,9 @@
     /// The reduced loss of a linear layer's output against class-index labels, differentiable
     /// with respect to the hidden states and the classifier.
     ///
-    /// The value is that of ``CrossEntropy/LinearCrossEntropy/loss(hidden:weight:bias:labels:classWeights:)``
+    /// The value is that of `loss(hidden:weight:bias:labels:classWeights:)`
     /// without a bias. Under differentiation, one call of
-    /// ``CrossEntropy/LinearCrossEntropy/lossAndGradient(hidden:weight:bias:labels:classWeights:)``
+    /// `lossAndGradient(hidden:weight:bias:labels:classWeights:)`
     /// (the chunked, fused pass that never holds the logits) computes the value and both
     /// gradients; the pullback multiplies them by its seed.
     ///
@@ -29,8 +29,8 @@
     ///   - classWeights: Optional per-class weights, one per class.
     /// - Returns: The loss, for reduction `.mean` or `.sum`.
     /// - Precondition: The reduction is `.mean` or `.sum`, and the input is valid: this form
-    ///   traps, with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
-    /// - Complexity: O(N·D·V) time; at most ``CrossEntropy/LinearCrossEntropy/scratchLimit``
+    ///   traps, with the `LossError`'s message, where the throwing form throws.
+    /// - Complexity: O(N·D·V) time; at most `scratchLimit`
     ///   bytes of logits besides O(V) per thread and the gradients.
     @differentiable(reverse,wrt: (hidden, weight))
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -77,7 +77,7 @@
     ///   - classWeights: Optional per-class weights, one per class.
     /// - Returns: The loss, for reduction `.mean` or `.sum`.
     /// - Precondition: The reduction is `.mean` or `.sum`, and the input is valid.
-    /// - Complexity: O(N·D·V) time; at most ``CrossEntropy/LinearCrossEntropy/scratchLimit``
+    /// - Complexity: O(N·D·V) time; at most `scratchLimit`
     ///   bytes of logits besides O(V) per thread and the gradients.
     @differentiable(reverse,wrt: (hidden, weight, bias))
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(

@@ -5,8 +5,8 @@
   extension MeanSquaredError {
     /// The reduced squared error of predictions against targets, differentiable with respect to `predictions`.
     ///
-    /// The value is that of ``CrossEntropy/MeanSquaredError/loss(predictions:targets:)``. Under differentiation, one call of
-    /// ``CrossEntropy/MeanSquaredError/lossAndGradient(predictions:targets:)`` computes the value and the
+    /// The value is that of `loss(predictions:targets:)`. Under differentiation, one call of
+    /// `lossAndGradient(predictions:targets:)` computes the value and the
     /// gradient; the pullback multiplies the gradient by its seed.
     ///
     /// - Parameters:
@@ -14,7 +14,7 @@
     ///   - targets: Targets, shaped like `predictions` (not differentiated).
     /// - Returns: The loss, for a reduction other than `.none`.
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
+    ///   with the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
     @differentiable(reverse,wrt: predictions)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -41,7 +41,7 @@
 
     /// The squared error of predictions against targets without reduction, differentiable with respect to `predictions`.
     ///
-    /// The value is that of ``CrossEntropy/MeanSquaredError/loss(predictions:targets:)`` with reduction `.none`, whatever the
+    /// The value is that of `loss(predictions:targets:)` with reduction `.none`, whatever the
     /// criterion's reduction is. Under differentiation, one fused pass computes the losses
     /// and the gradient of their sum; the pullback scales each element by its upstream
     /// gradient.

@@ -5,8 +5,8 @@
   extension MultiMarginLoss {
     /// The reduced multi-class hinge loss of scores against class-index labels, differentiable with respect to `logits`.
     ///
-    /// The value is that of ``CrossEntropy/MultiMarginLoss/loss(logits:labels:classWeights:)``. Under differentiation, one call of
-    /// ``CrossEntropy/MultiMarginLoss/lossAndGradient(logits:labels:classWeights:)`` computes the value and the
+    /// The value is that of `loss(logits:labels:classWeights:)`. Under differentiation, one call of
+    /// `lossAndGradient(logits:labels:classWeights:)` computes the value and the
     /// gradient; the pullback multiplies the gradient by its seed.
     ///
     /// - Parameters:
@@ -15,7 +15,7 @@
     ///   - classWeights: Optional per-class weights, `C` of them.
     /// - Returns: The loss, for a reduction other than `.none`.
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
+    ///   with the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(N * C).
     @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -42,7 +42,7 @@
 
     /// The multi-class hinge loss of scores against class-index labels without reduction, differentiable with respect to `logits`.
     ///
-    /// The value is that of ``CrossEntropy/MultiMarginLoss/loss(logits:labels:classWeights:)`` with reduction `.none`, whatever the
+    /// The value is that of `loss(logits:labels:classWeights:)` with reduction `.none`, whatever the
     /// criterion's reduction is. Under differentiation, one fused pass computes the losses
     /// and the gradient of their sum; the pullback scales each row by its upstream
     /// gradient.

@@ -5,8 +5,8 @@
   extension PolyLoss {
     /// The reduced Poly-1 loss of logits against class-index labels, differentiable with respect to `logits`.
     ///
-    /// The value is that of ``CrossEntropy/PolyLoss/loss(logits:labels:sampleWeights:)``. Under differentiation, one call of
-    /// ``CrossEntropy/PolyLoss/lossAndGradient(logits:labels:sampleWeights:)`` computes the value and the
+    /// The value is that of `loss(logits:labels:sampleWeights:)`. Under differentiation, one call of
+    /// `lossAndGradient(logits:labels:sampleWeights:)` computes the value and the
     /// gradient; the pullback multiplies the gradient by its seed.
     ///
     /// - Parameters:
@@ -15,7 +15,7 @@
     ///   - sampleWeights: Optional per-sample weights, shaped like `labels`.
     /// - Returns: The loss, for a reduction other than `.none`.
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
+    ///   with the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
     @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -43,7 +43,7 @@
 
     /// The Poly-1 loss of logits against class-index labels without reduction, differentiable with respect to `logits`.
     ///
-    /// The value is that of ``CrossEntropy/PolyLoss/loss(logits:labels:sampleWeights:)`` with reduction `.none`, whatever the
+    /// The value is that of `loss(logits:labels:sampleWeights:)` with reduction `.none`, whatever the
     /// criterion's reduction is. Under differentiation, one fused pass computes the losses
     /// and the gradient of their sum; the pullback scales each row by its upstream
     /// gradient.
@@ -80,8 +80,8 @@
 
     /// The reduced Poly-1 loss of logits against probability targets, differentiable with respect to `logits`.
     ///
-    /// The value is that of ``CrossEntropy/PolyLoss/loss(logits:targets:sampleWeights:)``. Under differentiation, one call of
-    /// ``CrossEntropy/PolyLoss/lossAndGradient(logits:targets:sampleWeights:)`` computes the value and the
+    /// The value is that of `loss(logits:targets:sampleWeights:)`. Under differentiation, one call of
+    /// `lossAndGradient(logits:targets:sampleWeights:)` computes the value and the
     /// gradient; the pullback multiplies the gradient by its seed.
     ///
     /// - Parameters:
@@ -90,7 +90,7 @@
     ///   - sampleWeights: Optional per-sample weights, shaped like `logits` without the class axis.
     /// - Returns: The loss, for a reduction other than `.none`.
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
+    ///   with the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
     @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -118,7 +118,7 @@
 
     /// The Poly-1 loss of logits against probability targets without reduction, differentiable with respect to `logits`.
     ///
-    /// The value is that of ``CrossEntropy/PolyLoss/loss(logits:targets:sampleWeights:)`` with reduction `.none`, whatever the
+    /// The value is that of `loss(logits:targets:sampleWeights:)` with reduction `.none`, whatever the
     /// criterion's reduction is. Under differentiation, one fused pass computes the losses
     /// and the gradient of their sum; the pullback scales each row by its upstream
     /// gradient.

@@ -6,9 +6,9 @@
     /// The reduced loss of logits against class-index labels, differentiable with respect to
     /// the logits.
     ///
-    /// The value is that of ``CrossEntropy/SoftmaxCrossEntropy/loss(logits:labels:classWeights:sampleWeights:)``.
+    /// The value is that of `loss(logits:labels:classWeights:sampleWeights:)`.
     /// Under differentiation, one call of
-    /// ``CrossEntropy/SoftmaxCrossEntropy/lossAndGradient(logits:labels:classWeights:sampleWeights:upstreamGradient:)``
+    /// `lossAndGradient(logits:labels:classWeights:sampleWeights:upstreamGradient:)`
     /// (one fused pass over the logits) computes the value and the gradient; the pullback
     /// multiplies that gradient by its seed (nothing to do for the seed 1 of `gradient(at:of:)`).
     ///
@@ -20,13 +20,13 @@
     /// ```
     ///
     /// - Parameters:
-    ///   - logits: Raw scores, any rank >= 1, classes on ``CrossEntropy/SoftmaxCrossEntropy/classAxis``.
+    ///   - logits: Raw scores, any rank >= 1, classes on `classAxis`.
     ///   - labels: Class indices, shaped like `logits` without the class axis.
     ///   - classWeights: Optional per-class weights, one per class.
     ///   - sampleWeights: Optional per-sample weights, shaped like `labels`.
-    /// - Returns: The loss, for ``CrossEntropy/SoftmaxCrossEntropy/reduction`` `.mean` or `.sum`.
+    /// - Returns: The loss, for `reduction` `.mean` or `.sum`.
     /// - Precondition: The reduction is `.mean` or `.sum`, and the input is valid: this form
-    ///   traps, with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
+    ///   traps, with the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of logits.
     @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -59,13 +59,13 @@
     /// The loss of logits against class-index labels without reduction (one loss per label),
     /// differentiable with respect to the logits.
     ///
-    /// The value is that of ``CrossEntropy/SoftmaxCrossEntropy/loss(logits:labels:classWeights:sampleWeights:)``
-    /// with reduction `.none`, whatever ``CrossEntropy/SoftmaxCrossEntropy/reduction`` says.
+    /// The value is that of `loss(logits:labels:classWeights:sampleWeights:)`
+    /// with reduction `.none`, whatever `reduction` says.
     /// Under differentiation, one fused pass computes the losses and the gradient of their sum;
     /// the pullback multiplies each row of that gradient by its upstream gradient.
     ///
     /// - Parameters:
-    ///   - logits: Raw scores, any rank >= 1, classes on ``CrossEntropy/SoftmaxCrossEntropy/classAxis``.
+    ///   - logits: Raw scores, any rank >= 1, classes on `classAxis`.
     ///   - labels: Class indices, shaped like `logits` without the class axis.
     ///   - classWeights: Optional per-class weights, one per class.
     ///   - sampleWeights: Optional per-sample weights, shaped like `labels`.
@@ -103,12 +103,12 @@
     /// The reduced loss of logits against probability targets, differentiable with respect to
     /// the logits.
     ///
-    /// The value is that of ``CrossEntropy/SoftmaxCrossEntropy/loss(logits:targets:classWeights:sampleWeights:)``;
+    /// The value is that of `loss(logits:targets:classWeights:sampleWeights:)`;
     /// under differentiation one fused pass computes it and the gradient, as for
     /// ``differentiableLoss(logits:labels:classWeights:sampleWeights:)``.
     ///
     /// - Parameters:
-    ///   - logits: Raw scores, any rank >= 1, classes on ``CrossEntropy/SoftmaxCrossEntropy/classAxis``.
+    ///   - logits: Raw scores, any rank >= 1, classes on `classAxis`.
     ///   - targets: Target distributions, shaped like `logits` (not differentiated).
     ///   - classWeights: Optional per-class weights, one per class.
     ///   - sampleWeights: Optional per-sample weights, shaped like `logits` without the class
@@ -149,7 +149,7 @@
     /// differentiable with respect to the logits.
     ///
     /// - Parameters:
-    ///   - logits: Raw scores, any rank >= 1, classes on ``CrossEntropy/SoftmaxCrossEntropy/classAxis``.
+    ///   - logits: Raw scores, any rank >= 1, classes on `classAxis`.
     ///   - targets: Target distributions, shaped like `logits` (not differentiated).
     ///   - classWeights: Optional per-class weights, one per class.
     ///   - sampleWeights: Optional per-sample weights, shaped like `logits` without the class

@@ -5,8 +5,8 @@
   extension SoftmaxFocalLoss {
     /// The reduced softmax focal loss of logits against class-index labels, differentiable with respect to `logits`.
     ///
-    /// The value is that of ``CrossEntropy/SoftmaxFocalLoss/loss(logits:labels:classWeights:sampleWeights:)``. Under differentiation, one call of
-    /// ``CrossEntropy/SoftmaxFocalLoss/lossAndGradient(logits:labels:classWeights:sampleWeights:)`` computes the value and the
+    /// The value is that of `loss(logits:labels:classWeights:sampleWeights:)`. Under differentiation, one call of
+    /// `lossAndGradient(logits:labels:classWeights:sampleWeights:)` computes the value and the
     /// gradient; the pullback multiplies the gradient by its seed.
     ///
     /// - Parameters:
@@ -16,7 +16,7 @@
     ///   - sampleWeights: Optional per-sample weights, shaped like `labels`.
     /// - Returns: The loss, for a reduction other than `.none`.
     /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the ``CrossEntropy/LossError``'s message, where the throwing form throws.
+    ///   with the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
     @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -48,7 +48,7 @@
 
     /// The softmax focal loss of logits against class-index labels without reduction, differentiable with respect to `logits`.
     ///
-    /// The value is that of ``CrossEntropy/SoftmaxFocalLoss/loss(logits:labels:classWeights:sampleWeights:)`` with reduction `.none`, whatever the
+    /// The value is that of `loss(logits:labels:classWeights:sampleWeights:)` with reduction `.none`, whatever the
     /// criterion's reduction is. Under differentiation, one fused pass computes the losses
     /// and the gradient of their sum; the pullback scales each row by its upstream
     /// gradient.
