@@ -3,11 +3,12 @@
   import CrossEntropy
 
   extension BinaryCrossEntropy {
-    /// The reduced binary cross-entropy of logits against targets, differentiable with respect to `logits`.
+    /// The reduced binary cross-entropy of logits against targets, differentiable with respect to
+    /// `logits`.
     ///
-    /// The value is that of `loss(logits:targets:weight:positiveWeight:)`. Under differentiation, one call of
-    /// `lossAndGradient(logits:targets:weight:positiveWeight:)` computes the value and the
-    /// gradient; the pullback multiplies the gradient by its seed.
+    /// The value is that of `loss(logits:targets:weight:positiveWeight:)`. Under differentiation,
+    /// one call of `lossAndGradient(logits:targets:weight:positiveWeight:)` computes the value and
+    /// the gradient; the pullback multiplies the gradient by its seed.
     ///
     /// - Parameters:
     ///   - logits: Raw scores, any shape.
@@ -15,8 +16,8 @@
     ///   - weight: Optional weights that broadcast against `logits`.
     ///   - positiveWeight: Optional weights of the positive term that broadcast against `logits`.
     /// - Returns: The loss, for a reduction other than `.none`.
-    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the `LossError`'s message, where the throwing form throws.
+    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps, with
+    ///   the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
     @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -44,11 +45,12 @@
         })
     }
 
-    /// The binary cross-entropy of logits against targets without reduction, differentiable with respect to `logits`.
+    /// The binary cross-entropy of logits against targets without reduction, differentiable with
+    /// respect to `logits`.
     ///
-    /// The value is that of `loss(logits:targets:weight:positiveWeight:)` with reduction `.none`, whatever the
-    /// criterion's reduction is. Under differentiation, one fused pass computes the losses
-    /// and the gradient of their sum; the pullback scales each element by its upstream
+    /// The value is that of `loss(logits:targets:weight:positiveWeight:)` with reduction `.none`,
+    /// whatever the criterion's reduction is. Under differentiation, one fused pass computes the
+    /// losses and the gradient of their sum; the pullback scales each element by its upstream
     /// gradient.
     ///
     /// - Parameters:
@@ -84,19 +86,20 @@
         }, classAxis: nil)
     }
 
-    /// The reduced binary cross-entropy of probabilities against targets, differentiable with respect to `probabilities`.
+    /// The reduced binary cross-entropy of probabilities against targets, differentiable with
+    /// respect to `probabilities`.
     ///
-    /// The value is that of `loss(probabilities:targets:weight:)`. Under differentiation, one call of
-    /// `lossAndGradient(probabilities:targets:weight:)` computes the value and the
-    /// gradient; the pullback multiplies the gradient by its seed.
+    /// The value is that of `loss(probabilities:targets:weight:)`. Under differentiation, one call
+    /// of `lossAndGradient(probabilities:targets:weight:)` computes the value and the gradient; the
+    /// pullback multiplies the gradient by its seed.
     ///
     /// - Parameters:
     ///   - probabilities: Probabilities in [0, 1], any shape.
     ///   - targets: Targets in [0, 1], shaped like `probabilities` (not differentiated).
     ///   - weight: Optional weights that broadcast against `probabilities`.
     /// - Returns: The loss, for a reduction other than `.none`.
-    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the `LossError`'s message, where the throwing form throws.
+    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps, with
+    ///   the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
     @differentiable(reverse,wrt: probabilities)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -122,12 +125,12 @@
         })
     }
 
-    /// The binary cross-entropy of probabilities against targets without reduction, differentiable with respect to `probabilities`.
+    /// The binary cross-entropy of probabilities against targets without reduction, differentiable
+    /// with respect to `probabilities`.
     ///
-    /// The value is that of `loss(probabilities:targets:weight:)` with reduction `.none`, whatever the
-    /// criterion's reduction is. Under differentiation, one fused pass computes the losses
-    /// and the gradient of their sum; the pullback scales each element by its upstream
-    /// gradient.
+    /// The value is that of `loss(probabilities:targets:weight:)` with reduction `.none`, whatever
+    /// the criterion's reduction is. Under differentiation, one fused pass computes the losses and
+    /// the gradient of their sum; the pullback scales each element by its upstream gradient.
     ///
     /// - Parameters:
     ///   - probabilities: Probabilities in [0, 1], any shape.

@@ -3,18 +3,20 @@
   import CrossEntropy
 
   extension KLDivergence {
-    /// The reduced Kullback-Leibler divergence of log-probabilities from targets, differentiable with respect to `logProbabilities`.
+    /// The reduced Kullback-Leibler divergence of log-probabilities from targets, differentiable
+    /// with respect to `logProbabilities`.
     ///
     /// The value is that of `loss(logProbabilities:targets:)`. Under differentiation, one call of
-    /// `lossAndGradient(logProbabilities:targets:)` computes the value and the
-    /// gradient; the pullback multiplies the gradient by its seed.
+    /// `lossAndGradient(logProbabilities:targets:)` computes the value and the gradient; the
+    /// pullback multiplies the gradient by its seed.
     ///
     /// - Parameters:
     ///   - logProbabilities: Log-probabilities, any shape.
-    ///   - targets: Probabilities (log-probabilities with `logTarget`), shaped like `logProbabilities` or broadcasting to it (not differentiated).
+    ///   - targets: Probabilities (log-probabilities with `logTarget`), shaped like
+    ///     `logProbabilities` or broadcasting to it (not differentiated).
     /// - Returns: The loss, for a reduction other than `.none`.
-    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the `LossError`'s message, where the throwing form throws.
+    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps, with
+    ///   the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
     @differentiable(reverse,wrt: logProbabilities)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -39,16 +41,17 @@
         })
     }
 
-    /// The Kullback-Leibler divergence of log-probabilities from targets without reduction, differentiable with respect to `logProbabilities`.
+    /// The Kullback-Leibler divergence of log-probabilities from targets without reduction,
+    /// differentiable with respect to `logProbabilities`.
     ///
     /// The value is that of `loss(logProbabilities:targets:)` with reduction `.none`, whatever the
-    /// criterion's reduction is. Under differentiation, one fused pass computes the losses
-    /// and the gradient of their sum; the pullback scales each element by its upstream
-    /// gradient.
+    /// criterion's reduction is. Under differentiation, one fused pass computes the losses and the
+    /// gradient of their sum; the pullback scales each element by its upstream gradient.
     ///
     /// - Parameters:
     ///   - logProbabilities: Log-probabilities, any shape.
-    ///   - targets: Probabilities (log-probabilities with `logTarget`), shaped like `logProbabilities` or broadcasting to it (not differentiated).
+    ///   - targets: Probabilities (log-probabilities with `logTarget`), shaped like
+    ///     `logProbabilities` or broadcasting to it (not differentiated).
     /// - Returns: One term per element, shaped like `logProbabilities`.
     /// - Precondition: The input is valid: this form traps where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.

@@ -3,14 +3,13 @@
   import CrossEntropy
 
   extension LinearCrossEntropy {
-    /// The reduced loss of a linear layer's output against class-index labels, differentiable
-    /// with respect to the hidden states and the classifier.
+    /// The reduced loss of a linear layer's output against class-index labels, differentiable with
+    /// respect to the hidden states and the classifier.
     ///
-    /// The value is that of `loss(hidden:weight:bias:labels:classWeights:)`
-    /// without a bias. Under differentiation, one call of
-    /// `lossAndGradient(hidden:weight:bias:labels:classWeights:)`
-    /// (the chunked, fused pass that never holds the logits) computes the value and both
-    /// gradients; the pullback multiplies them by its seed.
+    /// The value is that of `loss(hidden:weight:bias:labels:classWeights:)` without a bias. Under
+    /// differentiation, one call of `lossAndGradient(hidden:weight:bias:labels:classWeights:)` (the
+    /// chunked, fused pass that never holds the logits) computes the value and both gradients; the
+    /// pullback multiplies them by its seed.
     ///
     /// ```swift
     /// let head = LinearCrossEntropy()
@@ -19,8 +18,8 @@
     /// }
     /// ```
     ///
-    /// The unreduced loss has no differentiable form: the fused pass gives the gradients of the
-    /// sum of the per-row losses, which an upstream gradient per row cannot scale afterwards.
+    /// The unreduced loss has no differentiable form: the fused pass gives the gradients of the sum
+    /// of the per-row losses, which an upstream gradient per row cannot scale afterwards.
     ///
     /// - Parameters:
     ///   - hidden: The hidden states, shape `[..., D]` (rank >= 1): one row of `D` per label.
@@ -28,10 +27,10 @@
     ///   - labels: Class indices, shaped like `hidden` without its last axis.
     ///   - classWeights: Optional per-class weights, one per class.
     /// - Returns: The loss, for reduction `.mean` or `.sum`.
-    /// - Precondition: The reduction is `.mean` or `.sum`, and the input is valid: this form
-    ///   traps, with the `LossError`'s message, where the throwing form throws.
-    /// - Complexity: O(N·D·V) time; at most `scratchLimit`
-    ///   bytes of logits besides O(V) per thread and the gradients.
+    /// - Precondition: The reduction is `.mean` or `.sum`, and the input is valid: this form traps,
+    ///   with the `LossError`'s message, where the throwing form throws.
+    /// - Complexity: O(N·D·V) time; at most `scratchLimit` bytes of logits besides O(V) per thread
+    ///   and the gradients.
     @differentiable(reverse,wrt: (hidden, weight))
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
       hidden: ShapedArray<Scalar>, weight: ShapedArray<Scalar>, labels: ShapedArray<Int>,
@@ -63,11 +62,11 @@
       )
     }
 
-    /// The reduced loss of a linear layer with a bias against class-index labels,
-    /// differentiable with respect to the hidden states, the classifier and its bias.
+    /// The reduced loss of a linear layer with a bias against class-index labels, differentiable
+    /// with respect to the hidden states, the classifier and its bias.
     ///
-    /// As ``differentiableLoss(hidden:weight:labels:classWeights:)``, with the logits
-    /// `hidden · weightᵀ + bias`.
+    /// As ``differentiableLoss(hidden:weight:labels:classWeights:)``, with the logits `hidden ·
+    /// weightᵀ + bias`.
     ///
     /// - Parameters:
     ///   - hidden: The hidden states, shape `[..., D]` (rank >= 1): one row of `D` per label.
@@ -77,8 +76,8 @@
     ///   - classWeights: Optional per-class weights, one per class.
     /// - Returns: The loss, for reduction `.mean` or `.sum`.
     /// - Precondition: The reduction is `.mean` or `.sum`, and the input is valid.
-    /// - Complexity: O(N·D·V) time; at most `scratchLimit`
-    ///   bytes of logits besides O(V) per thread and the gradients.
+    /// - Complexity: O(N·D·V) time; at most `scratchLimit` bytes of logits besides O(V) per thread
+    ///   and the gradients.
     @differentiable(reverse,wrt: (hidden, weight, bias))
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
       hidden: ShapedArray<Scalar>, weight: ShapedArray<Scalar>, bias: ShapedArray<Scalar>,

@@ -3,18 +3,19 @@
   import CrossEntropy
 
   extension MeanSquaredError {
-    /// The reduced squared error of predictions against targets, differentiable with respect to `predictions`.
+    /// The reduced squared error of predictions against targets, differentiable with respect to
+    /// `predictions`.
     ///
     /// The value is that of `loss(predictions:targets:)`. Under differentiation, one call of
-    /// `lossAndGradient(predictions:targets:)` computes the value and the
-    /// gradient; the pullback multiplies the gradient by its seed.
+    /// `lossAndGradient(predictions:targets:)` computes the value and the gradient; the pullback
+    /// multiplies the gradient by its seed.
     ///
     /// - Parameters:
     ///   - predictions: Predictions, any shape.
     ///   - targets: Targets, shaped like `predictions` (not differentiated).
     /// - Returns: The loss, for a reduction other than `.none`.
-    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the `LossError`'s message, where the throwing form throws.
+    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps, with
+    ///   the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
     @differentiable(reverse,wrt: predictions)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -39,12 +40,12 @@
         })
     }
 
-    /// The squared error of predictions against targets without reduction, differentiable with respect to `predictions`.
+    /// The squared error of predictions against targets without reduction, differentiable with
+    /// respect to `predictions`.
     ///
     /// The value is that of `loss(predictions:targets:)` with reduction `.none`, whatever the
-    /// criterion's reduction is. Under differentiation, one fused pass computes the losses
-    /// and the gradient of their sum; the pullback scales each element by its upstream
-    /// gradient.
+    /// criterion's reduction is. Under differentiation, one fused pass computes the losses and the
+    /// gradient of their sum; the pullback scales each element by its upstream gradient.
     ///
     /// - Parameters:
     ///   - predictions: Predictions, any shape.

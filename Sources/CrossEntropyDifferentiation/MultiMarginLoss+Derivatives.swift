@@ -3,19 +3,20 @@
   import CrossEntropy
 
   extension MultiMarginLoss {
-    /// The reduced multi-class hinge loss of scores against class-index labels, differentiable with respect to `logits`.
+    /// The reduced multi-class hinge loss of scores against class-index labels, differentiable with
+    /// respect to `logits`.
     ///
     /// The value is that of `loss(logits:labels:classWeights:)`. Under differentiation, one call of
-    /// `lossAndGradient(logits:labels:classWeights:)` computes the value and the
-    /// gradient; the pullback multiplies the gradient by its seed.
+    /// `lossAndGradient(logits:labels:classWeights:)` computes the value and the gradient; the
+    /// pullback multiplies the gradient by its seed.
     ///
     /// - Parameters:
     ///   - logits: Scores, shaped `(N, C)`, `(C)` or `()`.
     ///   - labels: Class indices, `(N)`, or `()` / `(1)` for a single sample.
     ///   - classWeights: Optional per-class weights, `C` of them.
     /// - Returns: The loss, for a reduction other than `.none`.
-    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the `LossError`'s message, where the throwing form throws.
+    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps, with
+    ///   the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(N * C).
     @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -40,12 +41,12 @@
         })
     }
 
-    /// The multi-class hinge loss of scores against class-index labels without reduction, differentiable with respect to `logits`.
+    /// The multi-class hinge loss of scores against class-index labels without reduction,
+    /// differentiable with respect to `logits`.
     ///
-    /// The value is that of `loss(logits:labels:classWeights:)` with reduction `.none`, whatever the
-    /// criterion's reduction is. Under differentiation, one fused pass computes the losses
-    /// and the gradient of their sum; the pullback scales each row by its upstream
-    /// gradient.
+    /// The value is that of `loss(logits:labels:classWeights:)` with reduction `.none`, whatever
+    /// the criterion's reduction is. Under differentiation, one fused pass computes the losses and
+    /// the gradient of their sum; the pullback scales each row by its upstream gradient.
     ///
     /// - Parameters:
     ///   - logits: Scores, shaped `(N, C)`, `(C)` or `()`.

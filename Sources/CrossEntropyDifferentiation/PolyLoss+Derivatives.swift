@@ -3,19 +3,20 @@
   import CrossEntropy
 
   extension PolyLoss {
-    /// The reduced Poly-1 loss of logits against class-index labels, differentiable with respect to `logits`.
+    /// The reduced Poly-1 loss of logits against class-index labels, differentiable with respect to
+    /// `logits`.
     ///
-    /// The value is that of `loss(logits:labels:sampleWeights:)`. Under differentiation, one call of
-    /// `lossAndGradient(logits:labels:sampleWeights:)` computes the value and the
-    /// gradient; the pullback multiplies the gradient by its seed.
+    /// The value is that of `loss(logits:labels:sampleWeights:)`. Under differentiation, one call
+    /// of `lossAndGradient(logits:labels:sampleWeights:)` computes the value and the gradient; the
+    /// pullback multiplies the gradient by its seed.
     ///
     /// - Parameters:
     ///   - logits: Raw scores, any rank >= 1, classes on the class axis.
     ///   - labels: Class indices, shaped like `logits` without the class axis.
     ///   - sampleWeights: Optional per-sample weights, shaped like `labels`.
     /// - Returns: The loss, for a reduction other than `.none`.
-    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the `LossError`'s message, where the throwing form throws.
+    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps, with
+    ///   the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
     @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -41,12 +42,12 @@
         })
     }
 
-    /// The Poly-1 loss of logits against class-index labels without reduction, differentiable with respect to `logits`.
+    /// The Poly-1 loss of logits against class-index labels without reduction, differentiable with
+    /// respect to `logits`.
     ///
-    /// The value is that of `loss(logits:labels:sampleWeights:)` with reduction `.none`, whatever the
-    /// criterion's reduction is. Under differentiation, one fused pass computes the losses
-    /// and the gradient of their sum; the pullback scales each row by its upstream
-    /// gradient.
+    /// The value is that of `loss(logits:labels:sampleWeights:)` with reduction `.none`, whatever
+    /// the criterion's reduction is. Under differentiation, one fused pass computes the losses and
+    /// the gradient of their sum; the pullback scales each row by its upstream gradient.
     ///
     /// - Parameters:
     ///   - logits: Raw scores, any rank >= 1, classes on the class axis.
@@ -78,19 +79,20 @@
         }, classAxis: classAxis)
     }
 
-    /// The reduced Poly-1 loss of logits against probability targets, differentiable with respect to `logits`.
+    /// The reduced Poly-1 loss of logits against probability targets, differentiable with respect
+    /// to `logits`.
     ///
-    /// The value is that of `loss(logits:targets:sampleWeights:)`. Under differentiation, one call of
-    /// `lossAndGradient(logits:targets:sampleWeights:)` computes the value and the
-    /// gradient; the pullback multiplies the gradient by its seed.
+    /// The value is that of `loss(logits:targets:sampleWeights:)`. Under differentiation, one call
+    /// of `lossAndGradient(logits:targets:sampleWeights:)` computes the value and the gradient; the
+    /// pullback multiplies the gradient by its seed.
     ///
     /// - Parameters:
     ///   - logits: Raw scores, any rank >= 1, classes on the class axis.
     ///   - targets: Target distributions, shaped like `logits` (not differentiated).
     ///   - sampleWeights: Optional per-sample weights, shaped like `logits` without the class axis.
     /// - Returns: The loss, for a reduction other than `.none`.
-    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the `LossError`'s message, where the throwing form throws.
+    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps, with
+    ///   the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
     @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -116,12 +118,12 @@
         })
     }
 
-    /// The Poly-1 loss of logits against probability targets without reduction, differentiable with respect to `logits`.
+    /// The Poly-1 loss of logits against probability targets without reduction, differentiable with
+    /// respect to `logits`.
     ///
-    /// The value is that of `loss(logits:targets:sampleWeights:)` with reduction `.none`, whatever the
-    /// criterion's reduction is. Under differentiation, one fused pass computes the losses
-    /// and the gradient of their sum; the pullback scales each row by its upstream
-    /// gradient.
+    /// The value is that of `loss(logits:targets:sampleWeights:)` with reduction `.none`, whatever
+    /// the criterion's reduction is. Under differentiation, one fused pass computes the losses and
+    /// the gradient of their sum; the pullback scales each row by its upstream gradient.
     ///
     /// - Parameters:
     ///   - logits: Raw scores, any rank >= 1, classes on the class axis.

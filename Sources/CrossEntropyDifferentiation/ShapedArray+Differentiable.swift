@@ -7,13 +7,13 @@
   /// Floating-point arrays add and subtract element by element, and a 0-dimensional array
   /// broadcasts against any shape.
   ///
-  /// The additive identity ``zero`` is the 0-dimensional array `[0]`: differentiation starts
-  /// sums of tangents from `.zero` before it knows any shape, so the identity has to add to an
-  /// array of every shape. Adding it returns the other operand unchanged. Any other pair of
-  /// arrays must have equal shapes, or one of them must be 0-dimensional (then its one value
-  /// is added to or subtracted from every element of the other); other shapes trap, naming
-  /// both. Equality stays the library's (shapes and elements), so `.zero` equals only a
-  /// 0-dimensional zero, not a zero-filled array of another shape.
+  /// The additive identity ``zero`` is the 0-dimensional array `[0]`: differentiation starts sums
+  /// of tangents from `.zero` before it knows any shape, so the identity has to add to an array of
+  /// every shape. Adding it returns the other operand unchanged. Any other pair of arrays must have
+  /// equal shapes, or one of them must be 0-dimensional (then its one value is added to or
+  /// subtracted from every element of the other); other shapes trap, naming both. Equality stays
+  /// the library's (shapes and elements), so `.zero` equals only a 0-dimensional zero, not a
+  /// zero-filled array of another shape.
   ///
   /// ```swift
   /// let a = try ShapedArray<Double>(shape: [2], scalars: [1, 2])
@@ -76,8 +76,8 @@
 
   // MARK: - Differentiable
 
-  /// An array of `Float` or `Double` is a differentiable value whose tangent vector is an array
-  /// of the same shape (or the broadcasting ``zero``).
+  /// An array of `Float` or `Double` is a differentiable value whose tangent vector is an array of
+  /// the same shape (or the broadcasting ``zero``).
   ///
   /// ```swift
   /// let logits = try ShapedArray<Double>(shape: [2, 3], scalars: [1, 2, 3, 1, 0, -1])
@@ -91,8 +91,8 @@
     /// An array is its own tangent vector.
     public typealias TangentVector = ShapedArray
 
-    /// Adds `offset` to the elements; `offset` must have this array's shape or be
-    /// 0-dimensional, so that the shape never changes.
+    /// Adds `offset` to the elements; `offset` must have this array's shape or be 0-dimensional, so
+    /// that the shape never changes.
     ///
     /// - Parameter offset: The tangent to move by.
     public mutating func move(by offset: ShapedArray) {
@@ -121,9 +121,9 @@
       factor == 1 ? self : mapElements { $0 * factor }
     }
 
-    /// A gradient of per-row losses, shaped like the input with its classes on `classAxis`
-    /// (one loss per row: the input's shape without that axis, `lossShape`), with each row
-    /// times its upstream gradient (all rows times a 0-dimensional `upstream`).
+    /// A gradient of per-row losses, shaped like the input with its classes on `classAxis` (one
+    /// loss per row: the input's shape without that axis, `lossShape`), with each row times its
+    /// upstream gradient (all rows times a 0-dimensional `upstream`).
     ///
     /// With `classAxis` nil every element is its own row.
     func scalingRows(by upstream: ShapedArray, lossShape: [Int], classAxis: Int?)
@@ -158,8 +158,8 @@
 
   /// The value of `body`, or a trap with the message of the ``LossError`` it throws.
   ///
-  /// Differentiable functions cannot throw, so the differentiable forms of the losses trap on
-  /// the input that the throwing forms reject.
+  /// Differentiable functions cannot throw, so the differentiable forms of the losses trap on the
+  /// input that the throwing forms reject.
   func trappingOnError<T>(_ body: () throws(LossError) -> T) -> T {
     do {
       return try body()
@@ -168,8 +168,8 @@
     }
   }
 
-  /// The value and pullback of a reduced loss from its loss and gradient: the pullback scales
-  /// the gradient by its seed.
+  /// The value and pullback of a reduced loss from its loss and gradient: the pullback scales the
+  /// gradient by its seed.
   func scalarDerivative<Scalar: BinaryFloatingPoint>(
     _ result: (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>)
   ) -> (value: Scalar, pullback: (Scalar) -> ShapedArray<Scalar>) {
@@ -177,9 +177,9 @@
     return (result.loss.scalars[0], { gradient.scaled(by: $0) })
   }
 
-  /// The value and pullback of an unreduced loss from its losses and the gradient of their sum:
-  /// the pullback scales each row of the gradient (each element when `classAxis` is nil) by
-  /// its upstream gradient.
+  /// The value and pullback of an unreduced loss from its losses and the gradient of their sum: the
+  /// pullback scales each row of the gradient (each element when `classAxis` is nil) by its
+  /// upstream gradient.
   func unreducedDerivative<Scalar: BinaryFloatingPoint>(
     _ result: (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>), classAxis: Int?
   ) -> (value: ShapedArray<Scalar>, pullback: (ShapedArray<Scalar>) -> ShapedArray<Scalar>) {

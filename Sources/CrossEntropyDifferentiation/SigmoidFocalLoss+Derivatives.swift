@@ -3,18 +3,19 @@
   import CrossEntropy
 
   extension SigmoidFocalLoss {
-    /// The reduced sigmoid focal loss of logits against binary targets, differentiable with respect to `logits`.
+    /// The reduced sigmoid focal loss of logits against binary targets, differentiable with respect
+    /// to `logits`.
     ///
     /// The value is that of `loss(logits:targets:)`. Under differentiation, one call of
-    /// `lossAndGradient(logits:targets:)` computes the value and the
-    /// gradient; the pullback multiplies the gradient by its seed.
+    /// `lossAndGradient(logits:targets:)` computes the value and the gradient; the pullback
+    /// multiplies the gradient by its seed.
     ///
     /// - Parameters:
     ///   - logits: Raw scores, any shape.
     ///   - targets: Targets in [0, 1], shaped like `logits` (not differentiated).
     /// - Returns: The loss, for a reduction other than `.none`.
-    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the `LossError`'s message, where the throwing form throws.
+    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps, with
+    ///   the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
     @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -39,12 +40,12 @@
         })
     }
 
-    /// The sigmoid focal loss of logits against binary targets without reduction, differentiable with respect to `logits`.
+    /// The sigmoid focal loss of logits against binary targets without reduction, differentiable
+    /// with respect to `logits`.
     ///
     /// The value is that of `loss(logits:targets:)` with reduction `.none`, whatever the
-    /// criterion's reduction is. Under differentiation, one fused pass computes the losses
-    /// and the gradient of their sum; the pullback scales each element by its upstream
-    /// gradient.
+    /// criterion's reduction is. Under differentiation, one fused pass computes the losses and the
+    /// gradient of their sum; the pullback scales each element by its upstream gradient.
     ///
     /// - Parameters:
     ///   - logits: Raw scores, any shape.

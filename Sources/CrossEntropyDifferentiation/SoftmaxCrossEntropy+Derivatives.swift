@@ -3,14 +3,14 @@
   import CrossEntropy
 
   extension SoftmaxCrossEntropy {
-    /// The reduced loss of logits against class-index labels, differentiable with respect to
-    /// the logits.
+    /// The reduced loss of logits against class-index labels, differentiable with respect to the
+    /// logits.
     ///
-    /// The value is that of `loss(logits:labels:classWeights:sampleWeights:)`.
-    /// Under differentiation, one call of
-    /// `lossAndGradient(logits:labels:classWeights:sampleWeights:upstreamGradient:)`
-    /// (one fused pass over the logits) computes the value and the gradient; the pullback
-    /// multiplies that gradient by its seed (nothing to do for the seed 1 of `gradient(at:of:)`).
+    /// The value is that of `loss(logits:labels:classWeights:sampleWeights:)`. Under
+    /// differentiation, one call of
+    /// `lossAndGradient(logits:labels:classWeights:sampleWeights:upstreamGradient:)` (one fused
+    /// pass over the logits) computes the value and the gradient; the pullback multiplies that
+    /// gradient by its seed (nothing to do for the seed 1 of `gradient(at:of:)`).
     ///
     /// ```swift
     /// let criterion = SoftmaxCrossEntropy(labelSmoothing: 0.1)
@@ -25,8 +25,8 @@
     ///   - classWeights: Optional per-class weights, one per class.
     ///   - sampleWeights: Optional per-sample weights, shaped like `labels`.
     /// - Returns: The loss, for `reduction` `.mean` or `.sum`.
-    /// - Precondition: The reduction is `.mean` or `.sum`, and the input is valid: this form
-    ///   traps, with the `LossError`'s message, where the throwing form throws.
+    /// - Precondition: The reduction is `.mean` or `.sum`, and the input is valid: this form traps,
+    ///   with the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of logits.
     @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -59,10 +59,10 @@
     /// The loss of logits against class-index labels without reduction (one loss per label),
     /// differentiable with respect to the logits.
     ///
-    /// The value is that of `loss(logits:labels:classWeights:sampleWeights:)`
-    /// with reduction `.none`, whatever `reduction` says.
-    /// Under differentiation, one fused pass computes the losses and the gradient of their sum;
-    /// the pullback multiplies each row of that gradient by its upstream gradient.
+    /// The value is that of `loss(logits:labels:classWeights:sampleWeights:)` with reduction
+    /// `.none`, whatever `reduction` says. Under differentiation, one fused pass computes the
+    /// losses and the gradient of their sum; the pullback multiplies each row of that gradient by
+    /// its upstream gradient.
     ///
     /// - Parameters:
     ///   - logits: Raw scores, any rank >= 1, classes on `classAxis`.
@@ -100,19 +100,18 @@
         }, classAxis: classAxis)
     }
 
-    /// The reduced loss of logits against probability targets, differentiable with respect to
-    /// the logits.
+    /// The reduced loss of logits against probability targets, differentiable with respect to the
+    /// logits.
     ///
-    /// The value is that of `loss(logits:targets:classWeights:sampleWeights:)`;
-    /// under differentiation one fused pass computes it and the gradient, as for
+    /// The value is that of `loss(logits:targets:classWeights:sampleWeights:)`; under
+    /// differentiation one fused pass computes it and the gradient, as for
     /// ``differentiableLoss(logits:labels:classWeights:sampleWeights:)``.
     ///
     /// - Parameters:
     ///   - logits: Raw scores, any rank >= 1, classes on `classAxis`.
     ///   - targets: Target distributions, shaped like `logits` (not differentiated).
     ///   - classWeights: Optional per-class weights, one per class.
-    ///   - sampleWeights: Optional per-sample weights, shaped like `logits` without the class
-    ///     axis.
+    ///   - sampleWeights: Optional per-sample weights, shaped like `logits` without the class axis.
     /// - Returns: The loss, for reduction `.mean` or `.sum`.
     /// - Precondition: The reduction is `.mean` or `.sum`, and the input is valid.
     /// - Complexity: O(n) in the number of logits.
@@ -152,8 +151,7 @@
     ///   - logits: Raw scores, any rank >= 1, classes on `classAxis`.
     ///   - targets: Target distributions, shaped like `logits` (not differentiated).
     ///   - classWeights: Optional per-class weights, one per class.
-    ///   - sampleWeights: Optional per-sample weights, shaped like `logits` without the class
-    ///     axis.
+    ///   - sampleWeights: Optional per-sample weights, shaped like `logits` without the class axis.
     /// - Returns: One loss per row, shaped like `logits` without the class axis.
     /// - Precondition: The input is valid.
     /// - Complexity: O(n) in the number of logits.

@@ -3,11 +3,12 @@
   import CrossEntropy
 
   extension SoftmaxFocalLoss {
-    /// The reduced softmax focal loss of logits against class-index labels, differentiable with respect to `logits`.
+    /// The reduced softmax focal loss of logits against class-index labels, differentiable with
+    /// respect to `logits`.
     ///
-    /// The value is that of `loss(logits:labels:classWeights:sampleWeights:)`. Under differentiation, one call of
-    /// `lossAndGradient(logits:labels:classWeights:sampleWeights:)` computes the value and the
-    /// gradient; the pullback multiplies the gradient by its seed.
+    /// The value is that of `loss(logits:labels:classWeights:sampleWeights:)`. Under
+    /// differentiation, one call of `lossAndGradient(logits:labels:classWeights:sampleWeights:)`
+    /// computes the value and the gradient; the pullback multiplies the gradient by its seed.
     ///
     /// - Parameters:
     ///   - logits: Raw scores, any rank >= 1, classes on the class axis.
@@ -15,8 +16,8 @@
     ///   - classWeights: Optional per-class weights, one per class.
     ///   - sampleWeights: Optional per-sample weights, shaped like `labels`.
     /// - Returns: The loss, for a reduction other than `.none`.
-    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps,
-    ///   with the `LossError`'s message, where the throwing form throws.
+    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps, with
+    ///   the `LossError`'s message, where the throwing form throws.
     /// - Complexity: O(n) in the number of elements of the input.
     @differentiable(reverse,wrt: logits)
     public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
@@ -46,12 +47,13 @@
         })
     }
 
-    /// The softmax focal loss of logits against class-index labels without reduction, differentiable with respect to `logits`.
+    /// The softmax focal loss of logits against class-index labels without reduction,
+    /// differentiable with respect to `logits`.
     ///
-    /// The value is that of `loss(logits:labels:classWeights:sampleWeights:)` with reduction `.none`, whatever the
-    /// criterion's reduction is. Under differentiation, one fused pass computes the losses
-    /// and the gradient of their sum; the pullback scales each row by its upstream
-    /// gradient.
+    /// The value is that of `loss(logits:labels:classWeights:sampleWeights:)` with reduction
+    /// `.none`, whatever the criterion's reduction is. Under differentiation, one fused pass
+    /// computes the losses and the gradient of their sum; the pullback scales each row by its
+    /// upstream gradient.
     ///
     /// - Parameters:
     ///   - logits: Raw scores, any rank >= 1, classes on the class axis.
