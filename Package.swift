@@ -6,6 +6,14 @@ let package = Package(
   products: [
     .library(name: "CrossEntropy", targets: ["CrossEntropy"]),
     .executable(name: "xent", targets: ["xent"]),
+    // Derivatives of the losses for Swift's `_Differentiation`; empty without the trait.
+    .library(name: "CrossEntropyDifferentiation", targets: ["CrossEntropyDifferentiation"]),
+  ],
+  traits: [
+    .trait(
+      name: "Differentiation",
+      description: "Registers derivatives of the losses for Swift's `_Differentiation` module"
+        + " (CrossEntropyDifferentiation); needs a toolchain that ships that module."),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,6 +45,10 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+
+    // Derivatives of the losses (`@derivative(of:)`), compiled only with the trait
+    // `Differentiation` (its sources are inside `#if Differentiation`).
+    .target(name: "CrossEntropyDifferentiation", dependencies: ["CrossEntropy"]),
 
     // MARK: - Implementation details
 
@@ -79,5 +91,8 @@ let package = Package(
     .testTarget(
       name: "xentTests", dependencies: ["xent", "NumPyIO", "CrossEntropy"], exclude: ["Fixtures"]),
     .testTarget(name: "NumPyIOTests", dependencies: ["NumPyIO"], exclude: ["Fixtures"]),
+    .testTarget(
+      name: "CrossEntropyDifferentiationTests",
+      dependencies: ["CrossEntropyDifferentiation", "CrossEntropy", "_CrossEntropyTestSupport"]),
   ]
 )

@@ -1,0 +1,108 @@
+#if Differentiation
+  import _Differentiation
+  import CrossEntropy
+
+  extension NegativeLogLikelihood {
+    /// The reduced negative log-likelihood of log-probabilities against class-index labels,
+    /// differentiable with respect to `logProbabilities`.
+    ///
+    /// The value is that of `loss(logProbabilities:labels:classWeights:sampleWeights:)`. Under
+    /// differentiation, one call of
+    /// `lossAndGradient(logProbabilities:labels:classWeights:sampleWeights:)` computes the value
+    /// and the gradient; the pullback multiplies the gradient by its seed.
+    ///
+    /// - Parameters:
+    ///   - logProbabilities: Log-probabilities, any rank >= 1, classes on the class axis.
+    ///   - labels: Class indices, shaped like the input without the class axis.
+    ///   - classWeights: Optional per-class weights, one per class.
+    ///   - sampleWeights: Optional per-sample weights, shaped like `labels`.
+    /// - Returns: The loss, for a reduction other than `.none`.
+    /// - Precondition: The reduction is not `.none`, and the input is valid: this form traps, with
+    ///   the `LossError`'s message, where the throwing form throws.
+    /// - Complexity: O(n) in the number of elements of the input.
+    @differentiable(reverse,wrt: logProbabilities)
+    public func differentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
+      logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>,
+      classWeights: [Scalar]? = nil, sampleWeights: ShapedArray<Scalar>? = nil
+    ) -> Scalar where Scalar.TangentVector == Scalar {
+      requireScalar(unreduced: reduction == .none, of: "NegativeLogLikelihood")
+      return trappingOnError { () throws(LossError) in
+        try loss(
+          logProbabilities: logProbabilities, labels: labels, classWeights: classWeights,
+          sampleWeights: sampleWeights)
+      }.scalars[0]
+    }
+
+    @derivative(
+      of: differentiableLoss(logProbabilities:labels:classWeights:sampleWeights:),
+      wrt: logProbabilities
+    )
+    @usableFromInline
+    func vjpDifferentiableLoss<Scalar: BinaryFloatingPoint & Differentiable>(
+      logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]?,
+      sampleWeights: ShapedArray<Scalar>?
+    ) -> (value: Scalar, pullback: (Scalar) -> ShapedArray<Scalar>)
+    where Scalar.TangentVector == Scalar {
+      requireScalar(unreduced: reduction == .none, of: "NegativeLogLikelihood")
+      return scalarDerivative(
+        trappingOnError { () throws(LossError) in
+          try lossAndGradient(
+            logProbabilities: logProbabilities, labels: labels, classWeights: classWeights,
+            sampleWeights: sampleWeights)
+        })
+    }
+
+    /// The negative log-likelihood of log-probabilities against class-index labels without
+    /// reduction, differentiable with respect to `logProbabilities`.
+    ///
+    /// The value is that of `loss(logProbabilities:labels:classWeights:sampleWeights:)` with
+    /// reduction `.none`, whatever the criterion's reduction is. Under differentiation, one fused
+    /// pass computes the losses and the gradient of their sum; the pullback scales each row by its
+    /// upstream gradient.
+    ///
+    /// - Parameters:
+    ///   - logProbabilities: Log-probabilities, any rank >= 1, classes on the class axis.
+    ///   - labels: Class indices, shaped like the input without the class axis.
+    ///   - classWeights: Optional per-class weights, one per class.
+    ///   - sampleWeights: Optional per-sample weights, shaped like `labels`.
+    /// - Returns: One loss per label, shaped like `labels`.
+    /// - Precondition: The input is valid: this form traps where the throwing form throws.
+    /// - Complexity: O(n) in the number of elements of the input.
+    @differentiable(reverse,wrt: logProbabilities)
+    public func differentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
+      logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>,
+      classWeights: [Scalar]? = nil, sampleWeights: ShapedArray<Scalar>? = nil
+    ) -> ShapedArray<Scalar> where Scalar.TangentVector == Scalar {
+      trappingOnError { () throws(LossError) in
+        try unreduced.loss(
+          logProbabilities: logProbabilities, labels: labels, classWeights: classWeights,
+          sampleWeights: sampleWeights)
+      }
+    }
+
+    @derivative(
+      of: differentiableUnreducedLoss(logProbabilities:labels:classWeights:sampleWeights:),
+      wrt: logProbabilities
+    )
+    @usableFromInline
+    func vjpDifferentiableUnreducedLoss<Scalar: BinaryFloatingPoint & Differentiable>(
+      logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]?,
+      sampleWeights: ShapedArray<Scalar>?
+    ) -> (value: ShapedArray<Scalar>, pullback: (ShapedArray<Scalar>) -> ShapedArray<Scalar>)
+    where Scalar.TangentVector == Scalar {
+      unreducedDerivative(
+        trappingOnError { () throws(LossError) in
+          try unreduced.lossAndGradient(
+            logProbabilities: logProbabilities, labels: labels, classWeights: classWeights,
+            sampleWeights: sampleWeights)
+        }, classAxis: classAxis)
+    }
+
+    /// This criterion with reduction `.none`.
+    private var unreduced: Self {
+      var criterion = self
+      criterion.reduction = .none
+      return criterion
+    }
+  }
+#endif
