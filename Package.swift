@@ -5,6 +5,7 @@ let package = Package(
   name: "swift-cross-entropy",
   products: [
     .library(name: "CrossEntropy", targets: ["CrossEntropy"]),
+    .library(name: "CrossEntropyDistributed", targets: ["CrossEntropyDistributed"]),
     .executable(name: "xent", targets: ["xent"]),
     // Derivatives of the losses for Swift's `_Differentiation`; empty without the trait.
     .library(name: "CrossEntropyDifferentiation", targets: ["CrossEntropyDifferentiation"]),
@@ -32,6 +33,11 @@ let package = Package(
       // The kernels' vector arithmetic as single LLVM vector operations
       // (Kernels/SIMD/VectorOperations.swift).
       swiftSettings: [.enableExperimentalFeature("BuiltinModule")]
+    ),
+    // Vocabulary- and data-parallel losses over a `Communicator` (threads; MPI with the trait).
+    .target(
+      name: "CrossEntropyDistributed",
+      dependencies: ["CrossEntropy", .product(name: "RealModule", package: "swift-numerics")]
     ),
     .executableTarget(
       name: "xent",
@@ -90,6 +96,9 @@ let package = Package(
       ]),
     .testTarget(
       name: "xentTests", dependencies: ["xent", "NumPyIO", "CrossEntropy"], exclude: ["Fixtures"]),
+    .testTarget(
+      name: "CrossEntropyDistributedTests",
+      dependencies: ["CrossEntropyDistributed", "CrossEntropy", "_CrossEntropyTestSupport"]),
     .testTarget(name: "NumPyIOTests", dependencies: ["NumPyIO"], exclude: ["Fixtures"]),
     .testTarget(
       name: "CrossEntropyDifferentiationTests",

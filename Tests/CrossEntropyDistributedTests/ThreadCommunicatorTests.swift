@@ -1,0 +1,77 @@
+import CrossEntropyDistributed
+import Testing
+
+@Suite("ThreadCommunicator")
+struct ThreadCommunicatorTests {
+  @Test("all-reduce sums in rank order and takes maxima; every member gets the same values")
+  func allReduce() throws {
+    for size in 1...4 {
+      let results = ThreadCommunicator.run(size: size) { c in
+        var sums: [Double] = [Double(c.rank), 1, -Double(c.rank) / 3]
+        var maxima: [Float] = [Float(c.rank), -Float(c.rank), .zero]
+        try sums.withUnsafeMutableBufferPointer { try c.allReduce($0, .sum) }
+        try maxima.withUnsafeMutableBufferPointer { try c.allReduce($0, .max) }
+        return (sums, maxima)
+      }
+      let values = try results.map { try $0.get() }
+      let expectedSum = Double((0..<size).reduce(0, +))
+      for (sums, maxima) in values {
+        #expect(sums[0] == expectedSum && sums[1] == Double(size))
+        #expect(sums[2] == values[0].0[2])
+        #expect(maxima == [Float(size - 1), 0, 0])
+      }
+    }
+  }
+
+  @Test("all-gather with uneven counts, broadcast and split")
+  func gatherBroadcastSplit() throws {
+    let results = ThreadCommunicator.run(size: 4) { c in
+      let counts = [2, 0, 1, 3]
+      let local = [Int](repeating: c.rank, count: counts[c.rank])
+      var gathered = [Int](repeating: -1, count: 6)
+      try local.withUnsafeBufferPointer { l in
+        try gathered.withUnsafeMutableBufferPointer { try c.allGather(l, counts: counts, into: $0) }
+      }
+      var bytes: [UInt8] = c.rank == 2 ? [7, 8, 9] : [0, 0, 0]
+      try bytes.withUnsafeMutableBufferPointer { try c.broadcast($0, root: 2) }
+      // Colours by parity, keys reversed: the odd group is [3, 1], the even one [2, 0].
+      let half = try c.split(colour: c.rank % 2, key: -c.rank)
+      var sum = [Double(c.rank)]
+      try sum.withUnsafeMutableBufferPointer { try half.allReduce($0, .sum) }
+      return (gathered, bytes, half.rank, half.size, sum[0])
+    }
+    for (rank, result) in results.enumerated() {
+      let (gathered, bytes, halfRank, halfSize, sum) = try result.get()
+      #expect(gathered == [0, 0, 2, 3, 3, 3])
+      #expect(bytes == [7, 8, 9])
+      #expect(halfSize == 2 && halfRank == (rank < 2 ? 1 : 0))
+      #expect(sum == (rank % 2 == 0 ? 2 : 4))
+    }
+  }
+
+  @Test("members calling different collectives all throw")
+  func mismatch() {
+    let results = ThreadCommunicator.run(size: 3, timeout: .seconds(20)) { c in
+      var buffer = [Double](repeating: 0, count: c.rank == 1 ? 2 : 3)
+      try buffer.withUnsafeMutableBufferPointer { try c.allReduce($0, .sum) }
+    }
+    for result in results {
+      #expect(throws: CommunicatorError.self) { try result.get() }
+    }
+  }
+
+  @Test("a member that never arrives breaks the group after the timeout, for every member")
+  func timeout() {
+    let start = ContinuousClock.now
+    let results = ThreadCommunicator.run(size: 3, timeout: .milliseconds(300)) { c in
+      guard c.rank != 0 else { return }
+      var buffer = [Double(c.rank)]
+      try buffer.withUnsafeMutableBufferPointer { try c.allReduce($0, .max) }
+    }
+    #expect(ContinuousClock.now - start < .seconds(10))
+    #expect((try? results[0].get()) != nil)
+    for result in results.dropFirst() {
+      #expect(throws: CommunicatorError.self) { try result.get() }
+    }
+  }
+}
