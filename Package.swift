@@ -15,6 +15,9 @@ let package = Package(
       name: "Differentiation",
       description: "Registers derivatives of the losses for Swift's `_Differentiation` module"
         + " (CrossEntropyDifferentiation); needs a toolchain that ships that module."),
+    .trait(
+      name: "MPI",
+      description: "MPICommunicator over Open MPI (pkg-config ompi) and xent's --vocab-parallel."),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,13 +40,19 @@ let package = Package(
     // Vocabulary- and data-parallel losses over a `Communicator` (threads; MPI with the trait).
     .target(
       name: "CrossEntropyDistributed",
-      dependencies: ["CrossEntropy", .product(name: "RealModule", package: "swift-numerics")]
+      dependencies: [
+        "CrossEntropy", .product(name: "RealModule", package: "swift-numerics"),
+        .target(name: "CMPI", condition: .when(traits: ["MPI"])),
+      ]
     ),
+    // Open MPI's C API, only with the trait `MPI` (`swift build --traits MPI`).
+    .systemLibrary(name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
     .executableTarget(
       name: "xent",
       dependencies: [
         "CrossEntropy",
         "CrossEntropyCPU",
+        .target(name: "CrossEntropyDistributed", condition: .when(traits: ["MPI"])),
         "DemoSupport",
         "DigitsDemo",
         "LanguageModelDemo",

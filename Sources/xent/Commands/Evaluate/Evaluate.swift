@@ -256,14 +256,26 @@ struct Evaluate: ParsableCommand {
     }
   }
 
+  #if MPI
+    @Flag(
+      help: ArgumentHelp(
+        "Under mpirun: split the classes over the ranks (cross-entropy with class indices on the"
+          + " last axis, linear-cross-entropy); rank 0 writes the outputs."))
+    var vocabParallel = false
+  #endif
+
   func run() throws {
-    print(try execute())
+    let text = try execute()
+    if !text.isEmpty { print(text) }
   }
 
   /// Reads the files, computes, writes the outputs, and returns the text for standard output.
   ///
   /// - Throws: ``CLIError`` with one line; no output file is written then.
   func execute() throws(CLIError) -> String {
+    #if MPI
+      if vocabParallel { return try executeVocabParallel() }
+    #endif
     guard let lossType = LossRegistry.loss(named: loss) else {
       throw CLIError("unknown loss '\(loss)'; expected one of \(LossRegistry.names)")
     }
@@ -343,7 +355,7 @@ struct Evaluate: ParsableCommand {
     return given.filter(\.1).map(\.0)
   }
 
-  private func options() throws(CLIError) -> EvaluationOptions {
+  func options() throws(CLIError) -> EvaluationOptions {
     var options = EvaluationOptions()
     options.reduction = reduction ?? options.reduction
     options.classAxis = classAxis ?? options.classAxis
@@ -377,7 +389,7 @@ struct Evaluate: ParsableCommand {
     return options
   }
 
-  private func read(_ flag: String, _ path: String?) throws(CLIError) -> LoadedArray? {
+  func read(_ flag: String, _ path: String?) throws(CLIError) -> LoadedArray? {
     guard let path else { return nil }
     do {
       return LoadedArray(flag: flag, path: path, array: try NumPyArray(contentsOf: path))
