@@ -108,6 +108,10 @@ let package = Package(
     .testTarget(
       name: "CrossEntropyDistributedTests",
       dependencies: ["CrossEntropyDistributed", "CrossEntropy", "_CrossEntropyTestSupport"]),
+    // The distributed losses over MPI, for `mpirun -np P` (.ci/run); a stub without the trait.
+    .executableTarget(
+      name: "CrossEntropyMPIChecks", dependencies: ["CrossEntropy", "CrossEntropyDistributed"],
+      path: "Tests/CrossEntropyMPIChecks"),
     .testTarget(name: "NumPyIOTests", dependencies: ["NumPyIO"], exclude: ["Fixtures"]),
     .testTarget(
       name: "CrossEntropyDifferentiationTests",
