@@ -149,7 +149,15 @@ struct Bench: ParsableCommand {
     }
   }
 
+  #if MPI
+    @Flag(help: "Under mpirun: time a vocabulary-parallel step over the ranks and count its bytes.")
+    var vocabParallel = false
+  #endif
+
   func run() throws {
+    #if MPI
+      if vocabParallel { return try timeVocabParallel() }
+    #endif
     let time: () throws -> Void
     switch (loss, dtype) {
     case (.gemm, _): time = { try timeGEMM() }
