@@ -110,7 +110,8 @@ let package = Package(
       dependencies: ["CrossEntropyDistributed", "CrossEntropy", "_CrossEntropyTestSupport"]),
     // The distributed losses over MPI, for `mpirun -np P` (.ci/run); a stub without the trait.
     .executableTarget(
-      name: "CrossEntropyMPIChecks", dependencies: ["CrossEntropy", "CrossEntropyDistributed"],
+      name: "CrossEntropyMPIChecks",
+      dependencies: ["CrossEntropy", "CrossEntropyDistributed", "NumPyIO"],
       path: "Tests/CrossEntropyMPIChecks"),
     .testTarget(name: "NumPyIOTests", dependencies: ["NumPyIO"], exclude: ["Fixtures"]),
     .testTarget(

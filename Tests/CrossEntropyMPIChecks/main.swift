@@ -2,10 +2,45 @@
 // builds the same seeded problems, computes the single-process reference itself, and checks its
 // own slice of the vocabulary-parallel result (and of 2-D grids, and of a bad input on the last
 // rank). Exits 0 on every rank when every check passes on every rank.
+//
+// `CrossEntropyMPIChecks compare ACTUAL.npy EXPECTED.npy TOLERANCE` (any build, no MPI): exits 0
+// when both files have one shape and dtype and agree within TOLERANCE relative plus TOLERANCE
+// times the largest magnitude of EXPECTED, for .ci/run's checks of `xent evaluate
+// --vocab-parallel` against the golden files.
+import Foundation
+import NumPyIO
+
+if CommandLine.arguments.count == 5 && CommandLine.arguments[1] == "compare" {
+  let arguments = CommandLine.arguments
+  do {
+    let actual = try NumPyArray(contentsOf: arguments[2])
+    let expected = try NumPyArray(contentsOf: arguments[3])
+    let tolerance = Double(arguments[4]) ?? 0
+    let a =
+      actual.dtype == .float32
+      ? try actual.scalars(as: Float.self).map(Double.init) : try actual.scalars(as: Double.self)
+    let e =
+      expected.dtype == .float32
+      ? try expected.scalars(as: Float.self).map(Double.init)
+      : try expected.scalars(as: Double.self)
+    let scale = e.reduce(0.0) { max($0, abs($1)) }
+    let bad = zip(a, e).filter { abs($0 - $1) > tolerance * (abs($1) + scale) }
+    guard actual.shape == expected.shape, actual.dtype == expected.dtype, bad.isEmpty else {
+      print(
+        "compare: \(arguments[2]) differs from \(arguments[3]): shapes \(actual.shape) \(expected.shape), dtypes \(actual.dtype) \(expected.dtype), \(bad.count) values apart, first \(bad.first.map { "\($0)" } ?? "-")"
+      )
+      exit(1)
+    }
+    exit(0)
+  } catch {
+    print("compare: \(error)")
+    exit(1)
+  }
+}
+
 #if MPI
   import CrossEntropy
   import CrossEntropyDistributed
-  import Foundation
 
   /// SplitMix64, the same stream on every rank.
   struct Generator {
