@@ -49,13 +49,18 @@ public struct VocabParallelCrossEntropy: Sendable, Hashable {
   public var logitSoftCap: Double?
   /// The denominator of `.mean`, or `nil` for the (global) batch's own. Finite and > 0.
   public var normalizer: Double?
+  /// What `.mean` gives when no row of the (global) batch takes part: `.nan` (the default, as
+  /// PyTorch) or `.zero`; the gradient is 0 either way.
+  public var allIgnored: AllIgnoredMean
 
   /// Creates a vocabulary-parallel softmax cross-entropy criterion; the options are
   /// ``SoftmaxCrossEntropy``'s.
   public init(
     reduction: Reduction = .mean, ignoreIndex: Int = -100, labelSmoothing: Double = 0,
-    zLossScale: Double = 0, logitSoftCap: Double? = nil, normalizer: Double? = nil
+    zLossScale: Double = 0, logitSoftCap: Double? = nil, normalizer: Double? = nil,
+    allIgnored: AllIgnoredMean = .nan
   ) {
+    self.allIgnored = allIgnored
     self.reduction = reduction
     self.ignoreIndex = ignoreIndex
     self.labelSmoothing = labelSmoothing
@@ -69,7 +74,7 @@ public struct VocabParallelCrossEntropy: Sendable, Hashable {
     SoftmaxCrossEntropy(
       reduction: reduction, classAxis: -1, ignoreIndex: ignoreIndex,
       labelSmoothing: labelSmoothing, zLossScale: zLossScale, logitSoftCap: logitSoftCap,
-      normalizer: normalizer)
+      normalizer: normalizer, allIgnored: allIgnored)
   }
 }
 
@@ -254,6 +259,7 @@ extension VocabParallelCrossEntropy {
       Agreement.Check(name: "the logit soft cap", value: logitSoftCap ?? 0),
       Agreement.Check(name: "the normalizer", value: normalizer ?? 0),
       Agreement.Check(name: "the ignore index", value: Double(ignoreIndex)),
+      Agreement.Check(name: "the all-ignored mean", value: allIgnored == .nan ? 0 : 1),
     ]
     if let rows {
       checks.insert(Agreement.Check(name: "the number of rows", value: Double(rows)), at: 0)

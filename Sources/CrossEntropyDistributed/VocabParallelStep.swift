@@ -159,8 +159,10 @@ struct VocabParallelStep<Scalar: DistributedScalar> {
     case .sum:
       return Global(loss: sums.loss + (hasZLoss ? sums.zLoss : 0))
     case .mean:
-      let denominator = criterion.normalizer ?? sums.weight
-      let zDenominator = criterion.normalizer ?? sums.count
+      // `.zero` divides an empty batch's zero sums by 1, as the single process does.
+      let empty = criterion.allIgnored == .zero ? 1.0 : 0
+      let denominator = criterion.normalizer ?? (sums.weight == 0 ? empty : sums.weight)
+      let zDenominator = criterion.normalizer ?? (sums.count == 0 ? empty : sums.count)
       return Global(
         loss: sums.loss / denominator + (hasZLoss ? sums.zLoss / zDenominator : 0),
         lossScale: 1 / denominator, zLossScale: 1 / zDenominator)

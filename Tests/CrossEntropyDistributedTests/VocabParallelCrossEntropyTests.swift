@@ -122,7 +122,8 @@ struct VocabParallelCrossEntropyTests {
     }
   }
 
-  @Test("an ignore index inside the class range, and a batch whose labels are all ignored")
+  @Test(
+    "an ignore index inside the class range, and a batch whose labels are all ignored (NaN or 0)")
   func ignoreIndex() throws {
     var problem = ShardingProblem<Double>(
       rows: 6, classes: 9, seed: 5, weighted: false, ignoreIndex: 4)
@@ -130,8 +131,18 @@ struct VocabParallelCrossEntropyTests {
     try expectMatchesSingleProcess(
       criterion, problem, vocabularyRanks: 3, tolerance: doubleTolerance, "ignore index 4")
     problem.labels = Array(repeating: 4, count: problem.rows)
-    try expectMatchesSingleProcess(
-      criterion, problem, vocabularyRanks: 3, tolerance: doubleTolerance, "all ignored")
+    for allIgnored in AllIgnoredMean.allCases {
+      for zLoss in [0, 0.01] {
+        var all = criterion
+        all.allIgnored = allIgnored
+        all.zLossScale = zLoss
+        try expectMatchesSingleProcess(
+          all, problem, vocabularyRanks: 3, tolerance: doubleTolerance, "all ignored \(all)")
+        try expectMatchesSingleProcess(
+          all, problem, vocabularyRanks: 2, dataRanks: 2, tolerance: doubleTolerance,
+          "all ignored, 2 x 2 \(all)")
+      }
+    }
   }
 
   @Test(

@@ -11,7 +11,8 @@
     /// The flags that `--vocab-parallel` takes besides the files.
     private static let vocabParallelOptions: Set<EvaluateOption> = [
       .reduction, .classAxis, .weight, .ignoreIndex, .labelSmoothing, .zLossScale,
-      .logitSoftCap, .normalizer, .classifier, .bias, .classifierGradient, .biasGradient,
+      .logitSoftCap, .normalizer, .allIgnored, .classifier, .bias, .classifierGradient,
+      .biasGradient,
     ]
 
     /// Runs the vocabulary-parallel evaluation; the text for standard output on rank 0, empty
@@ -123,7 +124,8 @@
       let criterion = VocabParallelCrossEntropy(
         reduction: try request.reduction(), ignoreIndex: options.ignoreIndex,
         labelSmoothing: options.labelSmoothing, zLossScale: options.zLossScale,
-        logitSoftCap: options.logitSoftCap, normalizer: options.normalizer)
+        logitSoftCap: options.logitSoftCap, normalizer: options.normalizer,
+        allIgnored: options.allIgnored)
       let labels = try request.classLabels()
       let weights = try request.classWeights()
       let classes = linear ? (options.classifier?.array.shape.first ?? 0) : (input.shape.last ?? 0)
