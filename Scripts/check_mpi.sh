@@ -27,8 +27,11 @@ trap 'rm -rf "$out"' EXIT
 fixtures=Tests/xentTests/Fixtures
 for ranks in 1 2 3 4; do
   mpi "$ranks" "$bin/CrossEntropyMPIChecks"
-  # Cross-entropy (fp32) and the linear head with every option (fp64), against PyTorch.
-  for fixture in evaluate/ce-labels-f32 evaluate-linear/every-option-f64 evaluate-linear/mean-f32; do
+  # Cross-entropy (options, sample weights, upstream gradients) and the linear head, against
+  # PyTorch.
+  for fixture in evaluate/ce-labels-f32 evaluate/ce-sample-weight-class-weight-ignore-mean-f64 \
+    evaluate/ce-sample-weight-upstream-none-f32 evaluate/ce-normalizer-soft-cap-upstream-mean-f32 \
+    evaluate-linear/every-option-f64 evaluate-linear/mean-f32; do
     dir="$fixtures/$fixture"
     extra=()
     if [[ -f "$dir/expected-classifier-grad.npy" ]]; then

@@ -91,6 +91,9 @@ extension VocabParallelCrossEntropy {
   ///     `logits` without its last axis; the same on every rank of the vocabulary group.
   ///   - classes: The global number of classes `V`, >= 1.
   ///   - classWeights: This rank's slice of the per-class weights (`V_r` values), or `nil`.
+  ///   - sampleWeights: Optional per-sample weights, shaped like `labels` (the same on every
+  ///     rank of the vocabulary group): each multiplies its row's loss, and `.mean` divides by
+  ///     `sum s * w[y]` over the non-ignored rows, as ``SoftmaxCrossEntropy``.
   ///   - vocabulary: The ranks that share these rows, each holding one slice of the classes.
   ///   - data: The ranks that hold the same slice of the classes for other rows of the batch,
   ///     or `nil` when the batch is not split.
@@ -98,32 +101,41 @@ extension VocabParallelCrossEntropy {
   /// - Throws: ``DistributedError``, on every rank alike.
   public func loss<Scalar: DistributedScalar>(
     logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classes: Int,
-    classWeights: [Scalar]? = nil, vocabulary: any Communicator, data: (any Communicator)? = nil
+    classWeights: [Scalar]? = nil, sampleWeights: ShapedArray<Scalar>? = nil,
+    vocabulary: any Communicator, data: (any Communicator)? = nil
   ) throws(DistributedError) -> ShapedArray<Scalar> {
     try evaluate(
       logits: logits, labels: labels, classes: classes, classWeights: classWeights,
-      vocabulary: vocabulary, data: data, wantsGradient: false
+      sampleWeights: sampleWeights, upstreamGradient: nil, vocabulary: vocabulary, data: data,
+      wantsGradient: false
     ).loss
   }
 
   /// The loss and its gradient with respect to this rank's slice of the logits; see
-  /// ``loss(logits:labels:classes:classWeights:vocabulary:data:)``.
+  /// ``loss(logits:labels:classes:classWeights:sampleWeights:vocabulary:data:)``.
   ///
+  /// - Parameter upstreamGradient: Optional gradient of a later computation with respect to the
+  ///   loss, shaped like the loss (like `labels` for `.none`, 0-dimensional otherwise), as
+  ///   ``SoftmaxCrossEntropy``'s.
   /// - Returns: The loss and a gradient shaped like `logits`: this rank's columns of the
   ///   single-process gradient (of the global batch's loss, with a `data` communicator).
   /// - Throws: ``DistributedError``, on every rank alike.
   public func lossAndGradient<Scalar: DistributedScalar>(
     logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classes: Int,
-    classWeights: [Scalar]? = nil, vocabulary: any Communicator, data: (any Communicator)? = nil
+    classWeights: [Scalar]? = nil, sampleWeights: ShapedArray<Scalar>? = nil,
+    upstreamGradient: ShapedArray<Scalar>? = nil, vocabulary: any Communicator,
+    data: (any Communicator)? = nil
   ) throws(DistributedError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
     let result = try evaluate(
       logits: logits, labels: labels, classes: classes, classWeights: classWeights,
-      vocabulary: vocabulary, data: data, wantsGradient: true)
+      sampleWeights: sampleWeights, upstreamGradient: upstreamGradient, vocabulary: vocabulary,
+      data: data, wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
   private func evaluate<Scalar: DistributedScalar>(
     logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classes: Int, classWeights: [Scalar]?,
+    sampleWeights: ShapedArray<Scalar>?, upstreamGradient: ShapedArray<Scalar>?,
     vocabulary: any Communicator, data: (any Communicator)?, wantsGradient: Bool
   ) throws(DistributedError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     var shapeError: LossError? = nil
@@ -134,6 +146,17 @@ extension VocabParallelCrossEntropy {
         .shapeMismatch,
         "labels shape \(labels.shape) does not match logits shape \(logits.shape) without its"
           + " last axis")
+    } else if let sampleWeights, sampleWeights.shape != labels.shape {
+      shapeError = LossError(
+        .shapeMismatch,
+        "sample weights shape \(sampleWeights.shape) does not match labels shape \(labels.shape)")
+    } else if let upstreamGradient,
+      upstreamGradient.shape != (reduction == .none ? labels.shape : [])
+    {
+      shapeError = LossError(
+        .shapeMismatch,
+        "upstream gradient shape \(upstreamGradient.shape) does not match the loss's,"
+          + " \(reduction == .none ? labels.shape : [])")
     }
     let rowShape = logits.shape.isEmpty ? [] : Array(logits.shape.dropLast())
     let rows = rowShape.reduce(1, *)
@@ -142,12 +165,17 @@ extension VocabParallelCrossEntropy {
     try logits.withUnsafeBufferPointer { x throws(DistributedError) in
       try labels.withUnsafeBufferPointer { y throws(DistributedError) in
         try withOptional(classWeights) { w throws(DistributedError) in
-          try loss.withUnsafeMutableBufferPointer { l throws(DistributedError) in
-            try withOptionalMutable(&gradient) { g throws(DistributedError) in
-              try compute(
-                logits: x, shape: logits.shape.isEmpty ? [1] : logits.shape, labels: y,
-                classes: classes, classWeights: w, vocabulary: vocabulary, data: data, loss: l,
-                gradient: g, earlierError: shapeError)
+          try withOptional(sampleWeights?.scalars) { s throws(DistributedError) in
+            try withOptional(upstreamGradient?.scalars) { u throws(DistributedError) in
+              try loss.withUnsafeMutableBufferPointer { l throws(DistributedError) in
+                try withOptionalMutable(&gradient) { g throws(DistributedError) in
+                  try compute(
+                    logits: x, shape: logits.shape.isEmpty ? [1] : logits.shape, labels: y,
+                    classes: classes, classWeights: w, sampleWeights: s, upstreamGradient: u,
+                    vocabulary: vocabulary, data: data, loss: l, gradient: g,
+                    earlierError: shapeError)
+                }
+              }
             }
           }
         }
@@ -165,7 +193,7 @@ extension VocabParallelCrossEntropy {
 extension VocabParallelCrossEntropy {
   /// Writes the loss of this rank's slice of the logits, and optionally the gradient with
   /// respect to it, into caller buffers; see
-  /// ``lossAndGradient(logits:labels:classes:classWeights:vocabulary:data:)``.
+  /// ``lossAndGradient(logits:labels:classes:classWeights:sampleWeights:upstreamGradient:vocabulary:data:)``.
   ///
   /// - Parameters:
   ///   - logits: This rank's logits in row-major order.
@@ -173,6 +201,9 @@ extension VocabParallelCrossEntropy {
   ///   - labels: Global class indices, one per row.
   ///   - classes: The global number of classes `V`.
   ///   - classWeights: This rank's slice of the class weights, or `nil`.
+  ///   - sampleWeights: One weight per row, or `nil`.
+  ///   - upstreamGradient: The loss's upstream gradient (one value per row for `.none`, else
+  ///     one), or `nil`; used only with a gradient.
   ///   - vocabulary: The ranks that share these rows.
   ///   - data: The data-parallel ranks of the same slice, or `nil`.
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
@@ -182,12 +213,15 @@ extension VocabParallelCrossEntropy {
   public func lossAndGradient<Scalar: DistributedScalar>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
     classes: Int, classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
     vocabulary: any Communicator, data: (any Communicator)? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>?
   ) throws(DistributedError) {
     try compute(
       logits: logits, shape: shape, labels: labels, classes: classes, classWeights: classWeights,
-      vocabulary: vocabulary, data: data, loss: loss, gradient: gradient, earlierError: nil)
+      sampleWeights: sampleWeights, upstreamGradient: upstreamGradient, vocabulary: vocabulary,
+      data: data, loss: loss, gradient: gradient, earlierError: nil)
   }
 }
 
@@ -198,7 +232,8 @@ extension VocabParallelCrossEntropy {
   /// options (with ``SoftmaxCrossEntropy``'s own messages).
   func check(
     count: Int, shape: [Int], labels: UnsafeBufferPointer<Int>, classes: Int,
-    classWeights: Int?, vocabulary: any Communicator, lossCount: Int, gradientCount: Int?
+    classWeights: Int?, sampleWeights: Int? = nil, upstreamGradient: Int? = nil,
+    vocabulary: any Communicator, lossCount: Int, gradientCount: Int?
   ) throws(LossError) -> (rows: Int, slice: Range<Int>) {
     let probe = try! ShapedArray<Double>(shape: [1, 1], scalars: [0])
     _ = try singleProcess.loss(logits: probe, labels: ShapedArray([0]))
@@ -231,6 +266,15 @@ extension VocabParallelCrossEntropy {
         "class weights hold \(classWeights) elements; expected \(local), this rank's slice")
     }
     let expectedLoss = reduction == .none ? rows : 1
+    if let sampleWeights, sampleWeights != rows {
+      throw LossError(
+        .shapeMismatch, "sample weights hold \(sampleWeights) elements; expected \(rows)")
+    }
+    if let upstreamGradient, upstreamGradient != expectedLoss {
+      throw LossError(
+        .shapeMismatch,
+        "upstream gradient holds \(upstreamGradient) elements; expected \(expectedLoss)")
+    }
     guard lossCount == expectedLoss else {
       throw LossError(.shapeMismatch, "loss holds \(lossCount) elements; expected \(expectedLoss)")
     }
@@ -248,12 +292,13 @@ extension VocabParallelCrossEntropy {
   }
 
   /// The values every rank of a group must give alike.
-  func checks(rows: Int?, classes: Int, weighted: Bool) -> [Agreement.Check] {
+  func checks(rows: Int?, classes: Int, weighted: Bool, sampled: Bool) -> [Agreement.Check] {
     var checks = [
       Agreement.Check(name: "the number of classes", value: Double(classes)),
       Agreement.Check(
         name: "the reduction", value: Double(Reduction.allCases.firstIndex(of: reduction)!)),
       Agreement.Check(name: "whether there are class weights", value: weighted ? 1 : 0),
+      Agreement.Check(name: "whether there are sample weights", value: sampled ? 1 : 0),
       Agreement.Check(name: "the label smoothing", value: labelSmoothing),
       Agreement.Check(name: "the z-loss scale", value: zLossScale),
       Agreement.Check(name: "the logit soft cap", value: logitSoftCap ?? 0),
@@ -272,7 +317,9 @@ extension VocabParallelCrossEntropy {
   @_specialize(where Scalar == Double)
   func compute<Scalar: DistributedScalar>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
-    classes: Int, classWeights: UnsafeBufferPointer<Scalar>?, vocabulary: any Communicator,
+    classes: Int, classWeights: UnsafeBufferPointer<Scalar>?,
+    sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil, vocabulary: any Communicator,
     data: (any Communicator)?, loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutableBufferPointer<Scalar>?, earlierError: LossError?
   ) throws(DistributedError) {
@@ -283,7 +330,9 @@ extension VocabParallelCrossEntropy {
       do {
         (rows, slice) = try check(
           count: logits.count, shape: shape, labels: labels, classes: classes,
-          classWeights: classWeights?.count, vocabulary: vocabulary, lossCount: loss.count,
+          classWeights: classWeights?.count, sampleWeights: sampleWeights?.count,
+          upstreamGradient: gradient == nil ? nil : upstreamGradient?.count,
+          vocabulary: vocabulary, lossCount: loss.count,
           gradientCount: gradient?.count)
       } catch {
         localError = error
@@ -298,18 +347,26 @@ extension VocabParallelCrossEntropy {
     var groups = [
       (
         communicator: vocabulary,
-        checks: checks(rows: rows, classes: classes, weighted: classWeights != nil)
+        checks: checks(
+          rows: rows, classes: classes, weighted: classWeights != nil,
+          sampled: sampleWeights != nil)
       )
     ]
     if let data {
       groups.append(
-        (data, checks(rows: nil, classes: classes, weighted: classWeights != nil)))
+        (
+          data,
+          checks(
+            rows: nil, classes: classes, weighted: classWeights != nil,
+            sampled: sampleWeights != nil)
+        ))
     }
     try Agreement.agree(localError, groups: groups)
     do {
       try VocabParallelStep(
         criterion: self, logits: logits, rows: rows, slice: slice, classes: classes,
-        labels: labels, classWeights: classWeights
+        labels: labels, classWeights: classWeights, sampleWeights: sampleWeights,
+        upstreamGradient: gradient == nil ? nil : upstreamGradient
       ).run(vocabulary: vocabulary, data: data, loss: loss, gradient: gradient)
     } catch {
       throw .communication(error)

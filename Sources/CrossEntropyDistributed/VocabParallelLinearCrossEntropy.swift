@@ -97,7 +97,8 @@ public struct VocabParallelLinearCrossEntropy: Sendable, Hashable {
             try gradient.withUnsafeMutableBufferPointer { g throws(DistributedError) in
               try criterion.compute(
                 logits: x, shape: [rows, width], labels: y, classes: classes, classWeights: w,
-                vocabulary: vocabulary, data: data, loss: l, gradient: g,
+                sampleWeights: nil, upstreamGradient: nil, vocabulary: vocabulary, data: data,
+                loss: l, gradient: g,
                 earlierError: localError)
             }
           }

@@ -11,6 +11,9 @@ struct VocabParallelStep<Scalar: DistributedScalar> {
   let classes: Int
   let labels: UnsafeBufferPointer<Int>
   let classWeights: UnsafeBufferPointer<Scalar>?
+  let sampleWeights: UnsafeBufferPointer<Scalar>?
+  /// Used only with a gradient.
+  let upstreamGradient: UnsafeBufferPointer<Scalar>?
 
   /// What the rows share after the exchanges: the global log-sum-exp, target logit, target
   /// weight and smoothing sum of every row, and the total class weight.
@@ -128,11 +131,12 @@ struct VocabParallelStep<Scalar: DistributedScalar> {
         row = (1 - e) * row + e / v * smooth
       }
       let zRow = s * lse * lse
-      sums.loss += row
-      sums.zLoss += zRow
-      sums.weight += weight
-      sums.count += 1
-      if criterion.reduction == .none { loss[n] = Scalar(row + zRow) }
+      let sample = sampleWeights.map { Double($0[n]) } ?? 1
+      sums.loss += sample * row
+      sums.zLoss += sample * zRow
+      sums.weight += sample * weight
+      sums.count += sample
+      if criterion.reduction == .none { loss[n] = Scalar(sample * (row + zRow)) }
     }
     return sums
   }
@@ -194,8 +198,14 @@ struct VocabParallelStep<Scalar: DistributedScalar> {
       }
       let lse = Double(shared.logSumExp[n])
       let weight = shared.targetWeight.map { Double($0[n]) } ?? 1
-      let alpha = global.lossScale
-      var coefficient = alpha * (1 - e) * weight + global.zLossScale * 2 * s * lse
+      // The row's sample weight and upstream gradient scale every term of its gradient.
+      var rowScale = sampleWeights.map { Double($0[n]) } ?? 1
+      if let upstreamGradient {
+        rowScale *= Double(upstreamGradient[criterion.reduction == .none ? n : 0])
+      }
+      let alpha = global.lossScale * rowScale
+      var coefficient =
+        alpha * (1 - e) * weight + global.zLossScale * rowScale * 2 * s * lse
       if e > 0 { coefficient += alpha * e / v * shared.weightTotal }
       let factor = Scalar(coefficient * Double.exp(Double(shared.localLogSumExp[n]) - lse))
       for c in 0..<width { row[c] *= factor }

@@ -11,6 +11,10 @@ struct ShardingProblem<Scalar: DistributedScalar> {
   var logits: [Scalar]
   var labels: [Int]
   var classWeights: [Scalar]?
+  /// Per-sample weights (one per row), or nil.
+  var sampleWeights: [Scalar]?
+  /// The upstream gradient: one per row for `.none`, one value otherwise; or nil.
+  var upstreamGradient: [Scalar]?
 
   init(
     rows: Int, classes: Int, seed: UInt64, weighted: Bool, ignoreIndex: Int,
@@ -27,6 +31,20 @@ struct ShardingProblem<Scalar: DistributedScalar> {
     classWeights =
       weighted
       ? (0..<classes).map { _ in Scalar(Double.random(in: 0.2..<2, using: &generator)) } : nil
+  }
+
+  /// This problem with random sample weights (one negative, one 0) and an upstream gradient
+  /// shaped for `reduction`.
+  func withRowScales(for reduction: Reduction, seed: UInt64) -> ShardingProblem {
+    var generator = SeededGenerator(scrambledSeed: seed)
+    var problem = self
+    problem.sampleWeights = (0..<rows).map { n in
+      n == 1 ? -0.5 : n == 2 ? 0 : Scalar(Double.random(in: 0.1..<2, using: &generator))
+    }
+    problem.upstreamGradient = (0..<(reduction == .none ? rows : 1)).map { _ in
+      Scalar(Double.random(in: -2..<2, using: &generator))
+    }
+    return problem
   }
 
   /// Columns `slice` of the rows `rowRange`.
@@ -73,9 +91,16 @@ func runGrid<Scalar: DistributedScalar>(
       shape: [rows.count, columns.count], scalars: problem.logits(rows: rows, columns: columns))
     let labels = try ShapedArray(shape: [rows.count], scalars: Array(problem.labels[rows]))
     let weights = problem.classWeights.map { Array($0[columns]) }
+    let upstream = problem.upstreamGradient.map { u in
+      try! ShapedArray(
+        shape: criterion.reduction == .none ? [rows.count] : [],
+        scalars: criterion.reduction == .none ? Array(u[rows]) : u)
+    }
     let result = try criterion.lossAndGradient(
       logits: logits, labels: labels, classes: problem.classes, classWeights: weights,
-      vocabulary: vocabulary, data: splitData && dataRanks > 1 ? data : nil)
+      sampleWeights: problem.sampleWeights.map { ShapedArray(Array($0[rows])) },
+      upstreamGradient: upstream, vocabulary: vocabulary,
+      data: splitData && dataRanks > 1 ? data : nil)
     return RankResult(
       loss: result.loss.scalars, gradient: result.gradient.scalars, rows: rows, columns: columns)
   }

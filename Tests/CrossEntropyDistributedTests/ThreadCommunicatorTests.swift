@@ -80,7 +80,7 @@ struct ThreadCommunicatorTests {
 @Suite("Traffic")
 struct TrafficTests {
   @Test(
-    "a step hands O(rows) values to the collectives: 12N + 168 bytes in fp32, 20N + 172 with weights and smoothing"
+    "a step hands O(rows) values to the collectives: 12N + 184 bytes in fp32, 20N + 188 with weights and smoothing"
   )
   func bytesPerStep() throws {
     for (rows, weighted, smoothing) in [(16, false, 0.0), (64, false, 0.0), (64, true, 0.1)] {
@@ -99,7 +99,7 @@ struct TrafficTests {
       for result in results {
         let (collectives, bytes) = try result.get()
         #expect(collectives == 3)
-        #expect(bytes == (weighted ? 20 * rows + 172 : 12 * rows + 168))
+        #expect(bytes == (weighted ? 20 * rows + 188 : 12 * rows + 184))
       }
     }
   }

@@ -40,7 +40,13 @@ private func expectMatchesSingleProcess<Scalar: DistributedScalar>(
   let logits = try ShapedArray(shape: [problem.rows, problem.classes], scalars: problem.logits)
   let labels = try ShapedArray(shape: [problem.rows], scalars: problem.labels)
   let reference = try criterion.singleProcess.lossAndGradient(
-    logits: logits, labels: labels, classWeights: problem.classWeights)
+    logits: logits, labels: labels, classWeights: problem.classWeights,
+    sampleWeights: try problem.sampleWeights.map {
+      try ShapedArray(shape: [problem.rows], scalars: $0)
+    },
+    upstreamGradient: try problem.upstreamGradient.map { u in
+      try ShapedArray(shape: criterion.reduction == .none ? [problem.rows] : [], scalars: u)
+    })
   let results = runGrid(criterion, problem, vocabularyRanks: vocabularyRanks, dataRanks: dataRanks)
   var gradient = [Scalar](repeating: .nan, count: problem.rows * problem.classes)
   var perRow = [Scalar](repeating: .nan, count: problem.rows)
@@ -166,6 +172,30 @@ struct VocabParallelCrossEntropyTests {
       VocabParallelCrossEntropy(labelSmoothing: 0.1, zLossScale: 0.01, logitSoftCap: 5), problem,
       vocabularyRanks: vocabularyRanks, dataRanks: dataRanks, tolerance: floatTolerance,
       "grid fp32")
+  }
+
+  @Test(
+    "sample weights and upstream gradients, on 1 to 4 ranks and 2-D grids",
+    arguments: [(1, 1), (2, 1), (3, 1), (4, 1), (2, 2), (1, 3)])
+  func rowScales(vocabularyRanks: Int, dataRanks: Int) throws {
+    for weighted in [false, true] {
+      let base = ShardingProblem<Double>(
+        rows: 9, classes: 7, seed: 40, weighted: weighted, ignoreIndex: -100)
+      for criterion in optionSweep() {
+        let problem = base.withRowScales(for: criterion.reduction, seed: 41)
+        try expectMatchesSingleProcess(
+          criterion, problem, vocabularyRanks: vocabularyRanks, dataRanks: dataRanks,
+          tolerance: doubleTolerance,
+          "row scales \(vocabularyRanks)x\(dataRanks) weighted=\(weighted) \(criterion)")
+      }
+    }
+    let problem = ShardingProblem<Float>(
+      rows: 9, classes: 7, seed: 42, weighted: true, ignoreIndex: -100
+    ).withRowScales(for: .mean, seed: 43)
+    try expectMatchesSingleProcess(
+      VocabParallelCrossEntropy(labelSmoothing: 0.1, zLossScale: 0.01, logitSoftCap: 5), problem,
+      vocabularyRanks: vocabularyRanks, dataRanks: dataRanks, tolerance: floatTolerance,
+      "row scales fp32")
   }
 
   @Test("without the data communicator, each data rank's mean is its own (the common mistake)")

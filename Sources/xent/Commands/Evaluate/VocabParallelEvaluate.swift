@@ -11,7 +11,8 @@
     /// The flags that `--vocab-parallel` takes besides the files.
     private static let vocabParallelOptions: Set<EvaluateOption> = [
       .reduction, .classAxis, .weight, .ignoreIndex, .labelSmoothing, .zLossScale,
-      .logitSoftCap, .normalizer, .allIgnored, .classifier, .bias, .classifierGradient,
+      .logitSoftCap, .normalizer, .allIgnored, .sampleWeight, .upstreamGradient, .classifier, .bias,
+      .classifierGradient,
       .biasGradient,
     ]
 
@@ -146,7 +147,8 @@
         let result = try criterion.lossAndGradient(
           logits: local, labels: labels, classes: classes,
           classWeights: weights.map { Array($0[slice]) },
-          vocabulary: world)
+          sampleWeights: try request.sampleWeights(),
+          upstreamGradient: try request.upstreamGradient(), vocabulary: world)
         let gradient =
           pieces.wantsGradient
           ? try gatherColumns(
@@ -169,6 +171,10 @@
       labels: ShapedArray<Int>, weights: [Scalar]?, world: any Communicator
     ) throws -> EncodedOutputs {
       let options = request.options
+      if options.sampleWeight != nil || options.upstreamGradient != nil {
+        throw CLIError(
+          "--vocab-parallel takes --sample-weight and --upstream-gradient for cross-entropy only")
+      }
       guard let classifier = options.classifier else {
         throw CLIError(
           "linear-cross-entropy needs --classifier W.npy, the classifier weight (V x D)")
