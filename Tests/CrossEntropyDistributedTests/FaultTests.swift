@@ -111,4 +111,23 @@ struct FaultTests {
       found[0]?.description.hasPrefix(
         "rank 1 of 2, data-parallel rank 1 of 2: label -7 at row 1") == true)
   }
+
+  @Test("a classifier slice of the wrong hidden size on one rank ends every rank of the head")
+  func linearHead() {
+    let results = ThreadCommunicator.run(size: 3, timeout: .seconds(10)) { c in
+      let width = VocabularyPartition(classes: 7, ranks: 3).range(of: c.rank).count
+      let size = c.rank == 1 ? 5 : 4
+      _ = try VocabParallelLinearCrossEntropy().lossAndGradient(
+        hidden: ShapedArray(shape: [2, 4], scalars: Array(repeating: Float(0.5), count: 8)),
+        weight: ShapedArray(
+          shape: [width, size], scalars: Array(repeating: Float(0.1), count: width * size)),
+        labels: ShapedArray([0, 6]), classes: 7, vocabulary: c)
+    }
+    let found = results.map { r -> DistributedError? in
+      if case .failure(let e) = r { return e as? DistributedError }
+      return nil
+    }
+    #expect(found.allSatisfy { $0 == found[0] })
+    #expect(found[0]?.description.hasPrefix("rank 1 of 3: weight shape [2, 5]") == true)
+  }
 }
