@@ -6,7 +6,7 @@ enum ElementwiseBuffers {
   /// `loss` and `gradient`.
   ///
   /// The checks, in order: the gradient buffer's size (when `gradientCount` is given), the
-  /// input's, the targets', the loss buffer's. Nothing is written when one fails.
+  /// input's, the targets', the loss buffer's, the upstream gradient's. Nothing is written when one fails.
   ///
   /// - Parameters:
   ///   - input: The input elements in row-major order, called `name` in messages.
@@ -16,6 +16,8 @@ enum ElementwiseBuffers {
   ///   - gradient: Receives the gradient, or nil; it may be the input's memory.
   ///   - gradientCount: The size of the caller's gradient buffer, checked against `shape`; nil
   ///     when there is none or it is the input.
+  ///   - upstream: The upstream gradient, or nil (ones): one value per element when
+  ///     `elementwise`, else 1; read only when there is a gradient.
   ///   - reduction: The reduction's name in messages.
   ///   - elementwise: Whether the reduction keeps one term per element.
   ///   - scale: The reduction's factor of the sum of the terms of `count` elements.
@@ -25,7 +27,8 @@ enum ElementwiseBuffers {
   static func run<Scalar: BinaryFloatingPoint>(
     input: UnsafeBufferPointer<Scalar>, name: String, targets: UnsafeBufferPointer<Scalar>,
     shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutablePointer<Scalar>?, gradientCount: Int?, reduction: String,
+    gradient: UnsafeMutablePointer<Scalar>?, gradientCount: Int?,
+    upstream: UnsafeBufferPointer<Scalar>? = nil, reduction: String,
     elementwise: Bool, scale: (_ count: Int) -> Double,
     term: (Double, Double) -> (value: Double, derivative: Double)
   ) throws(LossError) {
@@ -35,13 +38,44 @@ enum ElementwiseBuffers {
     try checkCount(targets.count, shape: shape, name: "targets")
     try checkElementwiseLossCount(
       loss.count, reduction: reduction, elements: count, elementwise: elementwise)
+    try checkUpstreamGradient(
+      count: upstream?.count, reduction: reduction, elementwise: elementwise, elements: count)
     let x = startAddress(input.baseAddress)
     let y = startAddress(targets.baseAddress)
     Elementwise.run(
       count: count, elementwise: elementwise, scale: scale(count),
-      loss: mutableStartAddress(loss.baseAddress), gradient: gradient
+      loss: mutableStartAddress(loss.baseAddress), gradient: gradient,
+      upstream: gradient == nil ? nil : upstream.map { startAddress($0.baseAddress) }
     ) { i in
       term(Double(x[i]), Double(y[i]))
     }
+  }
+}
+
+// MARK: - Upstream gradients of the elementwise losses
+
+/// Checks an array-form upstream gradient of an elementwise loss: nil, or shaped like the loss
+/// (`lossShape` when `elementwise`, else 0-dimensional).
+func checkUpstreamGradient(
+  shape: [Int]?, reduction: String, elementwise: Bool, lossShape: [Int]
+) throws(LossError) {
+  let expected = elementwise ? lossShape : []
+  if let shape, shape != expected {
+    throw .shapeMismatch(
+      "upstream gradient shape \(describe(shape: shape)) does not match the loss shape"
+        + " \(describe(shape: expected)) of reduction \(reduction)")
+  }
+}
+
+/// Checks a buffer-form upstream gradient of an elementwise loss: nil, or as many elements as
+/// the loss (`elements` when `elementwise`, else 1).
+func checkUpstreamGradient(
+  count: Int?, reduction: String, elementwise: Bool, elements: Int
+) throws(LossError) {
+  let expected = elementwise ? elements : 1
+  if let count, count != expected {
+    throw .shapeMismatch(
+      "upstream gradient holds \(describe(elementCount: count)) but the loss of reduction"
+        + " \(reduction) holds \(expected)")
   }
 }

@@ -53,7 +53,8 @@ public struct BinaryCrossEntropy: Sendable, Hashable {
     positiveWeight: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> ShapedArray<Scalar> {
     try evaluate(
-      .logits, logits, targets, weight, positiveWeight: positiveWeight, wantsGradient: false
+      .logits, logits, targets, weight, positiveWeight: positiveWeight, upstreamGradient: nil,
+      wantsGradient: false
     ).loss
   }
 
@@ -66,15 +67,21 @@ public struct BinaryCrossEntropy: Sendable, Hashable {
   ///   - targets: Targets in [0, 1], shaped like `logits`.
   ///   - weight: Optional weights, broadcast against `targets`.
   ///   - positiveWeight: Optional positive-class weights, broadcast against `targets`.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (like
+  ///     the input for `.none`, 0-dimensional for `.mean` and `.sum`): the gradient returned is
+  ///     the vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil
+  ///     (ones).
   /// - Returns: The loss and a gradient shaped like `logits`.
-  /// - Throws: ``LossError``, as ``loss(logits:targets:weight:positiveWeight:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:targets:weight:positiveWeight:)``, and for an
+  ///   upstream gradient not shaped like the loss.
   /// - Complexity: O(n) in the number of elements.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, weight: ShapedArray<Scalar>? = nil,
-    positiveWeight: ShapedArray<Scalar>? = nil
+    positiveWeight: ShapedArray<Scalar>? = nil, upstreamGradient: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
     let result = try evaluate(
-      .logits, logits, targets, weight, positiveWeight: positiveWeight, wantsGradient: true)
+      .logits, logits, targets, weight, positiveWeight: positiveWeight,
+      upstreamGradient: upstreamGradient, wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
@@ -93,7 +100,8 @@ public struct BinaryCrossEntropy: Sendable, Hashable {
     weight: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> ShapedArray<Scalar> {
     try evaluate(
-      .probabilities, probabilities, targets, weight, positiveWeight: nil, wantsGradient: false
+      .probabilities, probabilities, targets, weight, positiveWeight: nil, upstreamGradient: nil,
+      wantsGradient: false
     ).loss
   }
 
@@ -105,15 +113,21 @@ public struct BinaryCrossEntropy: Sendable, Hashable {
   ///   - probabilities: Predicted probabilities in [0, 1], any shape.
   ///   - targets: Targets in [0, 1], shaped like `probabilities`.
   ///   - weight: Optional weights, broadcast against `targets`.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (like
+  ///     the input for `.none`, 0-dimensional for `.mean` and `.sum`): the gradient returned is
+  ///     the vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil
+  ///     (ones).
   /// - Returns: The loss and a gradient shaped like `probabilities`.
-  /// - Throws: ``LossError``, as ``loss(probabilities:targets:weight:)``.
+  /// - Throws: ``LossError``, as ``loss(probabilities:targets:weight:)``, and for an upstream
+  ///   gradient not shaped like the loss.
   /// - Complexity: O(n) in the number of elements.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     probabilities: ShapedArray<Scalar>, targets: ShapedArray<Scalar>,
-    weight: ShapedArray<Scalar>? = nil
+    weight: ShapedArray<Scalar>? = nil, upstreamGradient: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
     let result = try evaluate(
-      .probabilities, probabilities, targets, weight, positiveWeight: nil, wantsGradient: true)
+      .probabilities, probabilities, targets, weight, positiveWeight: nil,
+      upstreamGradient: upstreamGradient, wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
@@ -121,22 +135,28 @@ public struct BinaryCrossEntropy: Sendable, Hashable {
   @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ kind: BinaryInputKind, _ input: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>,
-    _ weight: ShapedArray<Scalar>?, positiveWeight: ShapedArray<Scalar>?, wantsGradient: Bool
+    _ weight: ShapedArray<Scalar>?, positiveWeight: ShapedArray<Scalar>?,
+    upstreamGradient: ShapedArray<Scalar>?, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     guard input.shape == targets.shape else {
       throw .shapeMismatch(
         "targets shape \(describe(shape: targets.shape)) does not match \(kind.name) shape"
           + " \(describe(shape: input.shape))")
     }
+    try checkUpstreamGradient(
+      shape: upstreamGradient?.shape, reduction: reduction, rowShape: input.shape)
     return try Kernels.outputs(
       lossShape: reduction == .none ? input.shape : [],
       gradientShape: wantsGradient ? input.shape : nil
     ) { loss, gradient throws(LossError) in
       try input.withUnsafeBufferPointer { x throws(LossError) in
         try targets.withUnsafeBufferPointer { y throws(LossError) in
-          try compute(
-            kind, input: x, shape: input.shape, targets: y, weight: weight,
-            positiveWeight: positiveWeight, loss: loss, gradient: gradient)
+          try withOptionalBuffer(upstreamGradient?.scalars) { g throws(LossError) in
+            try compute(
+              kind, input: x, shape: input.shape, targets: y, weight: weight,
+              positiveWeight: positiveWeight, upstreamGradient: g, loss: loss,
+              gradient: gradient)
+          }
         }
       }
     }
@@ -181,7 +201,7 @@ extension BinaryCrossEntropy {
   ) throws(LossError) {
     try compute(
       .logits, input: logits, shape: shape, targets: targets, weight: weight,
-      positiveWeight: positiveWeight, loss: loss, gradient: nil)
+      positiveWeight: positiveWeight, upstreamGradient: nil, loss: loss, gradient: nil)
   }
 
   /// Writes the loss and its gradient with respect to the logits into caller buffers.
@@ -196,22 +216,28 @@ extension BinaryCrossEntropy {
   ///   - weight: Optional weights, broadcast right-aligned against `shape`.
   ///   - positiveWeight: Optional positive-class weights, broadcast right-aligned against
   ///     `shape`.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as many elements as
+  ///     it (one per element for `.none`, 1 for `.mean` and `.sum`): the gradient written is
+  ///     the vector-Jacobian product. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per element for `.none`.
   ///   - gradient: Receives the gradient, as many elements as `logits`. It may be the same
   ///     memory as `logits`; see also
-  ///     ``lossAndGradient(overwriting:shape:targets:weight:positiveWeight:loss:)``.
+  ///     ``lossAndGradient(overwriting:shape:targets:weight:positiveWeight:upstreamGradient:loss:)``.
   /// - Throws: ``LossError``, as ``loss(logits:shape:targets:weight:positiveWeight:into:)``, and
-  ///   when `gradient` does not hold as many elements as `logits`.
+  ///   when `gradient` does not hold as many elements as `logits` or the upstream gradient
+  ///   does not hold as many as the loss.
   /// - Complexity: O(n) in the number of elements; extra memory as
   ///   ``loss(logits:shape:targets:weight:positiveWeight:into:)``.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
     weight: ShapedArray<Scalar>? = nil, positiveWeight: ShapedArray<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       .logits, input: logits, shape: shape, targets: targets, weight: weight,
-      positiveWeight: positiveWeight, loss: loss, gradient: gradient)
+      positiveWeight: positiveWeight, upstreamGradient: upstreamGradient, loss: loss,
+      gradient: gradient)
   }
 
   /// Computes the loss and overwrites the logits with the gradient: no memory besides the
@@ -224,6 +250,9 @@ extension BinaryCrossEntropy {
   ///   - weight: Optional weights, broadcast right-aligned against `shape`.
   ///   - positiveWeight: Optional positive-class weights, broadcast right-aligned against
   ///     `shape`.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as many elements as
+  ///     it (one per element for `.none`, 1 for `.mean` and `.sum`): the gradient written is
+  ///     the vector-Jacobian product. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per element for `.none`.
   /// - Throws: ``LossError``, as ``loss(logits:shape:targets:weight:positiveWeight:into:)``; the
   ///   logits are unchanged when it throws.
@@ -232,11 +261,13 @@ extension BinaryCrossEntropy {
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwriting logits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
     targets: UnsafeBufferPointer<Scalar>, weight: ShapedArray<Scalar>? = nil,
-    positiveWeight: ShapedArray<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>
+    positiveWeight: ShapedArray<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       .logits, input: UnsafeBufferPointer(logits), shape: shape, targets: targets,
-      weight: weight, positiveWeight: positiveWeight, loss: loss, gradient: logits)
+      weight: weight, positiveWeight: positiveWeight, upstreamGradient: upstreamGradient,
+      loss: loss, gradient: logits)
   }
 
   /// Writes the loss of probabilities against binary (or soft) targets into a caller buffer,
@@ -262,7 +293,7 @@ extension BinaryCrossEntropy {
   ) throws(LossError) {
     try compute(
       .probabilities, input: probabilities, shape: shape, targets: targets, weight: weight,
-      positiveWeight: nil, loss: loss, gradient: nil)
+      positiveWeight: nil, upstreamGradient: nil, loss: loss, gradient: nil)
   }
 
   /// Writes the loss of probabilities and its gradient with respect to them into caller
@@ -274,21 +305,25 @@ extension BinaryCrossEntropy {
   ///   - shape: The shape of `probabilities` and of `targets`.
   ///   - targets: Targets in [0, 1], laid out like `probabilities`.
   ///   - weight: Optional weights, broadcast right-aligned against `shape`.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as many elements as
+  ///     it (one per element for `.none`, 1 for `.mean` and `.sum`): the gradient written is
+  ///     the vector-Jacobian product. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per element for `.none`.
   ///   - gradient: Receives the gradient, as many elements as `probabilities`. It may be the
   ///     same memory as `probabilities`; see also
-  ///     ``lossAndGradient(overwritingProbabilities:shape:targets:weight:loss:)``.
+  ///     ``lossAndGradient(overwritingProbabilities:shape:targets:weight:upstreamGradient:loss:)``.
   /// - Throws: ``LossError``, as ``loss(probabilities:shape:targets:weight:into:)``, and when
   ///   `gradient` does not hold as many elements as `probabilities`.
   /// - Complexity: O(n) in the number of elements; O(n) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     probabilities: UnsafeBufferPointer<Scalar>, shape: [Int],
     targets: UnsafeBufferPointer<Scalar>, weight: ShapedArray<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       .probabilities, input: probabilities, shape: shape, targets: targets, weight: weight,
-      positiveWeight: nil, loss: loss, gradient: gradient)
+      positiveWeight: nil, upstreamGradient: upstreamGradient, loss: loss, gradient: gradient)
   }
 
   /// Computes the loss of probabilities and overwrites them with its gradient.
@@ -302,6 +337,9 @@ extension BinaryCrossEntropy {
   ///   - shape: The shape of `probabilities` and of `targets`.
   ///   - targets: Targets in [0, 1], laid out like `probabilities`.
   ///   - weight: Optional weights, broadcast right-aligned against `shape`.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as many elements as
+  ///     it (one per element for `.none`, 1 for `.mean` and `.sum`): the gradient written is
+  ///     the vector-Jacobian product. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per element for `.none`.
   /// - Throws: ``LossError``, as ``loss(probabilities:shape:targets:weight:into:)``; the
   ///   probabilities are unchanged when it throws.
@@ -309,11 +347,12 @@ extension BinaryCrossEntropy {
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwritingProbabilities probabilities: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
     targets: UnsafeBufferPointer<Scalar>, weight: ShapedArray<Scalar>? = nil,
-    loss: UnsafeMutableBufferPointer<Scalar>
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       .probabilities, input: UnsafeBufferPointer(probabilities), shape: shape, targets: targets,
-      weight: weight, positiveWeight: nil, loss: loss, gradient: probabilities)
+      weight: weight, positiveWeight: nil, upstreamGradient: upstreamGradient, loss: loss,
+      gradient: probabilities)
   }
 }
 
@@ -327,8 +366,8 @@ extension BinaryCrossEntropy {
   private func compute<Scalar: BinaryFloatingPoint>(
     _ kind: BinaryInputKind, input: UnsafeBufferPointer<Scalar>, shape: [Int],
     targets: UnsafeBufferPointer<Scalar>, weight: ShapedArray<Scalar>?,
-    positiveWeight: ShapedArray<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutableBufferPointer<Scalar>?
+    positiveWeight: ShapedArray<Scalar>?, upstreamGradient: UnsafeBufferPointer<Scalar>?,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>?
   ) throws(LossError) {
     let count = input.count
     try checkCount(count, shape: shape, name: kind.name)
@@ -336,6 +375,7 @@ extension BinaryCrossEntropy {
       targets.count, name: "targets", input: kind.name, shape: shape, expected: count)
     if let gradient { try checkGradientCount(gradient.count, shape: shape, name: kind.name) }
     try checkLossCount(loss.count, reduction: reduction, rows: count)
+    try checkUpstreamGradient(count: upstreamGradient?.count, reduction: reduction, rows: count)
     let weightIndex = try weight.map { w throws(LossError) in
       try BroadcastIndex(source: w.shape, target: shape, name: "weight")
     }
@@ -360,7 +400,9 @@ extension BinaryCrossEntropy {
         Kernels.binaryCrossEntropy(
           kind, input: startAddress(input.baseAddress),
           targets: startAddress(targets.baseAddress), shape: shape, count: count, weight: w,
-          positiveWeight: p, reduction: reduction, loss: loss, gradient: gradient?.baseAddress)
+          positiveWeight: p, reduction: reduction,
+          upstream: gradient == nil ? nil : upstreamGradient.map { startAddress($0.baseAddress) },
+          loss: loss, gradient: gradient?.baseAddress)
       }
     }
   }

@@ -43,7 +43,9 @@ public struct CLIPLoss: Sendable, Hashable {
   public func loss<Scalar: BinaryFloatingPoint>(
     imageEmbeddings: ShapedArray<Scalar>, textEmbeddings: ShapedArray<Scalar>, logitScale: Scalar
   ) throws(LossError) -> Scalar {
-    try evaluate(imageEmbeddings, textEmbeddings, logitScale, wantsGradient: false).loss
+    try evaluate(
+      imageEmbeddings, textEmbeddings, logitScale, upstreamGradient: nil, wantsGradient: false
+    ).loss
   }
 
   /// The symmetric contrastive loss and its gradients with respect to both embedding batches
@@ -53,22 +55,28 @@ public struct CLIPLoss: Sendable, Hashable {
   ///   - imageEmbeddings: An `N × D` matrix; row `i` pairs with row `i` of `textEmbeddings`.
   ///   - textEmbeddings: An `N × D` matrix.
   ///   - logitScale: The log of the factor that multiplies the similarities.
+  ///   - upstreamGradient: Optional gradient with respect to the loss (one value, the loss
+  ///     being a scalar): every gradient returned is multiplied by it, as PyTorch's
+  ///     `loss.backward(gradient: g)`. Default nil (1).
   /// - Returns: The loss, the gradients shaped like each embedding batch, and d(loss)/d(s).
   /// - Throws: ``LossError``, as ``loss(imageEmbeddings:textEmbeddings:logitScale:)``.
   /// - Complexity: O(N² * D) time, O(N²) memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    imageEmbeddings: ShapedArray<Scalar>, textEmbeddings: ShapedArray<Scalar>, logitScale: Scalar
+    imageEmbeddings: ShapedArray<Scalar>, textEmbeddings: ShapedArray<Scalar>, logitScale: Scalar,
+    upstreamGradient: Scalar? = nil
   ) throws(LossError) -> (
     loss: Scalar, imageGradient: ShapedArray<Scalar>, textGradient: ShapedArray<Scalar>,
     logitScaleGradient: Scalar
   ) {
-    let result = try evaluate(imageEmbeddings, textEmbeddings, logitScale, wantsGradient: true)
+    let result = try evaluate(
+      imageEmbeddings, textEmbeddings, logitScale, upstreamGradient: upstreamGradient,
+      wantsGradient: true)
     return (result.loss, result.image!, result.text!, result.scale)
   }
 
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ image: ShapedArray<Scalar>, _ text: ShapedArray<Scalar>, _ logitScale: Scalar,
-    wantsGradient: Bool
+    upstreamGradient: Scalar?, wantsGradient: Bool
   ) throws(LossError) -> (
     loss: Scalar, image: ShapedArray<Scalar>?, text: ShapedArray<Scalar>?, scale: Scalar
   ) {
@@ -86,7 +94,8 @@ public struct CLIPLoss: Sendable, Hashable {
           try withOptionalMutableBuffer(&textGradient) { textGradientBuffer throws(LossError) in
             try compute(
               image: imageBuffer, shape: image.shape, text: textBuffer, logitScale: logitScale,
-              imageGradient: imageGradientBuffer, textGradient: textGradientBuffer)
+              upstreamGradient: upstreamGradient, imageGradient: imageGradientBuffer,
+              textGradient: textGradientBuffer)
           }
         }
       }
@@ -122,7 +131,7 @@ extension CLIPLoss {
   ) throws(LossError) -> Scalar {
     try compute(
       image: imageEmbeddings, shape: shape, text: textEmbeddings, logitScale: logitScale,
-      imageGradient: nil, textGradient: nil
+      upstreamGradient: nil, imageGradient: nil, textGradient: nil
     ).loss
   }
 
@@ -135,6 +144,8 @@ extension CLIPLoss {
   ///   - shape: The shape of both matrices, `[N, D]` with `N >= 1`.
   ///   - textEmbeddings: An `N × D` matrix in row-major order.
   ///   - logitScale: The log of the factor that multiplies the similarities.
+  ///   - upstreamGradient: Optional gradient with respect to the loss (one value): every
+  ///     gradient is multiplied by it. Default nil (1).
   ///   - imageGradient: Receives d(loss)/d(imageEmbeddings), `N * D` elements; it may be the
   ///     same memory as `imageEmbeddings`.
   ///   - textGradient: Receives d(loss)/d(textEmbeddings), `N * D` elements; it may be the same
@@ -147,12 +158,13 @@ extension CLIPLoss {
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     imageEmbeddings: UnsafeBufferPointer<Scalar>, shape: [Int],
     textEmbeddings: UnsafeBufferPointer<Scalar>, logitScale: Scalar,
-    imageGradient: UnsafeMutableBufferPointer<Scalar>,
+    upstreamGradient: Scalar? = nil, imageGradient: UnsafeMutableBufferPointer<Scalar>,
     textGradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) -> (loss: Scalar, logitScaleGradient: Scalar) {
     try compute(
       image: imageEmbeddings, shape: shape, text: textEmbeddings, logitScale: logitScale,
-      imageGradient: imageGradient, textGradient: textGradient)
+      upstreamGradient: upstreamGradient, imageGradient: imageGradient,
+      textGradient: textGradient)
   }
 
   /// Checks the embeddings' shape: `[N, D]` with `N >= 1`.
@@ -180,7 +192,8 @@ extension CLIPLoss {
   @_specialize(where Scalar == Double)
   private func compute<Scalar: BinaryFloatingPoint>(
     image: UnsafeBufferPointer<Scalar>, shape: [Int], text: UnsafeBufferPointer<Scalar>,
-    logitScale: Scalar, imageGradient: UnsafeMutableBufferPointer<Scalar>?,
+    logitScale: Scalar, upstreamGradient: Scalar?,
+    imageGradient: UnsafeMutableBufferPointer<Scalar>?,
     textGradient: UnsafeMutableBufferPointer<Scalar>?
   ) throws(LossError) -> (loss: Scalar, logitScaleGradient: Scalar) {
     try checkEmbeddingShape(shape)
@@ -195,7 +208,7 @@ extension CLIPLoss {
     let result = Reference.clip(
       image: image.map { Double($0) }, text: text.map { Double($0) }, count: shape[0],
       dimension: shape[1], logitScale: Double(logitScale), normalizes: normalizesEmbeddings,
-      wantsGradient: imageGradient != nil || textGradient != nil)
+      upstream: upstreamGradient.map { Double($0) } ?? 1, wantsGradient: imageGradient != nil || textGradient != nil)
     if let imageGradient, let values = result.image {
       for i in values.indices { imageGradient[i] = Scalar(values[i]) }
     }

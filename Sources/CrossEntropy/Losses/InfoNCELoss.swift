@@ -46,41 +46,54 @@ public struct InfoNCELoss: Sendable, Hashable {
   public func loss<Scalar: BinaryFloatingPoint>(
     similarities: ShapedArray<Scalar>
   ) throws(LossError) -> ShapedArray<Scalar> {
-    try evaluate(similarities, wantsGradient: false).loss
+    try evaluate(similarities, upstreamGradient: nil, wantsGradient: false).loss
   }
 
   /// The InfoNCE loss, its gradient with respect to the similarities, and its derivative with
   /// respect to the temperature (for a learnable temperature).
   ///
-  /// - Parameter similarities: An `N × M` matrix with `M >= N`; row `i`'s positive is column `i`.
+  /// - Parameters:
+  ///   - similarities: An `N × M` matrix with `M >= N`; row `i`'s positive is column `i`.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (`[N]`
+  ///     for `.none`, 0-dimensional for `.mean` and `.sum`): both gradients returned are the
+  ///     vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
   /// - Returns: The loss, a gradient shaped like `similarities`, and d(loss)/d(temperature)
-  ///   (for `.none`, both of the sum of the losses).
-  /// - Throws: ``LossError``, as ``loss(similarities:)``.
+  ///   (for `.none`, both of the sum of the losses, each times its upstream gradient).
+  /// - Throws: ``LossError``, as ``loss(similarities:)``, and for an upstream gradient not
+  ///   shaped like the loss.
   /// - Complexity: O(N * M).
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    similarities: ShapedArray<Scalar>
+    similarities: ShapedArray<Scalar>, upstreamGradient: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> (
     loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>, temperatureGradient: Scalar
   ) {
-    let result = try evaluate(similarities, wantsGradient: true)
+    let result = try evaluate(
+      similarities, upstreamGradient: upstreamGradient, wantsGradient: true)
     return (result.loss, result.gradient!, result.temperatureGradient)
   }
 
   private func evaluate<Scalar: BinaryFloatingPoint>(
-    _ similarities: ShapedArray<Scalar>, wantsGradient: Bool
+    _ similarities: ShapedArray<Scalar>, upstreamGradient: ShapedArray<Scalar>?,
+    wantsGradient: Bool
   ) throws(LossError) -> (
     loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?, temperatureGradient: Scalar
   ) {
     let rows = similarities.rank == 2 ? similarities.shape[0] : 0
+    if similarities.rank == 2 {
+      try checkUpstreamGradient(
+        shape: upstreamGradient?.shape, reduction: reduction, rowShape: [rows])
+    }
     var loss = [Scalar](repeating: 0, count: reduction == .none ? rows : 1)
     var gradient = wantsGradient ? [Scalar](repeating: 0, count: similarities.scalars.count) : nil
     let temperatureGradient = try similarities.withUnsafeBufferPointer {
       input throws(LossError) in
       try loss.withUnsafeMutableBufferPointer { lossBuffer throws(LossError) in
         try withOptionalMutableBuffer(&gradient) { gradientBuffer throws(LossError) in
-          try compute(
-            similarities: input, shape: similarities.shape, loss: lossBuffer,
-            gradient: gradientBuffer)
+          try withOptionalBuffer(upstreamGradient?.scalars) { upstream throws(LossError) in
+            try compute(
+              similarities: input, shape: similarities.shape, upstreamGradient: upstream,
+              loss: lossBuffer, gradient: gradientBuffer)
+          }
         }
       }
     }
@@ -108,7 +121,8 @@ extension InfoNCELoss {
     similarities: UnsafeBufferPointer<Scalar>, shape: [Int],
     into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
-    _ = try compute(similarities: similarities, shape: shape, loss: loss, gradient: nil)
+    _ = try compute(
+      similarities: similarities, shape: shape, upstreamGradient: nil, loss: loss, gradient: nil)
   }
 
   /// Writes the InfoNCE loss and its gradient with respect to the similarities into caller
@@ -117,6 +131,9 @@ extension InfoNCELoss {
   /// - Parameters:
   ///   - similarities: An `N × M` matrix in row-major order, `M >= N`.
   ///   - shape: Its shape, `[N, M]`.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as many elements as it
+  ///     (`N` for `.none`, 1 for `.mean` and `.sum`): both gradients are the vector-Jacobian
+  ///     product. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, `N` for `.none`.
   ///   - gradient: Receives d(loss)/d(similarities), `N * M` elements; it may be the same memory
   ///     as `similarities`.
@@ -127,9 +144,12 @@ extension InfoNCELoss {
   @discardableResult
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     similarities: UnsafeBufferPointer<Scalar>, shape: [Int],
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) -> Scalar {
-    try compute(similarities: similarities, shape: shape, loss: loss, gradient: gradient)
+    try compute(
+      similarities: similarities, shape: shape, upstreamGradient: upstreamGradient, loss: loss,
+      gradient: gradient)
   }
 
   /// Computes the InfoNCE loss and overwrites the similarities with its gradient, and returns
@@ -139,6 +159,9 @@ extension InfoNCELoss {
   ///   - similarities: An `N × M` matrix in row-major order, `M >= N`; on return,
   ///     d(loss)/d(similarities).
   ///   - shape: Its shape, `[N, M]`.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as many elements as it
+  ///     (`N` for `.none`, 1 for `.mean` and `.sum`): both gradients are the vector-Jacobian
+  ///     product. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, `N` for `.none`.
   /// - Returns: d(loss)/d(temperature) (for `.none`, of the sum of the losses).
   /// - Throws: ``LossError``, as ``loss(similarities:shape:into:)``; the similarities are
@@ -147,11 +170,11 @@ extension InfoNCELoss {
   @discardableResult
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwriting similarities: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
-    loss: UnsafeMutableBufferPointer<Scalar>
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) -> Scalar {
     try compute(
-      similarities: UnsafeBufferPointer(similarities), shape: shape, loss: loss,
-      gradient: similarities)
+      similarities: UnsafeBufferPointer(similarities), shape: shape,
+      upstreamGradient: upstreamGradient, loss: loss, gradient: similarities)
   }
 
   /// Checks the similarity matrix's shape: `[N, M]` with `M >= N`.
@@ -173,7 +196,8 @@ extension InfoNCELoss {
   @_specialize(where Scalar == Double)
   private func compute<Scalar: BinaryFloatingPoint>(
     similarities: UnsafeBufferPointer<Scalar>, shape: [Int],
-    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>?
+    upstreamGradient: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutableBufferPointer<Scalar>?
   ) throws(LossError) -> Scalar {
     try checkTemperature(temperature)
     try checkInfoNCEShape(shape)
@@ -183,10 +207,16 @@ extension InfoNCELoss {
     }
     let (rows, columns) = (shape[0], shape[1])
     try checkLossCount(loss.count, reduction: reduction, rows: rows)
+    try checkUpstreamGradient(count: upstreamGradient?.count, reduction: reduction, rows: rows)
     let logits = similarities.map { Double($0) / temperature }
+    // The upstream gradient scales each row's gradient (one value for every row when reduced).
+    let lineScales = upstreamGradient.map { g in
+      (0..<rows).map { Double(g[g.count == rows ? $0 : 0]) }
+    }
     let result = Reference.diagonalCrossEntropy(
       logits: logits, rows: rows, columns: columns, transposed: false,
-      scale: reduction == .mean ? 1 / Double(rows) : 1, wantsGradient: gradient != nil)
+      scale: reduction == .mean ? 1 / Double(rows) : 1,
+      lineScales: gradient == nil ? nil : lineScales, wantsGradient: gradient != nil)
     switch reduction {
     case .none: for i in 0..<rows { loss[i] = Scalar(result.rowLosses[i]) }
     case .sum: loss[0] = Scalar(result.rowLosses.reduce(0, +))

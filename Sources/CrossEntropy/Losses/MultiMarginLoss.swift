@@ -57,7 +57,7 @@ public struct MultiMarginLoss: Sendable, Hashable {
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil
   ) throws(LossError) -> ShapedArray<Scalar> {
-    try evaluate(logits, labels, classWeights, wantsGradient: false).loss
+    try evaluate(logits, labels, classWeights, upstreamGradient: nil, wantsGradient: false).loss
   }
 
   /// The hinge loss and its gradient with respect to the scores.
@@ -70,13 +70,20 @@ public struct MultiMarginLoss: Sendable, Hashable {
   ///   - logits: Scores, shaped `(N, C)`, `(C)` or `()`.
   ///   - labels: Class indices, `(N)`, or `()` / `(1)` for a single sample.
   ///   - classWeights: Optional per-class weights, `C` of them.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (like the
+  ///     labels for `.none`, 0-dimensional for `.mean` and `.sum`): the gradient returned is
+  ///     the vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Default nil
+  ///     (ones).
   /// - Returns: The loss and a gradient shaped like `logits`.
-  /// - Throws: ``LossError``, as ``loss(logits:labels:classWeights:)``.
+  /// - Throws: ``LossError``, as ``loss(logits:labels:classWeights:)``, and for an upstream
+  ///   gradient not shaped like the loss.
   /// - Complexity: O(N * C).
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil
+    logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil,
+    upstreamGradient: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
-    let result = try evaluate(logits, labels, classWeights, wantsGradient: true)
+    let result = try evaluate(
+      logits, labels, classWeights, upstreamGradient: upstreamGradient, wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
@@ -84,7 +91,7 @@ public struct MultiMarginLoss: Sendable, Hashable {
   @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ logits: ShapedArray<Scalar>, _ labels: ShapedArray<Int>, _ classWeights: [Scalar]?,
-    wantsGradient: Bool
+    upstreamGradient: ShapedArray<Scalar>?, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     let problem = try makeProblem(shape: logits.shape)
     let samples = problem.samples
@@ -94,16 +101,25 @@ public struct MultiMarginLoss: Sendable, Hashable {
           + " shape \(describe(shape: logits.shape)); expected \(samples) label(s) in"
           + " shape [\(samples)]" + (samples == 1 ? " or []" : ""))
     }
+    let lossShape = reduction == .none && labels.rank > 0 ? [samples] : []
+    if let upstreamGradient, upstreamGradient.shape != lossShape {
+      throw .shapeMismatch(
+        "upstream gradient shape \(describe(shape: upstreamGradient.shape)) does not match the"
+          + " loss shape \(describe(shape: lossShape)) of reduction \(reduction)")
+    }
     return try Kernels.outputs(
-      lossShape: reduction == .none && labels.rank > 0 ? [samples] : [],
+      lossShape: lossShape,
       gradientShape: wantsGradient ? logits.shape : nil
     ) { loss, gradient throws(LossError) in
       try logits.withUnsafeBufferPointer { x throws(LossError) in
         try labels.withUnsafeBufferPointer { l throws(LossError) in
           try withOptionalBuffer(classWeights) { w throws(LossError) in
-            try compute(
-              logits: x, labels: l, classWeights: w, problem: problem,
-              scalarLabels: labels.rank == 0, loss: loss, gradient: gradient)
+            try withOptionalBuffer(upstreamGradient?.scalars) { g throws(LossError) in
+              try compute(
+                logits: x, labels: l, classWeights: w, problem: problem,
+                scalarLabels: labels.rank == 0, upstreamGradient: g, loss: loss,
+                gradient: gradient)
+            }
           }
         }
       }
@@ -134,7 +150,8 @@ extension MultiMarginLoss {
   ) throws(LossError) {
     try compute(
       logits: logits, labels: labels, classWeights: classWeights,
-      problem: makeProblem(shape: shape), scalarLabels: false, loss: loss, gradient: nil)
+      problem: makeProblem(shape: shape), scalarLabels: false, upstreamGradient: nil, loss: loss,
+      gradient: nil)
   }
 
   /// Writes the hinge loss and its gradient with respect to the scores into caller buffers:
@@ -146,20 +163,26 @@ extension MultiMarginLoss {
   ///   - shape: The shape of `logits`: `(N, C)`, `(C)` or `()`.
   ///   - labels: Class indices, `N` of them (1 for a single sample).
   ///   - classWeights: Optional per-class weights, `C` of them.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as many elements as
+  ///     it (one per sample for `.none`, 1 for `.mean` and `.sum`): the gradient written is the
+  ///     vector-Jacobian product. Default nil (ones).
   ///   - loss: Receives the loss: one element per sample for `.none`, else 1.
   ///   - gradient: Receives the gradient, as many elements as `logits`. It may be the same
-  ///     memory as `logits`; see also ``lossAndGradient(overwriting:shape:labels:classWeights:loss:)``.
+  ///     memory as `logits`; see also
+  ///     ``lossAndGradient(overwriting:shape:labels:classWeights:upstreamGradient:loss:)``.
   /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``, and for a
-  ///   gradient buffer of the wrong size.
+  ///   gradient buffer or an upstream gradient of the wrong size.
   /// - Complexity: O(N * C); O(1) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
-    classWeights: UnsafeBufferPointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>,
+    classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       logits: logits, labels: labels, classWeights: classWeights,
-      problem: makeProblem(shape: shape), scalarLabels: false, loss: loss, gradient: gradient)
+      problem: makeProblem(shape: shape), scalarLabels: false,
+      upstreamGradient: upstreamGradient, loss: loss, gradient: gradient)
   }
 
   /// Computes the hinge loss and overwrites the scores with its gradient.
@@ -169,6 +192,9 @@ extension MultiMarginLoss {
   ///   - shape: The shape of `logits`: `(N, C)`, `(C)` or `()`.
   ///   - labels: Class indices, `N` of them (1 for a single sample).
   ///   - classWeights: Optional per-class weights, `C` of them.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as many elements as
+  ///     it (one per sample for `.none`, 1 for `.mean` and `.sum`): the gradient written is the
+  ///     vector-Jacobian product. Default nil (ones).
   ///   - loss: Receives the loss: one element per sample for `.none`, else 1.
   /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:into:)``; the scores
   ///   are unchanged when it throws.
@@ -176,11 +202,12 @@ extension MultiMarginLoss {
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwriting logits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
     labels: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<Scalar>? = nil,
-    loss: UnsafeMutableBufferPointer<Scalar>
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       logits: UnsafeBufferPointer(logits), labels: labels, classWeights: classWeights,
-      problem: makeProblem(shape: shape), scalarLabels: false, loss: loss, gradient: logits)
+      problem: makeProblem(shape: shape), scalarLabels: false,
+      upstreamGradient: upstreamGradient, loss: loss, gradient: logits)
   }
 
 }
@@ -215,7 +242,8 @@ extension MultiMarginLoss {
   private func compute<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, labels: UnsafeBufferPointer<Int>,
     classWeights: UnsafeBufferPointer<Scalar>?, problem: MultiMarginProblem, scalarLabels: Bool,
-    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>?
+    upstreamGradient: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutableBufferPointer<Scalar>?
   ) throws(LossError) {
     let (samples, classes) = (problem.samples, problem.classes)
     try checkCount(logits.count, shape: problem.shape, name: "logits")
@@ -236,11 +264,13 @@ extension MultiMarginLoss {
           + " \(classes) classes")
     }
     try checkLossCount(loss.count, reduction: reduction, rows: samples)
+    try checkUpstreamGradient(count: upstreamGradient?.count, reduction: reduction, rows: samples)
     if let gradient {
       try checkGradientCount(gradient.count, shape: problem.shape, name: "logits")
     }
     Reference.multiMargin(
       logits: startAddress(logits.baseAddress), labels: labels, classWeights: classWeights,
-      problem: problem, loss: loss, gradient: gradient?.baseAddress)
+      problem: problem, upstream: gradient == nil ? nil : upstreamGradient, loss: loss,
+      gradient: gradient?.baseAddress)
   }
 }

@@ -42,28 +42,36 @@ enum FusedBinaryCrossEntropy {
 
   /// Runs the kernel over `count` elements and returns the sum of the (weighted) losses in
   /// Double; per-element losses go to `loss` when it is not nil (`.none`), scaled derivatives
-  /// to `gradient` (which may be `logits`). `threads` overrides the thread count (tests).
+  /// to `gradient` (which may be `logits`), each times its element of `upstream` when that is
+  /// not nil (the upstream gradient of `.none`, read as the derivative is stored). `threads`
+  /// overrides the thread count (tests).
   static func run<S: KernelStorage>(
     _: S.Type, logits: UnsafePointer<S.Stored>, targets: UnsafePointer<S.Stored>, count: Int,
     weight: RepeatingWeight<S>?, positiveWeight: RepeatingWeight<S>?, gradientScale: Float,
     loss: UnsafeMutablePointer<S.Stored>?, gradient: UnsafeMutablePointer<S.Stored>?,
-    threads: Int? = nil
+    upstream: UnsafePointer<S.Stored>? = nil, threads: Int? = nil
   ) -> Double {
     let data = Inputs<S>(
       x: logits, y: targets, count: count, gradientScale: gradientScale, threads: threads)
     switch (weight, positiveWeight) {
-    case (nil, nil): return outputs(data, NoWeight(), NoWeight(), loss, gradient)
-    case (let w?, nil): return outputs(data, w, NoWeight(), loss, gradient)
-    case (nil, let p?): return outputs(data, NoWeight(), p, loss, gradient)
-    case (let w?, let p?): return outputs(data, w, p, loss, gradient)
+    case (nil, nil): return outputs(data, NoWeight(), NoWeight(), loss, gradient, upstream)
+    case (let w?, nil): return outputs(data, w, NoWeight(), loss, gradient, upstream)
+    case (nil, let p?): return outputs(data, NoWeight(), p, loss, gradient, upstream)
+    case (let w?, let p?): return outputs(data, w, p, loss, gradient, upstream)
     }
   }
 
   private static func outputs<S: KernelStorage, W: WeightPolicy, P: WeightPolicy>(
     _ data: Inputs<S>, _ weight: W, _ positiveWeight: P,
-    _ loss: UnsafeMutablePointer<S.Stored>?, _ gradient: UnsafeMutablePointer<S.Stored>?
+    _ loss: UnsafeMutablePointer<S.Stored>?, _ gradient: UnsafeMutablePointer<S.Stored>?,
+    _ upstream: UnsafePointer<S.Stored>?
   ) -> Double {
     // Stores are policy types, so that the hot loop has no branch.
+    if let gradient, let upstream {
+      let g = UpstreamOutput<S>(pointer: gradient, upstream: upstream)
+      guard let loss else { return blocks(data, weight, positiveWeight, NoOutput(), g) }
+      return blocks(data, weight, positiveWeight, Output<S>(pointer: loss), g)
+    }
     switch (loss, gradient) {
     case (nil, nil):
       return blocks(data, weight, positiveWeight, NoOutput(), NoOutput())
@@ -258,6 +266,20 @@ extension FusedBinaryCrossEntropy {
     @inline(__always) func store(_ v: Vector, _ i: Int) { S.store(v, pointer, i) }
     @inline(__always) func storePartial(_ v: Vector, _ i: Int, count: Int) {
       S.storePartial(v, pointer, i, count: count)
+    }
+  }
+
+  /// The results times the upstream gradient's elements at the same indices, written rounded
+  /// to the storage type (the gradient of `.none` with an upstream gradient; each upstream
+  /// element is read before the result at its index is written).
+  struct UpstreamOutput<S: KernelStorage>: OutputPolicy {
+    let pointer: UnsafeMutablePointer<S.Stored>
+    let upstream: UnsafePointer<S.Stored>
+    @inline(__always) func store(_ v: Vector, _ i: Int) {
+      S.store(v * S.load(upstream, i), pointer, i)
+    }
+    @inline(__always) func storePartial(_ v: Vector, _ i: Int, count: Int) {
+      S.storePartial(v * S.loadPartial(upstream, i, count: count, fill: 0), pointer, i, count: count)
     }
   }
 }

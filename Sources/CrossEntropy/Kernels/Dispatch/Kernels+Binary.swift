@@ -9,36 +9,42 @@ extension Kernels {
   /// Binary cross-entropy: from logits through
   /// ``binaryCrossEntropyWithLogits(logits:targets:shape:count:weight:positiveWeight:reduction:loss:gradient:threads:)``,
   /// from probabilities by the reference. Writes `loss` (one value per element for `.none`,
-  /// else 1) and, when not nil, the gradient (which may be `input`).
+  /// else 1) and, when not nil, the gradient (which may be `input`), times the upstream
+  /// gradient when there is one (one value per element for `.none`, else 1).
   static func binaryCrossEntropy<Scalar: BinaryFloatingPoint>(
     _ kind: BinaryInputKind, input: UnsafePointer<Scalar>, targets: UnsafePointer<Scalar>,
     shape: [Int], count: Int, weight: BinaryWeightArgument<Scalar>?,
     positiveWeight: BinaryWeightArgument<Scalar>?, reduction: Reduction,
-    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?
+    upstream: UnsafePointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutablePointer<Scalar>?
   ) {
     switch kind {
     case .logits:
       binaryCrossEntropyWithLogits(
         logits: input, targets: targets, shape: shape, count: count, weight: weight,
-        positiveWeight: positiveWeight, reduction: reduction, loss: loss, gradient: gradient)
+        positiveWeight: positiveWeight, reduction: reduction, upstream: upstream, loss: loss,
+        gradient: gradient)
     case .probabilities:
       Reference.binaryCrossEntropy(
         .probabilities, input: UnsafeBufferPointer(start: input, count: count),
         targets: UnsafeBufferPointer(start: targets, count: count),
         weight: weight.map { ($0.values, $0.index) }, positiveWeight: nil, shape: shape,
-        reduction: reduction, loss: loss,
+        reduction: reduction, upstream: upstream, loss: loss,
         gradient: gradient.map { UnsafeMutableBufferPointer(start: $0, count: count) })
     }
   }
 
   /// Binary cross-entropy with logits: the fused kernel for fp32 (and Float16) inputs whose
   /// weights repeat along the flattened elements, else the reference. Writes `loss` (one value
-  /// per element for `.none`, else 1) and, when not nil, the gradient (which may be `logits`).
+  /// per element for `.none`, else 1) and, when not nil, the gradient (which may be `logits`),
+  /// times the upstream gradient when there is one (one value per element for `.none`, else 1;
+  /// the fused kernel multiplies each element's derivative by it as it stores it).
   /// `threads` overrides the thread count (tests).
   static func binaryCrossEntropyWithLogits<Scalar: BinaryFloatingPoint>(
     logits: UnsafePointer<Scalar>, targets: UnsafePointer<Scalar>, shape: [Int], count: Int,
     weight: BinaryWeightArgument<Scalar>?, positiveWeight: BinaryWeightArgument<Scalar>?,
-    reduction: Reduction, loss: UnsafeMutableBufferPointer<Scalar>,
+    reduction: Reduction, upstream: UnsafePointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutablePointer<Scalar>?, threads: Int? = nil
   ) {
     if count > 0 {
@@ -52,7 +58,8 @@ extension Kernels {
           targets: cast(targets, to: Float.self), shape: shape, count: count,
           weight: cast(weight, to: Float.self),
           positiveWeight: cast(positiveWeight, to: Float.self),
-          reduction: reduction, loss: cast(loss, to: Float.self),
+          reduction: reduction, upstream: upstream.map { cast($0, to: Float.self) },
+          loss: cast(loss, to: Float.self),
           gradient: gradient.map { cast($0, to: Float.self) }, threads: threads)
       }
       #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
@@ -62,6 +69,7 @@ extension Kernels {
             targets: cast(targets, to: Float16.self), shape: shape, count: count,
             weight: cast(weight, to: Float16.self),
             positiveWeight: cast(positiveWeight, to: Float16.self), reduction: reduction,
+            upstream: upstream.map { cast($0, to: Float16.self) },
             loss: cast(loss, to: Float16.self),
             gradient: gradient.map { cast($0, to: Float16.self) },
             threads: threads)
@@ -86,8 +94,8 @@ extension Kernels {
     Reference.binaryCrossEntropy(
       .logits, input: UnsafeBufferPointer(start: logits, count: count),
       targets: UnsafeBufferPointer(start: targets, count: count), weight: weightValues,
-      positiveWeight: positiveValues, shape: shape, reduction: reduction, loss: loss,
-      gradient: gradientBuffer)
+      positiveWeight: positiveValues, shape: shape, reduction: reduction, upstream: upstream,
+      loss: loss, gradient: gradientBuffer)
   }
 
   /// Runs ``FusedBinaryCrossEntropy`` on elements stored as `S` and returns the sum of the
@@ -97,8 +105,8 @@ extension Kernels {
     _: S.Type, logits: UnsafePointer<S.Stored>, targets: UnsafePointer<S.Stored>, shape: [Int],
     count: Int, weight: BinaryWeightArgument<S.Stored>?,
     positiveWeight: BinaryWeightArgument<S.Stored>?, reduction: Reduction,
-    loss: UnsafeMutableBufferPointer<S.Stored>, gradient: UnsafeMutablePointer<S.Stored>?,
-    threads: Int?
+    upstream: UnsafePointer<S.Stored>?, loss: UnsafeMutableBufferPointer<S.Stored>,
+    gradient: UnsafeMutablePointer<S.Stored>?, threads: Int?
   ) -> Double? {
     /// The period of a weight, or nil when the fused kernel cannot read it.
     func period(_ w: BinaryWeightArgument<S.Stored>?) -> Int?? {
@@ -128,12 +136,16 @@ extension Kernels {
       return FusedBinaryCrossEntropy.RepeatingWeight(
         values: UnsafePointer(copy.baseAddress!), period: period)
     }
+    // A reduced loss's upstream gradient is one value: it joins the reduction's factor.
+    var gradientScale = reduction == .mean ? 1 / Double(count) : 1
+    if reduction != .none, let upstream { gradientScale *= Double(S.float(upstream[0])) }
     return FusedBinaryCrossEntropy.run(
       S.self, logits: logits, targets: targets, count: count,
       weight: repeating(weight, weightPeriod),
       positiveWeight: repeating(positiveWeight, positivePeriod),
-      gradientScale: reduction == .mean ? Float(1 / Double(count)) : 1,
-      loss: reduction == .none ? loss.baseAddress! : nil, gradient: gradient, threads: threads)
+      gradientScale: Float(gradientScale),
+      loss: reduction == .none ? loss.baseAddress! : nil, gradient: gradient,
+      upstream: reduction == .none ? upstream : nil, threads: threads)
   }
 
   /// Reinterprets a weight argument's values (the caller has checked that `T` is `U`).

@@ -36,8 +36,9 @@ struct FusedDistillation {
   let temperature: Double
   let hardLabelWeight: Double
   let ignoreIndex: Int
-  /// The factor of each row's gradient: 1 / kept rows for `.mean`, else 1.
-  let gradientScale: Double
+  /// The factor of each row's gradient: 1 / kept rows for `.mean`, else 1 (times the row's
+  /// upstream gradient, in the copy of the kernel that runs a row that has one).
+  var gradientScale: Double
 
   /// Whether the hard term needs exponentials of its own (`T != 1`).
   var separateHard: Bool { hardLabelWeight != 0 && temperature != 1 }
@@ -58,14 +59,15 @@ struct FusedDistillation {
   }
 
   /// Runs the kernel over `rows` rows. `labels` is nil when there are none (then every row
-  /// counts); `loss` holds `rows` values for `.none`, else 1. `threads` overrides the thread
-  /// count (tests).
+  /// counts); `loss` holds `rows` values for `.none`, else 1. `rowScales` holds the rows'
+  /// upstream gradient, if any (its gradient factors; ignored rows do not read theirs);
+  /// `threads` overrides the thread count (tests).
   static func run(
     student: UnsafePointer<Float>, teacher: UnsafePointer<Float>,
     labels: UnsafeBufferPointer<Int>?, rows: Int, classes: Int, temperature: Double,
     hardLabelWeight: Double, ignoreIndex: Int, reduction: Reduction,
     loss: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>?,
-    threads: Int? = nil
+    rowScales: RowScales? = nil, threads: Int? = nil
   ) {
     var kept = rows
     if let labels {
@@ -93,7 +95,9 @@ struct FusedDistillation {
       defer { scratch.deallocate() }
       for r in range {
         let offset = r * classes
-        terms[r] = kernel.row(
+        var rowKernel = kernel
+        if let rowScales { rowKernel.gradientScale *= rowScales.gradientFactor(r) }
+        terms[r] = rowKernel.row(
           student + offset, teacher + offset, label: labels?[r],
           gradient: gradient.map { $0 + offset }, teacherScratch: scratch,
           hardScratch: scratch + classes,

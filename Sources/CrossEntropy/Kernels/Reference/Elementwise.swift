@@ -13,25 +13,33 @@ enum Elementwise {
   ///   - scale: The factor applied to the sum when not elementwise (1 for sum, 1 / n for mean).
   ///   - wantsGradient: Whether to produce the gradient.
   ///   - broadcast: How the two operands pair up.
+  ///   - upstream: The upstream gradient (checked by the caller): one value per element of the
+  ///     broadcast shape when elementwise, else one value that scales the gradient; nil for
+  ///     ones.
   ///   - term: The loss of element `i` and its derivative with respect to the input element.
   /// - Returns: The loss (0-dimensional unless elementwise) and, if wanted, the gradient of the
-  ///   returned loss (of the sum of losses when elementwise), shaped like the input: a
-  ///   broadcast input element receives the sum of the derivatives of its copies.
+  ///   returned loss (of the sum of losses, each times its upstream gradient, when
+  ///   elementwise), shaped like the input: a broadcast input element receives the sum of the
+  ///   derivatives of its copies.
   static func evaluate<Scalar: BinaryFloatingPoint>(
     shape: [Int], count: Int, elementwise: Bool, scale: Double, wantsGradient: Bool,
-    broadcast: BroadcastPairs, term: (Int) -> (value: Double, derivative: Double)
+    broadcast: BroadcastPairs, upstream: [Scalar]? = nil,
+    term: (Int) -> (value: Double, derivative: Double)
   ) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     let lossShape = broadcast.shape
     let lossCount = broadcast.count
     var losses = [Scalar](repeating: 0, count: elementwise ? lossCount : 1)
     var gradient = wantsGradient ? [Double](repeating: 0, count: count) : nil
-    let gradientScale = elementwise ? 1 : scale
+    var gradientScale = elementwise ? 1 : scale
+    let perElement = elementwise ? upstream : nil
+    if !elementwise, let upstream { gradientScale *= Double(upstream[0]) }
     var total = 0.0
     for i in 0..<lossCount {
       let (value, derivative) = term(i)
       if elementwise { losses[i] = Scalar(value) } else { total += value }
       if wantsGradient {
-        gradient![broadcast.first[i]] += derivative * gradientScale
+        let factor = perElement.map { gradientScale * Double($0[i]) } ?? gradientScale
+        gradient![broadcast.first[i]] += derivative * factor
       }
     }
     if !elementwise { losses[0] = Scalar(total * scale) }
@@ -51,13 +59,26 @@ enum Elementwise {
   ///   - loss: Receives `count` losses when elementwise, else 1.
   ///   - gradient: Receives the gradient (of the sum when elementwise), or nil. `term(i)` may
   ///     read the memory of `gradient[i]` (it is written after).
+  ///   - upstream: The upstream gradient (checked by the caller): `count` values when
+  ///     elementwise, each multiplying its element's derivative, else one value that scales the
+  ///     gradient; nil for ones. Element `i` is read before `gradient[i]` is written.
   ///   - term: The loss of element `i` and its derivative with respect to the input element.
   static func run<Scalar: BinaryFloatingPoint>(
     count: Int, elementwise: Bool, scale: Double, loss: UnsafeMutablePointer<Scalar>,
-    gradient: UnsafeMutablePointer<Scalar>?, term: (Int) -> (value: Double, derivative: Double)
+    gradient: UnsafeMutablePointer<Scalar>?, upstream: UnsafePointer<Scalar>? = nil,
+    term: (Int) -> (value: Double, derivative: Double)
   ) {
-    let gradientScale = elementwise ? 1 : scale
+    var gradientScale = elementwise ? 1 : scale
+    if !elementwise, let upstream { gradientScale *= Double(upstream[0]) }
     var total = 0.0
+    if elementwise, let upstream, let gradient {
+      for i in 0..<count {
+        let (value, derivative) = term(i)
+        loss[i] = Scalar(value)
+        gradient[i] = Scalar(derivative * Double(upstream[i]) + 0)
+      }
+      return
+    }
     for i in 0..<count {
       let (value, derivative) = term(i)
       if elementwise { loss[i] = Scalar(value) } else { total += value }

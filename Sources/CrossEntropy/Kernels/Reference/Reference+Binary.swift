@@ -2,12 +2,15 @@ import RealModule
 
 extension Reference {
   /// Binary cross-entropy from logits or probabilities, in Double, as PyTorch evaluates it.
-  /// `gradient` may be the same memory as `input` (each element is read before it is written).
+  /// `gradient` may be the same memory as `input` (each element is read before it is written);
+  /// it is multiplied by `upstream` when there is one (one value per element for `.none`, else
+  /// one value).
   static func binaryCrossEntropy<Scalar: BinaryFloatingPoint>(
     _ kind: BinaryInputKind, input: UnsafeBufferPointer<Scalar>,
     targets: UnsafeBufferPointer<Scalar>, weight: (UnsafeBufferPointer<Scalar>, BroadcastIndex)?,
     positiveWeight: (UnsafeBufferPointer<Scalar>, BroadcastIndex)?,
-    shape: [Int], reduction: Reduction, loss: UnsafeMutableBufferPointer<Scalar>,
+    shape: [Int], reduction: Reduction, upstream: UnsafePointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutableBufferPointer<Scalar>?
   ) {
     let count = input.count
@@ -21,7 +24,9 @@ extension Reference {
       index.forEach { target, source in expanded[target] = Double(values[source]) }
       positiveWeights = expanded
     }
-    let scale = reduction == .mean ? 1 / Double(count) : 1
+    var scale = reduction == .mean ? 1 / Double(count) : 1
+    if reduction != .none, let upstream { scale *= Double(upstream[0]) }
+    let perElement = reduction == .none ? upstream : nil
     var total = 0.0
     for i in 0..<count {
       let x = Double(input[i])
@@ -56,7 +61,11 @@ extension Reference {
       let weighted = value * weights[i]
       total += weighted
       if reduction == .none { loss[i] = Scalar(weighted) }
-      gradient?[i] = Scalar(slope * weights[i] * scale)
+      if let perElement {
+        gradient?[i] = Scalar(slope * weights[i] * Double(perElement[i]))
+      } else {
+        gradient?[i] = Scalar(slope * weights[i] * scale)
+      }
     }
     if reduction != .none { loss[0] = Scalar(reduction == .mean ? total / Double(count) : total) }
   }

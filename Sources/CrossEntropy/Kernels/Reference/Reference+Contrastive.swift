@@ -5,10 +5,11 @@ extension Reference {
   /// matrix against the target on the diagonal.
   ///
   /// - Returns: The per-row losses and, if wanted, `scale * (softmax - onehot)` laid out like
-  ///   `logits` (for `transposed`, softmax over columns, still in `logits`' layout).
+  ///   `logits` (for `transposed`, softmax over columns, still in `logits`' layout), each
+  ///   line's times its element of `lineScales` when that is not nil.
   static func diagonalCrossEntropy(
     logits: [Double], rows: Int, columns: Int, transposed: Bool, scale: Double,
-    wantsGradient: Bool
+    lineScales: [Double]? = nil, wantsGradient: Bool
   ) -> (rowLosses: [Double], gradient: [Double]?) {
     // A "line" is a row of the logits, or a column when transposed.
     let (lines, length) = transposed ? (columns, rows) : (rows, columns)
@@ -24,6 +25,7 @@ extension Reference {
       if lse == .infinity { lse = .nan }
       losses[line] = lse - buffer[line]
       if wantsGradient {
+        let scale = lineScales.map { scale * $0[line] } ?? scale
         for k in 0..<length {
           let p = Double.exp(buffer[k] - lse)
           gradient![index(line, k)] = scale * (p - (k == line ? 1 : 0))
@@ -33,10 +35,11 @@ extension Reference {
     return (losses, gradient)
   }
 
-  /// CLIP's symmetric loss; see ``CLIPLoss``.
+  /// CLIP's symmetric loss; see ``CLIPLoss``. The gradients are those of `upstream` times the
+  /// loss.
   static func clip(
     image: [Double], text: [Double], count n: Int, dimension d: Int, logitScale: Double,
-    normalizes: Bool, wantsGradient: Bool
+    normalizes: Bool, upstream: Double = 1, wantsGradient: Bool
   ) -> (loss: Double, image: [Double]?, text: [Double]?, scale: Double) {
     let (a, aNorms) = normalizes ? normalizeRows(image, n, d) : (image, [])
     let (b, bNorms) = normalizes ? normalizeRows(text, n, d) : (text, [])
@@ -50,11 +53,12 @@ extension Reference {
       }
     }
     let scale = 1 / Double(2 * n)
+    let gradientScale = scale * upstream
     let byRow = diagonalCrossEntropy(
-      logits: logits, rows: n, columns: n, transposed: false, scale: scale,
+      logits: logits, rows: n, columns: n, transposed: false, scale: gradientScale,
       wantsGradient: wantsGradient)
     let byColumn = diagonalCrossEntropy(
-      logits: logits, rows: n, columns: n, transposed: true, scale: scale,
+      logits: logits, rows: n, columns: n, transposed: true, scale: gradientScale,
       wantsGradient: wantsGradient)
     let loss = (byRow.rowLosses.reduce(0, +) + byColumn.rowLosses.reduce(0, +)) * scale
     guard wantsGradient else { return (loss, nil, nil, 0) }

@@ -3,11 +3,12 @@ import RealModule
 extension Reference {
   /// Knowledge distillation, fused per row; see ``DistillationLoss``. `loss` receives one value
   /// per row for `.none` (0 for ignored rows), else 1; `gradient`, if not nil, every element (0
-  /// for ignored rows). `gradient` may be `student` (each row is read whole before it is
-  /// written). O(C) scratch.
+  /// for ignored rows), each non-ignored row's times its factor in `rowScales` (the upstream
+  /// gradient) when there is one. `gradient` may be `student` (each row is read whole before
+  /// it is written). O(C) scratch.
   static func distillation<Scalar: BinaryFloatingPoint>(
     student: UnsafePointer<Scalar>, teacher: UnsafePointer<Scalar>,
-    labels: UnsafeBufferPointer<Int>?, problem: DistillationProblem,
+    labels: UnsafeBufferPointer<Int>?, problem: DistillationProblem, rowScales: RowScales? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?
   ) {
     let layout = problem.layout
@@ -59,6 +60,7 @@ extension Reference {
       if elementwise { loss[r] = Scalar(value) } else { total += value }
       if let gradient {
         let soft = (1 - hardLabelWeight) * temperature
+        let gradientScale = rowScales.map { gradientScale * $0.gradientFactor(r) } ?? gradientScale
         for c in 0..<classes {
           var g = soft * (q[c] - p[c])
           if hardLabelWeight != 0 {

@@ -14,11 +14,14 @@ struct MultiMarginProblem: Sendable {
 extension Reference {
   /// The multi-margin loss over `samples` rows of `classes` scores: `loss` receives one value
   /// per sample for `.none`, else 1; `gradient` (which may be `logits`), if not nil, every
-  /// element.
+  /// element, each sample's row times its upstream gradient when `upstream` is not nil (one
+  /// value per sample for `.none`, else one value for every sample), as PyTorch multiplies
+  /// every element of the row, zeros included.
   static func multiMargin<Scalar: BinaryFloatingPoint>(
     logits: UnsafePointer<Scalar>, labels: UnsafeBufferPointer<Int>,
     classWeights: UnsafeBufferPointer<Scalar>?, problem: MultiMarginProblem,
-    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?
+    upstream: UnsafeBufferPointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutablePointer<Scalar>?
   ) {
     let (samples, classes) = (problem.samples, problem.classes)
     let reduction = problem.criterion.reduction
@@ -30,6 +33,7 @@ extension Reference {
         row: logits + n * classes, classes: classes, label: labels[n],
         weight: classWeights.map { Double($0[labels[n]]) } ?? 1, p: problem.criterion.p,
         margin: problem.criterion.margin, gradientScale: scale,
+        upstream: upstream.map { Double($0[$0.count == samples ? n : 0]) },
         gradient: gradient.map { $0 + n * classes })
       if elementwise { loss[n] = Scalar(value) } else { total += value }
     }
@@ -37,13 +41,15 @@ extension Reference {
   }
 
   /// The multi-margin loss of one sample, as PyTorch's CPU kernel computes it, writing its
-  /// gradient (times `gradientScale`) into `gradient` when there is one (which may be `scores`:
-  /// each score is read before its gradient is written).
+  /// gradient (times `gradientScale`, then times `upstream` when it is not nil) into `gradient`
+  /// when there is one (which may be `scores`: each score is read before its gradient is
+  /// written).
   ///
   /// - Returns: `sum_{i != y} max(0, margin - x[y] + x[i])^p * weight / C`.
   static func multiMargin<Scalar: BinaryFloatingPoint>(
     row scores: UnsafePointer<Scalar>, classes: Int, label: Int, weight: Double, p: Int,
-    margin: Double, gradientScale: Double, gradient: UnsafeMutablePointer<Scalar>?
+    margin: Double, gradientScale: Double, upstream: Double? = nil,
+    gradient: UnsafeMutablePointer<Scalar>?
   ) -> Double {
     let target = Double(scores[label])
     let g = gradientScale / Double(classes) * weight
@@ -57,11 +63,11 @@ extension Reference {
         h = p == 1 ? g : 2 * g * z
       }
       if let gradient {
-        gradient[c] = Scalar(h)
+        gradient[c] = Scalar(upstream.map { h * $0 } ?? h)
         targetGradient -= h
       }
     }
-    if let gradient { gradient[label] = Scalar(targetGradient) }
+    if let gradient { gradient[label] = Scalar(upstream.map { targetGradient * $0 } ?? targetGradient) }
     return sum / Double(classes)
   }
 }

@@ -55,6 +55,9 @@ extension ConnectionistTemporalClassification {
   ///   - labelShape: The shape of `labels`: padded `(N, S)` or concatenated `[sum(labelLengths)]`.
   ///   - inputLengths: One length per sample, each in `0...T`.
   ///   - labelLengths: One length per sample, each at least 0.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as many elements as it
+  ///     (`N` for `.none`, 1 for unbatched input or `.mean` and `.sum`): the gradient written is
+  ///     the vector-Jacobian product. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, `N` for `.none` (1 for
   ///     unbatched input).
   ///   - gradient: Receives the gradient, as many elements as the input, every one written (0 at
@@ -65,11 +68,13 @@ extension ConnectionistTemporalClassification {
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logProbabilities: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
     labelShape: [Int], inputLengths: [Int], labelLengths: [Int],
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       input: logProbabilities, shape: shape, fromLogits: false, labels: labels,
-      labelShape: labelShape, inputLengths: inputLengths, labelLengths: labelLengths, loss: loss,
+      labelShape: labelShape, inputLengths: inputLengths, labelLengths: labelLengths,
+      upstreamGradient: upstreamGradient, loss: loss,
       gradient: gradient)
   }
 
@@ -84,6 +89,9 @@ extension ConnectionistTemporalClassification {
   ///   - labelShape: The shape of `labels`: padded `(N, S)` or concatenated `[sum(labelLengths)]`.
   ///   - inputLengths: One length per sample, each in `0...T`.
   ///   - labelLengths: One length per sample, each at least 0.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as many elements as it
+  ///     (`N` for `.none`, 1 for unbatched input or `.mean` and `.sum`): the gradient written is
+  ///     the vector-Jacobian product. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, `N` for `.none` (1 for
   ///     unbatched input).
   /// - Throws: ``LossError``, as ``loss(logProbabilities:shape:labels:labelShape:inputLengths:labelLengths:into:)``;
@@ -92,11 +100,13 @@ extension ConnectionistTemporalClassification {
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwritingLogProbabilities logProbabilities: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
     labels: UnsafeBufferPointer<Int>, labelShape: [Int], inputLengths: [Int],
-    labelLengths: [Int], loss: UnsafeMutableBufferPointer<Scalar>
+    labelLengths: [Int], upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       input: UnsafeBufferPointer(logProbabilities), shape: shape, fromLogits: false, labels: labels,
-      labelShape: labelShape, inputLengths: inputLengths, labelLengths: labelLengths, loss: loss,
+      labelShape: labelShape, inputLengths: inputLengths, labelLengths: labelLengths,
+      upstreamGradient: upstreamGradient, loss: loss,
       gradient: logProbabilities)
   }
 
@@ -137,6 +147,9 @@ extension ConnectionistTemporalClassification {
   ///   - labelShape: The shape of `labels`: padded `(N, S)` or concatenated `[sum(labelLengths)]`.
   ///   - inputLengths: One length per sample, each in `0...T`.
   ///   - labelLengths: One length per sample, each at least 0.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as many elements as it
+  ///     (`N` for `.none`, 1 for unbatched input or `.mean` and `.sum`): the gradient written is
+  ///     the vector-Jacobian product. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, `N` for `.none` (1 for
   ///     unbatched input).
   ///   - gradient: Receives the gradient, as many elements as the input, every one written (0 at
@@ -147,11 +160,13 @@ extension ConnectionistTemporalClassification {
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
     labelShape: [Int], inputLengths: [Int], labelLengths: [Int],
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       input: logits, shape: shape, fromLogits: true, labels: labels,
-      labelShape: labelShape, inputLengths: inputLengths, labelLengths: labelLengths, loss: loss,
+      labelShape: labelShape, inputLengths: inputLengths, labelLengths: labelLengths,
+      upstreamGradient: upstreamGradient, loss: loss,
       gradient: gradient)
   }
 
@@ -166,6 +181,9 @@ extension ConnectionistTemporalClassification {
   ///   - labelShape: The shape of `labels`: padded `(N, S)` or concatenated `[sum(labelLengths)]`.
   ///   - inputLengths: One length per sample, each in `0...T`.
   ///   - labelLengths: One length per sample, each at least 0.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as many elements as it
+  ///     (`N` for `.none`, 1 for unbatched input or `.mean` and `.sum`): the gradient written is
+  ///     the vector-Jacobian product. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, `N` for `.none` (1 for
   ///     unbatched input).
   /// - Throws: ``LossError``, as ``loss(logits:shape:labels:labelShape:inputLengths:labelLengths:into:)``;
@@ -174,11 +192,13 @@ extension ConnectionistTemporalClassification {
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwritingLogits logits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
     labels: UnsafeBufferPointer<Int>, labelShape: [Int], inputLengths: [Int],
-    labelLengths: [Int], loss: UnsafeMutableBufferPointer<Scalar>
+    labelLengths: [Int], upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       input: UnsafeBufferPointer(logits), shape: shape, fromLogits: true, labels: labels,
-      labelShape: labelShape, inputLengths: inputLengths, labelLengths: labelLengths, loss: loss,
+      labelShape: labelShape, inputLengths: inputLengths, labelLengths: labelLengths,
+      upstreamGradient: upstreamGradient, loss: loss,
       gradient: logits)
   }
 }

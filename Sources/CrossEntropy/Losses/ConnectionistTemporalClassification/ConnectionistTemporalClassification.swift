@@ -83,7 +83,7 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
   ) throws(LossError) -> ShapedArray<Scalar> {
     try evaluate(
       logProbabilities, fromLogits: false, labels: labels, inputLengths: inputLengths,
-      labelLengths: labelLengths, wantsGradient: false
+      labelLengths: labelLengths, upstreamGradient: nil, wantsGradient: false
     ).loss
   }
 
@@ -97,18 +97,23 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
   ///   - labels: Padded `(N, S)` or concatenated label sequences.
   ///   - inputLengths: One length per sample, each in `0...T`.
   ///   - labelLengths: One length per sample, each at least 0.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (`N`
+  ///     values, or 0-dimensional for unbatched input, for `.none`; 0-dimensional for `.mean`
+  ///     and `.sum`): the gradient returned is the vector-Jacobian product, as PyTorch's
+  ///     `loss.backward(gradient: g)`. Default nil (ones).
   /// - Returns: The loss (as ``loss(logProbabilities:labels:inputLengths:labelLengths:)``) and
   ///   a gradient shaped like `logProbabilities`.
-  /// - Throws: ``LossError``, as ``loss(logProbabilities:labels:inputLengths:labelLengths:)``.
+  /// - Throws: ``LossError``, as ``loss(logProbabilities:labels:inputLengths:labelLengths:)``,
+  ///   and for an upstream gradient not shaped like the loss.
   /// - Complexity: As the loss, about three times the work; O(T * (2 max L + 1)) extra memory per
   ///   sample in flight.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logProbabilities: ShapedArray<Scalar>, labels: ShapedArray<Int>, inputLengths: [Int],
-    labelLengths: [Int]
+    labelLengths: [Int], upstreamGradient: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
     let result = try evaluate(
       logProbabilities, fromLogits: false, labels: labels, inputLengths: inputLengths,
-      labelLengths: labelLengths, wantsGradient: true)
+      labelLengths: labelLengths, upstreamGradient: upstreamGradient, wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
@@ -132,7 +137,7 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
   ) throws(LossError) -> ShapedArray<Scalar> {
     try evaluate(
       logits, fromLogits: true, labels: labels, inputLengths: inputLengths,
-      labelLengths: labelLengths, wantsGradient: false
+      labelLengths: labelLengths, upstreamGradient: nil, wantsGradient: false
     ).loss
   }
 
@@ -147,25 +152,39 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
   ///   - labels: Padded `(N, S)` or concatenated label sequences.
   ///   - inputLengths: One length per sample, each in `0...T`.
   ///   - labelLengths: One length per sample, each at least 0.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (`N`
+  ///     values, or 0-dimensional for unbatched input, for `.none`; 0-dimensional for `.mean`
+  ///     and `.sum`): the gradient returned is the vector-Jacobian product, as PyTorch's
+  ///     `loss.backward(gradient: g)`. Default nil (ones).
   /// - Returns: The loss and a gradient shaped like `logits`.
-  /// - Throws: ``LossError``, as ``loss(logProbabilities:labels:inputLengths:labelLengths:)``.
+  /// - Throws: ``LossError``, as ``loss(logProbabilities:labels:inputLengths:labelLengths:)``,
+  ///   and for an upstream gradient not shaped like the loss.
   /// - Complexity: As ``lossAndGradient(logProbabilities:labels:inputLengths:labelLengths:)``.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, inputLengths: [Int],
-    labelLengths: [Int]
+    labelLengths: [Int], upstreamGradient: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
     let result = try evaluate(
       logits, fromLogits: true, labels: labels, inputLengths: inputLengths,
-      labelLengths: labelLengths, wantsGradient: true)
+      labelLengths: labelLengths, upstreamGradient: upstreamGradient, wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ input: ShapedArray<Scalar>, fromLogits: Bool, labels: ShapedArray<Int>,
-    inputLengths: [Int], labelLengths: [Int], wantsGradient: Bool
+    inputLengths: [Int], labelLengths: [Int], upstreamGradient: ShapedArray<Scalar>?,
+    wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     let batched = input.rank == 3
     let reduced = reduction != .none
+    if let upstreamGradient, input.rank == 2 || batched {
+      let expected = reduced || !batched ? [] : [input.shape[1]]
+      if upstreamGradient.shape != expected {
+        throw .shapeMismatch(
+          "upstream gradient shape \(describe(shape: upstreamGradient.shape)) does not match the"
+            + " loss shape \(describe(shape: expected)) of reduction \(reduction)")
+      }
+    }
     var loss = [Scalar](
       repeating: 0, count: reduced ? 1 : (batched ? input.shape[1] : 1))
     var gradient = wantsGradient ? [Scalar](repeating: 0, count: input.scalars.count) : nil
@@ -173,10 +192,13 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
       try labels.withUnsafeBufferPointer { labelBuffer throws(LossError) in
         try loss.withUnsafeMutableBufferPointer { lossBuffer throws(LossError) in
           try withOptionalMutableBuffer(&gradient) { gradientBuffer throws(LossError) in
-            try compute(
-              input: inputBuffer, shape: input.shape, fromLogits: fromLogits,
-              labels: labelBuffer, labelShape: labels.shape, inputLengths: inputLengths,
-              labelLengths: labelLengths, loss: lossBuffer, gradient: gradientBuffer)
+            try withOptionalBuffer(upstreamGradient?.scalars) { upstream throws(LossError) in
+              try compute(
+                input: inputBuffer, shape: input.shape, fromLogits: fromLogits,
+                labels: labelBuffer, labelShape: labels.shape, inputLengths: inputLengths,
+                labelLengths: labelLengths, upstreamGradient: upstream, loss: lossBuffer,
+                gradient: gradientBuffer)
+            }
           }
         }
       }
@@ -190,6 +212,8 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
   /// Validates everything, runs the kernels and reduces: the one path of every form.
   ///
   /// - Parameters:
+  ///   - upstreamGradient: If not nil, the upstream gradient: one value per sample for `.none`,
+  ///     else 1; it multiplies each sample's gradient.
   ///   - gradient: If not nil, receives the gradient, every element written; it may be the
   ///     memory of `input`.
   @_specialize(where Scalar == Float)
@@ -197,15 +221,18 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
   func compute<Scalar: BinaryFloatingPoint>(
     input: UnsafeBufferPointer<Scalar>, shape: [Int], fromLogits: Bool,
     labels: UnsafeBufferPointer<Int>, labelShape: [Int], inputLengths: [Int],
-    labelLengths: [Int], loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutableBufferPointer<Scalar>?
+    labelLengths: [Int], upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>?
   ) throws(LossError) {
     let name = fromLogits ? "logits" : "log probabilities"
-    let problem = try makeProblem(
+    var problem = try makeProblem(
       shape: shape, name: name, count: input.count, gradientCount: gradient?.count,
       labels: labels, labelShape: labelShape, inputLengths: inputLengths,
       labelLengths: labelLengths)
     try checkLossCount(loss.count, reduction: reduction, rows: problem.batch)
+    try checkUpstreamGradient(
+      count: upstreamGradient?.count, reduction: reduction, rows: problem.batch)
+    if gradient != nil, let upstreamGradient { problem.upstream = upstreamGradient.map { Double($0) } }
     var losses = [Double](repeating: 0, count: problem.batch)
     losses.withUnsafeMutableBufferPointer { lossBuffer in
       CTCKernel.evaluate(

@@ -73,7 +73,9 @@ public struct DistillationLoss: Sendable, Hashable {
     studentLogits: ShapedArray<Scalar>, teacherLogits: ShapedArray<Scalar>,
     labels: ShapedArray<Int>? = nil
   ) throws(LossError) -> ShapedArray<Scalar> {
-    try evaluate(studentLogits, teacherLogits, labels, wantsGradient: false).loss
+    try evaluate(
+      studentLogits, teacherLogits, labels, upstreamGradient: nil, wantsGradient: false
+    ).loss
   }
 
   /// The distillation loss and its gradient with respect to the student's logits.
@@ -82,14 +84,21 @@ public struct DistillationLoss: Sendable, Hashable {
   ///   - studentLogits: The student's raw scores, any rank >= 1, classes on ``classAxis``.
   ///   - teacherLogits: The teacher's raw scores, the same shape.
   ///   - labels: Class indices, as in ``loss(studentLogits:teacherLogits:labels:)``.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (like
+  ///     the labels, one per row, for `.none`; 0-dimensional for `.mean` and `.sum`): the
+  ///     gradient returned is the vector-Jacobian product, as PyTorch's
+  ///     `loss.backward(gradient: g)`. Ignored rows do not read theirs. Default nil (ones).
   /// - Returns: The loss and a gradient shaped like `studentLogits` (for `.none`, of the sum).
-  /// - Throws: ``LossError``, as ``loss(studentLogits:teacherLogits:labels:)``.
+  /// - Throws: ``LossError``, as ``loss(studentLogits:teacherLogits:labels:)``, and for an
+  ///   upstream gradient not shaped like the loss.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory besides the gradient.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     studentLogits: ShapedArray<Scalar>, teacherLogits: ShapedArray<Scalar>,
-    labels: ShapedArray<Int>? = nil
+    labels: ShapedArray<Int>? = nil, upstreamGradient: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
-    let result = try evaluate(studentLogits, teacherLogits, labels, wantsGradient: true)
+    let result = try evaluate(
+      studentLogits, teacherLogits, labels, upstreamGradient: upstreamGradient,
+      wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
@@ -97,7 +106,7 @@ public struct DistillationLoss: Sendable, Hashable {
   @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     _ student: ShapedArray<Scalar>, _ teacher: ShapedArray<Scalar>, _ labels: ShapedArray<Int>?,
-    wantsGradient: Bool
+    upstreamGradient: ShapedArray<Scalar>?, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     let problem = try makeProblem(shape: student.shape)
     guard teacher.shape == student.shape else {
@@ -106,6 +115,8 @@ public struct DistillationLoss: Sendable, Hashable {
           + " shape \(describe(shape: student.shape))")
     }
     if let labels { try problem.layout.checkLabels(shape: labels.shape) }
+    try checkUpstreamGradient(
+      shape: upstreamGradient?.shape, reduction: reduction, rowShape: problem.layout.labelShape)
     return try Kernels.outputs(
       lossShape: reduction == .none ? problem.layout.labelShape : [],
       gradientShape: wantsGradient ? student.shape : nil
@@ -113,9 +124,11 @@ public struct DistillationLoss: Sendable, Hashable {
       try student.withUnsafeBufferPointer { s throws(LossError) in
         try teacher.withUnsafeBufferPointer { t throws(LossError) in
           try withOptionalBuffer(labels?.scalars) { l throws(LossError) in
-            try compute(
-              student: s, teacher: t, labels: l, problem: problem, loss: loss,
-              gradient: gradient)
+            try withOptionalBuffer(upstreamGradient?.scalars) { g throws(LossError) in
+              try compute(
+                student: s, teacher: t, labels: l, problem: problem, upstreamGradient: g,
+                loss: loss, gradient: gradient)
+            }
           }
         }
       }
@@ -151,7 +164,7 @@ extension DistillationLoss {
   ) throws(LossError) {
     try compute(
       student: studentLogits, teacher: teacherLogits, labels: labels,
-      problem: makeProblem(shape: shape), loss: loss, gradient: nil)
+      problem: makeProblem(shape: shape), upstreamGradient: nil, loss: loss, gradient: nil)
   }
 
   /// Writes the distillation loss and its gradient with respect to the student's logits into
@@ -163,21 +176,26 @@ extension DistillationLoss {
   ///   - shape: The shape of both, classes on ``classAxis``.
   ///   - teacherLogits: The teacher's raw scores, laid out like `studentLogits`.
   ///   - labels: Class indices, as in ``loss(studentLogits:shape:teacherLogits:labels:into:)``.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as many elements as
+  ///     it (one per row for `.none`, 1 for `.mean` and `.sum`): the gradient written is the
+  ///     vector-Jacobian product. Ignored rows do not read theirs. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
   ///   - gradient: Receives the gradient (of the sum for `.none`), as many elements as
   ///     `studentLogits`. It may be the same memory as `studentLogits`; see also
-  ///     ``lossAndGradient(overwriting:shape:teacherLogits:labels:loss:)``.
+  ///     ``lossAndGradient(overwriting:shape:teacherLogits:labels:upstreamGradient:loss:)``.
   /// - Throws: ``LossError``, as ``loss(studentLogits:shape:teacherLogits:labels:into:)``, and
-  ///   for a gradient buffer of the wrong size.
+  ///   for a gradient buffer or an upstream gradient of the wrong size.
   /// - Complexity: O(n) in the number of logits; O(N + C) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     studentLogits: UnsafeBufferPointer<Scalar>, shape: [Int],
     teacherLogits: UnsafeBufferPointer<Scalar>, labels: UnsafeBufferPointer<Int>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       student: studentLogits, teacher: teacherLogits, labels: labels,
-      problem: makeProblem(shape: shape), loss: loss, gradient: gradient)
+      problem: makeProblem(shape: shape), upstreamGradient: upstreamGradient, loss: loss,
+      gradient: gradient)
   }
 
   /// Computes the distillation loss and overwrites the student's logits with the gradient:
@@ -189,6 +207,9 @@ extension DistillationLoss {
   ///   - shape: The shape of both, classes on ``classAxis``.
   ///   - teacherLogits: The teacher's raw scores, laid out like `studentLogits`.
   ///   - labels: Class indices, as in ``loss(studentLogits:shape:teacherLogits:labels:into:)``.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as many elements as
+  ///     it (one per row for `.none`, 1 for `.mean` and `.sum`): the gradient written is the
+  ///     vector-Jacobian product. Ignored rows do not read theirs. Default nil (ones).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per row for `.none`.
   /// - Throws: ``LossError``, as ``loss(studentLogits:shape:teacherLogits:labels:into:)``; the
   ///   student's logits are unchanged when it throws.
@@ -196,11 +217,12 @@ extension DistillationLoss {
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwriting studentLogits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
     teacherLogits: UnsafeBufferPointer<Scalar>, labels: UnsafeBufferPointer<Int>? = nil,
-    loss: UnsafeMutableBufferPointer<Scalar>
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       student: UnsafeBufferPointer(studentLogits), teacher: teacherLogits, labels: labels,
-      problem: makeProblem(shape: shape), loss: loss, gradient: studentLogits)
+      problem: makeProblem(shape: shape), upstreamGradient: upstreamGradient, loss: loss,
+      gradient: studentLogits)
   }
 }
 
@@ -222,7 +244,8 @@ extension DistillationLoss {
   func compute<Scalar: BinaryFloatingPoint>(
     student: UnsafeBufferPointer<Scalar>, teacher: UnsafeBufferPointer<Scalar>,
     labels: UnsafeBufferPointer<Int>?, problem: DistillationProblem,
-    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>?
+    upstreamGradient: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
+    gradient: UnsafeMutableBufferPointer<Scalar>?
   ) throws(LossError) {
     let layout = problem.layout
     try checkCount(student.count, shape: layout.shape, name: "student logits")
@@ -235,9 +258,17 @@ extension DistillationLoss {
         "hard-label weight \(hardLabelWeight) needs labels; pass labels or a weight of 0")
     }
     try checkLossCount(loss.count, reduction: reduction, rows: layout.rows)
+    try checkUpstreamGradient(
+      count: upstreamGradient?.count, reduction: reduction, rows: layout.rows)
     if let gradient { try layout.checkGradientCount(gradient.count) }
-    Kernels.distillation(
-      student: startAddress(student.baseAddress), teacher: startAddress(teacher.baseAddress),
-      labels: labels, problem: problem, loss: loss, gradient: gradient?.baseAddress)
+    RowScales.with(
+      sampleWeights: nil, upstreamGradient: gradient == nil ? nil : upstreamGradient,
+      rows: layout.rows
+    ) { rowScales in
+      Kernels.distillation(
+        student: startAddress(student.baseAddress), teacher: startAddress(teacher.baseAddress),
+        labels: labels, problem: problem, rowScales: rowScales, loss: loss,
+        gradient: gradient?.baseAddress)
+    }
   }
 }

@@ -66,7 +66,7 @@ public struct KLDivergence: Sendable, Hashable {
   public func loss<Scalar: BinaryFloatingPoint>(
     logProbabilities: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
   ) throws(LossError) -> ShapedArray<Scalar> {
-    try evaluate(logProbabilities, targets, wantsGradient: false).loss
+    try evaluate(logProbabilities, targets, upstreamGradient: nil, wantsGradient: false).loss
   }
 
   /// The divergence and its gradient with respect to the log-probabilities.
@@ -78,35 +78,47 @@ public struct KLDivergence: Sendable, Hashable {
   ///   - logProbabilities: The predicted log-probabilities, any shape.
   ///   - targets: Probabilities (or log-probabilities with ``logTarget``), of a shape that
   ///     broadcasts with the input's.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (the
+  ///     broadcast shape for `.none`, 0-dimensional for the other reductions): the gradient
+  ///     returned is the vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`.
+  ///     Default nil (ones).
   /// - Returns: The loss, as ``loss(logProbabilities:targets:)``, and a gradient shaped like
   ///   `logProbabilities`.
-  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes do not broadcast.
+  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes do not broadcast or the
+  ///   upstream gradient is not shaped like the loss.
   /// - Complexity: O(n) in the number of elements.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    logProbabilities: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
+    logProbabilities: ShapedArray<Scalar>, targets: ShapedArray<Scalar>,
+    upstreamGradient: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
-    let result = try evaluate(logProbabilities, targets, wantsGradient: true)
+    let result = try evaluate(
+      logProbabilities, targets, upstreamGradient: upstreamGradient, wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
-    _ input: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>, wantsGradient: Bool
+    _ input: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>,
+    upstreamGradient: ShapedArray<Scalar>?, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    guard
-      let pairs = try BroadcastPairs.make(
-        input.shape, targets.shape, name: "log-probabilities", otherName: "targets")
-    else {
+    let pairs = try BroadcastPairs.make(
+      input.shape, targets.shape, name: "log-probabilities", otherName: "targets")
+    try checkUpstreamGradient(
+      shape: upstreamGradient?.shape, reduction: reduction.rawValue,
+      elementwise: reduction == .none, lossShape: pairs?.shape ?? input.shape)
+    guard let pairs else {
       return try Kernels.outputs(
         lossShape: reduction == .none ? input.shape : [],
         gradientShape: wantsGradient ? input.shape : nil
       ) { loss, gradient throws(LossError) in
         try input.withUnsafeBufferPointer { x throws(LossError) in
           try targets.withUnsafeBufferPointer { t throws(LossError) in
-            try compute(
-              x, targets: t, shape: input.shape, loss: loss, gradient: gradient?.baseAddress,
-              gradientCount: gradient?.count)
+            try withOptionalBuffer(upstreamGradient?.scalars) { g throws(LossError) in
+              try compute(
+                x, targets: t, shape: input.shape, loss: loss, gradient: gradient?.baseAddress,
+                gradientCount: gradient?.count, upstream: g)
+            }
           }
         }
       }
@@ -117,7 +129,7 @@ public struct KLDivergence: Sendable, Hashable {
     return Elementwise.evaluate(
       shape: input.shape, count: input.scalars.count, elementwise: reduction == .none,
       scale: scale(count: pairs.count, shape: input.shape), wantsGradient: wantsGradient,
-      broadcast: pairs
+      broadcast: pairs, upstream: upstreamGradient?.scalars
     ) { i in
       Self.term(
         input: Double(x[pairs.first[i]]), target: Double(t[pairs.second[i]]),
@@ -171,7 +183,7 @@ extension KLDivergence {
   ) throws(LossError) {
     try compute(
       logProbabilities, targets: targets, shape: shape, loss: loss, gradient: nil,
-      gradientCount: nil)
+      gradientCount: nil, upstream: nil)
   }
 
   /// Writes the divergence and its gradient with respect to the log-probabilities into caller
@@ -183,19 +195,23 @@ extension KLDivergence {
   ///   - shape: The shape of both.
   ///   - targets: Probabilities (or log-probabilities with ``logTarget``), laid out like
   ///     `logProbabilities`.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as many elements as it
+  ///     (one per input element for `.none`, else 1): the gradient written is the
+  ///     vector-Jacobian product. Default nil (ones).
   ///   - loss: Receives the loss: one element per input element for `.none`, else 1.
   ///   - gradient: Receives the gradient, as many elements as `logProbabilities`; it may be the
-  ///     same memory (see ``lossAndGradient(overwriting:shape:targets:loss:)``).
-  /// - Throws: ``LossError``, as ``loss(logProbabilities:shape:targets:into:)``.
+  ///     same memory (see ``lossAndGradient(overwriting:shape:targets:upstreamGradient:loss:)``).
+  /// - Throws: ``LossError``, as ``loss(logProbabilities:shape:targets:into:)``, and for an
+  ///   upstream gradient of the wrong count.
   /// - Complexity: O(n) in the number of elements; O(1) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logProbabilities: UnsafeBufferPointer<Scalar>, shape: [Int],
-    targets: UnsafeBufferPointer<Scalar>, loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutableBufferPointer<Scalar>
+    targets: UnsafeBufferPointer<Scalar>, upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       logProbabilities, targets: targets, shape: shape, loss: loss,
-      gradient: gradient.baseAddress, gradientCount: gradient.count)
+      gradient: gradient.baseAddress, gradientCount: gradient.count, upstream: upstreamGradient)
   }
 
   /// Computes the divergence and overwrites the log-probabilities with its gradient.
@@ -205,17 +221,20 @@ extension KLDivergence {
   ///     gradient with respect to them.
   ///   - shape: The shape of both.
   ///   - targets: Probabilities (or log-probabilities with ``logTarget``), laid out alike.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as in
+  ///     ``lossAndGradient(logProbabilities:shape:targets:upstreamGradient:loss:gradient:)``.
   ///   - loss: Receives the loss: one element per input element for `.none`, else 1.
   /// - Throws: ``LossError``, as ``loss(logProbabilities:shape:targets:into:)``; the input is
   ///   unchanged when it throws.
   /// - Complexity: O(n) in the number of elements; O(1) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwriting logProbabilities: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
-    targets: UnsafeBufferPointer<Scalar>, loss: UnsafeMutableBufferPointer<Scalar>
+    targets: UnsafeBufferPointer<Scalar>, upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       UnsafeBufferPointer(logProbabilities), targets: targets, shape: shape, loss: loss,
-      gradient: logProbabilities.baseAddress, gradientCount: nil)
+      gradient: logProbabilities.baseAddress, gradientCount: nil, upstream: upstreamGradient)
   }
 
   @_specialize(where Scalar == Float)
@@ -223,12 +242,13 @@ extension KLDivergence {
   private func compute<Scalar: BinaryFloatingPoint>(
     _ input: UnsafeBufferPointer<Scalar>, targets: UnsafeBufferPointer<Scalar>, shape: [Int],
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?,
-    gradientCount: Int?
+    gradientCount: Int?, upstream: UnsafeBufferPointer<Scalar>?
   ) throws(LossError) {
     let logTarget = self.logTarget
     try ElementwiseBuffers.run(
       input: input, name: "log-probabilities", targets: targets, shape: shape, loss: loss,
-      gradient: gradient, gradientCount: gradientCount, reduction: reduction.rawValue,
+      gradient: gradient, gradientCount: gradientCount, upstream: upstream,
+      reduction: reduction.rawValue,
       elementwise: reduction == .none, scale: { scale(count: $0, shape: shape) }
     ) { x, t in
       Self.term(input: x, target: t, logTarget: logTarget)

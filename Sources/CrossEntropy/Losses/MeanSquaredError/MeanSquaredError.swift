@@ -39,7 +39,7 @@ public struct MeanSquaredError: Sendable, Hashable {
   public func loss<Scalar: BinaryFloatingPoint>(
     predictions: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
   ) throws(LossError) -> ShapedArray<Scalar> {
-    try evaluate(predictions, targets, wantsGradient: false).loss
+    try evaluate(predictions, targets, upstreamGradient: nil, wantsGradient: false).loss
   }
 
   /// The squared error and its gradient `2 * (x - y)` (times `1 / numel` for `.mean`) with
@@ -48,35 +48,47 @@ public struct MeanSquaredError: Sendable, Hashable {
   /// - Parameters:
   ///   - predictions: The predicted values, any shape.
   ///   - targets: The expected values, of a shape that broadcasts with the predictions'.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, shaped like it (the
+  ///     broadcast shape for `.none`, 0-dimensional for `.mean` and `.sum`): the gradient
+  ///     returned is the vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`.
+  ///     Default nil (ones).
   /// - Returns: The loss and a gradient shaped like `predictions` (for `.none`, the gradient of
-  ///   the sum of the losses).
-  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes do not broadcast.
+  ///   the sum of the losses, each times its upstream gradient).
+  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes do not broadcast or the
+  ///   upstream gradient is not shaped like the loss.
   /// - Complexity: O(n) in the number of elements.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    predictions: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
+    predictions: ShapedArray<Scalar>, targets: ShapedArray<Scalar>,
+    upstreamGradient: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
-    let result = try evaluate(predictions, targets, wantsGradient: true)
+    let result = try evaluate(
+      predictions, targets, upstreamGradient: upstreamGradient, wantsGradient: true)
     return (result.loss, result.gradient!)
   }
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
-    _ predictions: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>, wantsGradient: Bool
+    _ predictions: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>,
+    upstreamGradient: ShapedArray<Scalar>?, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
-    guard
-      let pairs = try BroadcastPairs.make(
-        predictions.shape, targets.shape, name: "predictions", otherName: "targets")
-    else {
+    let pairs = try BroadcastPairs.make(
+      predictions.shape, targets.shape, name: "predictions", otherName: "targets")
+    try checkUpstreamGradient(
+      shape: upstreamGradient?.shape, reduction: "\(reduction)", elementwise: reduction == .none,
+      lossShape: pairs?.shape ?? predictions.shape)
+    guard let pairs else {
       return try Kernels.outputs(
         lossShape: reduction == .none ? predictions.shape : [],
         gradientShape: wantsGradient ? predictions.shape : nil
       ) { loss, gradient throws(LossError) in
         try predictions.withUnsafeBufferPointer { x throws(LossError) in
           try targets.withUnsafeBufferPointer { y throws(LossError) in
-            try compute(
-              x, targets: y, shape: predictions.shape, loss: loss,
-              gradient: gradient?.baseAddress, gradientCount: gradient?.count)
+            try withOptionalBuffer(upstreamGradient?.scalars) { g throws(LossError) in
+              try compute(
+                x, targets: y, shape: predictions.shape, loss: loss,
+                gradient: gradient?.baseAddress, gradientCount: gradient?.count, upstream: g)
+            }
           }
         }
       }
@@ -86,7 +98,7 @@ public struct MeanSquaredError: Sendable, Hashable {
     return Elementwise.evaluate(
       shape: predictions.shape, count: predictions.scalars.count,
       elementwise: reduction == .none, scale: reduction == .mean ? 1 / Double(pairs.count) : 1,
-      wantsGradient: wantsGradient, broadcast: pairs
+      wantsGradient: wantsGradient, broadcast: pairs, upstream: upstreamGradient?.scalars
     ) { i in
       Self.term(Double(x[pairs.first[i]]), Double(y[pairs.second[i]]))
     }
@@ -121,7 +133,8 @@ extension MeanSquaredError {
     targets: UnsafeBufferPointer<Scalar>, into loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
-      predictions, targets: targets, shape: shape, loss: loss, gradient: nil, gradientCount: nil)
+      predictions, targets: targets, shape: shape, loss: loss, gradient: nil, gradientCount: nil,
+      upstream: nil)
   }
 
   /// Writes the squared error and its gradient `2 (x - y)` (times `1 / numel` for `.mean`)
@@ -132,19 +145,24 @@ extension MeanSquaredError {
   ///   - shape: The shape of both.
   ///   - targets: The expected values, laid out like `predictions`.
   ///   - loss: Receives the loss: one element per prediction for `.none`, else 1.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as many elements as
+  ///     it (one per prediction for `.none`, 1 for `.mean` and `.sum`): the gradient written is
+  ///     the vector-Jacobian product. Default nil (ones).
+  ///   - loss: Receives the loss: one element per prediction for `.none`, else 1.
   ///   - gradient: Receives the gradient (of the sum for `.none`), as many elements as
   ///     `predictions`; it may be the same memory (see
-  ///     ``lossAndGradient(overwriting:shape:targets:loss:)``).
-  /// - Throws: ``LossError``, as ``loss(predictions:shape:targets:into:)``.
+  ///     ``lossAndGradient(overwriting:shape:targets:upstreamGradient:loss:)``).
+  /// - Throws: ``LossError``, as ``loss(predictions:shape:targets:into:)``, and for an upstream
+  ///   gradient of the wrong count.
   /// - Complexity: O(n) in the number of elements; O(1) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     predictions: UnsafeBufferPointer<Scalar>, shape: [Int],
-    targets: UnsafeBufferPointer<Scalar>, loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutableBufferPointer<Scalar>
+    targets: UnsafeBufferPointer<Scalar>, upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       predictions, targets: targets, shape: shape, loss: loss, gradient: gradient.baseAddress,
-      gradientCount: gradient.count)
+      gradientCount: gradient.count, upstream: upstreamGradient)
   }
 
   /// Computes the squared error and overwrites the predictions with its gradient.
@@ -154,17 +172,20 @@ extension MeanSquaredError {
   ///     respect to them.
   ///   - shape: The shape of both.
   ///   - targets: The expected values, laid out like `predictions`.
+  ///   - upstreamGradient: Optional gradient with respect to the loss, as in
+  ///     ``lossAndGradient(predictions:shape:targets:upstreamGradient:loss:gradient:)``.
   ///   - loss: Receives the loss: one element per prediction for `.none`, else 1.
   /// - Throws: ``LossError``, as ``loss(predictions:shape:targets:into:)``; the predictions are
   ///   unchanged when it throws.
   /// - Complexity: O(n) in the number of elements; O(1) extra memory.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwriting predictions: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
-    targets: UnsafeBufferPointer<Scalar>, loss: UnsafeMutableBufferPointer<Scalar>
+    targets: UnsafeBufferPointer<Scalar>, upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>
   ) throws(LossError) {
     try compute(
       UnsafeBufferPointer(predictions), targets: targets, shape: shape, loss: loss,
-      gradient: predictions.baseAddress, gradientCount: nil)
+      gradient: predictions.baseAddress, gradientCount: nil, upstream: upstreamGradient)
   }
 
   @_specialize(where Scalar == Float)
@@ -172,12 +193,14 @@ extension MeanSquaredError {
   private func compute<Scalar: BinaryFloatingPoint>(
     _ predictions: UnsafeBufferPointer<Scalar>, targets: UnsafeBufferPointer<Scalar>,
     shape: [Int], loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutablePointer<Scalar>?, gradientCount: Int?
+    gradient: UnsafeMutablePointer<Scalar>?, gradientCount: Int?,
+    upstream: UnsafeBufferPointer<Scalar>?
   ) throws(LossError) {
     let reduction = self.reduction
     try ElementwiseBuffers.run(
       input: predictions, name: "predictions", targets: targets, shape: shape, loss: loss,
-      gradient: gradient, gradientCount: gradientCount, reduction: "\(reduction)",
+      gradient: gradient, gradientCount: gradientCount, upstream: upstream,
+      reduction: "\(reduction)",
       elementwise: reduction == .none, scale: { reduction == .mean ? 1 / Double($0) : 1 }
     ) { x, y in
       Self.term(x, y)
