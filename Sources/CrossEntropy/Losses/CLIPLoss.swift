@@ -208,7 +208,8 @@ extension CLIPLoss {
     let result = Reference.clip(
       image: image.map { Double($0) }, text: text.map { Double($0) }, count: shape[0],
       dimension: shape[1], logitScale: Double(logitScale), normalizes: normalizesEmbeddings,
-      upstream: upstreamGradient.map { Double($0) } ?? 1, wantsGradient: imageGradient != nil || textGradient != nil)
+      upstream: upstreamGradient.map { Double($0) } ?? 1,
+      wantsGradient: imageGradient != nil || textGradient != nil)
     if let imageGradient, let values = result.image {
       for i in values.indices { imageGradient[i] = Scalar(values[i]) }
     }

@@ -279,7 +279,8 @@ extension FusedBinaryCrossEntropy {
       S.store(v * S.load(upstream, i), pointer, i)
     }
     @inline(__always) func storePartial(_ v: Vector, _ i: Int, count: Int) {
-      S.storePartial(v * S.loadPartial(upstream, i, count: count, fill: 0), pointer, i, count: count)
+      S.storePartial(
+        v * S.loadPartial(upstream, i, count: count, fill: 0), pointer, i, count: count)
     }
   }
 }

@@ -67,7 +67,9 @@ extension Reference {
         targetGradient -= h
       }
     }
-    if let gradient { gradient[label] = Scalar(upstream.map { targetGradient * $0 } ?? targetGradient) }
+    if let gradient {
+      gradient[label] = Scalar(upstream.map { targetGradient * $0 } ?? targetGradient)
+    }
     return sum / Double(classes)
   }
 }

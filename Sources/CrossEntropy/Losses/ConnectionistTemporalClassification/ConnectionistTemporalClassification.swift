@@ -232,7 +232,9 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
     try checkLossCount(loss.count, reduction: reduction, rows: problem.batch)
     try checkUpstreamGradient(
       count: upstreamGradient?.count, reduction: reduction, rows: problem.batch)
-    if gradient != nil, let upstreamGradient { problem.upstream = upstreamGradient.map { Double($0) } }
+    if gradient != nil, let upstreamGradient {
+      problem.upstream = upstreamGradient.map { Double($0) }
+    }
     var losses = [Double](repeating: 0, count: problem.batch)
     losses.withUnsafeMutableBufferPointer { lossBuffer in
       CTCKernel.evaluate(
