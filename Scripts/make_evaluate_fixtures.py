@@ -12,6 +12,12 @@ none). Two fixture folders, each rewritten whole with its PROVENANCE:
   kl-div, mse, multi-margin, focal and softmax-focal. The shapes follow PyTorch's OpInfo samples for kl_div,
   mse_loss and multi_margin_loss (S = 5, M = 10); focal uses torchvision's sigmoid_focal_loss
   formula written out in torch.
+- Tests/xentTests/Fixtures/evaluate-upstream/ (UpstreamEvaluateTests.swift): --upstream-gradient
+  of binary-cross-entropy(-with-logits), kl-div, mse, multi-margin, distillation and ctc, and
+  info-nce and clip (their gradients with respect to the temperature, the text embeddings and
+  the logit scale too: expected-temperature-grad.npy, expected-text-grad.npy,
+  expected-logit-scale-grad.npy); the gradients are torch.autograd.grad(loss, x,
+  grad_outputs=G), i.e. loss.backward(gradient=G), or of loss.sum() without G.
 
 Run: $TORCH_PYTHON Scripts/make_evaluate_fixtures.py
 """
@@ -26,6 +32,8 @@ from fixture_common import fixtures, sigmoid_focal_loss, softmax_focal_loss, wri
 from fixture_common import write_provenance
 
 CROSS_ENTROPY_OUT = fixtures("xentTests", "evaluate")
+UPSTREAM_OUT = fixtures("xentTests", "evaluate-upstream")
+UPSTREAM_SEED = 20261204
 OTHER_LOSSES_OUT = fixtures("xentTests", "evaluate-kl-mse-margin-focal")
 CROSS_ENTROPY_SEED = 20261129
 OTHER_LOSSES_SEED = 5
@@ -382,8 +390,172 @@ def other_loss_cases():
                  args, weight=weight, **kwargs)
 
 
+def upstream_case(out, name, argv, arrays, function, tensors, upstream=None, extra=()):
+    """Writes folder out/name: `arrays` (file -> array, "x.npy" the input), args.txt
+    (`argv`), PyTorch's loss `function(**tensors)` and its gradients with respect to
+    tensors["x"] and the tensors named in `extra` (name -> expected file), by
+    torch.autograd.grad with grad_outputs = `upstream` (written as g.npy and passed with
+    --upstream-gradient), or of loss.sum() without it."""
+    loss = function(**tensors)
+    if upstream is not None:
+        arrays["g.npy"] = upstream
+        argv = argv + ["--upstream-gradient", "g.npy"]
+        grad_outputs = torch.tensor(upstream)
+    else:
+        loss = loss.sum()
+        grad_outputs = torch.ones_like(loss)
+    names = ["x"] + [k for k, _ in extra]
+    grads = torch.autograd.grad(loss, [tensors[k] for k in names], grad_outputs=grad_outputs)
+    arrays["expected-loss.npy"] = function(**tensors).detach().numpy()
+    arrays["expected-grad.npy"] = grads[0].numpy()
+    for (_, file), grad in zip(extra, grads[1:]):
+        arrays[file] = grad.numpy()
+    write_case_folder(os.path.join(out, name), argv, arrays)
+
+
+def upstream_cases():
+    """--upstream-gradient of the losses besides the softmax ones, and info-nce and clip, in
+    evaluate-upstream/."""
+    out = UPSTREAM_OUT
+    fresh(out, UPSTREAM_SEED)
+    with open(os.path.join(out, "PROVENANCE"), "a") as f:
+        f.write("With g.npy (--upstream-gradient): the gradients are torch.autograd.grad(loss, x,\n"
+                "grad_outputs=G), i.e. loss.backward(gradient=G). info-nce and clip also hold\n"
+                "expected-temperature-grad.npy, expected-text-grad.npy and\n"
+                "expected-logit-scale-grad.npy.\n")
+    rng = np.random.default_rng(UPSTREAM_SEED)
+
+    def t(a, grad=False):
+        return torch.tensor(a, requires_grad=grad)
+
+    def g(shape, dtype, nan_at=None):
+        u = rng.standard_normal(shape).astype(dtype)
+        if nan_at is not None:
+            u.reshape(-1)[nan_at] = np.nan
+        return u
+
+    def scalar(value, dtype):
+        return np.array(value, dtype=dtype)
+
+    # Binary cross-entropy from logits: per-element G with a NaN, weight and pos_weight; mean.
+    x = (rng.standard_normal((3, 7)) * 3).astype(np.float32)
+    y = rng.random((3, 7)).astype(np.float32)
+    w = (rng.random(7) + 0.5).astype(np.float32)
+    pw = (rng.random(7) * 2 + 0.5).astype(np.float32)
+    upstream_case(out, "bce-with-logits-none-weights-f32",
+                  ["--loss", "binary-cross-entropy-with-logits", "--input", "x.npy", "--target",
+                   "y.npy", "--weight", "w.npy", "--pos-weight", "pw.npy", "--reduction", "none"],
+                  {"x.npy": x, "y.npy": y, "w.npy": w, "pw.npy": pw},
+                  lambda x, y, w, pw: F.binary_cross_entropy_with_logits(
+                      x, y, weight=w, pos_weight=pw, reduction="none"),
+                  {"x": t(x, True), "y": t(y), "w": t(w), "pw": t(pw)}, g((3, 7), np.float32, 5))
+    x, y = rng.standard_normal((4, 5)), rng.random((4, 5))
+    upstream_case(out, "bce-with-logits-mean-f64",
+                  ["--loss", "binary-cross-entropy-with-logits", "--input", "x.npy", "--target",
+                   "y.npy"], {"x.npy": x, "y.npy": y},
+                  lambda x, y: F.binary_cross_entropy_with_logits(x, y),
+                  {"x": t(x, True), "y": t(y)}, scalar(-1.5, np.float64))
+    x, y, w = rng.random((3, 4)) * 0.9 + 0.05, rng.random((3, 4)), rng.random((3, 1)) + 0.5
+    upstream_case(out, "bce-none-weight-f64",
+                  ["--loss", "binary-cross-entropy", "--input", "x.npy", "--target", "y.npy",
+                   "--weight", "w.npy", "--reduction", "none"], {"x.npy": x, "y.npy": y, "w.npy": w},
+                  lambda x, y, w: F.binary_cross_entropy(x, y, weight=w, reduction="none"),
+                  {"x": t(x, True), "y": t(y), "w": t(w)}, g((3, 4), np.float64))
+    # KL divergence and MSE (broadcast: G has the broadcast shape).
+    x = torch.log_softmax(torch.tensor(rng.standard_normal((3, 4))), -1).numpy().astype(np.float32)
+    y = torch.softmax(torch.tensor(rng.standard_normal((3, 4))), -1).numpy().astype(np.float32)
+    upstream_case(out, "kl-div-none-f32",
+                  ["--loss", "kl-div", "--input", "x.npy", "--target", "y.npy", "--reduction",
+                   "none"], {"x.npy": x, "y.npy": y},
+                  lambda x, y: F.kl_div(x, y, reduction="none"), {"x": t(x, True), "y": t(y)},
+                  g((3, 4), np.float32, 2))
+    x = torch.log_softmax(torch.tensor(rng.standard_normal((3, 4))), -1).numpy()
+    y = torch.log_softmax(torch.tensor(rng.standard_normal((3, 4))), -1).numpy()
+    upstream_case(out, "kl-div-batchmean-log-target-f64",
+                  ["--loss", "kl-div", "--input", "x.npy", "--target", "y.npy", "--reduction",
+                   "batchmean", "--log-target"], {"x.npy": x, "y.npy": y},
+                  lambda x, y: F.kl_div(x, y, reduction="batchmean", log_target=True),
+                  {"x": t(x, True), "y": t(y)}, scalar(0.75, np.float64))
+    x, y = rng.standard_normal((1, 4)), rng.standard_normal((3, 4))
+    upstream_case(out, "mse-broadcast-none-f64",
+                  ["--loss", "mse", "--input", "x.npy", "--target", "y.npy", "--reduction",
+                   "none"], {"x.npy": x, "y.npy": y},
+                  lambda x, y: F.mse_loss(x, y, reduction="none"), {"x": t(x, True), "y": t(y)},
+                  g((3, 4), np.float64))
+    # Multi-margin: a NaN in G makes its whole row NaN.
+    x, y, w = rng.standard_normal((5, 4)), rng.integers(0, 4, 5), rng.random(4) + 0.5
+    upstream_case(out, "multi-margin-none-p2-weight-f64",
+                  ["--loss", "multi-margin", "--input", "x.npy", "--target", "y.npy", "--weight",
+                   "w.npy", "--p", "2", "--margin", "0.5", "--reduction", "none"],
+                  {"x.npy": x, "y.npy": y, "w.npy": w},
+                  lambda x, y, w: F.multi_margin_loss(x, y, p=2, margin=0.5, weight=w,
+                                                      reduction="none"),
+                  {"x": t(x, True), "y": t(y), "w": t(w)}, g((5,), np.float64, 3))
+    # Distillation: an ignored row (its gradient 0) and a NaN in G on a kept row.
+    x = (rng.standard_normal((5, 6)) * 2).astype(np.float32)
+    teacher = (rng.standard_normal((5, 6)) * 3).astype(np.float32)
+    y = rng.integers(0, 6, 5)
+    y[1] = -100
+    rows = distillation_rows(teacher, 2.0, 0.3)
+    upstream_case(out, "distillation-none-ignore-f32",
+                  ["--loss", "distillation", "--input", "x.npy", "--target", "y.npy", "--teacher",
+                   "t.npy", "--temperature", "2.0", "--hard-label-weight", "0.3", "--reduction",
+                   "none"], {"x.npy": x, "y.npy": y, "t.npy": teacher},
+                  lambda x, y: rows(x, y)[0], {"x": t(x, True), "y": t(y)},
+                  g((5,), np.float32, 3))
+    # CTC on log-probabilities, per sample and the mean.
+    for reduction, dtype, tag in (("none", np.float32, "f32"), ("mean", np.float64, "f64")):
+        lp = torch.log_softmax(torch.tensor(rng.standard_normal((6, 3, 5))), -1).numpy()
+        lp = lp.astype(dtype)
+        labels = np.array([[1, 2, 2], [3, 1, 0], [4, 4, 0]], dtype=np.int64)
+        il, tl = np.array([6, 5, 4], dtype=np.int64), np.array([3, 2, 2], dtype=np.int64)
+        upstream_case(out, f"ctc-{reduction}-{tag}",
+                      ["--loss", "ctc", "--input", "x.npy", "--target", "y.npy", "--input-lengths",
+                       "il.npy", "--target-lengths", "tl.npy", "--reduction", reduction],
+                      {"x.npy": lp, "y.npy": labels, "il.npy": il, "tl.npy": tl},
+                      lambda x: F.ctc_loss(x, torch.tensor(labels), torch.tensor(il),
+                                           torch.tensor(tl), reduction=reduction),
+                      {"x": t(lp, True)},
+                      g((3,), dtype) if reduction == "none" else scalar(2.0, dtype))
+    # InfoNCE: F.cross_entropy(S / T, arange(N)), T a tensor for its gradient.
+    for reduction, dtype, tag, up in (("none", np.float32, "f32", True),
+                                      ("mean", np.float64, "f64", False)):
+        sim = np.tanh(rng.standard_normal((4, 6))).astype(dtype)
+        temperature = 0.5
+        upstream_case(out, f"info-nce-{reduction}-{tag}",
+                      ["--loss", "info-nce", "--input", "x.npy", "--temperature", str(temperature),
+                       "--reduction", reduction], {"x.npy": sim},
+                      lambda x, T: F.cross_entropy(x / T, torch.arange(x.shape[0]),
+                                                   reduction=reduction),
+                      {"x": t(sim, True), "T": t(np.array(temperature, dtype=dtype), True)},
+                      g((4,), dtype) if up else None,
+                      extra=[("T", "expected-temperature-grad.npy")])
+    # CLIP: open_clip's ClipLoss, gradients to both embeddings and the logit scale.
+    for normalize, dtype, tag, up in ((True, np.float32, "f32", -1.5),
+                                      (False, np.float64, "unnormalized-f64", None)):
+        image = rng.standard_normal((4, 3)).astype(dtype)
+        text = rng.standard_normal((4, 3)).astype(dtype)
+        scale = 2.0
+
+        def clip(x, text, s, nz=normalize):
+            a, b = (F.normalize(x, dim=-1), F.normalize(text, dim=-1)) if nz else (x, text)
+            logits = s.exp() * a @ b.T
+            labels = torch.arange(a.shape[0])
+            return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+
+        argv = ["--loss", "clip", "--input", "x.npy", "--text", "text.npy", "--logit-scale",
+                str(scale)] + ([] if normalize else ["--no-normalize"])
+        upstream_case(out, f"clip-{tag}", argv, {"x.npy": image, "text.npy": text}, clip,
+                      {"x": t(image, True), "text": t(text, True),
+                       "s": t(np.array(scale, dtype=dtype), True)},
+                      None if up is None else scalar(up, dtype),
+                      extra=[("text", "expected-text-grad.npy"),
+                             ("s", "expected-logit-scale-grad.npy")])
+
+
 if __name__ == "__main__":
     cross_entropy_cases()
     row_scale_cases()
     more_loss_cases()
     other_loss_cases()
+    upstream_cases()

@@ -142,7 +142,7 @@ import Testing
       try failure(["--loss", "mystery", "--input", x, "--target", labels])
         == "unknown loss 'mystery'; expected one of cross-entropy, nll, binary-cross-entropy,"
         + " binary-cross-entropy-with-logits, kl-div, mse, multi-margin, focal,"
-        + " softmax-focal, ctc, linear-cross-entropy, poly, distillation")
+        + " softmax-focal, ctc, linear-cross-entropy, poly, distillation, info-nce, clip")
     #expect(
       try failure([
         "--loss", "cross-entropy", "--input", x, "--target", labels, "--reduction", "avg",

@@ -28,8 +28,9 @@ struct Evaluate: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "The target: class indices (int64, int32 or uint8) or a float array.", valueName: "y.npy"))
-  var target: String
+      "The target: class indices (int64, int32 or uint8) or a float array (every loss but"
+        + " info-nce).", valueName: "y.npy"))
+  var target: String?
 
   @Option(
     help: ArgumentHelp(
@@ -187,9 +188,10 @@ struct Evaluate: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "cross-entropy, nll, softmax-focal, poly: with --gradient, write the vector-Jacobian product with"
-        + " G (shaped like"
-        + " the loss: per row for none, 0-d for mean and sum), as loss.backward(gradient=G).",
+      "cross-entropy, nll, softmax-focal, poly, binary-cross-entropy(-with-logits), kl-div,"
+        + " mse, multi-margin, distillation, ctc, info-nce, clip (not with --bfloat16): with"
+        + " --gradient, write the vector-Jacobian product with G (shaped like the loss: per row"
+        + " or element for none, 0-d for mean, sum and clip), as loss.backward(gradient=G).",
       valueName: "G.npy"))
   var upstreamGradient: String?
 
@@ -207,7 +209,9 @@ struct Evaluate: ParsableCommand {
 
   @Option(
     parsing: .unconditional,
-    help: ArgumentHelp("distillation: the softening temperature (> 0). Default: 1.", valueName: "T")
+    help: ArgumentHelp(
+      "distillation: the softening temperature; info-nce: the temperature dividing the"
+        + " similarities (> 0). Default: 1.", valueName: "T")
   )
   var temperature: Double?
 
@@ -217,6 +221,47 @@ struct Evaluate: ParsableCommand {
       "distillation: the weight in [0, 1] of the hard-label cross-entropy. Default: 0.",
       valueName: "w"))
   var hardLabelWeight: Double?
+
+  @Option(
+    help: ArgumentHelp(
+      "clip: the text embeddings, N x D like --input (the image embeddings).", valueName: "T.npy"))
+  var text: String?
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "clip: the log of the factor of the similarities (CLIP's logit_scale)."
+        + " Default: log(1 / 0.07).", valueName: "s"))
+  var logitScale: Double?
+
+  @Flag(help: "clip: use the embeddings as given, without L2-normalising them first.")
+  var noNormalize = false
+
+  @Option(
+    help: ArgumentHelp(
+      "clip: write d(loss)/d(text embeddings) here (the --text shape, the input's dtype).",
+      valueName: "DT.npy"))
+  var textGradient: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "info-nce: write d(loss)/d(temperature) here (0-d, the input's dtype).",
+      valueName: "DT.npy"))
+  var temperatureGradient: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "clip: write d(loss)/d(logit scale) here (0-d, the input's dtype).", valueName: "DS.npy"))
+  var logitScaleGradient: String?
+
+  /// The output flags besides `--output` and `--gradient`, with their paths when given.
+  var extraOutputs: [(EvaluateOption, String?)] {
+    [
+      (.classifierGradient, classifierGradient), (.biasGradient, biasGradient),
+      (.textGradient, textGradient), (.temperatureGradient, temperatureGradient),
+      (.logitScaleGradient, logitScaleGradient),
+    ]
+  }
 
   func validate() throws {
     guard let lossType = LossRegistry.loss(named: loss) else {
@@ -228,16 +273,19 @@ struct Evaluate: ParsableCommand {
         "\(stray.rawValue) does not apply to \(loss); it takes "
           + (accepted.isEmpty ? "no options" : accepted.map(\.rawValue).joined(separator: ", ")))
     }
-    let outputs = [
-      ("--output", output), ("--gradient", gradient), ("--classifier-gradient", classifierGradient),
-      ("--bias-gradient", biasGradient),
-    ].compactMap { flag, path in path.map { (flag, $0) } }
+    let outputs =
+      ([("--output", output), ("--gradient", gradient)] + extraOutputs.map { ($0.0.rawValue, $0.1) })
+      .compactMap { flag, path in path.map { (flag, $0) } }
     for (i, first) in outputs.enumerated() {
       if let second = outputs[(i + 1)...].first(where: { nameTheSameFile($0.1, first.1) }) {
         throw ValidationError("\(first.0) and \(second.0) name the same file '\(first.1)'")
       }
     }
-    if upstreamGradient != nil, gradient == nil {
+    if upstreamGradient != nil, gradient == nil,
+      !extraOutputs.contains(where: {
+        $0.0 != .classifierGradient && $0.0 != .biasGradient && $0.1 != nil
+      })
+    {
       throw ValidationError("--upstream-gradient needs --gradient, where the product is written")
     }
     // Writing an output over an input would destroy data the user may not have elsewhere.
@@ -245,7 +293,7 @@ struct Evaluate: ParsableCommand {
       ("--input", input), ("--target", target), ("--weight", weight), ("--pos-weight", posWeight),
       ("--input-lengths", inputLengths), ("--target-lengths", targetLengths),
       ("--classifier", classifier), ("--bias", bias), ("--sample-weight", sampleWeight),
-      ("--upstream-gradient", upstreamGradient), ("--teacher", teacher),
+      ("--upstream-gradient", upstreamGradient), ("--teacher", teacher), ("--text", text),
     ].compactMap { flag, path in path.map { (flag, $0) } }
     for (flag, path) in outputs {
       if let named = inputs.first(where: { nameTheSameFile($0.1, path) }) {
@@ -282,7 +330,7 @@ struct Evaluate: ParsableCommand {
     let inputArray = try read("--input", input)!.array
     let request = EvaluationPieces(
       lossName: loss, inputArray: inputArray, inputPath: input,
-      target: try read("--target", target)!, options: try options(),
+      target: try targetArray(of: lossType), options: try options(),
       wantsGradient: gradient != nil)
     let outputs: EncodedOutputs
     if bfloat16 || inputArray.dtype == .uint16 {
@@ -309,8 +357,28 @@ struct Evaluate: ParsableCommand {
     if let biasGradient, let array = outputs.biasGradient {
       files.append(("--bias-gradient", biasGradient, array))
     }
+    for (option, path) in extraOutputs {
+      if let path, let array = outputs.extra[option] {
+        files.append((option.rawValue, path, array))
+      }
+    }
     try writeAtomically(files)
     return outputs.summary
+  }
+
+  /// `--target` as read, required for every loss that takes one; a loss that takes none
+  /// (``EvaluableLoss/takesTarget``) refuses it and gets an empty placeholder.
+  private func targetArray(of lossType: any EvaluableLoss.Type) throws(CLIError) -> LoadedArray {
+    guard lossType.takesTarget else {
+      if target != nil {
+        throw CLIError("--target does not apply to \(loss); its input alone defines the targets")
+      }
+      return LoadedArray(flag: "--target", path: "", array: EvaluationPieces.noTarget)
+    }
+    guard let loaded = try read("--target", target) else {
+      throw CLIError("\(loss) needs --target y.npy")
+    }
+    return loaded
   }
 
   /// Evaluates a request whose input is a float array, in the input's dtype.
@@ -350,7 +418,10 @@ struct Evaluate: ParsableCommand {
       (.sampleWeight, sampleWeight != nil),
       (.upstreamGradient, upstreamGradient != nil), (.epsilon, epsilon != nil),
       (.teacher, teacher != nil), (.temperature, temperature != nil),
-      (.hardLabelWeight, hardLabelWeight != nil),
+      (.hardLabelWeight, hardLabelWeight != nil), (.text, text != nil),
+      (.logitScale, logitScale != nil), (.noNormalize, noNormalize),
+      (.textGradient, textGradient != nil), (.temperatureGradient, temperatureGradient != nil),
+      (.logitScaleGradient, logitScaleGradient != nil),
     ]
     return given.filter(\.1).map(\.0)
   }
@@ -386,6 +457,12 @@ struct Evaluate: ParsableCommand {
     options.hardLabelWeight = hardLabelWeight ?? options.hardLabelWeight
     options.wantsClassifierGradient = classifierGradient != nil
     options.wantsBiasGradient = biasGradient != nil
+    options.text = try read("--text", text)
+    options.logitScale = logitScale ?? options.logitScale
+    options.normalizes = !noNormalize
+    options.wantsTextGradient = textGradient != nil
+    options.wantsTemperatureGradient = temperatureGradient != nil
+    options.wantsLogitScaleGradient = logitScaleGradient != nil
     return options
   }
 
@@ -439,6 +516,9 @@ struct EvaluationPieces {
   var options: EvaluationOptions
   var wantsGradient: Bool
 
+  /// The target of a loss that takes none (an empty float32 array, never read).
+  static let noTarget = try! NumPyArray(shape: [0], scalars: [Float]())
+
   /// Evaluates `lossType` in `Scalar`, the input's dtype, and encodes the results.
   func evaluate<Scalar: EvaluationScalar>(
     _ lossType: any EvaluableLoss.Type, as type: Scalar.Type
@@ -454,17 +534,19 @@ struct EvaluationPieces {
       lossName: lossName, input: input, inputPath: inputPath, target: target, options: options,
       wantsGradient: wantsGradient)
     let result = try lossType.evaluate(request)
+    var extra: [EvaluateOption: NumPyArray] = [:]
     func encoded(_ array: ShapedArray<Scalar>?) throws(NumPyError) -> NumPyArray? {
       guard let array else { return nil }
       return try NumPyArray(shape: array.shape, scalars: array.scalars)
     }
     do {
+      for (option, array) in result.extraGradients { extra[option] = try encoded(array) }
       return EncodedOutputs(
         loss: try NumPyArray(shape: result.loss.shape, scalars: result.loss.scalars),
         gradient: try encoded(result.gradient),
         summary: lossSummary(result.loss.scalars, shape: result.loss.shape),
         classifierGradient: try encoded(result.classifierGradient),
-        biasGradient: try encoded(result.biasGradient))
+        biasGradient: try encoded(result.biasGradient), extra: extra)
     } catch {
       throw CLIError("\(lossName): cannot encode the result: \(error.message)")
     }
@@ -478,6 +560,8 @@ struct EncodedOutputs {
   var summary: String
   var classifierGradient: NumPyArray? = nil
   var biasGradient: NumPyArray? = nil
+  /// The other gradients (``EvaluationResult/extraGradients``), by their output flag.
+  var extra: [EvaluateOption: NumPyArray] = [:]
 }
 
 /// The standard-output text of a loss: a reduced (0-d) loss with full precision, or for

@@ -48,6 +48,7 @@ enum LossRegistry {
       CTCEvaluation.self,
       LinearCrossEntropyEvaluation.self,
       PolyEvaluation.self, DistillationEvaluation.self,
+      InfoNCEEvaluation.self, CLIPEvaluation.self,
     ]
   }
 
@@ -68,11 +69,17 @@ protocol EvaluableLoss {
   static var summary: String { get }
   /// The flags this loss reads besides `--input`, `--target`, `--output` and `--gradient`.
   static var options: Set<EvaluateOption> { get }
+  /// Whether the loss reads `--target` (default true; info-nce's targets are the diagonal).
+  static var takesTarget: Bool { get }
   /// Computes the loss, and the gradient with respect to the input when
   /// `request.wantsGradient`.
   static func evaluate<Scalar: EvaluationScalar>(
     _ request: EvaluationRequest<Scalar>
   ) throws(CLIError) -> EvaluationResult<Scalar>
+}
+
+extension EvaluableLoss {
+  static var takesTarget: Bool { true }
 }
 
 /// The optional flags of `xent evaluate`, so that each loss can say which ones it reads.
@@ -107,6 +114,12 @@ enum EvaluateOption: String, CaseIterable, Hashable, Sendable {
   case teacher = "--teacher"
   case temperature = "--temperature"
   case hardLabelWeight = "--hard-label-weight"
+  case text = "--text"
+  case logitScale = "--logit-scale"
+  case noNormalize = "--no-normalize"
+  case textGradient = "--text-gradient"
+  case temperatureGradient = "--temperature-gradient"
+  case logitScaleGradient = "--logit-scale-gradient"
 }
 
 /// The float types `xent evaluate` computes in: the input's own dtype.
@@ -126,4 +139,7 @@ struct EvaluationResult<Scalar: EvaluationScalar> {
   var gradient: ShapedArray<Scalar>?
   var classifierGradient: ShapedArray<Scalar>? = nil
   var biasGradient: ShapedArray<Scalar>? = nil
+  /// Other gradients (clip's text embeddings and logit scale, info-nce's temperature), by the
+  /// flag of the file they are written to when given.
+  var extraGradients: [EvaluateOption: ShapedArray<Scalar>] = [:]
 }

@@ -43,9 +43,20 @@ struct EvaluationOptions {
   var temperature = 1.0
   /// `--hard-label-weight` of distillation.
   var hardLabelWeight = 0.0
+  /// `--text` of clip: the text embeddings.
+  var text: LoadedArray?
+  /// `--logit-scale` of clip: CLIP's initial `log(1 / 0.07)` by default.
+  var logitScale = 2.659260036932778  // log(1 / 0.07)
+  /// Whether clip L2-normalises the embeddings (not `--no-normalize`).
+  var normalizes = true
   /// Whether `--classifier-gradient` and `--bias-gradient` were given.
   var wantsClassifierGradient = false
   var wantsBiasGradient = false
+  /// Whether `--text-gradient`, `--temperature-gradient` and `--logit-scale-gradient` were
+  /// given.
+  var wantsTextGradient = false
+  var wantsTemperatureGradient = false
+  var wantsLogitScaleGradient = false
 }
 
 /// An array read from a `.npy` file, with the flag and path it came from for error messages.

@@ -6,7 +6,7 @@ import CrossEntropy
 enum BinaryCrossEntropyEvaluation: EvaluableLoss {
   static let name = "binary-cross-entropy"
   static let summary = "Binary cross-entropy of probabilities (F.binary_cross_entropy)."
-  static let options: Set<EvaluateOption> = [.reduction, .weight]
+  static let options: Set<EvaluateOption> = [.reduction, .weight, .upstreamGradient]
 
   static func evaluate<Scalar: EvaluationScalar>(
     _ request: EvaluationRequest<Scalar>
@@ -14,10 +14,12 @@ enum BinaryCrossEntropyEvaluation: EvaluableLoss {
     let criterion = BinaryCrossEntropy(reduction: try request.reduction())
     let targets = try request.floatTarget(requireSameDType: true)
     let weight = try request.options.weight.map { w throws(CLIError) in try request.floats(w) }
+    let upstream = try request.upstreamGradient()
     let input = request.input
     return try request.run { () throws(LossError) in
       request.wantsGradient
-        ? try criterion.lossAndGradient(probabilities: input, targets: targets, weight: weight)
+        ? try criterion.lossAndGradient(
+          probabilities: input, targets: targets, weight: weight, upstreamGradient: upstream)
         : (try criterion.loss(probabilities: input, targets: targets, weight: weight), nil)
     }
   }
@@ -30,7 +32,9 @@ enum BinaryCrossEntropyWithLogitsEvaluation: EvaluableLoss {
   static let name = "binary-cross-entropy-with-logits"
   static let summary =
     "Binary cross-entropy from logits (F.binary_cross_entropy_with_logits)."
-  static let options: Set<EvaluateOption> = [.reduction, .weight, .posWeight]
+  static let options: Set<EvaluateOption> = [
+    .reduction, .weight, .posWeight, .upstreamGradient,
+  ]
 
   static func evaluate<Scalar: EvaluationScalar>(
     _ request: EvaluationRequest<Scalar>
@@ -41,11 +45,13 @@ enum BinaryCrossEntropyWithLogitsEvaluation: EvaluableLoss {
     let positiveWeight = try request.options.posWeight.map { w throws(CLIError) in
       try request.floats(w)
     }
+    let upstream = try request.upstreamGradient()
     let input = request.input
     return try request.run { () throws(LossError) in
       request.wantsGradient
         ? try criterion.lossAndGradient(
-          logits: input, targets: targets, weight: weight, positiveWeight: positiveWeight)
+          logits: input, targets: targets, weight: weight, positiveWeight: positiveWeight,
+          upstreamGradient: upstream)
         : (
           try criterion.loss(
             logits: input, targets: targets, weight: weight, positiveWeight: positiveWeight), nil

@@ -12,7 +12,7 @@ enum CTCEvaluation: EvaluableLoss {
   static let summary =
     "Connectionist temporal classification of log-probabilities (F.ctc_loss)."
   static let options: Set<EvaluateOption> = [
-    .reduction, .inputLengths, .targetLengths, .blank, .zeroInfinity,
+    .reduction, .inputLengths, .targetLengths, .blank, .zeroInfinity, .upstreamGradient,
   ]
 
   static func evaluate<Scalar: EvaluationScalar>(
@@ -24,12 +24,13 @@ enum CTCEvaluation: EvaluableLoss {
     let targets = try request.classLabels()
     let inputLengths = try lengths(request.options.inputLengths, "--input-lengths", request)
     let targetLengths = try lengths(request.options.targetLengths, "--target-lengths", request)
+    let upstream = try request.upstreamGradient()
     let input = request.input
     return try request.run { () throws(LossError) in
       request.wantsGradient
         ? try criterion.lossAndGradient(
           logProbabilities: input, labels: targets, inputLengths: inputLengths,
-          labelLengths: targetLengths)
+          labelLengths: targetLengths, upstreamGradient: upstream)
         : (
           try criterion.loss(
             logProbabilities: input, labels: targets, inputLengths: inputLengths,

@@ -12,6 +12,7 @@ enum DistillationEvaluation: EvaluableLoss {
     + " --input = student logits, --teacher = teacher logits, --target = class indices."
   static let options: Set<EvaluateOption> = [
     .reduction, .classAxis, .ignoreIndex, .teacher, .temperature, .hardLabelWeight,
+    .upstreamGradient,
   ]
 
   static func evaluate<Scalar: EvaluationScalar>(
@@ -27,11 +28,13 @@ enum DistillationEvaluation: EvaluableLoss {
       ignoreIndex: options.ignoreIndex)
     let teacher = try request.floats(teacherFile, requireSameDType: true)
     let labels = try request.classLabels()
+    let upstream = try request.upstreamGradient()
     let student = request.input
     return try request.run { () throws(LossError) in
       request.wantsGradient
         ? try criterion.lossAndGradient(
-          studentLogits: student, teacherLogits: teacher, labels: labels)
+          studentLogits: student, teacherLogits: teacher, labels: labels,
+          upstreamGradient: upstream)
         : (
           try criterion.loss(studentLogits: student, teacherLogits: teacher, labels: labels),
           nil

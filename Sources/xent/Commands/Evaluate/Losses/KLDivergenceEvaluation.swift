@@ -8,7 +8,7 @@ enum KLDivergenceEvaluation: EvaluableLoss {
   static let summary =
     "KL divergence of log-probabilities from a target distribution (F.kl_div);"
     + " --reduction batchmean, --log-target."
-  static let options: Set<EvaluateOption> = [.reduction, .logTarget]
+  static let options: Set<EvaluateOption> = [.reduction, .logTarget, .upstreamGradient]
 
   static func evaluate<Scalar: EvaluationScalar>(
     _ request: EvaluationRequest<Scalar>
@@ -16,10 +16,12 @@ enum KLDivergenceEvaluation: EvaluableLoss {
     let reduction = KLDivergence.Reduction(rawValue: request.options.reduction.rawValue)!
     let criterion = KLDivergence(reduction: reduction, logTarget: request.options.logTarget)
     let targets = try request.floatTarget()
+    let upstream = try request.upstreamGradient()
     let input = request.input
     return try request.run { () throws(LossError) in
       request.wantsGradient
-        ? try criterion.lossAndGradient(logProbabilities: input, targets: targets)
+        ? try criterion.lossAndGradient(
+          logProbabilities: input, targets: targets, upstreamGradient: upstream)
         : (try criterion.loss(logProbabilities: input, targets: targets), nil)
     }
   }

@@ -4,17 +4,19 @@ import CrossEntropy
 enum MeanSquaredErrorEvaluation: EvaluableLoss {
   static let name = "mse"
   static let summary = "Mean squared error (F.mse_loss); input and target broadcast."
-  static let options: Set<EvaluateOption> = [.reduction]
+  static let options: Set<EvaluateOption> = [.reduction, .upstreamGradient]
 
   static func evaluate<Scalar: EvaluationScalar>(
     _ request: EvaluationRequest<Scalar>
   ) throws(CLIError) -> EvaluationResult<Scalar> {
     let criterion = MeanSquaredError(reduction: try request.reduction())
     let targets = try request.floatTarget()
+    let upstream = try request.upstreamGradient()
     let input = request.input
     return try request.run { () throws(LossError) in
       request.wantsGradient
-        ? try criterion.lossAndGradient(predictions: input, targets: targets)
+        ? try criterion.lossAndGradient(
+          predictions: input, targets: targets, upstreamGradient: upstream)
         : (try criterion.loss(predictions: input, targets: targets), nil)
     }
   }

@@ -6,7 +6,9 @@ enum MultiMarginEvaluation: EvaluableLoss {
   static let name = "multi-margin"
   static let summary =
     "Multi-class hinge loss (F.multi_margin_loss); input (N, C) or (C), class-index target."
-  static let options: Set<EvaluateOption> = [.reduction, .weight, .margin, .p]
+  static let options: Set<EvaluateOption> = [
+    .reduction, .weight, .margin, .p, .upstreamGradient,
+  ]
 
   static func evaluate<Scalar: EvaluationScalar>(
     _ request: EvaluationRequest<Scalar>
@@ -16,10 +18,12 @@ enum MultiMarginEvaluation: EvaluableLoss {
       reduction: try request.reduction(), p: options.p, margin: options.margin)
     let labels = try request.classLabels()
     let weights = try request.classWeights()
+    let upstream = try request.upstreamGradient()
     let input = request.input
     return try request.run { () throws(LossError) in
       request.wantsGradient
-        ? try criterion.lossAndGradient(logits: input, labels: labels, classWeights: weights)
+        ? try criterion.lossAndGradient(
+          logits: input, labels: labels, classWeights: weights, upstreamGradient: upstream)
         : (try criterion.loss(logits: input, labels: labels, classWeights: weights), nil)
     }
   }
