@@ -21,6 +21,11 @@
 /// `[B, C, H, W]` target a per-channel weight has shape `[C, 1, 1]`, while a length-`C` vector
 /// broadcasts along the last axis. Targets may be soft, in [0, 1].
 ///
+/// `lossAndGradient` takes an optional upstream gradient `g` (`upstreamGradient:`, shaped like
+/// the loss: one value per element for `.none`, 0-dimensional for `.mean` and `.sum`): the
+/// gradient is then PyTorch's `loss.backward(gradient: g)`, each element's derivative times its
+/// `g` as the fused kernel stores it (NaN in `g` gives NaN there).
+///
 /// ```swift
 /// let logits = try ShapedArray<Float>(shape: [3], scalars: [2.5, -1, 0])
 /// let targets = try ShapedArray<Float>(shape: [3], scalars: [1, 0, 0.5])

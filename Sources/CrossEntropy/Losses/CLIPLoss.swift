@@ -14,6 +14,9 @@ import RealModule
 /// This is open_clip's `ClipLoss` on one device. The gradient flows to both embedding batches
 /// (through the normalisation) and to `s`. It needs the `N × N` logits, so memory is O(N²).
 ///
+/// `lossAndGradient` takes an optional upstream gradient `g` (`upstreamGradient:`, one value,
+/// the loss being a scalar) that multiplies every gradient it returns.
+///
 /// ```swift
 /// let clip = CLIPLoss()
 /// let result = try clip.lossAndGradient(

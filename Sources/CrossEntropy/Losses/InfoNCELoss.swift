@@ -15,6 +15,10 @@ import RealModule
 /// This is `F.cross_entropy(S / τ, torch.arange(N))`. For the symmetric (CLIP) form from
 /// two embedding batches, see ``CLIPLoss``.
 ///
+/// `lossAndGradient` takes an optional upstream gradient `g` (`upstreamGradient:`, shaped like
+/// the loss): each row's gradient is multiplied by its `g` (one `g` for `.mean` and `.sum`), and
+/// the temperature's derivative is the same vector-Jacobian product.
+///
 /// ```swift
 /// let nce = InfoNCELoss(temperature: 0.07)
 /// let result = try nce.lossAndGradient(similarities: cosine)

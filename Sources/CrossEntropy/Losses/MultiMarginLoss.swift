@@ -16,6 +16,10 @@
 /// `(0, C)` gives 0 for `.sum` and NaN (0 / 0) for `.mean`; PyTorch returns uninitialised
 /// memory there.
 ///
+/// `lossAndGradient` takes an optional upstream gradient `g` (`upstreamGradient:`, shaped like
+/// the loss): each sample's gradient row is multiplied by its `g` (one `g` for `.mean` and
+/// `.sum`), every element of the row as PyTorch does, so a NaN `g` makes the whole row NaN.
+///
 /// ```swift
 /// let hinge = MultiMarginLoss(p: 2, margin: 0.5)
 /// let (loss, gradient) = try hinge.lossAndGradient(logits: scores, labels: labels)

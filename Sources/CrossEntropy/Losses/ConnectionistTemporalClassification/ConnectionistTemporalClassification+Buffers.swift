@@ -64,7 +64,7 @@ extension ConnectionistTemporalClassification {
   ///     and after each sample's input length). It may be the input's own memory.
   /// - Throws: ``LossError``, as ``loss(logProbabilities:shape:labels:labelShape:inputLengths:labelLengths:into:)``,
   ///   or for a gradient of the wrong count.
-  /// - Complexity: As ``lossAndGradient(logProbabilities:labels:inputLengths:labelLengths:)``.
+  /// - Complexity: As ``lossAndGradient(logProbabilities:labels:inputLengths:labelLengths:upstreamGradient:)``.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logProbabilities: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
     labelShape: [Int], inputLengths: [Int], labelLengths: [Int],
@@ -96,7 +96,7 @@ extension ConnectionistTemporalClassification {
   ///     unbatched input).
   /// - Throws: ``LossError``, as ``loss(logProbabilities:shape:labels:labelShape:inputLengths:labelLengths:into:)``;
   ///   the input is unchanged when it throws.
-  /// - Complexity: As ``lossAndGradient(logProbabilities:labels:inputLengths:labelLengths:)``.
+  /// - Complexity: As ``lossAndGradient(logProbabilities:labels:inputLengths:labelLengths:upstreamGradient:)``.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwritingLogProbabilities logProbabilities: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
     labels: UnsafeBufferPointer<Int>, labelShape: [Int], inputLengths: [Int],
@@ -156,7 +156,7 @@ extension ConnectionistTemporalClassification {
   ///     and after each sample's input length). It may be the input's own memory.
   /// - Throws: ``LossError``, as ``loss(logits:shape:labels:labelShape:inputLengths:labelLengths:into:)``,
   ///   or for a gradient of the wrong count.
-  /// - Complexity: As ``lossAndGradient(logits:labels:inputLengths:labelLengths:)``.
+  /// - Complexity: As ``lossAndGradient(logits:labels:inputLengths:labelLengths:upstreamGradient:)``.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
     labelShape: [Int], inputLengths: [Int], labelLengths: [Int],
@@ -188,7 +188,7 @@ extension ConnectionistTemporalClassification {
   ///     unbatched input).
   /// - Throws: ``LossError``, as ``loss(logits:shape:labels:labelShape:inputLengths:labelLengths:into:)``;
   ///   the input is unchanged when it throws.
-  /// - Complexity: As ``lossAndGradient(logits:labels:inputLengths:labelLengths:)``.
+  /// - Complexity: As ``lossAndGradient(logits:labels:inputLengths:labelLengths:upstreamGradient:)``.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwritingLogits logits: UnsafeMutableBufferPointer<Scalar>, shape: [Int],
     labels: UnsafeBufferPointer<Int>, labelShape: [Int], inputLengths: [Int],

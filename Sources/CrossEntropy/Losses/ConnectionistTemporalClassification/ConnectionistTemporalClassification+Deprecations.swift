@@ -21,15 +21,15 @@ extension ConnectionistTemporalClassification {
       labelLengths: targetLengths)
   }
 
-  /// Renamed ``lossAndGradient(logProbabilities:labels:inputLengths:labelLengths:)``.
+  /// Renamed ``lossAndGradient(logProbabilities:labels:inputLengths:labelLengths:upstreamGradient:)``.
   ///
   /// - Parameters:
   ///   - logProbabilities: The input, `(T, N, C)` or `(T, C)`.
   ///   - targets: Padded `(N, S)` or concatenated label sequences.
   ///   - inputLengths: One length per sample.
   ///   - targetLengths: One label length per sample.
-  /// - Returns: As ``lossAndGradient(logProbabilities:labels:inputLengths:labelLengths:)``.
-  /// - Throws: As ``lossAndGradient(logProbabilities:labels:inputLengths:labelLengths:)``.
+  /// - Returns: As ``lossAndGradient(logProbabilities:labels:inputLengths:labelLengths:upstreamGradient:)``.
+  /// - Throws: As ``lossAndGradient(logProbabilities:labels:inputLengths:labelLengths:upstreamGradient:)``.
   @available(
     *, deprecated, renamed: "lossAndGradient(logProbabilities:labels:inputLengths:labelLengths:)"
   )
@@ -60,15 +60,15 @@ extension ConnectionistTemporalClassification {
       logits: logits, labels: targets, inputLengths: inputLengths, labelLengths: targetLengths)
   }
 
-  /// Renamed ``lossAndGradient(logits:labels:inputLengths:labelLengths:)``.
+  /// Renamed ``lossAndGradient(logits:labels:inputLengths:labelLengths:upstreamGradient:)``.
   ///
   /// - Parameters:
   ///   - logits: The input, `(T, N, C)` or `(T, C)`.
   ///   - targets: Padded `(N, S)` or concatenated label sequences.
   ///   - inputLengths: One length per sample.
   ///   - targetLengths: One label length per sample.
-  /// - Returns: As ``lossAndGradient(logits:labels:inputLengths:labelLengths:)``.
-  /// - Throws: As ``lossAndGradient(logits:labels:inputLengths:labelLengths:)``.
+  /// - Returns: As ``lossAndGradient(logits:labels:inputLengths:labelLengths:upstreamGradient:)``.
+  /// - Throws: As ``lossAndGradient(logits:labels:inputLengths:labelLengths:upstreamGradient:)``.
   @available(*, deprecated, renamed: "lossAndGradient(logits:labels:inputLengths:labelLengths:)")
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, targets: ShapedArray<Int>, inputLengths: [Int],

@@ -26,6 +26,10 @@
 /// - Labels may equal the blank; PyTorch computes a value for them and so does this type.
 ///   Labels outside `0..<C` are an error here (PyTorch does not check them and reads other
 ///   memory). Padding after a sample's label length is never read.
+/// - `lossAndGradient` takes an optional upstream gradient `g` (`upstreamGradient:`, shaped like
+///   the loss: one value per sample for `.none`, 0-dimensional otherwise): each sample's
+///   gradient is multiplied by its `g` (PyTorch's per-sample `grad_out`); steps at or after the
+///   input length, and impossible samples under ``zeroInfinity``, keep gradient 0.
 /// - The label sequences are PyTorch's `targets` and their lengths its `target_lengths`.
 ///
 /// ```swift
@@ -159,7 +163,7 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
   /// - Returns: The loss and a gradient shaped like `logits`.
   /// - Throws: ``LossError``, as ``loss(logProbabilities:labels:inputLengths:labelLengths:)``,
   ///   and for an upstream gradient not shaped like the loss.
-  /// - Complexity: As ``lossAndGradient(logProbabilities:labels:inputLengths:labelLengths:)``.
+  /// - Complexity: As ``lossAndGradient(logProbabilities:labels:inputLengths:labelLengths:upstreamGradient:)``.
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, inputLengths: [Int],
     labelLengths: [Int], upstreamGradient: ShapedArray<Scalar>? = nil

@@ -31,7 +31,7 @@ extension DistillationLoss {
   ///   - loss: Receives the loss.
   ///   - gradient: Receives the gradient.
   /// - Throws: ``LossError``, as
-  ///   ``lossAndGradient(studentLogits:shape:teacherLogits:labels:loss:gradient:)``.
+  ///   ``lossAndGradient(studentLogits:shape:teacherLogits:labels:upstreamGradient:loss:gradient:)``.
   @available(
     *, deprecated,
     renamed: "lossAndGradient(studentLogits:shape:teacherLogits:labels:loss:gradient:)"
@@ -55,7 +55,7 @@ extension DistillationLoss {
   ///   - labels: Class indices, one per row, or nil.
   ///   - loss: Receives the loss.
   /// - Throws: ``LossError``, as
-  ///   ``lossAndGradient(overwriting:shape:teacherLogits:labels:loss:)``.
+  ///   ``lossAndGradient(overwriting:shape:teacherLogits:labels:upstreamGradient:loss:)``.
   @available(
     *, deprecated, renamed: "lossAndGradient(overwriting:shape:teacherLogits:labels:loss:)"
   )

@@ -20,6 +20,11 @@
 ///
 /// The loss is fused per row: no `N × C` temporaries besides the gradient itself.
 ///
+/// `lossAndGradient` takes an optional upstream gradient `g` (`upstreamGradient:`, shaped like
+/// the loss: one value per row for `.none`, 0-dimensional for `.mean` and `.sum`): each row's
+/// gradient is multiplied by its `g`, a per-row factor of the fused kernel; ignored rows do not
+/// read theirs (their gradient stays 0).
+///
 /// ```swift
 /// let distill = DistillationLoss(temperature: 4, hardLabelWeight: 0.1)
 /// let (loss, gradient) = try distill.lossAndGradient(

@@ -25,7 +25,7 @@ extension KLDivergence {
   ///   - shape: The shape of both.
   ///   - loss: Receives the loss.
   ///   - gradient: Receives the gradient.
-  /// - Throws: ``LossError``, as ``lossAndGradient(logProbabilities:shape:targets:loss:gradient:)``.
+  /// - Throws: ``LossError``, as ``lossAndGradient(logProbabilities:shape:targets:upstreamGradient:loss:gradient:)``.
   @available(
     *, deprecated, renamed: "lossAndGradient(logProbabilities:shape:targets:loss:gradient:)"
   )
@@ -46,7 +46,7 @@ extension KLDivergence {
   ///   - targets: The targets, laid out like `logProbabilities`.
   ///   - shape: The shape of both.
   ///   - loss: Receives the loss.
-  /// - Throws: ``LossError``, as ``lossAndGradient(overwriting:shape:targets:loss:)``.
+  /// - Throws: ``LossError``, as ``lossAndGradient(overwriting:shape:targets:upstreamGradient:loss:)``.
   @available(*, deprecated, renamed: "lossAndGradient(overwriting:shape:targets:loss:)")
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwriting logProbabilities: UnsafeMutableBufferPointer<Scalar>,

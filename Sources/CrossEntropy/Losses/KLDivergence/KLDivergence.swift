@@ -18,6 +18,11 @@ import RealModule
 /// PyTorch); `.none` then returns the broadcast shape, `.batchmean` still divides by the
 /// input's axis 0, and the gradient sums over the broadcast copies of each input element.
 ///
+/// `lossAndGradient` takes an optional upstream gradient `g` (`upstreamGradient:`, shaped like
+/// the loss: the broadcast shape for `.none`, 0-dimensional otherwise): the gradient is then
+/// PyTorch's `loss.backward(gradient: g)`, `-t g` (or `-exp(t) g`) per element, summed over the
+/// broadcast copies of each input element.
+///
 /// ```swift
 /// let kl = KLDivergence(reduction: .batchmean)
 /// let (loss, gradient) = try kl.lossAndGradient(logProbabilities: logQ, targets: p)

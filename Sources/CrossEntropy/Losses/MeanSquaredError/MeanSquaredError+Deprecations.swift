@@ -25,7 +25,7 @@ extension MeanSquaredError {
   ///   - shape: The shape of both.
   ///   - loss: Receives the loss.
   ///   - gradient: Receives the gradient.
-  /// - Throws: ``LossError``, as ``lossAndGradient(predictions:shape:targets:loss:gradient:)``.
+  /// - Throws: ``LossError``, as ``lossAndGradient(predictions:shape:targets:upstreamGradient:loss:gradient:)``.
   @available(*, deprecated, renamed: "lossAndGradient(predictions:shape:targets:loss:gradient:)")
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     predictions: UnsafeBufferPointer<Scalar>, targets: UnsafeBufferPointer<Scalar>,
@@ -43,7 +43,7 @@ extension MeanSquaredError {
   ///   - targets: The targets, laid out like `predictions`.
   ///   - shape: The shape of both.
   ///   - loss: Receives the loss.
-  /// - Throws: ``LossError``, as ``lossAndGradient(overwriting:shape:targets:loss:)``.
+  /// - Throws: ``LossError``, as ``lossAndGradient(overwriting:shape:targets:upstreamGradient:loss:)``.
   @available(*, deprecated, renamed: "lossAndGradient(overwriting:shape:targets:loss:)")
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     overwriting predictions: UnsafeMutableBufferPointer<Scalar>,

@@ -10,6 +10,10 @@
 /// its warning that this is usually a bug: `.none` returns the broadcast shape, `.mean` divides
 /// by its element count, and the gradient sums over the broadcast copies of each prediction.
 ///
+/// `lossAndGradient` takes an optional upstream gradient `g` (`upstreamGradient:`, shaped like
+/// the loss): the gradient is then PyTorch's `loss.backward(gradient: g)`, `2 (x - y) g` per
+/// element for `.none` (summed over broadcast copies), the reduced gradient times `g` otherwise.
+///
 /// ```swift
 /// let (loss, gradient) = try MeanSquaredError().lossAndGradient(
 ///   predictions: output, targets: expected)
@@ -144,7 +148,6 @@ extension MeanSquaredError {
   ///   - predictions: The predicted values in row-major order.
   ///   - shape: The shape of both.
   ///   - targets: The expected values, laid out like `predictions`.
-  ///   - loss: Receives the loss: one element per prediction for `.none`, else 1.
   ///   - upstreamGradient: Optional gradient with respect to the loss, as many elements as
   ///     it (one per prediction for `.none`, 1 for `.mean` and `.sum`): the gradient written is
   ///     the vector-Jacobian product. Default nil (ones).
