@@ -71,7 +71,7 @@ import Testing
     #expect(
       errorMessage([
         "--loss", "info-nce", "--input", x, "--target", x, "--output", output,
-      ]) == "--target does not apply to info-nce; its input alone defines the targets")
+      ]) == "--target does not apply to info-nce; it reads no target file")
     #expect(
       errorMessage(["--loss", "mse", "--input", x, "--output", output])
         == "mse needs --target y.npy")

@@ -28,8 +28,8 @@ struct Evaluate: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "The target: class indices (int64, int32 or uint8) or a float array (every loss but"
-        + " info-nce).", valueName: "y.npy"))
+      "The target: class indices (int64, int32 or uint8) or a float array (not for info-nce"
+        + " and clip).", valueName: "y.npy"))
   var target: String?
 
   @Option(
@@ -371,7 +371,7 @@ struct Evaluate: ParsableCommand {
   private func targetArray(of lossType: any EvaluableLoss.Type) throws(CLIError) -> LoadedArray {
     guard lossType.takesTarget else {
       if target != nil {
-        throw CLIError("--target does not apply to \(loss); its input alone defines the targets")
+        throw CLIError("--target does not apply to \(loss); it reads no target file")
       }
       return LoadedArray(flag: "--target", path: "", array: EvaluationPieces.noTarget)
     }

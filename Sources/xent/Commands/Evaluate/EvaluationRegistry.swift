@@ -69,7 +69,8 @@ protocol EvaluableLoss {
   static var summary: String { get }
   /// The flags this loss reads besides `--input`, `--target`, `--output` and `--gradient`.
   static var options: Set<EvaluateOption> { get }
-  /// Whether the loss reads `--target` (default true; info-nce's targets are the diagonal).
+  /// Whether the loss reads `--target` (default true; info-nce's targets are the diagonal, clip
+  /// pairs `--input` with `--text`).
   static var takesTarget: Bool { get }
   /// Computes the loss, and the gradient with respect to the input when
   /// `request.wantsGradient`.
