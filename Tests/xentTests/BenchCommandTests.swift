@@ -157,14 +157,16 @@ import Testing
   func jsonReportsTheMatrixProduct(layout: String) throws {
     let object = try json(
       try runXent([
-        "bench", "--loss", "gemm", "--layout", layout, "--rows", "7", "--hidden", "5",
-        "--classes", "9", "--threads", "1", "--warmup", "0", "--repeats", "1", "--json",
+        // Sizes whose rounded GFLOP/s stays above 0 even on a loaded machine (7 x 9 x 5
+        // printed 0.0 at a load average of 10).
+        "bench", "--loss", "gemm", "--layout", layout, "--rows", "67", "--hidden", "65",
+        "--classes", "69", "--threads", "1", "--warmup", "0", "--repeats", "1", "--json",
       ]))
     #expect(object["loss"] as? String == "gemm")
     #expect(object["layout"] as? String == layout)
-    #expect(object["m"] as? Int == 7)
-    #expect(object["n"] as? Int == 9)
-    #expect(object["k"] as? Int == 5)
+    #expect(object["m"] as? Int == 67)
+    #expect(object["n"] as? Int == 69)
+    #expect(object["k"] as? Int == 65)
     #expect((object["gflops"] as? Double ?? -1) > 0)
     #expect((object["fma_peak_gflops"] as? Double ?? -1) > 0)
     #expect(["baseline", "avx2", "avx512"].contains(object["kernel"] as? String ?? ""))
