@@ -111,7 +111,9 @@ struct FusedSoftmax {
               rowKernel.cappedRow(
                 x, gradient: g, label: labels[r], softCap: softCap, scratch: capScratch, E.self)
             } else {
-              rowKernel.row(x, gradient: g, label: labels[r], scratch: scratch, E.self)
+              rowKernel.row(
+                x, gradient: g, label: labels[r], scratch: scratch,
+                statistics: problem.statistics.map { $0.rows + r }, E.self)
             }
           var z = zScale == 0 || ignored ? 0 : zScale * lse * lse
           if let rowScales = problem.rowScales, !ignored {
@@ -173,19 +175,36 @@ struct FusedSoftmax {
   }
 
   /// One row: its NLL and smoothing terms and its log-sum-exp (0 for an ignored row without a
-  /// gradient), and its gradient if `gradient` is not nil.
+  /// gradient), and its gradient if `gradient` is not nil; its statistics too if `statistics`
+  /// is not nil (checked once per row: without them, the passes are the plain ones).
   @inline(__always)
   func row<E: KernelStorage>(
     _ x: UnsafePointer<E.Stored>, gradient g: UnsafeMutablePointer<E.Stored>?, label: Int,
-    scratch: UnsafeMutablePointer<Float>?, _ e: E.Type
+    scratch: UnsafeMutablePointer<Float>?, statistics: UnsafeMutablePointer<RowStatistics>? = nil,
+    _ e: E.Type
   ) -> (nll: Double, smooth: Double, lse: Double) {
     let ignored = label == ignoreIndex
     let rowSide = ignored ? FusedRows.Side.none : side
+    // The label's logit for the statistics (nil: ignored), read before the row is overwritten.
+    let statisticsLabel: Float? = statistics == nil || ignored ? nil : E.float(x[label])
     guard let g else {
-      if ignored { return (0, 0, 0) }
+      if ignored && statistics == nil { return (0, 0, 0) }
       let stats = FusedRows.onlineStatistics(x, count: classes, side: rowSide, e)
-      guard stats.maximum.isFinite else { return scalarRow(x, gradient: nil, label: label, e) }
+      guard stats.maximum.isFinite else {
+        statistics?.pointee = Self.scalarStatisticsRow(
+          x, count: classes, label: ignored ? nil : label, e)
+        if ignored { return (0, 0, 0) }
+        return scalarRow(x, gradient: nil, label: label, e)
+      }
       let lse = Double(stats.maximum) + .log(stats.sum)
+      if let statistics {
+        statistics.pointee = Self.finish(
+          lse: lse, predicted: FusedRows.firstIndex(of: stats.maximum, x, count: classes, e),
+          labelLogit: statisticsLabel, sum: stats.sum,
+          entropySum: FusedRows.entropySum(x, count: classes, shift: stats.maximum, e),
+          count: classes, value: { E.float(x[$0]) })
+        if ignored { return (0, 0, 0) }
+      }
       let (nll, smooth) = terms(
         label: label, labelLogit: E.float(x[label]), lse: lse, side: stats.side,
         sideShift: stats.sideShift)
@@ -202,11 +221,28 @@ struct FusedSoftmax {
     var result: (nll: Double, smooth: Double, lse: Double)
     if rowBytes <= Self.cachedRowBytes {
       let m = FusedRows.maximum(x, count: classes, e)
-      guard m.isFinite else { return scalarRow(x, gradient: g, label: label, e) }
+      guard m.isFinite else {
+        statistics?.pointee = Self.scalarStatisticsRow(
+          x, count: classes, label: ignored ? nil : label, e)
+        return scalarRow(x, gradient: g, label: label, e)
+      }
       // fp32 elements keep their exponentials in the gradient row itself.
       let exps = scratch ?? UnsafeMutableRawPointer(g).assumingMemoryBound(to: Float.self)
-      let (sum, sideSum) = FusedRows.expSum(
-        x, count: classes, shift: m, store: exps, side: rowSide, e)
+      let sum: Double
+      let sideSum: Double
+      if let statistics {
+        // The argmax before the exp pass, which may overwrite the row.
+        let predicted = FusedRows.firstIndex(of: m, x, count: classes, e)
+        let entropySum: Double
+        (sum, sideSum, entropySum) = FusedRows.expSumWithEntropy(
+          x, count: classes, shift: m, store: exps, side: rowSide, e)
+        statistics.pointee = Self.finish(
+          lse: Double(m) + .log(sum), predicted: predicted, labelLogit: statisticsLabel,
+          sum: sum, entropySum: entropySum, count: classes, value: { exps[$0] })
+      } else {
+        (sum, sideSum) = FusedRows.expSum(
+          x, count: classes, shift: m, store: exps, side: rowSide, e)
+      }
       let lse = Double(m) + .log(sum)
       let (nll, smooth) = terms(
         label: label, labelLogit: labelLogit, lse: lse, side: sideSum, sideShift: m)
@@ -219,8 +255,19 @@ struct FusedSoftmax {
       if !ignored { fixLabel(g, label, gradientLabel, labelExp, net / sum, e) }
     } else {
       let stats = FusedRows.onlineStatistics(x, count: classes, side: rowSide, e)
-      guard stats.maximum.isFinite else { return scalarRow(x, gradient: g, label: label, e) }
+      guard stats.maximum.isFinite else {
+        statistics?.pointee = Self.scalarStatisticsRow(
+          x, count: classes, label: ignored ? nil : label, e)
+        return scalarRow(x, gradient: g, label: label, e)
+      }
       let lse = Double(stats.maximum) + .log(stats.sum)
+      if let statistics {
+        statistics.pointee = Self.finish(
+          lse: lse, predicted: FusedRows.firstIndex(of: stats.maximum, x, count: classes, e),
+          labelLogit: statisticsLabel, sum: stats.sum,
+          entropySum: FusedRows.entropySum(x, count: classes, shift: stats.maximum, e),
+          count: classes, value: { E.float(x[$0]) })
+      }
       let (nll, smooth) = terms(
         label: label, labelLogit: labelLogit, lse: lse, side: stats.side, sideShift: stats.sideShift
       )

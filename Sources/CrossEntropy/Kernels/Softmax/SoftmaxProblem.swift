@@ -24,6 +24,9 @@ struct SoftmaxProblem: Sendable {
   var rowScales: RowScales? = nil
   /// What `.mean` gives when its own denominator is 0 (``resolvingEmptyMean(target:classWeights:)``).
   var allIgnored: AllIgnoredMean = .nan
+  /// Where ``FusedSoftmax`` writes the statistics of each row, if the caller asked for them and
+  /// the kernel takes them (``Kernels/takesStatistics(_:problem:)``; nil: none).
+  var statistics: SoftmaxStatisticsOutput? = nil
 
   /// Whether the problem uses the logit options (z-loss, soft-capping). ``Reference`` and the
   /// fused class-axis-last kernels (``FusedSoftmax``, labels and probabilities, every element

@@ -296,7 +296,8 @@ extension SoftmaxCrossEntropy {
     logits: UnsafePointer<Scalar>, layout: ClassLayout, target: SoftmaxTarget<Scalar>,
     classWeights: UnsafeBufferPointer<Scalar>?, sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
     upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
-    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?,
+    statistics: UnsafeMutablePointer<RowStatistics>? = nil
   ) throws(LossError) {
     try checkLabelSmoothing(labelSmoothing)
     try checkLogitOptions(zLossScale: zLossScale, logitSoftCap: logitSoftCap)
@@ -323,14 +324,20 @@ extension SoftmaxCrossEntropy {
       sampleWeights: sampleWeights, upstreamGradient: gradient == nil ? nil : upstreamGradient,
       rows: layout.rows
     ) { rowScales in
-      Kernels.softmaxCrossEntropy(
-        logits: logits, target: target, classWeights: classWeights,
-        problem: SoftmaxProblem(
-          layout: layout, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing,
-          reduction: reduction, zLossScale: zLossScale, logitSoftCap: logitSoftCap,
-          denominators: normalizer.map(MeanDenominators.init(normalizer:)),
-          rowScales: rowScales, allIgnored: allIgnored),
-        loss: loss, gradient: gradient)
+      let problem = SoftmaxProblem(
+        layout: layout, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing,
+        reduction: reduction, zLossScale: zLossScale, logitSoftCap: logitSoftCap,
+        denominators: normalizer.map(MeanDenominators.init(normalizer:)),
+        rowScales: rowScales, allIgnored: allIgnored)
+      if let statistics, case .labels(let labels) = target {
+        Kernels.softmaxCrossEntropy(
+          logits: logits, labels: labels, classWeights: classWeights, problem: problem,
+          loss: loss, gradient: gradient, statistics: statistics)
+      } else {
+        Kernels.softmaxCrossEntropy(
+          logits: logits, target: target, classWeights: classWeights, problem: problem,
+          loss: loss, gradient: gradient)
+      }
     }
   }
 }
