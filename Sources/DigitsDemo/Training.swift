@@ -186,8 +186,10 @@ package func trainClassifier(
     seconds: Date().timeIntervalSince(start))
 }
 
-/// The test accuracy, negative log-likelihood (by ``SoftmaxCrossEntropy`` without smoothing) and
-/// calibration (confidence: the largest probability of the library's `softmax`) of a network.
+/// The test accuracy, negative log-likelihood and calibration of a network, from one
+/// ``SoftmaxCrossEntropy`` call without smoothing that also returns each row's statistics: the
+/// accuracy and the predicted classes are the statistics', the confidence is the predicted
+/// class's probability `exp(x[predicted] - logsumexp(x))`.
 ///
 /// - Throws: ``DemoError`` if the loss rejects the data (it cannot for prepared digits).
 package func evaluate(
@@ -197,25 +199,25 @@ package func evaluate(
   let classes = data.classCount
   let logits = model.logits(data.testFeatures, rows: rows)
   let nll: Double
-  let probabilities: [Float]
+  let statistics: SoftmaxStatistics<Float>
   do {
-    let scores = try ShapedArray(shape: [rows, classes], scalars: logits)
-    let loss = try SoftmaxCrossEntropy().loss(
-      logits: scores, labels: ShapedArray(shape: [rows], scalars: data.testLabels))
+    let (loss, rowStatistics) = try SoftmaxCrossEntropy().lossAndStatistics(
+      logits: ShapedArray(shape: [rows, classes], scalars: logits),
+      labels: ShapedArray(shape: [rows], scalars: data.testLabels))
     nll = Double(loss.scalars[0])
-    probabilities = try softmax(scores).scalars
+    statistics = rowStatistics
   } catch {
     throw DemoError("test evaluation: \(error)")
   }
   var confidences: [Double] = []
   var correct: [Bool] = []
   for row in 0..<rows {
-    let distribution = probabilities[(row * classes)..<((row + 1) * classes)]
-    let confidence = distribution.max()!
-    let predicted = distribution.firstIndex(of: confidence)! - row * classes
-    confidences.append(Double(confidence))
+    let predicted = statistics.predictedClass.scalars[row]
+    let logSumExp = Double(statistics.logSumExp.scalars[row])
+    confidences.append(exp(Double(logits[row * classes + predicted]) - logSumExp))
     correct.append(predicted == data.testLabels[row])
   }
   let calibration = Calibration(confidences: confidences, correct: correct)
-  return TestEvaluation(accuracy: calibration.accuracy, nll: nll, calibration: calibration)
+  let accuracy = rows == 0 ? 0 : statistics.accuracy
+  return TestEvaluation(accuracy: accuracy, nll: nll, calibration: calibration)
 }

@@ -14,6 +14,8 @@ import Testing
     let criterion = SoftmaxCrossEntropy(labelSmoothing: 0.1)  // reduction: .mean
     let (loss, gradient) = try criterion.lossAndGradient(logits: logits, labels: labels)
     print(loss.scalar!, gradient.scalars)
+    let (_, statistics) = try criterion.lossAndStatistics(logits: logits, labels: labels)
+    print(statistics.accuracy, statistics.predictedClass.scalars)
 
     let segmentation = SoftmaxCrossEntropy(classAxis: 1, ignoreIndex: 255)
     let masks = try ShapedArray<Float>(
@@ -52,6 +54,7 @@ import Testing
     #expect(gradient.shape == [2, 3])
     // Both rows put their largest logit on the label, two apart from the next: a small loss.
     #expect(loss.scalar! > 0.4 && loss.scalar! < 0.6)
+    #expect(statistics.accuracy == 1 && statistics.predictedClass.scalars == [0, 2])
 
     #expect(pixelLoss.shape == [] && pixelLoss.scalar!.isFinite && pixelLoss.scalar! > 0)
     #expect(value.scalar! > 0)
