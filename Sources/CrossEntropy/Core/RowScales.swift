@@ -1,5 +1,5 @@
 /// The per-row multipliers of a loss over rows (softmax cross-entropy, NLL, softmax focal,
-/// Poly-1): the sample weights, which multiply each row's loss and gradient, and the upstream
+/// Poly-1, the linear cross-entropy): the sample weights, which multiply each row's loss and gradient, and the upstream
 /// gradient, which multiplies the gradient only. Both are converted to Double, one value per
 /// row, by ``with(sampleWeights:upstreamGradient:rows:_:)``, and live for one kernel call.
 ///
@@ -20,6 +20,12 @@ struct RowScales: @unchecked Sendable {
   /// The gradient factor of row `r`.
   @inline(__always)
   func gradientFactor(_ r: Int) -> Double { gradient.map { $0[r] } ?? 1 }
+
+  /// The row scales of the rows from `first` on: those of one chunk of rows, whose row 0 is
+  /// row `first` of these.
+  func rows(from first: Int) -> RowScales {
+    RowScales(loss: loss.map { $0 + first }, gradient: gradient.map { $0 + first })
+  }
 
   /// Calls `body` with the row scales of validated sample weights (one per row) and upstream
   /// gradient (one per row, or 1 for a reduced loss), or with nil when neither is given (the
