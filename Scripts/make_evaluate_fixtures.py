@@ -7,7 +7,9 @@ Each case is a folder with the input files, `args.txt` (the command-line argumen
 none). Two fixture folders, each rewritten whole with its PROVENANCE:
 
 - Tests/xentTests/Fixtures/evaluate/ (EvaluateTests.swift): cross-entropy, nll,
-  binary-cross-entropy and binary-cross-entropy-with-logits;
+  binary-cross-entropy and binary-cross-entropy-with-logits, and the cases with sample weights
+  and upstream gradients (linear-cross-entropy ones also hold expected-classifier-grad.npy and
+  expected-bias-grad.npy);
 - Tests/xentTests/Fixtures/evaluate-kl-mse-margin-focal/ (KLMSEMarginFocalEvaluateTests.swift):
   kl-div, mse, multi-margin, focal and softmax-focal. The shapes follow PyTorch's OpInfo samples for kl_div,
   mse_loss and multi_margin_loss (S = 5, M = 10); focal uses torchvision's sigmoid_focal_loss
@@ -179,8 +181,9 @@ def row_scale_case(out, name, x, y, args, reduction="mean", weight=None, sample_
 
 
 def row_scale_cases():
-    """cross-entropy with sample weights, upstream gradients, a normaliser and a soft cap, in
-    evaluate/ (after the other cases, so that theirs are unchanged)."""
+    """cross-entropy, nll, softmax-focal, linear-cross-entropy and focal with sample weights,
+    upstream gradients, a normaliser and a soft cap, in evaluate/ (after the other cases, so
+    that theirs are unchanged)."""
     out = CROSS_ENTROPY_OUT
     rng = np.random.default_rng(CROSS_ENTROPY_SEED + 1)
     y = rng.integers(0, 5, size=8)
@@ -213,6 +216,122 @@ def row_scale_cases():
     row_scale_case(out, "softmax-focal-sample-weight-ignore-mean-f64",
                    rng.standard_normal((6, 3)), y, [], sample_weight=rng.uniform(0.5, 2, 6),
                    loss="softmax-focal")
+    # linear-cross-entropy (the hidden, classifier and bias gradients) and focal.
+    y = rng.integers(0, 6, size=7)
+    y[[2, 5]] = -100
+    linear_row_scale_case(out, "linear-sample-weight-upstream-smoothing-none-f32",
+                          rng.standard_normal((7, 4)).astype(np.float32),
+                          (rng.standard_normal((6, 4)) * 0.5).astype(np.float32),
+                          (rng.standard_normal(6) * 0.5).astype(np.float32), y, "none",
+                          weight=(rng.random(6) + 0.5).astype(np.float32),
+                          sample_weight=rng.uniform(0.5, 2, 7).astype(np.float32),
+                          upstream=rng.standard_normal(7).astype(np.float32), smoothing=0.1)
+    y = rng.integers(0, 5, size=(2, 3))
+    y[1, 0] = -100
+    linear_row_scale_case(out, "linear-sample-weight-class-weight-ignore-mean-f64",
+                          rng.standard_normal((2, 3, 4)), rng.standard_normal((5, 4)) * 0.5,
+                          None, y, "mean", weight=rng.random(5) + 0.5,
+                          sample_weight=rng.uniform(0.5, 2, (2, 3)),
+                          upstream=np.array(1.5))
+    linear_row_scale_case(out, "linear-normalizer-upstream-mean-f32",
+                          rng.standard_normal((5, 3)).astype(np.float32),
+                          rng.standard_normal((4, 3)).astype(np.float32),
+                          rng.standard_normal(4).astype(np.float32), rng.integers(0, 4, size=5),
+                          "mean", normalizer=12.0, upstream=np.array(-2.0, dtype=np.float32))
+    upstream = rng.standard_normal((4, 3)).astype(np.float32)
+    upstream[0, 1] = 0
+    focal_row_scale_case(out, "focal-sample-weight-upstream-none-f32",
+                         (rng.standard_normal((4, 3)) * 2).astype(np.float32),
+                         (rng.random((4, 3)) > 0.6).astype(np.float32), "none",
+                         sample_weight=rng.uniform(0.5, 2, 4).astype(np.float32),
+                         upstream=upstream)
+    focal_row_scale_case(out, "focal-sample-weight-mean-f64", rng.standard_normal((3, 2, 4)) * 2,
+                         rng.random((3, 2, 4)), "mean", sample_weight=rng.uniform(0.5, 2, 3),
+                         alpha=-1.0, gamma=1.5)
+
+
+def linear_row_scale_case(out, name, h, w, b, y, reduction, weight=None, sample_weight=None,
+                          upstream=None, normalizer=None, smoothing=0.0):
+    """A linear-cross-entropy case: F.cross_entropy(F.linear(h, w, b), y, reduction="none")
+    times the sample weights, reduced (the mean over the sum of sample weight times class weight
+    of the non-ignored rows, or the normaliser), and its gradients with respect to h, w and b by
+    loss.backward(gradient=g)."""
+    arrays = {"h.npy": h, "w.npy": w, "y.npy": y}
+    argv = ["--loss", "linear-cross-entropy", "--input", "h.npy", "--classifier", "w.npy",
+            "--target", "y.npy", "--reduction", reduction]
+    th = torch.tensor(h, requires_grad=True)
+    tw = torch.tensor(w, requires_grad=True)
+    tb = None
+    if b is not None:
+        arrays["b.npy"] = b
+        argv += ["--bias", "b.npy"]
+        tb = torch.tensor(b, requires_grad=True)
+    ty = torch.tensor(y).long().reshape(-1)
+    cw = None
+    if weight is not None:
+        arrays["cw.npy"] = weight
+        argv += ["--weight", "cw.npy"]
+        cw = torch.tensor(weight)
+    if smoothing:
+        argv += ["--label-smoothing", repr(smoothing)]
+    logits = F.linear(th, tw, tb).reshape(-1, w.shape[0])
+    rows = F.cross_entropy(logits, ty, weight=cw, label_smoothing=smoothing, reduction="none")
+    s = torch.ones_like(rows)
+    if sample_weight is not None:
+        arrays["s.npy"] = sample_weight
+        argv += ["--sample-weight", "s.npy"]
+        s = torch.tensor(sample_weight).reshape(-1)
+    rows = rows * s
+    if reduction == "none":
+        value = rows.reshape(y.shape)
+    elif reduction == "sum":
+        value = rows.sum()
+    else:
+        kept = (ty != -100).to(rows.dtype)
+        class_weight = torch.ones_like(rows) if cw is None else cw[ty.clamp(min=0)]
+        denominator = (s * class_weight * kept).sum() if normalizer is None else normalizer
+        value = rows.sum() / denominator
+    if normalizer is not None:
+        argv += ["--normalizer", repr(normalizer)]
+    g = torch.ones_like(value)
+    if upstream is not None:
+        arrays["g.npy"] = upstream
+        argv += ["--upstream-gradient", "g.npy"]
+        g = torch.tensor(upstream)
+    value.backward(gradient=g)
+    arrays["expected-loss.npy"] = value.detach().numpy()
+    arrays["expected-grad.npy"] = th.grad.numpy()
+    arrays["expected-classifier-grad.npy"] = tw.grad.numpy()
+    if tb is not None:
+        arrays["expected-bias-grad.npy"] = tb.grad.numpy()
+    write_case_folder(os.path.join(out, name), argv, arrays)
+
+
+def focal_row_scale_case(out, name, x, y, reduction, sample_weight=None, upstream=None,
+                         alpha=0.25, gamma=2.0):
+    """A focal case: torchvision's sigmoid_focal_loss(x, y, reduction="none") times the sample
+    weight of each leading row, reduced as torchvision reduces (the mean over all elements), and
+    its gradient by loss.backward(gradient=g)."""
+    arrays = {"x.npy": x, "y.npy": y}
+    argv = ["--loss", "focal", "--input", "x.npy", "--target", "y.npy", "--reduction", reduction,
+            "--alpha", repr(alpha), "--gamma", repr(gamma)]
+    tx = torch.tensor(x, requires_grad=True)
+    elements = sigmoid_focal_loss(tx, torch.tensor(y), alpha, gamma, "none")
+    if sample_weight is not None:
+        arrays["s.npy"] = sample_weight
+        argv += ["--sample-weight", "s.npy"]
+        s = torch.tensor(sample_weight)
+        elements = elements * s.reshape(tuple(s.shape) + (1,) * (x.ndim - 1))
+    value = {"none": elements, "sum": elements.sum(), "mean": elements.mean()}[reduction]
+    g = torch.ones_like(value)
+    if upstream is not None:
+        arrays["g.npy"] = upstream
+        argv += ["--upstream-gradient", "g.npy"]
+        g = torch.tensor(upstream)
+    value.backward(gradient=g)
+    arrays["expected-loss.npy"] = value.detach().numpy()
+    arrays["expected-grad.npy"] = tx.grad.numpy()
+    write_case_folder(os.path.join(out, name), argv, arrays)
 
 
 def generic_case(out, name, loss, x, y, args, rows_of, reduction, extra_arrays=None):

@@ -37,7 +37,8 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from fixture_common import fixtures, json_array, softmax_focal_loss, write_provenance
+from fixture_common import (fixtures, json_array, sigmoid_focal_loss, softmax_focal_loss,
+                            write_provenance)
 
 OUT = fixtures("CrossEntropyTests")
 SEED = 20261203
@@ -148,9 +149,150 @@ def loss_fn(kind, options):
             logp = F.log_softmax(x, -1)
             per = -(t * logp).sum(-1) + options["epsilon"] * (t * (1 - logp.exp())).sum(-1)
             return reduce(per, s, s_or_1, reduction)
+        if kind == "sigmoid_focal":
+            # torchvision's elementwise loss; the sample weight of leading row n multiplies
+            # every element of that row, and the mean is over all elements (numel), as
+            # (sigmoid_focal_loss(x, y, reduction="none") * s.view(-1, 1, ...)).mean().
+            per = sigmoid_focal_loss(input, target, options["alpha"], options["gamma"], "none")
+            if s is not None:
+                per = per * s.reshape(tuple(s.shape) + (1,) * (input.dim() - 1))
+            if reduction == "none":
+                return per
+            return per.sum() if reduction == "sum" else per.mean()
         raise ValueError(kind)
 
     return fn
+
+
+def linear_loss_fn(options):
+    """F.cross_entropy(F.linear(h, W, b), y, reduction="none") with the options of the
+    linear cross-entropy, times the sample weights, plus the z-loss written out (s * lse^2 per
+    non-ignored row, its mean over the sum of their sample weights), reduced."""
+    reduction = options["reduction"]
+
+    def fn(input, linearWeight, target, bias=None, sampleWeights=None, weight=None):
+        dtype = input.dtype
+        logits = F.linear(input, linearWeight, bias)
+        cap = options.get("logitSoftCap")
+        if cap is not None:
+            logits = cap * torch.tanh(logits / cap)
+        logits = logits.reshape(-1, logits.shape[-1])
+        y = target.reshape(-1)
+        s = sampleWeights.reshape(-1) if sampleWeights is not None else torch.ones(y.shape, dtype=dtype)
+        per = F.cross_entropy(logits, y, weight=weight, ignore_index=IGNORE,
+                              label_smoothing=options.get("labelSmoothing", 0.0),
+                              reduction="none")
+        keep = (y != IGNORE).to(dtype)
+        lse = torch.logsumexp(logits, -1)
+        z = options.get("zLossScale", 0.0) * lse * lse * keep
+        normalizer = options.get("normalizer")
+        if reduction == "none":
+            return ((per + z) * s).reshape(target.shape)
+        if reduction == "sum":
+            return (per * s).sum() + (z * s).sum()
+        ce_den = normalizer if normalizer is not None else (s * class_weight_of(y, weight, dtype)).sum()
+        z_den = normalizer if normalizer is not None else (s * keep).sum()
+        return (per * s).sum() / ce_den + (z * s).sum() / z_den
+
+    return fn
+
+
+def run_linear(options, inputs):
+    result = {}
+    for name, dtype in (("float64", torch.float64), ("float32", torch.float32)):
+        args = {}
+        for k, v in inputs.items():
+            if k == "upstreamGradient":
+                continue
+            if isinstance(v, torch.Tensor) and v.is_floating_point():
+                v = v.to(dtype).clone().requires_grad_(k in ("input", "linearWeight", "bias"))
+            args[k] = v
+        loss = linear_loss_fn(options)(**args)
+        up = inputs.get("upstreamGradient")
+        grad_outputs = up.to(dtype) if up is not None else torch.ones_like(loss)
+        wrt = [args["input"], args["linearWeight"]] + ([args["bias"]] if "bias" in args else [])
+        grads = torch.autograd.grad(loss, wrt, grad_outputs=grad_outputs)
+        result[name] = {"loss": json_array(loss), "gradient": json_array(grads[0]),
+                        "weightGradient": json_array(grads[1])}
+        if "bias" in args:
+            result[name]["biasGradient"] = json_array(grads[2])
+    return result
+
+
+def linear_case(options, inputs):
+    encoded = {k: json_array(v) if v.is_floating_point() else ints(v) for k, v in inputs.items()}
+    name = "linear_cross_entropy " + " ".join(f"{k}={v}" for k, v in sorted(options.items())) + \
+        " " + " ".join(sorted(k for k in inputs if k not in ("input", "target", "linearWeight")))
+    c = {"name": name.strip(), "options": dict(options, loss="linear_cross_entropy"),
+         "inputs": encoded}
+    c.update(run_linear(options, inputs))
+    return c
+
+
+def linear_cases():
+    """The linear cross-entropy: hidden states [4, 5, 8] (20 rows, so that the Swift tests
+    can cut them into several row chunks or vocabulary blocks), a classifier of 11 classes,
+    labels with ignored rows."""
+    out = []
+    shape, size, classes = (4, 5), 8, 11
+    reductions = ("none", "mean", "sum")
+
+    def inputs_for(weighted, with_bias, with_samples, with_upstream, reduction):
+        inputs = {"input": randn(*shape, size), "linearWeight": randn(classes, size, scale=0.5),
+                  "target": labels(shape, classes, True)}
+        if with_bias:
+            inputs["bias"] = randn(classes, scale=0.5)
+        if with_samples:
+            inputs["sampleWeights"] = sample_weights(shape)
+        if weighted:
+            inputs["weight"] = rand(classes) + 0.5
+        if with_upstream:
+            inputs["upstreamGradient"] = upstream(reduction, shape)
+        return inputs
+
+    for weighted in (False, True):
+        for smoothing in (0.0, 0.1):
+            for reduction in reductions:
+                for with_upstream in (False, True):
+                    options = {"reduction": reduction, "labelSmoothing": smoothing}
+                    out.append(linear_case(options, inputs_for(
+                        weighted, weighted, True, with_upstream, reduction)))
+    # z-loss and soft cap, with every other option.
+    for extra in ({"zLossScale": 0.1}, {"logitSoftCap": 3.0}):
+        for reduction in reductions:
+            options = dict(extra, reduction=reduction, labelSmoothing=0.1)
+            out.append(linear_case(options, inputs_for(True, True, True, True, reduction)))
+    # Upstream gradients alone, and a caller's normaliser with and without sample weights.
+    for reduction in reductions:
+        out.append(linear_case({"reduction": reduction},
+                               inputs_for(True, True, False, True, reduction)))
+    for with_samples in (False, True):
+        options = {"reduction": "mean", "normalizer": 7.5, "zLossScale": 0.1}
+        out.append(linear_case(options, inputs_for(True, True, with_samples, True, "mean")))
+    return out
+
+
+def sigmoid_focal_cases():
+    """torchvision's sigmoid focal loss (written out in fixture_common) on [6, 4] and
+    [3, 4, 2] inputs, binary and soft targets, with per-leading-row sample weights and
+    elementwise upstream gradients."""
+    out = []
+    for shape in ((6, 4), (3, 4, 2)):
+        for alpha, gamma in ((0.25, 2.0), (-1.0, 1.5)):
+            for reduction in ("none", "mean", "sum"):
+                for with_upstream in (False, True):
+                    for with_samples in ((False, True) if with_upstream else (True,)):
+                        target = (rand(*shape) > 0.6).double()
+                        if gamma != 2.0:
+                            target = rand(*shape)
+                        inputs = {"input": randn(*shape, scale=2), "target": target}
+                        if with_samples:
+                            inputs["sampleWeights"] = sample_weights((shape[0],))
+                        if with_upstream:
+                            inputs["upstreamGradient"] = upstream(reduction, shape)
+                        options = {"reduction": reduction, "alpha": alpha, "gamma": gamma}
+                        out.append(case("sigmoid_focal", options, inputs))
+    return out
 
 
 def run(kind, options, inputs):
@@ -257,7 +399,7 @@ def cases():
 
 
 if __name__ == "__main__":
-    all_cases = cases()
+    all_cases = cases() + linear_cases() + sigmoid_focal_cases()
     os.makedirs(OUT, exist_ok=True)
     doc = {"generator": "Scripts/make_row_scale_fixtures.py", "torch": torch.__version__,
            "python": sys.version.split()[0], "cases": all_cases}

@@ -42,7 +42,8 @@ import Testing
         + " expected 1 or 2")
     #expect(
       errorMessage(["--loss", "focal", "--input", x, "--target", wrong, "--margin", "2"])
-        == "--margin does not apply to focal; it takes --reduction, --alpha, --gamma")
+        == "--margin does not apply to focal; it takes --reduction, --alpha, --gamma,"
+        + " --sample-weight, --upstream-gradient")
     #expect(
       errorMessage(["--loss", "mse", "--input", x, "--target", x, "--reduction", "batchmean"])
         == "--reduction batchmean is not valid for mse; expected none, mean or sum")

@@ -120,10 +120,21 @@ func expectEvaluateMatchesFixture(
   let lossPath = output.appendingPathComponent("loss.npy").path
   let gradientPath = output.appendingPathComponent("grad.npy").path
   arguments += ["--output", lossPath, "--gradient", gradientPath]
+  var compared = [(lossPath, "expected-loss.npy"), (gradientPath, "expected-grad.npy")]
+  // linear-cross-entropy: the classifier and bias gradients, where the case holds them.
+  for (flag, expectedName) in [
+    ("--classifier-gradient", "expected-classifier-grad.npy"),
+    ("--bias-gradient", "expected-bias-grad.npy"),
+  ]
+  where FileManager.default.fileExists(
+    atPath: folder.appendingPathComponent(expectedName).path)
+  {
+    let path = output.appendingPathComponent(expectedName).path
+    arguments += [flag, path]
+    compared.append((path, expectedName))
+  }
   let printed = try evaluate(arguments).get()
-  for (actualPath, expectedName) in [
-    (lossPath, "expected-loss.npy"), (gradientPath, "expected-grad.npy"),
-  ] {
+  for (actualPath, expectedName) in compared {
     let expected = try NumPyArray(contentsOf: folder.appendingPathComponent(expectedName).path)
     let actual = try NumPyArray(contentsOf: actualPath)
     #expect(actual.dtype == expected.dtype, "\(name) \(expectedName) dtype")

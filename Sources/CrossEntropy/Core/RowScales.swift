@@ -1,5 +1,5 @@
 /// The per-row multipliers of a loss over rows (softmax cross-entropy, NLL, softmax focal,
-/// Poly-1): the sample weights, which multiply each row's loss and gradient, and the upstream
+/// Poly-1, the linear cross-entropy): the sample weights, which multiply each row's loss and gradient, and the upstream
 /// gradient, which multiplies the gradient only. Both are converted to Double, one value per
 /// row, by ``with(sampleWeights:upstreamGradient:rows:_:)``, and live for one kernel call.
 ///
@@ -20,6 +20,12 @@ struct RowScales: @unchecked Sendable {
   /// The gradient factor of row `r`.
   @inline(__always)
   func gradientFactor(_ r: Int) -> Double { gradient.map { $0[r] } ?? 1 }
+
+  /// The row scales of the rows from `first` on: those of one chunk of rows, whose row 0 is
+  /// row `first` of these.
+  func rows(from first: Int) -> RowScales {
+    RowScales(loss: loss.map { $0 + first }, gradient: gradient.map { $0 + first })
+  }
 
   /// Calls `body` with the row scales of validated sample weights (one per row) and upstream
   /// gradient (one per row, or 1 for a reduced loss), or with nil when neither is given (the
@@ -118,5 +124,61 @@ func checkUpstreamGradient(count: Int?, reduction: Reduction, rows: Int) throws(
     throw .shapeMismatch(
       "upstream gradient holds \(describe(elementCount: count)) but the loss of reduction"
         + " \(reduction) holds \(expected)")
+  }
+}
+
+/// The multipliers of an elementwise loss over rows of `rowLength` elements (the sigmoid focal
+/// loss): the sample weight of each leading row, broadcast over its elements, multiplies each
+/// element's loss and gradient; the upstream gradient, one per element (or one value for a
+/// reduced loss), multiplies the gradient only. Converted to Double by
+/// ``with(sampleWeights:upstreamGradient:count:rows:_:)``, they live for one kernel call.
+struct ElementScales: @unchecked Sendable {
+  /// The number of elements each sample weight covers.
+  let rowLength: Int
+  /// The sample weight of each row (nil: 1 for every row).
+  let sampleWeights: UnsafePointer<Double>?
+  /// The upstream gradient (nil: 1 for every element).
+  let upstream: UnsafePointer<Double>?
+  /// Whether ``upstream`` holds one value per element (else one value for all).
+  let upstreamPerElement: Bool
+
+  /// The loss factor of element `i`: its row's sample weight.
+  @inline(__always)
+  func lossFactor(_ i: Int) -> Double { sampleWeights.map { $0[i / rowLength] } ?? 1 }
+
+  /// The gradient factor of element `i`: its row's sample weight times its upstream gradient.
+  @inline(__always)
+  func gradientFactor(_ i: Int) -> Double {
+    guard let upstream else { return lossFactor(i) }
+    let g = upstream[upstreamPerElement ? i : 0]
+    return sampleWeights == nil ? g : lossFactor(i) * g
+  }
+
+  /// Calls `body` with the element scales of validated sample weights (one per row of
+  /// `count / rows` elements) and upstream gradient (`count` values, or 1 for a reduced loss),
+  /// or with nil when neither is given (the kernels then run exactly as without them).
+  static func with<Scalar: BinaryFloatingPoint, R>(
+    sampleWeights: UnsafeBufferPointer<Scalar>?, upstreamGradient: UnsafeBufferPointer<Scalar>?,
+    count: Int, rows: Int, _ body: (ElementScales?) -> R
+  ) -> R {
+    guard sampleWeights != nil || upstreamGradient != nil else { return body(nil) }
+    let weights = sampleWeights.map { buffer in
+      let values = UnsafeMutableBufferPointer<Double>.allocate(capacity: buffer.count)
+      for r in buffer.indices { values[r] = Double(buffer[r]) }
+      return values
+    }
+    defer { weights?.deallocate() }
+    let upstream = upstreamGradient.map { buffer in
+      let values = UnsafeMutableBufferPointer<Double>.allocate(capacity: buffer.count)
+      for i in buffer.indices { values[i] = Double(buffer[i]) }
+      return values
+    }
+    defer { upstream?.deallocate() }
+    return body(
+      ElementScales(
+        rowLength: max(1, rows == 0 ? 1 : count / rows),
+        sampleWeights: weights.map { UnsafePointer($0.baseAddress!) },
+        upstream: upstream.map { UnsafePointer($0.baseAddress!) },
+        upstreamPerElement: upstreamGradient?.count == count))
   }
 }

@@ -18,10 +18,16 @@ struct HeadProblem: Sendable, CustomTestStringConvertible {
   var bias: [Double]?
   var labels: [Int]
   var classWeights: [Double]?
+  /// Per-sample weights, one per row (nil: none).
+  var sampleWeights: [Double]? = nil
+  /// The upstream gradient, one per row for `.none`, one value otherwise (nil: none).
+  var upstreamGradient: [Double]? = nil
 
   var testDescription: String {
     "N=\(rows) D=\(size) V=\(classes)" + (bias == nil ? "" : " bias")
       + (classWeights == nil ? "" : " class weights")
+      + (sampleWeights == nil ? "" : " sample weights")
+      + (upstreamGradient == nil ? "" : " upstream gradient")
   }
 
   /// A seeded random problem; every third label is `ignoreIndex` when `ignoring`.
@@ -75,7 +81,11 @@ struct HeadProblem: Sendable, CustomTestStringConvertible {
     let logits = self.logits
     let (loss, g) = try Self.softmax(criterion).lossAndGradient(
       logits: ShapedArray(shape: [rows, classes], scalars: logits),
-      labels: ShapedArray(shape: [rows], scalars: labels), classWeights: classWeights)
+      labels: ShapedArray(shape: [rows], scalars: labels), classWeights: classWeights,
+      sampleWeights: sampleWeights.map { try ShapedArray(shape: [rows], scalars: $0) },
+      upstreamGradient: upstreamGradient.map {
+        try ShapedArray(shape: criterion.reduction == .none ? [rows] : [], scalars: $0)
+      })
     let gradient = g.scalars
     var dh = [Double](repeating: 0, count: rows * size)
     var dw = [Double](repeating: 0, count: classes * size)
@@ -111,6 +121,8 @@ struct HeadProblem: Sendable, CustomTestStringConvertible {
     let w = weight.map { Scalar($0) }
     let b = bias?.map { Scalar($0) }
     let cw = classWeights?.map { Scalar($0) }
+    let sw = sampleWeights?.map { Scalar($0) }
+    let ug = upstreamGradient?.map { Scalar($0) }
     let lossCount = criterion.reduction == .none ? rows : 1
     var result = HeadResult<Scalar>(
       loss: .init(repeating: .nan, count: lossCount),
@@ -125,25 +137,32 @@ struct HeadProblem: Sendable, CustomTestStringConvertible {
         try withOptionalBuffer(b) { b in
           try labels.withUnsafeBufferPointer { y in
             try withOptionalBuffer(cw) { cw in
-              try result.loss.withUnsafeMutableBufferPointer { l in
-                try result.hidden.withUnsafeMutableBufferPointer { dh in
-                  try result.weight.withUnsafeMutableBufferPointer { dw in
-                    try result.bias!.withUnsafeMutableBufferPointer { db in
-                      try result.logSumExp.withUnsafeMutableBufferPointer { lse in
-                        try criterion.lossAndGradient(
-                          hidden: h, shape: [rows, size], weight: w, weightShape: [classes, size],
-                          bias: b, labels: y, classWeights: cw, loss: l, hiddenGradient: dh,
-                          weightGradient: dw, biasGradient: db, logSumExp: lse)
+              try withOptionalBuffer(sw) { sw in
+                try withOptionalBuffer(ug) { ug in
+                  try result.loss.withUnsafeMutableBufferPointer { l in
+                    try result.hidden.withUnsafeMutableBufferPointer { dh in
+                      try result.weight.withUnsafeMutableBufferPointer { dw in
+                        try result.bias!.withUnsafeMutableBufferPointer { db in
+                          try result.logSumExp.withUnsafeMutableBufferPointer { lse in
+                            try criterion.lossAndGradient(
+                              hidden: h, shape: [rows, size], weight: w,
+                              weightShape: [classes, size],
+                              bias: b, labels: y, classWeights: cw, sampleWeights: sw,
+                              upstreamGradient: ug, loss: l, hiddenGradient: dh,
+                              weightGradient: dw, biasGradient: db, logSumExp: lse)
+                          }
+                        }
                       }
                     }
                   }
-                }
-              }
-              try forward.withUnsafeMutableBufferPointer { l in
-                try forwardLogSumExp.withUnsafeMutableBufferPointer { lse in
-                  try criterion.loss(
-                    hidden: h, shape: [rows, size], weight: w, weightShape: [classes, size],
-                    bias: b, labels: y, classWeights: cw, into: l, logSumExp: lse)
+                  try forward.withUnsafeMutableBufferPointer { l in
+                    try forwardLogSumExp.withUnsafeMutableBufferPointer { lse in
+                      try criterion.loss(
+                        hidden: h, shape: [rows, size], weight: w, weightShape: [classes, size],
+                        bias: b, labels: y, classWeights: cw, sampleWeights: sw, into: l,
+                        logSumExp: lse)
+                    }
+                  }
                 }
               }
             }

@@ -1,23 +1,23 @@
 extension Kernels {
   /// The sigmoid focal loss: the fused kernel for fp32 with a `gamma` it evaluates, else the
   /// reference. Writes `loss` (one value per element for `.none`, else 1) and, when not nil,
-  /// the gradient (which may be `logits`).
+  /// the gradient (which may be `logits`); `scales` multiply each element's loss and gradient.
   static func sigmoidFocal<Scalar: BinaryFloatingPoint>(
     logits: UnsafePointer<Scalar>, targets: UnsafePointer<Scalar>, count: Int,
-    criterion: SigmoidFocalLoss, loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutablePointer<Scalar>?
+    criterion: SigmoidFocalLoss, scales: ElementScales? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?
   ) {
     if Scalar.self == Float.self, count > 0, FusedSigmoidFocal.supports(gamma: criterion.gamma) {
       FusedSigmoidFocal.run(
         logits: cast(logits, to: Float.self), targets: cast(targets, to: Float.self),
         count: count, alpha: criterion.alpha, gamma: criterion.gamma,
         reduction: criterion.reduction, loss: cast(loss.baseAddress!, to: Float.self),
-        gradient: gradient.map { cast($0, to: Float.self) })
+        gradient: gradient.map { cast($0, to: Float.self) }, scales: scales)
       return
     }
     Reference.sigmoidFocal(
-      logits: logits, targets: targets, count: count, criterion: criterion, loss: loss,
-      gradient: gradient)
+      logits: logits, targets: targets, count: count, criterion: criterion, scales: scales,
+      loss: loss, gradient: gradient)
   }
 
   /// The softmax focal loss: the fused kernel for fp32 with classes on the last axis, else the

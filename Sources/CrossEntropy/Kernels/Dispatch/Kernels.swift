@@ -57,9 +57,11 @@ enum Kernels {
     loss: UnsafeMutableBufferPointer<Float>,
     gradient: UnsafeMutablePointer<UInt16>?
   ) {
-    let problem = problem.resolvingEmptyMean(
-      target: SoftmaxTarget<Float>.labels(labels), classWeights: classWeights)
-    if !problem.hasLogitOptions, problem.layout.inner > 1 {
+    // Sample weights and upstream gradients: the classes-last kernel, else the fp32 copies.
+    let problem = problem.weighingRows(
+      target: SoftmaxTarget<Float>.labels(labels), classWeights: classWeights
+    ).resolvingEmptyMean(target: SoftmaxTarget<Float>.labels(labels), classWeights: classWeights)
+    if !problem.hasLogitOptions, problem.layout.inner > 1, problem.rowScales == nil {
       FusedSoftmaxSpatial.run(
         logits: logits, labels: labels, classWeights: classWeights, problem: problem, loss: loss,
         gradient: gradient, BFloat16Storage.self)

@@ -174,13 +174,15 @@ enum FusedSigmoidFocal {
   }
 
   /// Runs the kernel over `count` elements; `loss` holds `count` values for `.none`, else 1.
-  /// `gamma` must satisfy ``supports(gamma:)``. `threads` overrides the thread count (tests).
+  /// `gamma` must satisfy ``supports(gamma:)``. `scales` (sample weights and upstream
+  /// gradient) multiply each element's loss and gradient, as fp32 factors of the block's
+  /// elements. `threads` overrides the thread count (tests).
   static func run(
     logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, count: Int, alpha: Double,
     gamma: Double, reduction: Reduction, loss: UnsafeMutablePointer<Float>,
-    gradient: UnsafeMutablePointer<Float>?, threads: Int? = nil
+    gradient: UnsafeMutablePointer<Float>?, scales: ElementScales? = nil, threads: Int? = nil
   ) {
-    let args = (logits, targets, count, alpha, reduction, loss, gradient, threads)
+    let args = (logits, targets, count, alpha, reduction, loss, gradient, scales, threads)
     switch gamma {
     case 0: run(Power0(), args)
     case 1: run(Power1(), args)
@@ -195,10 +197,10 @@ enum FusedSigmoidFocal {
     _ power: P,
     _ args: (
       UnsafePointer<Float>, UnsafePointer<Float>, Int, Double, Reduction,
-      UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?, Int?
+      UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?, ElementScales?, Int?
     )
   ) {
-    let (x, y, count, alpha, reduction, loss, gradient, threadOverride) = args
+    let (x, y, count, alpha, reduction, loss, gradient, scales, threadOverride) = args
     let perElement = reduction == .none
     let scale = reduction == .mean ? 1 / Double(count) : 1
     // a_t = alpha y + (1 - alpha)(1 - y) = (1 - alpha) + (2 alpha - 1) y; 1 when disabled.
@@ -210,27 +212,24 @@ enum FusedSigmoidFocal {
     defer { partials.deallocate() }
     let threads = threadOverride ?? Threads.count(rows: blocks, elementsPerRow: block)
     Threads.forEachRange(rows: blocks, threads: threads) { range in
+      // With scales: the fp32 loss and gradient factors of one block.
+      let factors = scales.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: 2 * block) }
+      defer { factors?.deallocate() }
       for b in range {
         let (start, end) = (b * block, min(count, (b + 1) * block))
         let alpha = (alphaBase, alphaSlope, alpha)
-        // Stores are policy types, so that the hot loop has no branch (a branch there splits
-        // the 16-lane code into 4-lane pieces).
-        switch (perElement ? loss : nil, gradient) {
-        case (nil, nil):
+        let stores = (perElement ? loss : nil, gradient)
+        if let scales, let factors {
+          for i in start..<end {
+            factors[i - start] = Float(scales.lossFactor(i))
+            factors[block + i - start] = Float(scales.gradientFactor(i))
+          }
           partials[b] = Self.block(
-            power, x, y, start, end, alpha, gradientScale, FusedRows.NoStore(), FusedRows.NoStore())
-        case (let l?, nil):
+            power, x, y, start, end, alpha, gradientScale, stores,
+            BlockFactors(loss: factors, gradient: factors + block, start: start))
+        } else {
           partials[b] = Self.block(
-            power, x, y, start, end, alpha, gradientScale, FusedRows.Store(pointer: l),
-            FusedRows.NoStore())
-        case (nil, let g?):
-          partials[b] = Self.block(
-            power, x, y, start, end, alpha, gradientScale, FusedRows.NoStore(),
-            FusedRows.Store(pointer: g))
-        case (let l?, let g?):
-          partials[b] = Self.block(
-            power, x, y, start, end, alpha, gradientScale, FusedRows.Store(pointer: l),
-            FusedRows.Store(pointer: g))
+            power, x, y, start, end, alpha, gradientScale, stores, NoFactors())
         }
       }
     }
@@ -241,6 +240,35 @@ enum FusedSigmoidFocal {
     }
   }
 
+  /// One block with the stores `stores` (the per-element losses, the gradient) as policy
+  /// types, so that the hot loop has no branch (a branch there splits the 16-lane code into
+  /// 4-lane pieces).
+  @inline(__always)
+  static func block<P: Power, F: FactorPolicy>(
+    _ power: P, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ start: Int, _ end: Int,
+    _ alpha: (base: Float, slope: Float, raw: Double), _ gradientScale: Float,
+    _ stores: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?), _ factors: F
+  ) -> Double {
+    switch stores {
+    case (nil, nil):
+      Self.block(
+        power, x, y, start, end, alpha, gradientScale, FusedRows.NoStore(), FusedRows.NoStore(),
+        factors)
+    case (let l?, nil):
+      Self.block(
+        power, x, y, start, end, alpha, gradientScale, FusedRows.Store(pointer: l),
+        FusedRows.NoStore(), factors)
+    case (nil, let g?):
+      Self.block(
+        power, x, y, start, end, alpha, gradientScale, FusedRows.NoStore(),
+        FusedRows.Store(pointer: g), factors)
+    case (let l?, let g?):
+      Self.block(
+        power, x, y, start, end, alpha, gradientScale, FusedRows.Store(pointer: l),
+        FusedRows.Store(pointer: g), factors)
+    }
+  }
+
   /// One block: the sum of its losses; per-element losses go to `lossStore`, scaled
   /// derivatives to `gradientStore`. Full vectors run straight-line code that only notes
   /// whether a logit or target is not finite; such a block (and the tail) is redone by
@@ -248,10 +276,12 @@ enum FusedSigmoidFocal {
   // Not inlined: each variant keeps its own branch-free loop (inlined into the switch of the
   // caller, the forward-only variant's loop was split into 4-lane pieces).
   @inline(never)
-  static func block<P: Power, L: FusedRows.StorePolicy, G: FusedRows.StorePolicy>(
+  static func block<
+    P: Power, L: FusedRows.StorePolicy, G: FusedRows.StorePolicy, F: FactorPolicy
+  >(
     _ power: P, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ start: Int, _ end: Int,
     _ alpha: (base: Float, slope: Float, raw: Double), _ gradientScale: Float,
-    _ lossStore: L, _ gradientStore: G
+    _ lossStore: L, _ gradientStore: G, _ factors: F
   ) -> Double {
     let loss = (lossStore as? FusedRows.Store)?.pointer
     let gradient = (gradientStore as? FusedRows.Store)?.pointer
@@ -266,32 +296,35 @@ enum FusedSigmoidFocal {
       let xv = VectorMath.load(x, i)
       let yv = VectorMath.load(y, i)
       finite = VectorMath.multiplyAdd(yv, .zero, VectorMath.multiplyAdd(xv, .zero, finite))
-      let (value, derivative) = element(power, xv, yv, base, slope)
+      let (unscaled, derivative) = element(power, xv, yv, base, slope)
+      let value = factors.loss(unscaled, i)
       sum += value
       lossStore.store(value, i)
-      gradientStore.store(derivative * k, i)
+      gradientStore.store(factors.gradient(derivative * k, i), i)
       i += 16
     }
+    let blockFactors = factors as? BlockFactors
     if VectorMath.sum(finite).isNaN {
       return checkedBlock(
         power, x, y, start: start, end: end, alpha: alpha, gradientScale: gradientScale,
-        loss: loss, gradient: gradient)
+        loss: loss, gradient: gradient, factors: blockFactors)
     }
     var total = Double(VectorMath.sum(sum))
     if fullEnd < end {
       total += checkedBlock(
         power, x, y, start: fullEnd, end: end, alpha: alpha, gradientScale: gradientScale,
-        loss: loss, gradient: gradient)
+        loss: loss, gradient: gradient, factors: blockFactors)
     }
     return total
   }
 
-  /// ``block(_:_:_:_:_:_:_:_:_:)`` with partial vectors and
+  /// ``block(_:_:_:_:_:_:_:_:_:_:)`` with partial vectors and
   /// non-finite elements, which take the reference's scalar formula.
   static func checkedBlock<P: Power>(
     _ power: P, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, start: Int, end: Int,
     alpha: (base: Float, slope: Float, raw: Double), gradientScale: Float,
-    loss: UnsafeMutablePointer<Float>?, gradient: UnsafeMutablePointer<Float>?
+    loss: UnsafeMutablePointer<Float>?, gradient: UnsafeMutablePointer<Float>?,
+    factors: BlockFactors?
   ) -> Double {
     let base = Vector(repeating: alpha.base)
     let slope = Vector(repeating: alpha.slope)
@@ -309,8 +342,13 @@ enum FusedSigmoidFocal {
         derivative[j] = Float(exact.derivative)
       }
       for j in 0..<n {
+        var scaled = derivative[j] * gradientScale
+        if let factors {
+          value[j] *= factors.loss[i + j - factors.start]
+          scaled *= factors.gradient[i + j - factors.start]
+        }
         if let loss { loss[i + j] = value[j] } else { sum += Double(value[j]) }
-        if let gradient { gradient[i + j] = derivative[j] * gradientScale }
+        if let gradient { gradient[i + j] = scaled }
       }
       i += n
     }
@@ -352,6 +390,43 @@ enum FusedSigmoidFocal {
 }
 
 // MARK: - Policies
+
+/// The per-element factors of a block (sample weights and upstream gradients), as policy
+/// types, so that the kernel without them keeps its loop as it is.
+extension FusedSigmoidFocal {
+  protocol FactorPolicy {
+    /// The losses of 16 elements from `i` times their loss factors.
+    func loss(_ value: Vector, _ i: Int) -> Vector
+    /// The gradients of 16 elements from `i` times their gradient factors.
+    func gradient(_ value: Vector, _ i: Int) -> Vector
+  }
+
+  /// No factors: the values as they are.
+  struct NoFactors: FactorPolicy {
+    @inline(__always) func loss(_ value: Vector, _ i: Int) -> Vector { value }
+    @inline(__always) func gradient(_ value: Vector, _ i: Int) -> Vector { value }
+  }
+
+  /// The fp32 factors of the elements of a block from `start` on.
+  struct BlockFactors: FactorPolicy {
+    let loss: UnsafePointer<Float>
+    let gradient: UnsafePointer<Float>
+    let start: Int
+
+    init(loss: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>, start: Int) {
+      self.loss = UnsafePointer(loss)
+      self.gradient = UnsafePointer(gradient)
+      self.start = start
+    }
+
+    @inline(__always) func loss(_ value: Vector, _ i: Int) -> Vector {
+      value * VectorMath.load(loss, i - start)
+    }
+    @inline(__always) func gradient(_ value: Vector, _ i: Int) -> Vector {
+      value * VectorMath.load(gradient, i - start)
+    }
+  }
+}
 
 /// The exponents of the kernel (generic parameters, so that each `gamma` it evaluates by
 /// multiplication is its own specialisation).

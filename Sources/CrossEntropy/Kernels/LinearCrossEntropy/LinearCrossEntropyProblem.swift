@@ -19,17 +19,22 @@ struct LinearCrossEntropyProblem: Sendable {
   var scratchLimit: Int
   /// Whether the weight and bias gradients are added to (rather than written over).
   var accumulates: Bool
+  /// The sample weights and upstream gradient of the rows (nil: none), which multiply each
+  /// row's loss and the row of the logits' gradient that every product reads; with them,
+  /// ``denominators`` are the weighted ones.
+  var rowScales: RowScales? = nil
 
   /// The fewest rows a row chunk has before the schedule splits the vocabulary instead: below
   /// this, the matrix products would read the whole classifier for too few rows.
   static let minimumRowBlock = 16
 
-  /// The softmax problem of one chunk of `rows` full rows of logits.
-  func chunk(rows: Int) -> SoftmaxProblem {
+  /// The softmax problem of one chunk of `rows` full rows of logits, from row `first` on.
+  func chunk(rows: Int, from first: Int) -> SoftmaxProblem {
     SoftmaxProblem(
       layout: try! ClassLayout(shape: [rows, classes], classAxis: -1),
       ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing, reduction: reduction,
-      zLossScale: zLossScale, logitSoftCap: logitSoftCap, denominators: denominators)
+      zLossScale: zLossScale, logitSoftCap: logitSoftCap, denominators: denominators,
+      rowScales: rowScales?.rows(from: first))
   }
 
   /// How the schedule cuts the logits for logits of `elementBytes` bytes each.

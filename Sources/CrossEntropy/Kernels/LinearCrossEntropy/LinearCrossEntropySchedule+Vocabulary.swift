@@ -78,7 +78,7 @@ extension LinearCrossEntropySchedule {
           statistics[i].sum = sum
         }
       }
-      // The rows' losses, in the reference's formulas.
+      // The rows' losses, in the reference's formulas (times the row's sample weight).
       for i in 0..<rows {
         let label = labels[r0 + i]
         guard label != problem.ignoreIndex else {
@@ -88,9 +88,10 @@ extension LinearCrossEntropySchedule {
         }
         let lse = statistics[i].logSumExp
         logSumExp?[r0 + i] = A.Value(lse)
-        let nll = -weight(label) * (statistics[i].labelLogit - lse)
-        let smooth = smoothing > 0 ? -(statistics[i].side - lse * weightTotal) : 0
-        let z = zScale == 0 ? 0 : zScale * lse * lse
+        let s = problem.rowScales?.lossFactor(r0 + i) ?? 1
+        let nll = -weight(label) * (statistics[i].labelLogit - lse) * s
+        let smooth = smoothing > 0 ? -(statistics[i].side - lse * weightTotal) * s : 0
+        let z = zScale == 0 ? 0 : zScale * lse * lse * s
         if problem.reduction == .none {
           loss[r0 + i] = A.Value(combine(nll, smooth) + z)
         } else {
@@ -112,10 +113,13 @@ extension LinearCrossEntropySchedule {
             continue
           }
           let lse = statistics[i].logSumExp
-          let labelPart = (1 - smoothing) * (weight(label) * -scale)
-          let smoothingPart = smoothing / Double(v) * -scale
+          // The row's sample weight times its upstream gradient scales its gradient.
+          let factor = problem.rowScales?.gradientFactor(r0 + i) ?? 1
+          let rowScale = scale * factor
+          let labelPart = (1 - smoothing) * (weight(label) * -rowScale)
+          let smoothingPart = smoothing / Double(v) * -rowScale
           let total = labelPart + smoothingPart * weightTotal
-          let dz = zScale == 0 ? 0 : zGradientScale * lse
+          let dz = zScale == 0 ? 0 : zGradientScale * factor * lse
           for j in 0..<columns {
             let x = capped(row[j])
             let p = Double.exp(x - lse)

@@ -8,7 +8,8 @@ import RealModule
 ///
 /// 1. `logits = H_chunk · Wᵀ (+ b)` into the scratch (the bias written first, the product added);
 /// 2. the fused softmax cross-entropy row kernel over the chunk, with the whole batch's `.mean`
-///    denominators, overwriting the logits with their gradient `G` (every option of the loss);
+///    denominators, overwriting the logits with their gradient `G` (every option of the loss,
+///    and each row's sample weight and upstream gradient, so that the products carry them);
 /// 3. `dH_chunk = G · W`, `dW (+)= Gᵀ · H_chunk` and `db (+)= column sums of G`.
 ///
 /// Three products per chunk, none recomputed. When even ``LinearCrossEntropyProblem/minimumRowBlock``
@@ -108,7 +109,7 @@ struct LinearCrossEntropySchedule<A: LinearHeadArithmetic> {
       withUnsafeMutablePointer(to: &chunkLoss) { single in
         A.softmaxCrossEntropy(
           logits: scratch, labels: chunkLabels, classWeights: classWeights,
-          problem: problem.chunk(rows: rows),
+          problem: problem.chunk(rows: rows, from: r0),
           loss: problem.reduction == .none
             ? UnsafeMutableBufferPointer(rebasing: loss[r0..<r0 + rows])
             : UnsafeMutableBufferPointer(start: single, count: 1),

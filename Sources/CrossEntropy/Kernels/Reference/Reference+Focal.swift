@@ -42,11 +42,13 @@ extension Reference {
   }
 
   /// The sigmoid focal loss of `count` elements: `loss` receives one value per element for
-  /// `.none`, else 1; `gradient`, if not nil, every element (it may be `logits`).
+  /// `.none`, else 1; `gradient`, if not nil, every element (it may be `logits`). With
+  /// `scales`, each element's loss is multiplied by its loss factor and its gradient by its
+  /// gradient factor; the mean still divides by `count`.
   static func sigmoidFocal<Scalar: BinaryFloatingPoint>(
     logits: UnsafePointer<Scalar>, targets: UnsafePointer<Scalar>, count: Int,
-    criterion: SigmoidFocalLoss, loss: UnsafeMutableBufferPointer<Scalar>,
-    gradient: UnsafeMutablePointer<Scalar>?
+    criterion: SigmoidFocalLoss, scales: ElementScales? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?
   ) {
     let reduction = criterion.reduction
     let elementwise = reduction == .none
@@ -54,10 +56,15 @@ extension Reference {
     let gradientScale = elementwise ? 1 : scale
     var total = 0.0
     for i in 0..<count {
-      let (value, derivative) = sigmoidFocal(
+      var (value, derivative) = sigmoidFocal(
         Double(logits[i]), Double(targets[i]), alpha: criterion.alpha, gamma: criterion.gamma)
+      derivative *= gradientScale
+      if let scales {
+        value *= scales.lossFactor(i)
+        derivative *= scales.gradientFactor(i)
+      }
       if elementwise { loss[i] = Scalar(value) } else { total += value }
-      gradient?[i] = Scalar(derivative * gradientScale)
+      gradient?[i] = Scalar(derivative)
     }
     if !elementwise { loss[0] = Scalar(total * scale) }
   }

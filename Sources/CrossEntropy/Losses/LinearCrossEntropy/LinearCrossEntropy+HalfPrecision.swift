@@ -27,23 +27,26 @@ extension LinearCrossEntropy {
   ///   - bfloat16Bias: The bias as bfloat16 bit patterns, `V` elements, or `nil`.
   ///   - labels: Class indices, one per row.
   ///   - classWeights: Optional per-class weights, one per class, in fp32.
+  ///   - sampleWeights: Optional per-sample weights, one per label, in fp32.
   ///   - loss: Receives the loss in fp32: 1 element, or one per label for `.none`.
   ///   - logSumExp: If not nil, receives each row's log-sum-exp in fp32 (0 for ignored rows).
   /// - Throws: ``LossError``, as
-  ///   ``loss(hidden:shape:weight:weightShape:bias:labels:classWeights:into:logSumExp:)-(UnsafeBufferPointer<Scalar>,_,_,_,_,_,_,_,_)``.
+  ///   ``loss(hidden:shape:weight:weightShape:bias:labels:classWeights:sampleWeights:into:logSumExp:)-(UnsafeBufferPointer<Scalar>,_,_,_,_,_,_,_,_,_)``.
   /// - Complexity: O(N·D·V) time; at most ``scratchLimit`` bytes of logits besides O(V) per
   ///   thread.
   public func loss(
     bfloat16Hidden: UnsafeBufferPointer<UInt16>, shape: [Int],
     bfloat16Weight: UnsafeBufferPointer<UInt16>, weightShape: [Int],
     bfloat16Bias: UnsafeBufferPointer<UInt16>? = nil, labels: UnsafeBufferPointer<Int>,
-    classWeights: UnsafeBufferPointer<Float>? = nil, into loss: UnsafeMutableBufferPointer<Float>,
+    classWeights: UnsafeBufferPointer<Float>? = nil,
+    sampleWeights: UnsafeBufferPointer<Float>? = nil, into loss: UnsafeMutableBufferPointer<Float>,
     logSumExp: UnsafeMutableBufferPointer<Float>? = nil
   ) throws(LossError) {
     try compute(
       BFloat16Storage.self, hidden: bfloat16Hidden, shape: shape, weight: bfloat16Weight,
       weightShape: weightShape, bias: bfloat16Bias, labels: labels, classWeights: classWeights,
-      loss: loss, hiddenGradient: nil, weightGradient: nil, biasGradient: nil,
+      sampleWeights: sampleWeights, upstreamGradient: nil, loss: loss, hiddenGradient: nil,
+      weightGradient: nil, biasGradient: nil,
       logSumExp: logSumExp)
   }
 
@@ -58,6 +61,8 @@ extension LinearCrossEntropy {
   ///   - bfloat16Bias: The bias as bfloat16 bit patterns, `V` elements, or `nil`.
   ///   - labels: Class indices, one per row.
   ///   - classWeights: Optional per-class weights, one per class, in fp32.
+  ///   - sampleWeights: Optional per-sample weights, one per label, in fp32.
+  ///   - upstreamGradient: Optional upstream gradient in fp32, as many elements as `loss`.
   ///   - loss: Receives the loss in fp32: 1 element, or one per label for `.none`.
   ///   - hiddenGradient: Receives d(loss)/d(hidden) in fp32, or `nil` to skip it.
   ///   - weightGradient: Receives (or, with ``accumulatesGradients``, is added) d(loss)/d(weight)
@@ -65,14 +70,16 @@ extension LinearCrossEntropy {
   ///   - biasGradient: Receives (or is added) d(loss)/d(bias) in fp32, `V` elements, or `nil`.
   ///   - logSumExp: If not nil, receives each row's log-sum-exp in fp32 (0 for ignored rows).
   /// - Throws: ``LossError``, as
-  ///   ``lossAndGradient(hidden:shape:weight:weightShape:bias:labels:classWeights:loss:hiddenGradient:weightGradient:biasGradient:logSumExp:)-(UnsafeBufferPointer<Scalar>,_,_,_,_,_,_,_,_,_,_,_)``.
+  ///   ``lossAndGradient(hidden:shape:weight:weightShape:bias:labels:classWeights:sampleWeights:upstreamGradient:loss:hiddenGradient:weightGradient:biasGradient:logSumExp:)-(UnsafeBufferPointer<Scalar>,_,_,_,_,_,_,_,_,_,_,_,_,_)``.
   /// - Complexity: O(N·D·V) time; at most ``scratchLimit`` bytes of logits besides O(V) per
   ///   thread.
   public func lossAndGradient(
     bfloat16Hidden: UnsafeBufferPointer<UInt16>, shape: [Int],
     bfloat16Weight: UnsafeBufferPointer<UInt16>, weightShape: [Int],
     bfloat16Bias: UnsafeBufferPointer<UInt16>? = nil, labels: UnsafeBufferPointer<Int>,
-    classWeights: UnsafeBufferPointer<Float>? = nil, loss: UnsafeMutableBufferPointer<Float>,
+    classWeights: UnsafeBufferPointer<Float>? = nil,
+    sampleWeights: UnsafeBufferPointer<Float>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Float>? = nil, loss: UnsafeMutableBufferPointer<Float>,
     hiddenGradient: UnsafeMutableBufferPointer<Float>?,
     weightGradient: UnsafeMutableBufferPointer<Float>?,
     biasGradient: UnsafeMutableBufferPointer<Float>? = nil,
@@ -81,6 +88,7 @@ extension LinearCrossEntropy {
     try compute(
       BFloat16Storage.self, hidden: bfloat16Hidden, shape: shape, weight: bfloat16Weight,
       weightShape: weightShape, bias: bfloat16Bias, labels: labels, classWeights: classWeights,
+      sampleWeights: sampleWeights, upstreamGradient: upstreamGradient,
       loss: loss, hiddenGradient: hiddenGradient, weightGradient: weightGradient,
       biasGradient: biasGradient, logSumExp: logSumExp)
   }
@@ -91,17 +99,20 @@ extension LinearCrossEntropy {
     _: E.Type, hidden: UnsafeBufferPointer<E.Stored>, shape: [Int],
     weight: UnsafeBufferPointer<E.Stored>, weightShape: [Int],
     bias: UnsafeBufferPointer<E.Stored>?, labels: UnsafeBufferPointer<Int>,
-    classWeights: UnsafeBufferPointer<Float>?, loss: UnsafeMutableBufferPointer<Float>,
+    classWeights: UnsafeBufferPointer<Float>?, sampleWeights: UnsafeBufferPointer<Float>?,
+    upstreamGradient: UnsafeBufferPointer<Float>?, loss: UnsafeMutableBufferPointer<Float>,
     hiddenGradient: UnsafeMutableBufferPointer<Float>?,
     weightGradient: UnsafeMutableBufferPointer<Float>?,
     biasGradient: UnsafeMutableBufferPointer<Float>?,
     logSumExp: UnsafeMutableBufferPointer<Float>?
   ) throws(LossError) {
+    let classWeight = classWeights.map { w in { (c: Int) in Double(w[c]) } }
     let problem = try validate(
       hiddenCount: hidden.count, shape: shape, weightCount: weight.count,
       weightShape: weightShape, biasCount: bias?.count, labels: labels,
-      classWeights: classWeights.map { w in { Double(w[$0]) } },
-      classWeightCount: classWeights?.count, lossCount: loss.count,
+      classWeights: classWeight, classWeightCount: classWeights?.count,
+      sampleWeightCount: sampleWeights?.count, upstreamGradientCount: upstreamGradient?.count,
+      lossCount: loss.count,
       hiddenGradientCount: hiddenGradient?.count, weightGradientCount: weightGradient?.count,
       biasGradientCount: biasGradient?.count, logSumExpCount: logSumExp?.count)
     try Self.checkSeparate(
@@ -110,14 +121,20 @@ extension LinearCrossEntropy {
     try Self.checkSeparate(
       weightGradient, from: weight, name: "weight gradient",
       input: "weight")
-    Kernels.linearCrossEntropy(
-      E.self, hidden: startAddress(hidden.baseAddress), weight: startAddress(weight.baseAddress),
-      bias: bias.map { startAddress($0.baseAddress) }, labels: labels, classWeights: classWeights,
-      problem: problem, loss: loss,
-      hiddenGradient: hiddenGradient.map { mutableStartAddress($0.baseAddress) },
-      weightGradient: weightGradient.map { mutableStartAddress($0.baseAddress) },
-      biasGradient: biasGradient.map { mutableStartAddress($0.baseAddress) },
-      logSumExp: logSumExp.map { mutableStartAddress($0.baseAddress) })
+    withRowScales(
+      problem, labels: labels, classWeights: classWeight, sampleWeights: sampleWeights,
+      upstreamGradient: upstreamGradient,
+      wantsGradient: hiddenGradient != nil || weightGradient != nil || biasGradient != nil
+    ) { problem in
+      Kernels.linearCrossEntropy(
+        E.self, hidden: startAddress(hidden.baseAddress),
+        weight: startAddress(weight.baseAddress), bias: bias.map { startAddress($0.baseAddress) },
+        labels: labels, classWeights: classWeights, problem: problem, loss: loss,
+        hiddenGradient: hiddenGradient.map { mutableStartAddress($0.baseAddress) },
+        weightGradient: weightGradient.map { mutableStartAddress($0.baseAddress) },
+        biasGradient: biasGradient.map { mutableStartAddress($0.baseAddress) },
+        logSumExp: logSumExp.map { mutableStartAddress($0.baseAddress) })
+    }
   }
 }
 
@@ -135,22 +152,25 @@ extension LinearCrossEntropy {
     ///   - bias: The bias, `V` elements, or `nil`.
     ///   - labels: Class indices, one per row.
     ///   - classWeights: Optional per-class weights, one per class, in fp32.
+    ///   - sampleWeights: Optional per-sample weights, one per label, in fp32.
     ///   - loss: Receives the loss in fp32: 1 element, or one per label for `.none`.
     ///   - logSumExp: If not nil, receives each row's log-sum-exp in fp32 (0 for ignored rows).
     /// - Throws: ``LossError``, as
-    ///   ``loss(hidden:shape:weight:weightShape:bias:labels:classWeights:into:logSumExp:)-(UnsafeBufferPointer<Scalar>,_,_,_,_,_,_,_,_)``.
+    ///   ``loss(hidden:shape:weight:weightShape:bias:labels:classWeights:sampleWeights:into:logSumExp:)-(UnsafeBufferPointer<Scalar>,_,_,_,_,_,_,_,_,_)``.
     /// - Complexity: O(N·D·V) time; at most ``scratchLimit`` bytes of logits besides O(V) per
     ///   thread.
     public func loss(
       hidden: UnsafeBufferPointer<Float16>, shape: [Int], weight: UnsafeBufferPointer<Float16>,
       weightShape: [Int], bias: UnsafeBufferPointer<Float16>? = nil,
       labels: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<Float>? = nil,
+      sampleWeights: UnsafeBufferPointer<Float>? = nil,
       into loss: UnsafeMutableBufferPointer<Float>,
       logSumExp: UnsafeMutableBufferPointer<Float>? = nil
     ) throws(LossError) {
       try compute(
         HalfStorage.self, hidden: hidden, shape: shape, weight: weight, weightShape: weightShape,
-        bias: bias, labels: labels, classWeights: classWeights, loss: loss, hiddenGradient: nil,
+        bias: bias, labels: labels, classWeights: classWeights, sampleWeights: sampleWeights,
+        upstreamGradient: nil, loss: loss, hiddenGradient: nil,
         weightGradient: nil, biasGradient: nil, logSumExp: logSumExp)
     }
 
@@ -165,6 +185,8 @@ extension LinearCrossEntropy {
     ///   - bias: The bias, `V` elements, or `nil`.
     ///   - labels: Class indices, one per row.
     ///   - classWeights: Optional per-class weights, one per class, in fp32.
+    ///   - sampleWeights: Optional per-sample weights, one per label, in fp32.
+    ///   - upstreamGradient: Optional upstream gradient in fp32, as many elements as `loss`.
     ///   - loss: Receives the loss in fp32: 1 element, or one per label for `.none`.
     ///   - hiddenGradient: Receives d(loss)/d(hidden) in fp32, or `nil` to skip it.
     ///   - weightGradient: Receives (or, with ``accumulatesGradients``, is added)
@@ -172,7 +194,7 @@ extension LinearCrossEntropy {
     ///   - biasGradient: Receives (or is added) d(loss)/d(bias) in fp32, `V` elements, or `nil`.
     ///   - logSumExp: If not nil, receives each row's log-sum-exp in fp32 (0 for ignored rows).
     /// - Throws: ``LossError``, as
-    ///   ``loss(hidden:shape:weight:weightShape:bias:labels:classWeights:into:logSumExp:)-(UnsafeBufferPointer<Scalar>,_,_,_,_,_,_,_,_)``, or
+    ///   ``loss(hidden:shape:weight:weightShape:bias:labels:classWeights:sampleWeights:into:logSumExp:)-(UnsafeBufferPointer<Scalar>,_,_,_,_,_,_,_,_,_)``, or
     ///   for a gradient buffer of the wrong count.
     /// - Complexity: O(N·D·V) time; at most ``scratchLimit`` bytes of logits besides O(V) per
     ///   thread.
@@ -180,14 +202,17 @@ extension LinearCrossEntropy {
       hidden: UnsafeBufferPointer<Float16>, shape: [Int], weight: UnsafeBufferPointer<Float16>,
       weightShape: [Int], bias: UnsafeBufferPointer<Float16>? = nil,
       labels: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<Float>? = nil,
-      loss: UnsafeMutableBufferPointer<Float>, hiddenGradient: UnsafeMutableBufferPointer<Float>?,
+      sampleWeights: UnsafeBufferPointer<Float>? = nil,
+      upstreamGradient: UnsafeBufferPointer<Float>? = nil, loss: UnsafeMutableBufferPointer<Float>,
+      hiddenGradient: UnsafeMutableBufferPointer<Float>?,
       weightGradient: UnsafeMutableBufferPointer<Float>?,
       biasGradient: UnsafeMutableBufferPointer<Float>? = nil,
       logSumExp: UnsafeMutableBufferPointer<Float>? = nil
     ) throws(LossError) {
       try compute(
         HalfStorage.self, hidden: hidden, shape: shape, weight: weight, weightShape: weightShape,
-        bias: bias, labels: labels, classWeights: classWeights, loss: loss,
+        bias: bias, labels: labels, classWeights: classWeights, sampleWeights: sampleWeights,
+        upstreamGradient: upstreamGradient, loss: loss,
         hiddenGradient: hiddenGradient, weightGradient: weightGradient,
         biasGradient: biasGradient, logSumExp: logSumExp)
     }

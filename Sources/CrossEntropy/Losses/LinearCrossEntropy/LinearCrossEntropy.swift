@@ -28,6 +28,13 @@
 ///   without weights), or by ``normalizer`` when it is set, for micro-batches whose losses and
 ///   gradients must add up to the whole batch's.
 /// - For `.none`, the loss has one value per row and the gradients are those of their sum.
+/// - Per-sample weights `s` (`sampleWeights:`, one per row) multiply each row's loss and its
+///   part of every gradient; `.mean` then divides by `sum_n s_n * w[y_n]` over the non-ignored
+///   rows (the z-loss term by `sum_n s_n`), unless ``normalizer`` is set. An upstream gradient
+///   `g` (`upstreamGradient:`, one per row for `.none`, one value for `.mean` and `.sum`)
+///   gives the vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`. Both are
+///   factors of the row kernel that writes the logits' gradient, so the products carry them
+///   at no extra cost.
 /// - Float and Double arrays and buffers compute in their own precision (Double for float64
 ///   parity); float16 and bfloat16 hidden states and classifiers take the buffer forms with
 ///   fp32 products, fp32 loss and fp32 gradients.
@@ -108,27 +115,40 @@ extension LinearCrossEntropy {
   ///   - bias: The classifier's bias, shape `[V]`, or `nil`.
   ///   - labels: Class indices, shaped like `hidden` without its last axis.
   ///   - classWeights: Optional per-class weights, one per class.
+  ///   - sampleWeights: Optional per-sample weights, shaped like `labels`: each multiplies its
+  ///     row's loss, and `.mean` divides by `sum s * w[y]` over the non-ignored rows (unless
+  ///     ``normalizer`` is set). Any value is used as given; ignored rows do not read theirs.
   /// - Returns: A 0-dimensional array for `.mean` and `.sum`; for `.none`, one loss per label,
   ///   shaped like `labels`.
   /// - Throws: ``LossError`` for a hidden size that differs between `hidden` and `weight`, a
-  ///   bias or class weights of the wrong length, mismatched labels, labels out of range, or
-  ///   invalid options.
+  ///   bias or class weights of the wrong length, mismatched labels or sample weights, labels
+  ///   out of range, or invalid options.
   /// - Complexity: O(N·D·V) time; at most ``scratchLimit`` bytes of logits besides O(V) per
-  ///   thread.
+  ///   thread (and O(N) with sample weights).
   public func loss<Scalar: BinaryFloatingPoint>(
     hidden: ShapedArray<Scalar>, weight: ShapedArray<Scalar>, bias: ShapedArray<Scalar>? = nil,
-    labels: ShapedArray<Int>, classWeights: [Scalar]? = nil
+    labels: ShapedArray<Int>, classWeights: [Scalar]? = nil,
+    sampleWeights: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> ShapedArray<Scalar> {
     try evaluate(
       hidden: hidden, weight: weight, bias: bias, labels: labels, classWeights: classWeights,
-      wantsGradient: false
+      sampleWeights: sampleWeights, upstreamGradient: nil, wantsGradient: false
     ).loss
   }
 
   /// The loss of a linear layer's output against class-index labels, and its gradients with
   /// respect to the hidden states, the classifier and its bias.
   ///
-  /// For `.none` the gradients are those of the sum of the per-label losses.
+  /// For `.none` the gradients are those of the sum of the per-label losses, or with an
+  /// upstream gradient `g`, the vector-Jacobian product `sum_n g_n * d(l_n)/d(hidden, weight,
+  /// bias)`, as PyTorch's `loss.backward(gradient: g)`:
+  ///
+  /// ```swift
+  /// let head = LinearCrossEntropy(reduction: .none)
+  /// let g = try ShapedArray<Float>(shape: [2], scalars: [0.5, -1])
+  /// let result = try head.lossAndGradient(
+  ///   hidden: hidden, weight: weight, labels: labels, upstreamGradient: g)
+  /// ```
   ///
   /// - Parameters:
   ///   - hidden: The hidden states, shape `[..., D]` (rank >= 1): one row of `D` per label.
@@ -136,21 +156,31 @@ extension LinearCrossEntropy {
   ///   - bias: The classifier's bias, shape `[V]`, or `nil`.
   ///   - labels: Class indices, shaped like `hidden` without its last axis.
   ///   - classWeights: Optional per-class weights, one per class.
-  /// - Returns: The loss (as ``loss(hidden:weight:bias:labels:classWeights:)``), the gradients
-  ///   shaped like `hidden` and `weight`, and the bias gradient when there is a bias.
-  /// - Throws: ``LossError``, as ``loss(hidden:weight:bias:labels:classWeights:)``.
+  ///   - sampleWeights: Optional per-sample weights, shaped like `labels`; see
+  ///     ``loss(hidden:weight:bias:labels:classWeights:sampleWeights:)``. They multiply each
+  ///     row's gradient too.
+  ///   - upstreamGradient: Optional gradient of a later computation with respect to the loss,
+  ///     shaped like the loss (like `labels` for `.none`, 0-dimensional for `.mean` and
+  ///     `.sum`): each row's part of every gradient is multiplied by its value (by the one
+  ///     value for a reduced loss). Default nil (ones).
+  /// - Returns: The loss (as ``loss(hidden:weight:bias:labels:classWeights:sampleWeights:)``;
+  ///   the upstream gradient does not change it), the gradients shaped like `hidden` and
+  ///   `weight`, and the bias gradient when there is a bias.
+  /// - Throws: ``LossError``, as ``loss(hidden:weight:bias:labels:classWeights:sampleWeights:)``,
+  ///   and for an upstream gradient not shaped like the loss.
   /// - Complexity: O(N·D·V) time; at most ``scratchLimit`` bytes of logits besides O(V) per
-  ///   thread and the gradients.
+  ///   thread and the gradients (and O(N) with sample weights or an upstream gradient).
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
     hidden: ShapedArray<Scalar>, weight: ShapedArray<Scalar>, bias: ShapedArray<Scalar>? = nil,
-    labels: ShapedArray<Int>, classWeights: [Scalar]? = nil
+    labels: ShapedArray<Int>, classWeights: [Scalar]? = nil,
+    sampleWeights: ShapedArray<Scalar>? = nil, upstreamGradient: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> (
     loss: ShapedArray<Scalar>, hiddenGradient: ShapedArray<Scalar>,
     weightGradient: ShapedArray<Scalar>, biasGradient: ShapedArray<Scalar>?
   ) {
     let result = try evaluate(
       hidden: hidden, weight: weight, bias: bias, labels: labels, classWeights: classWeights,
-      wantsGradient: true)
+      sampleWeights: sampleWeights, upstreamGradient: upstreamGradient, wantsGradient: true)
     return (result.loss, result.hidden!, result.weight!, result.bias)
   }
 
@@ -158,7 +188,8 @@ extension LinearCrossEntropy {
   @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
     hidden: ShapedArray<Scalar>, weight: ShapedArray<Scalar>, bias: ShapedArray<Scalar>?,
-    labels: ShapedArray<Int>, classWeights: [Scalar]?, wantsGradient: Bool
+    labels: ShapedArray<Int>, classWeights: [Scalar]?, sampleWeights: ShapedArray<Scalar>?,
+    upstreamGradient: ShapedArray<Scalar>?, wantsGradient: Bool
   ) throws(LossError) -> (
     loss: ShapedArray<Scalar>, hidden: ShapedArray<Scalar>?, weight: ShapedArray<Scalar>?,
     bias: ShapedArray<Scalar>?
@@ -177,6 +208,9 @@ extension LinearCrossEntropy {
         "bias shape \(describe(shape: bias.shape)) does not match weight shape"
           + " \(describe(shape: weight.shape)); expected [\(weight.shape[0])], one per class")
     }
+    try checkSampleWeights(shape: sampleWeights?.shape, rowShape: labelShape, rowName: "labels")
+    try checkUpstreamGradient(
+      shape: upstreamGradient?.shape, reduction: reduction, rowShape: labelShape)
     let rows = labels.scalars.count
     var loss = [Scalar](repeating: 0, count: reduction == .none ? rows : 1)
     var hiddenGradient = wantsGradient ? [Scalar](repeating: 0, count: hidden.scalars.count) : nil
@@ -190,14 +224,20 @@ extension LinearCrossEntropy {
         try withOptionalBuffer(bias?.scalars) { b throws(LossError) in
           try labels.withUnsafeBufferPointer { y throws(LossError) in
             try withOptionalBuffer(classWeights) { cw throws(LossError) in
-              try loss.withUnsafeMutableBufferPointer { l throws(LossError) in
-                try withOptionalMutableBuffer(&hiddenGradient) { dh throws(LossError) in
-                  try withOptionalMutableBuffer(&weightGradient) { dw throws(LossError) in
-                    try withOptionalMutableBuffer(&biasGradient) { db throws(LossError) in
-                      try fresh.compute(
-                        hidden: h, shape: hidden.shape, weight: w, weightShape: weight.shape,
-                        bias: b, labels: y, classWeights: cw, loss: l, hiddenGradient: dh,
-                        weightGradient: dw, biasGradient: db, logSumExp: nil)
+              try withOptionalBuffer(sampleWeights?.scalars) { sw throws(LossError) in
+                try withOptionalBuffer(upstreamGradient?.scalars) { ug throws(LossError) in
+                  try loss.withUnsafeMutableBufferPointer { l throws(LossError) in
+                    try withOptionalMutableBuffer(&hiddenGradient) { dh throws(LossError) in
+                      try withOptionalMutableBuffer(&weightGradient) { dw throws(LossError) in
+                        try withOptionalMutableBuffer(&biasGradient) { db throws(LossError) in
+                          try fresh.compute(
+                            hidden: h, shape: hidden.shape, weight: w,
+                            weightShape: weight.shape, bias: b, labels: y, classWeights: cw,
+                            sampleWeights: sw, upstreamGradient: ug, loss: l,
+                            hiddenGradient: dh, weightGradient: dw, biasGradient: db,
+                            logSumExp: nil)
+                        }
+                      }
                     }
                   }
                 }
@@ -281,17 +321,19 @@ extension LinearCrossEntropy {
   func compute<Scalar: BinaryFloatingPoint>(
     hidden: UnsafeBufferPointer<Scalar>, shape: [Int], weight: UnsafeBufferPointer<Scalar>,
     weightShape: [Int], bias: UnsafeBufferPointer<Scalar>?, labels: UnsafeBufferPointer<Int>,
-    classWeights: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
+    classWeights: UnsafeBufferPointer<Scalar>?, sampleWeights: UnsafeBufferPointer<Scalar>?,
+    upstreamGradient: UnsafeBufferPointer<Scalar>?, loss: UnsafeMutableBufferPointer<Scalar>,
     hiddenGradient: UnsafeMutableBufferPointer<Scalar>?,
     weightGradient: UnsafeMutableBufferPointer<Scalar>?,
     biasGradient: UnsafeMutableBufferPointer<Scalar>?,
     logSumExp: UnsafeMutableBufferPointer<Scalar>?
   ) throws(LossError) {
+    let classWeight = classWeights.map { w in { (c: Int) in Double(w[c]) } }
     let problem = try validate(
       hiddenCount: hidden.count, shape: shape, weightCount: weight.count,
       weightShape: weightShape, biasCount: bias?.count, labels: labels,
-      classWeights: classWeights.map { w in { Double(w[$0]) } },
-      classWeightCount: classWeights?.count,
+      classWeights: classWeight, classWeightCount: classWeights?.count,
+      sampleWeightCount: sampleWeights?.count, upstreamGradientCount: upstreamGradient?.count,
       lossCount: loss.count, hiddenGradientCount: hiddenGradient?.count,
       weightGradientCount: weightGradient?.count, biasGradientCount: biasGradient?.count,
       logSumExpCount: logSumExp?.count)
@@ -301,21 +343,30 @@ extension LinearCrossEntropy {
     try Self.checkSeparate(
       weightGradient, from: weight, name: "weight gradient",
       input: "weight")
-    Kernels.linearCrossEntropy(
-      hidden: startAddress(hidden.baseAddress), weight: startAddress(weight.baseAddress),
-      bias: bias.map { startAddress($0.baseAddress) }, labels: labels, classWeights: classWeights,
-      problem: problem, loss: loss,
-      hiddenGradient: hiddenGradient.map { mutableStartAddress($0.baseAddress) },
-      weightGradient: weightGradient.map { mutableStartAddress($0.baseAddress) },
-      biasGradient: biasGradient.map { mutableStartAddress($0.baseAddress) },
-      logSumExp: logSumExp.map { mutableStartAddress($0.baseAddress) })
+    withRowScales(
+      problem, labels: labels, classWeights: classWeight, sampleWeights: sampleWeights,
+      upstreamGradient: upstreamGradient,
+      wantsGradient: hiddenGradient != nil || weightGradient != nil || biasGradient != nil
+    ) { problem in
+      Kernels.linearCrossEntropy(
+        hidden: startAddress(hidden.baseAddress), weight: startAddress(weight.baseAddress),
+        bias: bias.map { startAddress($0.baseAddress) }, labels: labels,
+        classWeights: classWeights, problem: problem, loss: loss,
+        hiddenGradient: hiddenGradient.map { mutableStartAddress($0.baseAddress) },
+        weightGradient: weightGradient.map { mutableStartAddress($0.baseAddress) },
+        biasGradient: biasGradient.map { mutableStartAddress($0.baseAddress) },
+        logSumExp: logSumExp.map { mutableStartAddress($0.baseAddress) })
+    }
   }
 
   /// Checks the shapes, the buffer counts, the options and the labels, in that order, and
-  /// returns the schedule's problem with the whole batch's `.mean` denominators.
+  /// returns the schedule's problem with the whole batch's `.mean` denominators (unweighted:
+  /// ``withRowScales(_:labels:classWeights:sampleWeights:upstreamGradient:wantsGradient:_:)``
+  /// weighs them).
   func validate(
     hiddenCount: Int, shape: [Int], weightCount: Int, weightShape: [Int], biasCount: Int?,
     labels: UnsafeBufferPointer<Int>, classWeights: ((Int) -> Double)?, classWeightCount: Int?,
+    sampleWeightCount: Int?, upstreamGradientCount: Int?,
     lossCount: Int, hiddenGradientCount: Int?, weightGradientCount: Int?,
     biasGradientCount: Int?, logSumExpCount: Int?
   ) throws(LossError) -> LinearCrossEntropyProblem {
@@ -332,6 +383,9 @@ extension LinearCrossEntropy {
     try Self.checkBuffer(
       classWeightCount, name: "class weights", plural: true, expected: classes, of: "weight",
       weightShape)
+    try checkSampleWeights(
+      count: sampleWeightCount, rowShape: Array(shape.dropLast()), rowName: "labels")
+    try checkUpstreamGradient(count: upstreamGradientCount, reduction: reduction, rows: rows)
     try checkLossCount(lossCount, reduction: reduction, rows: rows)
     try Self.checkBuffer(
       hiddenGradientCount, name: "hidden gradient", expected: hiddenCount, of: "hidden", shape)
@@ -365,5 +419,32 @@ extension LinearCrossEntropy {
       labelSmoothing: labelSmoothing, reduction: reduction, zLossScale: zLossScale,
       logitSoftCap: logitSoftCap, denominators: denominators, scratchLimit: scratchLimit,
       accumulates: accumulatesGradients)
+  }
+
+  /// Calls `body` with `problem` carrying the row scales of `sampleWeights` and
+  /// `upstreamGradient` (the latter only when a gradient is computed) and, for a `.mean`
+  /// with sample weights and no ``normalizer``, the weighted denominators: the sum over the
+  /// non-ignored rows of the sample weight times the class weight of the label, and for the
+  /// z-loss the sum of their sample weights. Without either, `body` gets `problem` as it is.
+  func withRowScales<W: BinaryFloatingPoint, R>(
+    _ problem: LinearCrossEntropyProblem, labels: UnsafeBufferPointer<Int>,
+    classWeights: ((Int) -> Double)?, sampleWeights: UnsafeBufferPointer<W>?,
+    upstreamGradient: UnsafeBufferPointer<W>?, wantsGradient: Bool,
+    _ body: (LinearCrossEntropyProblem) -> R
+  ) -> R {
+    RowScales.with(
+      sampleWeights: sampleWeights, upstreamGradient: wantsGradient ? upstreamGradient : nil,
+      rows: problem.rows
+    ) { rowScales in
+      var problem = problem
+      problem.rowScales = rowScales
+      if let rowScales, rowScales.loss != nil, normalizer == nil, reduction == .mean {
+        let counts = rowScales.weightedCounts(
+          rows: problem.rows, labels: labels, ignoreIndex: ignoreIndex,
+          classWeight: { classWeights?($0) ?? 1 })
+        problem.denominators = MeanDenominators(loss: counts.weighted, zLoss: counts.plain)
+      }
+      return body(problem)
+    }
   }
 }

@@ -13,6 +13,14 @@ import RealModule
 /// none = l, sum = sum(l), mean = sum(l) / numel
 /// ```
 ///
+/// Per-sample weights `s` (`sampleWeights:`, one per leading row: `[N]` for logits of shape
+/// `[N, ...]`) multiply the loss and gradient of every element of their row, and the mean
+/// still divides by the number of elements, as
+/// `(sigmoid_focal_loss(x, y, reduction="none") * s.view(-1, 1, ...)).mean()` (and mmdetection's
+/// weighted focal loss) computes it. An upstream gradient (`upstreamGradient:`, shaped like the
+/// loss: like the logits for `.none`, 0-dimensional for `.mean` and `.sum`) gives the
+/// vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`.
+///
 /// The defaults `alpha = 0.25`, `gamma = 2` are torchvision's. torchvision's default reduction is
 /// `"none"`; this package uses `.mean` as the single default for every loss, so pass
 /// `reduction: .none` to reproduce a bare `sigmoid_focal_loss(x, y)` call. A negative `alpha`
@@ -52,14 +60,21 @@ public struct SigmoidFocalLoss: Sendable, Hashable {
   /// - Parameters:
   ///   - logits: Raw scores, any shape.
   ///   - targets: Targets in [0, 1] (usually 0 or 1), the same shape.
+  ///   - sampleWeights: Optional per-sample weights, shape `[N]` for logits of shape
+  ///     `[N, ...]` (`[]` for 0-dimensional logits): each multiplies the loss of every element
+  ///     of its row; `.mean` still divides by the number of elements. Any value is used as
+  ///     given.
   /// - Returns: A 0-dimensional array, or one loss per element for `.none`.
   /// - Throws: ``LossError`` for mismatched shapes, or a negative or non-finite `gamma`, or an
   ///   `alpha` above 1 or NaN.
   /// - Complexity: O(n) in the number of elements.
   public func loss<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
+    logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>,
+    sampleWeights: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> ShapedArray<Scalar> {
-    try evaluate(logits, targets, wantsGradient: false).loss
+    try evaluate(
+      logits, targets, sampleWeights: sampleWeights, upstreamGradient: nil, wantsGradient: false
+    ).loss
   }
 
   /// The focal loss and its gradient with respect to the logits.
@@ -72,32 +87,60 @@ public struct SigmoidFocalLoss: Sendable, Hashable {
   /// - Parameters:
   ///   - logits: Raw scores, any shape.
   ///   - targets: Targets in [0, 1], the same shape.
-  /// - Returns: The loss and a gradient shaped like `logits` (for `.none`, of the sum).
-  /// - Throws: ``LossError``, as ``loss(logits:targets:)``.
-  /// - Complexity: O(n) in the number of elements.
+  ///   - sampleWeights: Optional per-sample weights, one per leading row; see
+  ///     ``loss(logits:targets:sampleWeights:)``. They multiply the gradient too.
+  ///   - upstreamGradient: Optional gradient of a later computation with respect to the loss,
+  ///     shaped like the loss (like `logits` for `.none`, 0-dimensional for `.mean` and
+  ///     `.sum`): each element's gradient is multiplied by its value (by the one value for a
+  ///     reduced loss), as PyTorch's `loss.backward(gradient: g)`. Default nil (ones).
+  /// - Returns: The loss (the upstream gradient does not change it) and a gradient shaped like
+  ///   `logits` (for `.none`, of the sum, or of the sum weighted by `upstreamGradient`).
+  /// - Throws: ``LossError``, as ``loss(logits:targets:sampleWeights:)``, and for an upstream
+  ///   gradient not shaped like the loss.
+  /// - Complexity: O(n) in the number of elements (O(n) extra memory with an upstream
+  ///   gradient).
   public func lossAndGradient<Scalar: BinaryFloatingPoint>(
-    logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
+    logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>,
+    sampleWeights: ShapedArray<Scalar>? = nil, upstreamGradient: ShapedArray<Scalar>? = nil
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>) {
-    let result = try evaluate(logits, targets, wantsGradient: true)
+    let result = try evaluate(
+      logits, targets, sampleWeights: sampleWeights, upstreamGradient: upstreamGradient,
+      wantsGradient: true)
     return (result.loss, result.gradient!)
   }
+
+  /// The shape of the sample weights of logits of `shape`: one per leading row.
+  static func sampleWeightShape(_ shape: [Int]) -> [Int] { shape.isEmpty ? [] : [shape[0]] }
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   private func evaluate<Scalar: BinaryFloatingPoint>(
-    _ logits: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>, wantsGradient: Bool
+    _ logits: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>,
+    sampleWeights: ShapedArray<Scalar>?, upstreamGradient: ShapedArray<Scalar>?,
+    wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
     try checkOptions()
     try checkSameShape(
       logits.shape, targets.shape, name: "logits", otherName: "targets",
       loss: "sigmoid focal loss")
+    try checkSampleWeights(
+      shape: sampleWeights?.shape, rowShape: Self.sampleWeightShape(logits.shape),
+      rowName: "logits rows")
+    try checkUpstreamGradient(
+      shape: upstreamGradient?.shape, reduction: reduction, rowShape: logits.shape)
     return try Kernels.outputs(
       lossShape: reduction == .none ? logits.shape : [],
       gradientShape: wantsGradient ? logits.shape : nil
     ) { loss, gradient throws(LossError) in
       try logits.withUnsafeBufferPointer { x throws(LossError) in
         try targets.withUnsafeBufferPointer { y throws(LossError) in
-          try compute(logits: x, shape: logits.shape, targets: y, loss: loss, gradient: gradient)
+          try withOptionalBuffer(sampleWeights?.scalars) { s throws(LossError) in
+            try withOptionalBuffer(upstreamGradient?.scalars) { u throws(LossError) in
+              try compute(
+                logits: x, shape: logits.shape, targets: y, sampleWeights: s,
+                upstreamGradient: u, loss: loss, gradient: gradient)
+            }
+          }
         }
       }
     }

@@ -4,8 +4,8 @@
 ///
 /// The kernels widen each value to fp32 exactly, accumulate in fp32 (sums per block in Double),
 /// return the loss in fp32 and write the gradient rounded to nearest even in bfloat16.
-/// Semantics are those of the other forms (weights, ignore index, label smoothing, z-loss,
-/// soft-capping, every reduction); problems the fused kernels do not handle (z-loss or
+/// Semantics are those of the other forms (weights, per-sample weights and upstream gradients
+/// in fp32, ignore index, label smoothing, z-loss, soft-capping, every reduction); problems the fused kernels do not handle (z-loss or
 /// soft-capping with a class axis that is not last) go through fp32 copies, O(n) extra memory.
 ///
 /// ```swift
@@ -22,21 +22,26 @@ extension SoftmaxCrossEntropy {
   ///   - shape: The shape of the logits, classes on ``classAxis``.
   ///   - labels: Class indices, one per row.
   ///   - classWeights: Optional per-class weights, one per class, in fp32.
+  ///   - sampleWeights: Optional per-sample weights, one per row, in fp32 (see
+  ///     ``loss(logits:labels:classWeights:sampleWeights:)``).
   ///   - loss: Receives the loss in fp32: 1 element for `.mean` and `.sum`, one per label for
   ///     `.none`.
   /// - Throws: ``LossError`` for wrong counts or shapes, labels out of range, a bad class axis,
   ///   an empty class dimension, or invalid options.
-  /// - Complexity: O(n) in the number of logits; O(C) extra memory on the fused path.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory on the fused path (O(N)
+  ///   with sample weights).
   public func loss(
     bfloat16Logits: UnsafeBufferPointer<UInt16>, shape: [Int], labels: UnsafeBufferPointer<Int>,
-    classWeights: UnsafeBufferPointer<Float>? = nil, into loss: UnsafeMutableBufferPointer<Float>
+    classWeights: UnsafeBufferPointer<Float>? = nil,
+    sampleWeights: UnsafeBufferPointer<Float>? = nil, into loss: UnsafeMutableBufferPointer<Float>
   ) throws(LossError) {
     let problem = try bfloat16Problem(
       count: bfloat16Logits.count, shape: shape, labels: labels, classWeights: classWeights,
-      lossCount: loss.count)
-    Kernels.softmaxCrossEntropyBFloat16(
-      logits: bfloat16Logits.baseAddress!, labels: labels, classWeights: classWeights,
-      problem: problem, loss: loss, gradient: nil)
+      sampleWeights: sampleWeights, upstreamGradient: nil, lossCount: loss.count)
+    runBFloat16(
+      bfloat16Logits.baseAddress!, labels: labels, classWeights: classWeights,
+      sampleWeights: sampleWeights, upstreamGradient: nil, problem: problem, loss: loss,
+      gradient: nil)
   }
 
   /// Writes the loss of bfloat16 logits (raw bits) and its gradient, in bfloat16, into caller
@@ -47,28 +52,36 @@ extension SoftmaxCrossEntropy {
   ///   - shape: The shape of the logits, classes on ``classAxis``.
   ///   - labels: Class indices, one per row.
   ///   - classWeights: Optional per-class weights, one per class, in fp32.
+  ///   - sampleWeights: Optional per-sample weights, one per row, in fp32.
+  ///   - upstreamGradient: Optional upstream gradient in fp32, as many elements as `loss` (see
+  ///     ``lossAndGradient(logits:labels:classWeights:sampleWeights:upstreamGradient:)``).
   ///   - loss: Receives the loss in fp32 (1 element, or one per label for `.none`).
   ///   - gradient: Receives d(loss)/d(logits) as bfloat16 bits, as many as the logits; it may be
   ///     the same memory as `bfloat16Logits`.
-  /// - Throws: ``LossError``, as ``loss(bfloat16Logits:shape:labels:classWeights:into:)``, or for
-  ///   a gradient of the wrong size.
-  /// - Complexity: O(n) in the number of logits; O(C) extra memory per thread on the fused path.
+  /// - Throws: ``LossError``, as
+  ///   ``loss(bfloat16Logits:shape:labels:classWeights:sampleWeights:into:)``, or for a
+  ///   gradient of the wrong size.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory per thread on the fused path
+  ///   (O(N) with sample weights or an upstream gradient).
   public func lossAndGradient(
     bfloat16Logits: UnsafeBufferPointer<UInt16>, shape: [Int], labels: UnsafeBufferPointer<Int>,
-    classWeights: UnsafeBufferPointer<Float>? = nil, loss: UnsafeMutableBufferPointer<Float>,
+    classWeights: UnsafeBufferPointer<Float>? = nil,
+    sampleWeights: UnsafeBufferPointer<Float>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Float>? = nil, loss: UnsafeMutableBufferPointer<Float>,
     gradient: UnsafeMutableBufferPointer<UInt16>
   ) throws(LossError) {
     let problem = try bfloat16Problem(
       count: bfloat16Logits.count, shape: shape, labels: labels, classWeights: classWeights,
-      lossCount: loss.count)
+      sampleWeights: sampleWeights, upstreamGradient: upstreamGradient, lossCount: loss.count)
     guard gradient.count == bfloat16Logits.count else {
       throw .shapeMismatch(
         "gradient holds \(describe(elementCount: gradient.count)) but logits shape \(describe(shape: shape))"
           + " holds \(bfloat16Logits.count)")
     }
-    Kernels.softmaxCrossEntropyBFloat16(
-      logits: bfloat16Logits.baseAddress!, labels: labels, classWeights: classWeights,
-      problem: problem, loss: loss, gradient: gradient.baseAddress)
+    runBFloat16(
+      bfloat16Logits.baseAddress!, labels: labels, classWeights: classWeights,
+      sampleWeights: sampleWeights, upstreamGradient: upstreamGradient, problem: problem,
+      loss: loss, gradient: gradient.baseAddress)
   }
 
   /// Computes the loss of bfloat16 logits (raw bits) and overwrites them with the gradient in
@@ -79,38 +92,48 @@ extension SoftmaxCrossEntropy {
   ///   - shape: The shape of the logits, classes on ``classAxis``.
   ///   - labels: Class indices, one per row.
   ///   - classWeights: Optional per-class weights, one per class, in fp32.
+  ///   - sampleWeights: Optional per-sample weights, one per row, in fp32.
+  ///   - upstreamGradient: Optional upstream gradient in fp32, as many elements as `loss`.
   ///   - loss: Receives the loss in fp32 (1 element, or one per label for `.none`).
-  /// - Throws: ``LossError``, as ``loss(bfloat16Logits:shape:labels:classWeights:into:)``; the
-  ///   logits are unchanged when it throws.
-  /// - Complexity: O(n) in the number of logits; O(C) extra memory per thread on the fused path.
+  /// - Throws: ``LossError``, as
+  ///   ``loss(bfloat16Logits:shape:labels:classWeights:sampleWeights:into:)``; the logits are
+  ///   unchanged when it throws.
+  /// - Complexity: O(n) in the number of logits; O(C) extra memory per thread on the fused path
+  ///   (O(N) with sample weights or an upstream gradient).
   public func lossAndGradient(
     overwritingBFloat16 logits: UnsafeMutableBufferPointer<UInt16>, shape: [Int],
     labels: UnsafeBufferPointer<Int>, classWeights: UnsafeBufferPointer<Float>? = nil,
+    sampleWeights: UnsafeBufferPointer<Float>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Float>? = nil,
     loss: UnsafeMutableBufferPointer<Float>
   ) throws(LossError) {
     let problem = try bfloat16Problem(
       count: logits.count, shape: shape, labels: labels, classWeights: classWeights,
-      lossCount: loss.count)
-    Kernels.softmaxCrossEntropyBFloat16(
-      logits: logits.baseAddress!, labels: labels, classWeights: classWeights,
-      problem: problem, loss: loss, gradient: logits.baseAddress)
+      sampleWeights: sampleWeights, upstreamGradient: upstreamGradient, lossCount: loss.count)
+    runBFloat16(
+      UnsafePointer(logits.baseAddress!), labels: labels, classWeights: classWeights,
+      sampleWeights: sampleWeights, upstreamGradient: upstreamGradient, problem: problem,
+      loss: loss, gradient: logits.baseAddress)
   }
 
   /// Computes the loss of bfloat16 logits (raw bits) and overwrites them with the gradient, for
-  /// arrays: see ``lossAndGradient(overwritingBFloat16:shape:labels:classWeights:loss:)``.
+  /// arrays: see
+  /// ``lossAndGradient(overwritingBFloat16:shape:labels:classWeights:sampleWeights:upstreamGradient:loss:)``.
   ///
   /// - Parameters:
   ///   - logits: Raw scores as bfloat16 bit patterns; on return, d(loss)/d(logits).
   ///   - shape: The shape of the logits, classes on ``classAxis``.
   ///   - labels: Class indices, one per row.
   ///   - classWeights: Optional per-class weights, one per class, in fp32.
+  ///   - sampleWeights: Optional per-sample weights, one per row, in fp32.
   ///   - loss: Receives the reduced loss (use the buffer form for `.none`).
-  /// - Throws: ``LossError``, as ``loss(bfloat16Logits:shape:labels:classWeights:into:)``, or
+  /// - Throws: ``LossError``, as
+  ///   ``loss(bfloat16Logits:shape:labels:classWeights:sampleWeights:into:)``, or
   ///   `.invalidOption` for `.none` (which has one loss per row).
   /// - Complexity: O(n) in the number of logits; O(C) extra memory per thread on the fused path.
   public func lossAndGradient(
     overwritingBFloat16 logits: inout [UInt16], shape: [Int], labels: [Int],
-    classWeights: [Float]? = nil, loss: inout Float
+    classWeights: [Float]? = nil, sampleWeights: [Float]? = nil, loss: inout Float
   ) throws(LossError) {
     guard reduction != .none else {
       throw .invalidOption(
@@ -120,11 +143,14 @@ extension SoftmaxCrossEntropy {
     var value: Float = 0
     try labels.withUnsafeBufferPointer { labelBuffer throws(LossError) in
       try withOptionalBuffer(classWeights) { weights throws(LossError) in
-        try logits.withUnsafeMutableBufferPointer { logitBuffer throws(LossError) in
-          try withUnsafeMutablePointer(to: &value) { pointer throws(LossError) in
-            try lossAndGradient(
-              overwritingBFloat16: logitBuffer, shape: shape, labels: labelBuffer,
-              classWeights: weights, loss: UnsafeMutableBufferPointer(start: pointer, count: 1))
+        try withOptionalBuffer(sampleWeights) { samples throws(LossError) in
+          try logits.withUnsafeMutableBufferPointer { logitBuffer throws(LossError) in
+            try withUnsafeMutablePointer(to: &value) { pointer throws(LossError) in
+              try lossAndGradient(
+                overwritingBFloat16: logitBuffer, shape: shape, labels: labelBuffer,
+                classWeights: weights, sampleWeights: samples,
+                loss: UnsafeMutableBufferPointer(start: pointer, count: 1))
+            }
           }
         }
       }
@@ -134,7 +160,8 @@ extension SoftmaxCrossEntropy {
 
   private func bfloat16Problem(
     count: Int, shape: [Int], labels: UnsafeBufferPointer<Int>,
-    classWeights: UnsafeBufferPointer<Float>?, lossCount: Int
+    classWeights: UnsafeBufferPointer<Float>?, sampleWeights: UnsafeBufferPointer<Float>?,
+    upstreamGradient: UnsafeBufferPointer<Float>?, lossCount: Int
   ) throws(LossError) -> SoftmaxProblem {
     let layout = try ClassLayout(shape: shape, classAxis: classAxis)
     try checkCount(count, shape: shape, name: "logits")
@@ -148,10 +175,34 @@ extension SoftmaxCrossEntropy {
     try checkNormalizer(normalizer)
     try layout.checkClassWeights(count: classWeights?.count)
     try checkLossCount(lossCount, reduction: reduction, rows: layout.rows)
+    try checkSampleWeights(
+      count: sampleWeights?.count, rowShape: layout.labelShape, rowName: "labels")
+    try checkUpstreamGradient(
+      count: upstreamGradient?.count, reduction: reduction, rows: layout.rows)
     try layout.checkLabelRange(labels, ignoreIndex: ignoreIndex)
     return SoftmaxProblem(
       layout: layout, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing,
       reduction: reduction, zLossScale: zLossScale, logitSoftCap: logitSoftCap,
       denominators: normalizer.map(MeanDenominators.init(normalizer:)), allIgnored: allIgnored)
+  }
+
+  /// Runs the bfloat16 kernel with the row scales of `sampleWeights` and `upstreamGradient`
+  /// (the latter only with a gradient).
+  private func runBFloat16(
+    _ logits: UnsafePointer<UInt16>, labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Float>?, sampleWeights: UnsafeBufferPointer<Float>?,
+    upstreamGradient: UnsafeBufferPointer<Float>?, problem: SoftmaxProblem,
+    loss: UnsafeMutableBufferPointer<Float>, gradient: UnsafeMutablePointer<UInt16>?
+  ) {
+    RowScales.with(
+      sampleWeights: sampleWeights, upstreamGradient: gradient == nil ? nil : upstreamGradient,
+      rows: problem.layout.rows
+    ) { rowScales in
+      var problem = problem
+      problem.rowScales = rowScales
+      Kernels.softmaxCrossEntropyBFloat16(
+        logits: logits, labels: labels, classWeights: classWeights, problem: problem,
+        loss: loss, gradient: gradient)
+    }
   }
 }

@@ -180,18 +180,19 @@ struct Evaluate: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "cross-entropy, nll, softmax-focal, poly: one weight per row (the target's shape without the"
-        + " class axis), the"
-        + " input's dtype; the mean divides by the sum of sample weight times class weight over"
-        + " non-ignored rows.", valueName: "S.npy"))
+      "cross-entropy, nll, softmax-focal, poly, linear-cross-entropy: one weight per row (the"
+        + " target's shape without the class axis), the input's dtype; the mean divides by the"
+        + " sum of sample weight times class weight over non-ignored rows. focal: one weight per"
+        + " leading row (axis 0), the mean over all elements.", valueName: "S.npy"))
   var sampleWeight: String?
 
   @Option(
     help: ArgumentHelp(
       "cross-entropy, nll, softmax-focal, poly, binary-cross-entropy(-with-logits), kl-div,"
-        + " mse, multi-margin, distillation, ctc, info-nce, clip (not with --bfloat16): with"
-        + " --gradient, write the vector-Jacobian product with G (shaped like the loss: per row"
-        + " or element for none, 0-d for mean, sum and clip), as loss.backward(gradient=G).",
+        + " mse, multi-margin, distillation, ctc, info-nce, clip, linear-cross-entropy, focal"
+        + " (not with --bfloat16): with --gradient (or another gradient output), write the"
+        + " vector-Jacobian product with G (shaped like the loss: per row or element for none,"
+        + " 0-d for mean, sum and clip), as loss.backward(gradient=G).",
       valueName: "G.npy"))
   var upstreamGradient: String?
 
@@ -281,11 +282,9 @@ struct Evaluate: ParsableCommand {
         throw ValidationError("\(first.0) and \(second.0) name the same file '\(first.1)'")
       }
     }
-    if upstreamGradient != nil, gradient == nil,
-      !extraOutputs.contains(where: {
-        $0.0 != .classifierGradient && $0.0 != .biasGradient && $0.1 != nil
-      })
-    {
+    // The upstream gradient needs a gradient output: --gradient, or another (the classifier's
+    // and bias's of linear-cross-entropy, those of clip).
+    if upstreamGradient != nil, gradient == nil, !extraOutputs.contains(where: { $0.1 != nil }) {
       throw ValidationError("--upstream-gradient needs --gradient, where the product is written")
     }
     // Writing an output over an input would destroy data the user may not have elsewhere.

@@ -3,7 +3,9 @@ import CrossEntropy
 /// `--loss linear-cross-entropy`: ``LinearCrossEntropy``, as
 /// `F.cross_entropy(F.linear(input, classifier, bias), target)`: `--input` holds the hidden
 /// states (`[..., D]`), `--classifier` the weight (`V x D`), `--bias` its bias; `--gradient`,
-/// `--classifier-gradient` and `--bias-gradient` receive the three gradients.
+/// `--classifier-gradient` and `--bias-gradient` receive the three gradients, which
+/// `--sample-weight` (one per row) and `--upstream-gradient` (shaped like the loss) scale row
+/// by row.
 enum LinearCrossEntropyEvaluation: EvaluableLoss {
   static let name = "linear-cross-entropy"
   static let summary =
@@ -11,7 +13,8 @@ enum LinearCrossEntropyEvaluation: EvaluableLoss {
     + " the N x V logits; --input = hidden states, --classifier = W (V x D), --bias = b."
   static let options: Set<EvaluateOption> = [
     .reduction, .weight, .ignoreIndex, .labelSmoothing, .zLossScale, .logitSoftCap,
-    .classifier, .bias, .classifierGradient, .biasGradient,
+    .classifier, .bias, .classifierGradient, .biasGradient, .normalizer, .sampleWeight,
+    .upstreamGradient,
   ]
 
   static func evaluate<Scalar: EvaluationScalar>(
@@ -32,8 +35,10 @@ enum LinearCrossEntropyEvaluation: EvaluableLoss {
     let criterion = LinearCrossEntropy(
       reduction: try request.reduction(), ignoreIndex: options.ignoreIndex,
       labelSmoothing: options.labelSmoothing, zLossScale: options.zLossScale,
-      logitSoftCap: options.logitSoftCap)
+      logitSoftCap: options.logitSoftCap, normalizer: options.normalizer)
     let weights = try request.classWeights()
+    let sampleWeights = try request.sampleWeights()
+    let upstream = try request.upstreamGradient()
     let labels = try request.classLabels()
     let hidden = request.input
     let wantsGradient =
@@ -41,11 +46,13 @@ enum LinearCrossEntropyEvaluation: EvaluableLoss {
     do {
       guard wantsGradient else {
         let loss = try criterion.loss(
-          hidden: hidden, weight: weight, bias: bias, labels: labels, classWeights: weights)
+          hidden: hidden, weight: weight, bias: bias, labels: labels, classWeights: weights,
+          sampleWeights: sampleWeights)
         return EvaluationResult(loss: loss, gradient: nil)
       }
       let result = try criterion.lossAndGradient(
-        hidden: hidden, weight: weight, bias: bias, labels: labels, classWeights: weights)
+        hidden: hidden, weight: weight, bias: bias, labels: labels, classWeights: weights,
+        sampleWeights: sampleWeights, upstreamGradient: upstream)
       return EvaluationResult(
         loss: result.loss, gradient: result.hiddenGradient,
         classifierGradient: result.weightGradient, biasGradient: result.biasGradient)
