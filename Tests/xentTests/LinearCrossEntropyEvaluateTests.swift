@@ -110,8 +110,8 @@ import Testing
       try failure([y, "--classifier", w, "--class-axis", "1"])
         == "--class-axis does not apply to linear-cross-entropy; it takes --reduction, --weight,"
         + " --ignore-index, --label-smoothing, --z-loss-scale, --logit-soft-cap, --classifier,"
-        + " --bias, --classifier-gradient, --bias-gradient, --normalizer, --sample-weight,"
-        + " --upstream-gradient")
+        + " --bias, --classifier-gradient, --bias-gradient, --normalizer, --all-ignored,"
+        + " --sample-weight, --upstream-gradient")
     // The new flags do not apply to other losses.
     #expect(
       errorMessage(["--loss", "cross-entropy", "--input", h, "--target", y, "--classifier", w])

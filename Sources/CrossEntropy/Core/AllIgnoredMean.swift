@@ -24,6 +24,12 @@ extension AllIgnoredMean {
   func denominator(_ counted: Double) -> Double {
     self == .zero && counted == 0 ? 1 : counted
   }
+
+  /// Both denominators of a `.mean` (the loss term's and the z-loss term's) as
+  /// ``denominator(_:)`` says.
+  func denominators(_ counted: MeanDenominators) -> MeanDenominators {
+    MeanDenominators(loss: denominator(counted.loss), zLoss: denominator(counted.zLoss))
+  }
 }
 
 /// How a loss over rows with an ignore index finds the denominator of its `.mean`: a caller's

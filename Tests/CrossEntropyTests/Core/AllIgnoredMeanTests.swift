@@ -167,4 +167,34 @@ import _CrossEntropyTestSupport
       }
     }
   }
+
+  @Test func linearCrossEntropyOnBothSchedules() throws {
+    let hidden = try ShapedArray(shape: [5, 3], scalars: Self.logits(rows: 5, classes: 3))
+    let weight = try ShapedArray(shape: [4, 3], scalars: Self.logits(rows: 4, classes: 3))
+    let bias = try ShapedArray(shape: [4], scalars: [0.5, -0.25, 0, 1])
+    let ignored = try ShapedArray(shape: [5], scalars: [Int](repeating: -100, count: 5))
+    let kept = try ShapedArray(shape: [5], scalars: [0, -100, 3, 2, 1])
+    // The default scratch holds every row at once; 16 bytes splits the vocabulary as well.
+    for scratchLimit in [LinearCrossEntropy.defaultScratchLimit, 16] {
+      for labels in [ignored, kept] {
+        let evaluate: Evaluation = { allIgnored in
+          let r = try LinearCrossEntropy(
+            labelSmoothing: 0.1, zLossScale: 1e-3, scratchLimit: scratchLimit,
+            allIgnored: allIgnored
+          )
+          .lossAndGradient(hidden: hidden, weight: weight, bias: bias, labels: labels)
+          return (
+            r.loss.scalars,
+            r.hiddenGradient.scalars + r.weightGradient.scalars + (r.biasGradient?.scalars ?? [])
+          )
+        }
+        let what = "linear cross-entropy, scratch \(scratchLimit)"
+        if labels == ignored {
+          try expectEmptyMean(evaluate, what)
+        } else {
+          try expectSameBits(evaluate, what)
+        }
+      }
+    }
+  }
 }

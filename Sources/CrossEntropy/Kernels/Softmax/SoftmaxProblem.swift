@@ -132,8 +132,7 @@ extension SoftmaxProblem {
     }
     guard let counts, counts.loss == 0 || counts.zLoss == 0 else { return self }
     var problem = self
-    problem.denominators = MeanDenominators(
-      loss: allIgnored.denominator(counts.loss), zLoss: allIgnored.denominator(counts.zLoss))
+    problem.denominators = allIgnored.denominators(counts)
     return problem
   }
 }

@@ -64,6 +64,9 @@ public struct LinearCrossEntropy: Sendable, Hashable {
   /// too. Finite and > 0; `.sum` and `.none` do not use it. Same as
   /// ``SoftmaxCrossEntropy/normalizer``.
   public var normalizer: Double?
+  /// What `.mean` gives when no row takes part (every label ignored, or weights that add up
+  /// to 0): `.nan` (the default, PyTorch's `0 / 0`) or `.zero`. Both give zero gradients.
+  public var allIgnored: AllIgnoredMean
   /// The most bytes of logits (or of their gradient, which takes their place) alive at once.
   /// Default ``defaultScratchLimit`` (64 MiB); must be > 0. Smaller limits mean more, smaller
   /// chunks; when 16 rows of all `V` classes exceed it, the vocabulary is split as well.
@@ -87,11 +90,12 @@ public struct LinearCrossEntropy: Sendable, Hashable {
   ///   - scratchLimit: The most bytes of logits alive at once, > 0. Default 64 MiB.
   ///   - accumulatesGradients: Whether the buffer forms add into the weight and bias gradients.
   ///     Default `false`.
+  ///   - allIgnored: What `.mean` gives when no row takes part. Default `.nan`.
   public init(
     reduction: Reduction = .mean, ignoreIndex: Int = -100, labelSmoothing: Double = 0,
     zLossScale: Double = 0, logitSoftCap: Double? = nil, normalizer: Double? = nil,
     scratchLimit: Int = LinearCrossEntropy.defaultScratchLimit,
-    accumulatesGradients: Bool = false
+    accumulatesGradients: Bool = false, allIgnored: AllIgnoredMean = .nan
   ) {
     self.reduction = reduction
     self.ignoreIndex = ignoreIndex
@@ -101,6 +105,7 @@ public struct LinearCrossEntropy: Sendable, Hashable {
     self.normalizer = normalizer
     self.scratchLimit = scratchLimit
     self.accumulatesGradients = accumulatesGradients
+    self.allIgnored = allIgnored
   }
 }
 
@@ -413,6 +418,7 @@ extension LinearCrossEntropy {
         denominators.loss += classWeights?(label) ?? 1
         denominators.zLoss += 1
       }
+      denominators = allIgnored.denominators(denominators)
     }
     return LinearCrossEntropyProblem(
       rows: rows, hiddenSize: size, classes: classes, ignoreIndex: ignoreIndex,
@@ -442,7 +448,8 @@ extension LinearCrossEntropy {
         let counts = rowScales.weightedCounts(
           rows: problem.rows, labels: labels, ignoreIndex: ignoreIndex,
           classWeight: { classWeights?($0) ?? 1 })
-        problem.denominators = MeanDenominators(loss: counts.weighted, zLoss: counts.plain)
+        problem.denominators = allIgnored.denominators(
+          MeanDenominators(loss: counts.weighted, zLoss: counts.plain))
       }
       return body(problem)
     }

@@ -13,8 +13,8 @@ enum LinearCrossEntropyEvaluation: EvaluableLoss {
     + " the N x V logits; --input = hidden states, --classifier = W (V x D), --bias = b."
   static let options: Set<EvaluateOption> = [
     .reduction, .weight, .ignoreIndex, .labelSmoothing, .zLossScale, .logitSoftCap,
-    .classifier, .bias, .classifierGradient, .biasGradient, .normalizer, .sampleWeight,
-    .upstreamGradient,
+    .classifier, .bias, .classifierGradient, .biasGradient, .normalizer, .allIgnored,
+    .sampleWeight, .upstreamGradient,
   ]
 
   static func evaluate<Scalar: EvaluationScalar>(
@@ -35,7 +35,8 @@ enum LinearCrossEntropyEvaluation: EvaluableLoss {
     let criterion = LinearCrossEntropy(
       reduction: try request.reduction(), ignoreIndex: options.ignoreIndex,
       labelSmoothing: options.labelSmoothing, zLossScale: options.zLossScale,
-      logitSoftCap: options.logitSoftCap, normalizer: options.normalizer)
+      logitSoftCap: options.logitSoftCap, normalizer: options.normalizer,
+      allIgnored: options.allIgnored)
     let weights = try request.classWeights()
     let sampleWeights = try request.sampleWeights()
     let upstream = try request.upstreamGradient()
