@@ -138,7 +138,7 @@ public final class ThreadCommunicator: Communicator, @unchecked Sendable {
       .sorted { (exchange.keys[$0], $0) < (exchange.keys[$1], $1) }
     let leader = members[0]
     if rank == leader {
-      exchange.created[rank] = Exchange(size: members.count, timeout: exchange.timeout)
+      exchange.setCreated(rank, Exchange(size: members.count, timeout: exchange.timeout))
     }
     try exchange.barrier()
     let group = exchange.created[leader]!
@@ -164,9 +164,9 @@ private final class Exchange: @unchecked Sendable {
   private var broken: String?
   private var calls: [Call?]
   private var pointers: [UnsafeRawPointer?]
-  var colours: [Int]
-  var keys: [Int]
-  var created: [Exchange?]
+  private(set) var colours: [Int]
+  private(set) var keys: [Int]
+  private(set) var created: [Exchange?]
 
   init(size: Int, timeout: Duration) {
     self.size = size
@@ -182,10 +182,14 @@ private final class Exchange: @unchecked Sendable {
   func post(
     _ rank: Int, _ call: Call, _ pointer: UnsafeRawPointer?, colour: Int = 0, key: Int = 0
   ) throws(CommunicatorError) {
+    // Under the lock: the members write their slots of the same arrays at once, and the
+    // barrier's lock orders these writes before every member's reads.
+    condition.lock()
     calls[rank] = call
     pointers[rank] = pointer
     colours[rank] = colour
     keys[rank] = key
+    condition.unlock()
     try barrier()
     for r in 0..<size where calls[r] != calls[0] {
       let mine = calls[r]!
@@ -196,6 +200,14 @@ private final class Exchange: @unchecked Sendable {
         "members disagree on a collective: rank 0 called \(first.name) with \(first.count)"
           + " \(first.kind) values, rank \(r) \(mine.name) with \(mine.count)")
     }
+  }
+
+  /// Records the group a split's leader made for its colour (leaders of different colours
+  /// write at once, so under the lock).
+  func setCreated(_ rank: Int, _ group: Exchange) {
+    condition.lock()
+    created[rank] = group
+    condition.unlock()
   }
 
   func pointer<Scalar>(_ rank: Int, as: Scalar.Type, count: Int) -> UnsafePointer<Scalar> {
