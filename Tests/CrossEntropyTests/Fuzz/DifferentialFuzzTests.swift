@@ -19,7 +19,7 @@ import _CrossEntropyTestSupport
 // replays it with XENT_FUZZ_SEED and XENT_FUZZ_CASES=1.
 
 /// The fuzzer's settings, from the environment.
-private enum FuzzSettings {
+enum FuzzSettings {
   static let environment = ProcessInfo.processInfo.environment
   static let seconds = environment["XENT_FUZZ_SECONDS"].flatMap(Double.init) ?? 5
   static let firstSeed = environment["XENT_FUZZ_SEED"].flatMap(UInt64.init) ?? 1
@@ -27,7 +27,7 @@ private enum FuzzSettings {
 }
 
 /// Which element type a case runs in.
-private enum FuzzType: CaseIterable {
+enum FuzzType: CaseIterable {
   case float, double, float16, bfloat16
 
   /// The unit roundoff of the type's results, and its largest finite value.
@@ -61,6 +61,29 @@ private enum FuzzType: CaseIterable {
     #else
       return Double(Float(x))
     #endif
+  }
+}
+
+extension FuzzType {
+  /// `count` values in this type: a scale per call (one of `scales`), uniform in
+  /// [-scale, scale], with a random share (up to 30%) replaced by specials: ±inf, NaN, ±0,
+  /// subnormals, tiny values and a quarter of the type's largest value.
+  func adversarialValues(
+    _ count: Int, scales: [Double] = [1, 10, 1e4, 1e30], using random: inout SeededGenerator
+  ) -> [Double] {
+    let scale = scales.randomElement(using: &random)!
+    let special = Double.random(in: 0..<0.3, using: &random)
+    let specials: [Double] = [
+      .infinity, -.infinity, .nan, 0, -0.0, Double(Float.leastNonzeroMagnitude) * 3,
+      -Double(Float.leastNormalMagnitude) / 2, 1e-30, greatest / 4, -greatest / 4,
+    ]
+    return (0..<count).map { _ in
+      let x =
+        Double.random(in: 0..<1, using: &random) < special
+        ? specials.randomElement(using: &random)!
+        : Double.random(in: -1...1, using: &random) * scale
+      return rounded(x.isFinite ? min(max(x, -greatest), greatest) : x)
+    }
   }
 }
 
@@ -111,20 +134,7 @@ private struct FuzzCase: CustomStringConvertible {
     let layout = try! ClassLayout(shape: shape, classAxis: classAxis)
     let classes = layout.classes
     let type = type
-    // Logits: a scale per case, then specials sprinkled in.
-    let scale = [1, 10, 1e4, 1e30].randomElement(using: &random)!
-    let special = Double.random(in: 0..<0.3, using: &random)
-    let specials: [Double] = [
-      .infinity, -.infinity, .nan, 0, -0.0, Double(Float.leastNonzeroMagnitude) * 3,
-      -Double(Float.leastNormalMagnitude) / 2, 1e-30, type.greatest / 4, -type.greatest / 4,
-    ]
-    logits = (0..<shape.reduce(1, *)).map { _ in
-      let x =
-        Double.random(in: 0..<1, using: &random) < special
-        ? specials.randomElement(using: &random)!
-        : Double.random(in: -1...1, using: &random) * scale
-      return type.rounded(x.isFinite ? min(max(x, -type.greatest), type.greatest) : x)
-    }
+    logits = type.adversarialValues(shape.reduce(1, *), using: &random)
     let ignoreIndex = [-100, -1, 0, classes - 1].randomElement(using: &random)!
     let ignoreShare = [0, 0.2, 1].randomElement(using: &random)!
     labels = (0..<layout.rows).map { _ in
@@ -255,16 +265,28 @@ private struct Budget {
 
 /// The reference in Double, with the problem as the dispatch builds it.
 private func reference(_ c: FuzzCase) throws -> (loss: [Double], gradient: [Double]) {
-  let layout = c.layout
-  let criterion = c.criterion
+  softmaxReference(
+    logits: c.logits, layout: c.layout, labels: c.labels, probabilities: c.probabilities,
+    classWeights: c.classWeights, sampleWeights: c.sampleWeights, upstream: c.upstream,
+    criterion: c.criterion)
+}
+
+/// `Reference.softmaxCrossEntropy` in Double on `logits`, with the problem as the dispatch
+/// builds it from `criterion` (its reduction, ignore index, smoothing, z-loss, soft cap,
+/// normaliser and `allIgnored`).
+func softmaxReference(
+  logits: [Double], layout: ClassLayout, labels: [Int], probabilities: [Double]? = nil,
+  classWeights: [Double]?, sampleWeights: [Double]?, upstream: [Double]?,
+  criterion: SoftmaxCrossEntropy
+) -> (loss: [Double], gradient: [Double]) {
   var loss = [Double](repeating: .nan, count: criterion.reduction == .none ? layout.rows : 1)
-  var gradient = [Double](repeating: .nan, count: c.logits.count)
-  c.logits.withUnsafeBufferPointer { x in
-    c.labels.withUnsafeBufferPointer { y in
-      withOptionalBuffer(c.probabilities) { t in
-        withOptionalBuffer(c.classWeights) { w in
-          withOptionalBuffer(c.sampleWeights) { s in
-            withOptionalBuffer(c.upstream) { u in
+  var gradient = [Double](repeating: .nan, count: logits.count)
+  logits.withUnsafeBufferPointer { x in
+    labels.withUnsafeBufferPointer { y in
+      withOptionalBuffer(probabilities) { t in
+        withOptionalBuffer(classWeights) { w in
+          withOptionalBuffer(sampleWeights) { s in
+            withOptionalBuffer(upstream) { u in
               loss.withUnsafeMutableBufferPointer { l in
                 gradient.withUnsafeMutableBufferPointer { g in
                   RowScales.with(sampleWeights: s, upstreamGradient: u, rows: layout.rows) {
@@ -357,7 +379,7 @@ private func library(_ c: FuzzCase) throws -> (loss: [Double], gradient: [Double
 
 /// The first element where `actual` and `expected` (rounded to the case's type) disagree:
 /// a different NaN or infinity, or a finite difference beyond `epsilon * (|expected| + budget)`.
-private func disagreement(
+func disagreement(
   _ actual: [Double], _ expected: [Double], type: FuzzType, budget: Double,
   mayOverflow: Bool = false, dividesByZero: Bool = false
 ) -> String? {

@@ -531,7 +531,9 @@ struct FusedDistillation {
     let lseTeacher = Reference.softmax(softTeacher, into: &p)
     var kl = 0.0
     for c in 0..<classes where p[c] != 0 {
-      kl += p[c] * ((softTeacher[c] - lseTeacher) - (softStudent[c] - lseStudent))
+      kl +=
+        p[c]
+        * (lseTeacher.logProbability(softTeacher[c]) - lseStudent.logProbability(softStudent[c]))
     }
     var value = w == 1 ? 0 : (1 - w) * temperature * temperature * kl
     var raw = [Double]()
@@ -540,7 +542,7 @@ struct FusedDistillation {
       raw = (0..<classes).map { Double(s[$0]) }
       rawProbabilities = [Double](repeating: 0, count: classes)
       let lseRaw = Reference.softmax(raw, into: &rawProbabilities)
-      value += w * (lseRaw - raw[label])
+      value -= w * lseRaw.logProbability(raw[label])
     }
     if let g {
       let soft = (1 - w) * temperature

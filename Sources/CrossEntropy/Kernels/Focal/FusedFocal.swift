@@ -90,9 +90,9 @@ struct FusedSoftmaxFocal {
     guard let g else {
       let stats = FusedRows.onlineStatistics(x, count: classes, side: .none, FloatStorage.self)
       guard stats.maximum.isFinite else { return scalarRow(x, gradient: nil, label: label) }
-      let lse = Double(stats.maximum) + .log(stats.sum)
       let p = Double(VectorMath.exp(x[label] - stats.maximum)) / stats.sum
-      return focal(Double(x[label]) - lse, p, label: label).value
+      let logP = (Double(x[label]) - Double(stats.maximum)) - .log(stats.sum)
+      return focal(logP, p, label: label).value
     }
     let value: Double
     let factor: Double
@@ -104,16 +104,16 @@ struct FusedSoftmaxFocal {
       let (sum, _) = FusedRows.expSum(
         x, count: classes, shift: m, store: g, side: .none, FloatStorage.self)
       labelProbability = Double(g[label]) / sum
-      (value, factor) = focal(labelLogit - (Double(m) + .log(sum)), labelProbability, label: label)
+      (value, factor) = focal((labelLogit - Double(m)) - .log(sum), labelProbability, label: label)
       FusedRows.scale(
         g, into: g, count: classes, by: Float(-factor * gradientScale / sum), add: .none,
         FloatStorage.self)
     } else {
       let stats = FusedRows.onlineStatistics(x, count: classes, side: .none, FloatStorage.self)
       guard stats.maximum.isFinite else { return scalarRow(x, gradient: g, label: label) }
-      let lse = Double(stats.maximum) + .log(stats.sum)
       labelProbability = Double(VectorMath.exp(x[label] - stats.maximum)) / stats.sum
-      (value, factor) = focal(Double(x[label]) - lse, labelProbability, label: label)
+      let logP = (Double(x[label]) - Double(stats.maximum)) - .log(stats.sum)
+      (value, factor) = focal(logP, labelProbability, label: label)
       FusedRows.exponentialGradient(
         x, g, count: classes, shift: stats.maximum, by: Float(-factor * gradientScale / stats.sum),
         add: .none, FloatStorage.self)
@@ -131,7 +131,8 @@ struct FusedSoftmaxFocal {
     let row = (0..<classes).map { Double(x[$0]) }
     var probabilities = [Double](repeating: 0, count: classes)
     let lse = Reference.softmax(row, into: &probabilities)
-    let (value, factor) = focal(row[label] - lse, .exp(row[label] - lse), label: label)
+    let logP = lse.logProbability(row[label])
+    let (value, factor) = focal(logP, .exp(logP), label: label)
     if let g {
       for c in 0..<classes {
         let indicator: Double = c == label ? 1 : 0

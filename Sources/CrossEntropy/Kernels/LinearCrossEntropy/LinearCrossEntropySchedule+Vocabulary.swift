@@ -12,12 +12,22 @@ extension LinearCrossEntropySchedule {
     var labelLogit = 0.0
     var sawNaN = false
 
-    /// The log-sum-exp as the reference's: NaN for a row with a NaN or +inf logit, -inf for a
-    /// row of -inf.
-    var logSumExp: Double {
+    /// The log-sum-exp's shift: the finite maximum, else 0.
+    var shift: Double { maximum.isFinite ? maximum : 0 }
+
+    /// `log(sum(exp(x - shift)))`, as the reference's: NaN for a row with a NaN or +inf
+    /// logit, -inf for a row of -inf.
+    var logSum: Double {
       if sawNaN || maximum == .infinity { return .nan }
-      return maximum == -.infinity ? -.infinity : maximum + .log(sum)
+      return maximum == -.infinity ? -.infinity : .log(sum)
     }
+
+    /// The log-sum-exp itself.
+    var logSumExp: Double { shift + logSum }
+
+    /// The log-probability of a logit `x` of the row, in the reference's order
+    /// (`(x - shift) - logSum`, which keeps `logSum` next to huge logits).
+    func logProbability(_ x: Double) -> Double { (x - shift) - logSum }
   }
 
   /// A logit as the loss sees it: soft-capped if the problem says so.
@@ -56,7 +66,8 @@ extension LinearCrossEntropySchedule {
       for v0 in stride(from: 0, to: v, by: block.classes) {
         let columns = min(block.classes, v - v0)
         fillLogits(scratch, rows: rows, from: r0, columns: columns, from: v0)
-        for i in 0..<rows where labels[r0 + i] != problem.ignoreIndex {
+        // Ignored rows too: a NaN in one makes its gradient NaN, as PyTorch's (0 - p * 0).
+        for i in 0..<rows {
           let label = labels[r0 + i]
           let row = scratch + i * columns
           var blockMaximum = -Double.infinity
@@ -89,7 +100,7 @@ extension LinearCrossEntropySchedule {
         let lse = statistics[i].logSumExp
         logSumExp?[r0 + i] = A.Value(lse)
         let s = problem.rowScales?.lossFactor(r0 + i) ?? 1
-        let nll = -weight(label) * (statistics[i].labelLogit - lse) * s
+        let nll = -weight(label) * statistics[i].logProbability(statistics[i].labelLogit) * s
         let smooth = smoothing > 0 ? -(statistics[i].side - lse * weightTotal) * s : 0
         let z = zScale == 0 ? 0 : zScale * lse * lse * s
         if problem.reduction == .none {
@@ -109,7 +120,8 @@ extension LinearCrossEntropySchedule {
           let label = labels[r0 + i]
           let row = scratch + i * columns
           guard label != problem.ignoreIndex else {
-            row.update(repeating: 0, count: columns)
+            // PyTorch's gradient of an ignored row is 0 - p * 0: NaN where p is.
+            row.update(repeating: statistics[i].logSum.isFinite ? 0 : .nan, count: columns)
             continue
           }
           let lse = statistics[i].logSumExp
@@ -122,7 +134,7 @@ extension LinearCrossEntropySchedule {
           let dz = zScale == 0 ? 0 : zGradientScale * factor * lse
           for j in 0..<columns {
             let x = capped(row[j])
-            let p = Double.exp(x - lse)
+            let p = Double.exp(statistics[i].logProbability(x))
             var direct = smoothing > 0 ? smoothingPart * weight(v0 + j) : 0
             if v0 + j == label { direct += labelPart }
             var g = direct - p * total

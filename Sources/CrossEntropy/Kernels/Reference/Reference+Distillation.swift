@@ -50,12 +50,14 @@ extension Reference {
       let lseTeacher = softmax(softTeacher, into: &p)
       var kl = 0.0
       for c in 0..<classes where p[c] != 0 {
-        kl += p[c] * ((softTeacher[c] - lseTeacher) - (softStudent[c] - lseStudent))
+        kl +=
+          p[c]
+          * (lseTeacher.logProbability(softTeacher[c]) - lseStudent.logProbability(softStudent[c]))
       }
       var value = hardLabelWeight == 1 ? 0 : softWeight * kl
       if hardLabelWeight != 0 {
         let lseRaw = softmax(raw, into: &rawProbabilities)
-        value += hardLabelWeight * (lseRaw - raw[label])
+        value -= hardLabelWeight * lseRaw.logProbability(raw[label])
       }
       if elementwise { loss[r] = Scalar(value) } else { total += value }
       if let gradient {

@@ -110,18 +110,14 @@ extension Reference {
       for c in 0..<classes { row[c] = Double(logits[base + c * layout.inner]) }
       let lse = softmax(row, into: &probabilities)
       let weight = classWeights.map { Double($0[label]) } ?? 1
-      let logP = row[label] - lse
-      let p = Double.exp(logP)
-      let oneMinusP = 1 - p
-      let modulation = power(oneMinusP, gamma)
-      let value = -weight * modulation * logP * (problem.rowScales?.lossFactor(r) ?? 1)
+      let logP = lse.logProbability(row[label])
+      let (focalValue, weightedDU) = softmaxFocalRow(
+        logP: logP, p: .exp(logP), weight: weight, gamma: gamma)
+      let value = focalValue * (problem.rowScales?.lossFactor(r) ?? 1)
       if elementwise { loss[r] = Scalar(value) } else { total += value }
       if let gradient {
-        // d/du of -(1 - e^u)^gamma * u at u = log p.
-        var dU = -modulation
-        if gamma != 0 { dU += gamma * power(oneMinusP, gamma - 1) * p * logP }
         let factor =
-          weight * dU * (elementwise ? 1 : scale) * (problem.rowScales?.gradientFactor(r) ?? 1)
+          weightedDU * (elementwise ? 1 : scale) * (problem.rowScales?.gradientFactor(r) ?? 1)
         for c in 0..<classes {
           let indicator: Double = c == label ? 1 : 0
           gradient[base + c * layout.inner] = Scalar(factor * (indicator - probabilities[c]))
@@ -134,8 +130,13 @@ extension Reference {
 
 extension Reference {
   /// The softmax focal loss of one row from its label's log-probability `logP` and probability
-  /// `p`, and the factor of the row's gradient `weight f'(u)` at `u = logP`. Once per row (a
-  /// libm `pow` for a fractional `gamma`), so kept out of the row loops of the fused kernel.
+  /// `p`, and the factor of the row's gradient `weight f'(u)` at `u = logP`, for
+  /// `f(u) = -(1 - e^u)^gamma * u`. Once per row (a libm `pow` for a fractional `gamma`), so
+  /// kept out of the row loops of the fused kernel.
+  ///
+  /// At `p == 1` the second term of `f'`, `gamma (1 - p)^(gamma - 1) p log p`, is taken at its
+  /// limit 0 (`log p ~ p - 1`, so it behaves as `-gamma (1 - p)^gamma`): evaluated as written it
+  /// is `inf * 0 = NaN` for `gamma < 1`.
   @inline(never)
   static func softmaxFocalRow(
     logP: Double, p: Double, weight: Double, gamma: Double
@@ -143,7 +144,7 @@ extension Reference {
     let oneMinusP = 1 - p
     let modulation = power(oneMinusP, gamma)
     var dU = -modulation
-    if gamma != 0 { dU += gamma * power(oneMinusP, gamma - 1) * p * logP }
+    if gamma != 0 && oneMinusP != 0 { dU += gamma * power(oneMinusP, gamma - 1) * p * logP }
     return (-weight * modulation * logP, weight * dU)
   }
 }

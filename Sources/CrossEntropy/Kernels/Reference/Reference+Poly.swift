@@ -71,7 +71,7 @@ extension Reference {
       var pT = 0.0
       var targetSum = 0.0
       for c in 0..<classes where t[c] != 0 {
-        crossEntropy -= t[c] * (row[c] - lse)
+        crossEntropy -= t[c] * lse.logProbability(row[c])
         pT += t[c] * probabilities[c]
         targetSum += t[c]
       }
