@@ -160,9 +160,7 @@ package func trainLanguageModel(
       lossSum += loss * Double(rows)
       progress(.batch(epoch: epoch, completed: batch + 1, total: batches, loss: loss))
     }
-    let elapsed = started.duration(to: clock.now)
-    let seconds =
-      Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    let seconds = started.duration(to: clock.now).inSeconds
     trainingSeconds += seconds
     let validationScore: SplitEvaluation
     do {

@@ -15,8 +15,7 @@ struct Timing {
     let clock = ContinuousClock()
     var samples: [Double] = []
     for _ in 0..<options.repeats {
-      let (seconds, attoseconds) = try clock.measure(body).components
-      samples.append(Double(seconds) + Double(attoseconds) * 1e-18)
+      samples.append(try clock.measure(body).inSeconds)
     }
     samples.sort()
     return samples[samples.count / 2]

@@ -113,7 +113,7 @@ struct LanguageModelDemoCommand: ParsableCommand {
     let tokenizerStart = clock.now
     let tokenizer = try BytePairTokenizer(
       training: corpus.training.map(\.text), vocabularySize: vocabulary)
-    let tokenizerSeconds = seconds(tokenizerStart.duration(to: clock.now))
+    let tokenizerSeconds = tokenizerStart.duration(to: clock.now).inSeconds
     let splits = [corpus.training, corpus.validation, corpus.test].map { plays in
       plays.map { tokenizer.encode($0.text) }
     }
@@ -150,7 +150,7 @@ struct LanguageModelDemoCommand: ParsableCommand {
       ),
     ]
     say(
-      "Baselines (\(fixed(seconds(baselineStart.duration(to: clock.now)), 1)) s): bigram"
+      "Baselines (\(fixed(baselineStart.duration(to: clock.now).inSeconds, 1)) s): bigram"
         + " interpolated with the unigram (lambda \(fixed(bigram.lambda, 2)) from validation),"
         + " interpolated Kneser-Ney trigram; validation perplexity "
         + "\(fixed(baselines[0].validation, 1)) and \(fixed(baselines[1].validation, 1))")
@@ -206,7 +206,7 @@ struct LanguageModelDemoCommand: ParsableCommand {
     let sampled = run.model.sample(
       prompt: prompt, count: sampleTokens, temperature: temperature, generator: &generator)
     let sampleText = tokenizer.decode(prompt) + tokenizer.decode(sampled)
-    let totalSeconds = seconds(started.duration(to: clock.now))
+    let totalSeconds = started.duration(to: clock.now).inSeconds
     let scratch = LinearCrossEntropy.defaultScratchLimit
 
     if let plot {
@@ -283,10 +283,6 @@ struct LanguageModelDemoCommand: ParsableCommand {
         + " \(fixed(totalSeconds, 1)) s.")
     if let plot { say("Wrote \(plot) (loss and perplexity curves, memory).") }
   }
-}
-
-private func seconds(_ duration: Duration) -> Double {
-  Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
 }
 
 private func mebibytes(_ bytes: Int) -> String {

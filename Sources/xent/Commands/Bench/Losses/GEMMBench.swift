@@ -1,6 +1,7 @@
 import ArgumentParser
 import CrossEntropy
 import CrossEntropyCPU
+import DemoSupport
 import Foundation
 
 /// `xent bench --loss gemm --layout L`: the products of the language-model head.
@@ -98,9 +99,8 @@ extension Bench {
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
           GEMMBenchmark.peakLoop(iterations: iterations)
         }
-      }.components
-      let wallSeconds = Double(wall.seconds) + Double(wall.attoseconds) * 1e-18
-      return (wallSeconds, processCPUSeconds() - cpu)
+      }
+      return (wall.inSeconds, processCPUSeconds() - cpu)
     }
     let probe = 1 << 20
     let iterations = max(probe, Int(Double(probe) * 0.25 / max(run(probe).wall, 1e-6)))
