@@ -64,9 +64,12 @@ import Testing
     let lp = try save(
       NumPyArray(shape: [3, 2, 3], scalars: (0..<18).map { Float(-1.1 - Double($0 % 5) / 7) }),
       "ctc.npy", in: folder)
-    let labels = try save(NumPyArray(shape: [2, 2], scalars: [Int64(1), 2, 1, 0]), "l.npy", in: folder)
-    let inputLengths = try save(NumPyArray(shape: [2], scalars: [Int64(3), 3]), "il.npy", in: folder)
-    let labelLengths = try save(NumPyArray(shape: [2], scalars: [Int64(2), 1]), "tl.npy", in: folder)
+    let labels = try save(
+      NumPyArray(shape: [2, 2], scalars: [Int64(1), 2, 1, 0]), "l.npy", in: folder)
+    let inputLengths = try save(
+      NumPyArray(shape: [2], scalars: [Int64(3), 3]), "il.npy", in: folder)
+    let labelLengths = try save(
+      NumPyArray(shape: [2], scalars: [Int64(2), 1]), "tl.npy", in: folder)
     let base = [
       "--loss", "ctc", "--input", lp, "--target", labels, "--input-lengths", inputLengths,
       "--target-lengths", labelLengths,
@@ -133,7 +136,8 @@ import Testing
     let upstreamValues: [Float] = [1, -2, 0.5, 3]
     let upstreamBits = try save(
       NumPyArray(shape: [4], scalars: bits(upstreamValues)), "g.npy", in: folder)
-    let scalarUpstream = try save(NumPyArray(shape: [], scalars: [Float(0.75)]), "g0.npy", in: folder)
+    let scalarUpstream = try save(
+      NumPyArray(shape: [], scalars: [Float(0.75)]), "g0.npy", in: folder)
     let logits = try ShapedArray(shape: [4, 3], scalars: values)
     let labelArray = try ShapedArray(shape: [4], scalars: labelValues)
     let sampleWeights = try ShapedArray(shape: [4], scalars: weightValues)
@@ -165,7 +169,8 @@ import Testing
     let input = try save(NumPyArray(shape: [4, 3], scalars: bits(values)), "x.npy", in: folder)
     let labels = try save(
       NumPyArray(shape: [4], scalars: labelValues.map { Int64($0) }), "y.npy", in: folder)
-    let wrongShape = try save(NumPyArray(shape: [2, 2], scalars: bits(weightValues)), "w.npy", in: folder)
+    let wrongShape = try save(
+      NumPyArray(shape: [2, 2], scalars: bits(weightValues)), "w.npy", in: folder)
     let doubles = try save(NumPyArray(shape: [4], scalars: [0.5, 1, 1, 1]), "d.npy", in: folder)
     let base = ["--loss", "cross-entropy", "--bfloat16", "--input", input, "--target", labels]
     let output = ["--output", folder.appendingPathComponent("o.npy").path]

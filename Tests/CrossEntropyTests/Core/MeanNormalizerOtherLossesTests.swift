@@ -240,8 +240,7 @@ import _CrossEntropyTestSupport
 
   // MARK: - Multi-margin
 
-  func multiMargin<S: BinaryFloatingPoint>(_: S.Type, p: Int, weighted: Bool) throws -> Evaluation
-  {
+  func multiMargin<S: BinaryFloatingPoint>(_: S.Type, p: Int, weighted: Bool) throws -> Evaluation {
     let x = try array(S.self, [6, 5], Self.values)
     let labels = try ShapedArray(shape: [6], scalars: [0, 3, 4, 2, 1, 1])
     let weights: [S]? = weighted ? [0.5, 2, 1.5, 1, 3] : nil

@@ -16,7 +16,8 @@ extension Kernels {
     _ kind: BinaryInputKind, input: UnsafePointer<Scalar>, targets: UnsafePointer<Scalar>,
     shape: [Int], count: Int, weight: BinaryWeightArgument<Scalar>?,
     positiveWeight: BinaryWeightArgument<Scalar>?, reduction: Reduction,
-    normalizer: Double? = nil, upstream: UnsafePointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>,
+    normalizer: Double? = nil, upstream: UnsafePointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutablePointer<Scalar>?
   ) {
     switch kind {
@@ -72,7 +73,8 @@ extension Kernels {
             targets: cast(targets, to: Float16.self), shape: shape, count: count,
             weight: cast(weight, to: Float16.self),
             positiveWeight: cast(positiveWeight, to: Float16.self), reduction: reduction,
-            mean: normalizer ?? Double(count), upstream: upstream.map { cast($0, to: Float16.self) },
+            mean: normalizer ?? Double(count),
+            upstream: upstream.map { cast($0, to: Float16.self) },
             loss: cast(loss, to: Float16.self),
             gradient: gradient.map { cast($0, to: Float16.self) },
             threads: threads)

@@ -9,7 +9,8 @@ extension Reference {
     _ kind: BinaryInputKind, input: UnsafeBufferPointer<Scalar>,
     targets: UnsafeBufferPointer<Scalar>, weight: (UnsafeBufferPointer<Scalar>, BroadcastIndex)?,
     positiveWeight: (UnsafeBufferPointer<Scalar>, BroadcastIndex)?,
-    shape: [Int], reduction: Reduction, normalizer: Double? = nil, upstream: UnsafePointer<Scalar>? = nil,
+    shape: [Int], reduction: Reduction, normalizer: Double? = nil,
+    upstream: UnsafePointer<Scalar>? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutableBufferPointer<Scalar>?
   ) {
