@@ -43,7 +43,7 @@ import Testing
     #expect(
       errorMessage(["--loss", "focal", "--input", x, "--target", wrong, "--margin", "2"])
         == "--margin does not apply to focal; it takes --reduction, --alpha, --gamma,"
-        + " --sample-weight, --upstream-gradient")
+        + " --normalizer, --sample-weight, --upstream-gradient")
     #expect(
       errorMessage(["--loss", "mse", "--input", x, "--target", x, "--reduction", "batchmean"])
         == "--reduction batchmean is not valid for mse; expected none, mean or sum")

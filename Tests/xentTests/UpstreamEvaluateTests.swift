@@ -90,8 +90,8 @@ import Testing
         + " gradient must be 0-d")
     #expect(
       errorMessage(["--loss", "clip", "--input", x, "--text", x, "--reduction", "sum"])
-        == "--reduction does not apply to clip; it takes --upstream-gradient, --text,"
-        + " --logit-scale, --no-normalize, --text-gradient, --logit-scale-gradient")
+        == "--reduction does not apply to clip; it takes --normalizer, --upstream-gradient,"
+        + " --text, --logit-scale, --no-normalize, --text-gradient, --logit-scale-gradient")
     #expect(
       errorMessage([
         "--loss", "clip", "--input", x, "--text", x, "--text-gradient", x,

@@ -16,7 +16,8 @@
 /// gradient = weight * (p - y) / max((1 - p) * p, 1e-12)
 /// ```
 ///
-/// `.mean` is the plain mean over all elements (weights do not normalise it). `weight` and
+/// `.mean` is the plain mean over all elements (weights do not normalise it), or the sum divided
+/// by ``normalizer`` when it is set. `weight` and
 /// `positiveWeight` broadcast against the target with NumPy's right-aligned rules: for a
 /// `[B, C, H, W]` target a per-channel weight has shape `[C, 1, 1]`, while a length-`C` vector
 /// broadcasts along the last axis. Targets may be soft, in [0, 1].
@@ -34,12 +35,20 @@
 public struct BinaryCrossEntropy: Sendable, Hashable {
   /// How per-element losses are combined. Default `.mean`.
   public var reduction: Reduction
+  /// The denominator of `.mean`, or `nil` (the default) for the number of elements. Set it to
+  /// the global count when a batch is split into micro-batches or across processes. It must be
+  /// finite and > 0; `.sum` and `.none` do not use it.
+  public var normalizer: Double?
 
   /// Creates a binary cross-entropy criterion.
   ///
-  /// - Parameter reduction: How per-element losses are combined. Default `.mean`.
-  public init(reduction: Reduction = .mean) {
+  /// - Parameters:
+  ///   - reduction: How per-element losses are combined. Default `.mean`.
+  ///   - normalizer: The denominator of `.mean`, finite and > 0, or `nil` (the number of
+  ///     elements, the default).
+  public init(reduction: Reduction = .mean, normalizer: Double? = nil) {
     self.reduction = reduction
+    self.normalizer = normalizer
   }
 
   /// The loss of logits against binary (or soft) targets.
@@ -51,7 +60,8 @@ public struct BinaryCrossEntropy: Sendable, Hashable {
   ///   - positiveWeight: Optional weights of the positive class (PyTorch's `pos_weight`),
   ///     broadcast against `targets`.
   /// - Returns: A 0-dimensional array for `.mean` and `.sum`; for `.none`, shaped like `targets`.
-  /// - Throws: ``LossError`` when the shapes disagree or a weight does not broadcast.
+  /// - Throws: ``LossError`` when the shapes disagree, a weight does not broadcast, or
+  ///   ``normalizer`` is not finite and > 0.
   /// - Complexity: O(n) in the number of elements.
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>, weight: ShapedArray<Scalar>? = nil,
@@ -98,7 +108,8 @@ public struct BinaryCrossEntropy: Sendable, Hashable {
   ///   - weight: Optional weights, broadcast against `targets`.
   /// - Returns: A 0-dimensional array for `.mean` and `.sum`; for `.none`, shaped like `targets`.
   /// - Throws: ``LossError`` when the shapes disagree, a weight does not broadcast, or a
-  ///   probability or target lies outside [0, 1] (NaN included), as PyTorch raises.
+  ///   probability or target lies outside [0, 1] (NaN included), as PyTorch raises, or
+  ///   ``normalizer`` is not finite and > 0.
   /// - Complexity: O(n) in the number of elements.
   public func loss<Scalar: BinaryFloatingPoint>(
     probabilities: ShapedArray<Scalar>, targets: ShapedArray<Scalar>,
@@ -374,6 +385,7 @@ extension BinaryCrossEntropy {
     positiveWeight: ShapedArray<Scalar>?, upstreamGradient: UnsafeBufferPointer<Scalar>?,
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>?
   ) throws(LossError) {
+    try checkNormalizer(normalizer)
     let count = input.count
     try checkCount(count, shape: shape, name: kind.name)
     try checkSameCount(
@@ -405,7 +417,7 @@ extension BinaryCrossEntropy {
         Kernels.binaryCrossEntropy(
           kind, input: startAddress(input.baseAddress),
           targets: startAddress(targets.baseAddress), shape: shape, count: count, weight: w,
-          positiveWeight: p, reduction: reduction,
+          positiveWeight: p, reduction: reduction, normalizer: normalizer,
           upstream: gradient == nil ? nil : upstreamGradient.map { startAddress($0.baseAddress) },
           loss: loss, gradient: gradient?.baseAddress)
       }

@@ -11,6 +11,9 @@ import RealModule
 /// loss = (CE(L, diag) + CE(Lᵀ, diag)) / 2           (each CE a mean over N rows)
 /// ```
 ///
+/// ``normalizer``, when set, replaces `N` in both means: `loss = (sum of the 2N row losses) /
+/// (2 * normalizer)`, for a batch split into micro-batches whose losses are added.
+///
 /// This is open_clip's `ClipLoss` on one device. The gradient flows to both embedding batches
 /// (through the normalisation) and to `s`. It needs the `N × N` logits, so memory is O(N²).
 ///
@@ -25,12 +28,19 @@ import RealModule
 public struct CLIPLoss: Sendable, Hashable {
   /// Whether each embedding is divided by its L2 norm first. Default true.
   public var normalizesEmbeddings: Bool
+  /// The denominator of each direction's mean, or `nil` (the default) for the number of pairs
+  /// `N`. It must be finite and > 0.
+  public var normalizer: Double?
 
   /// Creates a CLIP criterion.
   ///
-  /// - Parameter normalizesEmbeddings: Whether to L2-normalise the embeddings. Default true.
-  public init(normalizesEmbeddings: Bool = true) {
+  /// - Parameters:
+  ///   - normalizesEmbeddings: Whether to L2-normalise the embeddings. Default true.
+  ///   - normalizer: The denominator of each direction's mean, finite and > 0, or `nil` (the
+  ///     number of pairs, the default).
+  public init(normalizesEmbeddings: Bool = true, normalizer: Double? = nil) {
     self.normalizesEmbeddings = normalizesEmbeddings
+    self.normalizer = normalizer
   }
 
   /// The symmetric contrastive loss of paired embeddings.
@@ -41,7 +51,7 @@ public struct CLIPLoss: Sendable, Hashable {
   ///   - logitScale: The log of the factor that multiplies the similarities.
   /// - Returns: The mean loss.
   /// - Throws: ``LossError`` when the embeddings are not two `N × D` matrices of the same
-  ///   shape with `N >= 1`.
+  ///   shape with `N >= 1`, or ``normalizer`` is not finite and > 0.
   /// - Complexity: O(N² * D) time, O(N²) memory.
   public func loss<Scalar: BinaryFloatingPoint>(
     imageEmbeddings: ShapedArray<Scalar>, textEmbeddings: ShapedArray<Scalar>, logitScale: Scalar
@@ -199,6 +209,7 @@ extension CLIPLoss {
     imageGradient: UnsafeMutableBufferPointer<Scalar>?,
     textGradient: UnsafeMutableBufferPointer<Scalar>?
   ) throws(LossError) -> (loss: Scalar, logitScaleGradient: Scalar) {
+    try checkNormalizer(normalizer)
     try checkEmbeddingShape(shape)
     try checkEmbeddingCount(image.count, shape: shape, name: "image embeddings")
     try checkEmbeddingCount(text.count, shape: shape, name: "text embeddings")
@@ -211,7 +222,7 @@ extension CLIPLoss {
     let result = Reference.clip(
       image: image.map { Double($0) }, text: text.map { Double($0) }, count: shape[0],
       dimension: shape[1], logitScale: Double(logitScale), normalizes: normalizesEmbeddings,
-      upstream: upstreamGradient.map { Double($0) } ?? 1,
+      normalizer: normalizer, upstream: upstreamGradient.map { Double($0) } ?? 1,
       wantsGradient: imageGradient != nil || textGradient != nil)
     if let imageGradient, let values = result.image {
       for i in values.indices { imageGradient[i] = Scalar(values[i]) }

@@ -8,7 +8,7 @@ import RealModule
 ///
 /// ```
 /// l_i  = logsumexp_j(S_ij / τ) - S_ii / τ          (cross-entropy with target i on row i)
-/// none = l_i, sum = sum(l_i), mean = sum(l_i) / N
+/// none = l_i, sum = sum(l_i), mean = sum(l_i) / N      (sum(l_i) / normalizer when set)
 /// dl/dS_ij = (softmax_j(S_i / τ) - [i == j]) / τ,   dl/dτ = -sum_ij (dl/dS_ij) * S_ij / τ
 /// ```
 ///
@@ -28,6 +28,10 @@ public struct InfoNCELoss: Sendable, Hashable {
   public var temperature: Double
   /// How per-row losses are combined. Default `.mean`.
   public var reduction: Reduction
+  /// The denominator of `.mean`, or `nil` (the default) for the number of rows `N`. Set it to
+  /// the global count when a batch is split into micro-batches or across processes. It must be
+  /// finite and > 0; `.sum` and `.none` do not use it.
+  public var normalizer: Double?
 
   /// Creates an InfoNCE criterion. The temperature has no default: common choices range from
   /// 0.07 (MoCo, CLIP's initial value) to 0.5 (SimCLR).
@@ -35,9 +39,12 @@ public struct InfoNCELoss: Sendable, Hashable {
   /// - Parameters:
   ///   - temperature: The temperature, finite and > 0.
   ///   - reduction: How per-row losses are combined. Default `.mean`.
-  public init(temperature: Double, reduction: Reduction = .mean) {
+  ///   - normalizer: The denominator of `.mean`, finite and > 0, or `nil` (the number of rows,
+  ///     the default).
+  public init(temperature: Double, reduction: Reduction = .mean, normalizer: Double? = nil) {
     self.temperature = temperature
     self.reduction = reduction
+    self.normalizer = normalizer
   }
 
   /// The InfoNCE loss of a similarity matrix.
@@ -45,7 +52,8 @@ public struct InfoNCELoss: Sendable, Hashable {
   /// - Parameter similarities: An `N × M` matrix with `M >= N`; row `i`'s positive is column `i`.
   /// - Returns: A 0-dimensional array, or `N` losses for `.none`.
   /// - Throws: ``LossError`` for a matrix that is not 2-dimensional with at least as many columns
-  ///   as rows, or a temperature that is not finite and positive.
+  ///   as rows, a temperature that is not finite and positive, or a ``normalizer`` that is not
+  ///   finite and > 0.
   /// - Complexity: O(N * M).
   public func loss<Scalar: BinaryFloatingPoint>(
     similarities: ShapedArray<Scalar>
@@ -204,6 +212,7 @@ extension InfoNCELoss {
     gradient: UnsafeMutableBufferPointer<Scalar>?
   ) throws(LossError) -> Scalar {
     try checkTemperature(temperature)
+    try checkNormalizer(normalizer)
     try checkInfoNCEShape(shape)
     try checkCount(similarities.count, shape: shape, name: "similarities")
     if let gradient {
@@ -212,6 +221,7 @@ extension InfoNCELoss {
     let (rows, columns) = (shape[0], shape[1])
     try checkLossCount(loss.count, reduction: reduction, rows: rows)
     try checkUpstreamGradient(count: upstreamGradient?.count, reduction: reduction, rows: rows)
+    let mean = normalizer ?? Double(rows)
     let logits = similarities.map { Double($0) / temperature }
     // The upstream gradient scales each row's gradient (one value for every row when reduced).
     let lineScales = upstreamGradient.map { g in
@@ -219,12 +229,12 @@ extension InfoNCELoss {
     }
     let result = Reference.diagonalCrossEntropy(
       logits: logits, rows: rows, columns: columns, transposed: false,
-      scale: reduction == .mean ? 1 / Double(rows) : 1,
+      scale: reduction == .mean ? 1 / mean : 1,
       lineScales: gradient == nil ? nil : lineScales, wantsGradient: gradient != nil)
     switch reduction {
     case .none: for i in 0..<rows { loss[i] = Scalar(result.rowLosses[i]) }
     case .sum: loss[0] = Scalar(result.rowLosses.reduce(0, +))
-    case .mean: loss[0] = Scalar(result.rowLosses.reduce(0, +) / Double(rows))
+    case .mean: loss[0] = Scalar(result.rowLosses.reduce(0, +) / mean)
     }
     var temperatureGradient = 0.0
     if let gradient, let logitGradient = result.gradient {

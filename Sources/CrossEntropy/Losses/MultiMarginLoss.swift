@@ -5,7 +5,7 @@
 ///
 /// ```
 /// l = sum_{i != y} max(0, margin - x[y] + x[i])^p * w[y] / C      (p in {1, 2})
-/// none = l per sample, sum = sum(l), mean = sum(l) / N
+/// none = l per sample, sum = sum(l), mean = sum(l) / N      (sum(l) / normalizer when set)
 /// ```
 ///
 /// The weight is that of the *target* class, applied to every term, and the sum is divided by
@@ -33,6 +33,10 @@ public struct MultiMarginLoss: Sendable, Hashable {
   public var p: Int
   /// The margin by which the target score should exceed the others. Default 1.
   public var margin: Double
+  /// The denominator of `.mean`, or `nil` (the default) for the number of samples `N`. Set it
+  /// to the global count when a batch is split into micro-batches or across processes. It must
+  /// be finite and > 0; `.sum` and `.none` do not use it.
+  public var normalizer: Double?
 
   /// Creates a multi-margin criterion.
   ///
@@ -40,10 +44,15 @@ public struct MultiMarginLoss: Sendable, Hashable {
   ///   - reduction: How per-sample losses are combined. Default `.mean`.
   ///   - p: The exponent, 1 or 2. Default 1.
   ///   - margin: The margin. Default 1.
-  public init(reduction: Reduction = .mean, p: Int = 1, margin: Double = 1) {
+  ///   - normalizer: The denominator of `.mean`, finite and > 0, or `nil` (the number of
+  ///     samples, the default).
+  public init(
+    reduction: Reduction = .mean, p: Int = 1, margin: Double = 1, normalizer: Double? = nil
+  ) {
     self.reduction = reduction
     self.p = p
     self.margin = margin
+    self.normalizer = normalizer
   }
 
   /// The hinge loss of scores against class-index labels.
@@ -55,8 +64,8 @@ public struct MultiMarginLoss: Sendable, Hashable {
   /// - Returns: A 0-dimensional array, or for `.none` one loss per sample (`(N)`, or `()` when
   ///   `labels` is 0-dimensional).
   /// - Throws: ``LossError`` for a `p` other than 1 or 2, an input of rank above 2 or with no
-  ///   classes, a label count that is not `N`, a label outside `0..<C`, or a weight count that
-  ///   is not `C`.
+  ///   classes, a label count that is not `N`, a label outside `0..<C`, a weight count that
+  ///   is not `C`, or a ``normalizer`` that is not finite and > 0.
   /// - Complexity: O(N * C).
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classWeights: [Scalar]? = nil
@@ -222,6 +231,7 @@ extension MultiMarginLoss {
   /// Checks `p` and the logits' shape, `(N, C)`, `(C)` or `()`.
   private func makeProblem(shape: [Int]) throws(LossError) -> MultiMarginProblem {
     try checkMultiMarginExponent(p)
+    try checkNormalizer(normalizer)
     guard shape.count <= 2 else {
       throw .shapeMismatch(
         "multi-margin logits shape \(describe(shape: shape)) has rank \(shape.count);"

@@ -24,16 +24,18 @@ struct CTCProblem: Sendable {
   var targets: [Int]
   /// How the per-sample losses are combined.
   var reduction: Reduction
+  /// The batch count that `.mean` divides by: the caller's normaliser, or `N`.
+  var meanBatch: Double
   /// Whether infinite losses (and their gradients) become 0.
   var zeroInfinity: Bool
   /// The upstream gradient, if any: one value per sample for `.none`, else one value.
   var upstream: [Double]? = nil
 
   /// The factor that multiplies sample `n`'s gradient: `1 / (N * max(targetLength, 1))` for
-  /// `.mean`, 1 otherwise, times the sample's upstream gradient when there is one (PyTorch's
+  /// `.mean` (``meanBatch`` for `N`), 1 otherwise, times the sample's upstream gradient when there is one (PyTorch's
   /// `grad_out` for that sample).
   func gradientScale(ofSample n: Int) -> Double {
-    let scale = reduction == .mean ? 1 / (Double(batch) * Double(max(targetLengths[n], 1))) : 1
+    let scale = reduction == .mean ? 1 / (meanBatch * Double(max(targetLengths[n], 1))) : 1
     guard let upstream else { return scale }
     return scale * upstream[upstream.count == batch ? n : 0]
   }

@@ -10,26 +10,28 @@ extension Kernels {
   /// ``binaryCrossEntropyWithLogits(logits:targets:shape:count:weight:positiveWeight:reduction:loss:gradient:threads:)``,
   /// from probabilities by the reference. Writes `loss` (one value per element for `.none`,
   /// else 1) and, when not nil, the gradient (which may be `input`), times the upstream
-  /// gradient when there is one (one value per element for `.none`, else 1).
+  /// gradient when there is one (one value per element for `.none`, else 1). `.mean` divides
+  /// by `normalizer` when it is not nil, else by `count`.
   static func binaryCrossEntropy<Scalar: BinaryFloatingPoint>(
     _ kind: BinaryInputKind, input: UnsafePointer<Scalar>, targets: UnsafePointer<Scalar>,
     shape: [Int], count: Int, weight: BinaryWeightArgument<Scalar>?,
     positiveWeight: BinaryWeightArgument<Scalar>?, reduction: Reduction,
-    upstream: UnsafePointer<Scalar>? = nil, loss: UnsafeMutableBufferPointer<Scalar>,
+    normalizer: Double? = nil, upstream: UnsafePointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutablePointer<Scalar>?
   ) {
     switch kind {
     case .logits:
       binaryCrossEntropyWithLogits(
         logits: input, targets: targets, shape: shape, count: count, weight: weight,
-        positiveWeight: positiveWeight, reduction: reduction, upstream: upstream, loss: loss,
-        gradient: gradient)
+        positiveWeight: positiveWeight, reduction: reduction, normalizer: normalizer,
+        upstream: upstream, loss: loss, gradient: gradient)
     case .probabilities:
       Reference.binaryCrossEntropy(
         .probabilities, input: UnsafeBufferPointer(start: input, count: count),
         targets: UnsafeBufferPointer(start: targets, count: count),
         weight: weight.map { ($0.values, $0.index) }, positiveWeight: nil, shape: shape,
-        reduction: reduction, upstream: upstream, loss: loss,
+        reduction: reduction, normalizer: normalizer, upstream: upstream, loss: loss,
         gradient: gradient.map { UnsafeMutableBufferPointer(start: $0, count: count) })
     }
   }
@@ -38,12 +40,13 @@ extension Kernels {
   /// weights repeat along the flattened elements, else the reference. Writes `loss` (one value
   /// per element for `.none`, else 1) and, when not nil, the gradient (which may be `logits`),
   /// times the upstream gradient when there is one (one value per element for `.none`, else 1;
-  /// the fused kernel multiplies each element's derivative by it as it stores it).
-  /// `threads` overrides the thread count (tests).
+  /// the fused kernel multiplies each element's derivative by it as it stores it). `.mean`
+  /// divides by `normalizer` when it is not nil, else by `count`. `threads` overrides the
+  /// thread count (tests).
   static func binaryCrossEntropyWithLogits<Scalar: BinaryFloatingPoint>(
     logits: UnsafePointer<Scalar>, targets: UnsafePointer<Scalar>, shape: [Int], count: Int,
     weight: BinaryWeightArgument<Scalar>?, positiveWeight: BinaryWeightArgument<Scalar>?,
-    reduction: Reduction, upstream: UnsafePointer<Scalar>? = nil,
+    reduction: Reduction, normalizer: Double? = nil, upstream: UnsafePointer<Scalar>? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutablePointer<Scalar>?, threads: Int? = nil
   ) {
@@ -58,7 +61,8 @@ extension Kernels {
           targets: cast(targets, to: Float.self), shape: shape, count: count,
           weight: cast(weight, to: Float.self),
           positiveWeight: cast(positiveWeight, to: Float.self),
-          reduction: reduction, upstream: upstream.map { cast($0, to: Float.self) },
+          reduction: reduction, mean: normalizer ?? Double(count),
+          upstream: upstream.map { cast($0, to: Float.self) },
           loss: cast(loss, to: Float.self),
           gradient: gradient.map { cast($0, to: Float.self) }, threads: threads)
       }
@@ -69,6 +73,7 @@ extension Kernels {
             targets: cast(targets, to: Float16.self), shape: shape, count: count,
             weight: cast(weight, to: Float16.self),
             positiveWeight: cast(positiveWeight, to: Float16.self), reduction: reduction,
+            mean: normalizer ?? Double(count),
             upstream: upstream.map { cast($0, to: Float16.self) },
             loss: cast(loss, to: Float16.self),
             gradient: gradient.map { cast($0, to: Float16.self) },
@@ -77,7 +82,7 @@ extension Kernels {
       #endif
       if let total {
         if reduction != .none {
-          loss[0] = Scalar(reduction == .mean ? total / Double(count) : total)
+          loss[0] = Scalar(reduction == .mean ? total / (normalizer ?? Double(count)) : total)
         }
         return
       }
@@ -94,17 +99,18 @@ extension Kernels {
     Reference.binaryCrossEntropy(
       .logits, input: UnsafeBufferPointer(start: logits, count: count),
       targets: UnsafeBufferPointer(start: targets, count: count), weight: weightValues,
-      positiveWeight: positiveValues, shape: shape, reduction: reduction, upstream: upstream,
-      loss: loss, gradient: gradientBuffer)
+      positiveWeight: positiveValues, shape: shape, reduction: reduction, normalizer: normalizer,
+      upstream: upstream, loss: loss, gradient: gradientBuffer)
   }
 
   /// Runs ``FusedBinaryCrossEntropy`` on elements stored as `S` and returns the sum of the
   /// losses (per-element losses, for `.none`, and the gradient are written); nil, with nothing
-  /// written, when a weight does not repeat along the elements.
+  /// written, when a weight does not repeat along the elements. `mean` is the denominator of
+  /// `.mean`.
   private static func fusedBinary<S: KernelStorage>(
     _: S.Type, logits: UnsafePointer<S.Stored>, targets: UnsafePointer<S.Stored>, shape: [Int],
     count: Int, weight: BinaryWeightArgument<S.Stored>?,
-    positiveWeight: BinaryWeightArgument<S.Stored>?, reduction: Reduction,
+    positiveWeight: BinaryWeightArgument<S.Stored>?, reduction: Reduction, mean: Double,
     upstream: UnsafePointer<S.Stored>?, loss: UnsafeMutableBufferPointer<S.Stored>,
     gradient: UnsafeMutablePointer<S.Stored>?, threads: Int?
   ) -> Double? {
@@ -137,7 +143,7 @@ extension Kernels {
         values: UnsafePointer(copy.baseAddress!), period: period)
     }
     // A reduced loss's upstream gradient is one value: it joins the reduction's factor.
-    var gradientScale = reduction == .mean ? 1 / Double(count) : 1
+    var gradientScale = reduction == .mean ? 1 / mean : 1
     if reduction != .none, let upstream { gradientScale *= Double(S.float(upstream[0])) }
     return FusedBinaryCrossEntropy.run(
       S.self, logits: logits, targets: targets, count: count,

@@ -16,7 +16,7 @@ extension Kernels {
         labels: labels, rows: layout.rows, classes: layout.classes,
         temperature: criterion.temperature, hardLabelWeight: criterion.hardLabelWeight,
         ignoreIndex: criterion.ignoreIndex, reduction: criterion.reduction,
-        loss: cast(loss.baseAddress!, to: Float.self),
+        normalizer: criterion.normalizer, loss: cast(loss.baseAddress!, to: Float.self),
         gradient: gradient.map { cast($0, to: Float.self) }, rowScales: rowScales)
       return
     }

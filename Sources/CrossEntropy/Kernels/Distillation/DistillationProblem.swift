@@ -14,4 +14,10 @@ struct DistillationProblem: Sendable {
     for label in labels where label != criterion.ignoreIndex { kept += 1 }
     return kept
   }
+
+  /// The denominator of `.mean`: the criterion's normaliser when it has one, else the number
+  /// of rows that count.
+  func meanDenominator(_ labels: UnsafeBufferPointer<Int>?) -> Double {
+    criterion.normalizer ?? Double(keptRows(labels))
+  }
 }

@@ -61,11 +61,12 @@ struct FusedDistillation {
   /// Runs the kernel over `rows` rows. `labels` is nil when there are none (then every row
   /// counts); `loss` holds `rows` values for `.none`, else 1. `rowScales` holds the rows'
   /// upstream gradient, if any (its gradient factors; ignored rows do not read theirs);
+  /// `.mean` divides by `normalizer` when it is not nil, else by the rows that count;
   /// `threads` overrides the thread count (tests).
   static func run(
     student: UnsafePointer<Float>, teacher: UnsafePointer<Float>,
     labels: UnsafeBufferPointer<Int>?, rows: Int, classes: Int, temperature: Double,
-    hardLabelWeight: Double, ignoreIndex: Int, reduction: Reduction,
+    hardLabelWeight: Double, ignoreIndex: Int, reduction: Reduction, normalizer: Double? = nil,
     loss: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>?,
     rowScales: RowScales? = nil, threads: Int? = nil
   ) {
@@ -75,7 +76,7 @@ struct FusedDistillation {
       for label in labels where label != ignoreIndex { kept += 1 }
     }
     let perRow = reduction == .none
-    let scale = reduction == .mean ? 1 / Double(kept) : 1
+    let scale = reduction == .mean ? 1 / (normalizer ?? Double(kept)) : 1
     let kernel = FusedDistillation(
       classes: classes, temperature: temperature, hardLabelWeight: hardLabelWeight,
       ignoreIndex: ignoreIndex, gradientScale: perRow ? 1 : scale)

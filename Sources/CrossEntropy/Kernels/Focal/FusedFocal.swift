@@ -177,13 +177,16 @@ enum FusedSigmoidFocal {
   /// Runs the kernel over `count` elements; `loss` holds `count` values for `.none`, else 1.
   /// `gamma` must satisfy ``supports(gamma:)``. `scales` (sample weights and upstream
   /// gradient) multiply each element's loss and gradient, as fp32 factors of the block's
-  /// elements. `threads` overrides the thread count (tests).
+  /// elements. `.mean` divides by `normalizer` when it is not nil, else by `count`. `threads`
+  /// overrides the thread count (tests).
   static func run(
     logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, count: Int, alpha: Double,
-    gamma: Double, reduction: Reduction, loss: UnsafeMutablePointer<Float>,
-    gradient: UnsafeMutablePointer<Float>?, scales: ElementScales? = nil, threads: Int? = nil
+    gamma: Double, reduction: Reduction, normalizer: Double? = nil,
+    loss: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>?,
+    scales: ElementScales? = nil, threads: Int? = nil
   ) {
-    let args = (logits, targets, count, alpha, reduction, loss, gradient, scales, threads)
+    let mean = normalizer ?? Double(count)
+    let args = (logits, targets, count, alpha, reduction, mean, loss, gradient, scales, threads)
     switch gamma {
     case 0: run(Power0(), args)
     case 1: run(Power1(), args)
@@ -197,13 +200,13 @@ enum FusedSigmoidFocal {
   static func run<P: Power>(
     _ power: P,
     _ args: (
-      UnsafePointer<Float>, UnsafePointer<Float>, Int, Double, Reduction,
+      UnsafePointer<Float>, UnsafePointer<Float>, Int, Double, Reduction, Double,
       UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?, ElementScales?, Int?
     )
   ) {
-    let (x, y, count, alpha, reduction, loss, gradient, scales, threadOverride) = args
+    let (x, y, count, alpha, reduction, mean, loss, gradient, scales, threadOverride) = args
     let perElement = reduction == .none
-    let scale = reduction == .mean ? 1 / Double(count) : 1
+    let scale = reduction == .mean ? 1 / mean : 1
     // a_t = alpha y + (1 - alpha)(1 - y) = (1 - alpha) + (2 alpha - 1) y; 1 when disabled.
     let alphaBase: Float = alpha >= 0 ? Float(1 - alpha) : 1
     let alphaSlope: Float = alpha >= 0 ? Float(2 * alpha - 1) : 0

@@ -4,12 +4,13 @@ extension Reference {
   /// Binary cross-entropy from logits or probabilities, in Double, as PyTorch evaluates it.
   /// `gradient` may be the same memory as `input` (each element is read before it is written);
   /// it is multiplied by `upstream` when there is one (one value per element for `.none`, else
-  /// one value).
+  /// one value). `.mean` divides by `normalizer` when it is not nil, else by the element count.
   static func binaryCrossEntropy<Scalar: BinaryFloatingPoint>(
     _ kind: BinaryInputKind, input: UnsafeBufferPointer<Scalar>,
     targets: UnsafeBufferPointer<Scalar>, weight: (UnsafeBufferPointer<Scalar>, BroadcastIndex)?,
     positiveWeight: (UnsafeBufferPointer<Scalar>, BroadcastIndex)?,
-    shape: [Int], reduction: Reduction, upstream: UnsafePointer<Scalar>? = nil,
+    shape: [Int], reduction: Reduction, normalizer: Double? = nil,
+    upstream: UnsafePointer<Scalar>? = nil,
     loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutableBufferPointer<Scalar>?
   ) {
@@ -24,7 +25,8 @@ extension Reference {
       index.forEach { target, source in expanded[target] = Double(values[source]) }
       positiveWeights = expanded
     }
-    var scale = reduction == .mean ? 1 / Double(count) : 1
+    let mean = normalizer ?? Double(count)
+    var scale = reduction == .mean ? 1 / mean : 1
     if reduction != .none, let upstream { scale *= Double(upstream[0]) }
     let perElement = reduction == .none ? upstream : nil
     var total = 0.0
@@ -67,6 +69,6 @@ extension Reference {
         gradient?[i] = Scalar(slope * weights[i] * scale)
       }
     }
-    if reduction != .none { loss[0] = Scalar(reduction == .mean ? total / Double(count) : total) }
+    if reduction != .none { loss[0] = Scalar(reduction == .mean ? total / mean : total) }
   }
 }

@@ -36,10 +36,10 @@ extension Reference {
   }
 
   /// CLIP's symmetric loss; see ``CLIPLoss``. The gradients are those of `upstream` times the
-  /// loss.
+  /// loss. Each direction's mean divides by `normalizer` when it is not nil, else by `n`.
   static func clip(
     image: [Double], text: [Double], count n: Int, dimension d: Int, logitScale: Double,
-    normalizes: Bool, upstream: Double = 1, wantsGradient: Bool
+    normalizes: Bool, normalizer: Double? = nil, upstream: Double = 1, wantsGradient: Bool
   ) -> (loss: Double, image: [Double]?, text: [Double]?, scale: Double) {
     let (a, aNorms) = normalizes ? normalizeRows(image, n, d) : (image, [])
     let (b, bNorms) = normalizes ? normalizeRows(text, n, d) : (text, [])
@@ -52,7 +52,7 @@ extension Reference {
         logits[i * n + j] = factor * dot
       }
     }
-    let scale = 1 / Double(2 * n)
+    let scale = 1 / (2 * (normalizer ?? Double(n)))
     let gradientScale = scale * upstream
     let byRow = diagonalCrossEntropy(
       logits: logits, rows: n, columns: n, transposed: false, scale: gradientScale,

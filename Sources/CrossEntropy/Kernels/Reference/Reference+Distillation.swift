@@ -17,9 +17,8 @@ extension Reference {
     let ignoreIndex = problem.criterion.ignoreIndex
     let reduction = problem.criterion.reduction
     let classes = layout.classes
-    let kept = problem.keptRows(labels)
     let elementwise = reduction == .none
-    let scale = reduction == .mean ? 1 / Double(kept) : 1
+    let scale = reduction == .mean ? 1 / problem.meanDenominator(labels) : 1
     let gradientScale = elementwise ? 1 : scale
     let softWeight = (1 - hardLabelWeight) * temperature * temperature
     var softStudent = [Double](repeating: 0, count: layout.scratchClasses)

@@ -16,7 +16,8 @@ extension Reference {
   /// per sample for `.none`, else 1; `gradient` (which may be `logits`), if not nil, every
   /// element, each sample's row times its upstream gradient when `upstream` is not nil (one
   /// value per sample for `.none`, else one value for every sample), as PyTorch multiplies
-  /// every element of the row, zeros included.
+  /// every element of the row, zeros included. `.mean` divides by the criterion's normaliser
+  /// when it has one, else by `samples`.
   static func multiMargin<Scalar: BinaryFloatingPoint>(
     logits: UnsafePointer<Scalar>, labels: UnsafeBufferPointer<Int>,
     classWeights: UnsafeBufferPointer<Scalar>?, problem: MultiMarginProblem,
@@ -26,7 +27,7 @@ extension Reference {
     let (samples, classes) = (problem.samples, problem.classes)
     let reduction = problem.criterion.reduction
     let elementwise = reduction == .none
-    let scale = reduction == .mean ? 1 / Double(samples) : 1
+    let scale = reduction == .mean ? 1 / (problem.criterion.normalizer ?? Double(samples)) : 1
     var total = 0.0
     for n in 0..<samples {
       let value = multiMargin(

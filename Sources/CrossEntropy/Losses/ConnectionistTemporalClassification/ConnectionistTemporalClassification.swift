@@ -12,6 +12,11 @@
 /// none = l_n;  sum = sum_n l_n;  mean = (1 / N) sum_n l_n / max(L_n, 1)
 /// ```
 ///
+/// ``normalizer``, when set, replaces only the batch count `N` of `.mean`: each loss is still
+/// divided by its own clamped label length, `mean = (1 / K) sum_n l_n / max(L_n, 1)`, so that
+/// the means of micro-batches divided by the global number of samples `K` add up to the mean
+/// of the whole batch.
+///
 /// - An alignment that cannot exist (for example `T_n < L_n` plus the repeats) gives `+inf`;
 ///   with ``zeroInfinity`` it gives 0 and its gradient is 0. Without it, such a sample's gradient
 ///   is NaN up to its input length, as in PyTorch.
@@ -49,6 +54,11 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
   public var reduction: Reduction
   /// Whether infinite losses, and their gradients, are replaced by 0. Default false.
   public var zeroInfinity: Bool
+  /// The batch count of `.mean`, or `nil` (the default) for the batch size `N`: `.mean` is
+  /// `sum_n (l_n / max(L_n, 1)) / normalizer`, each loss still divided by its own clamped label
+  /// length. Set it to the global number of samples when a batch is split into micro-batches
+  /// or across processes. It must be finite and > 0; `.sum` and `.none` do not use it.
+  public var normalizer: Double?
 
   /// Creates a CTC loss.
   ///
@@ -56,10 +66,16 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
   ///   - blank: The blank class index, in `0..<C`. Default 0.
   ///   - reduction: `.mean` (default), `.sum` or `.none`.
   ///   - zeroInfinity: Whether infinite losses and their gradients become 0. Default false.
-  public init(blank: Int = 0, reduction: Reduction = .mean, zeroInfinity: Bool = false) {
+  ///   - normalizer: The batch count of `.mean`, finite and > 0, or `nil` (the batch size, the
+  ///     default); each loss is still divided by its clamped label length.
+  public init(
+    blank: Int = 0, reduction: Reduction = .mean, zeroInfinity: Bool = false,
+    normalizer: Double? = nil
+  ) {
     self.blank = blank
     self.reduction = reduction
     self.zeroInfinity = zeroInfinity
+    self.normalizer = normalizer
   }
 
   /// The CTC loss of log-probabilities against label sequences.
@@ -77,8 +93,8 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
   ///   0-dimensional array for unbatched input).
   /// - Throws: ``LossError`` for a log-probability rank other than 2 or 3, an empty
   ///   log-probability array, a blank outside `0..<C`, a length count that is not the batch size,
-  ///   a negative length, an input length above `T`, labels of the wrong shape or count, or a
-  ///   label outside `0..<C`.
+  ///   a negative length, an input length above `T`, labels of the wrong shape or count, a
+  ///   label outside `0..<C`, or a ``normalizer`` that is not finite and > 0.
   /// - Complexity: O(sum over samples of `T_n * (2 L_n + 1)`) plus the size of the input, on up
   ///   to one thread per sample.
   public func loss<Scalar: BinaryFloatingPoint>(
@@ -256,7 +272,7 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
     case .mean:
       var total = 0.0
       for n in losses.indices { total += losses[n] / Double(max(problem.targetLengths[n], 1)) }
-      loss[0] = Scalar(total / Double(problem.batch))
+      loss[0] = Scalar(total / problem.meanBatch)
     }
   }
 
@@ -269,6 +285,7 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
     labels targets: UnsafeBufferPointer<Int>,
     labelShape: [Int], inputLengths: [Int], labelLengths targetLengths: [Int]
   ) throws(LossError) -> CTCProblem {
+    try checkNormalizer(normalizer)
     guard shape.count == 2 || shape.count == 3 else {
       throw .shapeMismatch(
         "\(name) must have shape (T, N, C) or (T, C), got \(describe(shape: shape))")
@@ -364,7 +381,8 @@ public struct ConnectionistTemporalClassification: Sendable, Hashable {
     return CTCProblem(
       timeSteps: timeSteps, batch: batch, classes: classes, blank: blank,
       inputLengths: inputLengths, targetLengths: targetLengths, targetOffsets: offsets,
-      targets: labels, reduction: reduction, zeroInfinity: zeroInfinity)
+      targets: labels, reduction: reduction, meanBatch: normalizer ?? Double(batch),
+      zeroInfinity: zeroInfinity)
   }
 }
 

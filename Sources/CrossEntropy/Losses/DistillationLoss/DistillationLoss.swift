@@ -7,7 +7,7 @@
 /// ```
 /// l_n  = (1 - w) * T^2 * KL(p || q) + w * CE(student_n, y_n)     (0 where y_n == ignoreIndex)
 /// KL(p || q) = sum_c p_c * (log p_c - log q_c)                   (terms with p_c = 0 are 0)
-/// mean = sum_n l_n / (number of non-ignored rows)                (= "batchmean")
+/// mean = sum_n l_n / (number of non-ignored rows)                (= "batchmean"; or normalizer)
 /// dl_n/dstudent_n = (1 - w) * T * (q - p) + w * (softmax(student_n) - onehot(y_n))
 /// ```
 ///
@@ -17,6 +17,9 @@
 /// changes. Labels are optional when `w == 0`; when given, ignored rows (padding tokens, say)
 /// contribute to neither term nor to the denominator. The hard term is the unweighted,
 /// unsmoothed cross-entropy of the raw student logits.
+///
+/// ``normalizer``, when set, replaces the number of non-ignored rows in `.mean` (the global
+/// count of a batch split into micro-batches or across processes).
 ///
 /// The loss is fused per row: no `N × C` temporaries besides the gradient itself.
 ///
@@ -42,6 +45,10 @@ public struct DistillationLoss: Sendable, Hashable {
   public var classAxis: Int
   /// The label value whose rows contribute nothing. Default -100.
   public var ignoreIndex: Int
+  /// The denominator of `.mean`, or `nil` (the default) for the number of non-ignored rows.
+  /// Set it to the global count when a batch is split into micro-batches or across processes.
+  /// It must be finite and > 0; `.sum` and `.none` do not use it.
+  public var normalizer: Double?
 
   /// Creates a distillation criterion.
   ///
@@ -51,15 +58,18 @@ public struct DistillationLoss: Sendable, Hashable {
   ///   - reduction: How per-row losses are combined. Default `.mean`.
   ///   - classAxis: The class axis of the logits. Default -1.
   ///   - ignoreIndex: The label value to skip. Default -100.
+  ///   - normalizer: The denominator of `.mean`, finite and > 0, or `nil` (the number of
+  ///     non-ignored rows, the default).
   public init(
     temperature: Double = 1, hardLabelWeight: Double = 0, reduction: Reduction = .mean,
-    classAxis: Int = -1, ignoreIndex: Int = -100
+    classAxis: Int = -1, ignoreIndex: Int = -100, normalizer: Double? = nil
   ) {
     self.temperature = temperature
     self.hardLabelWeight = hardLabelWeight
     self.reduction = reduction
     self.classAxis = classAxis
     self.ignoreIndex = ignoreIndex
+    self.normalizer = normalizer
   }
 
   /// The distillation loss of the student's logits given the teacher's.
@@ -72,7 +82,8 @@ public struct DistillationLoss: Sendable, Hashable {
   /// - Returns: A 0-dimensional array, or one loss per row for `.none`.
   /// - Throws: ``LossError`` for mismatched shapes, labels out of range, a bad class axis, an
   ///   empty class dimension, a temperature that is not finite and positive, a hard-label
-  ///   weight outside [0, 1], or a non-zero hard-label weight without labels.
+  ///   weight outside [0, 1], a non-zero hard-label weight without labels, or a ``normalizer``
+  ///   that is not finite and > 0.
   /// - Complexity: O(n) in the number of logits; O(C) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
     studentLogits: ShapedArray<Scalar>, teacherLogits: ShapedArray<Scalar>,
@@ -237,6 +248,7 @@ extension DistillationLoss {
   /// Checks the options and resolves the class axis of `shape`.
   private func makeProblem(shape: [Int]) throws(LossError) -> DistillationProblem {
     try checkDistillation(temperature: temperature, hardLabelWeight: hardLabelWeight)
+    try checkNormalizer(normalizer)
     return DistillationProblem(
       criterion: self,
       layout: try ClassLayout(shape: shape, classAxis: classAxis, name: "student logits"))

@@ -12,6 +12,9 @@ import RealModule
 /// none = l, sum = sum(l), mean = sum(l) / numel, batchmean = sum(l) / size of axis 0
 /// ```
 ///
+/// ``normalizer``, when set, replaces the denominator of `.mean` and of `.batchmean` (the
+/// global element or sample count of a batch split into micro-batches or across processes).
+///
 /// `.batchmean` is the mathematically correct KL divergence per sample; `.mean` (PyTorch's
 /// default, and ours) divides by every element. A 0-dimensional input with `.batchmean` is not
 /// divided, as in PyTorch. Input and target broadcast against each other (right-aligned, as
@@ -47,15 +50,22 @@ public struct KLDivergence: Sendable, Hashable {
   public var reduction: Reduction
   /// Whether the target holds log-probabilities rather than probabilities. Default false.
   public var logTarget: Bool
+  /// The denominator of `.mean` and of `.batchmean`, or `nil` (the default) for the batch's own
+  /// (the element count, the extent of axis 0). It must be finite and > 0; `.sum` and `.none`
+  /// do not use it.
+  public var normalizer: Double?
 
   /// Creates a KL-divergence criterion.
   ///
   /// - Parameters:
   ///   - reduction: How per-element terms are combined. Default `.mean`.
   ///   - logTarget: Whether targets are log-probabilities. Default false.
-  public init(reduction: Reduction = .mean, logTarget: Bool = false) {
+  ///   - normalizer: The denominator of `.mean` and `.batchmean`, finite and > 0, or `nil` (the
+  ///     batch's own, the default).
+  public init(reduction: Reduction = .mean, logTarget: Bool = false, normalizer: Double? = nil) {
     self.reduction = reduction
     self.logTarget = logTarget
+    self.normalizer = normalizer
   }
 
   /// The divergence of the targets from the predicted distribution.
@@ -66,7 +76,8 @@ public struct KLDivergence: Sendable, Hashable {
   ///     broadcasts with the input's.
   /// - Returns: A 0-dimensional array, or one term per element of the broadcast shape for
   ///   `.none`.
-  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes do not broadcast.
+  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes do not broadcast, of kind
+  ///   `invalidOption` for a ``normalizer`` that is not finite and > 0.
   /// - Complexity: O(n) in the number of elements.
   public func loss<Scalar: BinaryFloatingPoint>(
     logProbabilities: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
@@ -107,6 +118,7 @@ public struct KLDivergence: Sendable, Hashable {
     _ input: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>,
     upstreamGradient: ShapedArray<Scalar>?, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
+    try checkNormalizer(normalizer)
     let pairs = try BroadcastPairs.make(
       input.shape, targets.shape, name: "log-probabilities", otherName: "targets")
     try checkUpstreamGradient(
@@ -146,8 +158,8 @@ public struct KLDivergence: Sendable, Hashable {
   private func scale(count: Int, shape: [Int]) -> Double {
     switch reduction {
     case .none, .sum: return 1
-    case .mean: return 1 / Double(count)
-    case .batchmean: return shape.isEmpty ? 1 : 1 / Double(shape[0])
+    case .mean: return 1 / (normalizer ?? Double(count))
+    case .batchmean: return 1 / (normalizer ?? (shape.isEmpty ? 1 : Double(shape[0])))
     }
   }
 
@@ -180,7 +192,8 @@ extension KLDivergence {
   ///     `logProbabilities`.
   ///   - loss: Receives the loss: one element per input element for `.none`, else 1.
   /// - Throws: ``LossError`` of kind `shapeMismatch` for buffers whose sizes do not match
-  ///   `shape` (naming both sizes).
+  ///   `shape` (naming both sizes), of kind `invalidOption` for a ``normalizer`` that is not
+  ///   finite and > 0.
   /// - Complexity: O(n) in the number of elements; O(1) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
     logProbabilities: UnsafeBufferPointer<Scalar>, shape: [Int],
@@ -249,6 +262,7 @@ extension KLDivergence {
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>?,
     gradientCount: Int?, upstream: UnsafeBufferPointer<Scalar>?
   ) throws(LossError) {
+    try checkNormalizer(normalizer)
     let logTarget = self.logTarget
     try ElementwiseBuffers.run(
       input: input, name: "log-probabilities", targets: targets, shape: shape, loss: loss,

@@ -3,7 +3,7 @@
 ///
 /// ```
 /// l = (x - y)^2
-/// none = l, sum = sum(l), mean = sum(l) / numel
+/// none = l, sum = sum(l), mean = sum(l) / numel      (sum(l) / normalizer when set)
 /// ```
 ///
 /// Predictions and targets broadcast against each other (right-aligned), as PyTorch does after
@@ -23,12 +23,25 @@
 public struct MeanSquaredError: Sendable, Hashable {
   /// How per-element losses are combined. Default `.mean`.
   public var reduction: Reduction
+  /// The denominator of `.mean`, or `nil` (the default) for the number of elements (of the
+  /// broadcast shape). Set it to the global count when a batch is split into micro-batches or
+  /// across processes. It must be finite and > 0; `.sum` and `.none` do not use it.
+  public var normalizer: Double?
 
   /// Creates a mean-squared-error criterion.
   ///
-  /// - Parameter reduction: How per-element losses are combined. Default `.mean`.
-  public init(reduction: Reduction = .mean) {
+  /// - Parameters:
+  ///   - reduction: How per-element losses are combined. Default `.mean`.
+  ///   - normalizer: The denominator of `.mean`, finite and > 0, or `nil` (the number of
+  ///     elements, the default).
+  public init(reduction: Reduction = .mean, normalizer: Double? = nil) {
     self.reduction = reduction
+    self.normalizer = normalizer
+  }
+
+  /// The factor of the sum of `count` terms: `1 / count` (or `1 / normalizer`) for `.mean`, else 1.
+  private func scale(count: Int) -> Double {
+    reduction == .mean ? 1 / (normalizer ?? Double(count)) : 1
   }
 
   /// The squared error of the predictions.
@@ -38,7 +51,8 @@ public struct MeanSquaredError: Sendable, Hashable {
   ///   - targets: The expected values, of a shape that broadcasts with the predictions'.
   /// - Returns: A 0-dimensional array, or one loss per element of the broadcast shape for
   ///   `.none`.
-  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes do not broadcast.
+  /// - Throws: ``LossError`` of kind `shapeMismatch` when the shapes do not broadcast, of kind
+  ///   `invalidOption` for a ``normalizer`` that is not finite and > 0.
   /// - Complexity: O(n) in the number of elements.
   public func loss<Scalar: BinaryFloatingPoint>(
     predictions: ShapedArray<Scalar>, targets: ShapedArray<Scalar>
@@ -76,6 +90,7 @@ public struct MeanSquaredError: Sendable, Hashable {
     _ predictions: ShapedArray<Scalar>, _ targets: ShapedArray<Scalar>,
     upstreamGradient: ShapedArray<Scalar>?, wantsGradient: Bool
   ) throws(LossError) -> (loss: ShapedArray<Scalar>, gradient: ShapedArray<Scalar>?) {
+    try checkNormalizer(normalizer)
     let pairs = try BroadcastPairs.make(
       predictions.shape, targets.shape, name: "predictions", otherName: "targets")
     try checkUpstreamGradient(
@@ -101,7 +116,7 @@ public struct MeanSquaredError: Sendable, Hashable {
     let y = targets.scalars
     return Elementwise.evaluate(
       shape: predictions.shape, count: predictions.scalars.count,
-      elementwise: reduction == .none, scale: reduction == .mean ? 1 / Double(pairs.count) : 1,
+      elementwise: reduction == .none, scale: scale(count: pairs.count),
       wantsGradient: wantsGradient, broadcast: pairs, upstream: upstreamGradient?.scalars
     ) { i in
       Self.term(Double(x[pairs.first[i]]), Double(y[pairs.second[i]]))
@@ -130,7 +145,8 @@ extension MeanSquaredError {
   ///   - targets: The expected values, laid out like `predictions`.
   ///   - loss: Receives the loss: one element per prediction for `.none`, else 1.
   /// - Throws: ``LossError`` of kind `shapeMismatch` for buffers whose sizes do not match
-  ///   `shape` (naming both sizes).
+  ///   `shape` (naming both sizes), of kind `invalidOption` for a ``normalizer`` that is not
+  ///   finite and > 0.
   /// - Complexity: O(n) in the number of elements; O(1) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
     predictions: UnsafeBufferPointer<Scalar>, shape: [Int],
@@ -199,12 +215,13 @@ extension MeanSquaredError {
     gradient: UnsafeMutablePointer<Scalar>?, gradientCount: Int?,
     upstream: UnsafeBufferPointer<Scalar>?
   ) throws(LossError) {
+    try checkNormalizer(normalizer)
     let reduction = self.reduction
     try ElementwiseBuffers.run(
       input: predictions, name: "predictions", targets: targets, shape: shape, loss: loss,
       gradient: gradient, gradientCount: gradientCount, upstream: upstream,
       reduction: "\(reduction)",
-      elementwise: reduction == .none, scale: { reduction == .mean ? 1 / Double($0) : 1 }
+      elementwise: reduction == .none, scale: { scale(count: $0) }
     ) { x, y in
       Self.term(x, y)
     }

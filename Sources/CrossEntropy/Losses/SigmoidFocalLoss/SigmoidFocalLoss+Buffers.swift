@@ -12,7 +12,8 @@ extension SigmoidFocalLoss {
   ///     ``loss(logits:targets:sampleWeights:)``).
   ///   - loss: Receives the loss: 1 element for `.mean` and `.sum`, one per element for `.none`.
   /// - Throws: ``LossError`` when a count does not match `shape`, the loss buffer has the wrong
-  ///   size for the reduction, `gamma` is negative or not finite, or `alpha` is above 1 or NaN.
+  ///   size for the reduction, `gamma` is negative or not finite, `alpha` is above 1 or NaN,
+  ///   or ``normalizer`` is not finite and > 0.
   /// - Complexity: O(n) in the number of elements; O(n / 2048) extra memory.
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: UnsafeBufferPointer<Scalar>, shape: [Int], targets: UnsafeBufferPointer<Scalar>,
@@ -81,10 +82,11 @@ extension SigmoidFocalLoss {
       gradient: logits)
   }
 
-  /// Checks `gamma` and `alpha`.
+  /// Checks `gamma`, `alpha` and the normaliser.
   func checkOptions() throws(LossError) {
     try checkFocusing(gamma)
     try checkBalance(alpha)
+    try checkNormalizer(normalizer)
   }
 
   /// Validates the buffers (the options are checked), then runs the kernel. Nothing is written

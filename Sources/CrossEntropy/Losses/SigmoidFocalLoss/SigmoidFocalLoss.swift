@@ -10,14 +10,15 @@ import RealModule
 /// p_t = p * y + (1 - p) * (1 - y)
 /// l   = ce * (1 - p_t)^gamma
 /// l  *= alpha * y + (1 - alpha) * (1 - y)       (only when alpha >= 0)
-/// none = l, sum = sum(l), mean = sum(l) / numel
+/// none = l, sum = sum(l), mean = sum(l) / numel      (sum(l) / normalizer when set)
 /// ```
 ///
 /// Per-sample weights `s` (`sampleWeights:`, one per leading row: `[N]` for logits of shape
 /// `[N, ...]`) multiply the loss and gradient of every element of their row, and the mean
 /// still divides by the number of elements, as
 /// `(sigmoid_focal_loss(x, y, reduction="none") * s.view(-1, 1, ...)).mean()` (and mmdetection's
-/// weighted focal loss) computes it. An upstream gradient (`upstreamGradient:`, shaped like the
+/// weighted focal loss) computes it. ``normalizer`` replaces the element count, as mmdetection's
+/// `avg_factor` (`loss.sum() / avg_factor`, the number of positive anchors, say). An upstream gradient (`upstreamGradient:`, shaped like the
 /// loss: like the logits for `.none`, 0-dimensional for `.mean` and `.sum`) gives the
 /// vector-Jacobian product, as PyTorch's `loss.backward(gradient: g)`.
 ///
@@ -42,6 +43,10 @@ public struct SigmoidFocalLoss: Sendable, Hashable {
   /// The focusing exponent, `gamma >= 0`; 0 gives (alpha-weighted) binary cross-entropy.
   /// Default 2.
   public var gamma: Double
+  /// The denominator of `.mean`, or `nil` (the default) for the number of elements: mmdetection's
+  /// `avg_factor`, or a global count when a batch is split across micro-batches or processes.
+  /// It must be finite and > 0; `.sum` and `.none` do not use it.
+  public var normalizer: Double?
 
   /// Creates a sigmoid focal-loss criterion.
   ///
@@ -49,10 +54,16 @@ public struct SigmoidFocalLoss: Sendable, Hashable {
   ///   - reduction: How per-element losses are combined. Default `.mean`.
   ///   - alpha: The positive-class weight; negative disables it. Default 0.25.
   ///   - gamma: The focusing exponent, at least 0. Default 2.
-  public init(reduction: Reduction = .mean, alpha: Double = 0.25, gamma: Double = 2) {
+  ///   - normalizer: The denominator of `.mean`, finite and > 0, or `nil` (the number of
+  ///     elements, the default).
+  public init(
+    reduction: Reduction = .mean, alpha: Double = 0.25, gamma: Double = 2,
+    normalizer: Double? = nil
+  ) {
     self.reduction = reduction
     self.alpha = alpha
     self.gamma = gamma
+    self.normalizer = normalizer
   }
 
   /// The focal loss of logits against binary targets.
@@ -65,8 +76,8 @@ public struct SigmoidFocalLoss: Sendable, Hashable {
   ///     of its row; `.mean` still divides by the number of elements. Any value is used as
   ///     given.
   /// - Returns: A 0-dimensional array, or one loss per element for `.none`.
-  /// - Throws: ``LossError`` for mismatched shapes, or a negative or non-finite `gamma`, or an
-  ///   `alpha` above 1 or NaN.
+  /// - Throws: ``LossError`` for mismatched shapes, or a negative or non-finite `gamma`, an
+  ///   `alpha` above 1 or NaN, or a ``normalizer`` that is not finite and > 0.
   /// - Complexity: O(n) in the number of elements.
   public func loss<Scalar: BinaryFloatingPoint>(
     logits: ShapedArray<Scalar>, targets: ShapedArray<Scalar>,

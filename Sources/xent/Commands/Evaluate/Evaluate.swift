@@ -121,7 +121,8 @@ struct Evaluate: ParsableCommand {
     help: ArgumentHelp(
       "cross-entropy: --input (and --weight) hold bfloat16 values as raw bits in a uint16 .npy"
         + " (NumPy has no bfloat16); class-index targets only. The loss is written as float32,"
-        + " the gradient as uint16 bfloat16 bits."))
+        + " the gradient as uint16 bfloat16 bits; --sample-weight and --upstream-gradient are"
+        + " bfloat16 bits or float32."))
   var bfloat16 = false
 
   @Option(
@@ -166,9 +167,12 @@ struct Evaluate: ParsableCommand {
   @Option(
     parsing: .unconditional,
     help: ArgumentHelp(
-      "cross-entropy, nll, softmax-focal, poly, linear-cross-entropy: divide the mean by K"
-        + " (finite, > 0) instead of the batch's own denominator, e.g. the global count of"
-        + " non-ignored tokens.", valueName: "K"))
+      "every loss with a mean (cross-entropy, nll, softmax-focal, poly, linear-cross-entropy,"
+        + " focal, binary-cross-entropy(-with-logits), kl-div (mean and batchmean), mse,"
+        + " multi-margin, distillation, ctc, info-nce, clip): divide the mean by K (finite, > 0)"
+        + " instead of the batch's own denominator, e.g. the global count of non-ignored tokens;"
+        + " ctc still divides each loss by its target length, clip each direction's sum by K.",
+      valueName: "K"))
   var normalizer: Double?
 
   @Option(
@@ -189,8 +193,8 @@ struct Evaluate: ParsableCommand {
   @Option(
     help: ArgumentHelp(
       "cross-entropy, nll, softmax-focal, poly, binary-cross-entropy(-with-logits), kl-div,"
-        + " mse, multi-margin, distillation, ctc, info-nce, clip, linear-cross-entropy, focal"
-        + " (not with --bfloat16): with --gradient (or another gradient output), write the"
+        + " mse, multi-margin, distillation, ctc, info-nce, clip, linear-cross-entropy, focal:"
+        + " with --gradient (or another gradient output), write the"
         + " vector-Jacobian product with G (shaped like the loss: per row or element for none,"
         + " 0-d for mean, sum and clip), as loss.backward(gradient=G).",
       valueName: "G.npy"))

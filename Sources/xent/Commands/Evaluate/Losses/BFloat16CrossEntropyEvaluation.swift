@@ -6,6 +6,8 @@ import NumPyIO
 /// the library's bfloat16 entry points: fp32 arithmetic, the loss written as float32, the
 /// gradient as uint16 bfloat16 bits (rounded to nearest even). Class-index targets only;
 /// `--weight`, if given, is bfloat16 bits too (PyTorch wants the weights in the input's dtype).
+/// `--sample-weight` (shaped like the target) and `--upstream-gradient` (shaped like the loss)
+/// are bfloat16 bits (uint16) or float32, the library's fp32 row scales.
 enum BFloat16CrossEntropyEvaluation {
   /// Evaluates the request whose `--input` holds bfloat16 bits, and encodes the results.
   ///
@@ -19,10 +21,6 @@ enum BFloat16CrossEntropyEvaluation {
         "\(pieces.target.label): --bfloat16 takes class indices (int64, int32 or uint8), got"
           + " \(pieces.target.array.dtype.rawValue); probability targets need a float input")
     }
-    if let unsupported = pieces.options.sampleWeight ?? pieces.options.upstreamGradient {
-      throw CLIError(
-        "\(unsupported.flag) does not apply with --bfloat16; give float32 or float64 logits")
-    }
     let labels = try readClassLabels(pieces.target, lossName: lossName)
     let logits: [UInt16]
     do { logits = try pieces.inputArray.scalars(as: UInt16.self) } catch {
@@ -30,6 +28,8 @@ enum BFloat16CrossEntropyEvaluation {
     }
     let weights = try classWeights(pieces.options.weight, inputLabel: inputLabel)
     let options = pieces.options
+    let sampleWeights = try rowScales(
+      options.sampleWeight, shape: labels.shape, expected: "the target's shape")
     let reduction: Reduction
     switch options.reduction {
     case .none: reduction = .none
@@ -45,22 +45,30 @@ enum BFloat16CrossEntropyEvaluation {
       logitSoftCap: options.logitSoftCap, normalizer: options.normalizer,
       allIgnored: options.allIgnored)
     let shape = pieces.inputArray.shape
+    let upstream = try rowScales(
+      options.upstreamGradient, shape: reduction == .none ? labels.shape : [],
+      expected: reduction == .none ? "the loss's shape (the target's)" : "0-d (the loss's shape)")
     var loss = [Float](repeating: 0, count: reduction == .none ? labels.scalars.count : 1)
     var gradient = [UInt16](repeating: 0, count: pieces.wantsGradient ? logits.count : 0)
     do {
       try logits.withUnsafeBufferPointer { x throws(LossError) in
         try labels.scalars.withUnsafeBufferPointer { y throws(LossError) in
           try withOptionalBuffer(weights) { w throws(LossError) in
-            try loss.withUnsafeMutableBufferPointer { l throws(LossError) in
-              if pieces.wantsGradient {
-                try gradient.withUnsafeMutableBufferPointer { g throws(LossError) in
-                  try criterion.lossAndGradient(
-                    bfloat16Logits: x, shape: shape, labels: y, classWeights: w, loss: l,
-                    gradient: g)
+            try withOptionalBuffer(sampleWeights) { s throws(LossError) in
+              try withOptionalBuffer(upstream) { u throws(LossError) in
+                try loss.withUnsafeMutableBufferPointer { l throws(LossError) in
+                  if pieces.wantsGradient {
+                    try gradient.withUnsafeMutableBufferPointer { g throws(LossError) in
+                      try criterion.lossAndGradient(
+                        bfloat16Logits: x, shape: shape, labels: y, classWeights: w,
+                        sampleWeights: s, upstreamGradient: u, loss: l, gradient: g)
+                    }
+                  } else {
+                    try criterion.loss(
+                      bfloat16Logits: x, shape: shape, labels: y, classWeights: w,
+                      sampleWeights: s, into: l)
+                  }
                 }
-              } else {
-                try criterion.loss(
-                  bfloat16Logits: x, shape: shape, labels: y, classWeights: w, into: l)
               }
             }
           }
@@ -81,6 +89,31 @@ enum BFloat16CrossEntropyEvaluation {
         summary: lossSummary(loss, shape: reduction == .none ? lossShape : []))
     } catch {
       throw CLIError("\(lossName): cannot encode the result: \(error.message)")
+    }
+  }
+
+  /// `--sample-weight` or `--upstream-gradient` as fp32: bfloat16 bits (uint16), widened
+  /// exactly, or float32, of the given shape.
+  private static func rowScales(
+    _ loaded: LoadedArray?, shape: [Int], expected: String
+  ) throws(CLIError) -> [Float]? {
+    guard let loaded else { return nil }
+    let array = loaded.array
+    guard array.dtype == .uint16 || array.dtype == .float32 else {
+      throw CLIError(
+        "\(loaded.label) has dtype \(array.dtype.rawValue); with --bfloat16 it must hold"
+          + " bfloat16 bits (uint16) or float32")
+    }
+    guard array.shape == shape else {
+      throw CLIError(
+        "\(loaded.label) has shape \(describe(array.shape)); expected \(describe(shape)),"
+          + " \(expected)")
+    }
+    do {
+      if array.dtype == .float32 { return try array.scalars(as: Float.self) }
+      return try array.scalars(as: UInt16.self).map { Float(bitPattern: UInt32($0) << 16) }
+    } catch {
+      throw CLIError("\(loaded.label): \(error.message)")
     }
   }
 

@@ -6,12 +6,15 @@ import CrossEntropy
 enum BinaryCrossEntropyEvaluation: EvaluableLoss {
   static let name = "binary-cross-entropy"
   static let summary = "Binary cross-entropy of probabilities (F.binary_cross_entropy)."
-  static let options: Set<EvaluateOption> = [.reduction, .weight, .upstreamGradient]
+  static let options: Set<EvaluateOption> = [
+    .reduction, .weight, .normalizer, .upstreamGradient,
+  ]
 
   static func evaluate<Scalar: EvaluationScalar>(
     _ request: EvaluationRequest<Scalar>
   ) throws(CLIError) -> EvaluationResult<Scalar> {
-    let criterion = BinaryCrossEntropy(reduction: try request.reduction())
+    let criterion = BinaryCrossEntropy(
+      reduction: try request.reduction(), normalizer: request.options.normalizer)
     let targets = try request.floatTarget(requireSameDType: true)
     let weight = try request.options.weight.map { w throws(CLIError) in try request.floats(w) }
     let upstream = try request.upstreamGradient()
@@ -33,13 +36,14 @@ enum BinaryCrossEntropyWithLogitsEvaluation: EvaluableLoss {
   static let summary =
     "Binary cross-entropy from logits (F.binary_cross_entropy_with_logits)."
   static let options: Set<EvaluateOption> = [
-    .reduction, .weight, .posWeight, .upstreamGradient,
+    .reduction, .weight, .posWeight, .normalizer, .upstreamGradient,
   ]
 
   static func evaluate<Scalar: EvaluationScalar>(
     _ request: EvaluationRequest<Scalar>
   ) throws(CLIError) -> EvaluationResult<Scalar> {
-    let criterion = BinaryCrossEntropy(reduction: try request.reduction())
+    let criterion = BinaryCrossEntropy(
+      reduction: try request.reduction(), normalizer: request.options.normalizer)
     let targets = try request.floatTarget()
     let weight = try request.options.weight.map { w throws(CLIError) in try request.floats(w) }
     let positiveWeight = try request.options.posWeight.map { w throws(CLIError) in

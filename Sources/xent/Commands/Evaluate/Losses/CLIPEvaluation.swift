@@ -6,14 +6,16 @@ import CrossEntropy
 /// learnable `logit_scale`), `--no-normalize` skips the L2 normalisation. The loss is a mean
 /// (no `--reduction`, no `--target`); `--gradient` gets d(loss)/d(image embeddings),
 /// `--text-gradient` and `--logit-scale-gradient` the others, each times the 0-d
-/// `--upstream-gradient` when given.
+/// `--upstream-gradient` when given. `--normalizer K` divides each direction's sum by K
+/// instead of N.
 enum CLIPEvaluation: EvaluableLoss {
   static let name = "clip"
   static let summary =
     "CLIP's symmetric contrastive loss (open_clip ClipLoss); --input = image embeddings,"
     + " --text = text embeddings (N x D each), no --target."
   static let options: Set<EvaluateOption> = [
-    .text, .logitScale, .noNormalize, .upstreamGradient, .textGradient, .logitScaleGradient,
+    .text, .logitScale, .noNormalize, .normalizer, .upstreamGradient, .textGradient,
+    .logitScaleGradient,
   ]
   static let takesTarget = false
 
@@ -31,7 +33,8 @@ enum CLIPEvaluation: EvaluableLoss {
         "\(file.label) has shape \(describe(upstream.shape)); \(name)'s loss is a scalar, so"
           + " the upstream gradient must be 0-d")
     }
-    let criterion = CLIPLoss(normalizesEmbeddings: options.normalizes)
+    let criterion = CLIPLoss(
+      normalizesEmbeddings: options.normalizes, normalizer: options.normalizer)
     let image = request.input
     let logitScale = Scalar(options.logitScale)
     do {

@@ -6,13 +6,15 @@ import NumPyIO
 ///
 /// `--input` holds log-probabilities `(T, N, C)` or `(T, C)`; `--target` holds class indices,
 /// padded `(N, S)` or concatenated (1-d); `--input-lengths` and `--target-lengths` hold one
-/// integer per batch item (a 0-d or 1-element array when unbatched).
+/// integer per batch item (a 0-d or 1-element array when unbatched). `--normalizer K` replaces
+/// the batch count of the mean (each loss is still divided by its clamped target length).
 enum CTCEvaluation: EvaluableLoss {
   static let name = "ctc"
   static let summary =
     "Connectionist temporal classification of log-probabilities (F.ctc_loss)."
   static let options: Set<EvaluateOption> = [
-    .reduction, .inputLengths, .targetLengths, .blank, .zeroInfinity, .upstreamGradient,
+    .reduction, .inputLengths, .targetLengths, .blank, .zeroInfinity, .normalizer,
+    .upstreamGradient,
   ]
 
   static func evaluate<Scalar: EvaluationScalar>(
@@ -20,7 +22,7 @@ enum CTCEvaluation: EvaluableLoss {
   ) throws(CLIError) -> EvaluationResult<Scalar> {
     let criterion = ConnectionistTemporalClassification(
       blank: request.options.blank, reduction: try request.reduction(),
-      zeroInfinity: request.options.zeroInfinity)
+      zeroInfinity: request.options.zeroInfinity, normalizer: request.options.normalizer)
     let targets = try request.classLabels()
     let inputLengths = try lengths(request.options.inputLengths, "--input-lengths", request)
     let targetLengths = try lengths(request.options.targetLengths, "--target-lengths", request)

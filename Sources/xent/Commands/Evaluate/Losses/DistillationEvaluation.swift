@@ -12,7 +12,7 @@ enum DistillationEvaluation: EvaluableLoss {
     + " --input = student logits, --teacher = teacher logits, --target = class indices."
   static let options: Set<EvaluateOption> = [
     .reduction, .classAxis, .ignoreIndex, .teacher, .temperature, .hardLabelWeight,
-    .upstreamGradient,
+    .normalizer, .upstreamGradient,
   ]
 
   static func evaluate<Scalar: EvaluationScalar>(
@@ -25,7 +25,7 @@ enum DistillationEvaluation: EvaluableLoss {
     let criterion = DistillationLoss(
       temperature: options.temperature, hardLabelWeight: options.hardLabelWeight,
       reduction: try request.reduction(), classAxis: options.classAxis,
-      ignoreIndex: options.ignoreIndex)
+      ignoreIndex: options.ignoreIndex, normalizer: options.normalizer)
     let teacher = try request.floats(teacherFile, requireSameDType: true)
     let labels = try request.classLabels()
     let upstream = try request.upstreamGradient()

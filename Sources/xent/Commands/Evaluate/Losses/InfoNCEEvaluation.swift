@@ -10,7 +10,7 @@ enum InfoNCEEvaluation: EvaluableLoss {
     "InfoNCE, F.cross_entropy(S / T, arange(N)); --input = the N x M similarity matrix"
     + " (M >= N, positives on the diagonal), no --target."
   static let options: Set<EvaluateOption> = [
-    .reduction, .temperature, .upstreamGradient, .temperatureGradient,
+    .reduction, .temperature, .normalizer, .upstreamGradient, .temperatureGradient,
   ]
   static let takesTarget = false
 
@@ -18,7 +18,8 @@ enum InfoNCEEvaluation: EvaluableLoss {
     _ request: EvaluationRequest<Scalar>
   ) throws(CLIError) -> EvaluationResult<Scalar> {
     let criterion = InfoNCELoss(
-      temperature: request.options.temperature, reduction: try request.reduction())
+      temperature: request.options.temperature, reduction: try request.reduction(),
+      normalizer: request.options.normalizer)
     let upstream = try request.upstreamGradient()
     let similarities = request.input
     do {

@@ -4,12 +4,13 @@ import CrossEntropy
 enum MeanSquaredErrorEvaluation: EvaluableLoss {
   static let name = "mse"
   static let summary = "Mean squared error (F.mse_loss); input and target broadcast."
-  static let options: Set<EvaluateOption> = [.reduction, .upstreamGradient]
+  static let options: Set<EvaluateOption> = [.reduction, .normalizer, .upstreamGradient]
 
   static func evaluate<Scalar: EvaluationScalar>(
     _ request: EvaluationRequest<Scalar>
   ) throws(CLIError) -> EvaluationResult<Scalar> {
-    let criterion = MeanSquaredError(reduction: try request.reduction())
+    let criterion = MeanSquaredError(
+      reduction: try request.reduction(), normalizer: request.options.normalizer)
     let targets = try request.floatTarget()
     let upstream = try request.upstreamGradient()
     let input = request.input

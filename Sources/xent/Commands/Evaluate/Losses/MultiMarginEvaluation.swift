@@ -7,7 +7,7 @@ enum MultiMarginEvaluation: EvaluableLoss {
   static let summary =
     "Multi-class hinge loss (F.multi_margin_loss); input (N, C) or (C), class-index target."
   static let options: Set<EvaluateOption> = [
-    .reduction, .weight, .margin, .p, .upstreamGradient,
+    .reduction, .weight, .margin, .p, .normalizer, .upstreamGradient,
   ]
 
   static func evaluate<Scalar: EvaluationScalar>(
@@ -15,7 +15,8 @@ enum MultiMarginEvaluation: EvaluableLoss {
   ) throws(CLIError) -> EvaluationResult<Scalar> {
     let options = request.options
     let criterion = MultiMarginLoss(
-      reduction: try request.reduction(), p: options.p, margin: options.margin)
+      reduction: try request.reduction(), p: options.p, margin: options.margin,
+      normalizer: options.normalizer)
     let labels = try request.classLabels()
     let weights = try request.classWeights()
     let upstream = try request.upstreamGradient()
