@@ -27,7 +27,7 @@ private struct HeadProblem<Scalar: DistributedScalar> {
 
   init(
     rows: Int, size: Int = 4, classes: Int, seed: UInt64, weighted: Bool,
-    labelRange: Range<Int>? = nil
+    labelRange: Range<Int>? = nil, ignoreIndex: Int = -100
   ) {
     var generator = SeededGenerator(scrambledSeed: seed)
     self.rows = rows
@@ -37,7 +37,9 @@ private struct HeadProblem<Scalar: DistributedScalar> {
     weight = generator.normals(classes * size, scale: 0.7).map { Scalar($0) }
     bias = generator.normals(classes).map { Scalar($0) }
     let range = labelRange ?? 0..<classes
-    labels = (0..<rows).map { n in n % 4 == 2 ? -100 : Int.random(in: range, using: &generator) }
+    labels = (0..<rows).map { n in
+      n % 4 == 2 ? ignoreIndex : Int.random(in: range, using: &generator)
+    }
     classWeights =
       weighted
       ? (0..<classes).map { _ in Scalar(Double.random(in: 0.5..<2, using: &generator)) } : nil
@@ -254,7 +256,7 @@ struct VocabParallelLinearCrossEntropyTests {
     }
   }
 
-  @Test("streamed edge cases: one row, ranks without targets or classes, all rows ignored")
+  @Test("streamed edge cases: one row, ranks without targets or classes, ignore indices")
   func streamedEdges() throws {
     let smoothing = VocabParallelLinearCrossEntropy(
       labelSmoothing: 0.1, zLossScale: 0.01, scratchLimit: 3 * 8)
@@ -273,6 +275,11 @@ struct VocabParallelLinearCrossEntropyTests {
     for head in headSweep(scratchLimit: 2 * 8) {
       try checkStreamed(head, small, vocabularyRanks: 4, tolerance: doubleTolerance, "V=3 P=4")
     }
+    // An ignore index inside the class range.
+    let inside = HeadProblem<Double>(rows: 11, classes: 9, seed: 74, weighted: true, ignoreIndex: 4)
+    var four = smoothing
+    four.criterion.ignoreIndex = 4
+    try checkStreamed(four, inside, vocabularyRanks: 3, tolerance: doubleTolerance, "ignore 4")
     // Every label ignored: .nan or .zero, zero gradients.
     var ignored = HeadProblem<Double>(rows: 6, classes: 7, seed: 73, weighted: false)
     ignored.labels = Array(repeating: -100, count: ignored.rows)
