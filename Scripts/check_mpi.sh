@@ -2,7 +2,8 @@
 # The MPI parts (package trait MPI): installs Open MPI from Debian's packages when it is missing
 # (apt-get, with sudo unless root), builds them warning-free, and runs under mpirun on 1 to 4
 # processes the checks of the vocabulary-parallel losses against the single process
-# (CrossEntropyMPIChecks) and `xent evaluate --vocab-parallel` against PyTorch's golden files.
+# (CrossEntropyMPIChecks; the linear head streamed and in one pass among them) and `xent evaluate
+# --vocab-parallel` against PyTorch's golden files.
 # Usage: Scripts/check_mpi.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,11 +28,14 @@ trap 'rm -rf "$out"' EXIT
 fixtures=Tests/xentTests/Fixtures
 for ranks in 1 2 3 4; do
   mpi "$ranks" "$bin/CrossEntropyMPIChecks"
-  # Cross-entropy (options, sample weights, upstream gradients) and the linear head, against
+  # Cross-entropy and the linear head (options, sample weights, upstream gradients), against
   # PyTorch.
   for fixture in evaluate/ce-labels-f32 evaluate/ce-sample-weight-class-weight-ignore-mean-f64 \
     evaluate/ce-sample-weight-upstream-none-f32 evaluate/ce-normalizer-soft-cap-upstream-mean-f32 \
-    evaluate-linear/every-option-f64 evaluate-linear/mean-f32; do
+    evaluate-linear/every-option-f64 evaluate-linear/mean-f32 \
+    evaluate/linear-sample-weight-class-weight-ignore-mean-f64 \
+    evaluate/linear-sample-weight-upstream-smoothing-none-f32 \
+    evaluate/linear-normalizer-upstream-mean-f32; do
     dir="$fixtures/$fixture"
     extra=()
     if [[ -f "$dir/expected-classifier-grad.npy" ]]; then

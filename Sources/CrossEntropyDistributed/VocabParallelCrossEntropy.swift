@@ -323,17 +323,40 @@ extension VocabParallelCrossEntropy {
     data: (any Communicator)?, loss: UnsafeMutableBufferPointer<Scalar>,
     gradient: UnsafeMutableBufferPointer<Scalar>?, earlierError: LossError?
   ) throws(DistributedError) {
+    let step = try agreedStep(
+      count: logits.count, shape: shape, labels: labels, classes: classes,
+      classWeights: classWeights, sampleWeights: sampleWeights,
+      upstreamGradient: gradient == nil ? nil : upstreamGradient, vocabulary: vocabulary,
+      data: data, lossCount: loss.count, gradientCount: gradient?.count,
+      earlierError: earlierError)
+    do {
+      try step.run(
+        logits: logits, vocabulary: vocabulary, data: data, loss: loss, gradient: gradient)
+    } catch {
+      throw .communication(error)
+    }
+  }
+
+  /// Checks this rank's input, agrees with every rank of `vocabulary` (and of `data`) on the
+  /// outcome and on the values they must give alike (with `extraChecks` for the vocabulary
+  /// group), and returns the step of the agreed input; throws the same error on every rank.
+  func agreedStep<Scalar: DistributedScalar>(
+    count: Int, shape: [Int], labels: UnsafeBufferPointer<Int>, classes: Int,
+    classWeights: UnsafeBufferPointer<Scalar>?, sampleWeights: UnsafeBufferPointer<Scalar>?,
+    upstreamGradient: UnsafeBufferPointer<Scalar>?, vocabulary: any Communicator,
+    data: (any Communicator)?, lossCount: Int, gradientCount: Int?, earlierError: LossError?,
+    extraChecks: [Agreement.Check] = []
+  ) throws(DistributedError) -> VocabParallelStep<Scalar> {
     var localError = earlierError
     var rows = labels.count
     var slice = 0..<0
     if localError == nil {
       do {
         (rows, slice) = try check(
-          count: logits.count, shape: shape, labels: labels, classes: classes,
+          count: count, shape: shape, labels: labels, classes: classes,
           classWeights: classWeights?.count, sampleWeights: sampleWeights?.count,
-          upstreamGradient: gradient == nil ? nil : upstreamGradient?.count,
-          vocabulary: vocabulary, lossCount: loss.count,
-          gradientCount: gradient?.count)
+          upstreamGradient: upstreamGradient?.count, vocabulary: vocabulary,
+          lossCount: lossCount, gradientCount: gradientCount)
       } catch {
         localError = error
       }
@@ -349,7 +372,7 @@ extension VocabParallelCrossEntropy {
         communicator: vocabulary,
         checks: checks(
           rows: rows, classes: classes, weighted: classWeights != nil,
-          sampled: sampleWeights != nil)
+          sampled: sampleWeights != nil) + extraChecks
       )
     ]
     if let data {
@@ -362,15 +385,10 @@ extension VocabParallelCrossEntropy {
         ))
     }
     try Agreement.agree(localError, groups: groups)
-    do {
-      try VocabParallelStep(
-        criterion: self, logits: logits, rows: rows, slice: slice, classes: classes,
-        labels: labels, classWeights: classWeights, sampleWeights: sampleWeights,
-        upstreamGradient: gradient == nil ? nil : upstreamGradient
-      ).run(vocabulary: vocabulary, data: data, loss: loss, gradient: gradient)
-    } catch {
-      throw .communication(error)
-    }
+    return VocabParallelStep(
+      criterion: self, rows: rows, slice: slice, classes: classes, labels: labels,
+      classWeights: classWeights, sampleWeights: sampleWeights,
+      upstreamGradient: upstreamGradient)
   }
 }
 

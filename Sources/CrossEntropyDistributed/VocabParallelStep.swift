@@ -3,9 +3,14 @@ import RealModule
 
 /// The arithmetic of one vocabulary-parallel step, after the ranks agreed that the input is
 /// valid: local statistics of the slice, the two all-reduces, the loss and the slice's gradient.
+///
+/// The statistics and the gradient work on blocks of rows and of the slice's classes, so that
+/// the linear head can stream its logits (``accumulate(_:rows:columns:into:)`` for every block,
+/// ``exchange(_:vocabulary:)`` and ``finish(_:data:loss:)`` once, then
+/// ``writeGradient(z:raw:rows:columns:shared:global:gradient:)`` for every block again), and
+/// ``run(logits:vocabulary:data:loss:gradient:)`` takes the whole slice as one block.
 struct VocabParallelStep<Scalar: DistributedScalar> {
   let criterion: VocabParallelCrossEntropy
-  let logits: UnsafeBufferPointer<Scalar>
   let rows: Int
   let slice: Range<Int>
   let classes: Int
@@ -14,6 +19,16 @@ struct VocabParallelStep<Scalar: DistributedScalar> {
   let sampleWeights: UnsafeBufferPointer<Scalar>?
   /// Used only with a gradient.
   let upstreamGradient: UnsafeBufferPointer<Scalar>?
+
+  /// What one rank knows of its rows before the exchanges, gathered block by block: the
+  /// log-sum-exp over the slice, the target logit and class weight where the slice holds the
+  /// target, and the sum of (weighted) logits with label smoothing.
+  struct LocalRows {
+    var logSumExp: [Scalar]
+    var target: [Scalar]
+    var targetWeight: [Scalar]
+    var smoothing: [Double]
+  }
 
   /// What the rows share after the exchanges: the global log-sum-exp, target logit, target
   /// weight and smoothing sum of every row, and the total class weight.
@@ -26,8 +41,10 @@ struct VocabParallelStep<Scalar: DistributedScalar> {
     var weightTotal: Double
   }
 
+  /// The whole slice as one block: `logits` is `rows x slice.count`, and `gradient` (when
+  /// given) as many elements, not the same memory.
   func run(
-    vocabulary: any Communicator, data: (any Communicator)?,
+    logits: UnsafeBufferPointer<Scalar>, vocabulary: any Communicator, data: (any Communicator)?,
     loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>?
   ) throws(CommunicatorError) {
     // The (soft-capped) logits: in the gradient buffer when there is one, else a scratch copy
@@ -43,26 +60,81 @@ struct VocabParallelStep<Scalar: DistributedScalar> {
     } else {
       z = logits
     }
-    let shared = try exchange(z: z, vocabulary: vocabulary)
-    let global = try combine(reduce(shared, loss: loss), data: data)
-    if criterion.reduction != .none { loss[0] = Scalar(global.loss) }
+    var local = emptyLocalRows()
+    accumulate(z, rows: 0..<rows, columns: 0..<slice.count, into: &local)
+    let shared = try exchange(local, vocabulary: vocabulary)
+    let global = try finish(shared, data: data, loss: loss)
     if let gradient {
-      writeGradient(z: z, shared: shared, global: global, gradient: gradient)
+      if z.baseAddress != UnsafePointer(gradient.baseAddress) {
+        _ = gradient.initialize(from: z)
+      }
+      writeGradient(
+        z: UnsafeBufferPointer(gradient), raw: logits.baseAddress, rows: 0..<rows,
+        columns: 0..<slice.count, shared: shared, global: global, gradient: gradient)
     }
   }
 
-  /// The local statistics of the slice and the two all-reduces over the vocabulary group.
-  private func exchange(
-    z: UnsafeBufferPointer<Scalar>, vocabulary: any Communicator
+  /// The statistics of no block yet.
+  func emptyLocalRows() -> LocalRows {
+    LocalRows(
+      logSumExp: Array(repeating: -.infinity, count: rows),
+      target: Array(repeating: 0, count: rows),
+      targetWeight: Array(repeating: 0, count: classWeights == nil ? 0 : rows),
+      smoothing: Array(repeating: 0, count: criterion.labelSmoothing > 0 ? rows : 0))
+  }
+
+  /// Adds one block of (soft-capped) logits to `local`: rows `rowRange` and the slice's
+  /// classes `columns` (offsets into the slice), `z` holding them row-major,
+  /// `rowRange.count x columns.count`. The blocks of one step cover the rows and the slice
+  /// once each; the log-sum-exps of a row's blocks are combined as they come.
+  func accumulate(
+    _ z: UnsafeBufferPointer<Scalar>, rows rowRange: Range<Int>, columns: Range<Int>,
+    into local: inout LocalRows
+  ) {
+    let width = columns.count
+    guard width > 0, !rowRange.isEmpty else { return }
+    var block = [Scalar](repeating: -.infinity, count: rowRange.count)
+    block.withUnsafeMutableBufferPointer { out in
+      try! logSumExp(z, shape: [rowRange.count, width], alongAxis: -1, into: out)
+    }
+    let smoothing = criterion.labelSmoothing > 0
+    for (i, n) in rowRange.enumerated() {
+      let old = local.logSumExp[n]
+      let new = block[i]
+      if old == -.infinity {
+        local.logSumExp[n] = new
+      } else if new != -.infinity {
+        let m = Swift.max(old, new)
+        local.logSumExp[n] = m + Scalar.log(Scalar.exp(old - m) + Scalar.exp(new - m))
+      }
+      let label = labels[n]
+      if label == criterion.ignoreIndex { continue }
+      let column = label - slice.lowerBound
+      if columns.contains(column) {
+        local.target[n] = z[i * width + column - columns.lowerBound]
+        if let classWeights { local.targetWeight[n] = classWeights[column] }
+      }
+      if smoothing {
+        var sum = local.smoothing[n]
+        let row = z.baseAddress! + i * width
+        if let classWeights {
+          let w = classWeights.baseAddress! + columns.lowerBound
+          for c in 0..<width { sum += Double(w[c]) * Double(row[c]) }
+        } else {
+          for c in 0..<width { sum += Double(row[c]) }
+        }
+        local.smoothing[n] = sum
+      }
+    }
+  }
+
+  /// The two all-reduces over the vocabulary group, from the slice's statistics.
+  func exchange(
+    _ local: LocalRows, vocabulary: any Communicator
   ) throws(CommunicatorError) -> Rows {
     let width = slice.count
     let smoothing = criterion.labelSmoothing > 0
-    var localLogSumExp = [Scalar](repeating: -.infinity, count: rows)
-    if width > 0 && rows > 0 {
-      localLogSumExp.withUnsafeMutableBufferPointer { out in
-        try! logSumExp(z, shape: [rows, width], alongAxis: -1, into: out)
-      }
-    }
+    let localLogSumExp = local.logSumExp
     var maximum = try vocabulary.allReduced(localLogSumExp, .max)
     // Sum of exponentials relative to the maximum, target logit, target weight, smoothing sum,
     // total class weight: one buffer, one all-reduce.
@@ -73,22 +145,10 @@ struct VocabParallelStep<Scalar: DistributedScalar> {
       let m = maximum[n]
       let l = localLogSumExp[n]
       packed[n] = l == m ? (width > 0 ? 1 : 0) : Scalar.exp(l - m)
-      let label = labels[n]
-      if label == criterion.ignoreIndex { continue }
-      if slice.contains(label) {
-        packed[rows + n] = z[n * width + label - slice.lowerBound]
-        if let classWeights { packed[2 * rows + n] = classWeights[label - slice.lowerBound] }
-      }
-      if smoothing {
-        var sum = 0.0
-        let row = z.baseAddress! + n * width
-        if let classWeights {
-          for c in 0..<width { sum += Double(classWeights[c]) * Double(row[c]) }
-        } else {
-          for c in 0..<width { sum += Double(row[c]) }
-        }
-        packed[(blocks - 1) * rows + n] = Scalar(sum)
-      }
+      if labels[n] == criterion.ignoreIndex { continue }
+      packed[rows + n] = local.target[n]
+      if weighted { packed[2 * rows + n] = local.targetWeight[n] }
+      if smoothing { packed[(blocks - 1) * rows + n] = Scalar(local.smoothing[n]) }
     }
     if smoothing, let classWeights {
       packed[blocks * rows] = Scalar(classWeights.reduce(0.0) { $0 + Double($1) })
@@ -104,6 +164,16 @@ struct VocabParallelStep<Scalar: DistributedScalar> {
       targetWeight: weighted ? Array(packed[(2 * rows)..<(3 * rows)]) : nil,
       smoothing: smoothing ? Array(packed[((blocks - 1) * rows)..<(blocks * rows)]) : nil,
       weightTotal: smoothing && weighted ? Double(packed[blocks * rows]) : Double(classes))
+  }
+
+  /// Writes the loss (`.none`'s per-row losses, or the reduced loss after the data-parallel
+  /// sums) and returns the gradient's scales.
+  func finish(
+    _ shared: Rows, data: (any Communicator)?, loss: UnsafeMutableBufferPointer<Scalar>
+  ) throws(CommunicatorError) -> Global {
+    let global = try combine(reduce(shared, loss: loss), data: data)
+    if criterion.reduction != .none { loss[0] = Scalar(global.loss) }
+    return global
   }
 
   /// The sums of the loss and of the mean's denominators over this rank's rows.
@@ -173,24 +243,37 @@ struct VocabParallelStep<Scalar: DistributedScalar> {
     }
   }
 
-  /// This rank's columns of the gradient: the global softmax from the local one, rescaled by
-  /// `exp(lse_local - lse)`, minus the target's and the smoothing's shares, through the cap.
-  private func writeGradient(
-    z: UnsafeBufferPointer<Scalar>, shared: Rows, global: Global,
-    gradient: UnsafeMutableBufferPointer<Scalar>
+  /// One block of this rank's columns of the gradient: the global softmax from the block's
+  /// own, rescaled by `exp(lse_block - lse)`, minus the target's and the smoothing's shares,
+  /// through the cap.
+  ///
+  /// `gradient` holds the block's (soft-capped) logits `z` on entry (`z` is the same memory)
+  /// and its gradient on return; `raw` the block's logits before the cap (needed only with
+  /// one). `rowRange` and `columns` place the block as in ``accumulate(_:rows:columns:into:)``.
+  func writeGradient(
+    z: UnsafeBufferPointer<Scalar>, raw: UnsafePointer<Scalar>?, rows rowRange: Range<Int>,
+    columns: Range<Int>, shared: Rows, global: Global, gradient: UnsafeMutableBufferPointer<Scalar>
   ) {
-    let width = slice.count
-    guard width > 0, rows > 0 else { return }
-    if z.baseAddress != UnsafePointer(gradient.baseAddress) {
-      _ = gradient.initialize(from: z)
+    precondition(z.baseAddress == UnsafePointer(gradient.baseAddress))
+    let width = columns.count
+    guard width > 0, !rowRange.isEmpty else { return }
+    // The block's own log-sum-exp: the slice's when the block spans it.
+    var blockLogSumExp: [Scalar]
+    if width == slice.count {
+      blockLogSumExp = Array(shared.localLogSumExp[rowRange])
+    } else {
+      blockLogSumExp = Array(repeating: -.infinity, count: rowRange.count)
+      blockLogSumExp.withUnsafeMutableBufferPointer { out in
+        try! logSumExp(z, shape: [rowRange.count, width], alongAxis: -1, into: out)
+      }
     }
-    try! softmax(overwriting: gradient, shape: [rows, width], alongAxis: -1)
+    try! softmax(overwriting: gradient, shape: [rowRange.count, width], alongAxis: -1)
     let e = criterion.labelSmoothing
     let v = Double(classes)
     let s = criterion.zLossScale
     let cap = criterion.logitSoftCap.map { Scalar($0) }
-    for n in 0..<rows {
-      let row = gradient.baseAddress! + n * width
+    for (i, n) in rowRange.enumerated() {
+      let row = gradient.baseAddress! + i * width
       let label = labels[n]
       if label == criterion.ignoreIndex {
         row.update(repeating: 0, count: width)
@@ -207,22 +290,24 @@ struct VocabParallelStep<Scalar: DistributedScalar> {
       var coefficient =
         alpha * (1 - e) * weight + global.zLossScale * rowScale * 2 * s * lse
       if e > 0 { coefficient += alpha * e / v * shared.weightTotal }
-      let factor = Scalar(coefficient * Double.exp(Double(shared.localLogSumExp[n]) - lse))
+      let factor = Scalar(coefficient * Double.exp(Double(blockLogSumExp[i]) - lse))
       for c in 0..<width { row[c] *= factor }
       if e > 0 {
         let share = alpha * e / v
         if let classWeights {
-          for c in 0..<width { row[c] -= Scalar(share * Double(classWeights[c])) }
+          let w = classWeights.baseAddress! + columns.lowerBound
+          for c in 0..<width { row[c] -= Scalar(share * Double(w[c])) }
         } else {
           let constant = Scalar(share)
           for c in 0..<width { row[c] -= constant }
         }
       }
-      if slice.contains(label) {
-        row[label - slice.lowerBound] -= Scalar(alpha * (1 - e) * weight)
+      let column = label - slice.lowerBound
+      if columns.contains(column) {
+        row[column - columns.lowerBound] -= Scalar(alpha * (1 - e) * weight)
       }
-      if let cap {
-        let x = logits.baseAddress! + n * width
+      if let cap, let raw {
+        let x = raw + i * width
         for c in 0..<width {
           let t = Scalar.tanh(x[c] / cap)
           row[c] *= 1 - t * t

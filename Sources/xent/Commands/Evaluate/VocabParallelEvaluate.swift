@@ -171,10 +171,6 @@
       labels: ShapedArray<Int>, weights: [Scalar]?, world: any Communicator
     ) throws -> EncodedOutputs {
       let options = request.options
-      if options.sampleWeight != nil || options.upstreamGradient != nil {
-        throw CLIError(
-          "--vocab-parallel takes --sample-weight and --upstream-gradient for cross-entropy only")
-      }
       guard let classifier = options.classifier else {
         throw CLIError(
           "linear-cross-entropy needs --classifier W.npy, the classifier weight (V x D)")
@@ -204,7 +200,8 @@
         },
         labels: labels, classes: classes,
         classWeights: weights.map { Array($0[slice]) },
-        vocabulary: world)
+        sampleWeights: try request.sampleWeights(),
+        upstreamGradient: try request.upstreamGradient(), vocabulary: world)
       var outputs = try encode(
         result.loss, gradient: pieces.wantsGradient ? result.hiddenGradient : nil)
       if options.wantsClassifierGradient {
