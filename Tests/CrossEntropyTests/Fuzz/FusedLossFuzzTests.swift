@@ -76,6 +76,23 @@ private func largestWeight(_ values: [Double]?) -> Double {
   max(values.map(largestFinite) ?? 1, 1)
 }
 
+extension FuzzBudget {
+  /// The budget of a `.mean` divided by a normaliser `k` in place of its own `count`: the loss
+  /// grows by `count / k`, each gradient element by `1 / k`.
+  func normalized(_ k: Double?, reduction: Reduction, count: Int) -> FuzzBudget {
+    guard reduction == .mean, let k else { return self }
+    var budget = self
+    budget.loss *= max(Double(count) / k, 1)
+    budget.gradient *= max(1 / k, 1)
+    return budget
+  }
+}
+
+/// The normaliser of a case: none half of the time, else one below and one above 1.
+private func fuzzNormalizer(using random: inout SeededGenerator) -> Double? {
+  [nil, nil, 0.5, 7].randomElement(using: &random)!
+}
+
 /// Runs cases of `C` from the fuzzer's seed for `seconds`, and records the first five
 /// disagreements between the fused evaluation and the Double reference.
 private func fuzz<C: LossFuzzCase>(_: C.Type, seconds: Double) throws {
@@ -135,6 +152,7 @@ private struct BinaryCase: LossFuzzCase {
     "BCE seed \(seed) \(type) shape \(shape) \(criterion.reduction)"
       + " weight \(weight?.shape.description ?? "-")"
       + " positiveWeight \(positiveWeight?.shape.description ?? "-") upstream \(upstream != nil)"
+      + " normalizer \(criterion.normalizer.map { "\($0)" } ?? "-")"
   }
 
   init(seed: UInt64) {
@@ -169,7 +187,9 @@ private struct BinaryCase: LossFuzzCase {
         [last]
       )
     }
-    criterion = BinaryCrossEntropy(reduction: Reduction.allCases.randomElement(using: &random)!)
+    criterion = BinaryCrossEntropy(
+      reduction: Reduction.allCases.randomElement(using: &random)!,
+      normalizer: fuzzNormalizer(using: &random))
     if Int.random(in: 0..<3, using: &random) == 0 {
       upstream = (0..<(criterion.reduction == .none ? count : 1)).map { _ in
         type.rounded([1, -2, 0.5, 0, 1e3].randomElement(using: &random)!)
@@ -185,7 +205,8 @@ private struct BinaryCase: LossFuzzCase {
     let slack = 64 * type.epsilon
     return FuzzBudget(
       loss: slack * m * w * terms, gradient: slack * w * u,
-      mayOverflow: m * w * u * Double(logits.count) > type.greatest / 8)
+      mayOverflow: m * w * u * Double(logits.count) > type.greatest / 8
+    ).normalized(criterion.normalizer, reduction: criterion.reduction, count: logits.count)
   }
 
   func evaluate<Scalar: BinaryFloatingPoint>(_: Scalar.Type) throws -> Outcome {
@@ -217,6 +238,7 @@ private struct SigmoidFocalCase: LossFuzzCase {
     "sigmoid focal seed \(seed) \(type) shape \(shape) \(criterion.reduction)"
       + " alpha \(criterion.alpha) gamma \(criterion.gamma)"
       + " sampleWeights \(sampleWeights != nil) upstream \(upstream != nil)"
+      + " normalizer \(criterion.normalizer.map { "\($0)" } ?? "-")"
   }
 
   init(seed: UInt64) {
@@ -238,7 +260,8 @@ private struct SigmoidFocalCase: LossFuzzCase {
     criterion = SigmoidFocalLoss(
       reduction: Reduction.allCases.randomElement(using: &random)!,
       alpha: [0.25, -1, 0, 1].randomElement(using: &random)!,
-      gamma: [0, 1, 2, 1.5, 0.5, 3].randomElement(using: &random)!)
+      gamma: [0, 1, 2, 1.5, 0.5, 3].randomElement(using: &random)!,
+      normalizer: fuzzNormalizer(using: &random))
     if Int.random(in: 0..<3, using: &random) == 0 {
       sampleWeights = (0..<shape[0]).map { _ in
         type.rounded([0, 1, 2.5, -1, 0.25].randomElement(using: &random)!)
@@ -259,7 +282,8 @@ private struct SigmoidFocalCase: LossFuzzCase {
     let slack = 64 * type.epsilon
     return FuzzBudget(
       loss: slack * m * s * terms, gradient: slack * (1 + criterion.gamma) * m * s * u,
-      mayOverflow: m * s * u * Double(logits.count) > type.greatest / 8)
+      mayOverflow: m * s * u * Double(logits.count) > type.greatest / 8
+    ).normalized(criterion.normalizer, reduction: criterion.reduction, count: logits.count)
   }
 
   func evaluate<Scalar: BinaryFloatingPoint>(_: Scalar.Type) throws -> Outcome {
@@ -388,6 +412,7 @@ private struct DistillationCase: LossFuzzCase {
     "distillation seed \(seed) \(type) shape \(shape) axis \(criterion.classAxis)"
       + " \(criterion.reduction) T \(criterion.temperature) hard \(criterion.hardLabelWeight)"
       + " ignore \(criterion.ignoreIndex) labels \(labels != nil) upstream \(upstream != nil)"
+      + " normalizer \(criterion.normalizer.map { "\($0)" } ?? "-")"
   }
 
   init(seed: UInt64) {
@@ -412,7 +437,7 @@ private struct DistillationCase: LossFuzzCase {
     criterion = DistillationLoss(
       temperature: [1, 2, 0.5, 4, 0.05].randomElement(using: &random)!,
       hardLabelWeight: hard, reduction: Reduction.allCases.randomElement(using: &random)!,
-      classAxis: 1, ignoreIndex: ignoreIndex)
+      classAxis: 1, ignoreIndex: ignoreIndex, normalizer: fuzzNormalizer(using: &random))
     let labelCount = shape.count == 3 ? shape[0] * shape[2] : shape[0]
     if hard > 0 || Bool.random(using: &random) {
       let ignoreShare = [0, 0.2, 1].randomElement(using: &random)!
@@ -440,7 +465,9 @@ private struct DistillationCase: LossFuzzCase {
     let slack = 64 * type.epsilon * Double(max(classes, 4)) * max(t * t, 1)
     return FuzzBudget(
       loss: slack * m * rows, gradient: slack * m * u / min(t, 1),
-      mayOverflow: largestFinite(student) * Double(classes) / min(t, 1) > type.greatest / 8)
+      mayOverflow: largestFinite(student) * Double(classes) / min(t, 1) > type.greatest / 8
+    ).normalized(
+      criterion.normalizer, reduction: criterion.reduction, count: labelShape.reduce(1, *))
   }
 
   func evaluate<Scalar: BinaryFloatingPoint>(_: Scalar.Type) throws -> Outcome {
@@ -473,6 +500,7 @@ private struct CTCCase: LossFuzzCase {
     "CTC seed \(seed) \(type) shape \(shape) \(criterion.reduction) blank \(criterion.blank)"
       + " zeroInfinity \(criterion.zeroInfinity) fromLogits \(fromLogits)"
       + " inputLengths \(inputLengths) labelLengths \(labelLengths) upstream \(upstream != nil)"
+      + " normalizer \(criterion.normalizer.map { "\($0)" } ?? "-")"
   }
 
   init(seed: UInt64) {
@@ -492,7 +520,7 @@ private struct CTCCase: LossFuzzCase {
     let blank = Bool.random(using: &random) ? 0 : classes - 1
     criterion = ConnectionistTemporalClassification(
       blank: blank, reduction: Reduction.allCases.randomElement(using: &random)!,
-      zeroInfinity: Bool.random(using: &random))
+      zeroInfinity: Bool.random(using: &random), normalizer: fuzzNormalizer(using: &random))
     inputLengths = (0..<batch).map { _ in Int.random(in: 0...steps, using: &random) }
     labelLengths = (0..<batch).map { _ in Int.random(in: 0...min(steps, 6), using: &random) }
     let longest = max(labelLengths.max()!, 1)
@@ -516,7 +544,8 @@ private struct CTCCase: LossFuzzCase {
     let slack = 256 * type.epsilon * steps * Double(max(shape[2], 4))
     return FuzzBudget(
       loss: slack * m * Double(shape[1]), gradient: slack * m * u,
-      mayOverflow: largestFinite(input) > type.greatest / 64)
+      mayOverflow: largestFinite(input) > type.greatest / 64
+    ).normalized(criterion.normalizer, reduction: criterion.reduction, count: shape[1])
   }
 
   func evaluate<Scalar: BinaryFloatingPoint>(_: Scalar.Type) throws -> Outcome {
