@@ -219,30 +219,72 @@ private enum RowNormalization {
   case softmax
 
   /// Writes the result of every row of `input` (laid out as `layout` says) into `output`: one
-  /// value per row for ``logSumExp``, else one per element at the input's offsets. Each row is
-  /// read into Double scratch before its outputs are written, so `output` may be `input`.
+  /// value per row for ``logSumExp``, else one per element at the input's offsets. `output` may
+  /// be `input`. fp32 rows with the classes last take the fused row passes for the log-sum-exp
+  /// and the softmax; the rest (and rows whose maximum is not finite) the Double formulas.
   func run<Scalar: BinaryFloatingPoint>(
     _ input: UnsafePointer<Scalar>, _ layout: ClassLayout, _ output: UnsafeMutablePointer<Scalar>?
   ) {
     guard let output else { return }  // an empty output: no rows or no elements
     var row = [Double](repeating: 0, count: layout.scratchClasses)
-    for r in 0..<layout.rows {
-      let base = layout.base(ofRow: r)
-      for c in 0..<layout.classes { row[c] = Double(input[base + c * layout.inner]) }
-      let (shift, logSum) = row.withUnsafeBufferPointer(Reference.shiftAndLogSum)
-      switch self {
-      case .logSumExp:
-        output[r] = Scalar(shift + logSum)
-      case .logSoftmax:
-        let logSum = normalizer(logSum)
-        for c in 0..<layout.classes {
-          output[base + c * layout.inner] = Scalar((row[c] - shift) - logSum)
-        }
-      case .softmax:
-        let logSum = normalizer(logSum)
-        for c in 0..<layout.classes {
-          output[base + c * layout.inner] = Scalar(Double.exp((row[c] - shift) - logSum))
-        }
+    if Scalar.self == Float.self, layout.inner == 1, self != .logSoftmax {
+      let x = Kernels.cast(input, to: Float.self)
+      let y = Kernels.cast(output, to: Float.self)
+      for r in 0..<layout.rows where !fusedRow(x, r, layout.classes, y) {
+        scalarRow(input, r, layout, output, &row)
+      }
+      return
+    }
+    for r in 0..<layout.rows { scalarRow(input, r, layout, output, &row) }
+  }
+
+  /// Row `r` of fp32 rows of `classes` contiguous values by the fused passes; false, with
+  /// nothing written, when the row's maximum is not finite.
+  @inline(__always)
+  private func fusedRow(
+    _ input: UnsafePointer<Float>, _ r: Int, _ classes: Int, _ output: UnsafeMutablePointer<Float>
+  ) -> Bool {
+    let x = input + r * classes
+    switch self {
+    case .logSumExp:
+      let stats = FusedRows.onlineStatistics(x, count: classes, side: .none, FloatStorage.self)
+      guard stats.maximum.isFinite else { return false }
+      output[r] = Float(Double(stats.maximum) + .log(stats.sum))
+    case .softmax:
+      let m = FusedRows.maximum(x, count: classes, FloatStorage.self)
+      guard m.isFinite else { return false }
+      let y = output + r * classes
+      let (sum, _) = FusedRows.expSum(
+        x, count: classes, shift: m, store: y, side: .none, FloatStorage.self)
+      FusedRows.scale(y, into: y, count: classes, by: Float(1 / sum), add: .none, FloatStorage.self)
+    case .logSoftmax:
+      return false
+    }
+    return true
+  }
+
+  /// Row `r` by the Double formulas: the row is read into `row` before its outputs are
+  /// written.
+  @inline(never)
+  private func scalarRow<Scalar: BinaryFloatingPoint>(
+    _ input: UnsafePointer<Scalar>, _ r: Int, _ layout: ClassLayout,
+    _ output: UnsafeMutablePointer<Scalar>, _ row: inout [Double]
+  ) {
+    let base = layout.base(ofRow: r)
+    for c in 0..<layout.classes { row[c] = Double(input[base + c * layout.inner]) }
+    let (shift, logSum) = row.withUnsafeBufferPointer(Reference.shiftAndLogSum)
+    switch self {
+    case .logSumExp:
+      output[r] = Scalar(shift + logSum)
+    case .logSoftmax:
+      let logSum = normalizer(logSum)
+      for c in 0..<layout.classes {
+        output[base + c * layout.inner] = Scalar((row[c] - shift) - logSum)
+      }
+    case .softmax:
+      let logSum = normalizer(logSum)
+      for c in 0..<layout.classes {
+        output[base + c * layout.inner] = Scalar(Double.exp((row[c] - shift) - logSum))
       }
     }
   }
