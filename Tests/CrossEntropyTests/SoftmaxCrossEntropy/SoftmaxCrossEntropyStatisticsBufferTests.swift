@@ -136,7 +136,7 @@ import _CrossEntropyTestSupport
       }
     }
     do {
-      try outputs.with { l, _, _, _ in
+      _ = try outputs.with { l, _, _, _ in
         try logits.withUnsafeBufferPointer { x in
           try labels.withUnsafeBufferPointer { y in
             try loss.withUnsafeMutableBufferPointer { loss in
@@ -148,7 +148,8 @@ import _CrossEntropyTestSupport
       }
       Issue.record("no error")
     } catch let error as LossError {
-      #expect(error.message == "log-sum-exp buffer holds 3 elements but the labels need 4, one per row")
+      #expect(
+        error.message == "log-sum-exp buffer holds 3 elements but the labels need 4, one per row")
     }
     #expect(loss == [7])
     #expect(gradient.allSatisfy { $0 == 7 })

@@ -177,7 +177,7 @@ extension LinearCrossEntropy {
   ///     ignored rows), one per label.
   ///   - entropy: If not nil, receives the entropy of each row's softmax, one per label.
   /// - Returns: The accuracy's counts, as
-  ///   ``lossAndStatistics(hidden:shape:weight:weightShape:bias:labels:classWeights:sampleWeights:into:logSumExp:predictedClass:targetProbability:entropy:)-(UnsafeBufferPointer<Scalar>,_,_,_,_,_,_,_,_,_,_,_,_)``.
+  ///   ``lossAndStatistics(hidden:shape:weight:weightShape:bias:labels:classWeights:sampleWeights:into:logSumExp:predictedClass:targetProbability:entropy:)``.
   /// - Throws: ``LossError``, as
   ///   ``lossAndGradient(hidden:shape:weight:weightShape:bias:labels:classWeights:sampleWeights:upstreamGradient:loss:hiddenGradient:weightGradient:biasGradient:logSumExp:)-(UnsafeBufferPointer<Scalar>,_,_,_,_,_,_,_,_,_,_,_,_,_)``,
   ///   or for a statistics buffer that does not hold one element per row; nothing is written

@@ -262,8 +262,8 @@ extension SoftmaxCrossEntropy {
       logSumExp: logSumExp, predictedClass: predictedClass, targetProbability: targetProbability,
       entropy: entropy)
     try buffers.check(rows: problem.layout.rows)
-    return try buffers.gather(rows: problem.layout.rows, labels: labels, ignoreIndex: ignoreIndex)
-    { rows throws(LossError) in
+    return try buffers.gather(rows: problem.layout.rows, labels: labels, ignoreIndex: ignoreIndex) {
+      rows throws(LossError) in
       runBFloat16(
         startAddress(bfloat16Logits.baseAddress), labels: labels, classWeights: classWeights,
         sampleWeights: sampleWeights, upstreamGradient: nil, problem: problem, loss: loss,
@@ -316,8 +316,8 @@ extension SoftmaxCrossEntropy {
       logSumExp: logSumExp, predictedClass: predictedClass, targetProbability: targetProbability,
       entropy: entropy)
     try buffers.check(rows: problem.layout.rows)
-    return try buffers.gather(rows: problem.layout.rows, labels: labels, ignoreIndex: ignoreIndex)
-    { rows throws(LossError) in
+    return try buffers.gather(rows: problem.layout.rows, labels: labels, ignoreIndex: ignoreIndex) {
+      rows throws(LossError) in
       runBFloat16(
         startAddress(bfloat16Logits.baseAddress), labels: labels, classWeights: classWeights,
         sampleWeights: sampleWeights, upstreamGradient: upstreamGradient, problem: problem,
