@@ -298,5 +298,23 @@ import _CrossEntropyTestSupport
     #expect(bits(dh) == bits(backward.hiddenGradient.scalars))
     #expect(bits(dw) == bits(backward.weightGradient.scalars))
     bfloat16.expectEqual(backward.statistics, "head bfloat16")
+    var bfloat16Forward = Outputs<Float>(rows: rows)
+    let forwardCounts = try bfloat16Forward.with { lse, p, q, e in
+      try rawHidden.withUnsafeBufferPointer { hidden in
+        try rawWeight.withUnsafeBufferPointer { weight in
+          try labelValues.withUnsafeBufferPointer { labels in
+            try loss.withUnsafeMutableBufferPointer { l in
+              try head.lossAndStatistics(
+                bfloat16Hidden: hidden, shape: [rows, size], bfloat16Weight: weight,
+                weightShape: [classes, size], labels: labels, into: l, logSumExp: lse,
+                predictedClass: p, targetProbability: q, entropy: e)
+            }
+          }
+        }
+      }
+    }
+    #expect(bits(loss) == bits(forward.loss.scalars))
+    bfloat16Forward.expectEqual(forward.statistics, "head bfloat16 forward")
+    #expect(forwardCounts.correctCount == forward.statistics.correctCount)
   }
 }

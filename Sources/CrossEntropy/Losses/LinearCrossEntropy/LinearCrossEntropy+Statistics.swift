@@ -282,3 +282,54 @@ extension LinearCrossEntropy {
     return try buffers.gather(rows: rows, labels: labels, ignoreIndex: ignoreIndex, body)
   }
 }
+
+extension LinearCrossEntropy {
+  /// Writes the loss of bfloat16 hidden states and classifier (raw bits) and the fp32
+  /// statistics of each row's softmax into caller buffers.
+  ///
+  /// - Parameters:
+  ///   - bfloat16Hidden: The hidden states as bfloat16 bit patterns, row-major.
+  ///   - shape: The shape of the hidden states, `[..., D]`.
+  ///   - bfloat16Weight: The classifier as bfloat16 bit patterns, `V` rows of `D`.
+  ///   - weightShape: The shape of the classifier, `[V, D]`.
+  ///   - bfloat16Bias: The bias as bfloat16 bit patterns, `V` elements, or `nil`.
+  ///   - labels: Class indices, one per row.
+  ///   - classWeights: Optional per-class weights, one per class, in fp32.
+  ///   - sampleWeights: Optional per-sample weights, one per label, in fp32.
+  ///   - loss: Receives the loss in fp32.
+  ///   - logSumExp: If not nil, receives each row's log-sum-exp, one per label.
+  ///   - predictedClass: If not nil, receives each row's predicted class, one per label.
+  ///   - targetProbability: If not nil, receives each row's probability of its label (NaN for
+  ///     ignored rows), one per label.
+  ///   - entropy: If not nil, receives the entropy of each row's softmax, one per label.
+  /// - Returns: The accuracy's counts (non-ignored rows predicted right, non-ignored rows).
+  /// - Throws: ``LossError``, as
+  ///   ``loss(bfloat16Hidden:shape:bfloat16Weight:weightShape:bfloat16Bias:labels:classWeights:sampleWeights:into:logSumExp:)``,
+  ///   or for a statistics buffer that does not hold one element per row; nothing is written
+  ///   when it throws.
+  /// - Complexity: O(N·D·V) time; at most ``scratchLimit`` bytes of logits besides O(V) per
+  ///   thread and O(N) for the statistics.
+  @discardableResult
+  public func lossAndStatistics(
+    bfloat16Hidden: UnsafeBufferPointer<UInt16>, shape: [Int],
+    bfloat16Weight: UnsafeBufferPointer<UInt16>, weightShape: [Int],
+    bfloat16Bias: UnsafeBufferPointer<UInt16>? = nil, labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Float>? = nil,
+    sampleWeights: UnsafeBufferPointer<Float>? = nil, into loss: UnsafeMutableBufferPointer<Float>,
+    logSumExp: UnsafeMutableBufferPointer<Float>? = nil,
+    predictedClass: UnsafeMutableBufferPointer<Int>? = nil,
+    targetProbability: UnsafeMutableBufferPointer<Float>? = nil,
+    entropy: UnsafeMutableBufferPointer<Float>? = nil
+  ) throws(LossError) -> (correctCount: Int, labeledCount: Int) {
+    let buffers = StatisticsBuffers(
+      logSumExp: logSumExp, predictedClass: predictedClass, targetProbability: targetProbability,
+      entropy: entropy)
+    return try withStatistics(shape: shape, labels: labels, buffers) { rows throws(LossError) in
+      try compute(
+        BFloat16Storage.self, hidden: bfloat16Hidden, shape: shape, weight: bfloat16Weight,
+        weightShape: weightShape, bias: bfloat16Bias, labels: labels, classWeights: classWeights,
+        sampleWeights: sampleWeights, upstreamGradient: nil, loss: loss, hiddenGradient: nil,
+        weightGradient: nil, biasGradient: nil, logSumExp: nil, statistics: rows)
+    }
+  }
+}
