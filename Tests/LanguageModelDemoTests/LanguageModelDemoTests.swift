@@ -114,6 +114,10 @@ private func patternedSequences(vocabulary: Int, count: Int, length: Int, seed: 
     let score = try run.model.evaluate(validation, threads: 2)
     #expect(abs(score.perplexity - perplexity) < 1e-9 * perplexity)
     #expect(score.materializedLogitsBytes == validation.count * vocabulary * 4)
+    // The token accuracy, from the head's statistics in the same pass: a share well above
+    // chance on these patterned sequences, and the one the last epoch recorded.
+    #expect(score.accuracy > 3 / Double(vocabulary) && score.accuracy <= 1, "\(score.accuracy)")
+    #expect(run.epochs.last!.validationAccuracy == score.accuracy)
   }
 
   @Test func theSameSeedGivesTheSameRun() throws {

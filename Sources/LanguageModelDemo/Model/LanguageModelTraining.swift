@@ -54,6 +54,8 @@ package struct LanguageModelEpoch: Sendable, Equatable {
   package var trainingLoss: Double
   /// The validation perplexity after the epoch.
   package var validationPerplexity: Double
+  /// The validation token accuracy after the epoch (the share of next tokens predicted).
+  package var validationAccuracy: Double = .nan
   /// Training tokens per second over the epoch (forward, backward and the optimiser step).
   package var tokensPerSecond: Double
 }
@@ -171,6 +173,7 @@ package func trainLanguageModel(
     let record = LanguageModelEpoch(
       epoch: epoch, trainingLoss: lossSum / Double(training.count),
       validationPerplexity: validationScore.perplexity,
+      validationAccuracy: validationScore.accuracy,
       tokensPerSecond: Double(training.count) / seconds)
     records.append(record)
     progress(.epoch(record))

@@ -8,6 +8,9 @@ package struct SplitEvaluation: Sendable, Equatable {
   package var nll: Double
   /// The number of tokens scored.
   package var tokens: Int
+  /// The token accuracy: the share of positions whose most likely next token (the argmax of
+  /// the head's logits) is the actual one; NaN for an empty split.
+  package var accuracy: Double
   /// The growth of the peak resident memory during the head's one call over the whole split, in
   /// bytes; nil where the operating system does not report it.
   package var headPeakExtraBytes: Int?
@@ -22,8 +25,9 @@ extension NeuralLanguageModel {
   /// Scores every position of a split with one call of the fused head over all of them.
   ///
   /// The hidden states are computed for the whole split (`tokens x H` floats), then one
-  /// ``LinearCrossEntropy`` call with `.sum` gives the total negative log-likelihood while
-  /// holding at most its scratch bound of logits, however long the split.
+  /// ``LinearCrossEntropy`` call with `.sum` gives the total negative log-likelihood and the
+  /// token accuracy (its statistics, from the same pass) while holding at most its scratch
+  /// bound of logits, however long the split.
   ///
   /// - Parameters:
   ///   - positions: The split's positions, with this model's context length.
@@ -50,13 +54,15 @@ extension NeuralLanguageModel {
     }
     let offsets = shape.offsets
     let head = LinearCrossEntropy(reduction: .sum)
-    let measured = try ResidentMemory.peakGrowth { () throws(LossError) -> Float in
+    let measured = try ResidentMemory.peakGrowth {
+      () throws(LossError) -> (loss: Float, correct: Int, labeled: Int) in
       var total: Float = 0
+      var counts = (correctCount: 0, labeledCount: 0)
       try hidden.withUnsafeBufferPointer { hidden throws(LossError) in
         try parameters.withUnsafeBufferPointer { p throws(LossError) in
           try positions.targets.withUnsafeBufferPointer { labels throws(LossError) in
             try withUnsafeMutablePointer(to: &total) { single throws(LossError) in
-              try head.loss(
+              counts = try head.lossAndStatistics(
                 hidden: hidden, shape: [rows, h],
                 weight: UnsafeBufferPointer(rebasing: p[offsets.outputWeight..<offsets.outputBias]),
                 weightShape: [v, h],
@@ -66,10 +72,12 @@ extension NeuralLanguageModel {
           }
         }
       }
-      return total
+      return (total, counts.correctCount, counts.labeledCount)
     }
+    let result = measured.result
     return SplitEvaluation(
-      nll: rows == 0 ? .nan : Double(measured.result) / Double(rows), tokens: rows,
+      nll: rows == 0 ? .nan : Double(result.loss) / Double(rows), tokens: rows,
+      accuracy: result.labeled == 0 ? .nan : Double(result.correct) / Double(result.labeled),
       headPeakExtraBytes: measured.bytes, materializedLogitsBytes: rows * v * 4)
   }
 

@@ -1,7 +1,8 @@
 extension Kernels {
   /// The language-model head for the public element types: fp32 and Double run
   /// ``LinearCrossEntropySchedule`` in their own precision; any other type runs the Double
-  /// schedule on Double copies of its inputs and outputs (O(N·D + V·D) extra memory).
+  /// schedule on Double copies of its inputs and outputs (O(N·D + V·D) extra memory). The
+  /// rows' statistics, if asked, are written into `statistics`.
   static func linearCrossEntropy<Scalar: BinaryFloatingPoint>(
     hidden: UnsafePointer<Scalar>,
     weight: UnsafePointer<Scalar>,
@@ -13,7 +14,8 @@ extension Kernels {
     hiddenGradient: UnsafeMutablePointer<Scalar>?,
     weightGradient: UnsafeMutablePointer<Scalar>?,
     biasGradient: UnsafeMutablePointer<Scalar>?,
-    logSumExp: UnsafeMutablePointer<Scalar>?
+    logSumExp: UnsafeMutablePointer<Scalar>?,
+    statistics: UnsafeMutablePointer<RowStatistics>? = nil
   ) {
     if Scalar.self == Float.self {
       LinearCrossEntropySchedule<FloatHead<FloatStorage>>(
@@ -24,7 +26,7 @@ extension Kernels {
         hiddenGradient: hiddenGradient.map { cast($0, to: Float.self) },
         weightGradient: weightGradient.map { cast($0, to: Float.self) },
         biasGradient: biasGradient.map { cast($0, to: Float.self) },
-        logSumExp: logSumExp.map { cast($0, to: Float.self) }
+        logSumExp: logSumExp.map { cast($0, to: Float.self) }, statistics: statistics
       ).run()
       return
     }
@@ -37,7 +39,7 @@ extension Kernels {
         hiddenGradient: hiddenGradient.map { cast($0, to: Double.self) },
         weightGradient: weightGradient.map { cast($0, to: Double.self) },
         biasGradient: biasGradient.map { cast($0, to: Double.self) },
-        logSumExp: logSumExp.map { cast($0, to: Double.self) }
+        logSumExp: logSumExp.map { cast($0, to: Double.self) }, statistics: statistics
       ).run()
       return
     }
@@ -70,7 +72,8 @@ extension Kernels {
                         hiddenGradient: dh.map { mutableStartAddress($0.baseAddress) },
                         weightGradient: dw.map { mutableStartAddress($0.baseAddress) },
                         biasGradient: db.map { mutableStartAddress($0.baseAddress) },
-                        logSumExp: lse.map { mutableStartAddress($0.baseAddress) })
+                        logSumExp: lse.map { mutableStartAddress($0.baseAddress) },
+                        statistics: statistics)
                     }
                   }
                 }
@@ -93,7 +96,7 @@ extension Kernels {
 
   /// The language-model head for hidden states and a classifier stored as `E` (float16 or
   /// bfloat16 bits): the products and the row kernel in fp32; the loss, the gradients and the
-  /// log-sum-exp in fp32.
+  /// log-sum-exp in fp32 (the statistics in Double).
   static func linearCrossEntropy<E: KernelStorage>(
     _: E.Type,
     hidden: UnsafePointer<E.Stored>,
@@ -106,12 +109,14 @@ extension Kernels {
     hiddenGradient: UnsafeMutablePointer<Float>?,
     weightGradient: UnsafeMutablePointer<Float>?,
     biasGradient: UnsafeMutablePointer<Float>?,
-    logSumExp: UnsafeMutablePointer<Float>?
+    logSumExp: UnsafeMutablePointer<Float>?,
+    statistics: UnsafeMutablePointer<RowStatistics>? = nil
   ) {
     LinearCrossEntropySchedule<FloatHead<E>>(
       hidden: hidden, weight: weight, bias: bias, labels: labels, classWeights: classWeights,
       problem: problem, loss: loss, hiddenGradient: hiddenGradient,
-      weightGradient: weightGradient, biasGradient: biasGradient, logSumExp: logSumExp
+      weightGradient: weightGradient, biasGradient: biasGradient, logSumExp: logSumExp,
+      statistics: statistics
     ).run()
   }
 }

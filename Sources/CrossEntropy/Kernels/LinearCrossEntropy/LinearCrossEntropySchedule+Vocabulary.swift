@@ -1,16 +1,20 @@
 import RealModule
 
 extension LinearCrossEntropySchedule {
-  /// The statistics of one row of a block, gathered over the vocabulary blocks of the first
-  /// pass, in Double: the running maximum of the (capped) logits and the sum of their
-  /// exponentials shifted by it, the side sum `sum_c w[c] x[c]` of label smoothing, the label's
-  /// logit, and whether a NaN was seen.
-  private struct RowStatistics {
+  /// What the first pass gathers for one row of a block over the vocabulary blocks, in
+  /// Double: the running maximum of the (capped) logits and the sum of their exponentials
+  /// shifted by it, the side sum `sum_c w[c] x[c]` of label smoothing, the label's logit, and
+  /// whether a NaN was seen; with statistics, also the first index of the maximum and the
+  /// entropy's sum `sum_c exp(x_c - maximum) (x_c - maximum)`.
+  private struct RunningRow {
     var maximum = -Double.infinity
     var sum = 0.0
     var side = 0.0
     var labelLogit = 0.0
     var sawNaN = false
+    var predicted = 0
+    var best = -Double.infinity
+    var entropySum = 0.0
 
     /// The log-sum-exp's shift: the finite maximum, else 0.
     var shift: Double { maximum.isFinite ? maximum : 0 }
@@ -57,11 +61,11 @@ extension LinearCrossEntropySchedule {
     var nllTotal = 0.0
     var smoothTotal = 0.0
     var zTotal = 0.0
-    var statistics = [RowStatistics](repeating: RowStatistics(), count: block.rows)
+    var running = [RunningRow](repeating: RunningRow(), count: block.rows)
 
     for r0 in stride(from: 0, to: n, by: block.rows) {
       let rows = min(block.rows, n - r0)
-      for i in 0..<rows { statistics[i] = RowStatistics() }
+      for i in 0..<rows { running[i] = RunningRow() }
       // Pass 1: each row's statistics, one vocabulary block at a time.
       for v0 in stride(from: 0, to: v, by: block.classes) {
         let columns = min(block.classes, v - v0)
@@ -73,20 +77,28 @@ extension LinearCrossEntropySchedule {
           var blockMaximum = -Double.infinity
           for j in 0..<columns {
             let x = capped(row[j])
-            if x.isNaN { statistics[i].sawNaN = true }
+            if x.isNaN { running[i].sawNaN = true }
             if x > blockMaximum { blockMaximum = x }
-            if smoothing > 0 { statistics[i].side += weight(v0 + j) * x }
-            if v0 + j == label { statistics[i].labelLogit = x }
+            if smoothing > 0 { running[i].side += weight(v0 + j) * x }
+            if v0 + j == label { running[i].labelLogit = x }
           }
-          let shift = max(statistics[i].maximum, blockMaximum)
+          let shift = max(running[i].maximum, blockMaximum)
           guard shift.isFinite else {
-            statistics[i].maximum = shift
+            running[i].maximum = shift
             continue
           }
-          var sum = statistics[i].sum * .exp(statistics[i].maximum - shift)
+          if statistics != nil {
+            gatherStatistics(&running[i], row, columns: columns, from: v0, shift: shift)
+          }
+          var sum = running[i].sum * .exp(running[i].maximum - shift)
           for j in 0..<columns { sum += .exp(capped(row[j]) - shift) }
-          statistics[i].maximum = shift
-          statistics[i].sum = sum
+          running[i].maximum = shift
+          running[i].sum = sum
+        }
+      }
+      if let statistics {
+        for i in 0..<rows {
+          statistics[r0 + i] = rowStatistics(running[i], row: r0 + i, columns: block.classes)
         }
       }
       // The rows' losses, in the reference's formulas (times the row's sample weight).
@@ -97,11 +109,11 @@ extension LinearCrossEntropySchedule {
           if problem.reduction == .none { loss[r0 + i] = 0 }
           continue
         }
-        let lse = statistics[i].logSumExp
+        let lse = running[i].logSumExp
         logSumExp?[r0 + i] = A.Value(lse)
         let s = problem.rowScales?.lossFactor(r0 + i) ?? 1
-        let nll = -weight(label) * statistics[i].logProbability(statistics[i].labelLogit) * s
-        let smooth = smoothing > 0 ? -(statistics[i].side - lse * weightTotal) * s : 0
+        let nll = -weight(label) * running[i].logProbability(running[i].labelLogit) * s
+        let smooth = smoothing > 0 ? -(running[i].side - lse * weightTotal) * s : 0
         let z = zScale == 0 ? 0 : zScale * lse * lse * s
         if problem.reduction == .none {
           loss[r0 + i] = A.Value(combine(nll, smooth) + z)
@@ -121,10 +133,10 @@ extension LinearCrossEntropySchedule {
           let row = scratch + i * columns
           guard label != problem.ignoreIndex else {
             // PyTorch's gradient of an ignored row is 0 - p * 0: NaN where p is.
-            row.update(repeating: statistics[i].logSum.isFinite ? 0 : .nan, count: columns)
+            row.update(repeating: running[i].logSum.isFinite ? 0 : .nan, count: columns)
             continue
           }
-          let lse = statistics[i].logSumExp
+          let lse = running[i].logSumExp
           // The row's sample weight times its upstream gradient scales its gradient.
           let factor = problem.rowScales?.gradientFactor(r0 + i) ?? 1
           let rowScale = scale * factor
@@ -134,7 +146,7 @@ extension LinearCrossEntropySchedule {
           let dz = zScale == 0 ? 0 : zGradientScale * factor * lse
           for j in 0..<columns {
             let x = capped(row[j])
-            let p = Double.exp(statistics[i].logProbability(x))
+            let p = Double.exp(running[i].logProbability(x))
             var direct = smoothing > 0 ? smoothingPart * weight(v0 + j) : 0
             if v0 + j == label { direct += labelPart }
             var g = direct - p * total
@@ -169,6 +181,53 @@ extension LinearCrossEntropySchedule {
       zTotal /= denominators.zLoss
     }
     loss[0] = A.Value(combine(nllTotal, smoothTotal) + (zScale == 0 ? 0 : zTotal))
+  }
+
+  /// Adds a block of `columns` logits (classes from `v0` on) to a row's argmax and entropy's
+  /// sum, the latter rescaled from the row's previous maximum to `shift` (finite, at least the
+  /// block's maximum): `h' = (h + (m - shift) * sum) * exp(m - shift)`.
+  private func gatherStatistics(
+    _ state: inout RunningRow, _ row: UnsafeMutablePointer<A.Value>, columns: Int, from v0: Int,
+    shift: Double
+  ) {
+    if state.maximum != -.infinity && state.maximum != shift {
+      let delta = state.maximum - shift
+      state.entropySum = (state.entropySum + delta * state.sum) * .exp(delta)
+    }
+    for j in 0..<columns {
+      let x = capped(row[j])
+      if x > state.best {
+        state.best = x
+        state.predicted = v0 + j
+      }
+      let d = x - shift
+      let e = Double.exp(d)
+      if e != 0 { state.entropySum += e * d }
+    }
+  }
+
+  /// The statistics of row `r` from the first pass. A row with a NaN or without a finite
+  /// maximum takes the reference's on its logits, recomputed one vocabulary block of
+  /// `columns` at a time (O(V) memory, rare).
+  private func rowStatistics(_ state: RunningRow, row r: Int, columns: Int) -> RowStatistics {
+    let label = labels[r] == problem.ignoreIndex ? nil : labels[r]
+    guard state.sawNaN || !state.maximum.isFinite else {
+      let lse = state.logSumExp
+      return RowStatistics(
+        logSumExp: lse, predictedClass: state.predicted,
+        targetProbability: label == nil ? .nan : .exp(state.logProbability(state.labelLogit)),
+        entropy: .log(state.sum) - state.entropySum / state.sum)
+    }
+    let v = problem.classes
+    let block = UnsafeMutablePointer<A.Value>.allocate(capacity: columns)
+    defer { block.deallocate() }
+    var values = [Double](repeating: 0, count: v)
+    for v0 in stride(from: 0, to: v, by: columns) {
+      let count = min(columns, v - v0)
+      fillLogits(block, rows: 1, from: r, columns: count, from: v0)
+      for j in 0..<count { values[v0 + j] = capped(block[j]) }
+    }
+    return values.withUnsafeBufferPointer { Reference.rowStatistics($0, label: label) }
   }
 
   /// The reference's combination of the NLL and smoothing terms.

@@ -32,14 +32,17 @@ struct LinearCrossEntropySchedule<A: LinearHeadArithmetic> {
   let weightGradient: UnsafeMutablePointer<A.Value>?
   let biasGradient: UnsafeMutablePointer<A.Value>?
   let logSumExp: UnsafeMutablePointer<A.Value>?
+  /// Where the statistics of each row go (log-sum-exp, argmax, target probability, entropy;
+  /// ignored rows included), one per row, or nil: none. They change no other output.
+  var statistics: UnsafeMutablePointer<RowStatistics>? = nil
 
   var wantsGradient: Bool {
     hiddenGradient != nil || weightGradient != nil || biasGradient != nil
   }
 
   /// Runs the schedule: writes the loss, each gradient that is not nil (the weight and bias
-  /// gradients added to when ``LinearCrossEntropyProblem/accumulates``) and the per-row
-  /// log-sum-exp if asked.
+  /// gradients added to when ``LinearCrossEntropyProblem/accumulates``), the per-row
+  /// log-sum-exp and the rows' statistics if asked.
   func run() {
     let (n, d, v) = (problem.rows, problem.hiddenSize, problem.classes)
     // The first product into the weight gradient overwrites it unless accumulating; the bias
@@ -113,7 +116,7 @@ struct LinearCrossEntropySchedule<A: LinearHeadArithmetic> {
           loss: problem.reduction == .none
             ? UnsafeMutableBufferPointer(rebasing: loss[r0..<r0 + rows])
             : UnsafeMutableBufferPointer(start: single, count: 1),
-          gradient: wantsGradient)
+          gradient: wantsGradient, statistics: statistics.map { $0 + r0 })
       }
       if problem.reduction != .none { total += Double(chunkLoss) }
       guard wantsGradient else { continue }

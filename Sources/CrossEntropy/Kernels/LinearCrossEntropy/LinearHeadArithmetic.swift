@@ -26,11 +26,14 @@ protocol LinearHeadArithmetic {
   static func value(_ x: Stored) -> Value
 
   /// The softmax cross-entropy of `problem`'s full rows of logits with class-index labels,
-  /// overwriting the logits with their gradient when `gradient` is true.
+  /// overwriting the logits with their gradient when `gradient` is true, and writing each
+  /// row's statistics into `statistics` if it is not nil (the loss and gradient are the same
+  /// bits either way).
   static func softmaxCrossEntropy(
     logits: UnsafeMutablePointer<Value>, labels: UnsafeBufferPointer<Int>,
     classWeights: UnsafeBufferPointer<Value>?, problem: SoftmaxProblem,
-    loss: UnsafeMutableBufferPointer<Value>, gradient: Bool)
+    loss: UnsafeMutableBufferPointer<Value>, gradient: Bool,
+    statistics: UnsafeMutablePointer<RowStatistics>?)
 
   /// The log-sum-exp of each kept row of (soft-capped) logits, 0 for the others.
   static func logSumExps(
@@ -81,8 +84,20 @@ enum FloatHead<E: KernelStorage>: LinearHeadArithmetic {
   static func softmaxCrossEntropy(
     logits: UnsafeMutablePointer<Float>, labels: UnsafeBufferPointer<Int>,
     classWeights: UnsafeBufferPointer<Float>?, problem: SoftmaxProblem,
-    loss: UnsafeMutableBufferPointer<Float>, gradient: Bool
+    loss: UnsafeMutableBufferPointer<Float>, gradient: Bool,
+    statistics: UnsafeMutablePointer<RowStatistics>?
   ) {
+    var problem = problem
+    if let statistics {
+      // The fused passes gather them, except on soft-capped rows: those take the reference's,
+      // before the gradient overwrites the logits.
+      if problem.logitSoftCap == nil {
+        problem.statistics = SoftmaxStatisticsOutput(rows: statistics)
+      } else {
+        Reference.softmaxStatistics(
+          logits: UnsafePointer(logits), labels: labels, problem: problem, into: statistics)
+      }
+    }
     FusedSoftmax.run(
       logits: UnsafePointer(logits), labels: labels, classWeights: classWeights, problem: problem,
       loss: loss, gradient: gradient ? logits : nil, FloatStorage.self)
@@ -139,11 +154,18 @@ enum DoubleHead: LinearHeadArithmetic {
   static func softmaxCrossEntropy(
     logits: UnsafeMutablePointer<Double>, labels: UnsafeBufferPointer<Int>,
     classWeights: UnsafeBufferPointer<Double>?, problem: SoftmaxProblem,
-    loss: UnsafeMutableBufferPointer<Double>, gradient: Bool
+    loss: UnsafeMutableBufferPointer<Double>, gradient: Bool,
+    statistics: UnsafeMutablePointer<RowStatistics>?
   ) {
-    Kernels.softmaxCrossEntropy(
-      logits: UnsafePointer(logits), target: .labels(labels), classWeights: classWeights,
-      problem: problem, loss: loss, gradient: gradient ? logits : nil)
+    if let statistics {
+      Kernels.softmaxCrossEntropy(
+        logits: UnsafePointer(logits), labels: labels, classWeights: classWeights,
+        problem: problem, loss: loss, gradient: gradient ? logits : nil, statistics: statistics)
+    } else {
+      Kernels.softmaxCrossEntropy(
+        logits: UnsafePointer(logits), target: .labels(labels), classWeights: classWeights,
+        problem: problem, loss: loss, gradient: gradient ? logits : nil)
+    }
   }
 
   static func logSumExps(

@@ -95,7 +95,7 @@ enum FusedRows {
     var start = 0
     while start < count {
       let end = min(start + block, count)
-      let (s, t, u) = expSumBlock(x, start, end, shift, shift, store, side, e)
+      let (s, t, u, _) = expSumBlock(x, start, end, shift, shift, store, side, NoEntropy(), e)
       total += Double(s)
       sideTotal += Double(t)
       side2Total += Double(u)
@@ -105,12 +105,14 @@ enum FusedRows {
   }
 
   /// One block of the exp pass in fp32, the side term taken relative to `sideShift`:
-  /// `sum w[i] * (x[i] - sideShift)`.
+  /// `sum w[i] * (x[i] - sideShift)`, and the entropy's sum `sum e[i] * (x[i] - shift)` if the
+  /// entropy policy keeps one (the statistics; ``NoEntropy`` for the plain passes, whose
+  /// specialisation has no such accumulator).
   @inline(never)
-  static func expSumBlock<E: KernelStorage, S: StorePolicy, T: SidePolicy>(
+  static func expSumBlock<E: KernelStorage, S: StorePolicy, T: SidePolicy, H: EntropyPolicy>(
     _ x: UnsafePointer<E.Stored>, _ start: Int, _ end: Int, _ shift: Float, _ sideShift: Float,
-    _ store: S, _ side: T, _: E.Type
-  ) -> (Float, Float, Float) {
+    _ store: S, _ side: T, _ entropy: H, _: E.Type
+  ) -> (Float, Float, Float, Float) {
     let m = Vector(repeating: shift)
     let ms = Vector(repeating: sideShift)
     var s0 = Vector.zero
@@ -121,6 +123,8 @@ enum FusedRows {
     var t1 = Vector.zero
     var u0 = Vector.zero
     var u1 = Vector.zero
+    var h0 = Vector.zero
+    var h1 = Vector.zero
     var i = start
     while i + 64 <= end {
       let v0 = E.load(x, i)
@@ -139,6 +143,8 @@ enum FusedRows {
       side.accumulate(&t1, &u1, v1 - ms, i + 16)
       side.accumulate(&t0, &u0, v2 - ms, i + 32)
       side.accumulate(&t1, &u1, v3 - ms, i + 48)
+      entropy.accumulate(&h0, e0, v0 - m, e2, v2 - m)
+      entropy.accumulate(&h1, e1, v1 - m, e3, v3 - m)
       store.store(e0, i)
       store.store(e1, i + 16)
       store.store(e2, i + 32)
@@ -150,6 +156,7 @@ enum FusedRows {
       let e = VectorMath.exp(v - m)
       s0 += e
       side.accumulate(&t0, &u0, v - ms, i)
+      entropy.accumulate(&h0, e, v - m)
       store.store(e, i)
       i += 16
     }
@@ -163,10 +170,12 @@ enum FusedRows {
       side.accumulate(&t, &u, v - ms, i, count: n)
       t1 += t
       u1 += u
+      entropy.accumulate(&h1, e, v - m)
       store.storePartial(e, i, count: n)
     }
     return (
-      VectorMath.sum((s0 + s1) + (s2 + s3)), VectorMath.sum(t0 + t1), VectorMath.sum(u0 + u1)
+      VectorMath.sum((s0 + s1) + (s2 + s3)), VectorMath.sum(t0 + t1), VectorMath.sum(u0 + u1),
+      VectorMath.sum(h0 + h1)
     )
   }
 
@@ -219,8 +228,9 @@ enum FusedRows {
         runningMax = blockMax
       }
       // Before any finite value, the shift is 0 and the block adds 0 (or NaN) to the sum.
-      let (s, t, u) = expSumBlock(
-        x, start, end, runningMax == -.infinity ? 0 : runningMax, sideShift, NoStore(), side, e)
+      let (s, t, u, _) = expSumBlock(
+        x, start, end, runningMax == -.infinity ? 0 : runningMax, sideShift, NoStore(), side,
+        NoEntropy(), e)
       runningSum += Double(s)
       sideTotal += Double(t)
       side2Total += Double(u)
@@ -389,6 +399,24 @@ extension FusedRows {
     @inline(__always) func accumulate(_ t: inout Vector, _ d: Vector, _ i: Int, count: Int) {
       for j in 0..<count { t[j] += weights[i + j] * d[j] }
     }
+  }
+
+  /// What the exp pass sums besides the exponentials and the side terms, from the
+  /// exponentials `e` and the logits shifted by the row's maximum `d`: the entropy's sum of
+  /// the statistics (``EntropySum``), or nothing.
+  protocol EntropyPolicy {
+    /// Adds the terms of two steps of 16 lanes.
+    func accumulate(_ h: inout Vector, _ e0: Vector, _ d0: Vector, _ e1: Vector, _ d1: Vector)
+    /// Adds the terms of one step of 16 lanes (lanes past a partial step hold `e = 0`).
+    func accumulate(_ h: inout Vector, _ e: Vector, _ d: Vector)
+  }
+
+  /// Nothing (the plain loss and gradient).
+  struct NoEntropy: EntropyPolicy {
+    @inline(__always) func accumulate(
+      _ h: inout Vector, _ e0: Vector, _ d0: Vector, _ e1: Vector, _ d1: Vector
+    ) {}
+    @inline(__always) func accumulate(_ h: inout Vector, _ e: Vector, _ d: Vector) {}
   }
 
   /// The additive part of a gradient element: `e * k + add[i]`.

@@ -23,9 +23,10 @@ struct SoftmaxStatisticsOutput: @unchecked Sendable {
 
 // The statistics of the fused row kernel: the argmax is found after the max pass (the first
 // element equal to the maximum, before an in-place gradient overwrites the row), the entropy's
-// sum `sum_c e_c (x_c - m)` is accumulated in the exp pass of rows kept in cache (a copy of
-// ``FusedRows/expSumBlock(_:_:_:_:_:_:_:_:)`` with one more accumulator, so that the plain
-// kernel's loops are unchanged) and in a pass of its own for the online rows.
+// sum `sum_c e_c (x_c - m)` is accumulated in the exp pass of rows kept in cache (the
+// ``FusedRows/EntropySum`` policy of ``FusedRows/expSumBlock(_:_:_:_:_:_:_:_:_:)``; the plain
+// kernel's specialisation has no such accumulator) and in a pass of its own for the online
+// rows.
 extension FusedRows {
   /// The first index of `maximum` in a row (0 if there is none).
   @inline(never)
@@ -57,7 +58,8 @@ extension FusedRows {
 
   /// ``expSum(_:count:shift:store:side:_:)`` into `store`, with the entropy's sum
   /// `sum_i exp(x[i] - shift) * (x[i] - shift)` (0 for the elements whose exponential is 0).
-  /// The sum and the side sum are the same bits as ``expSum(_:count:shift:store:side:_:)``'s.
+  /// The sum and the side sum are the same bits as ``expSum(_:count:shift:store:side:_:)``'s:
+  /// the same block function, with the entropy policy.
   @inline(__always)
   static func expSumWithEntropy<E: KernelStorage>(
     _ x: UnsafePointer<E.Stored>, count: Int, shift: Float, store: UnsafeMutablePointer<Float>,
@@ -83,7 +85,7 @@ extension FusedRows {
     var start = 0
     while start < count {
       let end = min(start + block, count)
-      let (s, t, h) = expSumEntropyBlock(x, start, end, shift, store, side, e)
+      let (s, t, _, h) = expSumBlock(x, start, end, shift, shift, store, side, EntropySum(), e)
       total += Double(s)
       sideTotal += Double(t)
       entropyTotal += Double(h)
@@ -98,73 +100,16 @@ extension FusedRows {
     e * VectorMath.maximum(d, Vector(repeating: -.greatestFiniteMagnitude))
   }
 
-  /// ``expSumBlock(_:_:_:_:_:_:_:_:)`` (side term relative to `shift`) with the entropy's sum:
-  /// the sum and side sum are computed in the same order, so they are the same bits.
-  @inline(never)
-  static func expSumEntropyBlock<E: KernelStorage, S: StorePolicy, T: SidePolicy>(
-    _ x: UnsafePointer<E.Stored>, _ start: Int, _ end: Int, _ shift: Float,
-    _ store: S, _ side: T, _: E.Type
-  ) -> (Float, Float, Float) {
-    let m = Vector(repeating: shift)
-    var s0 = Vector.zero
-    var s1 = Vector.zero
-    var s2 = Vector.zero
-    var s3 = Vector.zero
-    var t0 = Vector.zero
-    var t1 = Vector.zero
-    var u0 = Vector.zero
-    var u1 = Vector.zero
-    var h0 = Vector.zero
-    var h1 = Vector.zero
-    var i = start
-    while i + 64 <= end {
-      let d0 = E.load(x, i) - m
-      let d1 = E.load(x, i + 16) - m
-      let d2 = E.load(x, i + 32) - m
-      let d3 = E.load(x, i + 48) - m
-      let e0 = VectorMath.exp(d0)
-      let e1 = VectorMath.exp(d1)
-      let e2 = VectorMath.exp(d2)
-      let e3 = VectorMath.exp(d3)
-      s0 += e0
-      s1 += e1
-      s2 += e2
-      s3 += e3
-      side.accumulate(&t0, &u0, d0, i)
-      side.accumulate(&t1, &u1, d1, i + 16)
-      side.accumulate(&t0, &u0, d2, i + 32)
-      side.accumulate(&t1, &u1, d3, i + 48)
-      h0 += entropyTerm(e0, d0) + entropyTerm(e2, d2)
-      h1 += entropyTerm(e1, d1) + entropyTerm(e3, d3)
-      store.store(e0, i)
-      store.store(e1, i + 16)
-      store.store(e2, i + 32)
-      store.store(e3, i + 48)
-      i += 64
+  /// The entropy's sum of the statistics, `sum e * d` (0 where `e` is 0).
+  struct EntropySum: EntropyPolicy {
+    @inline(__always) func accumulate(
+      _ h: inout Vector, _ e0: Vector, _ d0: Vector, _ e1: Vector, _ d1: Vector
+    ) {
+      h += FusedRows.entropyTerm(e0, d0) + FusedRows.entropyTerm(e1, d1)
     }
-    while i + 16 <= end {
-      let d = E.load(x, i) - m
-      let e = VectorMath.exp(d)
-      s0 += e
-      side.accumulate(&t0, &u0, d, i)
-      h0 += entropyTerm(e, d)
-      store.store(e, i)
-      i += 16
+    @inline(__always) func accumulate(_ h: inout Vector, _ e: Vector, _ d: Vector) {
+      h += FusedRows.entropyTerm(e, d)
     }
-    if i < end {
-      let n = end - i
-      let d = E.loadPartial(x, i, count: n, fill: -.infinity) - m
-      let e = VectorMath.exp(d)
-      s1 += e
-      var t = Vector.zero
-      var u = Vector.zero
-      side.accumulate(&t, &u, d, i, count: n)
-      t1 += t
-      u1 += u
-      h1 += entropyTerm(e, d)
-      store.storePartial(e, i, count: n)
-    }
-    return (VectorMath.sum((s0 + s1) + (s2 + s3)), VectorMath.sum(t0 + t1), VectorMath.sum(h0 + h1))
   }
 
   /// The entropy's sum `sum_i exp(x[i] - shift) * (x[i] - shift)` of a row on its own (the

@@ -94,7 +94,8 @@ extension LinearCrossEntropy {
   }
 
   /// Validates every argument, then runs the schedule on elements stored as `E` with fp32
-  /// outputs. Nothing is written when it throws.
+  /// outputs. Nothing is written when it throws. `statistics`, if not nil, receives one
+  /// ``RowStatistics`` per row.
   func compute<E: KernelStorage>(
     _: E.Type, hidden: UnsafeBufferPointer<E.Stored>, shape: [Int],
     weight: UnsafeBufferPointer<E.Stored>, weightShape: [Int],
@@ -104,7 +105,8 @@ extension LinearCrossEntropy {
     hiddenGradient: UnsafeMutableBufferPointer<Float>?,
     weightGradient: UnsafeMutableBufferPointer<Float>?,
     biasGradient: UnsafeMutableBufferPointer<Float>?,
-    logSumExp: UnsafeMutableBufferPointer<Float>?
+    logSumExp: UnsafeMutableBufferPointer<Float>?,
+    statistics: UnsafeMutablePointer<RowStatistics>? = nil
   ) throws(LossError) {
     let classWeight = classWeights.map { w in { (c: Int) in Double(w[c]) } }
     let problem = try validate(
@@ -133,7 +135,8 @@ extension LinearCrossEntropy {
         hiddenGradient: hiddenGradient.map { mutableStartAddress($0.baseAddress) },
         weightGradient: weightGradient.map { mutableStartAddress($0.baseAddress) },
         biasGradient: biasGradient.map { mutableStartAddress($0.baseAddress) },
-        logSumExp: logSumExp.map { mutableStartAddress($0.baseAddress) })
+        logSumExp: logSumExp.map { mutableStartAddress($0.baseAddress) },
+        statistics: statistics)
     }
   }
 }

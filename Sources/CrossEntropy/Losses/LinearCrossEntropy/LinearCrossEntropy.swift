@@ -189,12 +189,15 @@ extension LinearCrossEntropy {
     return (result.loss, result.hidden!, result.weight!, result.bias)
   }
 
+  /// The one path of the array forms: validates, allocates the outputs and runs ``compute``;
+  /// `statistics`, if not nil, receives one ``RowStatistics`` per row.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  private func evaluate<Scalar: BinaryFloatingPoint>(
+  func evaluate<Scalar: BinaryFloatingPoint>(
     hidden: ShapedArray<Scalar>, weight: ShapedArray<Scalar>, bias: ShapedArray<Scalar>?,
     labels: ShapedArray<Int>, classWeights: [Scalar]?, sampleWeights: ShapedArray<Scalar>?,
-    upstreamGradient: ShapedArray<Scalar>?, wantsGradient: Bool
+    upstreamGradient: ShapedArray<Scalar>?, wantsGradient: Bool,
+    statistics: UnsafeMutablePointer<RowStatistics>? = nil
   ) throws(LossError) -> (
     loss: ShapedArray<Scalar>, hidden: ShapedArray<Scalar>?, weight: ShapedArray<Scalar>?,
     bias: ShapedArray<Scalar>?
@@ -240,7 +243,7 @@ extension LinearCrossEntropy {
                             weightShape: weight.shape, bias: b, labels: y, classWeights: cw,
                             sampleWeights: sw, upstreamGradient: ug, loss: l,
                             hiddenGradient: dh, weightGradient: dw, biasGradient: db,
-                            logSumExp: nil)
+                            logSumExp: nil, statistics: statistics)
                         }
                       }
                     }
@@ -320,7 +323,8 @@ extension LinearCrossEntropy {
   }
 
   /// Validates every argument, then runs the schedule: the one path of every Float and Double
-  /// form. Nothing is written when it throws.
+  /// form. Nothing is written when it throws. `statistics`, if not nil, receives one
+  /// ``RowStatistics`` per row.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   func compute<Scalar: BinaryFloatingPoint>(
@@ -331,7 +335,8 @@ extension LinearCrossEntropy {
     hiddenGradient: UnsafeMutableBufferPointer<Scalar>?,
     weightGradient: UnsafeMutableBufferPointer<Scalar>?,
     biasGradient: UnsafeMutableBufferPointer<Scalar>?,
-    logSumExp: UnsafeMutableBufferPointer<Scalar>?
+    logSumExp: UnsafeMutableBufferPointer<Scalar>?,
+    statistics: UnsafeMutablePointer<RowStatistics>? = nil
   ) throws(LossError) {
     let classWeight = classWeights.map { w in { (c: Int) in Double(w[c]) } }
     let problem = try validate(
@@ -360,7 +365,8 @@ extension LinearCrossEntropy {
         hiddenGradient: hiddenGradient.map { mutableStartAddress($0.baseAddress) },
         weightGradient: weightGradient.map { mutableStartAddress($0.baseAddress) },
         biasGradient: biasGradient.map { mutableStartAddress($0.baseAddress) },
-        logSumExp: logSumExp.map { mutableStartAddress($0.baseAddress) })
+        logSumExp: logSumExp.map { mutableStartAddress($0.baseAddress) },
+        statistics: statistics)
     }
   }
 

@@ -192,7 +192,8 @@ extension SoftmaxCrossEntropy {
     _ logits: UnsafePointer<UInt16>, labels: UnsafeBufferPointer<Int>,
     classWeights: UnsafeBufferPointer<Float>?, sampleWeights: UnsafeBufferPointer<Float>?,
     upstreamGradient: UnsafeBufferPointer<Float>?, problem: SoftmaxProblem,
-    loss: UnsafeMutableBufferPointer<Float>, gradient: UnsafeMutablePointer<UInt16>?
+    loss: UnsafeMutableBufferPointer<Float>, gradient: UnsafeMutablePointer<UInt16>?,
+    statistics: UnsafeMutablePointer<RowStatistics>? = nil
   ) {
     RowScales.with(
       sampleWeights: sampleWeights, upstreamGradient: gradient == nil ? nil : upstreamGradient,
@@ -200,9 +201,127 @@ extension SoftmaxCrossEntropy {
     ) { rowScales in
       var problem = problem
       problem.rowScales = rowScales
-      Kernels.softmaxCrossEntropyBFloat16(
-        logits: logits, labels: labels, classWeights: classWeights, problem: problem,
-        loss: loss, gradient: gradient)
+      if let statistics {
+        Kernels.softmaxCrossEntropyBFloat16(
+          logits: logits, labels: labels, classWeights: classWeights, problem: problem,
+          loss: loss, gradient: gradient, statistics: statistics)
+      } else {
+        Kernels.softmaxCrossEntropyBFloat16(
+          logits: logits, labels: labels, classWeights: classWeights, problem: problem,
+          loss: loss, gradient: gradient)
+      }
+    }
+  }
+}
+
+// MARK: - Statistics
+
+extension SoftmaxCrossEntropy {
+  /// Writes the loss of bfloat16 logits (raw bits) against class-index labels and the fp32
+  /// statistics of each row's softmax into caller buffers.
+  ///
+  /// Each statistics buffer is optional (nil: not written) and holds one element per row; see
+  /// ``SoftmaxStatistics`` for the definitions. The fused classes-last kernel without the soft
+  /// cap computes them in its row passes; other problems compute them in Double from an fp32
+  /// copy of the logits (O(n) extra memory).
+  ///
+  /// - Parameters:
+  ///   - bfloat16Logits: Raw scores as bfloat16 bit patterns, row-major.
+  ///   - shape: The shape of the logits, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row.
+  ///   - classWeights: Optional per-class weights, one per class, in fp32 (the loss only).
+  ///   - sampleWeights: Optional per-sample weights, one per row, in fp32.
+  ///   - loss: Receives the loss in fp32, the same bits as
+  ///     ``loss(bfloat16Logits:shape:labels:classWeights:sampleWeights:into:)``.
+  ///   - logSumExp: If not nil, receives each row's log-sum-exp.
+  ///   - predictedClass: If not nil, receives each row's predicted class.
+  ///   - targetProbability: If not nil, receives each row's probability of its label (NaN for
+  ///     ignored rows).
+  ///   - entropy: If not nil, receives the entropy of each row's softmax, in nats.
+  /// - Returns: The number of non-ignored rows whose predicted class is their label, and the
+  ///   number of non-ignored rows (their ratio is the accuracy).
+  /// - Throws: ``LossError``, as
+  ///   ``loss(bfloat16Logits:shape:labels:classWeights:sampleWeights:into:)``, or for a
+  ///   statistics buffer that does not hold one element per row; nothing is written when it
+  ///   throws.
+  /// - Complexity: O(n) in the number of logits; O(N) extra memory for the statistics.
+  @discardableResult
+  public func lossAndStatistics(
+    bfloat16Logits: UnsafeBufferPointer<UInt16>, shape: [Int], labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Float>? = nil,
+    sampleWeights: UnsafeBufferPointer<Float>? = nil, into loss: UnsafeMutableBufferPointer<Float>,
+    logSumExp: UnsafeMutableBufferPointer<Float>? = nil,
+    predictedClass: UnsafeMutableBufferPointer<Int>? = nil,
+    targetProbability: UnsafeMutableBufferPointer<Float>? = nil,
+    entropy: UnsafeMutableBufferPointer<Float>? = nil
+  ) throws(LossError) -> (correctCount: Int, labeledCount: Int) {
+    let problem = try bfloat16Problem(
+      count: bfloat16Logits.count, shape: shape, labels: labels, classWeights: classWeights,
+      sampleWeights: sampleWeights, upstreamGradient: nil, lossCount: loss.count)
+    let buffers = StatisticsBuffers(
+      logSumExp: logSumExp, predictedClass: predictedClass, targetProbability: targetProbability,
+      entropy: entropy)
+    try buffers.check(rows: problem.layout.rows)
+    return try buffers.gather(rows: problem.layout.rows, labels: labels, ignoreIndex: ignoreIndex) {
+      rows throws(LossError) in
+      runBFloat16(
+        startAddress(bfloat16Logits.baseAddress), labels: labels, classWeights: classWeights,
+        sampleWeights: sampleWeights, upstreamGradient: nil, problem: problem, loss: loss,
+        gradient: nil, statistics: rows)
+    }
+  }
+
+  /// Writes the loss of bfloat16 logits (raw bits), its gradient in bfloat16 and the fp32
+  /// statistics of each row's softmax into caller buffers.
+  ///
+  /// - Parameters:
+  ///   - bfloat16Logits: Raw scores as bfloat16 bit patterns, row-major.
+  ///   - shape: The shape of the logits, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row.
+  ///   - classWeights: Optional per-class weights, one per class, in fp32 (the loss only).
+  ///   - sampleWeights: Optional per-sample weights, one per row, in fp32.
+  ///   - upstreamGradient: Optional upstream gradient in fp32, as many elements as `loss`.
+  ///   - loss: Receives the loss in fp32.
+  ///   - gradient: Receives d(loss)/d(logits) as bfloat16 bits, as many as the logits; it may be
+  ///     the same memory as `bfloat16Logits` (the statistics are read first).
+  ///   - logSumExp: If not nil, receives each row's log-sum-exp.
+  ///   - predictedClass: If not nil, receives each row's predicted class.
+  ///   - targetProbability: If not nil, receives each row's probability of its label (NaN for
+  ///     ignored rows).
+  ///   - entropy: If not nil, receives the entropy of each row's softmax, in nats.
+  /// - Returns: The accuracy's counts, as
+  ///   ``lossAndStatistics(bfloat16Logits:shape:labels:classWeights:sampleWeights:into:logSumExp:predictedClass:targetProbability:entropy:)``.
+  /// - Throws: ``LossError``, as
+  ///   ``lossAndGradient(bfloat16Logits:shape:labels:classWeights:sampleWeights:upstreamGradient:loss:gradient:)``,
+  ///   or for a statistics buffer that does not hold one element per row; nothing is written
+  ///   when it throws.
+  /// - Complexity: O(n) in the number of logits; O(N) extra memory for the statistics.
+  @discardableResult
+  public func lossGradientAndStatistics(
+    bfloat16Logits: UnsafeBufferPointer<UInt16>, shape: [Int], labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Float>? = nil,
+    sampleWeights: UnsafeBufferPointer<Float>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Float>? = nil, loss: UnsafeMutableBufferPointer<Float>,
+    gradient: UnsafeMutableBufferPointer<UInt16>,
+    logSumExp: UnsafeMutableBufferPointer<Float>? = nil,
+    predictedClass: UnsafeMutableBufferPointer<Int>? = nil,
+    targetProbability: UnsafeMutableBufferPointer<Float>? = nil,
+    entropy: UnsafeMutableBufferPointer<Float>? = nil
+  ) throws(LossError) -> (correctCount: Int, labeledCount: Int) {
+    let problem = try bfloat16Problem(
+      count: bfloat16Logits.count, shape: shape, labels: labels, classWeights: classWeights,
+      sampleWeights: sampleWeights, upstreamGradient: upstreamGradient, lossCount: loss.count)
+    try checkGradientCount(gradient.count, shape: shape, name: "logits")
+    let buffers = StatisticsBuffers(
+      logSumExp: logSumExp, predictedClass: predictedClass, targetProbability: targetProbability,
+      entropy: entropy)
+    try buffers.check(rows: problem.layout.rows)
+    return try buffers.gather(rows: problem.layout.rows, labels: labels, ignoreIndex: ignoreIndex) {
+      rows throws(LossError) in
+      runBFloat16(
+        startAddress(bfloat16Logits.baseAddress), labels: labels, classWeights: classWeights,
+        sampleWeights: sampleWeights, upstreamGradient: upstreamGradient, problem: problem,
+        loss: loss, gradient: mutableStartAddress(gradient.baseAddress), statistics: rows)
     }
   }
 }

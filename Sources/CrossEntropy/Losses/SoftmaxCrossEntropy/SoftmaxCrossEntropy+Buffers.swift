@@ -288,3 +288,124 @@ extension SoftmaxCrossEntropy {
     }
   }
 }
+
+// MARK: - Statistics
+
+/// The statistics forms over caller-owned memory (class-index labels): the loss, the gradient
+/// and each row's statistics go to caller buffers. Every statistics buffer is optional (nil:
+/// not written) and holds one element per row: the log-sum-exp, the predicted class (`Int`),
+/// the probability of the label (NaN for ignored rows) and the entropy, as defined in
+/// ``SoftmaxStatistics``. The accuracy's counts are returned; every buffer count is checked
+/// before anything is written.
+///
+/// ```swift
+/// var predicted = [Int](repeating: 0, count: n)
+/// let counts = try predicted.withUnsafeMutableBufferPointer { predicted in
+///   try criterion.lossAndStatistics(
+///     logits: x, shape: [n, c], labels: y, into: loss, predictedClass: predicted)
+/// }
+/// print(Double(counts.correctCount) / Double(counts.labeledCount))  // accuracy
+/// ```
+extension SoftmaxCrossEntropy {
+  /// Writes the loss of logits against class-index labels and the statistics of each row's
+  /// softmax into caller buffers, from the same pass.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order.
+  ///   - shape: The shape of `logits`, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row.
+  ///   - classWeights: Optional per-class weights, one per class (they weigh the loss only).
+  ///   - sampleWeights: Optional per-sample weights, one per row.
+  ///   - loss: Receives the loss, the same bits as
+  ///     ``loss(logits:shape:labels:classWeights:sampleWeights:into:)``.
+  ///   - logSumExp: If not nil, receives each row's log-sum-exp.
+  ///   - predictedClass: If not nil, receives each row's predicted class.
+  ///   - targetProbability: If not nil, receives each row's probability of its label (NaN for
+  ///     ignored rows).
+  ///   - entropy: If not nil, receives the entropy of each row's softmax, in nats.
+  /// - Returns: The number of non-ignored rows whose predicted class is their label, and the
+  ///   number of non-ignored rows (their ratio is the accuracy).
+  /// - Throws: ``LossError``, as ``loss(logits:shape:labels:classWeights:sampleWeights:into:)``,
+  ///   or for a statistics buffer that does not hold one element per row; nothing is written
+  ///   when it throws.
+  /// - Complexity: O(n) in the number of logits; O(N) extra memory for the statistics.
+  @discardableResult
+  public func lossAndStatistics<Scalar: BinaryFloatingPoint>(
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    into loss: UnsafeMutableBufferPointer<Scalar>,
+    logSumExp: UnsafeMutableBufferPointer<Scalar>? = nil,
+    predictedClass: UnsafeMutableBufferPointer<Int>? = nil,
+    targetProbability: UnsafeMutableBufferPointer<Scalar>? = nil,
+    entropy: UnsafeMutableBufferPointer<Scalar>? = nil
+  ) throws(LossError) -> (correctCount: Int, labeledCount: Int) {
+    let layout = try bufferLayout(count: logits.count, shape: shape)
+    try layout.checkLabelCount(labels.count)
+    let buffers = StatisticsBuffers(
+      logSumExp: logSumExp, predictedClass: predictedClass, targetProbability: targetProbability,
+      entropy: entropy)
+    try buffers.check(rows: layout.rows)
+    return try buffers.gather(rows: layout.rows, labels: labels, ignoreIndex: ignoreIndex) {
+      rows throws(LossError) in
+      try compute(
+        logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
+        target: .labels(labels), classWeights: classWeights, sampleWeights: sampleWeights,
+        loss: loss, gradient: nil, statistics: rows)
+    }
+  }
+
+  /// Writes the loss of logits against class-index labels, its gradient with respect to the
+  /// logits and the statistics of each row's softmax into caller buffers, from the same pass.
+  ///
+  /// - Parameters:
+  ///   - logits: Raw scores in row-major order.
+  ///   - shape: The shape of `logits`, classes on ``classAxis``.
+  ///   - labels: Class indices, one per row.
+  ///   - classWeights: Optional per-class weights, one per class (they weigh the loss only).
+  ///   - sampleWeights: Optional per-sample weights, one per row.
+  ///   - upstreamGradient: Optional upstream gradient, as many elements as `loss`.
+  ///   - loss: Receives the loss.
+  ///   - gradient: Receives the gradient, as many elements as `logits`; it may be the same
+  ///     memory as `logits` (the statistics are read first).
+  ///   - logSumExp: If not nil, receives each row's log-sum-exp.
+  ///   - predictedClass: If not nil, receives each row's predicted class.
+  ///   - targetProbability: If not nil, receives each row's probability of its label (NaN for
+  ///     ignored rows).
+  ///   - entropy: If not nil, receives the entropy of each row's softmax, in nats.
+  /// - Returns: The accuracy's counts, as
+  ///   ``lossAndStatistics(logits:shape:labels:classWeights:sampleWeights:into:logSumExp:predictedClass:targetProbability:entropy:)``.
+  /// - Throws: ``LossError``, as
+  ///   ``lossAndGradient(logits:shape:labels:classWeights:sampleWeights:upstreamGradient:loss:gradient:)``,
+  ///   or for a statistics buffer that does not hold one element per row; nothing is written
+  ///   when it throws.
+  /// - Complexity: O(n) in the number of logits; O(N) extra memory for the statistics.
+  @discardableResult
+  public func lossGradientAndStatistics<Scalar: BinaryFloatingPoint>(
+    logits: UnsafeBufferPointer<Scalar>, shape: [Int], labels: UnsafeBufferPointer<Int>,
+    classWeights: UnsafeBufferPointer<Scalar>? = nil,
+    sampleWeights: UnsafeBufferPointer<Scalar>? = nil,
+    upstreamGradient: UnsafeBufferPointer<Scalar>? = nil,
+    loss: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeMutableBufferPointer<Scalar>,
+    logSumExp: UnsafeMutableBufferPointer<Scalar>? = nil,
+    predictedClass: UnsafeMutableBufferPointer<Int>? = nil,
+    targetProbability: UnsafeMutableBufferPointer<Scalar>? = nil,
+    entropy: UnsafeMutableBufferPointer<Scalar>? = nil
+  ) throws(LossError) -> (correctCount: Int, labeledCount: Int) {
+    let layout = try bufferLayout(count: logits.count, shape: shape)
+    try layout.checkLabelCount(labels.count)
+    try layout.checkGradientCount(gradient.count)
+    let buffers = StatisticsBuffers(
+      logSumExp: logSumExp, predictedClass: predictedClass, targetProbability: targetProbability,
+      entropy: entropy)
+    try buffers.check(rows: layout.rows)
+    return try buffers.gather(rows: layout.rows, labels: labels, ignoreIndex: ignoreIndex) {
+      rows throws(LossError) in
+      try compute(
+        logits: startAddress(UnsafePointer(logits.baseAddress)), layout: layout,
+        target: .labels(labels), classWeights: classWeights, sampleWeights: sampleWeights,
+        upstreamGradient: upstreamGradient, loss: loss, gradient: gradient.baseAddress,
+        statistics: rows)
+    }
+  }
+}

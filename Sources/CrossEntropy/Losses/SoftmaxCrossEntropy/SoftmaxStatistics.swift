@@ -51,14 +51,72 @@ public struct SoftmaxStatistics<Scalar: BinaryFloatingPoint>: Hashable {
     targetProbability = ShapedArray(
       uncheckedShape: shape, scalars: rows.map { Scalar($0.targetProbability) })
     entropy = ShapedArray(uncheckedShape: shape, scalars: rows.map { Scalar($0.entropy) })
+    (correctCount, labeledCount) = rows.withUnsafeBufferPointer { rows in
+      labels.withUnsafeBufferPointer { labels in
+        RowStatistics.accuracyCounts(rows, labels: labels, ignoreIndex: ignoreIndex)
+      }
+    }
+  }
+}
+
+extension RowStatistics {
+  /// The number of non-ignored rows whose predicted class is their label, and the number of
+  /// non-ignored rows.
+  static func accuracyCounts(
+    _ rows: UnsafeBufferPointer<RowStatistics>, labels: UnsafeBufferPointer<Int>,
+    ignoreIndex: Int
+  ) -> (correctCount: Int, labeledCount: Int) {
     var correct = 0
     var labeled = 0
-    for (row, label) in zip(rows, labels.scalars) where label != ignoreIndex {
+    for (row, label) in zip(rows, labels) where label != ignoreIndex {
       labeled += 1
       if row.predictedClass == label { correct += 1 }
     }
-    correctCount = correct
-    labeledCount = labeled
+    return (correct, labeled)
+  }
+}
+
+/// The caller buffers of a statistics buffer form, each optional (nil: not written), each of
+/// one element per row: checked together before anything is written, written together after
+/// the kernel.
+struct StatisticsBuffers<Scalar: BinaryFloatingPoint> {
+  var logSumExp: UnsafeMutableBufferPointer<Scalar>?
+  var predictedClass: UnsafeMutableBufferPointer<Int>?
+  var targetProbability: UnsafeMutableBufferPointer<Scalar>?
+  var entropy: UnsafeMutableBufferPointer<Scalar>?
+
+  /// Checks that every buffer given holds `rows` elements, one per label.
+  func check(rows: Int) throws(LossError) {
+    let counts = [
+      ("log-sum-exp buffer", logSumExp?.count), ("predicted class buffer", predictedClass?.count),
+      ("target probability buffer", targetProbability?.count), ("entropy buffer", entropy?.count),
+    ]
+    for case (let name, let count?) in counts where count != rows {
+      throw .shapeMismatch(
+        "\(name) holds \(describe(elementCount: count)) but the labels need \(rows), one per"
+          + " row")
+    }
+  }
+
+  /// Runs `body` with room for the statistics of `rows` rows, then writes them into the
+  /// buffers and returns the accuracy's counts. Nothing is written if `body` throws.
+  func gather(
+    rows: Int, labels: UnsafeBufferPointer<Int>, ignoreIndex: Int,
+    _ body: (UnsafeMutablePointer<RowStatistics>?) throws(LossError) -> Void
+  ) throws(LossError) -> (correctCount: Int, labeledCount: Int) {
+    var statistics = [RowStatistics](repeating: .zero, count: rows)
+    try statistics.withUnsafeMutableBufferPointer { buffer throws(LossError) in
+      try body(buffer.baseAddress)
+    }
+    for (r, row) in statistics.enumerated() {
+      logSumExp?[r] = Scalar(row.logSumExp)
+      predictedClass?[r] = row.predictedClass
+      targetProbability?[r] = Scalar(row.targetProbability)
+      entropy?[r] = Scalar(row.entropy)
+    }
+    return statistics.withUnsafeBufferPointer { rows in
+      RowStatistics.accuracyCounts(rows, labels: labels, ignoreIndex: ignoreIndex)
+    }
   }
 }
 

@@ -175,7 +175,7 @@ struct LanguageModelDemoCommand: ParsableCommand {
         + " \(dropout), Adam, learning rate"
         + " \(learningRate), batch \(batchSize), \(epochs) epochs, \(threads) threads, seed \(seed)"
     )
-    say("  epoch  train loss  val perplexity  tokens/s")
+    say("  epoch  train loss  val perplexity  val accuracy  tokens/s")
     let run = try trainLanguageModel(
       training: positions[0], validation: positions[1], vocabulary: tokenizer.vocabularySize,
       options: options
@@ -190,6 +190,7 @@ struct LanguageModelDemoCommand: ParsableCommand {
         output.line(
           pad(String(record.epoch), 7) + pad(fixed(record.trainingLoss, 4), 12)
             + pad(fixed(record.validationPerplexity, 2), 16)
+            + pad(percent(record.validationAccuracy), 14)
             + pad(grouped(Int(record.tokensPerSecond.rounded())), 10))
       }
     }
@@ -228,9 +229,11 @@ struct LanguageModelDemoCommand: ParsableCommand {
     if json {
       let fields: [(String, String)] = [
         ("test_perplexity", number(testScore.perplexity)),
+        ("test_accuracy", number(testScore.accuracy)),
         ("bigram_perplexity", number(baselines[0].test)),
         ("kneser_ney_perplexity", number(baselines[1].test)),
         ("validation_perplexity", number(run.epochs.last?.validationPerplexity ?? .nan)),
+        ("validation_accuracy", number(run.epochs.last?.validationAccuracy ?? .nan)),
         ("tokens_per_second", number(run.tokensPerSecond)),
         ("head_peak_extra_bytes", testScore.headPeakExtraBytes.map(String.init) ?? "null"),
         ("materialized_logits_bytes", String(testScore.materializedLogitsBytes)),
@@ -246,6 +249,7 @@ struct LanguageModelDemoCommand: ParsableCommand {
             + run.epochs.map { record in
               "{\"epoch\": \(record.epoch), \"training_loss\": \(number(record.trainingLoss)),"
                 + " \"validation_perplexity\": \(number(record.validationPerplexity)),"
+                + " \"validation_accuracy\": \(number(record.validationAccuracy)),"
                 + " \"tokens_per_second\": \(number(record.tokensPerSecond))}"
             }.joined(separator: ", ") + "]"
         ),
@@ -265,6 +269,9 @@ struct LanguageModelDemoCommand: ParsableCommand {
     for (name, value) in rows {
       say("  " + name.padding(toLength: 26, withPad: " ", startingAt: 0) + pad(fixed(value, 2), 10))
     }
+    say(
+      "Token accuracy of the neural model on the test split (next token = its most likely one,"
+        + " from the head's statistics in the same pass): \(percent(testScore.accuracy))")
     say("")
     say(
       "Sampled at temperature \(temperature), from the first \(prompt.count) tokens of the test split:"
