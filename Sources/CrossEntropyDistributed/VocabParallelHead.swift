@@ -103,8 +103,9 @@ struct VocabParallelHead<Scalar: DistributedScalar> {
   }
 
   /// `C += op(A) · op(B)` (`m x n`, inner size `k`, row-major with leading dimensions `lda`,
-  /// `ldb` and `n`, `op` a transpose when asked): the package's fp32 GEMM for Float (one
-  /// thread), a plain loop for Double.
+  /// `ldb` and `n`, `op` a transpose when asked): the package's fp32 GEMM for Float (on
+  /// ``Parallelism/effectiveThreadCount`` threads; its results are the same bits for every
+  /// thread count), a plain loop for Double.
   private func product(
     m: Int, n: Int, k: Int, _ a: UnsafePointer<Scalar>, lda: Int, transposeA: Bool,
     _ b: UnsafePointer<Scalar>, ldb: Int, transposeB: Bool, into c: UnsafeMutablePointer<Scalar>
@@ -117,7 +118,7 @@ struct VocabParallelHead<Scalar: DistributedScalar> {
         transposeA: transposeA, b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self),
         ldb: ldb, transposeB: transposeB,
         c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc: n,
-        accumulate: true, threads: 1)
+        accumulate: true, threads: Parallelism.effectiveThreadCount)
       return
     }
     for i in 0..<m {
