@@ -133,6 +133,8 @@ extension VocabParallelCrossEntropy {
     return (result.loss, result.gradient!)
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private func evaluate<Scalar: DistributedScalar>(
     logits: ShapedArray<Scalar>, labels: ShapedArray<Int>, classes: Int, classWeights: [Scalar]?,
     sampleWeights: ShapedArray<Scalar>?, upstreamGradient: ShapedArray<Scalar>?,

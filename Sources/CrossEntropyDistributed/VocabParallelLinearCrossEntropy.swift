@@ -87,6 +87,8 @@ public struct VocabParallelLinearCrossEntropy: Sendable, Hashable {
   /// - Throws: ``DistributedError``, on every rank alike.
   /// - Complexity: O(N·D·V_r) time (a third more when the logits are streamed); at most
   ///   ``scratchLimit`` bytes of logits besides O(N) per-row statistics and the gradients.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func lossAndGradient<Scalar: DistributedScalar>(
     hidden: ShapedArray<Scalar>, weight: ShapedArray<Scalar>, bias: ShapedArray<Scalar>? = nil,
     labels: ShapedArray<Int>, classes: Int, classWeights: [Scalar]? = nil,
