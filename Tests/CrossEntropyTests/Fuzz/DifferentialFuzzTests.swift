@@ -87,6 +87,24 @@ extension FuzzType {
   }
 }
 
+extension FuzzType {
+  /// One time in three, `count` sample weights in this type (0, 1, 2.5, -1 or 0.25 each);
+  /// else nil.
+  func sometimesSampleWeights(_ count: Int, using random: inout SeededGenerator) -> [Double]? {
+    guard Int.random(in: 0..<3, using: &random) == 0 else { return nil }
+    return (0..<count).map { _ in
+      rounded([0, 1, 2.5, -1, 0.25].randomElement(using: &random)!)
+    }
+  }
+
+  /// One time in three, `count` upstream gradient values in this type (1, -2, 0.5, 0 or 1e3
+  /// each); else nil.
+  func sometimesUpstream(_ count: Int, using random: inout SeededGenerator) -> [Double]? {
+    guard Int.random(in: 0..<3, using: &random) == 0 else { return nil }
+    return (0..<count).map { _ in rounded([1, -2, 0.5, 0, 1e3].randomElement(using: &random)!) }
+  }
+}
+
 /// One random problem.
 private struct FuzzCase: CustomStringConvertible {
   var seed: UInt64
@@ -173,15 +191,9 @@ private struct FuzzCase: CustomStringConvertible {
         type.rounded(weightChoices.randomElement(using: &random)!)
       }
     }
-    if type != .bfloat16 && type != .float16, Int.random(in: 0..<3, using: &random) == 0 {
-      sampleWeights = (0..<layout.rows).map { _ in
-        type.rounded([0, 1, 2.5, -1, 0.25].randomElement(using: &random)!)
-      }
-    }
-    if type != .bfloat16 && type != .float16, Int.random(in: 0..<3, using: &random) == 0 {
-      upstream = (0..<(reduction == .none ? layout.rows : 1)).map { _ in
-        type.rounded([1, -2, 0.5, 0, 1e3].randomElement(using: &random)!)
-      }
+    if type != .bfloat16 && type != .float16 {
+      sampleWeights = type.sometimesSampleWeights(layout.rows, using: &random)
+      upstream = type.sometimesUpstream(reduction == .none ? layout.rows : 1, using: &random)
     }
   }
 }

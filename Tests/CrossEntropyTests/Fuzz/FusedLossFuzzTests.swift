@@ -93,6 +93,40 @@ private func fuzzNormalizer(using random: inout SeededGenerator) -> Double? {
   [nil, nil, 0.5, 7].randomElement(using: &random)!
 }
 
+/// The shape of an elementwise problem (rank 1 to 3, empty and vector-width sizes included),
+/// adversarial logits, and targets of 0, 1 or uniform in [0, 1].
+private func elementwiseProblem(
+  _ type: FuzzType, using random: inout SeededGenerator
+) -> (shape: [Int], logits: [Double], targets: [Double]) {
+  let rank = Int.random(in: 1...3, using: &random)
+  let shape = (0..<rank).map { _ in
+    Int.random(in: 0..<12, using: &random) == 0
+      ? 0 : [1, 2, 3, 7, 16, 17, 40].randomElement(using: &random)!
+  }
+  let count = shape.reduce(1, *)
+  let logits = type.adversarialValues(count, using: &random)
+  let targets = (0..<count).map { _ in
+    type.rounded(
+      [0, 1, Double.random(in: 0...1, using: &random)].randomElement(using: &random)!)
+  }
+  return (shape, logits, targets)
+}
+
+/// The shape of rows of classes on axis 1: `[N, C]`, or `[N, C, K]` one time in four; N may be
+/// 0, C runs past the vector width.
+private func classRowsShape(using random: inout SeededGenerator) -> [Int] {
+  let spatial = Int.random(in: 0..<4, using: &random) == 0
+  let rows =
+    Int.random(in: 0..<10, using: &random) == 0 ? 0 : Int.random(in: 1...9, using: &random)
+  let classes = [1, 2, 3, 15, 16, 17, 33, 70].randomElement(using: &random)!
+  return spatial ? [rows, classes, Int.random(in: 1...3, using: &random)] : [rows, classes]
+}
+
+/// The labels' shape for a `classRowsShape`: without axis 1.
+private func labelsShape(of shape: [Int]) -> [Int] {
+  shape.count == 3 ? [shape[0], shape[2]] : [shape[0]]
+}
+
 /// Runs cases of `C` from the fuzzer's seed for `seconds`, and records the first five
 /// disagreements between the fused evaluation and the Double reference.
 private func fuzz<C: LossFuzzCase>(_: C.Type, seconds: Double) throws {
@@ -159,18 +193,9 @@ private struct BinaryCase: LossFuzzCase {
     self.seed = seed
     var random = SeededGenerator(scrambledSeed: seed)
     type = fusedType(using: &random)
-    let rank = Int.random(in: 1...3, using: &random)
-    shape = (0..<rank).map { _ in
-      Int.random(in: 0..<12, using: &random) == 0
-        ? 0 : [1, 2, 3, 7, 16, 17, 40].randomElement(using: &random)!
-    }
-    let count = shape.reduce(1, *)
-    logits = type.adversarialValues(count, using: &random)
+    (shape, logits, targets) = elementwiseProblem(type, using: &random)
+    let count = logits.count
     let type = type
-    targets = (0..<count).map { _ in
-      type.rounded(
-        [0, 1, Double.random(in: 0...1, using: &random)].randomElement(using: &random)!)
-    }
     let last = shape.last!
     let full = shape
     if Bool.random(using: &random) {
@@ -190,11 +215,7 @@ private struct BinaryCase: LossFuzzCase {
     criterion = BinaryCrossEntropy(
       reduction: Reduction.allCases.randomElement(using: &random)!,
       normalizer: fuzzNormalizer(using: &random))
-    if Int.random(in: 0..<3, using: &random) == 0 {
-      upstream = (0..<(criterion.reduction == .none ? count : 1)).map { _ in
-        type.rounded([1, -2, 0.5, 0, 1e3].randomElement(using: &random)!)
-      }
-    }
+    upstream = type.sometimesUpstream(criterion.reduction == .none ? count : 1, using: &random)
   }
 
   var budget: FuzzBudget {
@@ -245,33 +266,16 @@ private struct SigmoidFocalCase: LossFuzzCase {
     self.seed = seed
     var random = SeededGenerator(scrambledSeed: seed)
     type = fusedType(using: &random)
-    let rank = Int.random(in: 1...3, using: &random)
-    shape = (0..<rank).map { _ in
-      Int.random(in: 0..<12, using: &random) == 0
-        ? 0 : [1, 2, 3, 7, 16, 17, 40].randomElement(using: &random)!
-    }
-    let count = shape.reduce(1, *)
-    logits = type.adversarialValues(count, using: &random)
+    (shape, logits, targets) = elementwiseProblem(type, using: &random)
+    let count = logits.count
     let type = type
-    targets = (0..<count).map { _ in
-      type.rounded(
-        [0, 1, Double.random(in: 0...1, using: &random)].randomElement(using: &random)!)
-    }
     criterion = SigmoidFocalLoss(
       reduction: Reduction.allCases.randomElement(using: &random)!,
       alpha: [0.25, -1, 0, 1].randomElement(using: &random)!,
       gamma: [0, 1, 2, 1.5, 0.5, 3].randomElement(using: &random)!,
       normalizer: fuzzNormalizer(using: &random))
-    if Int.random(in: 0..<3, using: &random) == 0 {
-      sampleWeights = (0..<shape[0]).map { _ in
-        type.rounded([0, 1, 2.5, -1, 0.25].randomElement(using: &random)!)
-      }
-    }
-    if Int.random(in: 0..<3, using: &random) == 0 {
-      upstream = (0..<(criterion.reduction == .none ? count : 1)).map { _ in
-        type.rounded([1, -2, 0.5, 0, 1e3].randomElement(using: &random)!)
-      }
-    }
+    sampleWeights = type.sometimesSampleWeights(shape[0], using: &random)
+    upstream = type.sometimesUpstream(criterion.reduction == .none ? count : 1, using: &random)
   }
 
   var budget: FuzzBudget {
@@ -323,11 +327,8 @@ private struct SoftmaxFocalCase: LossFuzzCase {
     self.seed = seed
     var random = SeededGenerator(scrambledSeed: seed)
     type = fusedType(using: &random)
-    let spatial = Int.random(in: 0..<4, using: &random) == 0
-    let rows =
-      Int.random(in: 0..<10, using: &random) == 0 ? 0 : Int.random(in: 1...9, using: &random)
-    let classes = [1, 2, 3, 15, 16, 17, 33, 70].randomElement(using: &random)!
-    shape = spatial ? [rows, classes, Int.random(in: 1...3, using: &random)] : [rows, classes]
+    shape = classRowsShape(using: &random)
+    let classes = shape[1]
     let layout = try! ClassLayout(shape: shape, classAxis: 1)
     logits = type.adversarialValues(shape.reduce(1, *), using: &random)
     let ignoreIndex = [-100, 0, classes - 1].randomElement(using: &random)!
@@ -348,19 +349,11 @@ private struct SoftmaxFocalCase: LossFuzzCase {
         type.rounded([0, 0.5, 1, 2, 1e-3].randomElement(using: &random)!)
       }
     }
-    if Int.random(in: 0..<3, using: &random) == 0 {
-      sampleWeights = (0..<layout.rows).map { _ in
-        type.rounded([0, 1, 2.5, -1, 0.25].randomElement(using: &random)!)
-      }
-    }
-    if Int.random(in: 0..<3, using: &random) == 0 {
-      upstream = (0..<(reduction == .none ? layout.rows : 1)).map { _ in
-        type.rounded([1, -2, 0.5, 0, 1e3].randomElement(using: &random)!)
-      }
-    }
+    sampleWeights = type.sometimesSampleWeights(layout.rows, using: &random)
+    upstream = type.sometimesUpstream(reduction == .none ? layout.rows : 1, using: &random)
   }
 
-  var labelShape: [Int] { shape.count == 3 ? [shape[0], shape[2]] : [shape[0]] }
+  var labelShape: [Int] { labelsShape(of: shape) }
 
   var budget: FuzzBudget {
     let classes = shape[1]
@@ -419,11 +412,8 @@ private struct DistillationCase: LossFuzzCase {
     self.seed = seed
     var random = SeededGenerator(scrambledSeed: seed)
     type = fusedType(using: &random)
-    let spatial = Int.random(in: 0..<4, using: &random) == 0
-    let rows =
-      Int.random(in: 0..<10, using: &random) == 0 ? 0 : Int.random(in: 1...9, using: &random)
-    let classes = [1, 2, 3, 15, 16, 17, 33, 70].randomElement(using: &random)!
-    shape = spatial ? [rows, classes, Int.random(in: 1...3, using: &random)] : [rows, classes]
+    shape = classRowsShape(using: &random)
+    let classes = shape[1]
     let count = shape.reduce(1, *)
     student = type.adversarialValues(count, using: &random)
     // The teacher is usually well behaved; sometimes as adversarial as the student.
@@ -447,14 +437,10 @@ private struct DistillationCase: LossFuzzCase {
       }
     }
     let type = type
-    if Int.random(in: 0..<3, using: &random) == 0 {
-      upstream = (0..<(criterion.reduction == .none ? labelCount : 1)).map { _ in
-        type.rounded([1, -2, 0.5, 0, 1e3].randomElement(using: &random)!)
-      }
-    }
+    upstream = type.sometimesUpstream(criterion.reduction == .none ? labelCount : 1, using: &random)
   }
 
-  var labelShape: [Int] { shape.count == 3 ? [shape[0], shape[2]] : [shape[0]] }
+  var labelShape: [Int] { labelsShape(of: shape) }
 
   var budget: FuzzBudget {
     let classes = shape[1]
@@ -530,11 +516,7 @@ private struct CTCCase: LossFuzzCase {
       return label
     }
     let type = type
-    if Int.random(in: 0..<3, using: &random) == 0 {
-      upstream = (0..<(criterion.reduction == .none ? batch : 1)).map { _ in
-        type.rounded([1, -2, 0.5, 0, 1e3].randomElement(using: &random)!)
-      }
-    }
+    upstream = type.sometimesUpstream(criterion.reduction == .none ? batch : 1, using: &random)
   }
 
   var budget: FuzzBudget {
@@ -635,16 +617,8 @@ private struct LinearHeadCase: LossFuzzCase {
         type.rounded([0, 0.5, 1, 2, 1e-3].randomElement(using: &random)!)
       }
     }
-    if Int.random(in: 0..<3, using: &random) == 0 {
-      sampleWeights = (0..<rows).map { _ in
-        type.rounded([0, 1, 2.5, -1, 0.25].randomElement(using: &random)!)
-      }
-    }
-    if Int.random(in: 0..<3, using: &random) == 0 {
-      upstream = (0..<(reduction == .none ? rows : 1)).map { _ in
-        type.rounded([1, -2, 0.5, 0, 1e3].randomElement(using: &random)!)
-      }
-    }
+    sampleWeights = type.sometimesSampleWeights(rows, using: &random)
+    upstream = type.sometimesUpstream(reduction == .none ? rows : 1, using: &random)
   }
 
   /// The softmax criterion the head must equal on its logits.
