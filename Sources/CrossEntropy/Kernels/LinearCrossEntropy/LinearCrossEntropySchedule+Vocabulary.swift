@@ -16,22 +16,14 @@ extension LinearCrossEntropySchedule {
     var best = -Double.infinity
     var entropySum = 0.0
 
-    /// The log-sum-exp's shift: the finite maximum, else 0.
-    var shift: Double { maximum.isFinite ? maximum : 0 }
-
-    /// `log(sum(exp(x - shift)))`, as the reference's: NaN for a row with a NaN or +inf
-    /// logit, -inf for a row of -inf.
-    var logSum: Double {
-      if sawNaN || maximum == .infinity { return .nan }
-      return maximum == -.infinity ? -.infinity : .log(sum)
+    /// The row's log-sum-exp in the reference's two parts: the finite maximum (else 0) and
+    /// `log(sum(exp(x - shift)))`, NaN for a row with a NaN or +inf logit, -inf for a row of
+    /// -inf. Its `logProbability` keeps `logSum` next to huge logits.
+    var logSumExp: Reference.RowLogSumExp {
+      let shift = maximum.isFinite ? maximum : 0
+      if sawNaN || maximum == .infinity { return .init(shift: shift, logSum: .nan) }
+      return .init(shift: shift, logSum: maximum == -.infinity ? -.infinity : .log(sum))
     }
-
-    /// The log-sum-exp itself.
-    var logSumExp: Double { shift + logSum }
-
-    /// The log-probability of a logit `x` of the row, in the reference's order
-    /// (`(x - shift) - logSum`, which keeps `logSum` next to huge logits).
-    func logProbability(_ x: Double) -> Double { (x - shift) - logSum }
   }
 
   /// A logit as the loss sees it: soft-capped if the problem says so.
@@ -109,10 +101,11 @@ extension LinearCrossEntropySchedule {
           if problem.reduction == .none { loss[r0 + i] = 0 }
           continue
         }
-        let lse = running[i].logSumExp
+        let normalizer = running[i].logSumExp
+        let lse = normalizer.value
         logSumExp?[r0 + i] = A.Value(lse)
         let s = problem.rowScales?.lossFactor(r0 + i) ?? 1
-        let nll = -weight(label) * running[i].logProbability(running[i].labelLogit) * s
+        let nll = -weight(label) * normalizer.logProbability(running[i].labelLogit) * s
         let smooth = smoothing > 0 ? -(running[i].side - lse * weightTotal) * s : 0
         let z = zScale == 0 ? 0 : zScale * lse * lse * s
         if problem.reduction == .none {
@@ -131,12 +124,13 @@ extension LinearCrossEntropySchedule {
         for i in 0..<rows {
           let label = labels[r0 + i]
           let row = scratch + i * columns
+          let normalizer = running[i].logSumExp
           guard label != problem.ignoreIndex else {
             // PyTorch's gradient of an ignored row is 0 - p * 0: NaN where p is.
-            row.update(repeating: running[i].logSum.isFinite ? 0 : .nan, count: columns)
+            row.update(repeating: normalizer.logSum.isFinite ? 0 : .nan, count: columns)
             continue
           }
-          let lse = running[i].logSumExp
+          let lse = normalizer.value
           // The row's sample weight times its upstream gradient scales its gradient.
           let factor = problem.rowScales?.gradientFactor(r0 + i) ?? 1
           let rowScale = scale * factor
@@ -146,7 +140,7 @@ extension LinearCrossEntropySchedule {
           let dz = zScale == 0 ? 0 : zGradientScale * factor * lse
           for j in 0..<columns {
             let x = capped(row[j])
-            let p = Double.exp(running[i].logProbability(x))
+            let p = Double.exp(normalizer.logProbability(x))
             var direct = smoothing > 0 ? smoothingPart * weight(v0 + j) : 0
             if v0 + j == label { direct += labelPart }
             var g = direct - p * total
@@ -212,10 +206,10 @@ extension LinearCrossEntropySchedule {
   private func rowStatistics(_ state: RunningRow, row r: Int, columns: Int) -> RowStatistics {
     let label = labels[r] == problem.ignoreIndex ? nil : labels[r]
     guard state.sawNaN || !state.maximum.isFinite else {
-      let lse = state.logSumExp
+      let normalizer = state.logSumExp
       return RowStatistics(
-        logSumExp: lse, predictedClass: state.predicted,
-        targetProbability: label == nil ? .nan : .exp(state.logProbability(state.labelLogit)),
+        logSumExp: normalizer.value, predictedClass: state.predicted,
+        targetProbability: label == nil ? .nan : .exp(normalizer.logProbability(state.labelLogit)),
         entropy: .log(state.sum) - state.entropySum / state.sum)
     }
     let v = problem.classes
